@@ -1,0 +1,50 @@
+// The esbuild entry points, shared by the product build and the unit-test build.
+// Every Node bundle lands flat in one folder, so a bundle finds its sibling workers
+// (miWorker.js) and the webview bundle (webview.js) through __dirname.
+import * as esbuild from 'esbuild';
+
+/** Native or wasm-carrying packages stay outside the bundles and load from node_modules. */
+export const nodeExternals = [
+  'vscode',
+  'onnxruntime-node',
+  '@tensorflow/tfjs-node',
+  '@tensorflow/tfjs-backend-wasm',
+  'h5wasm',
+];
+
+/** Node-side helper entries that a bundle spawns at run time. */
+export const auxNodeEntries = {
+  miWorker: 'src/core/mi/miWorker.ts',
+};
+
+export const webviewEntries = {
+  webview: 'webview-ui/main.ts',
+};
+
+export async function buildNode(entryPoints, outdir, extra = {}) {
+  await esbuild.build({
+    entryPoints,
+    outdir,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    sourcemap: 'linked',
+    external: nodeExternals,
+    logLevel: 'warning',
+    ...extra,
+  });
+}
+
+export async function buildWebview(outdir) {
+  await esbuild.build({
+    entryPoints: webviewEntries,
+    outdir,
+    bundle: true,
+    platform: 'browser',
+    target: 'es2022',
+    format: 'iife',
+    minify: true,
+    logLevel: 'warning',
+  });
+}

@@ -1,0 +1,47 @@
+import { CancelledError, UserError } from '../core/errors';
+import { commands } from './commands';
+
+const USAGE = `memlens: diagnose memorization from neuron entropy and mutual information
+
+Usage: memlens <command> [options]
+
+Commands:
+${Object.entries(commands)
+  .map(([name, c]) => `  ${name.padEnd(9)} ${c.summary}`)
+  .join('\n')}
+
+Run 'memlens <command> --help' for a command's options.`;
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h') {
+    process.stdout.write(USAGE + '\n');
+    return name === undefined ? 2 : 0;
+  }
+  const command = commands[name];
+  if (command === undefined) {
+    process.stderr.write(`memlens: unknown command '${name}'; expected one of ${Object.keys(commands).join(', ')}\n`);
+    return 2;
+  }
+  const abort = new AbortController();
+  process.once('SIGINT', () => abort.abort());
+  return command.run(rest, abort.signal);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof UserError) {
+      process.stderr.write(`memlens: ${err.message}\n`);
+      process.exitCode = 1;
+    } else if (err instanceof CancelledError) {
+      process.stderr.write('memlens: cancelled\n');
+      process.exitCode = 130;
+    } else {
+      process.stderr.write(`memlens: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.exitCode = 70;
+    }
+  },
+);

@@ -1,0 +1,6 @@
+// The public library API of MemLens: the CLI and the extension import only from here.
+export * from './errors';
+export * from './progress';
+export * from './activations';
+export * from './io/npy';
+export type * from './report/schema';

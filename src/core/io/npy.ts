@@ -1,0 +1,147 @@
+import { UserError } from '../errors';
+
+/** numpy dtypes MemLens reads, as they appear in a .npy header ('<f4', '|u1', ...). */
+export type NpyDtype = 'f4' | 'f8' | 'i1' | 'u1' | 'i2' | 'u2' | 'i4' | 'u4' | 'i8' | 'u8' | 'b1';
+
+export type NumericArray =
+  | Float32Array
+  | Float64Array
+  | Int8Array
+  | Uint8Array
+  | Int16Array
+  | Uint16Array
+  | Int32Array
+  | Uint32Array
+  | BigInt64Array
+  | BigUint64Array;
+
+/** An n-dimensional array read from a .npy file, in C (row-major) order. */
+export interface NdArray {
+  dtype: NpyDtype;
+  shape: number[];
+  data: NumericArray;
+}
+
+const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
+
+const CTORS: Record<NpyDtype, { bytes: number; make: (b: ArrayBuffer, o: number, n: number) => NumericArray }> = {
+  f4: { bytes: 4, make: (b, o, n) => new Float32Array(b, o, n) },
+  f8: { bytes: 8, make: (b, o, n) => new Float64Array(b, o, n) },
+  i1: { bytes: 1, make: (b, o, n) => new Int8Array(b, o, n) },
+  u1: { bytes: 1, make: (b, o, n) => new Uint8Array(b, o, n) },
+  b1: { bytes: 1, make: (b, o, n) => new Uint8Array(b, o, n) },
+  i2: { bytes: 2, make: (b, o, n) => new Int16Array(b, o, n) },
+  u2: { bytes: 2, make: (b, o, n) => new Uint16Array(b, o, n) },
+  i4: { bytes: 4, make: (b, o, n) => new Int32Array(b, o, n) },
+  u4: { bytes: 4, make: (b, o, n) => new Uint32Array(b, o, n) },
+  i8: { bytes: 8, make: (b, o, n) => new BigInt64Array(b, o, n) },
+  u8: { bytes: 8, make: (b, o, n) => new BigUint64Array(b, o, n) },
+};
+
+export function isNpy(bytes: Uint8Array): boolean {
+  return bytes.length >= 6 && MAGIC.every((m, i) => bytes[i] === m);
+}
+
+/**
+ * Parses a .npy file. `name` is used in error messages. Big-endian data, Fortran order and
+ * object/complex/string dtypes are refused with a one-line UserError.
+ */
+export function parseNpy(bytes: Uint8Array, name: string): NdArray {
+  if (!isNpy(bytes)) {
+    throw new UserError(`${name}: expected a .npy file (magic \\x93NUMPY), found ${describeStart(bytes)}`);
+  }
+  if (bytes.length < 10) throw new UserError(`${name}: truncated .npy header (${bytes.length} bytes)`);
+  const major = bytes[6];
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let headerLen: number;
+  let headerStart: number;
+  if (major === 1) {
+    headerLen = view.getUint16(8, true);
+    headerStart = 10;
+  } else if (major === 2 || major === 3) {
+    if (bytes.length < 12) throw new UserError(`${name}: truncated .npy header (${bytes.length} bytes)`);
+    headerLen = view.getUint32(8, true);
+    headerStart = 12;
+  } else {
+    throw new UserError(`${name}: expected .npy format version 1, 2 or 3, found version ${major}`);
+  }
+  const dataStart = headerStart + headerLen;
+  if (bytes.length < dataStart) {
+    throw new UserError(`${name}: truncated .npy header: expected ${dataStart} bytes, found ${bytes.length}`);
+  }
+  const header = new TextDecoder('latin1').decode(bytes.subarray(headerStart, dataStart));
+  const descr = /'descr'\s*:\s*'([^']*)'/.exec(header)?.[1];
+  const fortran = /'fortran_order'\s*:\s*(True|False)/.exec(header)?.[1];
+  const shapeText = /'shape'\s*:\s*\(([^)]*)\)/.exec(header)?.[1];
+  if (descr === undefined || fortran === undefined || shapeText === undefined) {
+    throw new UserError(`${name}: malformed .npy header: ${header.trim()}`);
+  }
+  const dtype = parseDescr(descr, name);
+  if (fortran === 'True') {
+    throw new UserError(`${name}: expected C-order data, found fortran_order=True (save with np.ascontiguousarray)`);
+  }
+  const shape = shapeText
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0)
+    .map(Number);
+  if (shape.some((d) => !Number.isInteger(d) || d < 0)) {
+    throw new UserError(`${name}: malformed shape (${shapeText}) in .npy header`);
+  }
+  const count = shape.reduce((a, b) => a * b, 1);
+  const { bytes: width, make } = CTORS[dtype];
+  const needed = count * width;
+  if (bytes.length - dataStart < needed) {
+    throw new UserError(
+      `${name}: truncated .npy data: shape (${shape.join(', ')}) needs ${needed} bytes, found ${bytes.length - dataStart}`,
+    );
+  }
+  // Copy so the typed array is aligned and owns its buffer.
+  const copy = bytes.slice(dataStart, dataStart + needed);
+  return { dtype, shape, data: make(copy.buffer, 0, count) };
+}
+
+function parseDescr(descr: string, name: string): NpyDtype {
+  const m = /^([<>|=])([a-zA-Z])(\d+)$/.exec(descr);
+  const code = m ? `${m[2]}${m[3]}` : '';
+  if (m && m[1] === '>' && m[3] !== '1') {
+    throw new UserError(`${name}: expected little-endian data, found big-endian dtype '${descr}'`);
+  }
+  if (code in CTORS) return code as NpyDtype;
+  throw new UserError(
+    `${name}: unsupported dtype '${descr}': expected a numeric dtype (float32, float64 or an integer type)`,
+  );
+}
+
+function describeStart(bytes: Uint8Array): string {
+  if (bytes.length === 0) return 'an empty file';
+  const head = Array.from(bytes.subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join(' ');
+  return `bytes ${head}`;
+}
+
+/** Converts any numeric array to float64 values (bigint types via Number). */
+export function toFloat64(data: NumericArray): Float64Array {
+  if (data instanceof Float64Array) return data;
+  if (data instanceof BigInt64Array || data instanceof BigUint64Array) {
+    return Float64Array.from(data, (v) => Number(v));
+  }
+  return Float64Array.from(data);
+}
+
+/** Serialises a float32 or float64 C-order array as .npy (format version 1.0). */
+export function encodeNpy(data: Float32Array | Float64Array, shape: number[]): Uint8Array {
+  const descr = data instanceof Float32Array ? '<f4' : '<f8';
+  const shapeText = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
+  let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shapeText}, }`;
+  // Pad so that the data starts on a 64-byte boundary, ending the header with \n.
+  const total = 10 + header.length + 1;
+  header += ' '.repeat((64 - (total % 64)) % 64) + '\n';
+  const out = new Uint8Array(10 + header.length + data.byteLength);
+  out.set(MAGIC, 0);
+  out[6] = 1;
+  out[7] = 0;
+  new DataView(out.buffer).setUint16(8, header.length, true);
+  for (let i = 0; i < header.length; i++) out[10 + i] = header.charCodeAt(i);
+  out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), 10 + header.length);
+  return out;
+}

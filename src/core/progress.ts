@@ -1,0 +1,14 @@
+/** What a long-running core job reports. `done`/`total` count units of the named stage. */
+export interface Progress {
+  stage: string;
+  done: number;
+  total: number;
+  /** Free text for display, e.g. the layer being captured. */
+  detail?: string;
+}
+
+/** Options every long core job accepts: cooperative cancellation and progress reports. */
+export interface JobOptions {
+  signal?: AbortSignal;
+  onProgress?: (p: Progress) => void;
+}

@@ -1,0 +1,155 @@
+/**
+ * The JSON reports MemLens writes (`memlens analyze`, `memlens compare`) and that the
+ * extension's panels draw. Versioned: bump the version on any breaking change and document
+ * it in docs/report-schema.md. Plain data only (JSON-serialisable).
+ */
+
+/** Box-plot summary of a set of values (matplotlib conventions, numpy linear quantiles). */
+export interface BoxSummary {
+  n: number;
+  min: number;
+  q1: number;
+  median: number;
+  q3: number;
+  max: number;
+  mean: number;
+  /** Most extreme values within q1 - 1.5 IQR and q3 + 1.5 IQR. */
+  whiskerLow: number;
+  whiskerHigh: number;
+  /** median -/+ 1.57 IQR / sqrt(n): the 95% interval of the median. */
+  notchLow: number;
+  notchHigh: number;
+}
+
+/** One Gaussian component of a 1-D mixture. */
+export interface GmmComponent {
+  weight: number;
+  mean: number;
+  sd: number;
+}
+
+/** A 1-D Gaussian-mixture density of MI values, components chosen by BIC. */
+export interface MiDensity {
+  components: GmmComponent[];
+  bic: number;
+  /** Evaluation grid (nats) and the mixture density on it. */
+  x: number[];
+  density: number[];
+}
+
+/** Off-diagonal MI summary over a set of neuron pairs. */
+export interface MiSummary {
+  pairs: number;
+  median: number;
+  mean: number;
+  q1: number;
+  q3: number;
+}
+
+export interface LayerReport {
+  name: string;
+  /** Neurons in the layer (all measured for entropy). */
+  neurons: number;
+  /** Neurons of this layer that entered the MI estimate (after the per-layer cap). */
+  miNeurons: number;
+  /** Per-neuron entropy (nats), in column order. */
+  entropies: number[];
+  entropy: BoxSummary;
+  /** MI over pairs inside this layer. */
+  mi: MiSummary;
+  density: MiDensity;
+  /** Fraction of values that are tied with another value of the same neuron (mean over neurons). */
+  tieFraction: number;
+  /** Neurons constant over the whole probe set. */
+  deadNeurons: number;
+}
+
+export type WarningCode = 'heavy-ties' | 'dead-neurons' | 'small-probe' | 'mi-subsampled' | 'nonfinite-dropped';
+
+export interface ReportWarning {
+  code: WarningCode;
+  message: string;
+  layer?: string;
+}
+
+/** An indicative flag for a lone model, with the documented threshold that raised it. */
+export interface ReportFlag {
+  code: string;
+  message: string;
+  threshold: string;
+}
+
+export interface AnalysisParams {
+  bins: number;
+  binning: 'global' | 'layer' | 'neuron';
+  k: number;
+  samples: number;
+  seed: number;
+  point: 'preactivation' | 'output';
+  layers: string[];
+  miNeuronCap: number | null;
+  miPairs: number | null;
+}
+
+export interface AnalysisReport {
+  schema: 'memlens.report';
+  version: 1;
+  createdAt: string;
+  model: { path: string; format: string; sha256: string };
+  probe: { path: string; samples: number } | null;
+  params: AnalysisParams;
+  backend: string | null;
+  timing: { captureMs: number; entropyMs: number; miMs: number; totalMs: number };
+  warnings: ReportWarning[];
+  flags: ReportFlag[];
+  layers: LayerReport[];
+  summary: {
+    /** Over all measured neurons. */
+    entropy: BoxSummary;
+    /** Over all off-diagonal pairs of measured neurons. */
+    mi: MiSummary;
+    density: MiDensity;
+  };
+}
+
+export type SignatureKind = 'heuristic' | 'example-level' | 'none';
+
+export interface Signature {
+  kind: SignatureKind;
+  /** Median H of this model minus that of the reference (nats). */
+  deltaEntropy: number;
+  /** Whether the notches of this model and the reference overlap (overall entropy). */
+  notchesOverlap: boolean;
+  /** Median I of this model divided by that of the reference, with a bootstrap interval. */
+  miRatio: number;
+  miRatioLow: number;
+  miRatioHigh: number;
+  reference: string;
+  explanation: string;
+}
+
+export interface CompareModel {
+  path: string;
+  /** Step parsed from the checkpoint name, for trajectories. */
+  step: number | null;
+  summary: AnalysisReport['summary'];
+  layers: LayerReport[];
+  signature: Signature;
+  metric: number | null;
+  error?: string;
+}
+
+export interface CompareReport {
+  schema: 'memlens.compare';
+  version: 1;
+  createdAt: string;
+  probe: { path: string; samples: number } | null;
+  params: AnalysisParams;
+  baseline: string | null;
+  thresholds: { deltaEntropy: number; miRatio: number };
+  models: CompareModel[];
+  ranking: { path: string; rank: number; entropyMedian: number; miMedian: number }[];
+  rankingRule: string;
+  correlation: { metric: string; entropySpearman: number; miSpearman: number } | null;
+  trajectory: { step: number; path: string; entropyMedian: number; miMedian: number }[] | null;
+}
