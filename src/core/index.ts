@@ -4,3 +4,4 @@ export * from './progress';
 export * from './activations';
 export * from './io/npy';
 export type * from './report/schema';
+export * from './random';
