@@ -5,3 +5,4 @@ export * from './activations';
 export * from './io/npy';
 export type * from './report/schema';
 export * from './random';
+export * from './training/checkpointLines';
