@@ -1,0 +1,113 @@
+import type { ActivationMatrix } from '../activations';
+
+/**
+ * Which values set the bin range: all measured neurons together (the paper's choice), each
+ * layer on its own, or each neuron on its own.
+ */
+export type Binning = 'global' | 'layer' | 'neuron';
+
+export const BINNINGS: readonly Binning[] = ['global', 'layer', 'neuron'];
+
+export interface EntropyOptions {
+  /** Number of equal-width bins B (default 100). */
+  bins?: number;
+  /** Range of the bins (default 'global'). */
+  binning?: Binning;
+}
+
+/**
+ * Plug-in Shannon entropy, in nats, of each neuron's binned values (the paper's Eq. 1):
+ * H_i = -sum_b p_b ln p_b with p_b the fraction of the neuron's S values in bin b.
+ *
+ * Bins are B equal-width intervals over [min, max] of the values that set the range: all
+ * neurons of the matrix (`global`, the default), the neuron's layer (`layer`) or the neuron
+ * itself (`neuron`). A value x goes into bin floor((x - min) / width), width = (max - min) / B,
+ * and the maximum itself goes into the last bin B - 1. (numpy's `digitize`, which the paper's
+ * authors used, puts values equal to the maximum into an extra bin of their own.) When the
+ * range is empty (max = min) every neuron it covers has H = 0. The largest possible H is ln B.
+ *
+ * @returns one entropy per neuron, in column order, in nats.
+ * @throws RangeError when B is not a positive integer or a value is NaN or infinite.
+ */
+export function entropies(acts: ActivationMatrix, opts: EntropyOptions = {}): Float64Array {
+  const bins = opts.bins ?? 100;
+  const binning = opts.binning ?? 'global';
+  if (!Number.isInteger(bins) || bins < 1) {
+    throw new RangeError(`bins must be a positive integer, got ${bins}`);
+  }
+  const { samples, data } = acts;
+  const out = new Float64Array(acts.neurons);
+  const counts = new Uint32Array(bins);
+  const groups: [number, number][] =
+    binning === 'global'
+      ? [[0, acts.neurons]]
+      : binning === 'layer'
+        ? acts.layers.map((l) => [l.start, l.end])
+        : Array.from({ length: acts.neurons }, (_, n) => [n, n + 1]);
+  for (const [start, end] of groups) {
+    const [min, max] = valueRange(data, start * samples, end * samples);
+    for (let n = start; n < end; n++) {
+      out[n] = binnedEntropyOf(data, n * samples, samples, min, max, counts);
+    }
+  }
+  return out;
+}
+
+/**
+ * Plug-in entropy (nats) of `values` with B equal-width bins over [min, max], binned as in
+ * {@link entropies}. Values outside [min, max] are a RangeError.
+ */
+export function binnedEntropy(
+  values: ArrayLike<number>,
+  min: number,
+  max: number,
+  bins: number,
+): number {
+  if (!Number.isInteger(bins) || bins < 1) {
+    throw new RangeError(`bins must be a positive integer, got ${bins}`);
+  }
+  return binnedEntropyOf(values, 0, values.length, min, max, new Uint32Array(bins));
+}
+
+function binnedEntropyOf(
+  data: ArrayLike<number>,
+  offset: number,
+  count: number,
+  min: number,
+  max: number,
+  counts: Uint32Array,
+): number {
+  if (count === 0 || !(max > min)) return 0;
+  const bins = counts.length;
+  const width = (max - min) / bins;
+  counts.fill(0);
+  for (let i = offset; i < offset + count; i++) {
+    const x = data[i];
+    if (!(x >= min && x <= max)) {
+      throw new RangeError(`value ${x} outside the bin range [${min}, ${max}]`);
+    }
+    // Rounding can put a value just below max at index B; it belongs to the last bin.
+    const b = Math.floor((x - min) / width);
+    counts[b < bins ? b : bins - 1]++;
+  }
+  // H = -sum (c/S) ln(c/S) = ln S - (1/S) sum c ln c
+  let sum = 0;
+  for (let b = 0; b < bins; b++) {
+    const c = counts[b];
+    if (c > 1) sum += c * Math.log(c);
+  }
+  const h = Math.log(count) - sum / count;
+  return h > 0 ? h : 0;
+}
+
+function valueRange(data: Float64Array, from: number, to: number): [number, number] {
+  let min = Infinity;
+  let max = -Infinity;
+  for (let i = from; i < to; i++) {
+    const x = data[i];
+    if (!Number.isFinite(x)) throw new RangeError(`non-finite activation value ${x}`);
+    if (x < min) min = x;
+    if (x > max) max = x;
+  }
+  return [min, max];
+}

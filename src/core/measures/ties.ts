@@ -1,0 +1,55 @@
+import type { ActivationMatrix, LayerSlice } from '../activations';
+import { column } from '../activations';
+
+/**
+ * Fraction of a neuron's values that equal at least one other of its values (0 when all are
+ * distinct, 1 for a constant neuron). Ties (post-ReLU zeros, quantised values) bias the
+ * k-NN MI estimator, so a high fraction deserves a warning.
+ */
+export function tieFraction(values: ArrayLike<number>): number {
+  const n = values.length;
+  if (n === 0) return 0;
+  const sorted = Float64Array.from(values).sort();
+  let tied = 0;
+  let run = 1;
+  for (let i = 1; i <= n; i++) {
+    if (i < n && sorted[i] === sorted[i - 1]) {
+      run++;
+    } else {
+      if (run > 1) tied += run;
+      run = 1;
+    }
+  }
+  return tied / n;
+}
+
+/** Whether every value equals the first (a dead neuron over the probe set). */
+export function isConstant(values: ArrayLike<number>): boolean {
+  for (let i = 1; i < values.length; i++) if (values[i] !== values[0]) return false;
+  return true;
+}
+
+export interface TieStats {
+  /** Mean over the layer's neurons of {@link tieFraction}. */
+  tieFraction: number;
+  /** Neurons whose values are all equal. */
+  deadNeurons: number;
+  /** Largest per-neuron tie fraction. */
+  maxTieFraction: number;
+}
+
+/** Tie and dead-neuron statistics of the columns of one layer. */
+export function layerTieStats(acts: ActivationMatrix, layer: LayerSlice): TieStats {
+  let sum = 0;
+  let max = 0;
+  let dead = 0;
+  for (let n = layer.start; n < layer.end; n++) {
+    const col = column(acts, n);
+    const t = tieFraction(col);
+    sum += t;
+    if (t > max) max = t;
+    if (isConstant(col)) dead++;
+  }
+  const count = layer.end - layer.start;
+  return { tieFraction: count > 0 ? sum / count : 0, deadNeurons: dead, maxTieFraction: max };
+}
