@@ -124,6 +124,9 @@ export interface Signature {
   miRatio: number;
   miRatioLow: number;
   miRatioHigh: number;
+  /** How median H and median I moved against the reference, after thresholds and intervals. */
+  entropyDirection?: 'lower' | 'higher' | 'equal';
+  miDirection?: 'lower' | 'higher' | 'equal';
   reference: string;
   explanation: string;
 }

@@ -1,0 +1,112 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { medianRatioInterval } from '../../src/core/analysis/bootstrap';
+import {
+  DEFAULT_THRESHOLDS,
+  entropyDirection,
+  miDirection,
+  notchesOverlap,
+  signatureOf,
+} from '../../src/core/analysis/signature';
+import { Rng } from '../../src/core/random';
+import type { BoxSummary } from '../../src/core/report/schema';
+
+/** A box summary with only the fields the signature reads made meaningful. */
+function box(median: number, notchHalfWidth: number): BoxSummary {
+  return {
+    n: 192,
+    min: median - 1,
+    q1: median - 0.5,
+    median,
+    q3: median + 0.5,
+    max: median + 1,
+    mean: median,
+    whiskerLow: median - 1,
+    whiskerHigh: median + 1,
+    notchLow: median - notchHalfWidth,
+    notchHigh: median + notchHalfWidth,
+  };
+}
+
+const ratio = (r: number, low: number, high: number) => ({ ratio: r, low, high });
+
+test('notches overlap when the intervals share a point', () => {
+  assert.equal(notchesOverlap(box(3, 0.1), box(3.15, 0.1)), true);
+  assert.equal(notchesOverlap(box(3, 0.1), box(3.2, 0.1)), true); // touching
+  assert.equal(notchesOverlap(box(3, 0.1), box(3.25, 0.1)), false);
+});
+
+test('entropy direction needs both the threshold and separated notches', () => {
+  const t = DEFAULT_THRESHOLDS; // 0.1 nats
+  assert.equal(entropyDirection(box(2.7, 0.05), box(3.3, 0.05), t), 'lower');
+  assert.equal(entropyDirection(box(3.3, 0.05), box(2.7, 0.05), t), 'higher');
+  // large shift but wide notches: not established
+  assert.equal(entropyDirection(box(2.7, 0.4), box(3.3, 0.4), t), 'equal');
+  // separated notches but below the threshold
+  assert.equal(entropyDirection(box(3.0, 0.01), box(3.08, 0.01), t), 'equal');
+});
+
+test('MI direction needs the ratio threshold and an interval excluding 1', () => {
+  const t = DEFAULT_THRESHOLDS; // x1.5
+  assert.equal(miDirection(ratio(8, 6, 10), t), 'higher');
+  assert.equal(miDirection(ratio(0.5, 0.4, 0.6), t), 'lower');
+  assert.equal(miDirection(ratio(1.4, 1.2, 1.6), t), 'equal');
+  assert.equal(miDirection(ratio(2, 0.9, 3), t), 'equal');
+  assert.equal(miDirection(ratio(0.7, 0.6, 0.8), t), 'equal'); // 0.7 > 1/1.5
+  assert.equal(miDirection(ratio(Number.NaN, Number.NaN, Number.NaN), t), 'equal');
+  assert.equal(miDirection(ratio(-2, -3, -1), t), 'equal'); // reference median <= 0
+});
+
+test('signatures follow the table of spec section 6', () => {
+  const ref = box(3.3, 0.05);
+  const heuristic = signatureOf({ entropy: box(2.7, 0.05), referenceEntropy: ref, mi: ratio(8.7, 7, 10), reference: 'base' });
+  assert.equal(heuristic.kind, 'heuristic');
+  assert.ok(Math.abs(heuristic.deltaEntropy - -0.6) < 1e-12);
+  assert.equal(heuristic.notchesOverlap, false);
+  assert.equal(heuristic.miRatio, 8.7);
+  assert.equal(heuristic.reference, 'base');
+  assert.match(heuristic.explanation, /^heuristic memorization/);
+
+  const example = signatureOf({ entropy: box(3.9, 0.05), referenceEntropy: ref, mi: ratio(0.4, 0.3, 0.5), reference: 'base' });
+  assert.equal(example.kind, 'example-level');
+
+  // I lower but H unchanged: no signature, with the partial evidence named
+  const partial = signatureOf({ entropy: box(3.32, 0.05), referenceEntropy: ref, mi: ratio(0.45, 0.4, 0.5), reference: 'base' });
+  assert.equal(partial.kind, 'none');
+  assert.equal(partial.entropyDirection, 'equal');
+  assert.equal(partial.miDirection, 'lower');
+  assert.match(partial.explanation, /I lower alone/);
+
+  // H lower and I lower is not in the table
+  const mixed = signatureOf({ entropy: box(2.7, 0.05), referenceEntropy: ref, mi: ratio(0.4, 0.3, 0.5), reference: 'base' });
+  assert.equal(mixed.kind, 'none');
+});
+
+test('thresholds are configurable', () => {
+  const input = { entropy: box(3.0, 0.01), referenceEntropy: box(3.3, 0.01), mi: ratio(1.8, 1.6, 2), reference: 'r' };
+  assert.equal(signatureOf(input).kind, 'heuristic');
+  assert.equal(signatureOf(input, { deltaEntropy: 0.5, miRatio: 1.5 }).kind, 'none');
+  assert.equal(signatureOf(input, { deltaEntropy: 0.1, miRatio: 2 }).kind, 'none');
+});
+
+test('median ratio: exact point ratio, and a bootstrap interval as wide as the normal theory says', () => {
+  const rng = new Rng(7);
+  const n = 2000;
+  const a = Array.from({ length: n }, () => 2 + 0.1 * rng.normal());
+  const b = Array.from({ length: n }, () => 1 + 0.1 * rng.normal());
+  const sortedMedian = (v: number[]): number => {
+    const s = [...v].sort((x, y) => x - y);
+    return (s[n / 2 - 1] + s[n / 2]) / 2;
+  };
+  const r = medianRatioInterval(a, b, { seed: 3, replicates: 400 });
+  assert.equal(r.ratio, sortedMedian(a) / sortedMedian(b));
+  assert.ok(r.low < r.ratio && r.ratio < r.high);
+  // SE of a normal median = sqrt(pi/2) sigma / sqrt(n); ratio ~ a/b: relative SEs add in
+  // quadrature: se(r) = 2 * sqrt((0.0028/2)^2 + (0.0028/1)^2) = 0.00626 -> 95% half width 0.0123.
+  const se = Math.sqrt(Math.PI / 2) * 0.1 / Math.sqrt(n);
+  const half = 1.96 * 2 * Math.sqrt((se / 2) ** 2 + se ** 2);
+  const measured = (r.high - r.low) / 2;
+  assert.ok(measured > 0.6 * half && measured < 1.6 * half, `half width ${measured} vs ${half}`);
+  // deterministic for a seed
+  assert.deepEqual(medianRatioInterval(a, b, { seed: 3, replicates: 400 }), r);
+});
