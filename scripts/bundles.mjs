@@ -9,6 +9,9 @@ export const nodeExternals = [
   'onnxruntime-node',
   '@tensorflow/tfjs-node',
   '@tensorflow/tfjs-backend-wasm',
+  // One tfjs-core instance for all TF.js packages: the external wasm/node backends register
+  // on the tfjs-core they require, so tfjs itself must load from node_modules too.
+  '@tensorflow/tfjs',
   'h5wasm',
 ];
 

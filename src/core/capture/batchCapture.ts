@@ -1,0 +1,135 @@
+import type { Tensor } from '@tensorflow/tfjs';
+import type { ActivationMatrix, LayerSlice } from '../activations';
+import { throwIfAborted } from '../errors';
+import type { JobOptions } from '../progress';
+import type { ProbeSet } from '../probe/types';
+import type { Tf } from './tfjsRuntime';
+import type { CapturedLayer, CapturePoint, SequenceReduction } from './types';
+
+/** One tensor the forward pass yields per batch, and how to read it. */
+export interface CaptureTarget {
+  name: string;
+  point: CapturePoint;
+  /** Conv/pooling outputs: every axis but batch and channels is spatial. */
+  convLike: boolean;
+  /** Channels on axis 1 (NCHW) instead of the last axis. */
+  channelsFirst: boolean;
+}
+
+type Reduction = CapturedLayer['reduction'];
+
+/**
+ * How an output of `rank` (batch included) becomes batch x features: rank 2 as is; conv-like
+ * outputs and every rank >= 4 by global average pooling over the spatial axes; other rank-3
+ * outputs are sequences (first token, or the mean over tokens).
+ */
+export function reductionFor(
+  rank: number,
+  target: CaptureTarget,
+  sequence: SequenceReduction,
+): Reduction {
+  if (rank <= 2) return 'none';
+  if (rank >= 4 || target.convLike) return 'global-average-pool';
+  return sequence === 'mean' ? 'mean-tokens' : 'first-token';
+}
+
+/** Reduces one batch output to a 2-D tensor (batch x features); call inside tf.tidy. */
+export function reduceTo2d(
+  tf: Tf,
+  t: Tensor,
+  reduction: Reduction,
+  channelsFirst: boolean,
+): Tensor {
+  const rank = t.shape.length;
+  switch (reduction) {
+    case 'none':
+      return rank === 1 ? t.reshape([t.shape[0], 1]) : t;
+    case 'global-average-pool': {
+      const axes: number[] = [];
+      for (let a = channelsFirst ? 2 : 1; a < (channelsFirst ? rank : rank - 1); a++) axes.push(a);
+      return tf.mean(t, axes);
+    }
+    case 'first-token':
+      return tf.squeeze(tf.slice(t, [0, 0, 0], [-1, 1, -1]), [1]);
+    case 'mean-tokens':
+      return tf.mean(t, 1);
+  }
+}
+
+/**
+ * Runs `forward` over the probe set in batches of `batchSize` and gathers the reduced outputs
+ * into a neuron-major S x N float64 matrix, layers in the order of `targets`. Each batch's
+ * tensors are disposed before the next one starts, so peak memory is the model, one batch of
+ * intermediates and the result.
+ */
+export async function captureBatches(
+  tf: Tf,
+  probe: ProbeSet,
+  targets: CaptureTarget[],
+  forward: (x: Tensor) => Tensor[] | Promise<Tensor[]>,
+  opts: JobOptions & { batchSize: number; sequence: SequenceReduction },
+): Promise<{ acts: ActivationMatrix; layers: CapturedLayer[] }> {
+  const samples = probe.shape[0];
+  const exampleShape = probe.shape.slice(1);
+  const exampleSize = exampleShape.reduce((a, b) => a * b, 1);
+  let data: Float64Array | undefined;
+  let layers: CapturedLayer[] = [];
+  let neurons = 0;
+  for (let start = 0; start < samples; start += opts.batchSize) {
+    throwIfAborted(opts.signal);
+    const count = Math.min(opts.batchSize, samples - start);
+    const x = tf.tensor(probe.data.subarray(start * exampleSize, (start + count) * exampleSize), [
+      count,
+      ...exampleShape,
+    ]);
+    let raw: Tensor[];
+    try {
+      raw = await forward(x);
+    } finally {
+      x.dispose();
+    }
+    if (layers.length === 0) {
+      let col = 0;
+      layers = targets.map((t, i) => {
+        const reduction = reductionFor(raw[i].shape.length, t, opts.sequence);
+        const shape = raw[i].shape as number[];
+        const width =
+          reduction === 'none'
+            ? shape.slice(1).reduce((a, b) => a * b, 1)
+            : reduction === 'global-average-pool'
+              ? shape[t.channelsFirst ? 1 : shape.length - 1]
+              : shape[2];
+        const layer: CapturedLayer = {
+          name: t.name,
+          start: col,
+          end: col + width,
+          point: t.point,
+          reduction,
+        };
+        col += width;
+        return layer;
+      });
+      neurons = col;
+      data = new Float64Array(samples * neurons);
+    }
+    const flatten = tf.tidy(() =>
+      raw.map((r, i) =>
+        reduceTo2d(tf, r, layers[i].reduction, targets[i].channelsFirst).reshape([count, -1]),
+      ),
+    );
+    for (const r of raw) r.dispose();
+    for (let i = 0; i < layers.length; i++) {
+      const values = await flatten[i].data();
+      flatten[i].dispose();
+      const { start: c0, end: c1 } = layers[i];
+      const width = c1 - c0;
+      for (let s = 0; s < count; s++) {
+        for (let j = 0; j < width; j++)
+          data![(c0 + j) * samples + start + s] = values[s * width + j];
+      }
+    }
+    opts.onProgress?.({ stage: 'capture', done: start + count, total: samples });
+  }
+  const slices: LayerSlice[] = layers.map(({ name, start, end }) => ({ name, start, end }));
+  return { acts: { samples, neurons, data: data ?? new Float64Array(0), layers: slices }, layers };
+}

@@ -1,0 +1,37 @@
+import { UserError } from '../errors';
+import { readModelJson } from './fsHandler';
+import type { ModelFileInfo, ModelFormat } from './registry';
+import { openGraphModel } from './tfjsGraph';
+import { openLayersModel } from './tfjsLayers';
+
+function startsWithBrace(head: Uint8Array): boolean {
+  for (const b of head) {
+    if (b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09) continue;
+    return b === 0x7b; // '{'
+  }
+  return false;
+}
+
+/**
+ * TF.js models: a model.json (layers-model or graph-model) with weight shards beside it.
+ * Matches a `.json` file (so a broken model.json gets a precise error) or any file starting
+ * with `{`; `open` tells the two kinds apart by `format` or the topology's shape.
+ */
+export const tfjsFormat: ModelFormat = {
+  id: 'tfjs',
+  description: 'TF.js model.json',
+  extensions: ['.json'],
+  match: (file: ModelFileInfo) => file.ext === '.json' || startsWithBrace(file.head),
+  async open(file, opts) {
+    const json = await readModelJson(file);
+    const topo = json.modelTopology;
+    if (json.format === 'graph-model' || Array.isArray(topo.node))
+      return openGraphModel(file, json, opts);
+    if (json.format === 'layers-model' || 'class_name' in topo || 'model_config' in topo) {
+      return openLayersModel(file, json, opts);
+    }
+    throw new UserError(
+      `${file}: expected a TF.js layers-model or graph-model, found format '${String(json.format ?? 'none')}' and a topology without layers or nodes`,
+    );
+  },
+};

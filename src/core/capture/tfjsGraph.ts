@@ -1,0 +1,221 @@
+import type { GraphModel, Tensor } from '@tensorflow/tfjs';
+import { UserError } from '../errors';
+import { fitProbe } from '../probe/fit';
+import type { ProbeSet } from '../probe/types';
+import type { CaptureTarget } from './batchCapture';
+import { captureBatches } from './batchCapture';
+import type { TfjsModelJson } from './fsHandler';
+import { loadArtifacts } from './fsHandler';
+import type { GraphNode } from './graphRewrite';
+import {
+  ACTIVATION_OPS,
+  PREACTIVATION_SUFFIX,
+  fusedActivation,
+  inputNode,
+  splitFusedActivations,
+} from './graphRewrite';
+import { resolveLayerNames } from './layerSelection';
+import type { Tf } from './tfjsRuntime';
+import { activateBackend, loadTf, selectBackend } from './tfjsRuntime';
+import type {
+  CaptureOptions,
+  CaptureResult,
+  LayerInfo,
+  ModelHandle,
+  OpenModelOptions,
+} from './types';
+
+/** Nodes that hold no computed activation: weights, inputs, pass-throughs. */
+const NOT_LAYERS = new Set([
+  'Const',
+  'Placeholder',
+  'PlaceholderWithDefault',
+  'Identity',
+  'IdentityN',
+  'NoOp',
+]);
+const CONV_OPS = /Conv|Pool|DepthwiseConv/;
+
+function graphError(file: string, err: unknown): UserError {
+  const msg = err instanceof Error ? err.message : String(err);
+  const op = /(?:Op is not supported|Unknown op)[^\w']*'?([\w.]+)/i.exec(msg);
+  if (op) return new UserError(`${file}: unsupported graph op '${op[1]}'`);
+  return new UserError(`${file}: cannot run the TF.js graph-model: ${msg.split('\n')[0]}`);
+}
+
+function toShape(dims: readonly number[] | undefined): (number | null)[] {
+  return (dims ?? []).map((d) => (d < 0 ? null : d));
+}
+
+/** Runs the graph up to `names` (sync when the graph allows it, else with executeAsync). */
+async function run(
+  tf: Tf,
+  model: GraphModel,
+  x: Tensor,
+  names: string[],
+  asyncMode: { on: boolean },
+): Promise<Tensor[]> {
+  const asArray = (t: Tensor | Tensor[]): Tensor[] => (Array.isArray(t) ? t : [t]);
+  if (!asyncMode.on) {
+    try {
+      return tf.tidy(() => asArray(model.execute(x, names)));
+    } catch (err) {
+      if (!/executeAsync/.test(err instanceof Error ? err.message : '')) throw err;
+      asyncMode.on = true;
+    }
+  }
+  return asArray(await model.executeAsync(x, names));
+}
+
+/** Opens a TF.js graph-model whose model.json has been read. */
+export async function openGraphModel(
+  file: string,
+  json: TfjsModelJson,
+  opts: OpenModelOptions,
+): Promise<ModelHandle> {
+  const artifacts = await loadArtifacts(file, json);
+  const topo = artifacts.modelTopology as { node?: GraphNode[] };
+  const original = topo.node ?? [];
+  const fused = new Map(original.map((n) => [n.name, fusedActivation(n)]));
+  const nodes = splitFusedActivations(original);
+  const byName = new Map(nodes.map((n) => [n.name, n]));
+  for (const n of nodes) {
+    for (const ref of n.input ?? []) {
+      if (!byName.has(inputNode(ref))) {
+        throw new UserError(
+          `${file}: node '${n.name}' reads '${ref}', which is not a node of the graph`,
+        );
+      }
+    }
+  }
+  const backend = await selectBackend(opts.backend);
+  const tf = loadTf();
+  let model: GraphModel;
+  try {
+    model = await tf.loadGraphModel({
+      load: () => Promise.resolve({ ...artifacts, modelTopology: { ...topo, node: nodes } }),
+    });
+  } catch (err) {
+    throw graphError(file, err);
+  }
+  if (model.inputs.length !== 1) {
+    model.dispose();
+    throw new UserError(
+      `${file}: expected a graph-model with one input, found ${model.inputs.length}`,
+    );
+  }
+  const inputShape = toShape(model.inputs[0].shape);
+  if (inputShape.length > 0) inputShape[0] = null;
+  const outputs = new Set(model.outputNodes.map(inputNode));
+  const listed = original.filter((n) => !NOT_LAYERS.has(n.op));
+  const asyncMode = { on: false };
+  const shapes = await probeShapes(
+    file,
+    tf,
+    model,
+    inputShape,
+    listed.map((n) => n.name),
+    asyncMode,
+  );
+  const activationOf = (n: GraphNode): string | null => {
+    const f = fused.get(n.name);
+    if (f) return ACTIVATION_OPS[f];
+    return ACTIVATION_OPS[n.op] ?? null;
+  };
+  const layers: LayerInfo[] = listed.map((n) => {
+    const activation = activationOf(n);
+    return {
+      name: n.name,
+      type: n.op,
+      outputShape: shapes.get(n.name) ?? [],
+      activation,
+      measuredByDefault: activation !== null && !outputs.has(n.name),
+    };
+  });
+  const dataFormat = (n: GraphNode): string | undefined => {
+    const s = n.attr?.data_format?.s;
+    return s === undefined ? undefined : Buffer.from(s, 'base64').toString('utf8');
+  };
+
+  async function capture(probe: ProbeSet, copts: CaptureOptions = {}): Promise<CaptureResult> {
+    const fitted = fitProbe(probe, inputShape);
+    const names = resolveLayerNames(file, layers, copts.layers);
+    const point = copts.point ?? 'preactivation';
+    await activateBackend(backend);
+    const fetch: string[] = [];
+    const targets: CaptureTarget[] = names.map((name) => {
+      const node = byName.get(name)!;
+      const pre = point === 'preactivation' && activationOf(node) !== null;
+      // Pre-activation: the split-off linear node of a fused op, else the node feeding the activation.
+      const source = !pre
+        ? name
+        : fused.get(name)
+          ? name + PREACTIVATION_SUFFIX
+          : inputNode(node.input![0]);
+      fetch.push(source);
+      const src = byName.get(source)!;
+      return {
+        name,
+        point: pre ? 'preactivation' : 'output',
+        convLike: CONV_OPS.test(src.op),
+        channelsFirst: dataFormat(src) === 'NCHW',
+      };
+    });
+    try {
+      const result = await captureBatches(
+        tf,
+        fitted,
+        targets,
+        (x) => run(tf, model, x, fetch, asyncMode),
+        {
+          ...copts,
+          batchSize: copts.batchSize ?? 256,
+          sequence: copts.sequence ?? 'first',
+        },
+      );
+      return { ...result, backend };
+    } catch (err) {
+      if (err instanceof UserError || (err instanceof Error && err.name === 'CancelledError'))
+        throw err;
+      throw graphError(file, err);
+    }
+  }
+
+  return {
+    path: file,
+    format: 'tfjs-graph',
+    backend,
+    inputShape,
+    layers,
+    capture,
+    dispose: () => model.dispose(),
+  };
+}
+
+/**
+ * Output shapes of the listed nodes, from one forward pass on a single zero example when the
+ * input shape is fully known (batch dimension reported as null); empty otherwise.
+ */
+async function probeShapes(
+  file: string,
+  tf: Tf,
+  model: GraphModel,
+  inputShape: (number | null)[],
+  names: string[],
+  asyncMode: { on: boolean },
+): Promise<Map<string, (number | null)[]>> {
+  const shapes = new Map<string, (number | null)[]>();
+  const example = inputShape.slice(1);
+  if (names.length === 0 || example.some((d) => d === null)) return shapes;
+  const x = tf.zeros([1, ...(example as number[])], model.inputs[0].dtype);
+  try {
+    const outs = await run(tf, model, x, names, asyncMode);
+    outs.forEach((t, i) => shapes.set(names[i], [null, ...t.shape.slice(1)]));
+    tf.dispose(outs);
+  } catch (err) {
+    throw graphError(file, err);
+  } finally {
+    x.dispose();
+  }
+  return shapes;
+}

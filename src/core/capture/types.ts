@@ -1,0 +1,87 @@
+import type { ActivationMatrix } from '../activations';
+import type { JobOptions } from '../progress';
+import type { ProbeSet } from '../probe/types';
+
+/** The compute backends MemLens can run a TF.js model on, in the order they are tried. */
+export type BackendName = 'tfjs-node' | 'wasm' | 'cpu';
+
+/** One capturable layer (layers-model) or graph node (graph-model). */
+export interface LayerInfo {
+  /** The model's own name, e.g. `dense_1` or `model/dense/Relu`. */
+  name: string;
+  /** The layer class (`Dense`, `Conv2D`) or graph op (`Relu`, `BiasAdd`). */
+  type: string;
+  /** Output shape with the batch dimension as null; unknown dimensions are null too. */
+  outputShape: (number | null)[];
+  /** The fused activation (`relu`, `tanh`...) or null when the layer has none. */
+  activation: string | null;
+  /** True when `capture` measures this layer when no layers are named. */
+  measuredByDefault: boolean;
+}
+
+/**
+ * Where a layer is read: `preactivation` is the value before a fused activation (the authors'
+ * choice; for a layer without a fused activation it is the layer's output), `output` the
+ * layer's own output.
+ */
+export type CapturePoint = 'preactivation' | 'output';
+
+/** How a sequence output (batch x tokens x features) becomes one row per example. */
+export type SequenceReduction = 'first' | 'mean';
+
+export interface CaptureOptions extends JobOptions {
+  /** Layer names in the order their columns should appear; default: the layers measured by default. */
+  layers?: string[];
+  /** Default `preactivation`. */
+  point?: CapturePoint;
+  /** Examples per forward pass (default 256). Peak memory grows with it. */
+  batchSize?: number;
+  /** Default `first` (the [CLS] token). */
+  sequence?: SequenceReduction;
+}
+
+/** What one captured layer contributed, for sidecars and reports. */
+export interface CapturedLayer {
+  name: string;
+  /** First column (inclusive) and one past the last column in the activation matrix. */
+  start: number;
+  end: number;
+  /** The point actually read: `preactivation` only when the layer has a fused activation. */
+  point: CapturePoint;
+  /** How a wider-than-2-D output was reduced: none, global average pooling, first token, mean over tokens. */
+  reduction: 'none' | 'global-average-pool' | 'first-token' | 'mean-tokens';
+}
+
+/** The result of a capture: the activations plus how each layer was read. */
+export interface CaptureResult {
+  acts: ActivationMatrix;
+  layers: CapturedLayer[];
+  backend: BackendName;
+}
+
+/** An opened model: its layers, and a capture of their activations on a probe set. */
+export interface ModelHandle {
+  /** The model file that was opened (model.json for TF.js). */
+  path: string;
+  /** The registry id of the format, e.g. `tfjs-layers`. */
+  format: string;
+  /** The backend the model runs on. */
+  backend: BackendName;
+  /** The input shape, batch dimension first and null. */
+  inputShape: (number | null)[];
+  layers: LayerInfo[];
+  /**
+   * Runs the model on the probe set in batches and returns an S x N matrix: the named layers
+   * (or the default ones) concatenated in the order given, LayerSlice names = layer names.
+   * Outputs wider than 2-D are reduced: conv feature maps by global average pooling per
+   * channel, sequences by their first token (or the mean over tokens).
+   */
+  capture(probe: ProbeSet, opts?: CaptureOptions): Promise<CaptureResult>;
+  /** Frees the model's tensors. */
+  dispose(): void;
+}
+
+export interface OpenModelOptions {
+  /** Force a backend instead of trying tfjs-node, then wasm, then cpu. */
+  backend?: BackendName;
+}

@@ -1,0 +1,241 @@
+import assert from 'node:assert/strict';
+import * as path from 'node:path';
+import { after, describe, it } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import { fileSystemHandler } from '../../src/core/capture/fsHandler';
+import { openModel } from '../../src/core/capture/registry';
+import type { ProbeSet } from '../../src/core/probe/types';
+import {
+  affine,
+  assertColumns,
+  conv2dValid,
+  meanOverPositions,
+  randn,
+  relu,
+  tempDir,
+} from '../fixtures/capture/helpers';
+
+const tmp = tempDir();
+after(tmp.cleanup);
+
+function probeOf(data: Float32Array, shape: number[]): ProbeSet {
+  return {
+    source: 'probe',
+    shape,
+    data,
+    sampleIndices: Array.from({ length: shape[0] }, (_, i) => i),
+  };
+}
+
+/** 4 -> dense_a(5, relu) -> dense_b(3, tanh) -> logits(2), weights set from seeded arrays. */
+async function saveMlp(dir: string) {
+  const w = {
+    w1: randn(1, 4, 5),
+    b1: randn(2, 1, 5),
+    w2: randn(3, 5, 3),
+    b2: randn(4, 1, 3),
+    w3: randn(5, 3, 2),
+    b3: randn(6, 1, 2),
+  };
+  const model = tf.sequential({
+    layers: [
+      tf.layers.dense({ inputShape: [4], units: 5, activation: 'relu', name: 'dense_a' }),
+      tf.layers.dense({ units: 3, activation: 'tanh', name: 'dense_b' }),
+      tf.layers.dropout({ rate: 0.5, name: 'drop' }),
+      tf.layers.dense({ units: 2, activation: 'softmax', name: 'logits' }),
+    ],
+  });
+  model.setWeights([
+    tf.tensor(w.w1, [4, 5]),
+    tf.tensor(w.b1, [5]),
+    tf.tensor(w.w2, [5, 3]),
+    tf.tensor(w.b2, [3]),
+    tf.tensor(w.w3, [3, 2]),
+    tf.tensor(w.b3, [2]),
+  ]);
+  const file = path.join(dir, 'model.json');
+  await model.save(fileSystemHandler(file));
+  model.dispose();
+  return { file, w };
+}
+
+void describe('TF.js layers-model capture', () => {
+  for (const backend of ['cpu', 'wasm'] as const) {
+    void it(`matches a hand-written MLP forward pass at both capture points (${backend})`, async () => {
+      const { file, w } = await saveMlp(path.join(tmp.dir, `mlp-${backend}`));
+      const handle = await openModel(file, { backend });
+      assert.equal(handle.backend, backend);
+      assert.equal(handle.format, 'tfjs-layers');
+      assert.deepEqual(handle.inputShape, [null, 4]);
+      assert.deepEqual(
+        handle.layers.map((l) => [
+          l.name,
+          l.type,
+          l.outputShape,
+          l.activation,
+          l.measuredByDefault,
+        ]),
+        [
+          ['dense_a', 'Dense', [null, 5], 'relu', true],
+          ['dense_b', 'Dense', [null, 3], 'tanh', true],
+          ['drop', 'Dropout', [null, 3], null, false],
+          ['logits', 'Dense', [null, 2], 'softmax', false],
+        ],
+      );
+      const S = 23;
+      const x = randn(7, S, 4);
+      const pre1 = affine(x, w.w1, w.b1, S, 4, 5);
+      const out1 = relu(pre1);
+      const pre2 = affine(out1, w.w2, w.b2, S, 5, 3);
+      const out2 = pre2.map(Math.tanh);
+
+      const pre = await handle.capture(probeOf(x, [S, 4]), { batchSize: 5 });
+      assert.deepEqual(pre.acts.layers, [
+        { name: 'dense_a', start: 0, end: 5 },
+        { name: 'dense_b', start: 5, end: 8 },
+      ]);
+      assert.deepEqual(
+        pre.layers.map((l) => [l.point, l.reduction]),
+        [
+          ['preactivation', 'none'],
+          ['preactivation', 'none'],
+        ],
+      );
+      assertColumns(pre.acts, 0, pre1, 5);
+      assertColumns(pre.acts, 5, pre2, 3);
+
+      // Named layers come in the order given; `output` reads the activated values.
+      const out = await handle.capture(probeOf(x, [S, 4]), {
+        layers: ['dense_b', 'dense_a', 'drop'],
+        point: 'output',
+      });
+      assert.deepEqual(
+        out.acts.layers.map((l) => [l.name, l.start, l.end]),
+        [
+          ['dense_b', 0, 3],
+          ['dense_a', 3, 8],
+          ['drop', 8, 11],
+        ],
+      );
+      assertColumns(out.acts, 0, out2, 3);
+      assertColumns(out.acts, 3, out1, 5);
+      assertColumns(out.acts, 8, out2, 3); // dropout is the identity at inference
+      handle.dispose();
+    });
+  }
+
+  void it('keeps no tensors beyond the result, whatever the batch size', async () => {
+    const { file } = await saveMlp(path.join(tmp.dir, 'mlp-mem'));
+    const handle = await openModel(file, { backend: 'cpu' });
+    const x = randn(8, 50, 4);
+    await handle.capture(probeOf(x, [50, 4]), { batchSize: 7 });
+    const before = tf.memory().numTensors;
+    await handle.capture(probeOf(x, [50, 4]), { batchSize: 7 });
+    await handle.capture(probeOf(x, [50, 4]), { batchSize: 50, point: 'output' });
+    assert.equal(tf.memory().numTensors, before);
+    handle.dispose();
+  });
+
+  void it('reads the value before a separate Activation layer as its pre-activation', async () => {
+    const dir = path.join(tmp.dir, 'act');
+    const w1 = randn(11, 3, 4);
+    const b1 = randn(12, 1, 4);
+    const model = tf.sequential({
+      layers: [
+        tf.layers.dense({ inputShape: [3], units: 4, name: 'lin' }),
+        tf.layers.activation({ activation: 'relu', name: 'act' }),
+        tf.layers.dense({ units: 2, name: 'head' }),
+      ],
+    });
+    model.layers[0].setWeights([tf.tensor(w1, [3, 4]), tf.tensor(b1, [4])]);
+    await model.save(fileSystemHandler(path.join(dir, 'model.json')));
+    const handle = await openModel(dir, { backend: 'cpu' });
+    // Parameter-free layers (the Activation) are not measured by default; named, they are.
+    assert.deepEqual(
+      handle.layers.map((l) => [l.name, l.measuredByDefault]),
+      [
+        ['lin', true],
+        ['act', false],
+        ['head', false],
+      ],
+    );
+    const S = 9;
+    const x = randn(13, S, 3);
+    const lin = affine(x, w1, b1, S, 3, 4);
+    const r = await handle.capture(probeOf(x, [S, 3]), { layers: ['act'] });
+    assert.equal(r.layers[0].point, 'preactivation');
+    assertColumns(r.acts, 0, lin, 4);
+    const o = await handle.capture(probeOf(x, [S, 3]), { layers: ['act'], point: 'output' });
+    assertColumns(o.acts, 0, relu(lin), 4);
+    handle.dispose();
+  });
+
+  void it('global-average-pools conv feature maps per channel, before and after the ReLU', async () => {
+    const dir = path.join(tmp.dir, 'conv');
+    const [H, W, C, F] = [6, 5, 2, 3];
+    const kernel = randn(21, 3 * 3 * C, F);
+    const bias = randn(22, 1, F);
+    const model = tf.sequential({
+      layers: [
+        tf.layers.conv2d({
+          inputShape: [H, W, C],
+          filters: F,
+          kernelSize: 3,
+          activation: 'relu',
+          name: 'conv',
+        }),
+        tf.layers.flatten({ name: 'flat' }),
+        tf.layers.dense({ units: 2, name: 'out' }),
+      ],
+    });
+    model.layers[0].setWeights([tf.tensor(kernel, [3, 3, C, F]), tf.tensor(bias, [F])]);
+    await model.save(fileSystemHandler(path.join(dir, 'model.json')));
+    const handle = await openModel(path.join(dir, 'model.json'), { backend: 'wasm' });
+    assert.deepEqual(handle.layers[0].outputShape, [null, 4, 3, F]);
+    const S = 6;
+    const x = randn(23, S, H * W * C);
+    const conv = conv2dValid(x, S, H, W, C, kernel, 3, 3, F, bias);
+    const positions = conv.oh * conv.ow;
+    // The probe is given flat (S x 60): it is reshaped to the model's [6, 5, 2] input.
+    const pre = await handle.capture(probeOf(x, [S, H * W * C]), { layers: ['conv'] });
+    assert.equal(pre.layers[0].reduction, 'global-average-pool');
+    assertColumns(pre.acts, 0, meanOverPositions(conv.data, S, positions, F), F);
+    const out = await handle.capture(probeOf(x, [S, H * W * C]), {
+      layers: ['conv'],
+      point: 'output',
+    });
+    assertColumns(out.acts, 0, meanOverPositions(relu(conv.data), S, positions, F), F);
+    handle.dispose();
+  });
+
+  void it('reduces sequence outputs to the first token, or the mean over tokens', async () => {
+    const dir = path.join(tmp.dir, 'seq');
+    const [T, D, U] = [4, 3, 2];
+    const w1 = randn(31, D, U);
+    const b1 = randn(32, 1, U);
+    const model = tf.sequential({
+      layers: [
+        tf.layers.dense({ inputShape: [T, D], units: U, activation: 'relu', name: 'tok' }),
+        tf.layers.flatten(),
+        tf.layers.dense({ units: 1, name: 'o' }),
+      ],
+    });
+    model.layers[0].setWeights([tf.tensor(w1, [D, U]), tf.tensor(b1, [U])]);
+    await model.save(fileSystemHandler(path.join(dir, 'model.json')));
+    const handle = await openModel(dir, { backend: 'cpu' });
+    const S = 5;
+    const x = randn(33, S, T * D);
+    const perToken = affine(x, w1, b1, S * T, D, U); // (S*T) x U
+    const first = new Float64Array(S * U);
+    for (let s = 0; s < S; s++)
+      for (let u = 0; u < U; u++) first[s * U + u] = perToken[s * T * U + u];
+    const mean = meanOverPositions(perToken, S, T, U);
+    const a = await handle.capture(probeOf(x, [S, T, D]), { layers: ['tok'] });
+    assert.equal(a.layers[0].reduction, 'first-token');
+    assertColumns(a.acts, 0, first, U);
+    const b = await handle.capture(probeOf(x, [S, T, D]), { layers: ['tok'], sequence: 'mean' });
+    assert.equal(b.layers[0].reduction, 'mean-tokens');
+    assertColumns(b.acts, 0, mean, U);
+    handle.dispose();
+  });
+});
