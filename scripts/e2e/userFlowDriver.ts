@@ -1,0 +1,206 @@
+// The browser test: MemLens as a user meets it, in code-server with the .vsix installed.
+// Opens the workspace, right-clicks the shortcut example model in the explorer, chooses
+// "MemLens: Analyze Memorization", waits for the progress to end, checks the report panel's
+// webview (charts painted, the summary table naming the heuristic signature), then opens the
+// training script and checks the code lens and the warning squiggle. Every wait is on a
+// condition (a locator or an event) with a time limit; screenshots go to --artifacts.
+// Prints one line per step and ends with `N passed, N failed` (also written to --results);
+// steps after a failed one cannot run and count as failed.
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import type { FrameLocator, Locator, Page } from 'playwright-core';
+import { openSession, workspaceUrl } from './browser';
+
+const { values } = parseArgs({
+  options: {
+    base: { type: 'string' },
+    workspace: { type: 'string' },
+    results: { type: 'string' },
+    artifacts: { type: 'string' },
+    profile: { type: 'string' },
+    log: { type: 'string' },
+  },
+});
+const need = (name: keyof typeof values): string => {
+  const v = values[name];
+  if (typeof v !== 'string' || v === '') throw new Error(`userFlowDriver: --${name} is required`);
+  return v;
+};
+
+/** The files of test/e2e-workspace the scenario uses. */
+const MODEL_FOLDERS = ['models', 'shortcut'];
+const MODEL_FILE = 'model.json';
+const SCRIPT_FILE = 'train.py';
+const ANALYZE_TITLE = 'MemLens: Analyze Memorization';
+/** The lens once the shortcut model has a result: "MemLens: H 2.31 · I 0.84 · heuristic ...". */
+const RESULT_LENS = /^MemLens: H \d+\.\d\d · I \d+\.\d\d · heuristic memorization signature$/;
+/** Time limits: the analysis of a 192-neuron model on ~600 probe inputs takes seconds. */
+const UI_MS = 30_000;
+const ANALYSIS_MS = 180_000;
+/** A painted chart has at least this many non-transparent pixels. */
+const MIN_PAINTED = 500;
+
+/** The part of a canvas element the pixel count needs (the driver's tsconfig has no DOM lib). */
+interface PaintableCanvas {
+  width: number;
+  height: number;
+  getContext(
+    kind: '2d',
+  ): {
+    getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray };
+  } | null;
+}
+
+interface Step {
+  name: string;
+  run: (page: Page) => Promise<string | void>;
+}
+
+const artifacts = need('artifacts');
+const shot = (page: Page, name: string) =>
+  page.screenshot({ path: path.join(artifacts, `e2e-${name}.png`) });
+
+/** The explorer row whose label is exactly `name` (rows are virtualised: visible ones only). */
+function explorerRow(page: Page, name: string): Locator {
+  return page.locator('.explorer-folders-view .monaco-list-row').filter({
+    has: page.locator('.label-name', { hasText: new RegExp(`^${name.replace('.', '\\.')}$`) }),
+  });
+}
+
+/** The content frame of the report panel's webview (VS Code nests the page in #active-frame). */
+function reportFrame(page: Page): FrameLocator {
+  return page
+    .locator('iframe.webview.ready')
+    .first()
+    .contentFrame()
+    .locator('#active-frame')
+    .contentFrame();
+}
+
+const steps: Step[] = [
+  {
+    name: 'the workbench opens the workspace with the models in the explorer',
+    run: async (page) => {
+      await page.goto(workspaceUrl(need('base'), need('workspace')));
+      await explorerRow(page, MODEL_FOLDERS[0]).waitFor({ timeout: UI_MS });
+    },
+  },
+  {
+    name: `the explorer context menu of ${MODEL_FOLDERS.join('/')}/${MODEL_FILE} offers "${ANALYZE_TITLE}"`,
+    run: async (page) => {
+      for (const folder of MODEL_FOLDERS) {
+        await explorerRow(page, folder).click();
+      }
+      const model = explorerRow(page, MODEL_FILE);
+      await model.click({ button: 'right' });
+      const item = page.locator('.monaco-menu .action-item', { hasText: ANALYZE_TITLE });
+      await item.waitFor({ timeout: UI_MS });
+      await shot(page, '1-context-menu');
+      await item.click();
+    },
+  },
+  {
+    name: 'the analysis runs with progress and opens the report panel',
+    run: async (page) => {
+      const tab = page.locator('.tabs-container .tab', { hasText: 'MemLens' });
+      await tab.first().waitFor({ timeout: ANALYSIS_MS });
+      const progress = page.locator('.notification-toast', { hasText: 'MemLens' });
+      await progress.first().waitFor({ state: 'hidden', timeout: ANALYSIS_MS });
+      await reportFrame(page).locator('body[data-rendered="true"]').waitFor({ timeout: UI_MS });
+    },
+  },
+  {
+    name: 'the report panel paints its charts (canvas pixels)',
+    run: async (page) => {
+      const canvases = reportFrame(page).locator('canvas');
+      const painted = await canvases.evaluateAll((list) =>
+        list.map((c) => {
+          const canvas = c as unknown as PaintableCanvas;
+          const ctx = canvas.getContext('2d');
+          if (!ctx || canvas.width === 0 || canvas.height === 0) return 0;
+          const d = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+          let n = 0;
+          for (let i = 3; i < d.length; i += 4) if (d[i] !== 0) n++;
+          return n;
+        }),
+      );
+      await shot(page, '2-report-panel');
+      if (painted.length < 2)
+        throw new Error(`expected at least 2 charts, found ${painted.length}`);
+      const blank = painted.filter((n) => n < MIN_PAINTED).length;
+      if (blank > 0)
+        throw new Error(`${blank} of ${painted.length} canvases are blank: ${painted.join(', ')}`);
+      return `${painted.length} canvases, painted pixels ${painted.join(', ')}`;
+    },
+  },
+  {
+    name: 'the summary table shows the heuristic memorization signature',
+    run: async (page) => {
+      const table = reportFrame(page).locator('#summary-table');
+      await table.waitFor({ timeout: UI_MS });
+      const text = (await table.innerText()).replace(/\s+/g, ' ');
+      if (!/heuristic memorization/.test(text)) {
+        throw new Error(
+          `#summary-table does not name the heuristic signature: "${text.slice(0, 300)}"`,
+        );
+      }
+    },
+  },
+  {
+    name: `${SCRIPT_FILE} shows the result lens and the memorization squiggle`,
+    run: async (page) => {
+      await explorerRow(page, SCRIPT_FILE).click();
+      const lens = page.locator('.codelens-decoration a', { hasText: RESULT_LENS });
+      await lens.first().waitFor({ timeout: UI_MS });
+      await page.locator('.squiggly-warning').first().waitFor({ timeout: UI_MS });
+      await shot(page, '3-training-script');
+      return (await lens.first().innerText()).trim();
+    },
+  },
+];
+
+async function main(): Promise<number> {
+  mkdirSync(artifacts, { recursive: true });
+  const results = need('results');
+  writeFileSync(results, '');
+  const out = (line: string) => {
+    appendFileSync(results, `${line}\n`);
+    console.log(line);
+  };
+  const { browser, page } = await openSession(need('profile'), need('log'));
+  let passed = 0;
+  let failed = 0;
+  try {
+    for (const [i, step] of steps.entries()) {
+      if (failed > 0) {
+        failed++;
+        out(`  SKIP ${step.name} (an earlier step failed)`);
+        continue;
+      }
+      const t0 = Date.now();
+      try {
+        const note = await step.run(page);
+        passed++;
+        out(`  ok   ${step.name} (${Date.now() - t0} ms)${note ? `: ${note}` : ''}`);
+      } catch (e) {
+        failed++;
+        const msg = e instanceof Error ? e.message.split('\n')[0] : String(e);
+        out(`  FAIL ${step.name}: ${msg}`);
+        await shot(page, `failed-step-${i + 1}`).catch(() => undefined);
+      }
+    }
+  } finally {
+    await browser.close();
+  }
+  out(`${passed} passed, ${failed} failed`);
+  return failed === 0 ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    console.error(`browser test: ${e instanceof Error ? e.message : String(e)}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,78 @@
+// memlens.analyze on the shortcut example model (probe data and baseline come from the
+// workspace settings, so no prompt appears): a report, then the result lens and the
+// memorization warning on the line of train.js that saves that model.
+import * as assert from 'node:assert/strict';
+import * as vscode from 'vscode';
+import type { AnalysisReport } from '../../src/core/report/schema';
+import {
+  ANALYZE_LENS,
+  denseLayers,
+  memlensLenses,
+  npyRows,
+  saveLines,
+  shortcutModel,
+  trainingScript,
+  waitFor,
+  workspaceUri,
+} from './workspace';
+
+describe('analyze the shortcut example model', () => {
+  let report: AnalysisReport;
+
+  before(async () => {
+    report = await vscode.commands.executeCommand<AnalysisReport>(
+      'memlens.analyze',
+      shortcutModel(),
+    );
+  });
+
+  it('returns a report of the model: its three hidden layers of 64 neurons on the probe set', () => {
+    assert.ok(report, 'memlens.analyze returned nothing');
+    assert.equal(report.schema, 'memlens.report');
+    const expected = denseLayers(shortcutModel());
+    assert.deepEqual(
+      expected.map((l) => l.units),
+      [64, 64, 64],
+    );
+    assert.deepEqual(
+      report.layers.map((l) => ({ name: l.name, units: l.neurons })),
+      expected,
+    );
+    assert.equal(report.probe?.samples, npyRows(workspaceUri('models', 'probe.npy')));
+    assert.ok(report.summary.entropy.median > 0 && report.summary.mi.median > 0);
+  });
+
+  it('turns the lens of the line saving models/shortcut into its result', async () => {
+    const lines = saveLines();
+    const h = report.summary.entropy.median.toFixed(2);
+    const i = report.summary.mi.median.toFixed(2);
+    assert.deepEqual(await memlensLenses(trainingScript()), [
+      {
+        line: lines.shortcut,
+        title: `MemLens: H ${h} · I ${i} · heuristic memorization signature`,
+      },
+      { line: lines.generalising, title: ANALYZE_LENS },
+    ]);
+  });
+
+  it('puts a memorization warning on that line, naming the signature and its evidence', async () => {
+    const lines = saveLines();
+    const warnings = await waitFor(
+      'a MemLens warning in train.js',
+      () => {
+        const d = vscode.languages
+          .getDiagnostics(trainingScript())
+          .filter((x) => x.message.includes('memorization'));
+        return d.length > 0 ? d : undefined;
+      },
+      [vscode.languages.onDidChangeDiagnostics],
+    );
+    assert.equal(warnings.length, 1);
+    const [w] = warnings;
+    assert.equal(w.severity, vscode.DiagnosticSeverity.Warning);
+    assert.equal(w.range.start.line, lines.shortcut);
+    assert.match(w.message, /heuristic memorization signature/);
+    assert.match(w.message, /median H/);
+    assert.match(w.message, /median I/);
+  });
+});

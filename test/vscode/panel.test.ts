@@ -1,0 +1,27 @@
+// memlens.openReport shows the report of the analysed model in a webview panel tab.
+import * as assert from 'node:assert/strict';
+import * as vscode from 'vscode';
+import { shortcutModel, waitFor } from './workspace';
+
+const memlensWebviewTabs = () =>
+  vscode.window.tabGroups.all
+    .flatMap((g) => g.tabs)
+    .filter((t) => t.input instanceof vscode.TabInputWebview && /memlens/i.test(t.input.viewType));
+
+describe('report panel', () => {
+  it('opens the report as a webview tab', async () => {
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    assert.equal(memlensWebviewTabs().length, 0);
+    await vscode.commands.executeCommand('memlens.openReport', shortcutModel());
+    const tabs = await waitFor(
+      'a MemLens webview tab',
+      () => {
+        const t = memlensWebviewTabs();
+        return t.length > 0 ? t : undefined;
+      },
+      [vscode.window.tabGroups.onDidChangeTabs],
+    );
+    assert.equal(tabs.length, 1);
+    assert.match(tabs[0].label, /model\.json|shortcut/);
+  });
+});

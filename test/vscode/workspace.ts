@@ -1,0 +1,113 @@
+// What the extension-host suites share: the files of the e2e workspace (a copy of
+// test/e2e-workspace made for each run) and waits on conditions with a time limit.
+import { readFileSync } from 'node:fs';
+import * as vscode from 'vscode';
+
+export const EXTENSION_ID = 'memlens.memlens';
+export const COMMANDS = [
+  'memlens.analyze',
+  'memlens.compare',
+  'memlens.selectProbe',
+  'memlens.openReport',
+  'memlens.exportReport',
+];
+export const ANALYZE_LENS = 'MemLens: analyze memorization';
+
+export function workspaceUri(...segments: string[]): vscode.Uri {
+  const folder = vscode.workspace.workspaceFolders?.[0];
+  if (!folder) throw new Error('the e2e workspace is not open');
+  return vscode.Uri.joinPath(folder.uri, ...segments);
+}
+
+export const shortcutModel = () => workspaceUri('models', 'shortcut', 'model.json');
+export const trainingScript = () => workspaceUri('train.js');
+
+/**
+ * The 0-based lines of train.js that save a model, found by plain text search in the fixture
+ * (independently of the extension's finder): the `shortcutModel.save(` and
+ * `generalisingModel.save(` calls.
+ */
+export function saveLines(): { shortcut: number; generalising: number } {
+  const lines = readFileSync(trainingScript().fsPath, 'utf8').split('\n');
+  const find = (needle: string) => {
+    const i = lines.findIndex((l) => l.includes(needle));
+    if (i < 0) throw new Error(`train.js has no line with ${needle}`);
+    return i;
+  };
+  return { shortcut: find('shortcutModel.save('), generalising: find('generalisingModel.save(') };
+}
+
+/** The hidden layers of a TF.js layers-model, read from its model.json: name and units. */
+export function denseLayers(modelJson: vscode.Uri): { name: string; units: number }[] {
+  const topology = JSON.parse(readFileSync(modelJson.fsPath, 'utf8')) as {
+    modelTopology: {
+      config: {
+        layers: {
+          class_name: string;
+          config: { name: string; units: number; activation: string };
+        }[];
+      };
+    };
+  };
+  return topology.modelTopology.config.layers
+    .filter((l) => l.class_name === 'Dense' && l.config.activation === 'relu')
+    .map((l) => ({ name: l.config.name, units: l.config.units }));
+}
+
+/** The number of rows of a .npy file, read from its header (`'shape': (rows, ...)`). */
+export function npyRows(file: vscode.Uri): number {
+  const header = readFileSync(file.fsPath).subarray(0, 256).toString('latin1');
+  const m = /'shape':\s*\((\d+)/.exec(header);
+  if (!m) throw new Error(`${file.fsPath}: no shape in the .npy header`);
+  return Number(m[1]);
+}
+
+/**
+ * Re-evaluates `probe` whenever `event` fires (and once at the start) until it returns a value
+ * other than undefined; rejects after `ms` with `what` and the last value seen.
+ */
+export function waitFor<T>(
+  what: string,
+  probe: () => T | undefined | Promise<T | undefined>,
+  events: vscode.Event<unknown>[],
+  ms = 30_000,
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const subs: vscode.Disposable[] = [];
+    let done = false;
+    const finish = (f: () => void) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      subs.forEach((s) => s.dispose());
+      f();
+    };
+    const check = async () => {
+      try {
+        const v = await probe();
+        if (v !== undefined) finish(() => resolve(v));
+      } catch (e) {
+        finish(() => reject(e instanceof Error ? e : new Error(String(e))));
+      }
+    };
+    const timer = setTimeout(
+      () => finish(() => reject(new Error(`timed out after ${ms / 1000} s waiting for ${what}`))),
+      ms,
+    );
+    for (const e of events) subs.push(e(() => void check()));
+    void check();
+  });
+}
+
+/** The MemLens code lenses of a document, resolved, with their 0-based line and title. */
+export async function memlensLenses(uri: vscode.Uri): Promise<{ line: number; title: string }[]> {
+  const lenses = await vscode.commands.executeCommand<vscode.CodeLens[]>(
+    'vscode.executeCodeLensProvider',
+    uri,
+    100,
+  );
+  return lenses
+    .filter((l) => l.command?.title.startsWith('MemLens'))
+    .map((l) => ({ line: l.range.start.line, title: l.command?.title ?? '' }))
+    .sort((a, b) => a.line - b.line);
+}
