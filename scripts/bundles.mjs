@@ -22,6 +22,7 @@ export const auxNodeEntries = {
 
 export const webviewEntries = {
   webview: 'webview-ui/main.ts',
+  reportPage: 'webview-ui/reportPage.ts',
 };
 
 export async function buildNode(entryPoints, outdir, extra = {}) {

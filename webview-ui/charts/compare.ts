@@ -1,0 +1,103 @@
+/**
+ * The comparison chart: each model's median H (x) against its median I (y), coloured by its
+ * signature, labelled with its name, with the reference (baseline or cohort median) marked.
+ * Lower-right is where shortcut learning is least suspected (higher H, lower I).
+ */
+import type { Plugin } from 'chart.js';
+import type { ComparePoint } from '../chartData';
+import { SIGNATURE_COLORS, SIGNATURE_LABELS, formatNumber } from '../chartData';
+import type { SignatureKind } from '../../src/shared/protocol';
+import type { Theme } from '../theme';
+import { withAlpha } from '../theme';
+import { Chart, baseOptions, linearAxis, themeFont } from './common';
+
+type LabelledPoint = { x: number; y: number; label: string };
+
+const KINDS: SignatureKind[] = ['heuristic', 'example-level', 'none'];
+
+function labelPlugin(theme: Theme): Plugin<'scatter'> {
+  return {
+    id: 'memlensPointLabels',
+    afterDatasetsDraw(chart) {
+      const { ctx } = chart;
+      ctx.save();
+      ctx.fillStyle = theme.foreground;
+      const font = themeFont(theme, -1);
+      ctx.font = `${font.size}px ${font.family}`;
+      ctx.textBaseline = 'middle';
+      chart.data.datasets.forEach((ds, i) => {
+        if (!chart.isDatasetVisible(i)) return;
+        const meta = chart.getDatasetMeta(i);
+        (ds.data as LabelledPoint[]).forEach((d, j) => {
+          const el = meta.data[j];
+          if (el === undefined) return;
+          const right = el.x < chart.chartArea.right - 120;
+          ctx.textAlign = right ? 'left' : 'right';
+          ctx.fillText(d.label, el.x + (right ? 8 : -8), el.y - 8);
+        });
+      });
+      ctx.restore();
+    },
+  };
+}
+
+/** Draws the compare chart on `canvas` (canvas#compare-chart). */
+export function createCompareChart(
+  canvas: HTMLCanvasElement,
+  points: readonly ComparePoint[],
+  reference: { label: string; x: number; y: number } | null,
+  theme: Theme,
+): Chart<'scatter', LabelledPoint[]> {
+  const datasets = KINDS.filter((k) => points.some((p) => p.signature === k)).map((kind) => {
+    const color = theme.colors[SIGNATURE_COLORS[kind]];
+    return {
+      label: SIGNATURE_LABELS[kind],
+      data: points
+        .filter((p) => p.signature === kind)
+        .map((p) => ({ x: p.x, y: p.y, label: p.label })),
+      backgroundColor: withAlpha(color, 0.85),
+      borderColor: color,
+      pointRadius: 6,
+      pointHoverRadius: 8,
+      pointStyle: 'circle' as const,
+    };
+  });
+  if (reference !== null) {
+    datasets.push({
+      label: reference.label,
+      data: [{ x: reference.x, y: reference.y, label: '' }],
+      backgroundColor: 'transparent',
+      borderColor: theme.foreground,
+      pointRadius: 9,
+      pointHoverRadius: 10,
+      pointStyle: 'crossRot' as 'circle',
+    });
+  }
+  const base = baseOptions(theme, true);
+  return new Chart<'scatter', LabelledPoint[]>(canvas, {
+    type: 'scatter',
+    data: { datasets },
+    options: {
+      ...base,
+      layout: { padding: { right: 16, top: 8 } },
+      plugins: {
+        ...base.plugins,
+        tooltip: {
+          ...base.plugins?.tooltip,
+          callbacks: {
+            label: (item) => {
+              const d = item.raw as LabelledPoint;
+              const name = d.label === '' ? (item.dataset.label ?? '') : d.label;
+              return `${name}: median H ${formatNumber(d.x)} nats, median I ${formatNumber(d.y, 3)} nats`;
+            },
+          },
+        },
+      },
+      scales: {
+        x: { ...linearAxis(theme, 'Median entropy H (nats)'), grace: '10%' },
+        y: { ...linearAxis(theme, 'Median mutual information I (nats)'), grace: '10%' },
+      },
+    },
+    plugins: [labelPlugin(theme)],
+  });
+}

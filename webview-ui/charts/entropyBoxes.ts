@@ -1,0 +1,162 @@
+/**
+ * Per-layer notched entropy box plots. chart.js has no box plot, so a plugin draws each box
+ * (q1..q3 with a notch indent of median +/- 1.57 IQR / sqrt(n), the median line and the
+ * whiskers) under a scatter of the per-neuron entropies. Several models sit side by side in
+ * each layer slot so overlapping notches are visible.
+ */
+import type { Plugin, ScriptableContext, TooltipItem } from 'chart.js';
+import type { BoxGlyph, EntropyBoxData, NeuronPoint } from '../chartData';
+import { entropyPoints, formatNumber, notchedBoxOutline } from '../chartData';
+import type { Theme } from '../theme';
+import { withAlpha } from '../theme';
+import { Chart, baseOptions, linearAxis } from './common';
+
+/** A point of the chart's data: a neuron, or the invisible hover target at a box's median. */
+type EntropyDatum =
+  (NeuronPoint & { glyph?: undefined }) | { x: number; y: number; glyph: BoxGlyph };
+
+function boxPlugin(data: EntropyBoxData, theme: Theme): Plugin<'scatter'> {
+  return {
+    id: 'memlensNotchedBoxes',
+    beforeDatasetsDraw(chart) {
+      const { ctx, chartArea } = chart;
+      const x = chart.scales.x;
+      const y = chart.scales.y;
+      ctx.save();
+      ctx.beginPath();
+      ctx.rect(chartArea.left, chartArea.top, chartArea.width, chartArea.height);
+      ctx.clip();
+      for (const g of data.boxes) {
+        if (!chart.isDatasetVisible(g.modelIndex)) continue;
+        const color = theme.colors[g.color];
+        const px = (v: number) => x.getPixelForValue(v);
+        const py = (v: number) => y.getPixelForValue(v);
+        const cx = px(g.center);
+        const capHalf = (px(g.center + g.halfWidth) - cx) * 0.5;
+        // Whiskers with caps.
+        ctx.strokeStyle = color;
+        ctx.lineWidth = 1.25;
+        ctx.beginPath();
+        for (const [from, to] of [
+          [g.box.q1, g.box.whiskerLow],
+          [g.box.q3, g.box.whiskerHigh],
+        ]) {
+          ctx.moveTo(cx, py(from));
+          ctx.lineTo(cx, py(to));
+          ctx.moveTo(cx - capHalf, py(to));
+          ctx.lineTo(cx + capHalf, py(to));
+        }
+        ctx.stroke();
+        // The notched box.
+        const outline = notchedBoxOutline(g.center, g.halfWidth, g.box);
+        ctx.beginPath();
+        outline.forEach(([vx, vy], i) =>
+          i === 0 ? ctx.moveTo(px(vx), py(vy)) : ctx.lineTo(px(vx), py(vy)),
+        );
+        ctx.closePath();
+        ctx.fillStyle = withAlpha(color, 0.2);
+        ctx.fill();
+        ctx.lineWidth = 1.5;
+        ctx.stroke();
+        // The median, across the narrowest part of the notch.
+        const [insetLeft] = outline[8];
+        const [insetRight] = outline[3];
+        ctx.lineWidth = 3;
+        ctx.strokeStyle = theme.foreground;
+        ctx.beginPath();
+        ctx.moveTo(px(insetLeft), py(g.box.median));
+        ctx.lineTo(px(insetRight), py(g.box.median));
+        ctx.stroke();
+        ctx.lineWidth = 1.5;
+        ctx.strokeStyle = color;
+        ctx.stroke();
+      }
+      ctx.restore();
+    },
+  };
+}
+
+function tooltipLines(item: TooltipItem<'scatter'>, data: EntropyBoxData): string[] {
+  const d = item.raw as EntropyDatum;
+  const model = data.models[item.datasetIndex]?.label ?? '';
+  if (d.glyph !== undefined) {
+    const b = d.glyph.box;
+    return [
+      `${model} · ${d.glyph.layer} (n = ${b.n})`,
+      `median H ${formatNumber(b.median)} nats, notch ${formatNumber(b.notchLow)} – ${formatNumber(b.notchHigh)}`,
+      `quartiles ${formatNumber(b.q1)} – ${formatNumber(b.q3)}, whiskers ${formatNumber(b.whiskerLow)} – ${formatNumber(b.whiskerHigh)}`,
+    ];
+  }
+  return [`${model} · ${d.layer} · neuron ${d.neuron}: H = ${formatNumber(d.y, 3)} nats`];
+}
+
+/** Draws the entropy chart on `canvas` (canvas#entropy-chart). */
+export function createEntropyChart(
+  canvas: HTMLCanvasElement,
+  data: EntropyBoxData,
+  theme: Theme,
+  showNeurons: boolean,
+): Chart<'scatter', EntropyDatum[]> {
+  const points = entropyPoints(data, showNeurons);
+  const datasets = data.models.map((m, modelIndex) => {
+    const markers: EntropyDatum[] = data.boxes
+      .filter((g) => g.modelIndex === modelIndex)
+      .map((g) => ({ x: g.center, y: g.box.median, glyph: g }));
+    const color = theme.colors[m.color];
+    return {
+      label: m.label,
+      data: [...points[modelIndex], ...markers] as EntropyDatum[],
+      backgroundColor: withAlpha(color, showNeurons ? 0.45 : 0.8),
+      borderColor: color,
+      pointRadius: (ctx: ScriptableContext<'line'>) =>
+        (ctx.raw as EntropyDatum | undefined)?.glyph !== undefined ? 0 : showNeurons ? 1.8 : 2.5,
+      pointHoverRadius: (ctx: ScriptableContext<'line'>) =>
+        (ctx.raw as EntropyDatum | undefined)?.glyph !== undefined ? 0 : 4,
+      pointHitRadius: (ctx: ScriptableContext<'line'>) => {
+        const d = ctx.raw as EntropyDatum | undefined;
+        if (d?.glyph === undefined) return 2;
+        const xs = ctx.chart.scales.x;
+        return Math.abs(xs.getPixelForValue(d.glyph.halfWidth) - xs.getPixelForValue(0));
+      },
+      pointBorderWidth: 0,
+    };
+  });
+  const base = baseOptions(theme, data.models.length > 1);
+  const xAxis = linearAxis(theme, 'Layer');
+  return new Chart<'scatter', EntropyDatum[]>(canvas, {
+    type: 'scatter',
+    data: { datasets },
+    options: {
+      ...base,
+      plugins: {
+        ...base.plugins,
+        tooltip: {
+          ...base.plugins?.tooltip,
+          callbacks: { label: (item) => tooltipLines(item, data) },
+        },
+      },
+      scales: {
+        x: {
+          ...xAxis,
+          min: -0.5,
+          max: data.layers.length - 0.5,
+          grid: { display: false },
+          afterBuildTicks: (axis) => {
+            axis.ticks = data.layers.map((_, i) => ({ value: i }));
+          },
+          ticks: {
+            ...xAxis.ticks,
+            color: theme.foreground,
+            callback: (value) => data.layers[Number(value)] ?? '',
+          },
+        },
+        y: {
+          ...linearAxis(theme, 'Entropy H per neuron (nats)'),
+          min: 0,
+          suggestedMax: data.maxEntropy,
+        },
+      },
+    },
+    plugins: [boxPlugin(data, theme)],
+  });
+}

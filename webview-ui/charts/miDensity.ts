@@ -1,0 +1,83 @@
+/**
+ * MI density curves: the Gaussian-mixture density of the off-diagonal pair values ("density
+ * of neuron pairs") against MI in nats, one curve per layer or per model, with each curve's
+ * median marked by a dotted vertical line.
+ */
+import type { Plugin } from 'chart.js';
+import type { DensityCurve } from '../chartData';
+import { formatNumber } from '../chartData';
+import type { Theme } from '../theme';
+import { withAlpha } from '../theme';
+import { Chart, baseOptions, linearAxis } from './common';
+
+function medianPlugin(curves: readonly DensityCurve[], theme: Theme): Plugin<'line'> {
+  return {
+    id: 'memlensMedianMarkers',
+    afterDatasetsDraw(chart) {
+      const { ctx, chartArea } = chart;
+      const x = chart.scales.x;
+      ctx.save();
+      ctx.setLineDash([3, 3]);
+      ctx.lineWidth = 1.25;
+      curves.forEach((c, i) => {
+        if (!chart.isDatasetVisible(i) || !Number.isFinite(c.median)) return;
+        const px = x.getPixelForValue(c.median);
+        if (px < chartArea.left || px > chartArea.right) return;
+        ctx.strokeStyle = withAlpha(theme.colors[c.color], 0.9);
+        ctx.beginPath();
+        ctx.moveTo(px, chartArea.top);
+        ctx.lineTo(px, chartArea.bottom);
+        ctx.stroke();
+      });
+      ctx.restore();
+    },
+  };
+}
+
+/** Draws the MI density chart on `canvas` (canvas#mi-chart). */
+export function createMiDensityChart(
+  canvas: HTMLCanvasElement,
+  curves: readonly DensityCurve[],
+  theme: Theme,
+): Chart<'line', { x: number; y: number }[]> {
+  const base = baseOptions(theme, true);
+  const single = curves.length === 1;
+  return new Chart<'line', { x: number; y: number }[]>(canvas, {
+    type: 'line',
+    data: {
+      datasets: curves.map((c) => ({
+        label: `${c.label} (median ${formatNumber(c.median, 3)})`,
+        data: c.points,
+        borderColor: theme.colors[c.color],
+        backgroundColor: withAlpha(theme.colors[c.color], single ? 0.15 : 0.5),
+        fill: single ? 'origin' : false,
+        borderWidth: c.dashed ? 2.5 : 2,
+        borderDash: c.dashed ? [6, 4] : undefined,
+        pointRadius: 0,
+        pointHitRadius: 4,
+        tension: 0,
+      })),
+    },
+    options: {
+      ...base,
+      interaction: { mode: 'nearest', axis: 'x', intersect: false },
+      plugins: {
+        ...base.plugins,
+        tooltip: {
+          ...base.plugins?.tooltip,
+          callbacks: {
+            title: (items) =>
+              items.length > 0 ? `I = ${formatNumber(items[0].parsed.x, 3)} nats` : '',
+            label: (item) =>
+              `${curves[item.datasetIndex].label}: density ${formatNumber(item.parsed.y, 3)}`,
+          },
+        },
+      },
+      scales: {
+        x: linearAxis(theme, 'Mutual information I between neuron pairs (nats)'),
+        y: { ...linearAxis(theme, 'Density of neuron pairs'), min: 0 },
+      },
+    },
+    plugins: [medianPlugin(curves, theme)],
+  });
+}

@@ -1,0 +1,481 @@
+/**
+ * Draws a ViewState into the page: header, toolbar, the charts and the tables. Shared by the
+ * VS Code webview (main.ts) and the self-contained HTML report (reportPage.ts); only the way
+ * exports leave the page differs (ViewHost). Data never goes through innerHTML: every string
+ * from a report is set as textContent.
+ */
+import type {
+  AnalysisReport,
+  ChartId,
+  CompareReport,
+  ExportRequestMessage,
+  ReportSnapshot,
+} from '../src/shared/protocol';
+import type { TableData } from './chartData';
+import {
+  SIGNATURE_LABELS,
+  analysisTable,
+  compareReference,
+  comparePoints,
+  compareTable,
+  entropyBoxData,
+  exportStem,
+  layerCsv,
+  miDensityCurves,
+  modelSeries,
+  rankingTable,
+  shortLabels,
+  trajectoryData,
+} from './chartData';
+import { createCompareChart } from './charts/compare';
+import { createEntropyChart } from './charts/entropyBoxes';
+import { createMiDensityChart } from './charts/miDensity';
+import { createTrajectoryChart } from './charts/trajectory';
+import type { UiAction, ViewState } from './state';
+import { selectableLayers } from './state';
+import type { Theme } from './theme';
+import { readTheme } from './theme';
+
+/** What the page around the view provides. */
+export interface ViewHost {
+  /** Delivers an export: posted to the extension host, or downloaded by the report page. */
+  exportFile(request: ExportRequestMessage): void;
+  /** Opens a model file (only inside VS Code). */
+  openSource?: (path: string) => void;
+  /** Feeds a user action back into the reducer. */
+  dispatch(action: UiAction): void;
+}
+
+type Child = Node | string | null | undefined | false;
+
+/** Creates an element with a class and children; strings become text nodes. */
+function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  className: string | null,
+  ...children: Child[]
+): HTMLElementTagNameMap[K] {
+  const node = document.createElement(tag);
+  if (className !== null) node.className = className;
+  for (const c of children) {
+    if (c === null || c === undefined || c === false) continue;
+    node.append(typeof c === 'string' ? document.createTextNode(c) : c);
+  }
+  return node;
+}
+
+function seconds(ms: number): string {
+  return Number.isFinite(ms) ? `${(ms / 1000).toFixed(1)} s` : '—';
+}
+
+function baseName(path: string): string {
+  return shortLabels([path])[0];
+}
+
+function paramsLine(report: AnalysisReport | CompareReport): string {
+  const p = report.params;
+  const parts = [
+    report.probe !== null
+      ? `probe ${baseName(report.probe.path)} (${report.probe.samples} samples)`
+      : null,
+    `${p.bins} bins (${p.binning})`,
+    `KSG k = ${p.k}`,
+    `capture: ${p.point === 'preactivation' ? 'pre-activation' : 'layer output'}`,
+    p.miNeuronCap !== null ? `MI cap ${p.miNeuronCap} neurons/layer` : null,
+  ];
+  if (report.schema === 'memlens.report') {
+    if (report.backend !== null) parts.push(`backend ${report.backend}`);
+    parts.push(`${seconds(report.timing.totalMs)}`);
+  }
+  return parts.filter((x): x is string => x !== null).join(' · ');
+}
+
+function renderTable(
+  id: string,
+  table: TableData,
+  host: ViewHost,
+  caption: string,
+): HTMLTableElement {
+  const t = el('table', 'ml-table');
+  t.id = id;
+  t.append(el('caption', null, caption));
+  const headRow = el('tr', null);
+  for (const c of table.columns) {
+    const th = el('th', null, c);
+    th.scope = 'col';
+    headRow.append(th);
+  }
+  t.append(el('thead', null, headRow));
+  const body = el('tbody', null);
+  for (const row of table.rows) {
+    const tr = el('tr', row.tone !== undefined ? `tone tone-${row.tone}` : null);
+    if (row.title !== undefined) tr.title = row.title;
+    row.cells.forEach((cell, i) => {
+      const td = el('td', i === 0 ? 'ml-name' : null);
+      if (i === 0 && row.path !== undefined && host.openSource !== undefined) {
+        const path = row.path;
+        const open = host.openSource;
+        const button = el('button', 'ml-link', cell);
+        button.type = 'button';
+        button.title = `Open ${path}`;
+        button.addEventListener('click', () => open(path));
+        td.append(button);
+      } else {
+        td.textContent = cell;
+      }
+      tr.append(td);
+    });
+    body.append(tr);
+  }
+  t.append(body);
+  return t;
+}
+
+/** A PNG of the chart on the theme background (a bare canvas is transparent). */
+function chartPng(canvas: HTMLCanvasElement, background: string): string {
+  const out = document.createElement('canvas');
+  out.width = canvas.width;
+  out.height = canvas.height;
+  const ctx = out.getContext('2d');
+  if (ctx === null) return canvas.toDataURL('image/png');
+  ctx.fillStyle = background;
+  ctx.fillRect(0, 0, out.width, out.height);
+  ctx.drawImage(canvas, 0, 0);
+  return out.toDataURL('image/png');
+}
+
+export class ReportView {
+  private charts: { destroy(): void }[] = [];
+  private shown: {
+    snapshot: ReportSnapshot | null;
+    ui: ViewState['ui'] | null;
+    error: string | null;
+  } = {
+    snapshot: null,
+    ui: null,
+    error: null,
+  };
+  private readonly busyBar: HTMLElement;
+  private readonly content: HTMLElement;
+  private lastState: ViewState | null = null;
+
+  constructor(
+    private readonly root: HTMLElement,
+    private readonly host: ViewHost,
+  ) {
+    this.busyBar = el('div', 'ml-busy');
+    this.busyBar.hidden = true;
+    this.content = el('div', 'ml-content');
+    this.root.replaceChildren(this.busyBar, this.content);
+  }
+
+  /** Updates the page for `state`; charts are rebuilt only when the report or UI changed. */
+  render(state: ViewState): void {
+    this.lastState = state;
+    this.renderBusy(state);
+    const s = this.shown;
+    if (s.snapshot === state.snapshot && s.ui === state.ui && s.error === state.error) return;
+    this.shown = { snapshot: state.snapshot, ui: state.ui, error: state.error };
+    this.renderContent(state);
+  }
+
+  /** Rebuilds the charts in the current theme colours (after a theme change). */
+  redraw(): void {
+    if (this.lastState !== null) this.renderContent(this.lastState);
+  }
+
+  private renderBusy(state: ViewState): void {
+    const busy = state.busy;
+    this.busyBar.hidden = busy === null;
+    if (busy === null) {
+      this.busyBar.replaceChildren();
+      return;
+    }
+    const bar = el('progress', null);
+    bar.max = 1;
+    if (busy.fraction !== null) bar.value = busy.fraction;
+    const pct = busy.fraction !== null ? ` ${Math.round(busy.fraction * 100)}%` : '';
+    this.busyBar.replaceChildren(bar, el('span', null, `${busy.label}${pct}`));
+  }
+
+  private renderContent(state: ViewState): void {
+    document.body.dataset.rendered = 'false';
+    const scroll = window.scrollY;
+    for (const c of this.charts) c.destroy();
+    this.charts = [];
+    const parts: Node[] = [];
+    if (state.error !== null) {
+      const alert = el('div', 'ml-error', state.error);
+      alert.setAttribute('role', 'alert');
+      parts.push(alert);
+    }
+    if (state.snapshot === null) {
+      parts.push(el('p', 'ml-empty', state.emptyMessage));
+      this.content.replaceChildren(...parts);
+      document.body.dataset.rendered = 'true';
+      return;
+    }
+    const theme = readTheme();
+    const snapshot = state.snapshot;
+    const pending: (() => void)[] = [];
+    parts.push(this.header(snapshot), this.toolbar(state), this.notes(snapshot));
+    const grid = el('div', 'ml-grid');
+    const models = modelSeries(snapshot);
+    const layer = state.ui.selectedLayer;
+    const stem = exportStem(snapshot);
+
+    const entropy = this.card(
+      'entropy',
+      'Entropy per neuron, by layer',
+      stem,
+      theme,
+      'Boxes span the quartiles; the notch is the 95% interval of the median (median ± 1.57 IQR/√n). ' +
+        'Non-overlapping notches mean the medians differ. Lower H: low-variety neurons (heuristic memorization); higher H: idiosyncratic neurons (example-level).',
+    );
+    grid.append(entropy.card);
+    const boxData = entropyBoxData(models, snapshot.report.params.bins, layer);
+    pending.push(() =>
+      this.charts.push(createEntropyChart(entropy.canvas, boxData, theme, state.ui.showNeurons)),
+    );
+
+    const curves = miDensityCurves(snapshot, layer);
+    const mi = this.card(
+      'mi',
+      'Mutual information between neuron pairs',
+      stem,
+      theme,
+      'Gaussian-mixture density of the off-diagonal pair values (KSG, nats); dotted lines mark the medians. ' +
+        'Mass moving to higher I: neurons become alike (heuristic memorization).',
+    );
+    grid.append(mi.card);
+    pending.push(() => this.charts.push(createMiDensityChart(mi.canvas, curves, theme)));
+
+    if (snapshot.kind === 'compare') {
+      const report = snapshot.report;
+      const cmp = this.card(
+        'compare',
+        'Median H against median I, by signature',
+        stem,
+        theme,
+        'Each model against the reference: heuristic = H lower and I higher; example-level = H higher and I lower.',
+      );
+      grid.append(cmp.card);
+      const points = comparePoints(report);
+      const reference = compareReference(report);
+      pending.push(() =>
+        this.charts.push(createCompareChart(cmp.canvas, points, reference, theme)),
+      );
+      const traj = trajectoryData(report);
+      if (traj !== null) {
+        const tr = this.card(
+          'trajectory',
+          'Trajectory over training',
+          stem,
+          theme,
+          'Median H and median I of each checkpoint by step: the onset of memorization shows as H falling while I rises.',
+        );
+        grid.append(tr.card);
+        pending.push(() => this.charts.push(createTrajectoryChart(tr.canvas, traj, theme)));
+      }
+    }
+    parts.push(grid);
+
+    if (snapshot.kind === 'analysis') {
+      parts.push(
+        renderTable('summary-table', analysisTable(snapshot), this.host, 'Per-layer summary'),
+      );
+    } else {
+      const report = snapshot.report;
+      parts.push(
+        renderTable(
+          'summary-table',
+          compareTable(report),
+          this.host,
+          'Signatures and their evidence',
+        ),
+      );
+      const ranking = el('section', 'ml-ranking');
+      ranking.append(
+        renderTable('ranking-table', rankingTable(report), this.host, 'Model ranking'),
+      );
+      ranking.append(el('p', 'ml-muted', `Ranking rule: ${report.rankingRule}`));
+      if (report.correlation !== null) {
+        const c = report.correlation;
+        ranking.append(
+          el(
+            'p',
+            'ml-muted',
+            `Spearman correlation with ${c.metric}: median H ${c.entropySpearman.toFixed(2)}, median I ${c.miSpearman.toFixed(2)}.`,
+          ),
+        );
+      }
+      parts.push(ranking);
+    }
+    this.content.replaceChildren(...parts);
+    // Charts size themselves from their attached containers, so draw after attaching.
+    for (const draw of pending) draw();
+    window.scrollTo(0, scroll);
+    requestAnimationFrame(() => {
+      document.body.dataset.rendered = 'true';
+    });
+  }
+
+  private header(snapshot: ReportSnapshot): HTMLElement {
+    if (snapshot.kind === 'analysis') {
+      const r = snapshot.report;
+      document.title = `MemLens: ${baseName(r.model.path)}`;
+      const h = el('header', 'ml-header', el('h1', null, `MemLens · ${baseName(r.model.path)}`));
+      const path = el('p', 'ml-path', r.model.path);
+      path.title = `sha256 ${r.model.sha256}`;
+      h.append(path, el('p', 'ml-muted', paramsLine(r)));
+      return h;
+    }
+    const r = snapshot.report;
+    const ok = r.models.filter((m) => m.error === undefined).length;
+    document.title = `MemLens: comparison of ${r.models.length} models`;
+    return el(
+      'header',
+      'ml-header',
+      el('h1', null, `MemLens · comparison of ${r.models.length} models`),
+      el('p', 'ml-muted', `${ok} analysed · ${paramsLine(r)}`),
+    );
+  }
+
+  private toolbar(state: ViewState): HTMLElement {
+    const snapshot = state.snapshot as ReportSnapshot;
+    const select = el('select', null);
+    select.id = 'layer-select';
+    const all = el('option', null, 'All layers');
+    all.value = '';
+    select.append(all);
+    for (const name of selectableLayers(snapshot)) {
+      const o = el('option', null, name);
+      o.value = name;
+      select.append(o);
+    }
+    select.value = state.ui.selectedLayer ?? '';
+    select.addEventListener('change', () =>
+      this.host.dispatch({
+        type: 'ui/selectLayer',
+        layer: select.value === '' ? null : select.value,
+      }),
+    );
+    const neurons = el('input', null);
+    neurons.type = 'checkbox';
+    neurons.id = 'show-neurons';
+    neurons.checked = state.ui.showNeurons;
+    neurons.addEventListener('change', () =>
+      this.host.dispatch({ type: 'ui/showNeurons', show: neurons.checked }),
+    );
+    const layerLabel = el('label', null, 'Layer ', select);
+    const neuronLabel = el('label', null, neurons, ' Show every neuron');
+    const stem = exportStem(snapshot);
+    const json = this.button('Export JSON', 'export-json', () =>
+      this.host.exportFile({
+        type: 'export/request',
+        format: 'json',
+        fileName: `${stem}.json`,
+        content: `${JSON.stringify(snapshot.report, null, 2)}\n`,
+      }),
+    );
+    const csv = this.button('Export CSV', 'export-csv', () =>
+      this.host.exportFile({
+        type: 'export/request',
+        format: 'csv',
+        fileName: `${stem}-layers.csv`,
+        content: layerCsv(snapshot),
+      }),
+    );
+    return el('div', 'ml-toolbar', layerLabel, neuronLabel, el('span', 'ml-spacer'), json, csv);
+  }
+
+  private notes(snapshot: ReportSnapshot): HTMLElement {
+    const list = el('ul', 'ml-notes');
+    if (snapshot.kind === 'analysis') {
+      const r = snapshot.report;
+      list.append(
+        el(
+          'li',
+          'ml-note-info',
+          'These measures are comparative: a verdict needs a reference model of the same architecture (memlens compare). Flags below are indicative only.',
+        ),
+      );
+      for (const f of r.flags)
+        list.append(el('li', 'ml-note-flag', `${f.message} (threshold: ${f.threshold})`));
+      for (const w of r.warnings) {
+        list.append(
+          el(
+            'li',
+            'ml-note-warning',
+            w.layer !== undefined ? `${w.layer}: ${w.message}` : w.message,
+          ),
+        );
+      }
+    } else {
+      const r = snapshot.report;
+      const reference =
+        r.baseline !== null ? `the baseline ${baseName(r.baseline)}` : 'the cohort median';
+      list.append(
+        el(
+          'li',
+          'ml-note-info',
+          `Signatures are relative to ${reference} (thresholds: ΔH median ${r.thresholds.deltaEntropy} nats, median I ratio ${r.thresholds.miRatio}). Hover a row for its evidence.`,
+        ),
+      );
+      const counts = new Map<string, number>();
+      for (const m of r.models) {
+        if (m.error === undefined)
+          counts.set(m.signature.kind, (counts.get(m.signature.kind) ?? 0) + 1);
+      }
+      const summary = [...counts].map(
+        ([k, n]) => `${n} ${SIGNATURE_LABELS[k as keyof typeof SIGNATURE_LABELS]}`,
+      );
+      if (summary.length > 0)
+        list.append(el('li', 'ml-note-info', `Models: ${summary.join(', ')}.`));
+      for (const m of r.models) {
+        if (m.error !== undefined)
+          list.append(el('li', 'ml-note-warning', `${baseName(m.path)} failed: ${m.error}`));
+      }
+    }
+    return list;
+  }
+
+  private button(text: string, id: string, onClick: () => void): HTMLButtonElement {
+    const b = el('button', 'ml-button', text);
+    b.type = 'button';
+    b.id = id;
+    b.addEventListener('click', onClick);
+    return b;
+  }
+
+  private card(
+    chart: ChartId,
+    title: string,
+    stem: string,
+    theme: Theme,
+    caption: string,
+  ): { card: HTMLElement; canvas: HTMLCanvasElement } {
+    const canvas = el('canvas', 'ml-canvas');
+    canvas.id = `${chart}-chart`;
+    canvas.setAttribute('role', 'img');
+    canvas.setAttribute('aria-label', title);
+    const png = this.button('PNG', `export-${chart}-png`, () =>
+      this.host.exportFile({
+        type: 'export/request',
+        format: 'png',
+        chart,
+        fileName: `${stem}-${chart}.png`,
+        dataUrl: chartPng(canvas, theme.background),
+      }),
+    );
+    png.title = `Save this chart as PNG`;
+    const card = el(
+      'figure',
+      'ml-card',
+      el('div', 'ml-card-head', el('h2', null, title), png),
+      el('div', 'ml-chart', canvas),
+      el('figcaption', 'ml-muted', caption),
+    );
+    card.id = `${chart}-card`;
+    return { card, canvas };
+  }
+}
