@@ -1,6 +1,6 @@
 import type { Tensor } from '@tensorflow/tfjs';
 import type { ActivationMatrix, LayerSlice } from '../activations';
-import { throwIfAborted } from '../errors';
+import { UserError, throwIfAborted } from '../errors';
 import type { JobOptions } from '../progress';
 import type { ProbeSet } from '../probe/types';
 import type { Tf } from './tfjsRuntime';
@@ -70,6 +70,10 @@ export async function captureBatches(
   opts: JobOptions & { batchSize: number; sequence: SequenceReduction },
 ): Promise<{ acts: ActivationMatrix; layers: CapturedLayer[] }> {
   const samples = probe.shape[0];
+  if (!(samples > 0))
+    throw new UserError(
+      `${probe.source}: expected at least one probe example, found an empty probe set`,
+    );
   const exampleShape = probe.shape.slice(1);
   const exampleSize = exampleShape.reduce((a, b) => a * b, 1);
   let data: Float64Array | undefined;

@@ -71,7 +71,7 @@ function single(file: string, layer: Layer, which: 'input' | 'output'): Symbolic
 function loadError(file: string, err: unknown): UserError {
   const msg = err instanceof Error ? err.message : String(err);
   const unknown =
-    /Unknown (layer|activation|initializer|regularizer|constraint|loss)[^:]*: ?([\w.]+)/i.exec(msg);
+    /Unknown (layer|activation|initializer|regularizer|constraint|loss)[^:]*: ?([\w>]+)/i.exec(msg);
   if (unknown)
     return new UserError(
       `${file}: unsupported ${unknown[1].toLowerCase()} '${unknown[2]}' in the layers-model`,

@@ -1,0 +1,199 @@
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { after, describe, it } from 'node:test';
+import { openModel } from '../../src/core/capture/registry';
+import { UserError } from '../../src/core/errors';
+import type { ProbeSet } from '../../src/core/probe/types';
+import type { NodeSpec } from '../fixtures/capture/helpers';
+import {
+  affine,
+  assertColumns,
+  conv2dValid,
+  graphNodes as g,
+  meanOverPositions,
+  randn,
+  relu,
+  tempDir,
+  writeGraphModel,
+} from '../fixtures/capture/helpers';
+
+const tmp = tempDir();
+after(tmp.cleanup);
+
+function probeOf(data: Float32Array, shape: number[]): ProbeSet {
+  return {
+    source: 'probe',
+    shape,
+    data,
+    sampleIndices: Array.from({ length: shape[0] }, (_, i) => i),
+  };
+}
+
+const w1 = randn(41, 4, 3);
+const b1 = randn(42, 1, 3);
+const w2 = randn(43, 3, 2);
+const b2 = randn(44, 1, 2);
+const weights = [
+  { name: 'W1', shape: [4, 3], data: w1 },
+  { name: 'b1', shape: [3], data: b1 },
+  { name: 'W2', shape: [3, 2], data: w2 },
+  { name: 'b2', shape: [2], data: b2 },
+];
+const consts = [
+  g.constant('W1', [4, 3]),
+  g.constant('b1', [3]),
+  g.constant('W2', [3, 2]),
+  g.constant('b2', [2]),
+];
+
+/** x -> MatMul/BiasAdd/<act> -> MatMul/BiasAdd (logits) -> Softmax, written by hand. */
+function mlpGraph(dir: string, fused: boolean, act = 'Relu'): string {
+  const hidden = fused
+    ? [g.fusedMatMul('dense/Act', 'x', 'W1', 'b1', act)]
+    : [
+        g.matMul('dense/MatMul', 'x', 'W1'),
+        g.biasAdd('dense/BiasAdd', 'dense/MatMul', 'b1'),
+        g.unary('dense/Act', act, 'dense/BiasAdd'),
+      ];
+  return writeGraphModel(
+    dir,
+    [
+      g.placeholder('x', [-1, 4]),
+      ...consts,
+      ...hidden,
+      g.matMul('logits/MatMul', 'dense/Act', 'W2'),
+      g.biasAdd('logits/BiasAdd', 'logits/MatMul', 'b2'),
+      g.unary('probs', 'Softmax', 'logits/BiasAdd'),
+    ],
+    weights,
+  );
+}
+
+void describe('TF.js graph-model capture', () => {
+  const S = 17;
+  const x = randn(45, S, 4);
+  const pre = affine(x, w1, b1, S, 4, 3);
+
+  for (const fused of [false, true]) {
+    void it(`captures the node feeding the activation and the activation itself (${fused ? '_FusedMatMul' : 'MatMul/BiasAdd/Relu'})`, async () => {
+      const file = mlpGraph(path.join(tmp.dir, fused ? 'fused' : 'plain'), fused);
+      const handle = await openModel(file, { backend: 'wasm' });
+      assert.equal(handle.format, 'tfjs-graph');
+      assert.deepEqual(handle.inputShape, [null, 4]);
+      const act = handle.layers.find((l) => l.name === 'dense/Act');
+      assert.deepEqual(act, {
+        name: 'dense/Act',
+        type: fused ? '_FusedMatMul' : 'Relu',
+        outputShape: [null, 3],
+        activation: 'relu',
+        measuredByDefault: true,
+      });
+      // Only the hidden activation is measured by default: not the logits, not the softmax output.
+      assert.deepEqual(
+        handle.layers.filter((l) => l.measuredByDefault).map((l) => l.name),
+        ['dense/Act'],
+      );
+      const a = await handle.capture(probeOf(x, [S, 4]), { batchSize: 4 });
+      assert.deepEqual(a.acts.layers, [{ name: 'dense/Act', start: 0, end: 3 }]);
+      assert.equal(a.layers[0].point, 'preactivation');
+      assertColumns(a.acts, 0, pre, 3);
+      const b = await handle.capture(probeOf(x, [S, 4]), {
+        point: 'output',
+        layers: ['dense/Act', 'logits/BiasAdd'],
+      });
+      assertColumns(b.acts, 0, relu(pre), 3);
+      assertColumns(b.acts, 3, affine(relu(pre), w2, b2, S, 3, 2), 2);
+      handle.dispose();
+    });
+  }
+
+  for (const [act, fn] of [
+    ['Sigmoid', (v: number) => 1 / (1 + Math.exp(-v))],
+    ['LeakyRelu', (v: number) => (v > 0 ? v : 0.3 * v)],
+  ] as const) {
+    void it(`splits a fused ${act} into the linear node and the activation`, async () => {
+      const file = mlpGraph(path.join(tmp.dir, act), true, act);
+      if (act === 'LeakyRelu') {
+        const json = JSON.parse(readFileSync(file, 'utf8')) as {
+          modelTopology: { node: NodeSpec[] };
+        };
+        const node = json.modelTopology.node.find((n) => n.name === 'dense/Act')!;
+        node.attr = { ...node.attr, leakyrelu_alpha: { f: 0.3 } };
+        writeFileSync(file, JSON.stringify(json));
+      }
+      const handle = await openModel(file, { backend: 'cpu' });
+      assert.equal(
+        handle.layers.find((l) => l.name === 'dense/Act')?.activation,
+        act.toLowerCase(),
+      );
+      const a = await handle.capture(probeOf(x, [S, 4]));
+      assertColumns(a.acts, 0, pre, 3);
+      const b = await handle.capture(probeOf(x, [S, 4]), { point: 'output' });
+      assertColumns(b.acts, 0, pre.map(fn), 3);
+      handle.dispose();
+    });
+  }
+
+  void it('global-average-pools a conv node (NHWC)', async () => {
+    const [H, W, C, F] = [5, 5, 2, 4];
+    const k = randn(51, 2 * 2 * C, F);
+    const bias = randn(52, 1, F);
+    const file = writeGraphModel(
+      path.join(tmp.dir, 'conv'),
+      [
+        g.placeholder('img', [-1, H, W, C]),
+        g.constant('K', [2, 2, C, F]),
+        g.constant('cb', [F]),
+        g.conv2d('conv/Conv2D', 'img', 'K'),
+        g.biasAdd('conv/BiasAdd', 'conv/Conv2D', 'cb'),
+        g.unary('conv/Relu', 'Relu', 'conv/BiasAdd'),
+        g.unary('out', 'Sigmoid', 'conv/Relu'),
+      ],
+      [
+        { name: 'K', shape: [2, 2, C, F], data: k },
+        { name: 'cb', shape: [F], data: bias },
+      ],
+    );
+    const handle = await openModel(file, { backend: 'wasm' });
+    assert.deepEqual(handle.layers.find((l) => l.name === 'conv/Relu')?.outputShape, [
+      null,
+      4,
+      4,
+      F,
+    ]);
+    const S = 3;
+    const xs = randn(53, S, H * W * C);
+    const conv = conv2dValid(xs, S, H, W, C, k, 2, 2, F, bias);
+    const a = await handle.capture(probeOf(xs, [S, H, W, C]), { layers: ['conv/Relu'] });
+    assert.equal(a.layers[0].reduction, 'global-average-pool');
+    assertColumns(a.acts, 0, meanOverPositions(conv.data, S, 16, F), F);
+    const b = await handle.capture(probeOf(xs, [S, H, W, C]), {
+      layers: ['conv/Relu'],
+      point: 'output',
+    });
+    assertColumns(b.acts, 0, meanOverPositions(relu(conv.data), S, 16, F), F);
+    handle.dispose();
+  });
+
+  void it('names an unsupported op and a dangling input', async () => {
+    const bad = writeGraphModel(
+      path.join(tmp.dir, 'badop'),
+      [g.placeholder('x', [-1, 4]), ...consts, g.unary('weird', 'FancyOp', 'x')],
+      weights,
+    );
+    await assert.rejects(
+      openModel(bad, { backend: 'cpu' }),
+      (e: unknown) => e instanceof UserError && /unsupported graph op 'FancyOp'/.test(e.message),
+    );
+    const dangling = writeGraphModel(
+      path.join(tmp.dir, 'dangling'),
+      [g.placeholder('x', [-1, 4]), g.unary('r', 'Relu', 'nothere')],
+      [],
+    );
+    await assert.rejects(
+      openModel(dangling, { backend: 'cpu' }),
+      (e: unknown) => e instanceof UserError && /'nothere', which is not a node/.test(e.message),
+    );
+  });
+});
