@@ -33,7 +33,8 @@ function loadDigits(file: string): Digits {
   const digits = new Int32Array(rows.length);
   rows.forEach((row, r) => {
     const cells = row.split(',').map(Number);
-    if (cells.length !== PIXELS + 1) throw new Error(`${file}: row ${r + 1} has ${cells.length} cells, expected 65`);
+    if (cells.length !== PIXELS + 1)
+      throw new Error(`${file}: row ${r + 1} has ${cells.length} cells, expected 65`);
     for (let p = 0; p < PIXELS; p++) images[r * PIXELS + p] = cells[p] / 16;
     digits[r] = cells[PIXELS];
   });
@@ -214,7 +215,8 @@ async function main(): Promise<void> {
     },
     {
       name: 'random-labels',
-      description: '10 classes, every label replaced at random, trained to 100% train accuracy, colour random',
+      description:
+        '10 classes, every label replaced at random, trained to 100% train accuracy, colour random',
       classes: 10,
       labels: randomLabels,
       colours: randomColour,

@@ -113,7 +113,11 @@ test('compare CSV: signature columns per layer row, the baseline named, failures
   };
   const lines = layerTableCsv(report).trimEnd().split('\r\n');
   assert.equal(lines.length, 1 + 2 + 2 + 1);
-  assert.ok(lines[0].endsWith(',signature,delta_entropy,notches_overlap,mi_ratio,mi_ratio_low,mi_ratio_high,error'));
+  assert.ok(
+    lines[0].endsWith(
+      ',signature,delta_entropy,notches_overlap,mi_ratio,mi_ratio_low,mi_ratio_high,error',
+    ),
+  );
   assert.ok(lines[1].startsWith('a,h1,') && lines[1].endsWith(',baseline,-0.5,false,8,6,10,'));
   assert.ok(lines[3].startsWith('b,h1,') && lines[3].endsWith(',heuristic,-0.5,false,8,6,10,'));
   assert.equal(lines[5], 'c' + ','.repeat(LAYER_CSV_COLUMNS.length - 1 + 6) + ',c: cannot read');

@@ -59,7 +59,12 @@ test('MI direction needs the ratio threshold and an interval excluding 1', () =>
 
 test('signatures follow the table of spec section 6', () => {
   const ref = box(3.3, 0.05);
-  const heuristic = signatureOf({ entropy: box(2.7, 0.05), referenceEntropy: ref, mi: ratio(8.7, 7, 10), reference: 'base' });
+  const heuristic = signatureOf({
+    entropy: box(2.7, 0.05),
+    referenceEntropy: ref,
+    mi: ratio(8.7, 7, 10),
+    reference: 'base',
+  });
   assert.equal(heuristic.kind, 'heuristic');
   assert.ok(Math.abs(heuristic.deltaEntropy - -0.6) < 1e-12);
   assert.equal(heuristic.notchesOverlap, false);
@@ -67,23 +72,43 @@ test('signatures follow the table of spec section 6', () => {
   assert.equal(heuristic.reference, 'base');
   assert.match(heuristic.explanation, /^heuristic memorization/);
 
-  const example = signatureOf({ entropy: box(3.9, 0.05), referenceEntropy: ref, mi: ratio(0.4, 0.3, 0.5), reference: 'base' });
+  const example = signatureOf({
+    entropy: box(3.9, 0.05),
+    referenceEntropy: ref,
+    mi: ratio(0.4, 0.3, 0.5),
+    reference: 'base',
+  });
   assert.equal(example.kind, 'example-level');
 
   // I lower but H unchanged: no signature, with the partial evidence named
-  const partial = signatureOf({ entropy: box(3.32, 0.05), referenceEntropy: ref, mi: ratio(0.45, 0.4, 0.5), reference: 'base' });
+  const partial = signatureOf({
+    entropy: box(3.32, 0.05),
+    referenceEntropy: ref,
+    mi: ratio(0.45, 0.4, 0.5),
+    reference: 'base',
+  });
   assert.equal(partial.kind, 'none');
   assert.equal(partial.entropyDirection, 'equal');
   assert.equal(partial.miDirection, 'lower');
   assert.match(partial.explanation, /I lower alone/);
 
   // H lower and I lower is not in the table
-  const mixed = signatureOf({ entropy: box(2.7, 0.05), referenceEntropy: ref, mi: ratio(0.4, 0.3, 0.5), reference: 'base' });
+  const mixed = signatureOf({
+    entropy: box(2.7, 0.05),
+    referenceEntropy: ref,
+    mi: ratio(0.4, 0.3, 0.5),
+    reference: 'base',
+  });
   assert.equal(mixed.kind, 'none');
 });
 
 test('thresholds are configurable', () => {
-  const input = { entropy: box(3.0, 0.01), referenceEntropy: box(3.3, 0.01), mi: ratio(1.8, 1.6, 2), reference: 'r' };
+  const input = {
+    entropy: box(3.0, 0.01),
+    referenceEntropy: box(3.3, 0.01),
+    mi: ratio(1.8, 1.6, 2),
+    reference: 'r',
+  };
   assert.equal(signatureOf(input).kind, 'heuristic');
   assert.equal(signatureOf(input, { deltaEntropy: 0.5, miRatio: 1.5 }).kind, 'none');
   assert.equal(signatureOf(input, { deltaEntropy: 0.1, miRatio: 2 }).kind, 'none');
@@ -103,7 +128,7 @@ test('median ratio: exact point ratio, and a bootstrap interval as wide as the n
   assert.ok(r.low < r.ratio && r.ratio < r.high);
   // SE of a normal median = sqrt(pi/2) sigma / sqrt(n); ratio ~ a/b: relative SEs add in
   // quadrature: se(r) = 2 * sqrt((0.0028/2)^2 + (0.0028/1)^2) = 0.00626 -> 95% half width 0.0123.
-  const se = Math.sqrt(Math.PI / 2) * 0.1 / Math.sqrt(n);
+  const se = (Math.sqrt(Math.PI / 2) * 0.1) / Math.sqrt(n);
   const half = 1.96 * 2 * Math.sqrt((se / 2) ** 2 + se ** 2);
   const measured = (r.high - r.low) / 2;
   assert.ok(measured > 0.6 * half && measured < 1.6 * half, `half width ${measured} vs ${half}`);

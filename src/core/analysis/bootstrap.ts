@@ -9,11 +9,42 @@ export interface RatioInterval {
   high: number;
 }
 
+/** The k-th smallest value (0-based) of `a[0..n)`, partially reordering `a` (Hoare quickselect). */
+function select(a: Float64Array, n: number, k: number): number {
+  let lo = 0;
+  let hi = n - 1;
+  while (lo < hi) {
+    const pivot = a[(lo + hi) >>> 1];
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i] < pivot) i++;
+      while (a[j] > pivot) j--;
+      if (i <= j) {
+        const t = a[i];
+        a[i] = a[j];
+        a[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return a[k];
+  }
+  return a[k];
+}
+
+/** Median (numpy's: mean of the two middle values for an even count) of a resample. */
 function resampledMedian(values: Float64Array, rng: Rng, scratch: Float64Array): number {
   const n = values.length;
   for (let i = 0; i < n; i++) scratch[i] = values[rng.int(n)];
-  scratch.sort();
-  return quantileSorted(scratch, 0.5);
+  const upper = select(scratch, n, n >> 1);
+  if (n % 2 === 1) return upper;
+  // After selection every value left of n/2 is <= upper: the lower middle is their maximum.
+  let lower = -Infinity;
+  for (let i = 0; i < n >> 1; i++) if (scratch[i] > lower) lower = scratch[i];
+  return (lower + upper) / 2;
 }
 
 /**

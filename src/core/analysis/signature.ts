@@ -36,7 +36,8 @@ export function entropyDirection(
   thresholds: SignatureThresholds,
 ): Direction {
   const delta = entropy.median - reference.median;
-  if (Math.abs(delta) < thresholds.deltaEntropy || notchesOverlap(entropy, reference)) return 'equal';
+  if (Math.abs(delta) < thresholds.deltaEntropy || notchesOverlap(entropy, reference))
+    return 'equal';
   return delta < 0 ? 'lower' : 'higher';
 }
 

@@ -39,6 +39,11 @@ export function trajectoryOf(
   const steps = models.map((m) => m.step);
   if (steps.some((s) => s === null) || new Set(steps).size !== steps.length) return null;
   return models
-    .map((m) => ({ step: m.step as number, path: m.path, entropyMedian: m.entropyMedian, miMedian: m.miMedian }))
+    .map((m) => ({
+      step: m.step as number,
+      path: m.path,
+      entropyMedian: m.entropyMedian,
+      miMedian: m.miMedian,
+    }))
     .sort((a, b) => a.step - b.step);
 }
