@@ -381,6 +381,8 @@ export function trajectoryData(report: CompareReport): TrajectoryData | null {
 /** A table of display strings; `tone` gives a row's signature colour, `title` a tooltip. */
 export interface TableData {
   columns: string[];
+  /** Per column: numbers (right-aligned) or text. */
+  numeric: boolean[];
   rows: { cells: string[]; tone?: ColorKey; title?: string; path?: string }[];
 }
 
@@ -440,7 +442,7 @@ export function analysisTable(snapshot: Extract<ReportSnapshot, { kind: 'analysi
       String(report.layers.reduce((a, l) => a + l.deadNeurons, 0)),
     ],
   });
-  return { columns, rows };
+  return { columns, numeric: columns.map((_, i) => i !== 0), rows };
 }
 
 /** Per model: its signature and the evidence behind it, in report order. */
@@ -458,7 +460,11 @@ export function compareTable(report: CompareReport): TableData {
     'Median I (nats)',
     'Rank',
   ];
-  if (report.correlation !== null) columns.push(report.correlation.metric);
+  const numeric = [false, true, false, true, false, true, true, true, true];
+  if (report.correlation !== null) {
+    columns.push(report.correlation.metric);
+    numeric.push(true);
+  }
   const rows = report.models.map((m, i) => {
     if (m.error !== undefined) {
       const cells = [labels[i], m.step === null ? '' : String(m.step), `failed: ${m.error}`];
@@ -488,7 +494,7 @@ export function compareTable(report: CompareReport): TableData {
       path: m.path,
     };
   });
-  return { columns, rows };
+  return { columns, numeric, rows };
 }
 
 /** The ranking, best first, with both measures shown. */
@@ -507,7 +513,11 @@ export function rankingTable(report: CompareReport): TableData {
       ],
       path: r.path,
     }));
-  return { columns: ['Rank', 'Model', 'Median H (nats)', 'Median I (nats)'], rows };
+  return {
+    columns: ['Rank', 'Model', 'Median H (nats)', 'Median I (nats)'],
+    numeric: [true, false, true, true],
+    rows,
+  };
 }
 
 // ---------------------------------------------------------------- CSV

@@ -99,8 +99,9 @@ function renderTable(
   t.id = id;
   t.append(el('caption', null, caption));
   const headRow = el('tr', null);
-  for (const c of table.columns) {
-    const th = el('th', null, c);
+  const align = (i: number) => (table.numeric[i] ? 'ml-num' : 'ml-text');
+  for (const [i, c] of table.columns.entries()) {
+    const th = el('th', align(i), c);
     th.scope = 'col';
     headRow.append(th);
   }
@@ -110,7 +111,7 @@ function renderTable(
     const tr = el('tr', row.tone !== undefined ? `tone tone-${row.tone}` : null);
     if (row.title !== undefined) tr.title = row.title;
     row.cells.forEach((cell, i) => {
-      const td = el('td', i === 0 ? 'ml-name' : null);
+      const td = el('td', align(i));
       if (i === 0 && row.path !== undefined && host.openSource !== undefined) {
         const path = row.path;
         const open = host.openSource;

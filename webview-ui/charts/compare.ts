@@ -15,25 +15,60 @@ type LabelledPoint = { x: number; y: number; label: string };
 
 const KINDS: SignatureKind[] = ['heuristic', 'example-level', 'none'];
 
-function labelPlugin(theme: Theme): Plugin<'scatter'> {
+/**
+ * Labels each model's point with its name (left or right of it, whichever fits) and, through
+ * the reference, draws dotted cross-hairs with the two signature quadrants named.
+ */
+function annotationPlugin(
+  theme: Theme,
+  reference: { x: number; y: number } | null,
+): Plugin<'scatter'> {
   return {
-    id: 'memlensPointLabels',
+    id: 'memlensCompareAnnotations',
+    beforeDatasetsDraw(chart) {
+      if (reference === null) return;
+      const { ctx, chartArea: area } = chart;
+      const px = chart.scales.x.getPixelForValue(reference.x);
+      const py = chart.scales.y.getPixelForValue(reference.y);
+      ctx.save();
+      ctx.strokeStyle = theme.muted;
+      ctx.lineWidth = 1;
+      ctx.setLineDash([4, 4]);
+      ctx.beginPath();
+      ctx.moveTo(px, area.top);
+      ctx.lineTo(px, area.bottom);
+      ctx.moveTo(area.left, py);
+      ctx.lineTo(area.right, py);
+      ctx.stroke();
+      const font = themeFont(theme, -2);
+      ctx.font = `italic ${font.size}px ${font.family}`;
+      ctx.fillStyle = withAlpha(theme.colors[SIGNATURE_COLORS.heuristic], 0.9);
+      ctx.textAlign = 'left';
+      ctx.textBaseline = 'top';
+      ctx.fillText('heuristic: H lower, I higher', area.left + 6, area.top + 4);
+      ctx.fillStyle = withAlpha(theme.colors[SIGNATURE_COLORS['example-level']], 0.9);
+      ctx.textAlign = 'right';
+      ctx.textBaseline = 'bottom';
+      ctx.fillText('example-level: H higher, I lower', area.right - 6, area.bottom - 4);
+      ctx.restore();
+    },
     afterDatasetsDraw(chart) {
-      const { ctx } = chart;
+      const { ctx, chartArea: area } = chart;
       ctx.save();
       ctx.fillStyle = theme.foreground;
       const font = themeFont(theme, -1);
       ctx.font = `${font.size}px ${font.family}`;
-      ctx.textBaseline = 'middle';
+      ctx.textBaseline = 'bottom';
       chart.data.datasets.forEach((ds, i) => {
         if (!chart.isDatasetVisible(i)) return;
         const meta = chart.getDatasetMeta(i);
         (ds.data as LabelledPoint[]).forEach((d, j) => {
-          const el = meta.data[j];
-          if (el === undefined) return;
-          const right = el.x < chart.chartArea.right - 120;
+          const point = meta.data[j];
+          if (point === undefined || d.label === '') return;
+          const width = ctx.measureText(d.label).width;
+          const right = point.x + 8 + width <= area.right;
           ctx.textAlign = right ? 'left' : 'right';
-          ctx.fillText(d.label, el.x + (right ? 8 : -8), el.y - 8);
+          ctx.fillText(d.label, point.x + (right ? 8 : -8), point.y - 5);
         });
       });
       ctx.restore();
@@ -98,6 +133,6 @@ export function createCompareChart(
         y: { ...linearAxis(theme, 'Median mutual information I (nats)'), grace: '10%' },
       },
     },
-    plugins: [labelPlugin(theme)],
+    plugins: [annotationPlugin(theme, reference)],
   });
 }

@@ -63,6 +63,10 @@ export function createMiDensityChart(
       interaction: { mode: 'nearest', axis: 'x', intersect: false },
       plugins: {
         ...base.plugins,
+        legend: {
+          ...base.plugins.legend,
+          labels: { ...base.plugins.legend.labels, pointStyle: 'line' as const, boxWidth: 24 },
+        },
         tooltip: {
           ...base.plugins?.tooltip,
           callbacks: {
