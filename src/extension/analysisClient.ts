@@ -1,0 +1,92 @@
+/**
+ * Runs a job in a child process (dist/analysisHost.js) and maps its messages onto
+ * JobOptions. Cancelling kills the child at once (SIGKILL follows SIGTERM after 300 ms), so
+ * the work, its MI worker threads included, stops within a second. No VS Code imports.
+ */
+import { fork } from 'node:child_process';
+import { CancelledError, UserError, throwIfAborted } from '../core/errors';
+import type { JobOptions } from '../core/progress';
+import { isChildMessage } from './hostProtocol';
+import type { JobRequest, JobResults } from './hostProtocol';
+
+/** How long progress messages and stderr are kept for an error message (characters). */
+const STDERR_TAIL = 2000;
+
+export interface RunJobOptions extends JobOptions {
+  /** Receives the child's stderr lines (for the output channel). */
+  onLog?: (line: string) => void;
+  /** Called with the child's pid once it is running (tests check it is gone after cancel). */
+  onSpawn?: (pid: number) => void;
+}
+
+/** Runs one job in a fresh child process running `hostScript`. */
+export function runJob<T extends JobRequest>(
+  hostScript: string,
+  job: T,
+  opts: RunJobOptions = {},
+): Promise<JobResults[T['type']]> {
+  throwIfAborted(opts.signal);
+  return new Promise((resolve, reject) => {
+    const child = fork(hostScript, [], {
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      // VS Code's extension host runs on Electron: make the child behave as plain Node.
+      env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
+    });
+    let settled = false;
+    let stderr = '';
+    let killTimer: NodeJS.Timeout | undefined;
+    const finish = (fn: () => void): void => {
+      if (settled) return;
+      settled = true;
+      opts.signal?.removeEventListener('abort', onAbort);
+      fn();
+    };
+    const onAbort = (): void => {
+      child.kill('SIGTERM');
+      killTimer = setTimeout(() => child.kill('SIGKILL'), 300);
+      killTimer.unref();
+      finish(() => reject(new CancelledError()));
+    };
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    if (child.pid !== undefined) opts.onSpawn?.(child.pid);
+
+    child.stdout?.setEncoding('utf8');
+    child.stdout?.on('data', (chunk: string) => {
+      for (const line of chunk.split('\n')) if (line.trim()) opts.onLog?.(line);
+    });
+    child.stderr?.setEncoding('utf8');
+    child.stderr?.on('data', (chunk: string) => {
+      stderr = (stderr + chunk).slice(-STDERR_TAIL);
+      for (const line of chunk.split('\n')) if (line.trim()) opts.onLog?.(line);
+    });
+    child.on('message', (msg: unknown) => {
+      if (!isChildMessage(msg)) return;
+      switch (msg.type) {
+        case 'job/progress':
+          if (!settled) opts.onProgress?.(msg.progress);
+          break;
+        case 'job/result':
+          finish(() => resolve(msg.result as JobResults[T['type']]));
+          break;
+        case 'job/error':
+          finish(() => reject(msg.user ? new UserError(msg.message) : new Error(msg.message)));
+          break;
+      }
+    });
+    child.on('error', (err) => finish(() => reject(err)));
+    child.on('exit', (code, signal) => {
+      if (killTimer) clearTimeout(killTimer);
+      const tail = stderr.trim().split('\n').slice(-3).join(' | ');
+      finish(() =>
+        reject(
+          new Error(
+            `the analysis process stopped unexpectedly (${signal ?? `exit code ${code}`})${tail ? `: ${tail}` : ''}`,
+          ),
+        ),
+      );
+    });
+    child.send(job, (err) => {
+      if (err) finish(() => reject(err));
+    });
+  });
+}

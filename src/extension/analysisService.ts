@@ -1,0 +1,391 @@
+/**
+ * Runs analyses and compares for the extension: probe data, settings, the result cache, the
+ * child process, progress notifications, the status bar, and errors shown as notifications.
+ * Returns the report (or undefined when cancelled, when probe data is missing, or on error,
+ * after telling the user) so commands can hand it back to their callers.
+ */
+import { createHash } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { CancelledError, UserError } from '../core/errors';
+import type { AnalysisReport, CompareReport } from '../core/report/schema';
+import { runJob } from './analysisClient';
+import { hashFiles, hashProbe, modelContentFiles, resultCacheKey } from './cacheKey';
+import type { JobParams, JobRequest, JobResults, ModelOutline } from './hostProtocol';
+import { ProgressTracker } from './progressTracker';
+import { ResultStore } from './resultStore';
+import { readParams, settingPath } from './settings';
+import { MemLensStatusBar } from './statusBar';
+import { analysisReportId, compareReportId } from './webviewContent';
+
+const PROBE_STATE_KEY = 'memlens.probeData';
+const DUMP_EXTENSIONS = new Set(['.npy', '.npz', '.safetensors']);
+
+/** What the webviews show while a job runs. */
+export interface BusyState {
+  label: string;
+  fraction: number | null;
+}
+
+export class AnalysisService implements vscode.Disposable {
+  readonly store: ResultStore;
+  private readonly statusBar = new MemLensStatusBar();
+  private readonly running = new Set<AbortController>();
+  private readonly busyEmitter = new vscode.EventEmitter<BusyState | null>();
+  /** Fires with the running job's progress, and null when it ends. */
+  readonly onDidChangeBusy = this.busyEmitter.event;
+
+  constructor(
+    private readonly context: vscode.ExtensionContext,
+    private readonly log: vscode.LogOutputChannel,
+  ) {
+    const storage = context.storageUri ?? context.globalStorageUri;
+    this.store = new ResultStore(path.join(storage.fsPath, 'results'));
+  }
+
+  /** Reads the cached index; call once after construction. */
+  async init(): Promise<void> {
+    await this.store.load();
+    this.statusBar.setBackend(this.store.newest()?.backend ?? readParams(undefined).backend);
+    this.statusBar.idle();
+  }
+
+  private get hostScript(): string {
+    return path.join(this.context.extensionPath, 'dist', 'analysisHost.js');
+  }
+
+  // ------------------------------------------------------------------ probe data
+
+  /** The probe data for a model: the setting, else the remembered choice, else undefined. */
+  probeFor(scope: vscode.Uri | undefined): string | undefined {
+    const fromSetting = settingPath('probeData', scope);
+    if (fromSetting) return fromSetting;
+    return this.context.workspaceState.get<string>(PROBE_STATE_KEY) || undefined;
+  }
+
+  /** Remembers probe data for this workspace (used when `memlens.probeData` is empty). */
+  async rememberProbe(probe: string): Promise<void> {
+    await this.context.workspaceState.update(PROBE_STATE_KEY, probe);
+    this.log.info(`probe data for this workspace: ${probe}`);
+  }
+
+  /**
+   * Lets the user choose probe data: workspace files that look like probe sets, or any file or
+   * folder. Returns the chosen path, or undefined when dismissed.
+   */
+  async pickProbe(): Promise<string | undefined> {
+    const found = await vscode.workspace.findFiles(
+      '**/*.{npy,npz,csv}',
+      '**/{node_modules,.git,dist,out}/**',
+      50,
+    );
+    type Item = vscode.QuickPickItem & { action: 'path' | 'file' | 'folder'; fsPath?: string };
+    const items: Item[] = found
+      .filter((u) => !/activations|dump/i.test(u.fsPath))
+      .map((u) => ({
+        label: `$(file) ${vscode.workspace.asRelativePath(u)}`,
+        action: 'path' as const,
+        fsPath: u.fsPath,
+      }));
+    items.push(
+      { label: '$(folder-opened) Browse for a file…', action: 'file' },
+      { label: '$(file-media) Browse for a folder of images…', action: 'folder' },
+    );
+    const pick = await vscode.window.showQuickPick(items, {
+      title: 'MemLens: Select Probe Data',
+      placeHolder:
+        'Unlabelled in-distribution inputs the models are run on (.npy, .npz, .csv or images)',
+    });
+    if (!pick) return undefined;
+    if (pick.action === 'path') return pick.fsPath;
+    const chosen = await vscode.window.showOpenDialog({
+      canSelectFiles: pick.action === 'file',
+      canSelectFolders: pick.action === 'folder',
+      canSelectMany: false,
+      openLabel: 'Use as Probe Data',
+      filters: pick.action === 'file' ? { 'Probe data': ['npy', 'npz', 'csv'] } : undefined,
+    });
+    return chosen?.[0]?.fsPath;
+  }
+
+  /** The probe data for an analysis; when none is set, a prompt (not an error) offers to pick it. */
+  private async ensureProbe(scope: vscode.Uri): Promise<string | undefined> {
+    const probe = this.probeFor(scope);
+    if (probe) return probe;
+    const choice = await vscode.window.showInformationMessage(
+      'MemLens needs probe data to run a model: unlabelled, in-distribution inputs (.npy, .npz, .csv or a folder of images). Choose them once for this workspace, or set memlens.probeData.',
+      'Select Probe Data',
+    );
+    if (choice !== 'Select Probe Data') return undefined;
+    const picked = await this.pickProbe();
+    if (picked) await this.rememberProbe(picked);
+    return picked;
+  }
+
+  // ------------------------------------------------------------------ analysis
+
+  /** A folder that holds model.json stands for its model.json. */
+  private async modelFile(target: string): Promise<string> {
+    const stat = await fs.stat(target).catch(() => undefined);
+    if (!stat) {
+      throw new UserError(
+        `${target}: expected a model file or activation dump, found nothing at that path (has the training script saved it yet?)`,
+      );
+    }
+    if (stat.isDirectory()) {
+      const inner = path.join(target, 'model.json');
+      if (await fs.stat(inner).catch(() => undefined)) return inner;
+      throw new UserError(
+        `${target}: expected a model file or a folder holding model.json, found a folder without model.json`,
+      );
+    }
+    return path.resolve(target);
+  }
+
+  /** Analyses a model (cached), records it, and returns the report and its cache key. */
+  async analyze(uri: vscode.Uri): Promise<{ key: string; report: AnalysisReport } | undefined> {
+    try {
+      const model = await this.modelFile(uri.fsPath);
+      const isDump = DUMP_EXTENSIONS.has(path.extname(model).toLowerCase());
+      const params = readParams(uri);
+      if (!isDump) {
+        const probe = await this.ensureProbe(uri);
+        if (!probe) return undefined;
+        params.probe = probe;
+      }
+      let baseline = settingPath('baseline', uri);
+      if (baseline) baseline = await this.modelFile(baseline);
+      if (baseline === model) baseline = undefined;
+
+      const key = await this.analysisKey(model, params, baseline ?? null);
+      const cached = await this.store.report(key);
+      if (cached) {
+        const entry = this.store.latest(model);
+        if (entry?.key !== key)
+          await this.store.putAnalysis(model, key, cached, await this.store.signature(key));
+        this.log.info(`cached result for ${model} (${key.slice(0, 12)})`);
+        return { key, report: cached };
+      }
+      const label = vscode.workspace.asRelativePath(model);
+      const result = await this.run(`Analyzing ${label}`, 1, {
+        type: 'job/analyze',
+        source: model,
+        baseline: baseline ?? null,
+        params,
+      });
+      if (!result) return undefined;
+      await this.store.putAnalysis(model, key, result.report, result.signature);
+      this.statusBar.setBackend(result.report.backend ?? params.backend);
+      this.log.info(
+        `analysed ${model} in ${Math.round(result.report.timing.totalMs)} ms` +
+          (result.signature ? `: ${result.signature.kind} vs ${result.signature.reference}` : ''),
+      );
+      return { key, report: result.report };
+    } catch (err) {
+      this.report(err);
+      return undefined;
+    } finally {
+      this.statusBar.idle();
+    }
+  }
+
+  /** Compares models (a list, or one folder of checkpoints); the baseline setting is used when it is among them. */
+  async compare(uris: vscode.Uri[]): Promise<{ key: string; report: CompareReport } | undefined> {
+    try {
+      const scope = uris[0];
+      const params = readParams(scope);
+      const probe = await this.ensureProbe(scope);
+      if (!probe) return undefined;
+      params.probe = probe;
+      const paths = uris.map((u) => path.resolve(u.fsPath));
+      const baselineSetting = settingPath('baseline', scope);
+      const resolvedBaseline = baselineSetting ? path.resolve(baselineSetting) : null;
+      const baseline =
+        resolvedBaseline &&
+        paths.some((p) => p === resolvedBaseline || path.join(p, 'model.json') === resolvedBaseline)
+          ? resolvedBaseline
+          : null;
+      const key = await this.compareKey(paths, params, baseline);
+      const cached = await this.store.compareReport(key);
+      if (cached) {
+        await this.store.putCompare(key, cached);
+        return { key, report: cached };
+      }
+      const title =
+        paths.length === 1
+          ? `Comparing checkpoints in ${vscode.workspace.asRelativePath(paths[0])}`
+          : `Comparing ${paths.length} models`;
+      const report = await this.run(title, Math.max(1, paths.length), {
+        type: 'job/compare',
+        paths,
+        baseline,
+        params,
+      });
+      if (!report) return undefined;
+      await this.store.putCompare(key, report);
+      this.log.info(`compared ${report.models.length} models (${key.slice(0, 12)})`);
+      return { key, report };
+    } catch (err) {
+      this.report(err);
+      return undefined;
+    } finally {
+      this.statusBar.idle();
+    }
+  }
+
+  /** Opens a model in the child process and lists its layers (for the model viewer). */
+  async inspect(uri: vscode.Uri, signal: AbortSignal): Promise<ModelOutline> {
+    return runJob(
+      this.hostScript,
+      { type: 'job/inspect', source: uri.fsPath, backend: readParams(uri).backend },
+      {
+        signal,
+        onLog: (line) => this.log.debug(line),
+      },
+    );
+  }
+
+  private async analysisKey(
+    model: string,
+    params: JobParams,
+    baseline: string | null,
+  ): Promise<string> {
+    const [modelSha256, probeSha256, baselineSha256] = await Promise.all([
+      modelContentFiles(model).then((files) => hashFiles(files)),
+      params.probe ? hashProbe(params.probe) : Promise.resolve(null),
+      baseline
+        ? modelContentFiles(baseline).then((files) => hashFiles(files))
+        : Promise.resolve(null),
+    ]);
+    return resultCacheKey({
+      modelSha256,
+      probeSha256,
+      params: { ...numbersOnly(params), baselineSha256 },
+    });
+  }
+
+  private async compareKey(
+    paths: string[],
+    params: JobParams,
+    baseline: string | null,
+  ): Promise<string> {
+    const hashes: string[] = [];
+    for (const p of paths) {
+      const stat = await fs.stat(p).catch(() => undefined);
+      if (!stat)
+        throw new UserError(
+          `${p}: expected a model or a folder of checkpoints, found nothing at that path`,
+        );
+      if (
+        stat.isDirectory() &&
+        !(await fs.stat(path.join(p, 'model.json')).catch(() => undefined))
+      ) {
+        // A folder of checkpoints: its listing and every model in it.
+        hashes.push(await hashProbe(p));
+      } else {
+        hashes.push(await hashFiles(await modelContentFiles(p)));
+      }
+    }
+    const probeSha256 = params.probe ? await hashProbe(params.probe) : null;
+    return resultCacheKey({
+      modelSha256: hashes.join(','),
+      probeSha256,
+      params: { ...numbersOnly(params), paths, baseline, kind: 'compare' },
+    });
+  }
+
+  /** Runs a job with a cancellable progress notification and the status bar. */
+  private run<T extends JobRequest>(
+    title: string,
+    models: number,
+    job: T,
+  ): Promise<JobResults[T['type']] | undefined> {
+    return Promise.resolve(
+      vscode.window.withProgress(
+        {
+          location: vscode.ProgressLocation.Notification,
+          title: `MemLens: ${title}`,
+          cancellable: true,
+        },
+        async (progress, token) => {
+          const controller = new AbortController();
+          this.running.add(controller);
+          const sub = token.onCancellationRequested(() => controller.abort());
+          const tracker = new ProgressTracker(models);
+          this.statusBar.busy(title, 0);
+          this.busyEmitter.fire({ label: title, fraction: 0 });
+          const started = Date.now();
+          try {
+            return await runJob(this.hostScript, job, {
+              signal: controller.signal,
+              onLog: (line) => this.log.debug(line),
+              onProgress: (p) => {
+                const step = tracker.update(p);
+                progress.report({ message: step.message, increment: step.increment });
+                this.statusBar.busy(step.message, step.fraction);
+                this.busyEmitter.fire({
+                  label: `${title}: ${step.message}`,
+                  fraction: step.fraction,
+                });
+              },
+            });
+          } catch (err) {
+            if (err instanceof CancelledError) {
+              this.log.info(`${title}: cancelled after ${Date.now() - started} ms`);
+              void vscode.window.showInformationMessage(`MemLens: ${title} cancelled.`);
+              return undefined;
+            }
+            throw err;
+          } finally {
+            sub.dispose();
+            this.running.delete(controller);
+            this.busyEmitter.fire(null);
+          }
+        },
+      ),
+    );
+  }
+
+  /** Shows an error: a UserError's one line as is; anything else as an internal error, logged. */
+  report(err: unknown): void {
+    if (err instanceof UserError) {
+      this.log.warn(err.message);
+      void vscode.window.showErrorMessage(`MemLens: ${err.message}`);
+      return;
+    }
+    const message = err instanceof Error ? err.message : String(err);
+    this.log.error(err instanceof Error ? (err.stack ?? message) : message);
+    void vscode.window.showErrorMessage(
+      `MemLens: internal error: ${message} (see the MemLens output)`,
+    );
+  }
+
+  /**
+   * Adds a report file written by the CLI (`memlens analyze --out`, `compare --out`) to the
+   * store, keyed by the SHA-256 of its JSON, and returns its report id.
+   */
+  async importReport(report: AnalysisReport | CompareReport): Promise<string> {
+    const key = createHash('sha256').update(JSON.stringify(report)).digest('hex');
+    if (report.schema === 'memlens.compare') {
+      await this.store.putCompare(key, report);
+      return compareReportId(key);
+    }
+    await this.store.putAnalysis(report.model.path, key, report, null);
+    return analysisReportId(key);
+  }
+
+  dispose(): void {
+    for (const c of this.running) c.abort();
+    this.running.clear();
+    this.statusBar.dispose();
+    this.busyEmitter.dispose();
+  }
+}
+
+/** The parameters that change the numbers (threads do not). */
+function numbersOnly(params: JobParams): Record<string, unknown> {
+  const rest: Partial<JobParams> = { ...params };
+  delete rest.threads;
+  return rest;
+}

@@ -1,0 +1,114 @@
+/**
+ * Cache keys of analysis results: the SHA-256 of the model's content (model.json with every
+ * weight shard it lists), of the probe data, and of the parameters that change the numbers.
+ * A result is reused only when all three match, so editing a weights file, the probe set or a
+ * setting gives a fresh analysis. No VS Code imports.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { UserError, throwIfAborted } from '../core/errors';
+
+/** Bumped when the engine's numbers change, so old cached results are not reused. */
+export const RESULT_FORMAT = 1;
+
+/** JSON with object keys sorted at every level, so equal values give equal text. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+/** The files whose bytes make up a model: model.json plus its weight shards, else the file itself. */
+export async function modelContentFiles(modelPath: string): Promise<string[]> {
+  let file = modelPath;
+  const stat = await fs.stat(modelPath).catch(() => {
+    throw new UserError(`${modelPath}: expected a model file, found nothing at that path`);
+  });
+  if (stat.isDirectory()) file = path.join(modelPath, 'model.json');
+  if (path.basename(file).toLowerCase() !== 'model.json') return [file];
+  let manifest: unknown;
+  try {
+    manifest = JSON.parse(await fs.readFile(file, 'utf8'));
+  } catch {
+    throw new UserError(
+      `${file}: expected a TF.js model.json, found a file that is not valid JSON`,
+    );
+  }
+  const shards: string[] = [];
+  const groups = (manifest as { weightsManifest?: unknown }).weightsManifest;
+  if (Array.isArray(groups)) {
+    for (const group of groups) {
+      const paths = (group as { paths?: unknown }).paths;
+      if (Array.isArray(paths))
+        for (const p of paths)
+          if (typeof p === 'string') shards.push(path.resolve(path.dirname(file), p));
+    }
+  }
+  return [file, ...shards];
+}
+
+/** SHA-256 (hex) of the concatenated content of `files`, each prefixed by its base name and length. */
+export async function hashFiles(files: string[], signal?: AbortSignal): Promise<string> {
+  const hash = createHash('sha256');
+  for (const file of files) {
+    throwIfAborted(signal);
+    const stat = await fs.stat(file).catch(() => {
+      throw new UserError(`${file}: expected a readable file, found nothing at that path`);
+    });
+    hash.update(`${path.basename(file)}\0${stat.size}\0`);
+    await new Promise<void>((resolve, reject) => {
+      const stream = createReadStream(file);
+      stream.on('data', (chunk) => hash.update(chunk));
+      stream.on('end', resolve);
+      stream.on('error', (err) =>
+        reject(
+          new UserError(
+            `${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? err.message})`,
+          ),
+        ),
+      );
+    });
+  }
+  return hash.digest('hex');
+}
+
+/**
+ * SHA-256 of probe data: a file's bytes, or for a folder (of images) the sorted list of its
+ * files' relative names, sizes and modification times (reading every image would be slow).
+ */
+export async function hashProbe(probe: string, signal?: AbortSignal): Promise<string> {
+  const stat = await fs.stat(probe).catch(() => {
+    throw new UserError(
+      `${probe}: expected probe data (a file or a folder), found nothing at that path`,
+    );
+  });
+  if (!stat.isDirectory()) return hashFiles([probe], signal);
+  const hash = createHash('sha256');
+  const entries = await fs.readdir(probe, { recursive: true, withFileTypes: true });
+  const rows: string[] = [];
+  for (const e of entries) {
+    if (!e.isFile()) continue;
+    const full = path.join(e.parentPath, e.name);
+    const s = await fs.stat(full);
+    rows.push(`${path.relative(probe, full)}\0${s.size}\0${s.mtimeMs}`);
+  }
+  rows.sort();
+  hash.update(rows.join('\n'));
+  return hash.digest('hex');
+}
+
+/** The cache key of one analysis: hex SHA-256 over the content hashes and the parameters. */
+export function resultCacheKey(input: {
+  modelSha256: string;
+  probeSha256: string | null;
+  params: Record<string, unknown>;
+}): string {
+  const text = canonicalJson({ format: RESULT_FORMAT, ...input });
+  return createHash('sha256').update(text).digest('hex');
+}

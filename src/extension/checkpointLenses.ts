@@ -1,0 +1,196 @@
+/**
+ * Code lenses and warnings on the lines of training scripts that save a model. The core
+ * finder does the work; these providers only turn its findings and the stored results into
+ * VS Code objects. Lenses are cheap in provideCodeLenses (positions only) and get their
+ * title and command in resolveCodeLens.
+ */
+import * as vscode from 'vscode';
+import { findCheckpointSaves } from '../core/training/checkpointLines';
+import type { CheckpointSave, ScriptLanguage } from '../core/training/checkpointLines';
+import { diagnosticMessage, entryForSavedPath, lensTitle, showsMemorization } from './lensText';
+import type { ResultStore } from './resultStore';
+
+export const SCRIPT_SELECTOR: vscode.DocumentFilter[] = [
+  { language: 'python', scheme: 'file' },
+  { language: 'javascript', scheme: 'file' },
+  { language: 'typescript', scheme: 'file' },
+];
+
+function scriptLanguage(doc: vscode.TextDocument): ScriptLanguage | undefined {
+  const id = doc.languageId;
+  return id === 'python' || id === 'javascript' || id === 'typescript' ? id : undefined;
+}
+
+/** Findings per document version, shared by the lenses and the diagnostics. */
+export class ScriptFindings {
+  private readonly cache = new Map<string, { version: number; findings: CheckpointSave[] }>();
+
+  get(doc: vscode.TextDocument): CheckpointSave[] {
+    const language = scriptLanguage(doc);
+    if (!language || doc.uri.scheme !== 'file') return [];
+    const key = doc.uri.toString();
+    const hit = this.cache.get(key);
+    if (hit && hit.version === doc.version) return hit.findings;
+    const findings = findCheckpointSaves(doc.getText(), language, doc.uri.fsPath);
+    this.cache.set(key, { version: doc.version, findings });
+    return findings;
+  }
+
+  forget(doc: vscode.TextDocument): void {
+    this.cache.delete(doc.uri.toString());
+  }
+}
+
+function findingRange(f: CheckpointSave): vscode.Range {
+  return new vscode.Range(f.line, f.column, f.line, Math.max(f.column + 1, f.endColumn));
+}
+
+class CheckpointLens extends vscode.CodeLens {
+  constructor(readonly finding: CheckpointSave) {
+    super(findingRange(finding));
+  }
+}
+
+export class CheckpointLensProvider
+  implements vscode.CodeLensProvider<CheckpointLens>, vscode.Disposable
+{
+  private readonly changed = new vscode.EventEmitter<void>();
+  readonly onDidChangeCodeLenses = this.changed.event;
+  private readonly sub: { dispose(): void };
+
+  constructor(
+    private readonly findings: ScriptFindings,
+    private readonly store: ResultStore,
+  ) {
+    this.sub = store.onDidChange(() => this.changed.fire());
+  }
+
+  provideCodeLenses(doc: vscode.TextDocument): CheckpointLens[] {
+    return this.findings.get(doc).map((f) => new CheckpointLens(f));
+  }
+
+  resolveCodeLens(lens: CheckpointLens): CheckpointLens {
+    const { savedPath } = lens.finding;
+    const entry = savedPath ? entryForSavedPath(savedPath, this.store.entries()) : undefined;
+    lens.command = entry
+      ? {
+          title: lensTitle(entry),
+          command: 'memlens.openReport',
+          arguments: [vscode.Uri.file(entry.modelPath)],
+          tooltip: entry.signature?.explanation ?? 'Open the MemLens report',
+        }
+      : {
+          title: lensTitle(undefined),
+          command: 'memlens.analyze',
+          arguments: savedPath ? [vscode.Uri.file(savedPath)] : [],
+          tooltip: savedPath
+            ? `Analyse ${vscode.workspace.asRelativePath(savedPath)} with MemLens`
+            : 'The saved path is not known statically: choose the model file to analyse',
+        };
+    return lens;
+  }
+
+  dispose(): void {
+    this.sub.dispose();
+    this.changed.dispose();
+  }
+}
+
+/** A warning on each save line whose model's latest result shows a memorization signature. */
+export class CheckpointDiagnostics implements vscode.CodeActionProvider, vscode.Disposable {
+  static readonly metadata: vscode.CodeActionProviderMetadata = {
+    providedCodeActionKinds: [vscode.CodeActionKind.QuickFix],
+  };
+  private readonly collection = vscode.languages.createDiagnosticCollection('memlens');
+  /** The model each warning is about, per document, for the code action. */
+  private readonly models = new Map<string, { range: vscode.Range; modelPath: string }[]>();
+  private readonly subs: vscode.Disposable[] = [];
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+
+  constructor(
+    private readonly findings: ScriptFindings,
+    private readonly store: ResultStore,
+  ) {
+    this.subs.push(
+      this.collection,
+      vscode.workspace.onDidOpenTextDocument((d) => this.update(d)),
+      vscode.workspace.onDidChangeTextDocument((e) => this.schedule(e.document)),
+      vscode.workspace.onDidCloseTextDocument((d) => {
+        this.collection.delete(d.uri);
+        this.models.delete(d.uri.toString());
+        this.findings.forget(d);
+      }),
+    );
+    const storeSub = store.onDidChange(() => this.updateAll());
+    this.subs.push({ dispose: () => storeSub.dispose() });
+    this.updateAll();
+  }
+
+  private schedule(doc: vscode.TextDocument): void {
+    const key = doc.uri.toString();
+    clearTimeout(this.timers.get(key));
+    this.timers.set(
+      key,
+      setTimeout(() => {
+        this.timers.delete(key);
+        this.update(doc);
+      }, 300),
+    );
+  }
+
+  updateAll(): void {
+    for (const doc of vscode.workspace.textDocuments) this.update(doc);
+  }
+
+  update(doc: vscode.TextDocument): void {
+    const found = this.findings.get(doc);
+    if (found.length === 0 && !this.models.has(doc.uri.toString())) return;
+    const entries = this.store.entries();
+    const diagnostics: vscode.Diagnostic[] = [];
+    const models: { range: vscode.Range; modelPath: string }[] = [];
+    for (const f of found) {
+      const entry = f.savedPath ? entryForSavedPath(f.savedPath, entries) : undefined;
+      if (!entry || !showsMemorization(entry)) continue;
+      const range = findingRange(f);
+      const d = new vscode.Diagnostic(
+        range,
+        diagnosticMessage(entry, vscode.workspace.asRelativePath(entry.modelPath)),
+        vscode.DiagnosticSeverity.Warning,
+      );
+      d.source = 'MemLens';
+      d.code = 'memorization-signature';
+      diagnostics.push(d);
+      models.push({ range, modelPath: entry.modelPath });
+    }
+    this.collection.set(doc.uri, diagnostics);
+    if (models.length) this.models.set(doc.uri.toString(), models);
+    else this.models.delete(doc.uri.toString());
+  }
+
+  provideCodeActions(
+    doc: vscode.TextDocument,
+    range: vscode.Range | vscode.Selection,
+    context: vscode.CodeActionContext,
+  ): vscode.CodeAction[] {
+    const ours = context.diagnostics.filter((d) => d.source === 'MemLens');
+    const models = this.models.get(doc.uri.toString()) ?? [];
+    const actions: vscode.CodeAction[] = [];
+    for (const m of models) {
+      if (!m.range.intersection(range)) continue;
+      const action = new vscode.CodeAction('MemLens: Open report', vscode.CodeActionKind.QuickFix);
+      action.command = {
+        command: 'memlens.openReport',
+        title: 'MemLens: Open report',
+        arguments: [vscode.Uri.file(m.modelPath)],
+      };
+      action.diagnostics = ours.filter((d) => d.range.isEqual(m.range));
+      actions.push(action);
+    }
+    return actions;
+  }
+
+  dispose(): void {
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.subs.forEach((s) => s.dispose());
+  }
+}

@@ -1,0 +1,244 @@
+/**
+ * The commands, built from one table of factories `(ctx) => handler`. Every command accepts
+ * its target as a vscode.Uri or a path string (command links, tests), works without UI when
+ * given its arguments, and returns what it produced so tests can check it.
+ */
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { UserError } from '../core/errors';
+import { writeFileAtomic } from '../core/io/atomicWrite';
+import type { AnalysisReport, CompareReport } from '../core/report/schema';
+import type { AnalysisService } from './analysisService';
+import { exportContent, exportFormatOf } from './exportFormats';
+import type { ReportPanels } from './reportPanel';
+import { analysisReportId, compareReportId, loadSnapshot } from './webviewContent';
+
+export interface CommandContext {
+  service: AnalysisService;
+  panels: ReportPanels;
+}
+
+type Handler = (...args: unknown[]) => unknown;
+
+const MODEL_FILE = /(^|[\\/])model\.json$|\.(onnx|keras|h5|npy|npz|safetensors)$/i;
+
+function toUri(arg: unknown): vscode.Uri | undefined {
+  if (arg instanceof vscode.Uri) return arg;
+  if (typeof arg === 'string' && arg.length > 0)
+    return path.isAbsolute(arg) ? vscode.Uri.file(arg) : vscode.Uri.parse(arg);
+  return undefined;
+}
+
+function toUris(arg: unknown): vscode.Uri[] {
+  return Array.isArray(arg) ? arg.map(toUri).filter((u): u is vscode.Uri => u !== undefined) : [];
+}
+
+/** The model in the active editor (a model viewer tab or a text editor on model.json). */
+function activeModel(): vscode.Uri | undefined {
+  const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
+  const uri =
+    input instanceof vscode.TabInputCustom || input instanceof vscode.TabInputText
+      ? input.uri
+      : undefined;
+  return uri && MODEL_FILE.test(uri.fsPath) ? uri : undefined;
+}
+
+async function pickModel(): Promise<vscode.Uri | undefined> {
+  const picked = await vscode.window.showOpenDialog({
+    canSelectMany: false,
+    openLabel: 'Analyze',
+    filters: {
+      Models: ['json', 'onnx', 'keras', 'h5'],
+      'Activation dumps': ['npy', 'npz', 'safetensors'],
+    },
+  });
+  return picked?.[0];
+}
+
+/** Reads a saved report file (memlens analyze --out / compare --out), or undefined when it is not one. */
+async function readReportFile(file: string): Promise<AnalysisReport | CompareReport | undefined> {
+  if (
+    path.extname(file).toLowerCase() !== '.json' ||
+    path.basename(file).toLowerCase() === 'model.json'
+  )
+    return undefined;
+  try {
+    const parsed = JSON.parse(await fs.readFile(file, 'utf8')) as { schema?: unknown };
+    return parsed.schema === 'memlens.report' || parsed.schema === 'memlens.compare'
+      ? (parsed as AnalysisReport | CompareReport)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The report id for a target: a model's latest analysis (or the compare that gave its
+ * signature), or with no target the active panel's report, else the newest result.
+ */
+async function reportIdFor(
+  ctx: CommandContext,
+  target: vscode.Uri | undefined,
+): Promise<string | undefined> {
+  const { store } = ctx.service;
+  if (!target) {
+    if (ctx.panels.activeReportId) return ctx.panels.activeReportId;
+    const entries = store.entries();
+    if (entries.length === 0) return undefined;
+    const pick = await vscode.window.showQuickPick(
+      entries.map((e) => ({
+        label: vscode.workspace.asRelativePath(e.modelPath),
+        description: e.signature?.kind ?? '',
+        entry: e,
+      })),
+      { title: 'MemLens: Open Report', placeHolder: 'An analysed model' },
+    );
+    if (!pick) return undefined;
+    target = vscode.Uri.file(pick.entry.modelPath);
+  }
+  let modelPath = target.fsPath;
+  if (!store.latest(modelPath) && store.latest(path.join(modelPath, 'model.json')))
+    modelPath = path.join(modelPath, 'model.json');
+  const entry = store.latest(modelPath);
+  if (!entry) return undefined;
+  if (entry.key) return analysisReportId(entry.key);
+  return entry.compareKey ? compareReportId(entry.compareKey) : undefined;
+}
+
+export const COMMANDS: Record<string, (ctx: CommandContext) => Handler> = {
+  /** (target?: Uri | string) => AnalysisReport | undefined. Opens the report panel. */
+  'memlens.analyze': (ctx) => async (arg?: unknown) => {
+    const uri = toUri(arg) ?? activeModel() ?? (await pickModel());
+    if (!uri) return undefined;
+    const result = await ctx.service.analyze(uri);
+    if (!result) return undefined;
+    await ctx.panels.show(analysisReportId(result.key));
+    return result.report;
+  },
+
+  /** (clicked?: Uri, selection?: Uri[]) => CompareReport | undefined. A folder means its checkpoints. */
+  'memlens.compare': (ctx) => async (arg?: unknown, selection?: unknown) => {
+    let uris = toUris(selection);
+    if (uris.length < 2) uris = toUris(arg).length ? toUris(arg) : toUri(arg) ? [toUri(arg)!] : [];
+    if (uris.length === 0) {
+      uris =
+        (await vscode.window.showOpenDialog({
+          canSelectMany: true,
+          openLabel: 'Compare',
+          filters: { Models: ['json', 'onnx', 'keras', 'h5'] },
+        })) ?? [];
+    }
+    if (uris.length === 0) return undefined;
+    if (
+      uris.length === 1 &&
+      !(await fs.stat(uris[0].fsPath).catch(() => undefined))?.isDirectory()
+    ) {
+      ctx.service.report(
+        new UserError(
+          `${uris[0].fsPath}: expected several models or a folder of checkpoints to compare, found one model`,
+        ),
+      );
+      return undefined;
+    }
+    const result = await ctx.service.compare(uris);
+    if (!result) return undefined;
+    await ctx.panels.show(compareReportId(result.key));
+    return result.report;
+  },
+
+  /** (probe?: Uri | string) => string | undefined: remembers the probe data for this workspace. */
+  'memlens.selectProbe': (ctx) => async (arg?: unknown) => {
+    const probe = toUri(arg)?.fsPath ?? (await ctx.service.pickProbe());
+    if (!probe) return undefined;
+    await ctx.service.rememberProbe(probe);
+    const setting = vscode.workspace.getConfiguration('memlens').get<string>('probeData', '');
+    if (setting) {
+      void vscode.window.showWarningMessage(
+        `MemLens: the setting memlens.probeData (${setting}) takes precedence over this choice.`,
+      );
+    }
+    return probe;
+  },
+
+  /** (target?: model or report file) => report id | undefined. */
+  'memlens.openReport': (ctx) => async (arg?: unknown) => {
+    const target = toUri(arg);
+    if (target) {
+      const fromFile = await readReportFile(target.fsPath);
+      if (fromFile) {
+        const id = await ctx.service.importReport(fromFile);
+        await ctx.panels.show(id);
+        return id;
+      }
+    }
+    const id = await reportIdFor(ctx, target);
+    if (!id) {
+      if (target) {
+        const choice = await vscode.window.showInformationMessage(
+          `MemLens: ${vscode.workspace.asRelativePath(target)} has not been analysed yet.`,
+          'Analyze Memorization',
+        );
+        if (choice) await vscode.commands.executeCommand('memlens.analyze', target);
+      } else {
+        void vscode.window.showInformationMessage(
+          'MemLens: no analysis yet. Right-click a model file and choose MemLens: Analyze Memorization.',
+        );
+      }
+      return undefined;
+    }
+    await ctx.panels.show(id);
+    return id;
+  },
+
+  /** (target?: model, destination?: Uri | string (.json/.csv/.html)) => written path | undefined. */
+  'memlens.exportReport': (ctx) => async (arg?: unknown, dest?: unknown) => {
+    try {
+      const id = await reportIdFor(ctx, toUri(arg));
+      const snapshot = id ? await loadSnapshot(ctx.service.store, id) : undefined;
+      if (!snapshot) {
+        void vscode.window.showInformationMessage(
+          'MemLens: no report to export; analyse a model first.',
+        );
+        return undefined;
+      }
+      let target = toUri(dest);
+      if (!target) {
+        const base =
+          snapshot.kind === 'analysis'
+            ? path.basename(path.dirname(snapshot.report.model.path))
+            : 'compare';
+        const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
+        target = await vscode.window.showSaveDialog({
+          defaultUri: folder ? vscode.Uri.joinPath(folder, `${base}-memlens.html`) : undefined,
+          filters: { 'HTML report': ['html'], JSON: ['json'], 'CSV (per-layer table)': ['csv'] },
+          saveLabel: 'Export',
+        });
+      }
+      if (!target) return undefined;
+      const format = exportFormatOf(target.fsPath);
+      await writeFileAtomic(target.fsPath, exportContent(snapshot.report, format));
+      void vscode.window.showInformationMessage(
+        `MemLens: exported ${vscode.workspace.asRelativePath(target)}`,
+      );
+      return target.fsPath;
+    } catch (err) {
+      ctx.service.report(err);
+      return undefined;
+    }
+  },
+
+  /** () => void: forgets every cached result of this workspace. */
+  'memlens.clearResults': (ctx) => async () => {
+    await ctx.service.store.clear();
+    void vscode.window.showInformationMessage(
+      'MemLens: cleared the cached results of this workspace.',
+    );
+  },
+};
+
+export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
+  return Object.entries(COMMANDS).map(([id, factory]) =>
+    vscode.commands.registerCommand(id, factory(ctx)),
+  );
+}

@@ -1,0 +1,72 @@
+/**
+ * The MemLens extension entry (dist/extension.js). Activation only wires light modules: the
+ * analysis itself (TF.js, ONNX Runtime, the MI worker pool) runs in a child process
+ * (dist/analysisHost.js) started per job, so activation loads none of it and a crash of a
+ * native reader cannot take the extension host down. Activation time is logged to the
+ * "MemLens" output channel and returned in the extension's API.
+ */
+import { performance } from 'node:perf_hooks';
+import * as vscode from 'vscode';
+import { AnalysisService } from './analysisService';
+import {
+  CheckpointDiagnostics,
+  CheckpointLensProvider,
+  SCRIPT_SELECTOR,
+  ScriptFindings,
+} from './checkpointLenses';
+import { registerCommands } from './commands';
+import { LATEST_VIEW_ID, LatestAnalysisView } from './latestView';
+import { MODEL_EDITOR_TYPES, ModelEditorProvider } from './modelEditor';
+import { MODELS_VIEW_ID, ModelsTree } from './modelsTree';
+import { REPORT_VIEW_TYPE, ReportPanels } from './reportPanel';
+
+/** What `vscode.extensions.getExtension('memlens.memlens').exports` gives (for tests). */
+export interface MemLensApi {
+  /** Wall time of activate(), in milliseconds. */
+  activationMs: number;
+}
+
+export async function activate(context: vscode.ExtensionContext): Promise<MemLensApi> {
+  const started = performance.now();
+  const log = vscode.window.createOutputChannel('MemLens', { log: true });
+  const service = new AnalysisService(context, log);
+  await service.init();
+  const panels = new ReportPanels(context.extensionUri, service);
+  const findings = new ScriptFindings();
+  const lenses = new CheckpointLensProvider(findings, service.store);
+  const diagnostics = new CheckpointDiagnostics(findings, service.store);
+  const latest = new LatestAnalysisView(context.extensionUri, service);
+  const tree = new ModelsTree(service.store);
+  const editor = new ModelEditorProvider(service);
+
+  context.subscriptions.push(
+    log,
+    service,
+    panels,
+    lenses,
+    diagnostics,
+    latest,
+    tree,
+    ...registerCommands({ service, panels }),
+    vscode.window.registerWebviewPanelSerializer(REPORT_VIEW_TYPE, panels),
+    vscode.window.registerWebviewViewProvider(LATEST_VIEW_ID, latest),
+    vscode.window.registerTreeDataProvider(MODELS_VIEW_ID, tree),
+    vscode.languages.registerCodeLensProvider(SCRIPT_SELECTOR, lenses),
+    vscode.languages.registerCodeActionsProvider(
+      SCRIPT_SELECTOR,
+      diagnostics,
+      CheckpointDiagnostics.metadata,
+    ),
+    ...MODEL_EDITOR_TYPES.map((viewType) =>
+      vscode.window.registerCustomEditorProvider(viewType, editor, {
+        supportsMultipleEditorsPerDocument: true,
+      }),
+    ),
+  );
+  const activationMs = performance.now() - started;
+  log.info(`activated in ${activationMs.toFixed(1)} ms`);
+  return { activationMs };
+}
+
+/** Everything is owned by context.subscriptions; running jobs are killed by the service's dispose. */
+export function deactivate(): void {}

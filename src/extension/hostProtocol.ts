@@ -1,0 +1,181 @@
+/**
+ * The IPC protocol between the extension host and the analysis child process
+ * (dist/analysisHost.js). The extension forks one child per job, sends one `job/*` request,
+ * receives `job/progress` messages and exactly one `job/result` or `job/error`, and kills the
+ * child to cancel. Model files are parsed only in the child, so a native reader that crashes
+ * (onnxruntime-node, tfjs-node) takes down the child, not the extension host.
+ */
+import type { Progress } from '../core/progress';
+import type { AnalysisReport, CompareReport, Signature } from '../core/report/schema';
+import type { LayerInfo } from '../core/capture/types';
+
+/** The analysis settings a job carries (plain JSON: the child maps them onto core options). */
+export interface JobParams {
+  probe: string | null;
+  samples: number;
+  seed: number;
+  layers: string[];
+  point: 'preactivation' | 'output';
+  bins: number;
+  binning: 'global' | 'layer' | 'neuron';
+  k: number;
+  miNeurons: number | null;
+  threads: number;
+  backend: 'auto' | 'wasm' | 'cpu' | 'onnx';
+  thresholds: { deltaEntropy: number; miRatio: number };
+}
+
+/**
+ * extension -> child: analyse one model or activation dump; with a baseline (another model of
+ * the same architecture) the result also carries the model's signature against it.
+ */
+export interface AnalyzeJob {
+  type: 'job/analyze';
+  source: string;
+  baseline: string | null;
+  params: JobParams;
+}
+
+/** The result of an analyze job. */
+export interface AnalyzeResult {
+  report: AnalysisReport;
+  /** The signature against the baseline; null without a baseline. */
+  signature: Signature | null;
+}
+
+/** extension -> child: compare models (a baseline among them, or the cohort median). */
+export interface CompareJob {
+  type: 'job/compare';
+  paths: string[];
+  baseline: string | null;
+  params: JobParams;
+}
+
+/** extension -> child: open a model and list its layers (for the model viewer). */
+export interface InspectJob {
+  type: 'job/inspect';
+  source: string;
+  backend: JobParams['backend'];
+}
+
+export type JobRequest = AnalyzeJob | CompareJob | InspectJob;
+
+/** What the model viewer shows of an opened model. */
+export interface ModelOutline {
+  path: string;
+  format: string;
+  backend: string;
+  inputShape: (number | null)[];
+  layers: LayerInfo[];
+}
+
+/** The result each request kind resolves to. */
+export interface JobResults {
+  'job/analyze': AnalyzeResult;
+  'job/compare': CompareReport;
+  'job/inspect': ModelOutline;
+}
+
+/** child -> extension: progress of the running job. */
+export interface JobProgressMessage {
+  type: 'job/progress';
+  progress: Progress;
+}
+
+/** child -> extension: the job's result (the last message). */
+export interface JobResultMessage {
+  type: 'job/result';
+  result: unknown;
+}
+
+/**
+ * child -> extension: the job failed (the last message). `user` is true for a UserError,
+ * whose one-line message is shown as is; otherwise `message` is an internal error.
+ */
+export interface JobErrorMessage {
+  type: 'job/error';
+  message: string;
+  user: boolean;
+}
+
+export type ChildMessage = JobProgressMessage | JobResultMessage | JobErrorMessage;
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isProgress(value: unknown): value is Progress {
+  return (
+    isRecord(value) &&
+    typeof value.stage === 'string' &&
+    typeof value.done === 'number' &&
+    typeof value.total === 'number' &&
+    (value.detail === undefined || typeof value.detail === 'string')
+  );
+}
+
+/** Runtime guard for what the extension receives from the child. */
+export function isChildMessage(value: unknown): value is ChildMessage {
+  if (!isRecord(value) || typeof value.type !== 'string') return false;
+  const type = value.type as ChildMessage['type'];
+  switch (type) {
+    case 'job/progress':
+      return isProgress(value.progress);
+    case 'job/result':
+      return 'result' in value;
+    case 'job/error':
+      return typeof value.message === 'string' && typeof value.user === 'boolean';
+    default:
+      return false;
+  }
+}
+
+function isParams(value: unknown): value is JobParams {
+  return (
+    isRecord(value) &&
+    (value.probe === null || typeof value.probe === 'string') &&
+    typeof value.samples === 'number' &&
+    typeof value.seed === 'number' &&
+    Array.isArray(value.layers) &&
+    value.layers.every((l) => typeof l === 'string') &&
+    (value.point === 'preactivation' || value.point === 'output') &&
+    typeof value.bins === 'number' &&
+    (value.binning === 'global' || value.binning === 'layer' || value.binning === 'neuron') &&
+    typeof value.k === 'number' &&
+    (value.miNeurons === null || typeof value.miNeurons === 'number') &&
+    typeof value.threads === 'number' &&
+    ['auto', 'wasm', 'cpu', 'onnx'].includes(value.backend as string) &&
+    isRecord(value.thresholds) &&
+    typeof value.thresholds.deltaEntropy === 'number' &&
+    typeof value.thresholds.miRatio === 'number'
+  );
+}
+
+/** Runtime guard for what the child receives from the extension. */
+export function isJobRequest(value: unknown): value is JobRequest {
+  if (!isRecord(value) || typeof value.type !== 'string') return false;
+  const type = value.type as JobRequest['type'];
+  switch (type) {
+    case 'job/analyze':
+      return (
+        typeof value.source === 'string' &&
+        (value.baseline === null || typeof value.baseline === 'string') &&
+        isParams(value.params)
+      );
+    case 'job/compare':
+      return (
+        Array.isArray(value.paths) &&
+        value.paths.length > 0 &&
+        value.paths.every((p) => typeof p === 'string') &&
+        (value.baseline === null || typeof value.baseline === 'string') &&
+        isParams(value.params)
+      );
+    case 'job/inspect':
+      return (
+        typeof value.source === 'string' &&
+        ['auto', 'wasm', 'cpu', 'onnx'].includes(value.backend as string)
+      );
+    default:
+      return false;
+  }
+}

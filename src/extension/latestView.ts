@@ -1,0 +1,92 @@
+/** The side-panel webview view: the charts of the latest analysis or compare, kept current. */
+import * as vscode from 'vscode';
+import { assertNever, isWebviewMessage } from '../shared/protocol';
+import type { HostMessage } from '../shared/protocol';
+import type { AnalysisService } from './analysisService';
+import {
+  analysisReportId,
+  compareReportId,
+  loadSnapshot,
+  saveExport,
+  shellHtml,
+  webviewOptions,
+} from './webviewContent';
+
+export const LATEST_VIEW_ID = 'memlens.latest';
+
+export class LatestAnalysisView implements vscode.WebviewViewProvider, vscode.Disposable {
+  private view: vscode.WebviewView | undefined;
+  private readonly subs: vscode.Disposable[] = [];
+
+  constructor(
+    private readonly extensionUri: vscode.Uri,
+    private readonly service: AnalysisService,
+  ) {
+    this.subs.push(
+      service.store.onDidChange(() => void this.refresh()),
+      service.onDidChangeBusy((busy) => this.post({ type: 'busy/update', busy })),
+    );
+  }
+
+  resolveWebviewView(view: vscode.WebviewView): void {
+    this.view = view;
+    view.webview.options = webviewOptions(this.extensionUri);
+    view.webview.html = shellHtml(view.webview, this.extensionUri, 'MemLens: latest analysis');
+    const sub = view.webview.onDidReceiveMessage(async (m: unknown) => {
+      if (!isWebviewMessage(m)) return;
+      switch (m.type) {
+        case 'webview/ready':
+          await this.refresh();
+          break;
+        case 'export/request':
+          try {
+            await saveExport(m);
+          } catch (err) {
+            this.service.report(err);
+          }
+          break;
+        case 'report/openSource':
+          await vscode.commands.executeCommand('vscode.open', vscode.Uri.file(m.path));
+          break;
+        default:
+          assertNever(m);
+      }
+    });
+    view.onDidDispose(() => {
+      sub.dispose();
+      this.view = undefined;
+    });
+  }
+
+  private post(message: HostMessage): void {
+    if (this.view) void this.view.webview.postMessage(message);
+  }
+
+  /** The id of the newest result: the latest compare when it is newer than the newest analysis. */
+  private newestReportId(): string | undefined {
+    const entry = this.service.store.newest();
+    const compare = this.service.store.latestCompare();
+    if (compare && (!entry || compare.createdAt >= entry.analysedAt))
+      return compareReportId(compare.key);
+    return entry?.key ? analysisReportId(entry.key) : undefined;
+  }
+
+  private async refresh(): Promise<void> {
+    if (!this.view) return;
+    const id = this.newestReportId();
+    const snapshot = id ? await loadSnapshot(this.service.store, id) : undefined;
+    if (!snapshot || !id) {
+      this.post({
+        type: 'report/clear',
+        message:
+          'No analysis yet: right-click a model file and choose MemLens: Analyze Memorization.',
+      });
+      return;
+    }
+    this.post({ type: 'report/show', snapshot, reportId: id });
+  }
+
+  dispose(): void {
+    this.subs.forEach((s) => s.dispose());
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * What code lenses and diagnostics say about a checkpoint line, from the stored results.
+ * Pure (no VS Code): the providers only wrap these strings in VS Code objects.
+ */
+import * as path from 'node:path';
+import type { SignatureKind } from '../core/report/schema';
+import type { ResultEntry } from './resultStore';
+
+/** The lens shown before any result exists for the saved path. */
+export const ANALYZE_LENS_TITLE = 'MemLens: analyze memorization';
+
+export function signatureLabel(kind: SignatureKind): string {
+  switch (kind) {
+    case 'heuristic':
+      return 'heuristic memorization signature';
+    case 'example-level':
+      return 'example-level memorization signature';
+    case 'none':
+      return 'no memorization signature';
+  }
+}
+
+/**
+ * The stored result for a path a script saves to: the model itself, or a model file inside
+ * the saved folder (TF.js `model.save('file://dir')` writes dir/model.json; `save_pretrained`
+ * writes a folder). The most recent match wins.
+ */
+export function entryForSavedPath(
+  savedPath: string,
+  entries: readonly ResultEntry[],
+): ResultEntry | undefined {
+  const target = path.resolve(savedPath);
+  let best: ResultEntry | undefined;
+  for (const e of entries) {
+    const p = path.resolve(e.modelPath);
+    if (p !== target && path.dirname(p) !== target) continue;
+    if (!best || e.analysedAt > best.analysedAt) best = e;
+  }
+  return best;
+}
+
+const num = (x: number): string => (Number.isFinite(x) ? x.toFixed(2) : 'n/a');
+
+/** "MemLens: H 2.31 · I 0.84 · heuristic memorization signature" (or "· no reference"). */
+export function lensTitle(entry: ResultEntry | undefined): string {
+  if (!entry) return ANALYZE_LENS_TITLE;
+  const verdict = entry.signature
+    ? signatureLabel(entry.signature.kind)
+    : 'no reference (set memlens.baseline or compare)';
+  return `MemLens: H ${num(entry.entropyMedian)} · I ${num(entry.miMedian)} · ${verdict}`;
+}
+
+/** True when the entry should raise a warning on the lines that save its model. */
+export function showsMemorization(entry: ResultEntry | undefined): boolean {
+  return (
+    entry?.signature !== null && entry?.signature !== undefined && entry.signature.kind !== 'none'
+  );
+}
+
+/**
+ * The warning text: which signature, against which reference, and the evidence (delta of
+ * median H with notch overlap, ratio of median I with its bootstrap interval).
+ */
+export function diagnosticMessage(entry: ResultEntry, displayPath: string): string {
+  const s = entry.signature;
+  if (!s) return '';
+  const delta = `${s.deltaEntropy >= 0 ? '+' : ''}${num(s.deltaEntropy)}`;
+  const notches = s.notchesOverlap ? 'notches overlap' : 'notches apart';
+  return (
+    `MemLens: ${signatureLabel(s.kind)} in ${displayPath} vs ${s.reference}: ` +
+    `median H ${delta} nats (${notches}), median I x${num(s.miRatio)} [${num(s.miRatioLow)}, ${num(s.miRatioHigh)}]`
+  );
+}

@@ -1,0 +1,134 @@
+/**
+ * Report panels: one WebviewPanel per report (reports are identified by their cache key), not
+ * retained when hidden (the webview re-asks with `webview/ready` and gets the snapshot again),
+ * restored after a reload by the panel serializer from the reportId the webview persisted.
+ */
+import * as vscode from 'vscode';
+import { assertNever, isWebviewMessage } from '../shared/protocol';
+import type { HostMessage, ReportSnapshot } from '../shared/protocol';
+import type { AnalysisService } from './analysisService';
+import {
+  loadSnapshot,
+  saveExport,
+  shellHtml,
+  snapshotTitle,
+  webviewOptions,
+} from './webviewContent';
+
+export const REPORT_VIEW_TYPE = 'memlens.report';
+
+export class ReportPanels
+  implements vscode.WebviewPanelSerializer<{ reportId?: unknown }>, vscode.Disposable
+{
+  private readonly panels = new Map<string, vscode.WebviewPanel>();
+  private lastActive: string | undefined;
+
+  constructor(
+    private readonly extensionUri: vscode.Uri,
+    private readonly service: AnalysisService,
+  ) {}
+
+  /** The report id of the panel the user looked at last. */
+  get activeReportId(): string | undefined {
+    return this.lastActive;
+  }
+
+  /** Opens (or reveals) the panel of a stored report. Returns the panel. */
+  async show(reportId: string): Promise<vscode.WebviewPanel | undefined> {
+    const existing = this.panels.get(reportId);
+    if (existing) {
+      existing.reveal(undefined, true);
+      return existing;
+    }
+    const snapshot = await loadSnapshot(this.service.store, reportId);
+    if (!snapshot) {
+      void vscode.window.showWarningMessage(
+        'MemLens: that report is no longer cached; analyse the model again.',
+      );
+      return undefined;
+    }
+    const panel = vscode.window.createWebviewPanel(
+      REPORT_VIEW_TYPE,
+      snapshotTitle(snapshot),
+      { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
+      { ...webviewOptions(this.extensionUri), retainContextWhenHidden: false },
+    );
+    this.attach(panel, reportId, snapshot);
+    return panel;
+  }
+
+  async deserializeWebviewPanel(
+    panel: vscode.WebviewPanel,
+    state: { reportId?: unknown } | undefined,
+  ): Promise<void> {
+    const reportId = typeof state?.reportId === 'string' ? state.reportId : undefined;
+    const snapshot = reportId ? await loadSnapshot(this.service.store, reportId) : undefined;
+    panel.webview.options = webviewOptions(this.extensionUri);
+    if (!reportId || !snapshot) {
+      panel.webview.html = shellHtml(panel.webview, this.extensionUri, 'MemLens');
+      panel.webview.onDidReceiveMessage((m: unknown) => {
+        if (isWebviewMessage(m) && m.type === 'webview/ready') {
+          void panel.webview.postMessage({
+            type: 'report/clear',
+            message: 'This report is no longer cached. Analyse the model again.',
+          } satisfies HostMessage);
+        }
+      });
+      return;
+    }
+    panel.title = snapshotTitle(snapshot);
+    this.attach(panel, reportId, snapshot);
+  }
+
+  private attach(panel: vscode.WebviewPanel, reportId: string, snapshot: ReportSnapshot): void {
+    this.panels.set(reportId, panel);
+    this.lastActive = reportId;
+    panel.webview.html = shellHtml(panel.webview, this.extensionUri, snapshotTitle(snapshot));
+    const post = (m: HostMessage): void => void panel.webview.postMessage(m);
+    const subs: vscode.Disposable[] = [
+      panel.webview.onDidReceiveMessage(async (m: unknown) => {
+        if (!isWebviewMessage(m)) return;
+        switch (m.type) {
+          case 'webview/ready':
+            post({ type: 'report/show', snapshot, reportId });
+            break;
+          case 'export/request':
+            try {
+              const written = await saveExport(m);
+              if (written)
+                void vscode.window.showInformationMessage(
+                  `MemLens: exported ${vscode.workspace.asRelativePath(written)}`,
+                );
+            } catch (err) {
+              this.service.report(err);
+            }
+            break;
+          case 'report/openSource':
+            await vscode.commands.executeCommand('vscode.open', vscode.Uri.file(m.path));
+            break;
+          default:
+            assertNever(m);
+        }
+      }),
+      panel.onDidChangeViewState((e) => {
+        if (e.webviewPanel.active) this.lastActive = reportId;
+      }),
+      this.service.onDidChangeBusy((busy) => post({ type: 'busy/update', busy })),
+    ];
+    panel.onDidDispose(() => {
+      subs.forEach((s) => s.dispose());
+      if (this.panels.get(reportId) === panel) this.panels.delete(reportId);
+      if (this.lastActive === reportId) this.lastActive = undefined;
+    });
+  }
+
+  /** Whether a panel of this report is open (for tests and the export command). */
+  isOpen(reportId: string): boolean {
+    return this.panels.has(reportId);
+  }
+
+  dispose(): void {
+    for (const p of this.panels.values()) p.dispose();
+    this.panels.clear();
+  }
+}

@@ -1,0 +1,223 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import type {
+  AnalysisReport,
+  BoxSummary,
+  CompareReport,
+  Signature,
+} from '../../src/core/report/schema';
+import { ResultStore } from '../../src/extension/resultStore';
+
+function box(median: number): BoxSummary {
+  return {
+    n: 192,
+    min: median - 1,
+    q1: median - 0.5,
+    median,
+    q3: median + 0.5,
+    max: median + 1,
+    mean: median,
+    whiskerLow: median - 1,
+    whiskerHigh: median + 1,
+    notchLow: median - 0.06,
+    notchHigh: median + 0.06,
+  };
+}
+
+function report(
+  modelPath: string,
+  hMedian: number,
+  iMedian: number,
+  createdAt: string,
+): AnalysisReport {
+  const mi = { pairs: 18336, median: iMedian, mean: iMedian, q1: iMedian / 2, q3: iMedian * 2 };
+  const density = {
+    components: [{ weight: 1, mean: iMedian, sd: 0.1 }],
+    bic: 1,
+    x: [0, 1],
+    density: [1, 0],
+  };
+  return {
+    schema: 'memlens.report',
+    version: 1,
+    createdAt,
+    model: { path: modelPath, format: 'tfjs-layers', sha256: 'ab' },
+    probe: { path: '/w/probe.npy', samples: 600 },
+    params: {
+      bins: 100,
+      binning: 'global',
+      k: 3,
+      samples: 600,
+      seed: 0,
+      point: 'preactivation',
+      layers: ['hidden1'],
+      miNeuronCap: null,
+      miPairs: null,
+    },
+    backend: 'wasm',
+    timing: { captureMs: 1, entropyMs: 1, miMs: 1, totalMs: 3 },
+    warnings: [],
+    flags: [],
+    layers: [],
+    summary: { entropy: box(hMedian), mi, density },
+  };
+}
+
+const heuristic: Signature = {
+  kind: 'heuristic',
+  deltaEntropy: -0.8,
+  notchesOverlap: false,
+  miRatio: 3.1,
+  miRatioLow: 2.7,
+  miRatioHigh: 3.6,
+  reference: '/w/shortcut-baseline/model.json',
+  explanation: 'heuristic memorization',
+};
+
+function tempDir(): string {
+  return mkdtempSync(path.join(tmpdir(), 'memlens-store-'));
+}
+
+void test('an analysis is stored, becomes the latest for its model, and survives a reload', async () => {
+  const dir = tempDir();
+  try {
+    const store = new ResultStore(dir);
+    await store.load();
+    let changes = 0;
+    store.onDidChange(() => changes++);
+    const r = report('/w/shortcut/model.json', 1.2, 0.9, '2026-01-01T10:00:00.000Z');
+    const entry = await store.putAnalysis(
+      '/w/shortcut/model.json',
+      'k1'.padEnd(64, '0'),
+      r,
+      heuristic,
+    );
+    assert.equal(changes, 1);
+    assert.equal(entry.entropyMedian, 1.2);
+    assert.equal(entry.miMedian, 0.9);
+    assert.equal(entry.signatureSource, 'baseline');
+
+    const again = new ResultStore(dir);
+    await again.load();
+    assert.deepEqual(again.latest('/w/shortcut/model.json'), entry);
+    assert.deepEqual(await again.report(entry.key), r);
+    assert.deepEqual(await again.signature(entry.key), heuristic);
+    assert.equal(await again.signature('f'.repeat(64)), null);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+void test('a compare gives every model its signature; a later lone analysis of the same content keeps it', async () => {
+  const dir = tempDir();
+  try {
+    const store = new ResultStore(dir);
+    await store.load();
+    const a = report('/w/a/model.json', 2.0, 0.3, '2026-01-01T10:00:00.000Z');
+    const keyA = 'a'.repeat(64);
+    await store.putAnalysis('/w/a/model.json', keyA, a, null);
+    const cmp: CompareReport = {
+      schema: 'memlens.compare',
+      version: 1,
+      createdAt: '2026-01-01T11:00:00.000Z',
+      probe: null,
+      params: a.params,
+      baseline: '/w/b/model.json',
+      thresholds: { deltaEntropy: 0.1, miRatio: 1.5 },
+      models: [
+        {
+          path: '/w/a/model.json',
+          step: null,
+          summary: a.summary,
+          layers: [],
+          signature: heuristic,
+          metric: null,
+        },
+        {
+          path: '/w/b/model.json',
+          step: null,
+          summary: report('/w/b/model.json', 2.8, 0.1, '').summary,
+          layers: [],
+          signature: { ...heuristic, kind: 'none' },
+          metric: null,
+        },
+        {
+          path: '/w/c/model.json',
+          step: null,
+          summary: a.summary,
+          layers: [],
+          signature: heuristic,
+          metric: null,
+          error: 'different architecture',
+        },
+      ],
+      ranking: [],
+      rankingRule: 'shortcut',
+      correlation: null,
+      trajectory: null,
+    };
+    await store.putCompare('c'.repeat(64), cmp);
+    assert.equal(store.latest('/w/a/model.json')?.signature?.kind, 'heuristic');
+    assert.equal(store.latest('/w/a/model.json')?.key, keyA, 'the analysis report stays reachable');
+    assert.equal(store.latest('/w/b/model.json')?.entropyMedian, 2.8);
+    assert.equal(store.latest('/w/b/model.json')?.key, '', 'b was only compared');
+    assert.equal(store.latest('/w/c/model.json'), undefined, 'a failed model gets no entry');
+    assert.equal(store.latestCompare()?.key, 'c'.repeat(64));
+
+    // Re-analysing unchanged content (same key) without a baseline keeps the compare's signature.
+    await store.putAnalysis('/w/a/model.json', keyA, a, null);
+    assert.equal(store.latest('/w/a/model.json')?.signatureSource, 'compare');
+    // New content (a new key) drops it: the old signature described another model.
+    await store.putAnalysis('/w/a/model.json', 'd'.repeat(64), a, null);
+    assert.equal(store.latest('/w/a/model.json')?.signature, null);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+void test('entries are newest first, and clear deletes reports and compares', async () => {
+  const dir = tempDir();
+  try {
+    const store = new ResultStore(dir);
+    await store.load();
+    await store.putAnalysis(
+      '/w/old.onnx',
+      '1'.repeat(64),
+      report('/w/old.onnx', 1, 1, '2026-01-01T00:00:00.000Z'),
+      null,
+    );
+    await store.putAnalysis(
+      '/w/new.onnx',
+      '2'.repeat(64),
+      report('/w/new.onnx', 1, 1, '2026-02-01T00:00:00.000Z'),
+      null,
+    );
+    assert.deepEqual(
+      store.entries().map((e) => e.modelPath),
+      ['/w/new.onnx', '/w/old.onnx'],
+    );
+    assert.equal(store.newest()?.modelPath, '/w/new.onnx');
+    await store.clear();
+    assert.deepEqual(store.entries(), []);
+    assert.deepEqual(readdirSync(dir), ['index.json']);
+    assert.equal(await store.report('1'.repeat(64)), undefined);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+void test('a corrupt index starts empty instead of failing', async () => {
+  const dir = tempDir();
+  try {
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(path.join(dir, 'index.json'), '{not json');
+    const store = new ResultStore(dir);
+    await store.load();
+    assert.deepEqual(store.entries(), []);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,235 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Signature } from '../../src/core/report/schema';
+import { UserError } from '../../src/core/errors';
+import { exportFormatOf } from '../../src/extension/exportFormats';
+import { isChildMessage, isJobRequest } from '../../src/extension/hostProtocol';
+import type { JobParams } from '../../src/extension/hostProtocol';
+import {
+  ANALYZE_LENS_TITLE,
+  diagnosticMessage,
+  entryForSavedPath,
+  lensTitle,
+  showsMemorization,
+} from '../../src/extension/lensText';
+import { commandLink, modelViewerHtml } from '../../src/extension/modelViewerHtml';
+import { ProgressTracker, progressLabel } from '../../src/extension/progressTracker';
+import type { ResultEntry } from '../../src/extension/resultStore';
+
+const signature: Signature = {
+  kind: 'heuristic',
+  deltaEntropy: -0.8149,
+  notchesOverlap: false,
+  miRatio: 3.126,
+  miRatioLow: 2.704,
+  miRatioHigh: 3.555,
+  reference: 'examples/shortcut-baseline/model.json',
+  explanation: 'heuristic memorization (shortcut learning)',
+};
+
+function entry(modelPath: string, analysedAt: string, sig: Signature | null): ResultEntry {
+  return {
+    modelPath,
+    key: 'k',
+    analysedAt,
+    entropyMedian: 2.314,
+    miMedian: 0.8449,
+    backend: 'wasm',
+    signature: sig,
+    signatureSource: sig ? 'baseline' : null,
+    compareKey: null,
+  };
+}
+
+void test('lens titles: before analysis, with a signature, without a reference', () => {
+  assert.equal(lensTitle(undefined), ANALYZE_LENS_TITLE);
+  assert.equal(ANALYZE_LENS_TITLE, 'MemLens: analyze memorization');
+  assert.equal(
+    lensTitle(entry('/w/m.onnx', 't', signature)),
+    'MemLens: H 2.31 · I 0.84 · heuristic memorization signature',
+  );
+  assert.equal(
+    lensTitle(entry('/w/m.onnx', 't', { ...signature, kind: 'none' })),
+    'MemLens: H 2.31 · I 0.84 · no memorization signature',
+  );
+  assert.equal(
+    lensTitle(entry('/w/m.onnx', 't', null)),
+    'MemLens: H 2.31 · I 0.84 · no reference (set memlens.baseline or compare)',
+  );
+});
+
+void test('a saved folder matches the model.json inside it; the most recent match wins', () => {
+  const entries = [
+    entry('/w/models/shortcut/model.json', '2026-01-01T00:00:00Z', null),
+    entry(
+      '/w/models/shortcut/model.json'.replace('shortcut', 'other'),
+      '2026-03-01T00:00:00Z',
+      null,
+    ),
+    entry('/w/ckpt/final.pt', '2026-02-01T00:00:00Z', signature),
+  ];
+  assert.equal(
+    entryForSavedPath('/w/models/shortcut', entries)?.modelPath,
+    '/w/models/shortcut/model.json',
+  );
+  assert.equal(
+    entryForSavedPath('/w/models/shortcut/model.json', entries)?.modelPath,
+    '/w/models/shortcut/model.json',
+  );
+  assert.equal(entryForSavedPath('/w/ckpt/final.pt', entries)?.signature?.kind, 'heuristic');
+  assert.equal(
+    entryForSavedPath('/w/models', entries),
+    undefined,
+    'a grandparent folder is not the saved model',
+  );
+  const newer = entry('/w/models/shortcut/weights.h5', '2026-04-01T00:00:00Z', signature);
+  assert.equal(entryForSavedPath('/w/models/shortcut', [...entries, newer]), newer);
+});
+
+void test('warnings only for a memorization signature; the message carries the evidence', () => {
+  assert.equal(showsMemorization(entry('/w/m', 't', signature)), true);
+  assert.equal(
+    showsMemorization(entry('/w/m', 't', { ...signature, kind: 'example-level' })),
+    true,
+  );
+  assert.equal(showsMemorization(entry('/w/m', 't', { ...signature, kind: 'none' })), false);
+  assert.equal(showsMemorization(entry('/w/m', 't', null)), false);
+  assert.equal(showsMemorization(undefined), false);
+  assert.equal(
+    diagnosticMessage(entry('/w/m', 't', signature), 'examples/shortcut/model.json'),
+    'MemLens: heuristic memorization signature in examples/shortcut/model.json vs examples/shortcut-baseline/model.json: ' +
+      'median H -0.81 nats (notches apart), median I x3.13 [2.70, 3.56]',
+  );
+});
+
+void test('progress: stage labels and a monotone overall percentage (hand-computed weights)', () => {
+  assert.equal(progressLabel({ stage: 'mi', done: 1200, total: 2016 }), 'MI pairs 1200/2016');
+  assert.equal(
+    progressLabel({ stage: 'capture', done: 512, total: 1000, detail: 'hidden1' }),
+    'capturing activations hidden1 512/1000',
+  );
+  const t = new ProgressTracker();
+  // load 5, capture 25, entropy 3, mi 62, summary 5.
+  assert.equal(t.update({ stage: 'capture', done: 500, total: 1000 }).fraction, 0.175);
+  const mi = t.update({ stage: 'mi', done: 50, total: 100 });
+  assert.equal(mi.fraction, 0.64);
+  assert.ok(Math.abs(mi.increment - 46.5) < 1e-9);
+  const back = t.update({ stage: 'capture', done: 10, total: 1000 });
+  assert.equal(back.increment, 0, 'never backwards');
+  const two = new ProgressTracker(2);
+  assert.equal(two.update({ stage: 'summary', done: 1, total: 1 }).fraction, 0.5);
+  // Model 2 starts capturing: its load share (5) is behind it: (100 + 5) / 2.
+  const second = two.update({ stage: 'capture', done: 0, total: 10 });
+  assert.equal(second.fraction, 0.525);
+  assert.equal(second.message, 'model 2/2: capturing activations 0/10');
+  assert.equal(two.update({ stage: 'summary', done: 1, total: 1 }).fraction, 1);
+});
+
+const params: JobParams = {
+  probe: '/w/probe.npy',
+  samples: 1000,
+  seed: 0,
+  layers: [],
+  point: 'preactivation',
+  bins: 100,
+  binning: 'global',
+  k: 3,
+  miNeurons: null,
+  threads: 1,
+  backend: 'auto',
+  thresholds: { deltaEntropy: 0.1, miRatio: 1.5 },
+};
+
+void test('IPC guards accept well-formed messages and reject malformed ones', () => {
+  assert.equal(
+    isJobRequest({ type: 'job/analyze', source: '/w/m.onnx', baseline: null, params }),
+    true,
+  );
+  assert.equal(
+    isJobRequest({ type: 'job/analyze', source: '/w/m.onnx', params }),
+    false,
+    'baseline is required (null or path)',
+  );
+  assert.equal(
+    isJobRequest({
+      type: 'job/analyze',
+      source: '/w/m.onnx',
+      baseline: null,
+      params: { ...params, binning: 'log' },
+    }),
+    false,
+  );
+  assert.equal(isJobRequest({ type: 'job/compare', paths: [], baseline: null, params }), false);
+  assert.equal(
+    isJobRequest({ type: 'job/compare', paths: ['/a', '/b'], baseline: '/a', params }),
+    true,
+  );
+  assert.equal(isJobRequest({ type: 'job/inspect', source: '/w/m.onnx', backend: 'gpu' }), false);
+  assert.equal(isJobRequest({ type: 'job/delete', source: '/' }), false);
+  assert.equal(
+    isChildMessage({ type: 'job/progress', progress: { stage: 'mi', done: 1, total: 2 } }),
+    true,
+  );
+  assert.equal(
+    isChildMessage({ type: 'job/progress', progress: { stage: 'mi', done: '1', total: 2 } }),
+    false,
+  );
+  assert.equal(isChildMessage({ type: 'job/error', message: 'x' }), false);
+  assert.equal(isChildMessage({ type: 'job/result', result: null }), true);
+  assert.equal(isChildMessage(null), false);
+});
+
+void test('the model viewer runs no script and escapes every name', () => {
+  const html = modelViewerHtml({
+    displayPath: 'models/<b>evil</b>.onnx',
+    modelPath: '/w/models/x".onnx',
+    outline: {
+      path: '/w/m',
+      format: 'onnx',
+      backend: 'cpu',
+      inputShape: [null, 128],
+      layers: [
+        {
+          name: '<script>alert(1)</script>',
+          type: 'Dense',
+          outputShape: [null, 64],
+          activation: 'relu',
+          measuredByDefault: true,
+        },
+      ],
+    },
+    outlineNote: null,
+    entry: null,
+    nonce: 'abcdefghijklmnopqrstuvwxyz012345',
+  });
+  assert.ok(!/<script/i.test(html), 'no script element at all');
+  assert.ok(html.includes('&lt;script&gt;alert(1)&lt;/script&gt;'));
+  assert.ok(html.includes('models/&lt;b&gt;evil&lt;/b&gt;.onnx'));
+  assert.ok(
+    html.includes(
+      `content="default-src 'none'; style-src 'nonce-abcdefghijklmnopqrstuvwxyz012345';"`.replace(
+        /'/g,
+        '&#39;',
+      ),
+    ),
+  );
+  assert.ok(html.includes('[?, 64]'));
+  // The command link carries the path as a JSON array, URI-encoded.
+  assert.equal(
+    commandLink('memlens.analyze', '/w/a b.onnx'),
+    'command:memlens.analyze?%5B%22%2Fw%2Fa%20b.onnx%22%5D',
+  );
+});
+
+void test('export format from the target extension; anything else is a one-line user error', () => {
+  assert.equal(exportFormatOf('/w/r.JSON'), 'json');
+  assert.equal(exportFormatOf('/w/r.csv'), 'csv');
+  assert.equal(exportFormatOf('/w/r.htm'), 'html');
+  assert.throws(
+    () => exportFormatOf('/w/report.txt'),
+    (err: unknown) =>
+      err instanceof UserError &&
+      err.message ===
+        "/w/report.txt: expected an export file ending in .json, .csv or .html, found '.txt'",
+  );
+});
