@@ -1,4 +1,9 @@
 import type { Command } from '../command';
+import { captureCommand } from './capture';
+import { layersCommand } from './layers';
 
 /** The CLI verbs, by name. Each lives in its own module in this folder. */
-export const commands: Record<string, Command> = {};
+export const commands: Record<string, Command> = {
+  capture: captureCommand,
+  layers: layersCommand,
+};

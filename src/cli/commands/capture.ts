@@ -1,0 +1,225 @@
+import { constants } from 'node:fs';
+import { access, rm, stat } from 'node:fs/promises';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { toRowMajorFloat32 } from '../../core/activations';
+import { openModel } from '../../core/capture/registry';
+import type { CapturePoint, SequenceReduction } from '../../core/capture/types';
+import { sidecarPath } from '../../core/dumps/loadDump';
+import { UserError } from '../../core/errors';
+import { writeFileAtomic } from '../../core/io/atomicWrite';
+import { encodeNpy } from '../../core/io/npy';
+import { loadProbe } from '../../core/probe/loadProbe';
+import type { ImageScale } from '../../core/probe/types';
+import type { Command } from '../command';
+import { formatTable, parseBackend, showShape } from './layers';
+
+const HELP = `Usage: memlens capture <model> --probe <inputs> --out acts.npy [options]
+
+Runs the model on the probe inputs and writes the activations of the measured layers as an
+S x N float32 .npy (S examples, N neurons; layers concatenated in the order given) plus a
+sidecar acts.layers.json with each layer's name and column range, the backend, capture point
+and probe subset. 'memlens analyze acts.npy' reads both.
+
+Options:
+  --probe <inputs>       .npy or .npz (batch first), .csv (numeric rows, header optional),
+                         .jsonl (an array or {"input": ...} per line) or a folder of PNG/JPEG
+                         images (resized bilinearly to the model input)
+  --out <file.npy>       the activation matrix (required); the sidecar goes beside it
+  --layers a,b,...       layers to capture, in this column order (default: see memlens layers)
+  --point <p>            preactivation (default: the value before a fused activation such as
+                         Dense(relu); a layer without one gives its output) or output
+  --samples <S>          use S probe examples, a subset drawn with --seed (default: all)
+  --seed <N>             seed of the subset (default 0)
+  --batch <N>            examples per forward pass (default 256)
+  --backend <b>          tfjs-node, wasm or cpu (default: the first that starts, in that order)
+  --sequence <r>         sequence outputs (batch x tokens x features): first (token, default)
+                         or mean; conv feature maps are always global-average-pooled
+  --image-scale <s>      image pixel scaling: 0-1 (default), 0-255 or neg1-1
+  --on-bad-image <a>     an image that fails to decode: fail (default) or skip
+  --probe-array <name>   the array of an .npz probe holding several
+  --quiet                no progress line`;
+
+function positiveInt(flag: string, value: string | undefined, min: number): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < min) {
+    throw new UserError(`--${flag}: expected a whole number >= ${min}, found '${value}'`);
+  }
+  return n;
+}
+
+function oneOf<T extends string>(
+  flag: string,
+  value: string | undefined,
+  allowed: readonly T[],
+): T | undefined {
+  if (value === undefined) return undefined;
+  if (!(allowed as readonly string[]).includes(value)) {
+    throw new UserError(`--${flag}: expected one of ${allowed.join(', ')}, found '${value}'`);
+  }
+  return value as T;
+}
+
+/** Before any long work: each output's folder must be writable and the path not a folder. */
+async function checkWritable(files: string[]): Promise<void> {
+  for (const file of files) {
+    const dir = path.dirname(path.resolve(file));
+    try {
+      await access(dir, constants.W_OK);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? 'error';
+      throw new UserError(
+        `${file}: cannot write output (${code}): expected an existing, writable folder '${dir}'`,
+      );
+    }
+    if ((await stat(file).catch(() => null))?.isDirectory()) {
+      throw new UserError(`${file}: cannot write output: expected a file path, found a folder`);
+    }
+  }
+}
+
+/** Indented JSON with number arrays (shapes, sample indices) kept on one line. */
+function sidecarJson(value: unknown): string {
+  const compact = (_key: string, v: unknown): unknown =>
+    Array.isArray(v) && v.every((x) => typeof x === 'number') ? `\u0000${JSON.stringify(v)}` : v;
+  return JSON.stringify(value, compact, 1).replace(/"\\u0000(\[[^\]]*\])"/g, '$1') + '\n';
+}
+
+const options = {
+  probe: { type: 'string' },
+  out: { type: 'string' },
+  layers: { type: 'string' },
+  point: { type: 'string' },
+  samples: { type: 'string' },
+  seed: { type: 'string' },
+  batch: { type: 'string' },
+  backend: { type: 'string' },
+  sequence: { type: 'string' },
+  'image-scale': { type: 'string' },
+  'on-bad-image': { type: 'string' },
+  'probe-array': { type: 'string' },
+  quiet: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** The `capture` verb; `write` receives its standard output. */
+export async function runCapture(
+  args: string[],
+  signal: AbortSignal,
+  write: (text: string) => void,
+): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options, allowPositionals: true });
+  } catch (err) {
+    throw new UserError(`capture: ${(err as Error).message}; see memlens capture --help`);
+  }
+  const { values: v, positionals } = parsed;
+  if (v.help === true) {
+    write(HELP + '\n');
+    return 0;
+  }
+  if (positionals.length !== 1) {
+    throw new UserError(
+      `capture: expected one model, found ${positionals.length === 0 ? 'none' : positionals.join(' ')}; see memlens capture --help`,
+    );
+  }
+  if (v.probe === undefined)
+    throw new UserError(
+      'capture: expected --probe <inputs>, found none; see memlens capture --help',
+    );
+  if (v.out === undefined || !/\.npy$/i.test(v.out)) {
+    throw new UserError(
+      `capture: expected --out <file.npy>, found ${v.out === undefined ? 'none' : `'${v.out}'`}`,
+    );
+  }
+  const out = v.out;
+  const side = sidecarPath(out);
+  const point =
+    oneOf<CapturePoint>('point', v.point, ['preactivation', 'output']) ?? 'preactivation';
+  const sequence = oneOf<SequenceReduction>('sequence', v.sequence, ['first', 'mean']) ?? 'first';
+  const imageScale = oneOf<ImageScale>('image-scale', v['image-scale'], ['0-1', '0-255', 'neg1-1']);
+  const onBadImage = oneOf('on-bad-image', v['on-bad-image'], ['skip', 'fail'] as const);
+  const samples = positiveInt('samples', v.samples, 1);
+  const seed = positiveInt('seed', v.seed, 0) ?? 0;
+  const batchSize = positiveInt('batch', v.batch, 1);
+  const backend = parseBackend(v.backend);
+  const layers = v.layers
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  await checkWritable([out, side]);
+
+  const progress = v.quiet !== true && process.stderr.isTTY;
+  const handle = await openModel(positionals[0], { backend });
+  try {
+    const probe = await loadProbe(v.probe, {
+      samples,
+      seed,
+      inputShape: handle.inputShape,
+      imageScale,
+      onBadImage,
+      array: v['probe-array'],
+      onWarning: (m) => process.stderr.write(`warning: ${m}\n`),
+    });
+    const t0 = performance.now();
+    const result = await handle.capture(probe, {
+      layers,
+      point,
+      batchSize,
+      sequence,
+      signal,
+      onProgress: progress
+        ? (p) => process.stderr.write(`\r\x1b[2Kcapture ${p.done}/${p.total} examples`)
+        : undefined,
+    });
+    if (progress) process.stderr.write('\r\x1b[2K');
+    const seconds = (performance.now() - t0) / 1000;
+    const { acts } = result;
+    const sidecar = {
+      model: handle.path,
+      format: handle.format,
+      backend: result.backend,
+      point,
+      sequence,
+      samples: acts.samples,
+      neurons: acts.neurons,
+      probe: { path: v.probe, shape: probe.shape, seed, sampleIndices: probe.sampleIndices },
+      layers: result.layers,
+    };
+    await writeFileAtomic(out, encodeNpy(toRowMajorFloat32(acts), [acts.samples, acts.neurons]));
+    try {
+      await writeFileAtomic(side, sidecarJson(sidecar));
+    } catch (err) {
+      await rm(out, { force: true });
+      throw err;
+    }
+    const rows = result.layers.map((l) => [
+      l.name,
+      `${l.start}-${l.end - 1}`,
+      String(l.end - l.start),
+      l.point,
+      l.reduction,
+    ]);
+    write(
+      [
+        `${handle.path} (${handle.format}, backend ${result.backend})`,
+        `probe ${v.probe}: ${acts.samples} examples of shape ${showShape(probe.shape.slice(1))}${samples !== undefined ? ` (seed ${seed})` : ''}`,
+        '',
+        formatTable(['layer', 'columns', 'neurons', 'point', 'reduction'], rows),
+        '',
+        `captured ${acts.samples} x ${acts.neurons} in ${seconds.toFixed(2)} s`,
+        `wrote ${out} (float32) and ${side}`,
+      ].join('\n') + '\n',
+    );
+  } finally {
+    handle.dispose();
+  }
+  return 0;
+}
+
+export const captureCommand: Command = {
+  summary: 'capture layer activations on probe inputs into an S x N .npy',
+  run: (args, signal) => runCapture(args, signal, (text) => process.stdout.write(text)),
+};

@@ -1,0 +1,105 @@
+import { parseArgs } from 'node:util';
+import { openModel } from '../../core/capture/registry';
+import { backendNames } from '../../core/capture/tfjsRuntime';
+import type { BackendName, ModelHandle } from '../../core/capture/types';
+import { UserError } from '../../core/errors';
+import type { Command } from '../command';
+
+const HELP = `Usage: memlens layers <model> [--backend tfjs-node|wasm|cpu] [--json]
+
+Lists the layers of a model (a TF.js model.json or the folder holding it): name, type,
+output shape (? = any, the batch first), fused activation, and whether 'memlens capture'
+measures it when no --layers are given. Measured by default: every hidden layer with
+parameters (Dense, Conv, ...; not normalisation layers), excluding the input and the model's
+outputs (the final logits). For a graph-model: every activation node (Relu, Tanh, ...; or a
+fused MatMul/Conv with an activation) that is not a model output.
+
+Options:
+  --backend <b>   tfjs-node, wasm or cpu (default: the first that starts, in that order)
+  --json          print the listing as JSON`;
+
+export function parseBackend(value: string | undefined): BackendName | undefined {
+  if (value === undefined) return undefined;
+  if (!(backendNames as readonly string[]).includes(value)) {
+    throw new UserError(`--backend: expected one of ${backendNames.join(', ')}, found '${value}'`);
+  }
+  return value as BackendName;
+}
+
+/** A plain-text table: first column left-aligned, the others right-aligned, two spaces apart. */
+export function formatTable(header: string[], rows: string[][]): string {
+  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
+  const line = (cells: string[]): string =>
+    cells
+      .map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c])))
+      .join('  ')
+      .trimEnd();
+  return [line(header), ...rows.map(line)].join('\n');
+}
+
+export function showShape(shape: readonly (number | null)[]): string {
+  return `[${shape.map((d) => (d === null ? '?' : String(d))).join(', ')}]`;
+}
+
+/** The readable listing of a model's layers. */
+export function layersTable(handle: ModelHandle): string {
+  const rows = handle.layers.map((l) => [
+    l.name,
+    l.type,
+    l.outputShape.length === 0 ? '-' : showShape(l.outputShape),
+    l.activation ?? '-',
+    l.measuredByDefault ? 'yes' : 'no',
+  ]);
+  return [
+    `${handle.path} (${handle.format}, backend ${handle.backend}), input ${showShape(handle.inputShape)}`,
+    '',
+    formatTable(['layer', 'type', 'output shape', 'activation', 'measured'], rows),
+    '',
+    `${handle.layers.filter((l) => l.measuredByDefault).length} of ${handle.layers.length} layers measured by default`,
+  ].join('\n');
+}
+
+/** The `layers` verb; `write` receives its standard output. */
+export async function runLayers(args: string[], write: (text: string) => void): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      options: {
+        backend: { type: 'string' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      allowPositionals: true,
+    });
+  } catch (err) {
+    throw new UserError(`layers: ${(err as Error).message}; see memlens layers --help`);
+  }
+  const { values, positionals } = parsed;
+  if (values.help === true) {
+    write(HELP + '\n');
+    return 0;
+  }
+  if (positionals.length !== 1) {
+    throw new UserError(
+      `layers: expected one model, found ${positionals.length === 0 ? 'none' : positionals.join(' ')}; see memlens layers --help`,
+    );
+  }
+  const handle = await openModel(positionals[0], { backend: parseBackend(values.backend) });
+  try {
+    if (values.json === true) {
+      const { path, format, backend, inputShape, layers } = handle;
+      write(JSON.stringify({ path, format, backend, inputShape, layers }, null, 1) + '\n');
+    } else {
+      write(layersTable(handle) + '\n');
+    }
+  } finally {
+    handle.dispose();
+  }
+  return 0;
+}
+
+export const layersCommand: Command = {
+  summary: 'list the layers of a model and which are measured by default',
+  run: (args) => runLayers(args, (text) => process.stdout.write(text)),
+};
