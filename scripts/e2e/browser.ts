@@ -2,7 +2,7 @@
 // fresh profile, logging the page's console to a file, and opening a workspace in code-server.
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { chromium } from 'playwright-core';
-import type { Browser, Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 
 /** Chromium flags for a headless run that never reaches the network on its own. */
 const chromiumArgs = [
@@ -16,7 +16,8 @@ const chromiumArgs = [
 ];
 
 export interface Session {
-  browser: Browser;
+  /** Closing the context ends Chromium. */
+  browser: BrowserContext;
   page: Page;
 }
 
@@ -25,12 +26,13 @@ export interface Session {
  * console messages and page errors are appended to `logFile`.
  */
 export async function openSession(profileDir: string, logFile: string): Promise<Session> {
-  const browser = await chromium.launch({
+  const browser = await chromium.launchPersistentContext(profileDir, {
     executablePath: '/usr/bin/chromium',
     headless: true,
-    args: [...chromiumArgs, `--user-data-dir=${profileDir}`],
+    args: chromiumArgs,
+    viewport: { width: 1600, height: 1000 },
   });
-  const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+  const page = browser.pages()[0] ?? (await browser.newPage());
   writeFileSync(logFile, '');
   page.on('console', (m) => appendFileSync(logFile, `[${m.type()}] ${m.text()}\n`));
   page.on('pageerror', (e) => appendFileSync(logFile, `[pageerror] ${e.message}\n`));

@@ -31,7 +31,9 @@ const need = (name: keyof typeof values): string => {
 /** The files of test/e2e-workspace the scenario uses. */
 const MODEL_FOLDERS = ['models', 'shortcut'];
 const MODEL_FILE = 'model.json';
-const SCRIPT_FILE = 'train.py';
+const SCRIPT_FILE = 'train.js';
+/** The call in SCRIPT_FILE that saves the shortcut model (its line gets the warning). */
+const SAVE_CALL = 'shortcutModel.save(';
 const ANALYZE_TITLE = 'MemLens: Analyze Memorization';
 /** The lens once the shortcut model has a result: "MemLens: H 2.31 · I 0.84 · heuristic ...". */
 const RESULT_LENS = /^MemLens: H \d+\.\d\d · I \d+\.\d\d · heuristic memorization signature$/;
@@ -45,9 +47,7 @@ const MIN_PAINTED = 500;
 interface PaintableCanvas {
   width: number;
   height: number;
-  getContext(
-    kind: '2d',
-  ): {
+  getContext(kind: '2d'): {
     getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray };
   } | null;
 }
@@ -105,7 +105,10 @@ const steps: Step[] = [
     run: async (page) => {
       const tab = page.locator('.tabs-container .tab', { hasText: 'MemLens' });
       await tab.first().waitFor({ timeout: ANALYSIS_MS });
-      const progress = page.locator('.notification-toast', { hasText: 'MemLens' });
+      // The panel opens once the analysis is done; its progress notification must be gone.
+      const progress = page
+        .locator('.notification-toast', { hasText: 'MemLens' })
+        .filter({ has: page.locator('.monaco-progress-container.active') });
       await progress.first().waitFor({ state: 'hidden', timeout: ANALYSIS_MS });
       await reportFrame(page).locator('body[data-rendered="true"]').waitFor({ timeout: UI_MS });
     },
@@ -151,10 +154,26 @@ const steps: Step[] = [
     name: `${SCRIPT_FILE} shows the result lens and the memorization squiggle`,
     run: async (page) => {
       await explorerRow(page, SCRIPT_FILE).click();
-      const lens = page.locator('.codelens-decoration a', { hasText: RESULT_LENS });
+      const lens = page
+        .locator('.codelens-decoration')
+        .locator('a, span', { hasText: RESULT_LENS });
       await lens.first().waitFor({ timeout: UI_MS });
-      await page.locator('.squiggly-warning').first().waitFor({ timeout: UI_MS });
+      // The warning squiggle must sit on the line that saves the shortcut model.
+      const saveLine = page.locator('.view-line', { hasText: SAVE_CALL });
+      await saveLine.waitFor({ timeout: UI_MS });
+      const squiggles = page.locator('.squiggly-warning');
+      await squiggles.first().waitFor({ timeout: UI_MS });
       await shot(page, '3-training-script');
+      const line = await saveLine.boundingBox();
+      const boxes = await squiggles.evaluateAll((list) =>
+        list.map((e) => {
+          const r = e.getBoundingClientRect();
+          return r.top + r.height / 2;
+        }),
+      );
+      if (!line || !boxes.some((y) => y >= line.y && y <= line.y + line.height)) {
+        throw new Error(`no warning squiggle on the line "${SAVE_CALL}..."`);
+      }
       return (await lens.first().innerText()).trim();
     },
   },

@@ -42,6 +42,6 @@ describe('activation', () => {
       (m) => m.command === 'memlens.analyze',
     );
     assert.ok(entry, 'memlens.analyze is not in explorer/context');
-    assert.match(entry.when ?? '', /model\.json/);
+    assert.match(entry.when ?? '', /model\\?\.json/);
   });
 });

@@ -1,0 +1,41 @@
+// memlens.exportReport writes the latest report of a model as JSON and as CSV (one row per
+// layer), without a dialog when the destination is given.
+import * as assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import * as vscode from 'vscode';
+import type { AnalysisReport } from '../../src/core/report/schema';
+import { denseLayers, shortcutModel, workspaceUri } from './workspace';
+
+describe('export', () => {
+  it('writes the report of the analysed model as JSON', async () => {
+    const dest = workspaceUri('shortcut-report.json');
+    const written = await vscode.commands.executeCommand<string>(
+      'memlens.exportReport',
+      shortcutModel(),
+      dest,
+    );
+    assert.equal(written, dest.fsPath);
+    const report = JSON.parse(readFileSync(dest.fsPath, 'utf8')) as AnalysisReport;
+    assert.equal(report.schema, 'memlens.report');
+    assert.equal(report.model.path, shortcutModel().fsPath);
+    assert.deepEqual(
+      report.layers.map((l) => l.name),
+      denseLayers(shortcutModel()).map((l) => l.name),
+    );
+  });
+
+  it('writes the per-layer table as CSV, one row per layer', async () => {
+    const dest = workspaceUri('shortcut-layers.csv');
+    await vscode.commands.executeCommand<string>('memlens.exportReport', shortcutModel(), dest);
+    const [header, ...rows] = readFileSync(dest.fsPath, 'utf8')
+      .trimEnd()
+      .split('\r\n')
+      .map((r) => r.split(','));
+    const col = (name: string) => header.indexOf(name);
+    assert.ok(col('layer') >= 0 && col('neurons') >= 0, header.join(','));
+    assert.deepEqual(
+      rows.map((r) => ({ name: r[col('layer')], units: Number(r[col('neurons')]) })),
+      denseLayers(shortcutModel()),
+    );
+  });
+});
