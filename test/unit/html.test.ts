@@ -1,12 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { REPORT_JSON_ID, embedJson, renderHtmlReport } from '../../src/core/report/html';
 import type { AnalysisReport, CompareReport } from '../../src/core/report/schema';
 import { realisticAnalysis, realisticCompare, tinyAnalysis } from './chartDataFixtures';
-
-const CHROMIUM = '/usr/bin/chromium';
+import type { PageGlobals } from './htmlBrowser';
+import { launchChromium, skipWithoutChromium } from './htmlBrowser';
 
 /** A report whose names try to break out of the script element. */
 function hostileReport(): AnalysisReport {
@@ -76,11 +75,7 @@ async function renderInChromium(
   report: AnalysisReport | CompareReport,
   colorScheme: 'light' | 'dark',
 ): Promise<{ facts: PageFacts; problems: string[]; requests: string[] }> {
-  const { chromium } = await import('playwright-core');
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu'],
-  });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage({ viewport: { width: 1200, height: 900 }, colorScheme });
     const problems: string[] = [];
@@ -93,6 +88,7 @@ async function renderInChromium(
     await page.setContent(renderHtmlReport(report));
     await page.waitForSelector('body[data-rendered="true"]', { timeout: 15_000 });
     const facts = await page.evaluate(() => {
+      const { document } = globalThis as unknown as PageGlobals;
       const canvases = [...document.querySelectorAll('canvas')].map((c) => {
         const ctx = c.getContext('2d');
         const img = ctx?.getImageData(0, 0, c.width, c.height).data ?? new Uint8ClampedArray();
@@ -116,7 +112,7 @@ async function renderInChromium(
 
 void test(
   'an analysis report renders offline in Chromium: painted charts, the layer table, no errors',
-  { skip: !existsSync(CHROMIUM) && `${CHROMIUM} is not installed` },
+  { skip: skipWithoutChromium },
   async () => {
     const report = realisticAnalysis();
     const { facts, problems, requests } = await renderInChromium(report, 'light');
@@ -145,7 +141,7 @@ void test(
 
 void test(
   'a compare report renders in Chromium (dark scheme) with the signatures and all four charts',
-  { skip: !existsSync(CHROMIUM) && `${CHROMIUM} is not installed` },
+  { skip: skipWithoutChromium },
   async () => {
     const { facts, problems } = await renderInChromium(realisticCompare(), 'dark');
     assert.deepEqual(problems, []);
