@@ -23,3 +23,8 @@ export type { ModelFormat, ModelFileInfo } from './capture/registry';
 export { openModel, modelFormats } from './capture/registry';
 export { fileSystemHandler } from './capture/fsHandler';
 export { backendNames } from './capture/tfjsRuntime';
+export { ksgMi, ksgDetail } from './measures/ksg';
+export type { KsgPointDetail } from './measures/ksg';
+export { digammaInt, digammaTable } from './measures/digamma';
+export { computeMiMatrix, disposeMiPool } from './mi/miMatrix';
+export type { MiMatrix, MiOptions } from './mi/miMatrix';

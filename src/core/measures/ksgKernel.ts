@@ -1,0 +1,628 @@
+// The KSG-1 kernel: per-neuron preparation (sort once) and the per-pair computation.
+// Conventions (spec section 4): max-norm, k-th neighbour distance eps with the point itself
+// excluded and duplicates counted, strict marginal counts |x_j - x_m| < eps evaluated as a
+// float64 difference (the same arithmetic as scikit-learn's KDTree), float64 throughout.
+
+/** One neuron, sorted once per job and reused for every pair it takes part in. */
+export interface PreparedColumn {
+  /** Number of samples S. */
+  n: number;
+  /** The raw values, sample order. */
+  values: Float64Array;
+  /** The values in ascending order. */
+  sorted: Float64Array;
+  /** order[pos] = sample index at sorted position pos. */
+  order: Int32Array;
+  /** rank[sample] = its sorted position. */
+  rank: Int32Array;
+  /**
+   * Tie groups (runs of equal values) in sorted positions: groupStart[pos] / groupEnd[pos] =
+   * first / one-past-last position of the run holding pos. Null when all values are distinct.
+   */
+  groupStart: Int32Array | null;
+  groupEnd: Int32Array | null;
+  /**
+   * A value -> position guide for marginal counts: with bucket(u) = floor((u - min) * scale)
+   * clamped to [0, n - 1], bucketStart[b] is the first sorted position whose bucket is >= b.
+   * Only a starting guess; the counts themselves use the exact difference predicate.
+   */
+  bucketStart: Int32Array;
+  min: number;
+  scale: number;
+  /** Length of the longest run of equal values. */
+  maxRun: number;
+  /** Rank-space grid bands: band[sample] = floor(rank * G / n), G = gridSize(n). */
+  band: Uint16Array;
+  /** Smallest and largest value of each band. */
+  bandLo: Float64Array;
+  bandHi: Float64Array;
+}
+
+/** Bands per axis of the rank-space grid: about 2 points per cell when x and y are independent. */
+export function gridSize(n: number): number {
+  return Math.max(1, Math.min(65535, Math.round(Math.sqrt(n / 2))));
+}
+
+/** Sorts one column and finds its tie groups. Values must be finite. */
+export function prepareColumn(values: Float64Array): PreparedColumn {
+  const n = values.length;
+  const order = new Int32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  order.sort((a, b) => values[a] - values[b] || a - b);
+  const sorted = new Float64Array(n);
+  const rank = new Int32Array(n);
+  let ties = false;
+  for (let pos = 0; pos < n; pos++) {
+    const s = order[pos];
+    sorted[pos] = values[s];
+    rank[s] = pos;
+    if (pos > 0 && sorted[pos] === sorted[pos - 1]) ties = true;
+  }
+  let groupStart: Int32Array | null = null;
+  let groupEnd: Int32Array | null = null;
+  if (ties) {
+    groupStart = new Int32Array(n);
+    groupEnd = new Int32Array(n);
+    let start = 0;
+    for (let pos = 1; pos <= n; pos++) {
+      if (pos === n || sorted[pos] !== sorted[start]) {
+        for (let q = start; q < pos; q++) {
+          groupStart[q] = start;
+          groupEnd[q] = pos;
+        }
+        start = pos;
+      }
+    }
+  }
+  const min = sorted[0];
+  const range = sorted[n - 1] - min;
+  const scale = range > 0 && Number.isFinite(n / range) ? n / range : 0;
+  const bucketStart = new Int32Array(n + 1);
+  let pos = 0;
+  for (let b = 0; b <= n; b++) {
+    while (pos < n && bucketOf(sorted[pos], min, scale, n) < b) pos++;
+    bucketStart[b] = pos;
+  }
+  let maxRun = 1;
+  for (let run = 1, q = 1; q < n; q++) {
+    run = sorted[q] === sorted[q - 1] ? run + 1 : 1;
+    if (run > maxRun) maxRun = run;
+  }
+  const G = gridSize(n);
+  const band = new Uint16Array(n);
+  const bandLo = new Float64Array(G).fill(Infinity);
+  const bandHi = new Float64Array(G).fill(-Infinity);
+  for (let q = 0; q < n; q++) {
+    const b = Math.floor((q * G) / n);
+    band[order[q]] = b;
+    if (sorted[q] < bandLo[b]) bandLo[b] = sorted[q];
+    if (sorted[q] > bandHi[b]) bandHi[b] = sorted[q];
+  }
+  return {
+    n,
+    values,
+    sorted,
+    order,
+    rank,
+    groupStart,
+    groupEnd,
+    bucketStart,
+    min,
+    scale,
+    maxRun,
+    band,
+    bandLo,
+    bandHi,
+  };
+}
+
+function bucketOf(u: number, min: number, scale: number, n: number): number {
+  const b = Math.floor((u - min) * scale);
+  return b < 0 ? 0 : b >= n ? n - 1 : b;
+}
+
+/** Per-point results, filled only when a caller asks for them (tests, diagnostics). */
+export interface KsgPointDetail {
+  /** eps of each sample (sample order): max-norm distance to its k-th nearest neighbour. */
+  eps: Float64Array;
+  /** n_x of each sample: #{j != m : |x_j - x_m| < eps_m}. */
+  nx: Int32Array;
+  /** n_y of each sample. */
+  ny: Int32Array;
+}
+
+/** Scratch buffers for one sample count, reused across pairs (no allocation per pair). */
+export class KsgScratch {
+  readonly n: number;
+  readonly k: number;
+  /** x in (x, y)-lexicographic order. */
+  readonly xs: Float64Array;
+  /** y in the same order. */
+  readonly ys: Float64Array;
+  /** Position of the point in y's sorted order. */
+  readonly yr: Int32Array;
+  /** Sample index of the point (only for per-point detail). */
+  readonly sample: Int32Array;
+  /** Next free slot of each x tie group during the counting sort. */
+  readonly cursor: Int32Array;
+  /** The k smallest distances so far, ascending. */
+  readonly best: Float64Array;
+  /** eps, n_x and n_y of each point, lexicographic order. */
+  readonly eps: Float64Array;
+  readonly nx: Int32Array;
+  readonly ny: Int32Array;
+  /** psi(0..n). */
+  readonly psi: Float64Array;
+  /** Grid bands per axis, and the first point of each cell (cell = bx * G + by) + sentinel. */
+  readonly G: number;
+  readonly cellStart: Int32Array;
+  /** Position of the point in x's sorted order (grid path). */
+  readonly xr: Int32Array;
+
+  constructor(n: number, k: number, psi: Float64Array) {
+    if (psi.length < n + 1) throw new RangeError('KsgScratch: digamma table shorter than n + 1');
+    this.n = n;
+    this.k = k;
+    this.xs = new Float64Array(n);
+    this.ys = new Float64Array(n);
+    this.yr = new Int32Array(n);
+    this.sample = new Int32Array(n);
+    this.cursor = new Int32Array(n);
+    this.best = new Float64Array(k);
+    this.eps = new Float64Array(n);
+    this.nx = new Int32Array(n);
+    this.ny = new Int32Array(n);
+    this.psi = psi;
+    this.G = gridSize(n);
+    this.cellStart = new Int32Array(this.G * this.G + 1);
+    this.xr = new Int32Array(n);
+  }
+}
+
+/**
+ * Lays the points of the pair out in (x, y)-lexicographic order: x ascending, and within a
+ * run of equal x, y ascending. Without ties in x this is x's sorted order; with ties it is a
+ * stable counting sort of y's order by x tie group, O(S).
+ */
+function layout(X: PreparedColumn, Y: PreparedColumn, sc: KsgScratch): void {
+  const n = X.n;
+  const { xs, ys, yr, sample } = sc;
+  const xSorted = X.sorted;
+  const gs = X.groupStart;
+  if (gs === null) {
+    const xOrder = X.order;
+    const yValues = Y.values;
+    const yRank = Y.rank;
+    for (let i = 0; i < n; i++) {
+      const s = xOrder[i];
+      xs[i] = xSorted[i];
+      ys[i] = yValues[s];
+      yr[i] = yRank[s];
+      sample[i] = s;
+    }
+    return;
+  }
+  const cursor = sc.cursor;
+  for (let i = 0; i < n; i++) cursor[i] = gs[i];
+  const xRank = X.rank;
+  const yOrder = Y.order;
+  const ySorted = Y.sorted;
+  for (let t = 0; t < n; t++) {
+    const s = yOrder[t];
+    const g = gs[xRank[s]];
+    const pos = cursor[g]++;
+    xs[pos] = xSorted[pos];
+    ys[pos] = ySorted[t];
+    yr[pos] = t;
+    sample[pos] = s;
+  }
+}
+
+/**
+ * Number of sorted positions q != self of column C with |C.sorted[q] - v| < eps (difference
+ * predicate), where C.sorted[self] === v. Each end starts from the bucket guide's guess and
+ * gallops to the exact boundary, so a wrong guess (ties, outliers) costs only O(log distance).
+ */
+function countWithin(C: PreparedColumn, self: number, v: number, eps: number): number {
+  if (!(eps > 0)) return 0;
+  const sorted = C.sorted;
+  const n = C.n;
+  // Upper end: the largest q >= self with sorted[q] - v < eps (true at self).
+  let g = C.bucketStart[bucketOf(v + eps, C.min, C.scale, n) + 1] - 1;
+  if (g < self) g = self;
+  let lo: number; // predicate true
+  let hi: number; // predicate false, or n
+  if (sorted[g] - v < eps) {
+    lo = g;
+    hi = g + 1;
+    let step = 1;
+    while (hi < n && sorted[hi] - v < eps) {
+      lo = hi;
+      step <<= 1;
+      hi = g + step;
+    }
+    if (hi > n) hi = n;
+  } else {
+    hi = g;
+    lo = g - 1;
+    let step = 1;
+    while (lo > self && !(sorted[lo] - v < eps)) {
+      hi = lo;
+      step <<= 1;
+      lo = g - step;
+    }
+    if (lo < self) lo = self;
+  }
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid] - v < eps) lo = mid;
+    else hi = mid;
+  }
+  const upper = lo;
+  // Lower end: the smallest q <= self with v - sorted[q] < eps (true at self).
+  g = C.bucketStart[bucketOf(v - eps, C.min, C.scale, n)];
+  if (g > self) g = self;
+  if (v - sorted[g] < eps) {
+    hi = g;
+    lo = g - 1;
+    let step = 1;
+    while (lo >= 0 && v - sorted[lo] < eps) {
+      hi = lo;
+      step <<= 1;
+      lo = g - step;
+    }
+    if (lo < -1) lo = -1;
+  } else {
+    lo = g;
+    hi = g + 1;
+    let step = 1;
+    while (hi < self && !(v - sorted[hi] < eps)) {
+      lo = hi;
+      step <<= 1;
+      hi = g + step;
+    }
+    if (hi > self) hi = self;
+  }
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >> 1;
+    if (v - sorted[mid] < eps) hi = mid;
+    else lo = mid;
+  }
+  return upper - hi; // positions hi..upper, minus self
+}
+
+/**
+ * eps and n_x of every point when x has no ties: sweep outward in x order, nearer side first,
+ * until the x gap alone reaches the current k-th distance.
+ */
+function knnDistinct(sc: KsgScratch): void {
+  const { n, k, xs, ys, best, eps, nx } = sc;
+  for (let i = 0; i < n; i++) {
+    const xp = xs[i];
+    const yp = ys[i];
+    // Seed the k best with the k nearest positions on each side, then scan each side alone
+    // (predictable branches) until the x gap reaches the k-th distance.
+    for (let j = 0; j < k; j++) best[j] = Infinity;
+    let kth = Infinity;
+    const r0 = i + k < n - 1 ? i + k : n - 1;
+    const l0 = i - k > 0 ? i - k : 0;
+    for (let q = l0; q <= r0; q++) {
+      if (q === i) continue;
+      let dx = xs[q] - xp;
+      if (dx < 0) dx = -dx;
+      let dy = ys[q] - yp;
+      if (dy < 0) dy = -dy;
+      const d = dx > dy ? dx : dy;
+      if (d < kth) kth = offer(best, k, d);
+    }
+    let r = r0 + 1;
+    for (; r < n; r++) {
+      const dx = xs[r] - xp;
+      if (dx >= kth) break;
+      let dy = ys[r] - yp;
+      if (dy < 0) dy = -dy;
+      if (dy < kth) kth = offer(best, k, dx > dy ? dx : dy);
+    }
+    let l = l0 - 1;
+    for (; l >= 0; l--) {
+      const dx = xp - xs[l];
+      if (dx >= kth) break;
+      let dy = ys[l] - yp;
+      if (dy < 0) dy = -dy;
+      if (dy < kth) kth = offer(best, k, dx > dy ? dx : dy);
+    }
+    // Every position strictly between l and r was visited; trim those whose x gap is not
+    // below the final eps (visited while the k-th distance was still larger).
+    let lo = l + 1;
+    while (lo < i && xp - xs[lo] >= kth) lo++;
+    let hi = r - 1;
+    while (hi > i && xs[hi] - xp >= kth) hi--;
+    eps[i] = kth;
+    nx[i] = hi - lo;
+  }
+}
+
+/** Offers distance d to the ascending list of the k best; returns the new k-th distance. */
+function offer(best: Float64Array, k: number, d: number): number {
+  let j = k - 1;
+  while (j > 0 && best[j - 1] > d) {
+    best[j] = best[j - 1];
+    j--;
+  }
+  best[j] = d;
+  return best[k - 1];
+}
+
+/**
+ * eps and n_x of every point when x has ties. Points are in (x, y)-lexicographic order, so
+ * each run of equal x is sorted by y: the own run is merged outward by |dy| (dx = 0 there),
+ * other runs are entered at the first y >= yp and walked outward while |dy| < eps. A run of
+ * 1,000 equal values therefore costs O(log run + k) per point, not O(run).
+ */
+function knnTies(gsArr: Int32Array, geArr: Int32Array, sc: KsgScratch): void {
+  const { n, k, xs, ys, best, eps, nx } = sc;
+  for (let i = 0; i < n; i++) {
+    const xp = xs[i];
+    const yp = ys[i];
+    for (let j = 0; j < k; j++) best[j] = Infinity;
+    let kth = Infinity;
+    const g0 = gsArr[i];
+    const g1 = geArr[i];
+    let a = i - 1;
+    let b = i + 1;
+    for (;;) {
+      const da = a >= g0 ? yp - ys[a] : Infinity;
+      const db = b < g1 ? ys[b] - yp : Infinity;
+      if (da <= db) {
+        if (da >= kth) break;
+        kth = offer(best, k, da);
+        a--;
+      } else {
+        if (db >= kth) break;
+        kth = offer(best, k, db);
+        b++;
+      }
+    }
+    let l = g0 - 1;
+    let r = g1;
+    for (;;) {
+      const dl = l >= 0 ? xp - xs[l] : Infinity;
+      const dr = r < n ? xs[r] - xp : Infinity;
+      let s: number;
+      let e: number;
+      let dx: number;
+      if (dl <= dr) {
+        if (dl >= kth) break;
+        s = gsArr[l];
+        e = l + 1;
+        dx = dl;
+        l = s - 1;
+      } else {
+        if (dr >= kth) break;
+        s = r;
+        e = geArr[r];
+        dx = dr;
+        r = e;
+      }
+      let split = s;
+      if (e - s > 8) {
+        let hi2 = e;
+        while (split < hi2) {
+          const mid = (split + hi2) >>> 1;
+          if (ys[mid] < yp) split = mid + 1;
+          else hi2 = mid;
+        }
+      } else {
+        while (split < e && ys[split] < yp) split++;
+      }
+      for (let q = split; q < e; q++) {
+        const dy = ys[q] - yp;
+        if (dy >= kth) break;
+        const d = dx > dy ? dx : dy;
+        if (d < kth) kth = offer(best, k, d);
+      }
+      for (let q = split - 1; q >= s; q--) {
+        const dy = yp - ys[q];
+        if (dy >= kth) break;
+        const d = dx > dy ? dx : dy;
+        if (d < kth) kth = offer(best, k, d);
+      }
+    }
+    eps[i] = kth;
+    if (kth > 0) {
+      // Runs between l and r were visited whole; trim the outer ones whose x gap is not
+      // below eps. The own run (dx = 0) always counts.
+      let lo = l + 1;
+      while (lo < g0 && xp - xs[lo] >= kth) lo = geArr[lo];
+      let hi = r - 1;
+      while (hi >= g1 && xs[hi] - xp >= kth) hi = gsArr[hi] - 1;
+      nx[i] = hi - lo;
+    } else {
+      nx[i] = 0;
+    }
+  }
+}
+
+/** n_y of every point, by guided galloping search in y's sorted values. */
+function countY(Y: PreparedColumn, sc: KsgScratch): void {
+  const { n, ys, yr, eps, ny } = sc;
+  for (let i = 0; i < n; i++) ny[i] = countWithin(Y, yr[i], ys[i], eps[i]);
+}
+
+/** Offers the points [from, to) except p to the k best of (xp, yp); returns the k-th distance. */
+function scanCells(
+  xs: Float64Array,
+  ys: Float64Array,
+  best: Float64Array,
+  k: number,
+  p: number,
+  xp: number,
+  yp: number,
+  kth: number,
+  from: number,
+  to: number,
+): number {
+  for (let q = from; q < to; q++) {
+    let dx = xs[q] - xp;
+    if (dx < 0) dx = -dx;
+    let dy = ys[q] - yp;
+    if (dy < 0) dy = -dy;
+    const d = dx > dy ? dx : dy;
+    if (d < kth && q !== p) kth = offer(best, k, d);
+  }
+  return kth;
+}
+
+/**
+ * eps, n_x and n_y of every point through a rank-space grid: cells are quantile bands of x
+ * times quantile bands of y, so they hold about two points each when x and y are independent.
+ * The search visits square rings of cells around the point's cell and stops once the value
+ * gap to the next ring is at least the k-th distance (exact: every point outside has a
+ * distance >= that gap). Used when no tie run is long enough to give bands zero width.
+ */
+function knnGrid(X: PreparedColumn, Y: PreparedColumn, sc: KsgScratch): void {
+  const { n, k, G, xs, ys, xr, yr, sample, cellStart, best, eps, nx, ny } = sc;
+  const xBand = X.band;
+  const yBand = Y.band;
+  const cells = G * G;
+  cellStart.fill(0);
+  for (let s = 0; s < n; s++) cellStart[xBand[s] * G + yBand[s] + 1]++;
+  for (let c = 0; c < cells; c++) cellStart[c + 1] += cellStart[c];
+  // Place points by cell; cellStart[c] is advanced to the end of cell c, then restored.
+  const xv = X.values;
+  const yv = Y.values;
+  const xRank = X.rank;
+  const yRank = Y.rank;
+  for (let s = 0; s < n; s++) {
+    const pos = cellStart[xBand[s] * G + yBand[s]]++;
+    xs[pos] = xv[s];
+    ys[pos] = yv[s];
+    xr[pos] = xRank[s];
+    yr[pos] = yRank[s];
+    sample[pos] = s;
+  }
+  for (let c = cells; c > 0; c--) cellStart[c] = cellStart[c - 1];
+  cellStart[0] = 0;
+  const xLo = X.bandLo;
+  const xHi = X.bandHi;
+  const yLo = Y.bandLo;
+  const yHi = Y.bandHi;
+  for (let bx = 0; bx < G; bx++) {
+    for (let by = 0; by < G; by++) {
+      const cell = bx * G + by;
+      const end = cellStart[cell + 1];
+      for (let p = cellStart[cell]; p < end; p++) {
+        const xp = xs[p];
+        const yp = ys[p];
+        for (let j = 0; j < k; j++) best[j] = Infinity;
+        let kth = Infinity;
+        // Rings 0 and 1 together: the 3 x 3 block is three runs of adjacent cells (a column's
+        // cells are contiguous), so three contiguous scans.
+        const b0 = by > 0 ? by - 1 : 0;
+        const b1 = by < G - 1 ? by + 2 : G;
+        for (let cx = bx > 0 ? bx - 1 : 0, cEnd = bx < G - 1 ? bx + 1 : G - 1; cx <= cEnd; cx++) {
+          const base = cx * G;
+          kth = scanCells(
+            xs,
+            ys,
+            best,
+            k,
+            p,
+            xp,
+            yp,
+            kth,
+            cellStart[base + b0],
+            cellStart[base + b1],
+          );
+        }
+        for (let r = 2; ; r++) {
+          let gap = Infinity;
+          if (bx - r >= 0) gap = xp - xHi[bx - r];
+          if (bx + r < G) {
+            const g = xLo[bx + r] - xp;
+            if (g < gap) gap = g;
+          }
+          if (by - r >= 0) {
+            const g = yp - yHi[by - r];
+            if (g < gap) gap = g;
+          }
+          if (by + r < G) {
+            const g = yLo[by + r] - yp;
+            if (g < gap) gap = g;
+          }
+          if (gap >= kth) break;
+          const c0 = bx - r > 0 ? bx - r : 0;
+          const c1 = bx + r < G - 1 ? bx + r : G - 1;
+          const r0 = by - r > 0 ? by - r : 0;
+          const r1 = by + r < G - 1 ? by + r : G - 1;
+          for (let cx = c0; cx <= c1; cx++) {
+            const gx = cx < bx ? xp - xHi[cx] : cx > bx ? xLo[cx] - xp : 0;
+            if (gx >= kth) continue;
+            const base = cx * G;
+            if (cx === bx - r || cx === bx + r) {
+              kth = scanCells(
+                xs,
+                ys,
+                best,
+                k,
+                p,
+                xp,
+                yp,
+                kth,
+                cellStart[base + r0],
+                cellStart[base + r1 + 1],
+              );
+            } else {
+              if (by - r >= 0 && yp - yHi[by - r] < kth) {
+                const c = base + by - r;
+                kth = scanCells(xs, ys, best, k, p, xp, yp, kth, cellStart[c], cellStart[c + 1]);
+              }
+              if (by + r < G && yLo[by + r] - yp < kth) {
+                const c = base + by + r;
+                kth = scanCells(xs, ys, best, k, p, xp, yp, kth, cellStart[c], cellStart[c + 1]);
+              }
+            }
+          }
+        }
+        eps[p] = kth;
+        nx[p] = countWithin(X, xr[p], xp, kth);
+        ny[p] = countWithin(Y, yr[p], yp, kth);
+      }
+    }
+  }
+}
+
+/**
+ * KSG-1 mutual information (nats) of two prepared columns of the same length:
+ * psi(S) + psi(k) - mean psi(n_x + 1) - mean psi(n_y + 1). Allocates nothing.
+ * When `detail` is given, also stores eps, n_x and n_y per sample.
+ */
+export function ksgPair(
+  X: PreparedColumn,
+  Y: PreparedColumn,
+  sc: KsgScratch,
+  detail?: KsgPointDetail,
+): number {
+  const n = X.n;
+  const longRun = Math.max(1, Math.floor(n / sc.G / 2));
+  if (X.maxRun <= longRun && Y.maxRun <= longRun) {
+    knnGrid(X, Y, sc);
+  } else {
+    layout(X, Y, sc);
+    if (X.groupStart === null || X.groupEnd === null) knnDistinct(sc);
+    else knnTies(X.groupStart, X.groupEnd, sc);
+    countY(Y, sc);
+  }
+  const { psi, nx, ny } = sc;
+  let sum = 0;
+  for (let i = 0; i < n; i++) sum += psi[nx[i] + 1] + psi[ny[i] + 1];
+  if (detail !== undefined) {
+    for (let i = 0; i < n; i++) {
+      const s = sc.sample[i];
+      detail.eps[s] = sc.eps[i];
+      detail.nx[s] = nx[i];
+      detail.ny[s] = ny[i];
+    }
+  }
+  return psi[n] + psi[sc.k] - sum / n;
+}

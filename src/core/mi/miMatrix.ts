@@ -1,0 +1,127 @@
+import { availableParallelism } from 'node:os';
+import type { ActivationMatrix } from '../activations';
+import { UserError } from '../errors';
+import type { JobOptions } from '../progress';
+import type { PairList } from './pairs';
+import { allPairs, samplePairs } from './pairs';
+import { getMiPool } from './pool';
+
+export { disposeMiPool } from './pool';
+
+export interface MiOptions extends JobOptions {
+  /** Neighbours of the KSG estimator; default 3. */
+  k?: number;
+  /** Worker threads; default os.availableParallelism(). */
+  threads?: number;
+  /** Neuron indices to include, ascending (default: all), e.g. after a per-layer cap. */
+  columns?: number[];
+  /** Exact KSG on this many distinct pairs drawn uniformly (seeded) instead of all pairs. */
+  pairs?: number;
+  /** Seed of the pair sample; default 0. */
+  seed?: number;
+  /** Also fill the diagonal with the estimator's value (default false: NaN). */
+  diagonal?: boolean;
+}
+
+export interface MiMatrix {
+  /** The neuron indices measured, ascending; matrix index i <-> neuron columns[i]. */
+  columns: number[];
+  /** m x m row-major, symmetric, nats; NaN where not computed. */
+  values: Float64Array;
+  pairsComputed: number;
+  /** m(m-1)/2. */
+  pairsTotal: number;
+  k: number;
+}
+
+/** Progress reports at most this often. */
+const PROGRESS_INTERVAL_MS = 100;
+
+function selectColumns(acts: ActivationMatrix, columns: number[] | undefined): number[] {
+  if (columns === undefined) return Array.from({ length: acts.neurons }, (_, i) => i);
+  for (let i = 0; i < columns.length; i++) {
+    const c = columns[i];
+    if (!Number.isInteger(c) || c < 0 || c >= acts.neurons || (i > 0 && c <= columns[i - 1])) {
+      throw new RangeError(
+        `MI: expected ascending neuron indices in [0, ${acts.neurons}), found ${c} at position ${i}`,
+      );
+    }
+  }
+  return columns.slice();
+}
+
+/**
+ * The symmetric matrix of KSG-1 mutual information (nats; k neighbours, max-norm, strict
+ * marginal counts, no scaling/noise/clipping, float64) between the selected neurons, computed
+ * exactly on all pairs or on a seeded uniform sample of pairs, in the shared worker pool.
+ * Reports progress `{stage: 'mi', done, total}` in pairs (diagonal entries included when
+ * requested) at most ~10 times a second; rejects with CancelledError when `signal` aborts.
+ * Throws UserError when there are fewer than k + 1 samples or a value is NaN or infinite.
+ */
+export async function computeMiMatrix(
+  acts: ActivationMatrix,
+  opts: MiOptions = {},
+): Promise<MiMatrix> {
+  const k = opts.k ?? 3;
+  if (!Number.isInteger(k) || k < 1) throw new UserError(`MI: expected k >= 1, found ${k}`);
+  const S = acts.samples;
+  if (S < k + 1) {
+    throw new UserError(`MI: expected at least k + 1 = ${k + 1} samples, found ${S}`);
+  }
+  const columns = selectColumns(acts, opts.columns);
+  const m = columns.length;
+  const data = new Float64Array(m * S);
+  for (let i = 0; i < m; i++) {
+    const col = acts.data.subarray(columns[i] * S, (columns[i] + 1) * S);
+    let bad = 0;
+    for (let s = 0; s < S; s++) if (!Number.isFinite(col[s])) bad++;
+    if (bad > 0) {
+      throw new UserError(
+        `MI: expected finite activations, found ${bad} NaN/Inf values in neuron ${columns[i]}`,
+      );
+    }
+    data.set(col, i * S);
+  }
+  const pairsTotal = (m * (m - 1)) / 2;
+  const offDiagonal: PairList =
+    opts.pairs === undefined
+      ? allPairs(m)
+      : samplePairs(m, Math.max(0, Math.floor(opts.pairs)), opts.seed ?? 0);
+  const nOff = offDiagonal.a.length;
+  const nDiag = opts.diagonal ? m : 0;
+  const a = new Int32Array(nOff + nDiag);
+  const b = new Int32Array(nOff + nDiag);
+  a.set(offDiagonal.a);
+  b.set(offDiagonal.b);
+  for (let i = 0; i < nDiag; i++) a[nOff + i] = b[nOff + i] = i;
+
+  const total = a.length;
+  let lastReport = 0;
+  const report = (done: number): void => {
+    const now = Date.now();
+    if (done === total || now - lastReport >= PROGRESS_INTERVAL_MS) {
+      lastReport = now;
+      opts.onProgress?.({ stage: 'mi', done, total });
+    }
+  };
+  const threads = Math.max(1, Math.floor(opts.threads ?? availableParallelism()));
+  // About 100k points per task (~0.05-0.2 s): small enough for prompt cancellation and balance.
+  const chunk = Math.max(1, Math.min(1024, Math.round(100_000 / S)));
+  const mi = await getMiPool().run({
+    samples: S,
+    k,
+    data,
+    a,
+    b,
+    threads,
+    chunk,
+    signal: opts.signal,
+    onPairsDone: report,
+  });
+  const values = new Float64Array(m * m).fill(NaN);
+  for (let t = 0; t < total; t++) {
+    values[a[t] * m + b[t]] = mi[t];
+    values[b[t] * m + a[t]] = mi[t];
+  }
+  return { columns, values, pairsComputed: nOff, pairsTotal, k };
+}

@@ -1,0 +1,91 @@
+// Worker thread of the MI pool: prepares (sorts) a job's columns once, then computes KSG-1 on
+// the pairs it is sent. Checks the job's shared cancel flag between pairs.
+import { parentPort } from 'node:worker_threads';
+import { digammaTable } from '../measures/digamma';
+import type { PreparedColumn } from '../measures/ksgKernel';
+import { KsgScratch, ksgPair, prepareColumn } from '../measures/ksgKernel';
+import type { FromWorker, LoadMessage, PairsMessage, ToWorker } from './protocol';
+
+interface LoadedJob {
+  jobId: number;
+  columns: PreparedColumn[];
+  scratch: KsgScratch;
+  cancel: Int32Array;
+}
+
+let job: LoadedJob | null = null;
+
+function load(msg: LoadMessage): void {
+  const { samples, columns: m, k, data } = msg;
+  if (!Number.isInteger(k) || k < 1 || samples < k + 1) {
+    throw new RangeError(
+      `MI worker: expected k >= 1 and at least k + 1 samples, found k = ${k}, ${samples} samples`,
+    );
+  }
+  if (data.length !== samples * m) {
+    throw new RangeError(`MI worker: expected ${samples * m} values, found ${data.length}`);
+  }
+  job = null;
+  const cancel = new Int32Array(msg.cancel);
+  const columns: PreparedColumn[] = [];
+  for (let c = 0; c < m; c++) {
+    if (Atomics.load(cancel, 0) !== 0) return;
+    columns.push(prepareColumn(data.subarray(c * samples, (c + 1) * samples)));
+  }
+  job = {
+    jobId: msg.jobId,
+    columns,
+    scratch: new KsgScratch(samples, k, digammaTable(samples)),
+    cancel,
+  };
+}
+
+/** Returns the values, or null when cancelled. */
+function pairs(msg: PairsMessage): Float64Array | null {
+  if (job === null || job.jobId !== msg.jobId)
+    throw new Error(`MI worker: job ${msg.jobId} is not loaded`);
+  const { columns, scratch, cancel } = job;
+  const m = columns.length;
+  const out = new Float64Array(msg.a.length);
+  for (let i = 0; i < out.length; i++) {
+    if (Atomics.load(cancel, 0) !== 0) return null;
+    const a = msg.a[i];
+    const b = msg.b[i];
+    if (!(a >= 0 && a < m && b >= 0 && b < m)) {
+      throw new RangeError(`MI worker: pair (${a}, ${b}) is outside the ${m} loaded columns`);
+    }
+    out[i] = ksgPair(columns[a], columns[b], scratch);
+  }
+  return out;
+}
+
+function reply(msg: FromWorker, transfer: ArrayBuffer[] = []): void {
+  parentPort?.postMessage(msg, transfer);
+}
+
+parentPort?.on('message', (msg: ToWorker) => {
+  const taskId = msg.type === 'pairs' ? msg.taskId : -1;
+  try {
+    switch (msg.type) {
+      case 'load':
+        load(msg);
+        reply({ type: 'loaded', jobId: msg.jobId });
+        break;
+      case 'pairs': {
+        const values = pairs(msg);
+        if (values === null) reply({ type: 'cancelled', jobId: msg.jobId, taskId });
+        else
+          reply({ type: 'result', jobId: msg.jobId, taskId, values }, [
+            values.buffer as ArrayBuffer,
+          ]);
+        break;
+      }
+      case 'unload':
+        if (job?.jobId === msg.jobId) job = null;
+        break;
+    }
+  } catch (err) {
+    const e = err instanceof Error ? err : new Error(String(err));
+    reply({ type: 'error', jobId: msg.jobId, taskId, name: e.name, message: e.message });
+  }
+});
