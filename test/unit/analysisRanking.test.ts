@@ -10,7 +10,7 @@ const cohort = [
   { path: 'D', entropyMedian: 2.8, miMedian: 0.05 },
 ];
 
-test('shortcut ranking: mean of the H rank (high first) and I rank (low first), ties by lower I', () => {
+void test('shortcut ranking: mean of the H rank (high first) and I rank (low first), ties by lower I', () => {
   // H ranks C1 A2 D3 B4; I ranks D1 A2 C3 B4; means A2 B4 C2 D2; ties by I: D A C.
   const r = rankModels(cohort);
   assert.deepEqual(
@@ -25,7 +25,7 @@ test('shortcut ranking: mean of the H rank (high first) and I rank (low first), 
   assert.deepEqual(r[0], { path: 'D', rank: 1, entropyMedian: 2.8, miMedian: 0.05 });
 });
 
-test('single-measure rules', () => {
+void test('single-measure rules', () => {
   assert.deepEqual(
     rankModels(cohort, 'entropy').map((e) => e.path),
     ['C', 'A', 'D', 'B'],
@@ -36,7 +36,7 @@ test('single-measure rules', () => {
   );
 });
 
-test('steps are read from checkpoint names', () => {
+void test('steps are read from checkpoint names', () => {
   assert.equal(parseStep('ckpt-1200.onnx'), 1200);
   assert.equal(parseStep('runs/step_30/model.json'), 30);
   assert.equal(parseStep('epoch3-step400.h5'), 400);
@@ -44,7 +44,7 @@ test('steps are read from checkpoint names', () => {
   assert.equal(parseStep('examples/generalising/model.json'), null);
 });
 
-test('a trajectory needs distinct steps on every model and is ordered by step', () => {
+void test('a trajectory needs distinct steps on every model and is ordered by step', () => {
   const t = trajectoryOf([
     { path: 'c/step-200', step: 200, entropyMedian: 2, miMedian: 0.4 },
     { path: 'c/step-100', step: 100, entropyMedian: 3, miMedian: 0.1 },

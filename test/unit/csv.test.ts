@@ -49,7 +49,7 @@ const params: AnalysisParams = {
   miPairs: null,
 };
 
-test('analysis CSV: header, one CRLF row per layer, full precision', () => {
+void test('analysis CSV: header, one CRLF row per layer, full precision', () => {
   const report: AnalysisReport = {
     schema: 'memlens.report',
     version: 1,
@@ -77,7 +77,7 @@ test('analysis CSV: header, one CRLF row per layer, full precision', () => {
   assert.ok(lines[2].includes(',5,,'));
 });
 
-test('compare CSV: signature columns per layer row, the baseline named, failures as error rows', () => {
+void test('compare CSV: signature columns per layer row, the baseline named, failures as error rows', () => {
   const sig = {
     kind: 'heuristic' as const,
     deltaEntropy: -0.5,
@@ -123,6 +123,6 @@ test('compare CSV: signature columns per layer row, the baseline named, failures
   assert.equal(lines[5], 'c' + ','.repeat(LAYER_CSV_COLUMNS.length - 1 + 6) + ',c: cannot read');
 });
 
-test('toCsv quotes separators, quotes and line breaks', () => {
+void test('toCsv quotes separators, quotes and line breaks', () => {
   assert.equal(toCsv(['a', 'b'], [['x\ny', true]]), 'a,b\r\n"x\ny",true\r\n');
 });

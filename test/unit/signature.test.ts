@@ -30,13 +30,13 @@ function box(median: number, notchHalfWidth: number): BoxSummary {
 
 const ratio = (r: number, low: number, high: number) => ({ ratio: r, low, high });
 
-test('notches overlap when the intervals share a point', () => {
+void test('notches overlap when the intervals share a point', () => {
   assert.equal(notchesOverlap(box(3, 0.1), box(3.15, 0.1)), true);
   assert.equal(notchesOverlap(box(3, 0.1), box(3.2, 0.1)), true); // touching
   assert.equal(notchesOverlap(box(3, 0.1), box(3.25, 0.1)), false);
 });
 
-test('entropy direction needs both the threshold and separated notches', () => {
+void test('entropy direction needs both the threshold and separated notches', () => {
   const t = DEFAULT_THRESHOLDS; // 0.1 nats
   assert.equal(entropyDirection(box(2.7, 0.05), box(3.3, 0.05), t), 'lower');
   assert.equal(entropyDirection(box(3.3, 0.05), box(2.7, 0.05), t), 'higher');
@@ -46,7 +46,7 @@ test('entropy direction needs both the threshold and separated notches', () => {
   assert.equal(entropyDirection(box(3.0, 0.01), box(3.08, 0.01), t), 'equal');
 });
 
-test('MI direction needs the ratio threshold and an interval excluding 1', () => {
+void test('MI direction needs the ratio threshold and an interval excluding 1', () => {
   const t = DEFAULT_THRESHOLDS; // x1.5
   assert.equal(miDirection(ratio(8, 6, 10), t), 'higher');
   assert.equal(miDirection(ratio(0.5, 0.4, 0.6), t), 'lower');
@@ -57,7 +57,7 @@ test('MI direction needs the ratio threshold and an interval excluding 1', () =>
   assert.equal(miDirection(ratio(-2, -3, -1), t), 'equal'); // reference median <= 0
 });
 
-test('signatures follow the table of spec section 6', () => {
+void test('signatures follow the table of spec section 6', () => {
   const ref = box(3.3, 0.05);
   const heuristic = signatureOf({
     entropy: box(2.7, 0.05),
@@ -102,7 +102,7 @@ test('signatures follow the table of spec section 6', () => {
   assert.equal(mixed.kind, 'none');
 });
 
-test('thresholds are configurable', () => {
+void test('thresholds are configurable', () => {
   const input = {
     entropy: box(3.0, 0.01),
     referenceEntropy: box(3.3, 0.01),
@@ -114,7 +114,7 @@ test('thresholds are configurable', () => {
   assert.equal(signatureOf(input, { deltaEntropy: 0.1, miRatio: 2 }).kind, 'none');
 });
 
-test('median ratio: exact point ratio, and a bootstrap interval as wide as the normal theory says', () => {
+void test('median ratio: exact point ratio, and a bootstrap interval as wide as the normal theory says', () => {
   const rng = new Rng(7);
   const n = 2000;
   const a = Array.from({ length: n }, () => 2 + 0.1 * rng.normal());

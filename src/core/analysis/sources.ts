@@ -1,3 +1,4 @@
+import type { Stats } from 'node:fs';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { modelFormats } from '../capture/registry';
@@ -6,7 +7,7 @@ import { UserError } from '../errors';
 const naturalOrder = (a: string, b: string): number =>
   a.localeCompare(b, 'en', { numeric: true, sensitivity: 'base' });
 
-async function statOrNull(p: string): Promise<import('node:fs').Stats | null> {
+async function statOrNull(p: string): Promise<Stats | null> {
   try {
     return await fs.stat(p);
   } catch {
