@@ -383,6 +383,8 @@ export interface TableData {
   columns: string[];
   /** Per column: numbers (right-aligned) or text. */
   numeric: boolean[];
+  /** The column naming the row's model, which links to `rows[i].path` (default 0). */
+  linkColumn?: number;
   rows: { cells: string[]; tone?: ColorKey; title?: string; path?: string }[];
 }
 
@@ -516,6 +518,7 @@ export function rankingTable(report: CompareReport): TableData {
   return {
     columns: ['Rank', 'Model', 'Median H (nats)', 'Median I (nats)'],
     numeric: [true, false, true, true],
+    linkColumn: 1,
     rows,
   };
 }

@@ -89,12 +89,7 @@ function paramsLine(report: AnalysisReport | CompareReport): string {
   return parts.filter((x): x is string => x !== null).join(' · ');
 }
 
-function renderTable(
-  id: string,
-  table: TableData,
-  host: ViewHost,
-  caption: string,
-): HTMLTableElement {
+function renderTable(id: string, table: TableData, host: ViewHost, caption: string): HTMLElement {
   const t = el('table', 'ml-table');
   t.id = id;
   t.append(el('caption', null, caption));
@@ -112,7 +107,11 @@ function renderTable(
     if (row.title !== undefined) tr.title = row.title;
     row.cells.forEach((cell, i) => {
       const td = el('td', align(i));
-      if (i === 0 && row.path !== undefined && host.openSource !== undefined) {
+      if (
+        i === (table.linkColumn ?? 0) &&
+        row.path !== undefined &&
+        host.openSource !== undefined
+      ) {
         const path = row.path;
         const open = host.openSource;
         const button = el('button', 'ml-link', cell);
@@ -128,7 +127,7 @@ function renderTable(
     body.append(tr);
   }
   t.append(body);
-  return t;
+  return el('div', 'ml-scroll', t);
 }
 
 /** A PNG of the chart on the theme background (a bare canvas is transparent). */

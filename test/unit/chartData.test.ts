@@ -300,6 +300,11 @@ void test('the ranking table lists models best first with both measures', () => 
       ['3', 'shortcut/model.json', '1.20', '0.400'],
     ],
   );
+  // The model name (column 1) links to the model's file.
+  const t = rankingTable(tinyCompare());
+  assert.equal(t.linkColumn, 1);
+  assert.deepEqual(t.numeric, [true, false, true, true]);
+  assert.equal(t.rows[0].path, 'runs/random/model.json');
 });
 
 void test('CSV quoting: commas, quotes, formula-like text, CRLF', () => {
