@@ -42,10 +42,14 @@ window.addEventListener('message', (event: MessageEvent<unknown>) => {
   if (isHostMessage(event.data)) dispatch(event.data);
 });
 
-new MutationObserver(() => view.redraw()).observe(document.body, {
+// VS Code re-applies the body's theme class and data attributes and the --vscode-* variables
+// on <html> whenever the colour theme changes; one redraw per batch of changes.
+const themeObserver = new MutationObserver(() => view.scheduleRedraw());
+themeObserver.observe(document.body, {
   attributes: true,
-  attributeFilter: ['class'],
+  attributeFilter: ['class', 'data-vscode-theme-id', 'data-vscode-theme-kind'],
 });
+themeObserver.observe(document.documentElement, { attributes: true, attributeFilter: ['style'] });
 
 view.render(state);
 vscode.postMessage({ type: 'webview/ready' });

@@ -63,4 +63,6 @@ dispatch(
     ? { type: 'report/clear', message: snapshot }
     : { type: 'report/show', snapshot },
 );
-window.matchMedia('(prefers-color-scheme: dark)').addEventListener('change', () => view.redraw());
+window
+  .matchMedia('(prefers-color-scheme: dark)')
+  .addEventListener('change', () => view.scheduleRedraw());

@@ -157,6 +157,7 @@ export class ReportView {
   private readonly busyBar: HTMLElement;
   private readonly content: HTMLElement;
   private lastState: ViewState | null = null;
+  private redrawPending = false;
 
   constructor(
     private readonly root: HTMLElement,
@@ -178,9 +179,15 @@ export class ReportView {
     this.renderContent(state);
   }
 
-  /** Rebuilds the charts in the current theme colours (after a theme change). */
-  redraw(): void {
-    if (this.lastState !== null) this.renderContent(this.lastState);
+  /** Rebuilds the charts in the current theme colours at the next frame (after a theme change). */
+  scheduleRedraw(): void {
+    if (this.redrawPending || this.lastState === null) return;
+    this.redrawPending = true;
+    document.body.dataset.rendered = 'false';
+    requestAnimationFrame(() => {
+      this.redrawPending = false;
+      if (this.lastState !== null) this.renderContent(this.lastState);
+    });
   }
 
   private renderBusy(state: ViewState): void {
