@@ -11,6 +11,7 @@ export * from './measures/gmm';
 export * from './measures/neuronCap';
 export * from './measures/ties';
 export * from './io/activationsNpy';
+export * from './measures/measure';
 export * from './training/checkpointLines';
 export * from './io/npz';
 export * from './io/safetensors';

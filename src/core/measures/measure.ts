@@ -1,0 +1,236 @@
+import { availableParallelism } from 'node:os';
+import type { ActivationMatrix } from '../activations';
+import { throwIfAborted } from '../errors';
+import type { MiMatrix } from '../mi/miMatrix';
+import { computeMiMatrix } from '../mi/miMatrix';
+import type { JobOptions } from '../progress';
+import type {
+  BoxSummary,
+  LayerReport,
+  MiDensity,
+  MiSummary,
+  ReportWarning,
+} from '../report/schema';
+import { boxSummary, miSummary } from './boxSummary';
+import type { Binning } from './entropy';
+import { entropies } from './entropy';
+import { miDensity } from './gmm';
+import { capNeurons } from './neuronCap';
+import { layerTieStats } from './ties';
+
+export interface MeasureOptions extends JobOptions {
+  /** Equal-width entropy bins B (default 100). */
+  bins?: number;
+  /** Entropy bin range (default 'global': all measured neurons). */
+  binning?: Binning;
+  /** KSG neighbours (default 3). */
+  k?: number;
+  /** MI worker threads (default: all cores, os.availableParallelism()). */
+  threads?: number;
+  /** At most this many neurons per layer enter the MI estimate (default null: all). */
+  miNeuronCap?: number | null;
+  /** Estimate MI on this many uniformly sampled pairs only (default null: all pairs). */
+  pairs?: number | null;
+  /** Seed of the neuron cap and the pair sample (default 0). */
+  seed?: number;
+}
+
+/** The settings a {@link measure} call used, defaults filled in. */
+export interface MeasureParams {
+  bins: number;
+  binning: Binning;
+  k: number;
+  threads: number;
+  miNeuronCap: number | null;
+  miPairs: number | null;
+  seed: number;
+  samples: number;
+  neurons: number;
+  layers: { name: string; neurons: number }[];
+}
+
+/** Everything the analysis layer and the CLI report about one activation matrix. */
+export interface MeasureResult {
+  params: MeasureParams;
+  /** Binned entropy per neuron, column order, nats. */
+  entropy: Float64Array;
+  /** KSG-1 MI over the columns kept by the neuron cap (`mi.columns`), nats. */
+  mi: MiMatrix;
+  /** Per-layer summaries: entropy over all of the layer's neurons, MI over pairs inside it. */
+  layers: LayerReport[];
+  /** Over all neurons (entropy) and all computed off-diagonal pairs (MI). */
+  summary: { entropy: BoxSummary; mi: MiSummary; density: MiDensity };
+  warnings: ReportWarning[];
+  timing: { entropyMs: number; miMs: number; summaryMs: number };
+}
+
+/** A layer whose neurons have on average this fraction of tied values or more gets a warning. */
+export const HEAVY_TIES = 0.1;
+/** Probe sets smaller than this get a warning (the paper used 2,500 to 10,000). */
+export const SMALL_PROBE = 1000;
+
+/**
+ * Entropy, MI and their summaries for one activation matrix: per-neuron binned entropy
+ * ({@link entropies}, nats), KSG-1 MI between the neurons kept by the per-layer cap
+ * (`computeMiMatrix`, k neighbours, max-norm, nats; optionally on M sampled pairs), and per
+ * layer and overall: the entropy box summary, the off-diagonal MI summary (pairs inside the
+ * layer; all pairs overall) and its Gaussian-mixture density, the mean tie fraction and the
+ * count of dead (constant) neurons, with warnings for heavy ties, dead neurons, small probe
+ * sets and subsampled MI. Cancellable through `signal`; reports stages 'entropy', the MI
+ * kernel's progress, and 'summary' (layers done).
+ */
+export async function measure(
+  acts: ActivationMatrix,
+  opts: MeasureOptions = {},
+): Promise<MeasureResult> {
+  const { signal, onProgress } = opts;
+  const params: MeasureParams = {
+    bins: opts.bins ?? 100,
+    binning: opts.binning ?? 'global',
+    k: opts.k ?? 3,
+    threads: opts.threads ?? availableParallelism(),
+    miNeuronCap: opts.miNeuronCap ?? null,
+    miPairs: opts.pairs ?? null,
+    seed: opts.seed ?? 0,
+    samples: acts.samples,
+    neurons: acts.neurons,
+    layers: acts.layers.map((l) => ({ name: l.name, neurons: l.end - l.start })),
+  };
+  throwIfAborted(signal);
+
+  let t = performance.now();
+  onProgress?.({ stage: 'entropy', done: 0, total: acts.neurons });
+  const entropy = entropies(acts, { bins: params.bins, binning: params.binning });
+  onProgress?.({ stage: 'entropy', done: acts.neurons, total: acts.neurons });
+  const entropyMs = performance.now() - t;
+  throwIfAborted(signal);
+
+  t = performance.now();
+  const columns = capNeurons(acts.layers, params.miNeuronCap, params.seed);
+  const mi = await computeMiMatrix(acts, {
+    k: params.k,
+    columns,
+    seed: params.seed,
+    threads: params.threads,
+    signal,
+    onProgress,
+    ...(params.miPairs !== null ? { pairs: params.miPairs } : {}),
+  });
+  const miMs = performance.now() - t;
+
+  t = performance.now();
+  const layers: LayerReport[] = [];
+  const total = acts.layers.length + 1;
+  for (const layer of acts.layers) {
+    throwIfAborted(signal);
+    onProgress?.({ stage: 'summary', done: layers.length, total, detail: layer.name });
+    const inLayer = columns.filter((c) => c >= layer.start && c < layer.end);
+    const pairValues = offDiagonalMi(mi, inLayer);
+    const ties = layerTieStats(acts, layer);
+    const layerEntropy = entropy.subarray(layer.start, layer.end);
+    layers.push({
+      name: layer.name,
+      neurons: layer.end - layer.start,
+      miNeurons: inLayer.length,
+      entropies: Array.from(layerEntropy),
+      entropy: boxSummary(layerEntropy),
+      mi: miSummary(pairValues),
+      density: miDensity(pairValues),
+      tieFraction: ties.tieFraction,
+      deadNeurons: ties.deadNeurons,
+    });
+    // Let an abort (or other work) in between layers' mixture fits.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  throwIfAborted(signal);
+  onProgress?.({ stage: 'summary', done: layers.length, total, detail: 'all layers' });
+  const allPairs = offDiagonalMi(mi);
+  const summary = {
+    entropy: boxSummary(entropy),
+    mi: miSummary(allPairs),
+    density: miDensity(allPairs),
+  };
+  onProgress?.({ stage: 'summary', done: total, total });
+  const summaryMs = performance.now() - t;
+
+  return {
+    params,
+    entropy,
+    mi,
+    layers,
+    summary,
+    warnings: warningsFor(params, layers, mi),
+    timing: { entropyMs, miMs, summaryMs },
+  };
+}
+
+/**
+ * The computed off-diagonal MI values (nats) of the pairs i < j of `m`, optionally only of
+ * the pairs whose both neurons are in `subset` (activation column indices; columns not in
+ * `m.columns` are skipped). Pairs not computed (NaN, e.g. under pair sampling) are left out.
+ */
+export function offDiagonalMi(m: MiMatrix, subset?: readonly number[]): Float64Array {
+  const size = m.columns.length;
+  let positions: number[];
+  if (subset === undefined) {
+    positions = Array.from({ length: size }, (_, i) => i);
+  } else {
+    const wanted = new Set(subset);
+    positions = [];
+    m.columns.forEach((c, i) => {
+      if (wanted.has(c)) positions.push(i);
+    });
+  }
+  const out: number[] = [];
+  for (let a = 0; a < positions.length; a++) {
+    const row = positions[a] * size;
+    for (let b = a + 1; b < positions.length; b++) {
+      const v = m.values[row + positions[b]];
+      if (!Number.isNaN(v)) out.push(v);
+    }
+  }
+  return Float64Array.from(out);
+}
+
+function warningsFor(params: MeasureParams, layers: LayerReport[], mi: MiMatrix): ReportWarning[] {
+  const warnings: ReportWarning[] = [];
+  for (const l of layers) {
+    if (l.tieFraction >= HEAVY_TIES) {
+      warnings.push({
+        code: 'heavy-ties',
+        layer: l.name,
+        message: `${l.name}: on average ${(100 * l.tieFraction).toFixed(1)}% of each neuron's values are tied (e.g. post-ReLU zeros); KSG MI is biased by ties, prefer pre-activation values`,
+      });
+    }
+    if (l.deadNeurons > 0) {
+      warnings.push({
+        code: 'dead-neurons',
+        layer: l.name,
+        message: `${l.name}: ${l.deadNeurons} of ${l.neurons} neurons are constant over the probe set (H = 0)`,
+      });
+    }
+  }
+  if (params.samples < SMALL_PROBE) {
+    warnings.push({
+      code: 'small-probe',
+      message: `${params.samples} probe examples: below ${SMALL_PROBE} the estimates are noisy (1,000 to 2,500 recommended)`,
+    });
+  }
+  const capped = layers.filter((l) => l.miNeurons < l.neurons);
+  if (capped.length > 0 || mi.pairsComputed < mi.pairsTotal) {
+    const parts: string[] = [];
+    if (capped.length > 0) {
+      parts.push(
+        `at most ${params.miNeuronCap} neurons per layer (seed ${params.seed}) in ${capped.map((l) => l.name).join(', ')}`,
+      );
+    }
+    if (mi.pairsComputed < mi.pairsTotal) {
+      parts.push(`${mi.pairsComputed} of ${mi.pairsTotal} pairs sampled (seed ${params.seed})`);
+    }
+    warnings.push({
+      code: 'mi-subsampled',
+      message: `MI estimated on a subset: ${parts.join('; ')}`,
+    });
+  }
+  return warnings;
+}
