@@ -1,0 +1,229 @@
+// Capture speed: a 3 x 64 MLP (input 128) on 1,000 probe inputs (goal: under 2 s), and the
+// throughput of a convolutional layers-model and graph-model on 64 x 64 RGB inputs, per backend.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import type * as TfModule from '@tensorflow/tfjs';
+import { fileSystemHandler } from '../src/core/capture/fsHandler';
+import { openModel } from '../src/core/capture/registry';
+import { loadTf } from '../src/core/capture/tfjsRuntime';
+import type { BackendName, CapturePoint } from '../src/core/capture/types';
+import type { ProbeSet } from '../src/core/probe/types';
+import { Rng } from '../src/core/random';
+
+function randomProbe(seed: number, shape: number[]): ProbeSet {
+  const rng = new Rng(seed);
+  const size = shape.reduce((a, b) => a * b, 1);
+  return {
+    source: 'random',
+    shape,
+    data: Float32Array.from({ length: size }, () => rng.normal()),
+    sampleIndices: Array.from({ length: shape[0] }, (_, i) => i),
+  };
+}
+
+async function saveLayersModel(dir: string, model: TfModule.LayersModel): Promise<string> {
+  const file = path.join(dir, 'model.json');
+  await model.save(fileSystemHandler(file));
+  model.dispose();
+  return file;
+}
+
+const b64 = (s: string): string => Buffer.from(s).toString('base64');
+
+/**
+ * A graph-model written as GraphDef JSON: four 3x3 stride-2 SAME convolutions (32, 64, 128,
+ * 256 filters) with BiasAdd + Relu, then a mean and a MatMul head. Weights are seeded.
+ */
+function writeConvGraph(dir: string): string {
+  const rng = new Rng(5);
+  const nodes: object[] = [
+    {
+      name: 'image',
+      op: 'Placeholder',
+      attr: {
+        dtype: { type: 'DT_FLOAT' },
+        shape: { shape: { dim: [-1, 64, 64, 3].map((d) => ({ size: String(d) })) } },
+      },
+    },
+  ];
+  const weights: { name: string; shape: number[]; data: Float32Array }[] = [];
+  const constant = (name: string, shape: number[], scale: number): void => {
+    const n = shape.reduce((a, b) => a * b, 1);
+    weights.push({
+      name,
+      shape,
+      data: Float32Array.from({ length: n }, () => rng.normal() * scale),
+    });
+    nodes.push({
+      name,
+      op: 'Const',
+      attr: {
+        value: {
+          tensor: {
+            dtype: 'DT_FLOAT',
+            tensorShape: { dim: shape.map((d) => ({ size: String(d) })) },
+          },
+        },
+        dtype: { type: 'DT_FLOAT' },
+      },
+    });
+  };
+  let input = 'image';
+  let channels = 3;
+  [32, 64, 128, 256].forEach((filters, i) => {
+    const block = `block${i + 1}`;
+    constant(`${block}/kernel`, [3, 3, channels, filters], Math.sqrt(2 / (9 * channels)));
+    constant(`${block}/bias`, [filters], 0.01);
+    nodes.push(
+      {
+        name: `${block}/Conv2D`,
+        op: 'Conv2D',
+        input: [input, `${block}/kernel`],
+        attr: {
+          T: { type: 'DT_FLOAT' },
+          strides: { list: { i: ['1', '2', '2', '1'] } },
+          padding: { s: b64('SAME') },
+          data_format: { s: b64('NHWC') },
+          dilations: { list: { i: ['1', '1', '1', '1'] } },
+        },
+      },
+      {
+        name: `${block}/BiasAdd`,
+        op: 'BiasAdd',
+        input: [`${block}/Conv2D`, `${block}/bias`],
+        attr: { T: { type: 'DT_FLOAT' }, data_format: { s: b64('NHWC') } },
+      },
+      {
+        name: `${block}/Relu`,
+        op: 'Relu',
+        input: [`${block}/BiasAdd`],
+        attr: { T: { type: 'DT_FLOAT' } },
+      },
+    );
+    input = `${block}/Relu`;
+    channels = filters;
+  });
+  constant('pool/axes', [2], 0);
+  weights[weights.length - 1].data = Float32Array.from([1, 2]);
+  // Axes must be int32: rewrite that Const's dtype.
+  const axes = nodes[nodes.length - 1] as {
+    attr: { value: { tensor: { dtype: string } }; dtype: { type: string } };
+  };
+  axes.attr.value.tensor.dtype = 'DT_INT32';
+  axes.attr.dtype.type = 'DT_INT32';
+  nodes.push({
+    name: 'pool',
+    op: 'Mean',
+    input: [input, 'pool/axes'],
+    attr: { T: { type: 'DT_FLOAT' }, keep_dims: { b: false }, Tidx: { type: 'DT_INT32' } },
+  });
+  constant('head/kernel', [channels, 10], 0.1);
+  nodes.push({
+    name: 'logits',
+    op: 'MatMul',
+    input: ['pool', 'head/kernel'],
+    attr: { T: { type: 'DT_FLOAT' }, transpose_a: { b: false }, transpose_b: { b: false } },
+  });
+  const bytes = Buffer.concat(
+    weights.map((w) =>
+      w.name === 'pool/axes'
+        ? Buffer.from(Int32Array.from(w.data).buffer)
+        : Buffer.from(w.data.buffer),
+    ),
+  );
+  writeFileSync(path.join(dir, 'weights.bin'), bytes);
+  const manifest = weights.map((w) => ({
+    name: w.name,
+    shape: w.shape,
+    dtype: w.name === 'pool/axes' ? 'int32' : 'float32',
+  }));
+  const file = path.join(dir, 'model.json');
+  writeFileSync(
+    file,
+    JSON.stringify({
+      format: 'graph-model',
+      generatedBy: 'memlens bench',
+      convertedBy: 'memlens bench',
+      modelTopology: { node: nodes, library: {}, versions: { producer: 1 } },
+      weightsManifest: [{ paths: ['weights.bin'], weights: manifest }],
+    }),
+  );
+  return file;
+}
+
+/** Times open + capture; returns milliseconds. */
+async function timeCapture(
+  file: string,
+  backend: BackendName,
+  probe: ProbeSet,
+  point?: CapturePoint,
+): Promise<{ openMs: number; captureMs: number; neurons: number }> {
+  const t0 = performance.now();
+  const handle = await openModel(file, { backend });
+  const t1 = performance.now();
+  const r = await handle.capture(probe, { point });
+  const t2 = performance.now();
+  handle.dispose();
+  return { openMs: t1 - t0, captureMs: t2 - t1, neurons: r.acts.neurons };
+}
+
+/** Prints the capture figures, one line each. */
+export async function benchCapture(log: (line: string) => void = console.log): Promise<void> {
+  const tf = loadTf();
+  const dir = mkdtempSync(path.join(tmpdir(), 'memlens-bench-capture-'));
+  try {
+    const mlp = tf.sequential({
+      layers: [
+        tf.layers.dense({ inputShape: [128], units: 64, activation: 'relu' }),
+        tf.layers.dense({ units: 64, activation: 'relu' }),
+        tf.layers.dense({ units: 64, activation: 'relu' }),
+        tf.layers.dense({ units: 10, activation: 'softmax' }),
+      ],
+    });
+    const mlpFile = await saveLayersModel(path.join(dir, 'mlp'), mlp);
+    const mlpProbe = randomProbe(1, [1000, 128]);
+    const conv = tf.sequential({
+      layers: [
+        tf.layers.conv2d({
+          inputShape: [64, 64, 3],
+          filters: 32,
+          kernelSize: 3,
+          padding: 'same',
+          activation: 'relu',
+        }),
+        tf.layers.maxPooling2d({ poolSize: 2 }),
+        tf.layers.conv2d({ filters: 64, kernelSize: 3, padding: 'same', activation: 'relu' }),
+        tf.layers.maxPooling2d({ poolSize: 2 }),
+        tf.layers.conv2d({ filters: 128, kernelSize: 3, padding: 'same', activation: 'relu' }),
+        tf.layers.globalAveragePooling2d({}),
+        tf.layers.dense({ units: 10 }),
+      ],
+    });
+    const convParams = conv.countParams();
+    const convFile = await saveLayersModel(path.join(dir, 'conv'), conv);
+    const graphDir = path.join(dir, 'graph');
+    mkdirSync(graphDir);
+    const graphFile = writeConvGraph(graphDir);
+    for (const backend of ['wasm', 'cpu'] as const) {
+      // The pure-JS cpu backend is ~30x slower on convolutions: fewer images keep the bench short.
+      const images = randomProbe(2, [backend === 'cpu' ? 16 : 256, 64, 64, 3]);
+      const m = await timeCapture(mlpFile, backend, mlpProbe);
+      log(
+        `capture ${backend}: MLP 3x64 (input 128), 1000 examples, ${m.neurons} neurons: ${(m.captureMs / 1000).toFixed(3)} s (open ${(m.openMs / 1000).toFixed(3)} s; goal < 2 s)`,
+      );
+      for (const point of ['preactivation', 'output'] as const) {
+        const c = await timeCapture(convFile, backend, images, point);
+        log(
+          `capture ${backend}: conv layers-model 64x64x3, ${convParams} params, 3 conv layers GAP (${c.neurons} neurons), ${point}: ${((images.shape[0] / c.captureMs) * 1000).toFixed(0)} images/s`,
+        );
+      }
+      const g = await timeCapture(graphFile, backend, images);
+      log(
+        `capture ${backend}: conv graph-model 64x64x3, 4 conv blocks GAP (${g.neurons} neurons): ${((images.shape[0] / g.captureMs) * 1000).toFixed(0)} images/s`,
+      );
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
