@@ -10,9 +10,12 @@ export interface GmmOptions {
    * ~N^2/2 pair values of a wide model (default 10,000).
    */
   maxSamples?: number;
-  /** EM stops when the mean log-likelihood per value gains less than this (default 1e-5). */
+  /**
+   * EM stops when the mean log-likelihood per value gains less than this (default 1e-4;
+   * scikit-learn's GaussianMixture uses 1e-3).
+   */
   tolerance?: number;
-  /** EM iteration limit per component count (default 300). */
+  /** EM iteration limit per component count (default 200). */
   maxIterations?: number;
 }
 
@@ -64,7 +67,7 @@ export function fitGmm1d(values: ArrayLike<number>, opts: GmmOptions = {}): GmmF
   const kMax = Math.max(1, Math.min(maxComponents, distinct, Math.floor(n / 2)));
   let best: GmmFit | undefined;
   for (let k = 1; k <= kMax; k++) {
-    const fit = emFit(x, k, varFloor, opts.tolerance ?? 1e-5, opts.maxIterations ?? 300);
+    const fit = emFit(x, k, varFloor, opts.tolerance ?? 1e-4, opts.maxIterations ?? 200);
     if (best === undefined || fit.bic < best.bic) best = fit;
   }
   return best as GmmFit;
