@@ -3,14 +3,14 @@ const EULER_GAMMA = 0.5772156649015329;
 
 /**
  * Digamma psi(n) of a positive integer n, in float64.
- * Small n by the recurrence psi(n + 1) = psi(n) + 1/n from psi(1) = -gamma; n >= 10 by the
+ * Small n by the recurrence psi(n + 1) = psi(n) + 1/n from psi(1) = -gamma; n >= 20 by the
  * asymptotic series ln n - 1/(2n) - sum B_2j / (2j n^2j), which is accurate to about 1e-16
  * there. Agrees with scipy.special.digamma to ~1e-15.
  */
 export function digammaInt(n: number): number {
   if (!Number.isInteger(n) || n < 1)
     throw new RangeError(`digammaInt: expected a positive integer, got ${n}`);
-  if (n < 10) {
+  if (n < 20) {
     let v = -EULER_GAMMA;
     for (let i = 1; i < n; i++) v += 1 / i;
     return v;

@@ -619,7 +619,7 @@ export function ksgPair(
   if (detail !== undefined) {
     for (let i = 0; i < n; i++) {
       const s = sc.sample[i];
-      detail.eps[s] = sc.eps[i];
+      detail.eps[s] = sc.eps[i] + 0; // a zero distance can come out as -0 (from -0 - 0)
       detail.nx[s] = nx[i];
       detail.ny[s] = ny[i];
     }
