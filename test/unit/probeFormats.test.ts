@@ -194,7 +194,10 @@ void describe('probe formats', () => {
     assert.deepEqual(Array.from(gray.data.subarray(4)), [0, 63.75, 191.25, 255]);
     const rgb = await loadProbe(path.join(tmp.dir, 'img'), { inputShape: [null, 3, 1, 5] });
     assert.deepEqual(rgb.shape, [2, 3, 1, 5]); // channels first: the R plane, then G, then B
-    assert.deepEqual(Array.from(rgb.data.subarray(0, 15)), [1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    assert.deepEqual(
+      Array.from(rgb.data.subarray(0, 15)),
+      [1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    );
     const neg = await loadProbe(path.join(tmp.dir, 'img'), {
       inputShape: [null, 1, 4, 3],
       imageScale: 'neg1-1',

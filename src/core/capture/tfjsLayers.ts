@@ -37,7 +37,8 @@ const FUSED = new Set([
   'Conv3DTranspose',
 ]);
 const CONV_LIKE = /Conv|Pooling|Cropping|ZeroPadding|UpSampling/;
-const NORMALISATION = new Set(['BatchNormalization', 'LayerNormalization']);
+/** Layers with weights that are not measured by default: normalisation and token embeddings. */
+const NOT_MEASURED = new Set(['BatchNormalization', 'LayerNormalization', 'Embedding']);
 
 function activationOf(layer: Layer): string | null {
   const cls = layer.getClassName();
@@ -102,7 +103,7 @@ export async function openLayersModel(
     outputShape: firstShape(l.outputShape),
     activation: activationOf(l),
     measuredByDefault:
-      l.countParams() > 0 && !NORMALISATION.has(l.getClassName()) && !outputLayers.has(l.name),
+      l.countParams() > 0 && !NOT_MEASURED.has(l.getClassName()) && !outputLayers.has(l.name),
   }));
   const inputShape = model.inputs.length === 1 ? model.inputs[0].shape : [];
 
