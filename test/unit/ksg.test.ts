@@ -41,7 +41,7 @@ function bruteKsg(x: Float64Array, y: Float64Array, k: number) {
 
 const f64 = (v: number[]): Float64Array => Float64Array.from(v);
 
-test('digamma of integers matches scipy.special.digamma', () => {
+void test('digamma of integers matches scipy.special.digamma', () => {
   // Values printed by scipy 1.10 (Debian python3-scipy).
   const scipy: [number, number][] = [
     [1, -0.5772156649015329],
@@ -63,7 +63,7 @@ test('digamma of integers matches scipy.special.digamma', () => {
   assert.ok(Number.isNaN(table[0]));
 });
 
-test('hand-worked S = 5, k = 2, no ties', () => {
+void test('hand-worked S = 5, k = 2, no ties', () => {
   // Points p0..p4 = (0,0) (1,3) (2,1) (4,0) (2,2). Max-norm distances:
   //   d01=3 d02=2 d03=4 d04=2 d12=2 d13=3 d14=1 d23=2 d24=1 d34=2
   // eps (2nd smallest): p0 {3,2,4,2}->2, p1 {3,2,3,1}->2, p2 {2,2,2,1}->2, p3 {4,3,2,2}->2,
@@ -81,7 +81,7 @@ test('hand-worked S = 5, k = 2, no ties', () => {
   assert.ok(Math.abs(d.mi - 51 / 60) < 1e-12, `${d.mi}`);
 });
 
-test('hand-worked S = 6, k = 2, ties in x and y and a duplicated point', () => {
+void test('hand-worked S = 6, k = 2, ties in x and y and a duplicated point', () => {
   // p0 (0,0), p1 (0,0) duplicate, p2 (0,1), p3 (1,0), p4 (0,3), p5 (2,2).
   //   d01=0 d02=1 d03=1 d04=3 d05=2 d12=1 d13=1 d14=3 d15=2 d23=1 d24=2 d25=2 d34=3 d35=2 d45=2
   // eps (2nd smallest, the duplicate counts as a neighbour): p0 {0,1,1,3,2}->1, p1 ->1,
@@ -99,7 +99,7 @@ test('hand-worked S = 6, k = 2, ties in x and y and a duplicated point', () => {
   assert.ok(Math.abs(d.mi - 247 / 360) < 1e-12, `${d.mi}`);
 });
 
-test('hand-worked S = 5, k = 1, eps = 0 for duplicated points gives strict counts of 0', () => {
+void test('hand-worked S = 5, k = 1, eps = 0 for duplicated points gives strict counts of 0', () => {
   // p0 (1,1), p1 (1,1), p2 (2,5), p3 (4,3), p4 (1,2).
   // p0, p1: nearest is the duplicate at distance 0 -> eps 0, n_x = n_y = 0 (nothing is < 0).
   // p2: d = 4,4,2,3 -> eps 2; n_x: |1-2|=1 at p0,p1,p4 -> 3 (|4-2|=2 not <2); n_y: none -> 0.
@@ -113,7 +113,7 @@ test('hand-worked S = 5, k = 1, eps = 0 for duplicated points gives strict count
   assert.ok(Math.abs(d.mi - 73 / 60) < 1e-12, `${d.mi}`);
 });
 
-test('a constant neuron: n_x = S - 1 everywhere and I = 0', () => {
+void test('a constant neuron: n_x = S - 1 everywhere and I = 0', () => {
   // y = 0 1 3 6 10, k = 1: eps = nearest |dy| = 1 1 2 3 4, and no other y is strictly closer.
   const d = ksgDetail(f64([7, 7, 7, 7, 7]), f64([0, 1, 3, 6, 10]), 1);
   assert.deepEqual(Array.from(d.eps), [1, 1, 2, 3, 4]);
@@ -130,7 +130,7 @@ interface SklearnCase {
   mi: number;
 }
 
-test('agrees with scikit-learn _compute_mi_cc (unclipped) to 1e-9', () => {
+void test('agrees with scikit-learn _compute_mi_cc (unclipped) to 1e-9', () => {
   const file = path.join(__dirname, '../../test/fixtures/ksg/sklearn.json');
   const { cases } = JSON.parse(readFileSync(file, 'utf8')) as { cases: SklearnCase[] };
   assert.ok(cases.length >= 8);
@@ -144,7 +144,7 @@ test('agrees with scikit-learn _compute_mi_cc (unclipped) to 1e-9', () => {
   }
 });
 
-test('agrees exactly with a brute-force O(S^2) KSG on ties, duplicates, zeros, constants', () => {
+void test('agrees exactly with a brute-force O(S^2) KSG on ties, duplicates, zeros, constants', () => {
   const rng = new Rng(7);
   const kinds = [
     'gaussian',
@@ -213,7 +213,7 @@ test('agrees exactly with a brute-force O(S^2) KSG on ties, duplicates, zeros, c
   }
 });
 
-test('bivariate Gaussians at S = 2000: within 0.05 nats of -0.5 ln(1 - rho^2)', () => {
+void test('bivariate Gaussians at S = 2000: within 0.05 nats of -0.5 ln(1 - rho^2)', () => {
   const rng = new Rng(2022);
   const S = 2000;
   for (const rho of [0, 0.3, 0.6, 0.9, 0.99]) {
@@ -229,7 +229,7 @@ test('bivariate Gaussians at S = 2000: within 0.05 nats of -0.5 ln(1 - rho^2)', 
   }
 });
 
-test('independent uniform variables give about 0', () => {
+void test('independent uniform variables give about 0', () => {
   const rng = new Rng(99);
   const S = 2000;
   const u = Float64Array.from({ length: S }, () => rng.next());
@@ -237,7 +237,7 @@ test('independent uniform variables give about 0', () => {
   assert.ok(Math.abs(ksgMi(u, v)) < 0.03, `uniform ${ksgMi(u, v)}`);
 });
 
-test('rejects bad arguments', () => {
+void test('rejects bad arguments', () => {
   assert.throws(
     () => ksgMi(f64([1, 2, 3]), f64([1, 2, 3]), 3),
     /at least k \+ 1 = 4 samples, found 3/,
