@@ -1,11 +1,17 @@
 import type { Command } from '../command';
+import { analyzeCommand } from './analyze';
 import { captureCommand } from './capture';
+import { compareCommand } from './compare';
+import { demoCommand } from './demo';
 import { layersCommand } from './layers';
 import { measureCommand } from './measure';
 
 /** The CLI verbs, by name. Each lives in its own module in this folder. */
 export const commands: Record<string, Command> = {
+  analyze: analyzeCommand,
   capture: captureCommand,
+  compare: compareCommand,
+  demo: demoCommand,
   layers: layersCommand,
   measure: measureCommand,
 };

@@ -1,0 +1,141 @@
+import { parseArgs } from 'node:util';
+import { analyze } from '../../core/analysis/analyze';
+import { UserError } from '../../core/errors';
+import { writeFileAtomic } from '../../core/io/atomicWrite';
+import { layerTableCsv } from '../../core/report/csv';
+import { renderHtmlReport } from '../../core/report/html';
+import type { AnalysisReport, CompareReport } from '../../core/report/schema';
+import type { Command } from '../command';
+import {
+  analyzeOptionsFrom,
+  checkOutputs,
+  clearProgress,
+  formatTable,
+  MEASURE_FLAGS_HELP,
+  measureFlagConfig,
+  num,
+} from './measureFlags';
+
+const HELP = `Usage: memlens analyze <model|activation dump> --probe <inputs> [options]
+
+Measures one model (TF.js model.json or its folder; run on the probe inputs) or an activation
+dump (.npy S x N with an optional .layers.json sidecar, .npz, .safetensors; no probe needed):
+per-neuron binned entropy H and pairwise KSG mutual information I (nats), per layer and
+overall. A lone model gets measures and indicative flags, no verdict: use 'memlens compare'.
+
+${MEASURE_FLAGS_HELP}`;
+
+/** The human-readable per-layer table of an analysis. */
+export function analysisTable(r: AnalysisReport): string {
+  const header = [
+    'layer',
+    'neurons',
+    'median H',
+    'notch',
+    'median I',
+    'mean I',
+    'MI neurons',
+    'ties',
+    'dead',
+  ];
+  const rows = r.layers.map((l) => [
+    l.name,
+    String(l.neurons),
+    num(l.entropy.median),
+    `[${num(l.entropy.notchLow)}, ${num(l.entropy.notchHigh)}]`,
+    num(l.mi.median, 3),
+    num(l.mi.mean, 3),
+    String(l.miNeurons),
+    `${num(100 * l.tieFraction, 1)}%`,
+    String(l.deadNeurons),
+  ]);
+  const neurons = r.layers.reduce((n, l) => n + l.neurons, 0);
+  const miNeurons = r.layers.reduce((n, l) => n + l.miNeurons, 0);
+  rows.push([
+    'all layers',
+    String(neurons),
+    num(r.summary.entropy.median),
+    `[${num(r.summary.entropy.notchLow)}, ${num(r.summary.entropy.notchHigh)}]`,
+    num(r.summary.mi.median, 3),
+    num(r.summary.mi.mean, 3),
+    String(miNeurons),
+    '',
+    '',
+  ]);
+  const p = r.params;
+  const lines = [
+    `${r.model.path} (${r.model.format}${r.backend === null ? '' : `, backend ${r.backend}`})`,
+    `${r.probe === null ? 'activation dump' : `probe ${r.probe.path}`}: ${p.samples} samples; ${p.point}; H: ${p.bins} bins (${p.binning} range), nats; I: KSG-1, k = ${p.k}, nats`,
+    '',
+    formatTable(header, rows),
+    '',
+    ...r.flags.map(
+      (f) =>
+        `${f.code === 'no-reference' ? 'note' : `flag ${f.code}`}: ${f.message}${f.threshold === 'always' ? '' : ` [${f.threshold}]`}`,
+    ),
+    ...r.warnings.map((w) => `warning: ${w.message}`),
+    `time: ${num(r.timing.totalMs / 1000, 1)} s (capture ${num(r.timing.captureMs / 1000, 1)} s, entropy ${num(r.timing.entropyMs / 1000, 2)} s, MI ${num(r.timing.miMs / 1000, 1)} s)`,
+  ];
+  return lines.join('\n');
+}
+
+/** Writes the report outputs asked for; each write is atomic. */
+export async function writeOutputs(
+  report: AnalysisReport | CompareReport,
+  out: { json?: string; html?: string; csv?: string },
+): Promise<void> {
+  if (out.json !== undefined) {
+    const text = JSON.stringify(report, null, 1) + '\n';
+    if (out.json === '-') process.stdout.write(text);
+    else await writeFileAtomic(out.json, text);
+  }
+  if (out.html !== undefined) await writeFileAtomic(out.html, renderHtmlReport(report));
+  if (out.csv !== undefined) await writeFileAtomic(out.csv, layerTableCsv(report));
+}
+
+export const analyzeCommand: Command = {
+  summary: 'measure entropy and mutual information of one model or activation dump',
+  async run(args, signal) {
+    let parsed;
+    try {
+      parsed = parseArgs({
+        args,
+        options: measureFlagConfig,
+        allowPositionals: true,
+        strict: true,
+      });
+    } catch (err) {
+      throw new UserError(`analyze: ${(err as Error).message}; see memlens analyze --help`);
+    }
+    const { values, positionals } = parsed;
+    if (values.help === true) {
+      process.stdout.write(HELP + '\n');
+      return 0;
+    }
+    if (positionals.length !== 1) {
+      throw new UserError(
+        `analyze: expected one model or activation dump, found ${positionals.length === 0 ? 'none' : positionals.join(' ')}; see memlens analyze --help`,
+      );
+    }
+    const opts = analyzeOptionsFrom(values, signal);
+    await checkOutputs([values.out, values.html, values.csv]);
+    let report: AnalysisReport;
+    try {
+      report = await analyze(positionals[0], opts);
+    } finally {
+      clearProgress();
+    }
+    await writeOutputs(report, { json: values.out, html: values.html, csv: values.csv });
+    if (values.out !== '-') {
+      process.stdout.write(analysisTable(report) + '\n');
+      for (const [what, file] of [
+        ['report', values.out],
+        ['HTML report', values.html],
+        ['CSV table', values.csv],
+      ] as const) {
+        if (file !== undefined) process.stdout.write(`wrote ${what}: ${file}\n`);
+      }
+    }
+    return 0;
+  },
+};

@@ -1,0 +1,265 @@
+import { createHash } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import type { ActivationMatrix } from '../activations';
+import { openModel } from '../capture/registry';
+import type { BackendName, CapturePoint } from '../capture/types';
+import { loadActivationDump } from '../dumps/loadDump';
+import { throwIfAborted, UserError } from '../errors';
+import type { Binning } from '../measures/entropy';
+import { measure, offDiagonalMi } from '../measures/measure';
+import { fitProbe } from '../probe/fit';
+import { loadProbe } from '../probe/loadProbe';
+import type { ProbeSet } from '../probe/types';
+import type { JobOptions } from '../progress';
+import type { AnalysisParams, AnalysisReport } from '../report/schema';
+import { loneModelFlags } from './flags';
+
+/** Options of {@link analyze} (and, shared by every model, of `compare`). */
+export interface AnalyzeOptions extends JobOptions {
+  /** Probe inputs (.npy, .npz, .csv, .jsonl or an image folder); required for a model. */
+  probe?: string;
+  /** Layers to measure, in order; default: the model's hidden layers with parameters. */
+  layers?: string[];
+  /** Capture point (default 'preactivation', the authors' choice). */
+  point?: CapturePoint;
+  /** Probe examples to use: a deterministic subset drawn with `seed` (default: all). */
+  samples?: number;
+  /** Seed of the probe subset, the MI neuron cap and the pair sample (default 0). */
+  seed?: number;
+  /** Entropy bins B (default 100) and their range (default 'global'). */
+  bins?: number;
+  binning?: Binning;
+  /** KSG neighbours (default 3). */
+  k?: number;
+  /** At most this many neurons per layer in the MI estimate (default: all). */
+  miNeuronCap?: number | null;
+  /** Estimate MI on this many sampled pairs (default: all pairs). */
+  pairs?: number | null;
+  /** MI worker threads (default: all cores). */
+  threads?: number;
+  /** TF.js backend (default: the first that starts: tfjs-node, wasm, cpu). */
+  backend?: BackendName;
+  /** Examples per forward pass during capture. */
+  batchSize?: number;
+}
+
+const DUMP_EXTENSIONS = new Set(['.npy', '.npz', '.safetensors']);
+
+/** Whether a source is an activation dump (read as is) rather than a model (run on a probe). */
+export function isActivationDump(source: string): boolean {
+  return DUMP_EXTENSIONS.has(path.extname(source).toLowerCase());
+}
+
+async function readOrFail(file: string, what: string): Promise<Buffer> {
+  try {
+    return await fs.readFile(file);
+  } catch (err) {
+    throw new UserError(
+      `${file}: cannot read ${what} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+    );
+  }
+}
+
+/**
+ * SHA-256 (hex) of a model's content: the file itself, and for a TF.js model.json also its
+ * weight files in manifest order, so a retrained model with the same topology hashes apart.
+ */
+export async function modelContentHash(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  const bytes = await readOrFail(file, 'the model');
+  hash.update(bytes);
+  if (path.extname(file).toLowerCase() === '.json') {
+    let manifest: unknown;
+    try {
+      manifest = (JSON.parse(bytes.toString('utf8')) as { weightsManifest?: unknown })
+        .weightsManifest;
+    } catch {
+      manifest = undefined;
+    }
+    if (Array.isArray(manifest)) {
+      for (const group of manifest as { paths?: unknown }[]) {
+        for (const p of Array.isArray(group.paths) ? group.paths : []) {
+          if (typeof p === 'string')
+            hash.update(await readOrFail(path.join(path.dirname(file), p), 'a weight file'));
+        }
+      }
+    }
+  }
+  return hash.digest('hex');
+}
+
+/** What one analysis produced: the report plus the raw pair values a comparison bootstraps. */
+export interface DetailedAnalysis {
+  report: AnalysisReport;
+  /** All computed off-diagonal MI values (nats). */
+  pairValues: Float64Array;
+}
+
+/** A probe already loaded (for a cohort sharing one subset), or the path to load it from. */
+export type ProbeInput = { loaded: ProbeSet } | { path: string } | null;
+
+async function activationsOf(
+  source: string,
+  probe: ProbeInput,
+  opts: AnalyzeOptions,
+): Promise<{
+  acts: ActivationMatrix;
+  modelPath: string;
+  format: string;
+  backend: string | null;
+  captureMs: number;
+  probeInfo: AnalysisReport['probe'];
+  point: CapturePoint;
+}> {
+  const t0 = performance.now();
+  if (isActivationDump(source)) {
+    const acts = await loadActivationDump(source);
+    let selected = acts;
+    if (opts.layers !== undefined && opts.layers.length > 0)
+      selected = selectLayers(source, acts, opts.layers);
+    return {
+      acts: selected,
+      modelPath: source,
+      format: `activations${path.extname(source).toLowerCase()}`,
+      backend: null,
+      captureMs: performance.now() - t0,
+      probeInfo: null,
+      point: 'output',
+    };
+  }
+  if (probe === null) {
+    throw new UserError(
+      `${source}: a model needs probe inputs: expected --probe <file|folder>, found none`,
+    );
+  }
+  const handle = await openModel(
+    source,
+    opts.backend === undefined ? {} : { backend: opts.backend },
+  );
+  try {
+    const set =
+      'loaded' in probe
+        ? fitProbe(probe.loaded, handle.inputShape)
+        : await loadProbe(probe.path, {
+            ...(opts.samples === undefined ? {} : { samples: opts.samples }),
+            seed: opts.seed ?? 0,
+            inputShape: handle.inputShape,
+          });
+    throwIfAborted(opts.signal);
+    const captured = await handle.capture(set, {
+      point: opts.point ?? 'preactivation',
+      ...(opts.layers === undefined || opts.layers.length === 0 ? {} : { layers: opts.layers }),
+      ...(opts.batchSize === undefined ? {} : { batchSize: opts.batchSize }),
+      ...(opts.signal === undefined ? {} : { signal: opts.signal }),
+      ...(opts.onProgress === undefined ? {} : { onProgress: opts.onProgress }),
+    });
+    return {
+      acts: captured.acts,
+      modelPath: handle.path,
+      format: handle.format,
+      backend: captured.backend,
+      captureMs: performance.now() - t0,
+      probeInfo: { path: set.source, samples: set.shape[0] },
+      point: opts.point ?? 'preactivation',
+    };
+  } finally {
+    handle.dispose();
+  }
+}
+
+/** The named layers of a dump, in the order asked; an unknown name is a UserError. */
+function selectLayers(file: string, acts: ActivationMatrix, names: string[]): ActivationMatrix {
+  const slices = names.map((name) => {
+    const slice = acts.layers.find((l) => l.name === name);
+    if (slice === undefined) {
+      throw new UserError(
+        `${file}: unknown layer '${name}': expected one of ${acts.layers.map((l) => l.name).join(', ')}`,
+      );
+    }
+    return slice;
+  });
+  const neurons = slices.reduce((n, s) => n + s.end - s.start, 0);
+  const data = new Float64Array(neurons * acts.samples);
+  const layers = [];
+  let start = 0;
+  for (const s of slices) {
+    data.set(
+      acts.data.subarray(s.start * acts.samples, s.end * acts.samples),
+      start * acts.samples,
+    );
+    layers.push({ name: s.name, start, end: start + s.end - s.start });
+    start += s.end - s.start;
+  }
+  return { samples: acts.samples, neurons, data, layers };
+}
+
+/**
+ * Analyses one model (run on a probe) or one activation dump, returning the report and the
+ * raw off-diagonal MI values. See {@link analyze}.
+ */
+export async function analyzeDetailed(
+  source: string,
+  probe: ProbeInput,
+  opts: AnalyzeOptions = {},
+): Promise<DetailedAnalysis> {
+  const t0 = performance.now();
+  throwIfAborted(opts.signal);
+  const got = await activationsOf(source, probe, opts);
+  const sha256 = await modelContentHash(got.modelPath);
+  const m = await measure(got.acts, {
+    bins: opts.bins ?? 100,
+    binning: opts.binning ?? 'global',
+    k: opts.k ?? 3,
+    miNeuronCap: opts.miNeuronCap ?? null,
+    pairs: opts.pairs ?? null,
+    seed: opts.seed ?? 0,
+    ...(opts.threads === undefined ? {} : { threads: opts.threads }),
+    ...(opts.signal === undefined ? {} : { signal: opts.signal }),
+    ...(opts.onProgress === undefined ? {} : { onProgress: opts.onProgress }),
+  });
+  const params: AnalysisParams = {
+    bins: m.params.bins,
+    binning: m.params.binning,
+    k: m.params.k,
+    samples: got.acts.samples,
+    seed: m.params.seed,
+    point: got.point,
+    layers: got.acts.layers.map((l) => l.name),
+    miNeuronCap: m.params.miNeuronCap,
+    miPairs: m.params.miPairs,
+  };
+  const report: AnalysisReport = {
+    schema: 'memlens.report',
+    version: 1,
+    createdAt: new Date().toISOString(),
+    model: { path: got.modelPath, format: got.format, sha256 },
+    probe: got.probeInfo,
+    params,
+    backend: got.backend,
+    timing: {
+      captureMs: got.captureMs,
+      entropyMs: m.timing.entropyMs,
+      miMs: m.timing.miMs,
+      totalMs: performance.now() - t0,
+    },
+    warnings: m.warnings,
+    flags: loneModelFlags(m.summary, params.bins),
+    layers: m.layers,
+    summary: m.summary,
+  };
+  return { report, pairValues: offDiagonalMi(m.mi) };
+}
+
+/**
+ * Measures one model or activation dump: captures the layers' activations on the probe
+ * (pre-activation by default), then per-neuron binned entropy (nats, B equal-width bins over
+ * the global range by default) and pairwise KSG-1 MI (k = 3, max-norm, nats), with per-layer
+ * and whole-model summaries, warnings, timings, the content hash, and indicative lone-model
+ * flags (a lone model has no verdict; see docs/report-schema.md). Cancellable; reports
+ * progress of capture and measures.
+ */
+export async function analyze(source: string, opts: AnalyzeOptions = {}): Promise<AnalysisReport> {
+  const probe = opts.probe === undefined ? null : { path: opts.probe };
+  return (await analyzeDetailed(source, probe, opts)).report;
+}

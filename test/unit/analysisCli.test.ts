@@ -1,0 +1,147 @@
+// The analyze / compare CLI verbs: outputs written atomically, bad flags and unwritable
+// outputs rejected before any work, in one line.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { analysisTable, analyzeCommand } from '../../src/cli/commands/analyze';
+import { compareCommand, compareTable } from '../../src/cli/commands/compare';
+import { UserError } from '../../src/core/errors';
+import { encodeNpy } from '../../src/core/io/npy';
+import { Rng } from '../../src/core/random';
+import type { AnalysisReport, CompareReport } from '../../src/core/report/schema';
+import { tempDir } from '../fixtures/capture/helpers';
+
+function dump(file: string, seed: number): void {
+  const rng = new Rng(seed);
+  const s = 300;
+  writeFileSync(
+    file,
+    encodeNpy(
+      Float64Array.from({ length: s * 3 }, () => rng.normal()),
+      [s, 3],
+    ),
+  );
+}
+
+/**
+ * Runs a command. Its table goes to stdout, which the test runner shows as diagnostics;
+ * stdout is not patched (the runner reports results through it).
+ */
+async function run(cmd: typeof analyzeCommand, args: string[]): Promise<number> {
+  return cmd.run(args, new AbortController().signal);
+}
+
+const userError = (re: RegExp) => (err: unknown) =>
+  err instanceof UserError && re.test(err.message) && !err.message.includes('\n');
+
+void test('analyze writes JSON, CSV and HTML and prints the per-layer table', async () => {
+  const { dir, cleanup } = tempDir('memlens-cli-');
+  try {
+    dump(path.join(dir, 'acts.npy'), 1);
+    const out = path.join(dir, 'r.json');
+    const code = await run(analyzeCommand, [
+      path.join(dir, 'acts.npy'),
+      '--out',
+      out,
+      '--csv',
+      path.join(dir, 'r.csv'),
+      '--html',
+      path.join(dir, 'r.html'),
+      '--threads',
+      '1',
+    ]);
+    assert.equal(code, 0);
+    const report = JSON.parse(readFileSync(out, 'utf8')) as AnalysisReport;
+    assert.equal(report.schema, 'memlens.report');
+    const text = analysisTable(report);
+    assert.match(text, /^layer\s+neurons\s+median H/m);
+    assert.match(text, /^all layers\s+3\s/m);
+    assert.match(text, /note: A lone model has no verdict/);
+    assert.equal(
+      readFileSync(path.join(dir, 'r.csv'), 'utf8').split('\r\n')[1].split(',')[1],
+      'all',
+    );
+    assert.match(readFileSync(path.join(dir, 'r.html'), 'utf8'), /<html/i);
+  } finally {
+    cleanup();
+  }
+});
+
+void test('unwritable outputs and bad flags fail before any work, leaving no file behind', async () => {
+  const { dir, cleanup } = tempDir('memlens-cli-');
+  try {
+    dump(path.join(dir, 'acts.npy'), 1);
+    await assert.rejects(
+      run(analyzeCommand, [
+        path.join(dir, 'acts.npy'),
+        '--out',
+        path.join(dir, 'missing', 'r.json'),
+      ]),
+      userError(
+        /missing\/r\.json: cannot write output \(ENOENT\): expected an existing, writable folder/,
+      ),
+    );
+    await assert.rejects(
+      run(analyzeCommand, [path.join(dir, 'acts.npy'), '--csv', dir]),
+      userError(/expected a file path, found a folder/),
+    );
+    await assert.rejects(
+      run(analyzeCommand, [path.join(dir, 'acts.npy'), '--bins', 'ten']),
+      userError(/--bins: expected an integer >= 1, found 'ten'/),
+    );
+    await assert.rejects(
+      run(analyzeCommand, [path.join(dir, 'acts.npy'), '--point', 'post']),
+      userError(/--point: expected one of preactivation, output/),
+    );
+    await assert.rejects(
+      run(analyzeCommand, [path.join(dir, 'acts.npy'), '--nope']),
+      userError(/analyze: Unknown option '--nope'/),
+    );
+    await assert.rejects(
+      run(analyzeCommand, []),
+      userError(/expected one model or activation dump, found none/),
+    );
+    await assert.rejects(
+      run(compareCommand, [
+        path.join(dir, 'acts.npy'),
+        path.join(dir, 'acts.npy'),
+        '--rank',
+        'best',
+      ]),
+      userError(/--rank: expected one of shortcut, entropy, mi/),
+    );
+    assert.deepEqual(readdirSync(dir), ['acts.npy']);
+  } finally {
+    cleanup();
+  }
+});
+
+void test('compare prints signatures and ranking and writes the compare JSON', async () => {
+  const { dir, cleanup } = tempDir('memlens-cli-');
+  try {
+    dump(path.join(dir, 'a.npy'), 1);
+    dump(path.join(dir, 'b.npy'), 2);
+    const out = path.join(dir, 'c.json');
+    const code = await run(compareCommand, [
+      path.join(dir, 'a.npy'),
+      path.join(dir, 'b.npy'),
+      '--baseline',
+      path.join(dir, 'a.npy'),
+      '--out',
+      out,
+      '--threads',
+      '1',
+    ]);
+    assert.equal(code, 0);
+    const r = JSON.parse(readFileSync(out, 'utf8')) as CompareReport;
+    assert.equal(r.schema, 'memlens.compare');
+    assert.equal(r.baseline, path.join(dir, 'a.npy'));
+    const text = compareTable(r);
+    assert.match(text, /^a\s+baseline/m);
+    assert.match(text, /^ranking \(shortcut-learning target/m);
+    assert.ok(!existsSync(path.join(dir, '.c.json.tmp')));
+  } finally {
+    cleanup();
+  }
+});
