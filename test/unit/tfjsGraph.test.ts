@@ -176,6 +176,39 @@ void describe('TF.js graph-model capture', () => {
     handle.dispose();
   });
 
+  void it('moves to cpu when the wasm backend lacks a kernel (Einsum), and says so', async () => {
+    const einsum = {
+      name: 'dense/Einsum',
+      op: 'Einsum',
+      input: ['x', 'W1'],
+      attr: {
+        equation: { s: Buffer.from('ij,jk->ik').toString('base64') },
+        N: { i: '2' },
+        T: { type: 'DT_FLOAT' },
+      },
+    };
+    const file = writeGraphModel(
+      path.join(tmp.dir, 'einsum'),
+      [
+        g.placeholder('x', [-1, 4]),
+        ...consts,
+        einsum,
+        g.biasAdd('dense/BiasAdd', 'dense/Einsum', 'b1'),
+        g.unary('dense/Act', 'Relu', 'dense/BiasAdd'),
+        g.matMul('logits', 'dense/Act', 'W2'),
+      ],
+      weights,
+    );
+    const warnings: string[] = [];
+    const handle = await openModel(file, { backend: 'wasm', onWarning: (m) => warnings.push(m) });
+    assert.equal(handle.backend, 'cpu');
+    assert.match(warnings[0], /the wasm backend has no Einsum kernel: running on cpu instead/);
+    const a = await handle.capture(probeOf(x, [S, 4]));
+    assert.equal(a.backend, 'cpu');
+    assertColumns(a.acts, 0, pre, 3);
+    handle.dispose();
+  });
+
   void it('names an unsupported op and a dangling input', async () => {
     const bad = writeGraphModel(
       path.join(tmp.dir, 'badop'),

@@ -152,7 +152,10 @@ export async function runCapture(
   await checkWritable([out, side]);
 
   const progress = v.quiet !== true && process.stderr.isTTY;
-  const handle = await openModel(positionals[0], { backend });
+  const warn = (m: string): void => {
+    process.stderr.write(`warning: ${m}\n`);
+  };
+  const handle = await openModel(positionals[0], { backend, onWarning: warn });
   try {
     const probe = await loadProbe(v.probe, {
       samples,
@@ -161,7 +164,7 @@ export async function runCapture(
       imageScale,
       onBadImage,
       array: v['probe-array'],
-      onWarning: (m) => process.stderr.write(`warning: ${m}\n`),
+      onWarning: warn,
     });
     const t0 = performance.now();
     const result = await handle.capture(probe, {
@@ -170,6 +173,7 @@ export async function runCapture(
       batchSize,
       sequence,
       signal,
+      onWarning: warn,
       onProgress: progress
         ? (p) => process.stderr.write(`\r\x1b[2Kcapture ${p.done}/${p.total} examples`)
         : undefined,

@@ -85,7 +85,10 @@ export async function runLayers(args: string[], write: (text: string) => void): 
       `layers: expected one model, found ${positionals.length === 0 ? 'none' : positionals.join(' ')}; see memlens layers --help`,
     );
   }
-  const handle = await openModel(positionals[0], { backend: parseBackend(values.backend) });
+  const handle = await openModel(positionals[0], {
+    backend: parseBackend(values.backend),
+    onWarning: (m) => process.stderr.write(`warning: ${m}\n`),
+  });
   try {
     if (values.json === true) {
       const { path, format, backend, inputShape, layers } = handle;

@@ -16,7 +16,7 @@ import {
 } from './graphRewrite';
 import { resolveLayerNames } from './layerSelection';
 import type { Tf } from './tfjsRuntime';
-import { activateBackend, loadTf, selectBackend } from './tfjsRuntime';
+import { loadTf, selectBackend, withCpuFallback } from './tfjsRuntime';
 import type {
   CaptureOptions,
   CaptureResult,
@@ -109,13 +109,19 @@ export async function openGraphModel(
   const outputs = new Set(model.outputNodes.map(inputNode));
   const listed = original.filter((n) => !NOT_LAYERS.has(n.op));
   const asyncMode = { on: false };
-  const shapes = await probeShapes(
-    file,
-    tf,
-    model,
-    inputShape,
-    listed.map((n) => n.name),
-    asyncMode,
+  const state = { path: file, backend };
+  const shapes = await withCpuFallback(
+    state,
+    () =>
+      probeShapes(
+        file,
+        tf,
+        model,
+        inputShape,
+        listed.map((n) => n.name),
+        asyncMode,
+      ),
+    opts.onWarning,
   );
   const activationOf = (n: GraphNode): string | null => {
     const f = fused.get(n.name);
@@ -141,7 +147,6 @@ export async function openGraphModel(
     const fitted = fitProbe(probe, inputShape);
     const names = resolveLayerNames(file, layers, copts.layers);
     const point = copts.point ?? 'preactivation';
-    await activateBackend(backend);
     const fetch: string[] = [];
     const targets: CaptureTarget[] = names.map((name) => {
       const node = byName.get(name)!;
@@ -162,18 +167,17 @@ export async function openGraphModel(
       };
     });
     try {
-      const result = await captureBatches(
-        tf,
-        fitted,
-        targets,
-        (x) => run(tf, model, x, fetch, asyncMode),
-        {
-          ...copts,
-          batchSize: copts.batchSize ?? 256,
-          sequence: copts.sequence ?? 'first',
-        },
+      const result = await withCpuFallback(
+        handle,
+        () =>
+          captureBatches(tf, fitted, targets, (x) => run(tf, model, x, fetch, asyncMode), {
+            ...copts,
+            batchSize: copts.batchSize ?? 256,
+            sequence: copts.sequence ?? 'first',
+          }),
+        copts.onWarning,
       );
-      return { ...result, backend };
+      return { ...result, backend: handle.backend };
     } catch (err) {
       if (err instanceof UserError || (err instanceof Error && err.name === 'CancelledError'))
         throw err;
@@ -181,15 +185,16 @@ export async function openGraphModel(
     }
   }
 
-  return {
+  const handle: ModelHandle = {
     path: file,
     format: 'tfjs-graph',
-    backend,
+    backend: state.backend,
     inputShape,
     layers,
     capture,
     dispose: () => model.dispose(),
   };
+  return handle;
 }
 
 /**

@@ -13,7 +13,7 @@ import { captureBatches } from './batchCapture';
 import type { TfjsModelJson } from './fsHandler';
 import { loadArtifacts } from './fsHandler';
 import { resolveLayerNames } from './layerSelection';
-import { activateBackend, loadTf, selectBackend } from './tfjsRuntime';
+import { loadTf, selectBackend, withCpuFallback } from './tfjsRuntime';
 import type {
   CaptureOptions,
   CaptureResult,
@@ -114,7 +114,6 @@ export async function openLayersModel(
     const fitted = fitProbe(probe, inputShape);
     const names = resolveLayerNames(file, layers, copts.layers);
     const point = copts.point ?? 'preactivation';
-    await activateBackend(backend);
     // Every target reads one symbolic tensor of the model; a fused layer's pre-activation is its
     // input passed through a clone of the layer with a linear activation and the same weights.
     const symbolic: SymbolicTensor[] = [];
@@ -145,22 +144,27 @@ export async function openLayersModel(
     });
     const sub = tf.model({ inputs: model.inputs, outputs: symbolic });
     try {
-      const result = await captureBatches(
-        tf,
-        fitted,
-        targets,
-        (x) =>
-          tf.tidy(() => {
-            const out = sub.predict(x, { batchSize: x.shape[0] });
-            const outs = Array.isArray(out) ? out : [out];
-            return outs.map((t, i) => {
-              const clone = clones[i];
-              return clone === null ? t : (clone.apply(t) as Tensor);
-            });
-          }),
-        { ...copts, batchSize: copts.batchSize ?? 256, sequence: copts.sequence ?? 'first' },
+      const result = await withCpuFallback(
+        handle,
+        () =>
+          captureBatches(
+            tf,
+            fitted,
+            targets,
+            (x) =>
+              tf.tidy(() => {
+                const out = sub.predict(x, { batchSize: x.shape[0] });
+                const outs = Array.isArray(out) ? out : [out];
+                return outs.map((t, i) => {
+                  const clone = clones[i];
+                  return clone === null ? t : (clone.apply(t) as Tensor);
+                });
+              }),
+            { ...copts, batchSize: copts.batchSize ?? 256, sequence: copts.sequence ?? 'first' },
+          ),
+        copts.onWarning,
       );
-      return { ...result, backend };
+      return { ...result, backend: handle.backend };
     } finally {
       // The clones were only applied eagerly (never wired into a model): free their weight copies.
       for (const c of clones) for (const w of c?.weights ?? []) w.dispose();
@@ -180,7 +184,7 @@ export async function openLayersModel(
     return clone;
   }
 
-  return {
+  const handle: ModelHandle = {
     path: file,
     format: 'tfjs-layers',
     backend,
@@ -189,4 +193,5 @@ export async function openLayersModel(
     capture,
     dispose: () => model.dispose(),
   };
+  return handle;
 }

@@ -91,3 +91,36 @@ export async function activateBackend(backend: BackendName): Promise<void> {
 
 /** The backend names MemLens accepts for `--backend`. */
 export const backendNames: readonly BackendName[] = ORDER;
+
+/** The kernel named by a "Kernel 'X' not registered for backend 'Y'" error, or null. */
+export function missingKernel(err: unknown): string | null {
+  const m = /Kernel '(\w+)' not registered for backend/.exec(
+    err instanceof Error ? err.message : '',
+  );
+  return m === null ? null : m[1];
+}
+
+/**
+ * Runs `job` on `state.backend`. When that backend lacks a kernel the model needs (the wasm
+ * backend has no Einsum, FFT, UnsortedSegmentSum...), the model moves to cpu for good: the
+ * switch is reported through `onWarning`, `state.backend` becomes `cpu` and `job` runs again.
+ */
+export async function withCpuFallback<T>(
+  state: { backend: BackendName; path: string },
+  job: () => Promise<T>,
+  onWarning?: (message: string) => void,
+): Promise<T> {
+  await activateBackend(state.backend);
+  try {
+    return await job();
+  } catch (err) {
+    const kernel = missingKernel(err);
+    if (kernel === null || state.backend === 'cpu') throw err;
+    onWarning?.(
+      `${state.path}: the ${state.backend} backend has no ${kernel} kernel: running on cpu instead`,
+    );
+    state.backend = await selectBackend('cpu');
+    await activateBackend('cpu');
+    return job();
+  }
+}

@@ -38,6 +38,8 @@ export interface CaptureOptions extends JobOptions {
   batchSize?: number;
   /** Default `first` (the [CLS] token). */
   sequence?: SequenceReduction;
+  /** One-line notices, e.g. a fallback to the cpu backend for a kernel wasm lacks. */
+  onWarning?: (message: string) => void;
 }
 
 /** What one captured layer contributed, for sidecars and reports. */
@@ -65,7 +67,7 @@ export interface ModelHandle {
   path: string;
   /** The registry id of the format, e.g. `tfjs-layers`. */
   format: string;
-  /** The backend the model runs on. */
+  /** The backend the model runs on (cpu after a fallback for a kernel the backend lacks). */
   backend: BackendName;
   /** The input shape, batch dimension first and null. */
   inputShape: (number | null)[];
@@ -84,4 +86,6 @@ export interface ModelHandle {
 export interface OpenModelOptions {
   /** Force a backend instead of trying tfjs-node, then wasm, then cpu. */
   backend?: BackendName;
+  /** One-line notices while opening (a graph-model's shape pass falling back to cpu). */
+  onWarning?: (message: string) => void;
 }
