@@ -385,6 +385,8 @@ export interface TableData {
   numeric: boolean[];
   /** The column naming the row's model, which links to `rows[i].path` (default 0). */
   linkColumn?: number;
+  /** The column drawn in the row's tone (its signature colour). */
+  toneColumn?: number;
   rows: { cells: string[]; tone?: ColorKey; title?: string; path?: string }[];
 }
 
@@ -451,33 +453,34 @@ export function analysisTable(snapshot: Extract<ReportSnapshot, { kind: 'analysi
 export function compareTable(report: CompareReport): TableData {
   const labels = shortLabels(report.models.map((m) => m.path));
   const rank = new Map(report.ranking.map((r) => [r.path, r.rank]));
-  const columns = [
-    'Model',
-    'Step',
-    'Signature',
-    'ΔH median (nats)',
-    'Notches overlap',
-    'I ratio [95% CI]',
-    'Median H (nats)',
-    'Median I (nats)',
-    'Rank',
-  ];
-  const numeric = [false, true, false, true, false, true, true, true, true];
-  if (report.correlation !== null) {
-    columns.push(report.correlation.metric);
-    numeric.push(true);
-  }
+  // A step column only for checkpoints with steps, a metric column only with a correlation.
+  const withSteps = report.models.some((m) => m.step !== null);
+  const columns: string[] = ['Model'];
+  const numeric: boolean[] = [false];
+  const add = (name: string, isNumber: boolean) => {
+    columns.push(name);
+    numeric.push(isNumber);
+  };
+  if (withSteps) add('Step', true);
+  add('Signature', false);
+  add('ΔH median (nats)', true);
+  add('Notches overlap', false);
+  add('I ratio [95% CI]', true);
+  add('Median H (nats)', true);
+  add('Median I (nats)', true);
+  add('Rank', true);
+  if (report.correlation !== null) add(report.correlation.metric, true);
   const rows = report.models.map((m, i) => {
+    const lead = withSteps ? [labels[i], m.step === null ? '' : String(m.step)] : [labels[i]];
     if (m.error !== undefined) {
-      const cells = [labels[i], m.step === null ? '' : String(m.step), `failed: ${m.error}`];
+      const cells = [...lead, `failed: ${m.error}`];
       while (cells.length < columns.length) cells.push('');
       return { cells, path: m.path, title: m.error };
     }
     const sig = m.signature;
     const isReference = report.baseline === m.path;
     const cells = [
-      labels[i],
-      m.step === null ? '' : String(m.step),
+      ...lead,
       isReference ? 'baseline (reference)' : SIGNATURE_LABELS[sig.kind],
       isReference ? '' : formatNumber(sig.deltaEntropy),
       isReference ? '' : sig.notchesOverlap ? 'yes' : 'no',
@@ -496,7 +499,7 @@ export function compareTable(report: CompareReport): TableData {
       path: m.path,
     };
   });
-  return { columns, numeric, rows };
+  return { columns, numeric, toneColumn: columns.indexOf('Signature'), rows };
 }
 
 /** The ranking, best first, with both measures shown. */

@@ -106,7 +106,7 @@ function renderTable(id: string, table: TableData, host: ViewHost, caption: stri
     const tr = el('tr', row.tone !== undefined ? `tone tone-${row.tone}` : null);
     if (row.title !== undefined) tr.title = row.title;
     row.cells.forEach((cell, i) => {
-      const td = el('td', align(i));
+      const td = el('td', i === table.toneColumn ? `${align(i)} ml-tone` : align(i));
       if (
         i === (table.linkColumn ?? 0) &&
         row.path !== undefined &&
@@ -399,23 +399,30 @@ export class ReportView {
     const list = el('ul', 'ml-notes');
     if (snapshot.kind === 'analysis') {
       const r = snapshot.report;
+      // The analysis states itself that a lone model has no verdict; say it here otherwise.
+      const noReference = r.flags.find((f) => f.code === 'no-reference');
       list.append(
         el(
           'li',
           'ml-note-info',
-          'These measures are comparative: a verdict needs a reference model of the same architecture (memlens compare). Flags below are indicative only.',
+          noReference?.message ??
+            'These measures are comparative: a verdict needs a reference model of the same architecture (memlens compare). Flags below are indicative only.',
         ),
       );
-      for (const f of r.flags)
-        list.append(el('li', 'ml-note-flag', `${f.message} (threshold: ${f.threshold})`));
-      for (const w of r.warnings) {
+      for (const f of r.flags) {
+        if (f === noReference) continue;
         list.append(
           el(
             'li',
-            'ml-note-warning',
-            w.layer !== undefined ? `${w.layer}: ${w.message}` : w.message,
+            'ml-note-flag',
+            el('strong', null, 'Flag: '),
+            `${f.message} (threshold: ${f.threshold})`,
           ),
         );
+      }
+      for (const w of r.warnings) {
+        const text = w.layer !== undefined ? `${w.layer}: ${w.message}` : w.message;
+        list.append(el('li', 'ml-note-warning', el('strong', null, 'Warning: '), text));
       }
     } else {
       const r = snapshot.report;

@@ -289,6 +289,20 @@ void test('the compare table gives each signature and its evidence', () => {
   const t2 = compareTable(withMetric);
   assert.equal(t2.columns.at(-1), 'ood_acc');
   assert.equal(t2.rows[1].cells.at(-1), '0.710');
+  assert.equal(t2.numeric.length, t2.columns.length);
+  // A step column only when some model has a step.
+  const noSteps = tinyCompare();
+  for (const m of noSteps.models) m.step = null;
+  const t3 = compareTable(noSteps);
+  assert.ok(!t3.columns.includes('Step'));
+  assert.equal(t3.toneColumn, 1);
+  assert.equal(t.toneColumn, 2);
+  assert.deepEqual(t3.rows[1].cells.slice(0, 3), [
+    'shortcut/model.json',
+    'heuristic memorization',
+    '−0.80',
+  ]);
+  assert.equal(t3.rows[3].cells.length, t3.columns.length);
 });
 
 void test('the ranking table lists models best first with both measures', () => {

@@ -130,6 +130,17 @@ export function createEntropyChart(
       ...base,
       plugins: {
         ...base.plugins,
+        legend: {
+          ...base.plugins.legend,
+          labels: {
+            ...base.plugins.legend.labels,
+            // Solid legend swatches although the neuron points are translucent.
+            generateLabels: (chart) =>
+              Chart.defaults.plugins.legend.labels
+                .generateLabels(chart)
+                .map((item) => ({ ...item, fillStyle: item.strokeStyle })),
+          },
+        },
         tooltip: {
           ...base.plugins?.tooltip,
           callbacks: { label: (item) => tooltipLines(item, data) },
