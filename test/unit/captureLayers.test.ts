@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
@@ -124,6 +125,31 @@ void describe('TF.js layers-model capture', () => {
     });
   }
 
+  void it('reads weights split over several shards and manifest groups', async () => {
+    const { file, w } = await saveMlp(path.join(tmp.dir, 'mlp-shards'));
+    const dir = path.dirname(file);
+    const json = JSON.parse(readFileSync(file, 'utf8')) as {
+      weightsManifest: { paths: string[]; weights: { name: string }[] }[];
+    };
+    const bytes = readFileSync(path.join(dir, 'weights.bin'));
+    // Group 1: the first two weights (4x5 + 5 floats = 100 bytes) over two shards; group 2: the rest.
+    const [all] = json.weightsManifest;
+    writeFileSync(path.join(dir, 'g1-a.bin'), bytes.subarray(0, 37));
+    writeFileSync(path.join(dir, 'g1-b.bin'), bytes.subarray(37, 100));
+    writeFileSync(path.join(dir, 'g2.bin'), bytes.subarray(100));
+    json.weightsManifest = [
+      { paths: ['g1-a.bin', 'g1-b.bin'], weights: all.weights.slice(0, 2) },
+      { paths: ['g2.bin'], weights: all.weights.slice(2) },
+    ];
+    writeFileSync(file, JSON.stringify(json));
+    const handle = await openModel(file, { backend: 'cpu' });
+    const S = 6;
+    const x = randn(9, S, 4);
+    const r = await handle.capture(probeOf(x, [S, 4]), { layers: ['dense_a'] });
+    assertColumns(r.acts, 0, affine(x, w.w1, w.b1, S, 4, 5), 5);
+    handle.dispose();
+  });
+
   void it('keeps no tensors beyond the result, whatever the batch size', async () => {
     const { file } = await saveMlp(path.join(tmp.dir, 'mlp-mem'));
     const handle = await openModel(file, { backend: 'cpu' });
@@ -205,6 +231,44 @@ void describe('TF.js layers-model capture', () => {
       point: 'output',
     });
     assertColumns(out.acts, 0, meanOverPositions(relu(conv.data), S, positions, F), F);
+    handle.dispose();
+  });
+
+  void it('global-average-pools channels-first conv maps over their spatial axes', async () => {
+    const dir = path.join(tmp.dir, 'conv-nchw');
+    const [H, W, C, F] = [5, 4, 2, 3];
+    const kernel = randn(24, 2 * 2 * C, F);
+    const bias = randn(25, 1, F);
+    const model = tf.sequential({
+      layers: [
+        tf.layers.conv2d({
+          inputShape: [C, H, W],
+          filters: F,
+          kernelSize: 2,
+          dataFormat: 'channelsFirst',
+          activation: 'relu',
+          name: 'conv',
+        }),
+        tf.layers.flatten({ name: 'flat' }),
+        tf.layers.dense({ units: 2, name: 'out' }),
+      ],
+    });
+    model.layers[0].setWeights([tf.tensor(kernel, [2, 2, C, F]), tf.tensor(bias, [F])]);
+    await model.save(fileSystemHandler(path.join(dir, 'model.json')));
+    const handle = await openModel(dir, { backend: 'cpu' });
+    assert.deepEqual(handle.layers[0].outputShape, [null, F, 4, 3]);
+    const S = 4;
+    const nhwc = randn(26, S, H * W * C);
+    // The same images laid out channels first for the model.
+    const nchw = new Float32Array(nhwc.length);
+    for (let s = 0; s < S; s++)
+      for (let y = 0; y < H; y++)
+        for (let xx = 0; xx < W; xx++)
+          for (let c = 0; c < C; c++)
+            nchw[((s * C + c) * H + y) * W + xx] = nhwc[((s * H + y) * W + xx) * C + c];
+    const conv = conv2dValid(nhwc, S, H, W, C, kernel, 2, 2, F, bias);
+    const r = await handle.capture(probeOf(nchw, [S, C, H, W]), { layers: ['conv'] });
+    assertColumns(r.acts, 0, meanOverPositions(conv.data, S, conv.oh * conv.ow, F), F);
     handle.dispose();
   });
 
