@@ -54,7 +54,12 @@ export const demoCommand: Command = {
       process.stdout.write(HELP + '\n');
       return 0;
     }
-    const examples = values.examples ?? path.join(packageRoot(), 'examples');
+    // Paths relative to the working folder when it holds them, so the tables stay short.
+    const short = (p: string): string => {
+      const r = path.relative(process.cwd(), p);
+      return r !== '' && !r.startsWith('..') && !path.isAbsolute(r) ? r : p;
+    };
+    const examples = short(values.examples ?? path.join(packageRoot(), 'examples'));
     const outDir = values['out-dir'] ?? path.join(packageRoot(), 'out', 'demo');
     const threads = values.threads === undefined ? undefined : Number(values.threads);
     if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1)) {
@@ -85,7 +90,6 @@ export const demoCommand: Command = {
     });
     const common = { probe, signal, ...(threads === undefined ? {} : { threads }) };
     const written: string[] = [];
-    const rel = (p: string): string => path.relative(process.cwd(), p) || p;
 
     const say = (s: string): boolean => process.stdout.write(s + '\n');
     say('== 1. One model on its own: examples/generalising (10 digits, true labels)\n');
@@ -111,10 +115,13 @@ export const demoCommand: Command = {
     await writeOutputs(labels, out('labels-compare'));
     written.push(out('labels-compare').html);
     say(compareTable(labels));
+    say(
+      'The ranking targets shortcut learning among candidates of similar accuracy (lower I ranks higher); it is not a memorization score.',
+    );
 
     const sc = shortcut.models.find((m) => m.path === ex('shortcut'));
     say('');
-    say(`reports (JSON, HTML, CSV) in ${rel(outDir)}; open ${written.map(rel).join(', ')}`);
+    say(`reports (JSON, HTML, CSV) in ${short(outDir)}; open ${written.map(short).join(', ')}`);
     if (sc?.signature.kind !== 'heuristic') {
       process.stderr.write(
         `memlens: demo: expected the shortcut model to show the heuristic signature, found '${sc?.signature.kind ?? 'no result'}'\n`,
