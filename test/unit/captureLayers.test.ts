@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
@@ -147,6 +147,99 @@ void describe('TF.js layers-model capture', () => {
     const x = randn(9, S, 4);
     const r = await handle.capture(probeOf(x, [S, 4]), { layers: ['dense_a'] });
     assertColumns(r.acts, 0, affine(x, w.w1, w.b1, S, 4, 5), 5);
+    handle.dispose();
+  });
+
+  void it('reads a Keras-converted model.json (model_config wrapper, snake_case config, weight names)', async () => {
+    const dir = path.join(tmp.dir, 'keras');
+    const w1 = randn(71, 3, 4);
+    const b1 = randn(72, 1, 4);
+    const w2 = randn(73, 4, 2);
+    const b2 = randn(74, 1, 2);
+    const dense = (name: string, units: number, activation: string) => ({
+      class_name: 'Dense',
+      config: {
+        name,
+        trainable: true,
+        dtype: 'float32',
+        units,
+        activation,
+        use_bias: true,
+        kernel_initializer: { class_name: 'GlorotUniform', config: { seed: null } },
+        bias_initializer: { class_name: 'Zeros', config: {} },
+        kernel_regularizer: null,
+        bias_regularizer: null,
+        activity_regularizer: null,
+        kernel_constraint: null,
+        bias_constraint: null,
+      },
+    });
+    const json = {
+      format: 'layers-model',
+      generatedBy: 'keras v2.15.0',
+      convertedBy: 'TensorFlow.js Converter v4.22.0',
+      modelTopology: {
+        keras_version: '2.15.0',
+        backend: 'tensorflow',
+        model_config: {
+          class_name: 'Sequential',
+          config: {
+            name: 'sequential',
+            layers: [
+              {
+                class_name: 'InputLayer',
+                config: {
+                  batch_input_shape: [null, 3],
+                  dtype: 'float32',
+                  sparse: false,
+                  ragged: false,
+                  name: 'dense_input',
+                },
+              },
+              dense('dense', 4, 'elu'),
+              dense('dense_1', 2, 'softmax'),
+            ],
+          },
+        },
+      },
+      weightsManifest: [
+        {
+          paths: ['group1-shard1of1.bin'],
+          weights: [
+            { name: 'dense/kernel', shape: [3, 4], dtype: 'float32' },
+            { name: 'dense/bias', shape: [4], dtype: 'float32' },
+            { name: 'dense_1/kernel', shape: [4, 2], dtype: 'float32' },
+            { name: 'dense_1/bias', shape: [2], dtype: 'float32' },
+          ],
+        },
+      ],
+    };
+    mkdirSync(dir);
+    writeFileSync(path.join(dir, 'model.json'), JSON.stringify(json));
+    writeFileSync(
+      path.join(dir, 'group1-shard1of1.bin'),
+      Buffer.concat([w1, b1, w2, b2].map((a) => Buffer.from(a.buffer))),
+    );
+    const handle = await openModel(dir, { backend: 'wasm' });
+    assert.deepEqual(
+      handle.layers.map((l) => [l.name, l.activation, l.measuredByDefault]),
+      [
+        ['dense', 'elu', true],
+        ['dense_1', 'softmax', false],
+      ],
+    );
+    const S = 8;
+    const x = randn(75, S, 3);
+    const pre = affine(x, w1, b1, S, 3, 4);
+    const r = await handle.capture(probeOf(x, [S, 3]));
+    assertColumns(r.acts, 0, pre, 4);
+    const o = await handle.capture(probeOf(x, [S, 3]), { point: 'output' });
+    assertColumns(
+      o.acts,
+      0,
+      pre.map((v) => (v > 0 ? v : Math.expm1(v))),
+      4,
+    );
     handle.dispose();
   });
 

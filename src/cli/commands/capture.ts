@@ -12,7 +12,8 @@ import { encodeNpy } from '../../core/io/npy';
 import { loadProbe } from '../../core/probe/loadProbe';
 import type { ImageScale } from '../../core/probe/types';
 import type { Command } from '../command';
-import { formatTable, parseBackend, showShape } from './layers';
+import { showShape } from '../../core/probe/fit';
+import { formatTable, parseBackend } from './layers';
 
 const HELP = `Usage: memlens capture <model> --probe <inputs> --out acts.npy [options]
 

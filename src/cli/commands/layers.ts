@@ -3,6 +3,7 @@ import { openModel } from '../../core/capture/registry';
 import { backendNames } from '../../core/capture/tfjsRuntime';
 import type { BackendName, ModelHandle } from '../../core/capture/types';
 import { UserError } from '../../core/errors';
+import { showShape } from '../../core/probe/fit';
 import type { Command } from '../command';
 
 const HELP = `Usage: memlens layers <model> [--backend tfjs-node|wasm|cpu] [--json]
@@ -35,10 +36,6 @@ export function formatTable(header: string[], rows: string[][]): string {
       .join('  ')
       .trimEnd();
   return [line(header), ...rows.map(line)].join('\n');
-}
-
-export function showShape(shape: readonly (number | null)[]): string {
-  return `[${shape.map((d) => (d === null ? '?' : String(d))).join(', ')}]`;
 }
 
 /** The readable listing of a model's layers. */

@@ -1,7 +1,8 @@
 import { UserError } from '../errors';
 import type { ProbeSet } from './types';
 
-function showShape(shape: readonly (number | null)[]): string {
+/** A shape for messages: `[?, 28, 28, 1]`, unknown dimensions as `?`. */
+export function showShape(shape: readonly (number | null)[]): string {
   return `[${shape.map((d) => (d === null ? '?' : String(d))).join(', ')}]`;
 }
 
@@ -25,5 +26,3 @@ export function fitProbe(probe: ProbeSet, inputShape: readonly (number | null)[]
   if (wantSize !== haveSize) throw mismatch();
   return { ...probe, shape: [probe.shape[0], ...(want as number[])] };
 }
-
-export { showShape };
