@@ -547,7 +547,10 @@ export function toCsv(
 
 /**
  * The per-layer table as CSV, one row per (model, layer), full precision, nats. For a
- * comparison the model's signature and its evidence are repeated on each of its rows.
+ * comparison the model's signature and its evidence are repeated on each of its rows (the
+ * baseline's signature reads "baseline"), and a failed model gets one row with its error.
+ * Byte-identical to the CLI's `layerTableCsv` (src/core/report/csv.ts; a test checks it), so
+ * an export from the panel or the HTML report equals `memlens --csv`.
  */
 export function layerCsv(snapshot: ReportSnapshot): string {
   const header = [
@@ -601,20 +604,26 @@ export function layerCsv(snapshot: ReportSnapshot): string {
     'mi_ratio',
     'mi_ratio_low',
     'mi_ratio_high',
+    'error',
   ];
   const rows: (string | number | boolean | null)[][] = [];
   for (const m of r.models) {
-    if (m.error !== undefined) continue;
+    if (m.error !== undefined) {
+      // A failed model: one row with its error and empty measures.
+      rows.push([m.path, ...new Array<null>(header.length + extra.length - 2).fill(null), m.error]);
+      continue;
+    }
     const s = m.signature;
     for (const l of m.layers) {
       rows.push([
         ...layerCells(m.path, l),
-        s.kind,
+        m.path === r.baseline ? 'baseline' : s.kind,
         s.deltaEntropy,
         s.notchesOverlap,
         s.miRatio,
         s.miRatioLow,
         s.miRatioHigh,
+        null,
       ]);
     }
   }

@@ -22,7 +22,15 @@ import {
   trajectoryData,
 } from '../../webview-ui/chartData';
 import type { ReportSnapshot } from '../../src/shared/protocol';
-import { BOX_A, BOX_B, tinyAnalysis, tinyCompare } from './chartDataFixtures';
+import { layerTableCsv } from '../../src/core/report/csv';
+import {
+  BOX_A,
+  BOX_B,
+  realisticAnalysis,
+  realisticCompare,
+  tinyAnalysis,
+  tinyCompare,
+} from './chartDataFixtures';
 
 const near = (actual: number, expected: number, tol = 1e-9) =>
   assert.ok(Math.abs(actual - expected) <= tol, `${actual} != ${expected}`);
@@ -366,22 +374,47 @@ void test('the per-layer CSV of one model holds full-precision values', () => {
   assert.equal(row.dead_neurons, '1');
 });
 
-void test('the compare CSV has a row per model and layer with the signature, failures left out', () => {
-  const rows = parseCsv(layerCsv(compare()));
-  assert.equal(rows.length, 1 + 3 * 2);
+void test('the compare CSV has a row per model and layer with the signature; a failure gets one row', () => {
+  const text = layerCsv(compare());
+  const lines = text.slice(0, -2).split('\r\n');
+  assert.equal(lines.length, 1 + 3 * 2 + 1);
+  const rows = lines.slice(0, -1).map((line) => line.split(','));
   const header = rows[0];
+  assert.deepEqual(header.slice(-7), [
+    'signature',
+    'delta_entropy',
+    'notches_overlap',
+    'mi_ratio',
+    'mi_ratio_low',
+    'mi_ratio_high',
+    'error',
+  ]);
   const sig = header.indexOf('signature');
   assert.deepEqual(
     rows.slice(1).map((r) => [r[0], r[1], r[sig], r[header.indexOf('mi_ratio')]]),
     [
-      ['runs/base/model.json', 'dense_1', 'none', '1'],
-      ['runs/base/model.json', 'dense_2', 'none', '1'],
+      ['runs/base/model.json', 'dense_1', 'baseline', '1'],
+      ['runs/base/model.json', 'dense_2', 'baseline', '1'],
       ['runs/shortcut/model.json', 'dense_1', 'heuristic', '4'],
       ['runs/shortcut/model.json', 'dense_2', 'heuristic', '4'],
       ['runs/random/model.json', 'dense_1', 'example-level', '0.4'],
       ['runs/random/model.json', 'dense_2', 'example-level', '0.4'],
     ],
   );
+  // 16 layer columns and 7 compare columns: the path, 21 empty cells, the quoted error.
+  assert.equal(
+    lines.at(-1),
+    `runs/broken/model.json${','.repeat(22)}"runs/broken/model.json: expected a layers-model, found a graph-model"`,
+  );
+});
+
+void test('the webview CSV equals the CLI CSV (src/core/report/csv.ts, a second implementation)', () => {
+  for (const report of [tinyAnalysis(), realisticAnalysis()]) {
+    assert.equal(layerCsv({ kind: 'analysis', report }), layerTableCsv(report));
+  }
+  for (const report of [tinyCompare(), realisticCompare()]) {
+    assert.equal(layerCsv({ kind: 'compare', report }), layerTableCsv(report));
+  }
 });
 
 void test('export file names come from the model file name', () => {
