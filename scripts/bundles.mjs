@@ -18,6 +18,8 @@ export const nodeExternals = [
 /** Node-side helper entries that a bundle spawns at run time. */
 export const auxNodeEntries = {
   miWorker: 'src/core/mi/miWorker.ts',
+  // The extension's analysis child process (forked per job; see src/extension/hostProtocol.ts).
+  analysisHost: 'src/extension/analysisHost.ts',
 };
 
 export const webviewEntries = {

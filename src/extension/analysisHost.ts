@@ -4,12 +4,15 @@
  * worker pool), streams throttled progress, answers with one result or error, and exits.
  * Cancelling = the extension kills this process. No VS Code imports.
  */
-import { analyze } from '../core/analysis/analyze';
-import type { AnalyzeOptions } from '../core/analysis/analyze';
+import { analyze, analyzeDetailed } from '../core/analysis/analyze';
+import type { AnalyzeOptions, DetailedAnalysis } from '../core/analysis/analyze';
+import { medianRatioInterval } from '../core/analysis/bootstrap';
+import { signatureOf } from '../core/analysis/signature';
 import { compare } from '../core/analysis/compare';
 import type { CompareOptions } from '../core/analysis/compare';
 import { openModel } from '../core/capture/registry';
 import { UserError } from '../core/errors';
+import { disposeMiPool } from '../core/mi/miMatrix';
 import type { Progress } from '../core/progress';
 import { isJobRequest } from './hostProtocol';
 import type {
@@ -64,31 +67,58 @@ export function analyzeOptions(
   };
 }
 
+/**
+ * Analyses a model and its baseline (two runs, where a two-model compare would add a third)
+ * and reads the model's signature against the baseline from the core's building blocks, as
+ * `compare` does with a baseline: delta median H with notches, and the ratio of median
+ * off-diagonal I with a seeded bootstrap interval (1,000 replicates).
+ */
+async function analyzeAgainst(
+  source: string,
+  baseline: string,
+  opts: AnalyzeOptions,
+  params: JobParams,
+): Promise<AnalyzeResult> {
+  const probe = opts.probe === undefined ? null : { path: opts.probe };
+  const mine = await analyzeDetailed(source, probe, opts);
+  const reference = await analyzeDetailed(baseline, probe, {
+    ...opts,
+    layers: mine.report.params.layers,
+  });
+  const shape = (r: DetailedAnalysis): string =>
+    r.report.layers.map((l) => `${l.name} (${l.neurons})`).join(', ');
+  if (shape(mine) !== shape(reference)) {
+    throw new UserError(
+      `${baseline}: the baseline must have the architecture of ${source}: expected measured layers ${shape(mine)}, found ${shape(reference)}`,
+    );
+  }
+  const mi = medianRatioInterval(mine.pairValues, reference.pairValues, {
+    replicates: 1000,
+    seed: params.seed,
+  });
+  const signature = signatureOf(
+    {
+      entropy: mine.report.summary.entropy,
+      referenceEntropy: reference.report.summary.entropy,
+      mi,
+      reference: baseline,
+    },
+    params.thresholds,
+  );
+  return { report: mine.report, signature };
+}
+
 async function run(job: JobRequest): Promise<unknown> {
   const onProgress = throttledProgress();
   switch (job.type) {
     case 'job/analyze': {
       const opts = analyzeOptions(job.params, onProgress);
-      const report = await analyze(job.source, opts);
-      let signature = null;
-      if (job.baseline !== null) {
-        // The signature against the baseline comes from the core's comparison of the two models.
-        const compareOpts: CompareOptions = {
-          ...opts,
-          baseline: job.baseline,
-          thresholds: job.params.thresholds,
-        };
-        const pair = await compare([job.baseline, job.source], compareOpts);
-        const mine = pair.models.find((m) => m.path !== pair.baseline && m.error === undefined);
-        const failed = pair.models.find((m) => m.error !== undefined);
-        if (failed)
-          throw new UserError(
-            `${failed.path}: cannot be compared with the baseline ${job.baseline}: ${failed.error}`,
-          );
-        signature = mine?.signature ?? null;
+      if (job.baseline === null) {
+        const report = await analyze(job.source, opts);
+        const result: AnalyzeResult = { report, signature: null };
+        return result;
       }
-      const result: AnalyzeResult = { report, signature };
-      return result;
+      return analyzeAgainst(job.source, job.baseline, opts, job.params);
     }
     case 'job/compare': {
       const opts: CompareOptions = {
@@ -131,6 +161,7 @@ async function main(job: unknown): Promise<void> {
   try {
     const result = await run(job);
     await send({ type: 'job/result', result });
+    await disposeMiPool();
     process.exit(0);
   } catch (err) {
     const user = err instanceof UserError;

@@ -168,7 +168,8 @@ export class AnalysisService implements vscode.Disposable {
         return { key, report: cached };
       }
       const label = vscode.workspace.asRelativePath(model);
-      const result = await this.run(`Analyzing ${label}`, 1, {
+      // Against a baseline the child analyses two models: each gets half of the bar.
+      const result = await this.run(`Analyzing ${label}`, baseline ? 2 : 1, {
         type: 'job/analyze',
         source: model,
         baseline: baseline ?? null,
@@ -190,7 +191,11 @@ export class AnalysisService implements vscode.Disposable {
     }
   }
 
-  /** Compares models (a list, or one folder of checkpoints); the baseline setting is used when it is among them. */
+  /**
+   * Compares models (a list, or a folder of checkpoints). The baseline setting is the reference
+   * when it is one of the models or inside one of the folders; otherwise each model is read
+   * against the rest of the cohort.
+   */
   async compare(uris: vscode.Uri[]): Promise<{ key: string; report: CompareReport } | undefined> {
     try {
       const scope = uris[0];
@@ -203,7 +208,7 @@ export class AnalysisService implements vscode.Disposable {
       const resolvedBaseline = baselineSetting ? path.resolve(baselineSetting) : null;
       const baseline =
         resolvedBaseline &&
-        paths.some((p) => p === resolvedBaseline || path.join(p, 'model.json') === resolvedBaseline)
+        paths.some((p) => p === resolvedBaseline || resolvedBaseline.startsWith(p + path.sep))
           ? resolvedBaseline
           : null;
       const key = await this.compareKey(paths, params, baseline);

@@ -66,14 +66,16 @@ export class ReportPanels
     panel.webview.options = webviewOptions(this.extensionUri);
     if (!reportId || !snapshot) {
       panel.webview.html = shellHtml(panel.webview, this.extensionUri, 'MemLens');
-      panel.webview.onDidReceiveMessage((m: unknown) => {
+      const sub = panel.webview.onDidReceiveMessage((m: unknown) => {
         if (isWebviewMessage(m) && m.type === 'webview/ready') {
-          void panel.webview.postMessage({
+          const clear: HostMessage = {
             type: 'report/clear',
             message: 'This report is no longer cached. Analyse the model again.',
-          } satisfies HostMessage);
+          };
+          void panel.webview.postMessage(clear);
         }
       });
+      panel.onDidDispose(() => sub.dispose());
       return;
     }
     panel.title = snapshotTitle(snapshot);
