@@ -243,6 +243,41 @@ void describe('TF.js layers-model capture', () => {
     handle.dispose();
   });
 
+  void it('feeds integer token ids to an Embedding model; embeddings are not measured by default', async () => {
+    const dir = path.join(tmp.dir, 'emb');
+    const [V, T, D, U] = [7, 3, 4, 2];
+    const table = randn(81, V, D);
+    const w1 = randn(82, D, U);
+    const b1 = randn(83, 1, U);
+    const model = tf.sequential({
+      layers: [
+        tf.layers.embedding({ inputDim: V, outputDim: D, inputLength: T, name: 'emb' }),
+        tf.layers.dense({ units: U, activation: 'relu', name: 'tok' }),
+        tf.layers.flatten(),
+        tf.layers.dense({ units: 1, name: 'head' }),
+      ],
+    });
+    model.layers[0].setWeights([tf.tensor(table, [V, D])]);
+    model.layers[1].setWeights([tf.tensor(w1, [D, U]), tf.tensor(b1, [U])]);
+    await model.save(fileSystemHandler(path.join(dir, 'model.json')));
+    const handle = await openModel(dir, { backend: 'wasm' });
+    assert.deepEqual(
+      handle.layers.filter((l) => l.measuredByDefault).map((l) => l.name),
+      ['tok'],
+    );
+    const ids = [
+      [3, 1, 0],
+      [6, 6, 2],
+      [0, 5, 4],
+    ];
+    const r = await handle.capture(probeOf(Float32Array.from(ids.flat()), [3, T]));
+    const firstTokens = Float32Array.from(
+      ids.flatMap((row) => Array.from(table.subarray(row[0] * D, row[0] * D + D))),
+    );
+    assertColumns(r.acts, 0, affine(firstTokens, w1, b1, 3, D, U), U);
+    handle.dispose();
+  });
+
   void it('keeps no tensors beyond the result, whatever the batch size', async () => {
     const { file } = await saveMlp(path.join(tmp.dir, 'mlp-mem'));
     const handle = await openModel(file, { backend: 'cpu' });

@@ -1,4 +1,4 @@
-import type { Tensor } from '@tensorflow/tfjs';
+import type { DataType, Tensor } from '@tensorflow/tfjs';
 import type { ActivationMatrix, LayerSlice } from '../activations';
 import { UserError, throwIfAborted } from '../errors';
 import type { JobOptions } from '../progress';
@@ -57,7 +57,8 @@ export function reduceTo2d(
 }
 
 /**
- * Runs `forward` over the probe set in batches of `batchSize` and gathers the reduced outputs
+ * Runs `forward` over the probe set in batches of `batchSize` (input tensors of `inputDtype`,
+ * default float32) and gathers the reduced outputs
  * into a neuron-major S x N float64 matrix, layers in the order of `targets`. Each batch's
  * tensors are disposed before the next one starts, so peak memory is the model, one batch of
  * intermediates and the result.
@@ -67,7 +68,7 @@ export async function captureBatches(
   probe: ProbeSet,
   targets: CaptureTarget[],
   forward: (x: Tensor) => Tensor[] | Promise<Tensor[]>,
-  opts: JobOptions & { batchSize: number; sequence: SequenceReduction },
+  opts: JobOptions & { batchSize: number; sequence: SequenceReduction; inputDtype?: DataType },
 ): Promise<{ acts: ActivationMatrix; layers: CapturedLayer[] }> {
   const samples = probe.shape[0];
   if (!(samples > 0))
@@ -82,10 +83,12 @@ export async function captureBatches(
   for (let start = 0; start < samples; start += opts.batchSize) {
     throwIfAborted(opts.signal);
     const count = Math.min(opts.batchSize, samples - start);
-    const x = tf.tensor(probe.data.subarray(start * exampleSize, (start + count) * exampleSize), [
-      count,
-      ...exampleShape,
-    ]);
+    // Integer inputs (token ids) are converted from the probe's float values.
+    const x = tf.tensor(
+      probe.data.subarray(start * exampleSize, (start + count) * exampleSize),
+      [count, ...exampleShape],
+      opts.inputDtype ?? 'float32',
+    );
     let raw: Tensor[];
     try {
       raw = await forward(x);

@@ -173,6 +173,7 @@ export async function openGraphModel(
           captureBatches(tf, fitted, targets, (x) => run(tf, model, x, fetch, asyncMode), {
             ...copts,
             batchSize: copts.batchSize ?? 256,
+            inputDtype: model.inputs[0].dtype,
             sequence: copts.sequence ?? 'first',
           }),
         copts.onWarning,

@@ -160,7 +160,12 @@ export async function openLayersModel(
                   return clone === null ? t : (clone.apply(t) as Tensor);
                 });
               }),
-            { ...copts, batchSize: copts.batchSize ?? 256, sequence: copts.sequence ?? 'first' },
+            {
+              ...copts,
+              batchSize: copts.batchSize ?? 256,
+              inputDtype: model.inputs[0].dtype,
+              sequence: copts.sequence ?? 'first',
+            },
           ),
         copts.onWarning,
       );
