@@ -209,6 +209,36 @@ void describe('TF.js graph-model capture', () => {
     handle.dispose();
   });
 
+  void it('reads uint8-quantized weights (value = q * scale + min)', async () => {
+    const file = mlpGraph(path.join(tmp.dir, 'quant'), false);
+    const json = JSON.parse(readFileSync(file, 'utf8')) as {
+      weightsManifest: { paths: string[]; weights: Record<string, unknown>[] }[];
+    };
+    // W1 as 12 uint8 codes with scale 0.05 and min -0.3; the other weights stay float32.
+    const codes = Uint8Array.from({ length: 12 }, (_, i) => (i * 37) % 256);
+    const w1q = Float32Array.from(codes, (q) => q * 0.05 - 0.3);
+    json.weightsManifest[0].weights[0].quantization = { dtype: 'uint8', scale: 0.05, min: -0.3 };
+    const rest = [b1, w2, b2].map((a) => Buffer.from(a.buffer, a.byteOffset, a.byteLength));
+    writeFileSync(
+      path.join(path.dirname(file), 'weights.bin'),
+      Buffer.concat([Buffer.from(codes), ...rest]),
+    );
+    writeFileSync(file, JSON.stringify(json));
+    const handle = await openModel(file, { backend: 'cpu' });
+    const r = await handle.capture(probeOf(x, [S, 4]));
+    assertColumns(r.acts, 0, affine(x, w1q, b1, S, 4, 3), 3);
+    handle.dispose();
+    // One byte short of the 12 + 4 * (3 + 6 + 2) bytes needed.
+    writeFileSync(
+      path.join(path.dirname(file), 'weights.bin'),
+      Buffer.concat([Buffer.from(codes.subarray(1)), ...rest]),
+    );
+    await assert.rejects(
+      openModel(file, { backend: 'cpu' }),
+      /are short: expected 56 bytes for 4 weights, found 55/,
+    );
+  });
+
   void it('names an unsupported op and a dangling input', async () => {
     const bad = writeGraphModel(
       path.join(tmp.dir, 'badop'),
