@@ -158,6 +158,9 @@ export class KsgScratch {
   readonly cellStart: Int32Array;
   /** Position of the point in x's sorted order (grid path). */
   readonly xr: Int32Array;
+  /** The k best distances of every point (point-major) and the k-th of each (grid path). */
+  readonly bestAll: Float64Array;
+  readonly kthAll: Float64Array;
 
   constructor(n: number, k: number, psi: Float64Array) {
     if (psi.length < n + 1) throw new RangeError('KsgScratch: digamma table shorter than n + 1');
@@ -176,6 +179,8 @@ export class KsgScratch {
     this.G = gridSize(n);
     this.cellStart = new Int32Array(this.G * this.G + 1);
     this.xr = new Int32Array(n);
+    this.bestAll = new Float64Array(n * k);
+    this.kthAll = new Float64Array(n);
   }
 }
 
@@ -342,6 +347,17 @@ function knnDistinct(sc: KsgScratch): void {
   }
 }
 
+/** Offers d to the ascending k best stored at best[base .. base + k); returns the k-th. */
+function offerAt(best: Float64Array, base: number, k: number, d: number): number {
+  let j = base + k - 1;
+  while (j > base && best[j - 1] > d) {
+    best[j] = best[j - 1];
+    j--;
+  }
+  best[j] = d;
+  return best[base + k - 1];
+}
+
 /** Offers distance d to the ascending list of the k best; returns the new k-th distance. */
 function offer(best: Float64Array, k: number, d: number): number {
   let j = k - 1;
@@ -463,11 +479,8 @@ function scanCells(
   to: number,
 ): number {
   for (let q = from; q < to; q++) {
-    let dx = xs[q] - xp;
-    if (dx < 0) dx = -dx;
-    let dy = ys[q] - yp;
-    if (dy < 0) dy = -dy;
-    const d = dx > dy ? dx : dy;
+    // Math.abs / Math.max compile to branch-free instructions; the signs are unpredictable.
+    const d = Math.max(Math.abs(xs[q] - xp), Math.abs(ys[q] - yp));
     if (d < kth && q !== p) kth = offer(best, k, d);
   }
   return kth;
@@ -507,6 +520,41 @@ function knnGrid(X: PreparedColumn, Y: PreparedColumn, sc: KsgScratch): void {
   const xHi = X.bandHi;
   const yLo = Y.bandLo;
   const yHi = Y.bandHi;
+  const { bestAll, kthAll } = sc;
+  bestAll.fill(Infinity);
+  kthAll.fill(Infinity);
+  // Pass 1, rings 0 and 1 of every point at once: each pair of points in the same or adjacent
+  // cells is measured once and offered to both (half stencil: the rest of the own cell and
+  // the cell above, which follow it in memory, plus rows by-1..by+1 of the next column, also
+  // contiguous).
+  for (let bx = 0; bx < G; bx++) {
+    const nextCol = bx + 1 < G ? (bx + 1) * G : -1;
+    for (let by = 0; by < G; by++) {
+      const cell = bx * G + by;
+      const end = cellStart[cell + 1];
+      const upEnd = cellStart[by + 1 < G ? cell + 2 : cell + 1];
+      const rFrom = nextCol < 0 ? 0 : cellStart[nextCol + (by > 0 ? by - 1 : 0)];
+      const rTo = nextCol < 0 ? 0 : cellStart[nextCol + (by + 2 <= G ? by + 2 : G)];
+      for (let p = cellStart[cell]; p < end; p++) {
+        const xp = xs[p];
+        const yp = ys[p];
+        let kp = kthAll[p];
+        const bp = p * k;
+        for (let q = p + 1; q < upEnd; q++) {
+          const d = Math.max(Math.abs(xs[q] - xp), Math.abs(ys[q] - yp));
+          if (d < kp) kp = offerAt(bestAll, bp, k, d);
+          if (d < kthAll[q]) kthAll[q] = offerAt(bestAll, q * k, k, d);
+        }
+        for (let q = rFrom; q < rTo; q++) {
+          const d = Math.max(Math.abs(xs[q] - xp), Math.abs(ys[q] - yp));
+          if (d < kp) kp = offerAt(bestAll, bp, k, d);
+          if (d < kthAll[q]) kthAll[q] = offerAt(bestAll, q * k, k, d);
+        }
+        kthAll[p] = kp;
+      }
+    }
+  }
+  // Pass 2: points whose k-th distance reaches past the 3 x 3 block continue ring by ring.
   for (let bx = 0; bx < G; bx++) {
     for (let by = 0; by < G; by++) {
       const cell = bx * G + by;
@@ -514,27 +562,7 @@ function knnGrid(X: PreparedColumn, Y: PreparedColumn, sc: KsgScratch): void {
       for (let p = cellStart[cell]; p < end; p++) {
         const xp = xs[p];
         const yp = ys[p];
-        for (let j = 0; j < k; j++) best[j] = Infinity;
-        let kth = Infinity;
-        // Rings 0 and 1 together: the 3 x 3 block is three runs of adjacent cells (a column's
-        // cells are contiguous), so three contiguous scans.
-        const b0 = by > 0 ? by - 1 : 0;
-        const b1 = by < G - 1 ? by + 2 : G;
-        for (let cx = bx > 0 ? bx - 1 : 0, cEnd = bx < G - 1 ? bx + 1 : G - 1; cx <= cEnd; cx++) {
-          const base = cx * G;
-          kth = scanCells(
-            xs,
-            ys,
-            best,
-            k,
-            p,
-            xp,
-            yp,
-            kth,
-            cellStart[base + b0],
-            cellStart[base + b1],
-          );
-        }
+        let kth = kthAll[p];
         for (let r = 2; ; r++) {
           let gap = Infinity;
           if (bx - r >= 0) gap = xp - xHi[bx - r];
@@ -551,6 +579,9 @@ function knnGrid(X: PreparedColumn, Y: PreparedColumn, sc: KsgScratch): void {
             if (g < gap) gap = g;
           }
           if (gap >= kth) break;
+          if (r === 2) {
+            for (let j = 0; j < k; j++) best[j] = bestAll[p * k + j];
+          }
           const c0 = bx - r > 0 ? bx - r : 0;
           const c1 = bx + r < G - 1 ? bx + r : G - 1;
           const r0 = by - r > 0 ? by - r : 0;
