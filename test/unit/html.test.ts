@@ -1,6 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { PNG } from 'pngjs';
+import { layerTableCsv } from '../../src/core/report/csv';
 import { REPORT_JSON_ID, embedJson, renderHtmlReport } from '../../src/core/report/html';
 import type { AnalysisReport, CompareReport } from '../../src/core/report/schema';
 import { realisticAnalysis, realisticCompare, tinyAnalysis } from './chartDataFixtures';
@@ -63,6 +66,12 @@ void test('the HTML loads nothing from outside: no remote src/href, a CSP allowi
   assert.ok(csp.includes(`style-src 'sha256-${hash(style)}'`));
 });
 
+interface Downloads {
+  csv: { name: string; bytes: Buffer };
+  json: { name: string; bytes: Buffer };
+  png: { name: string; bytes: Buffer };
+}
+
 interface PageFacts {
   rendered: string | undefined;
   title: string;
@@ -74,10 +83,14 @@ interface PageFacts {
 async function renderInChromium(
   report: AnalysisReport | CompareReport,
   colorScheme: 'light' | 'dark',
-): Promise<{ facts: PageFacts; problems: string[]; requests: string[] }> {
+): Promise<{ facts: PageFacts; problems: string[]; requests: string[]; downloads: Downloads }> {
   const browser = await launchChromium();
   try {
-    const page = await browser.newPage({ viewport: { width: 1200, height: 900 }, colorScheme });
+    const page = await browser.newPage({
+      viewport: { width: 1200, height: 900 },
+      colorScheme,
+      acceptDownloads: true,
+    });
     const problems: string[] = [];
     const requests: string[] = [];
     page.on('console', (m) => {
@@ -104,7 +117,17 @@ async function renderInChromium(
         text: document.body.innerText,
       };
     });
-    return { facts, problems, requests };
+    // The page's own exports: files downloaded from the page, nothing sent anywhere.
+    const download = async (button: string) => {
+      const [file] = await Promise.all([page.waitForEvent('download'), page.click(button)]);
+      return { name: file.suggestedFilename(), bytes: readFileSync(await file.path()) };
+    };
+    const downloads = {
+      csv: await download('#export-csv'),
+      json: await download('#export-json'),
+      png: await download('#export-entropy-png'),
+    };
+    return { facts, problems, requests, downloads };
   } finally {
     await browser.close();
   }
@@ -115,7 +138,7 @@ void test(
   { skip: skipWithoutChromium },
   async () => {
     const report = realisticAnalysis();
-    const { facts, problems, requests } = await renderInChromium(report, 'light');
+    const { facts, problems, requests, downloads } = await renderInChromium(report, 'light');
     assert.deepEqual(problems, []);
     assert.deepEqual(
       requests.filter((u) => !u.startsWith('about:') && !u.startsWith('data:')),
@@ -136,6 +159,13 @@ void test(
     // The median H of dense_1, to two decimals, as the table shows it.
     assert.ok(facts.summary.includes(report.layers[0].entropy.median.toFixed(2)));
     assert.ok(facts.text.includes('a verdict needs a reference'));
+    // Exports download the same CSV as the CLI, the report itself, and a PNG of the chart.
+    assert.equal(downloads.csv.name, 'model-memlens-layers.csv');
+    assert.equal(downloads.csv.bytes.toString('utf8'), layerTableCsv(report));
+    assert.deepEqual(JSON.parse(downloads.json.bytes.toString('utf8')), report);
+    assert.equal(downloads.png.name, 'model-memlens-entropy.png');
+    const png = PNG.sync.read(downloads.png.bytes);
+    assert.equal(png.width, facts.canvases[0].width);
   },
 );
 
