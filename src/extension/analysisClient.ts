@@ -76,7 +76,13 @@ export function runJob<T extends JobRequest>(
     child.on('error', (err) => finish(() => reject(err)));
     child.on('exit', (code, signal) => {
       if (killTimer) clearTimeout(killTimer);
-      const tail = stderr.trim().split('\n').slice(-3).join(' | ');
+      // Node prints an uncaught error as the stack, then a blank line and its version: the
+      // line naming the error says most.
+      const lines = stderr
+        .split('\n')
+        .map((l) => l.trim())
+        .filter(Boolean);
+      const tail = lines.find((l) => /^\w*Error\b/.test(l)) ?? lines.slice(-2).join(' | ');
       finish(() =>
         reject(
           new Error(

@@ -246,7 +246,7 @@ export class AnalysisService implements vscode.Disposable {
       { type: 'job/inspect', source: uri.fsPath, backend: readParams(uri).backend },
       {
         signal,
-        onLog: (line) => this.log.debug(line),
+        onLog: (line) => this.log.info(`[analysis] ${line}`),
       },
     );
   }
@@ -324,7 +324,7 @@ export class AnalysisService implements vscode.Disposable {
           try {
             return await runJob(this.hostScript, job, {
               signal: controller.signal,
-              onLog: (line) => this.log.debug(line),
+              onLog: (line) => this.log.info(`[analysis] ${line}`),
               onProgress: (p) => {
                 const step = tracker.update(p);
                 progress.report({ message: step.message, increment: step.increment });
