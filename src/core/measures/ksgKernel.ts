@@ -636,15 +636,23 @@ export function ksgPair(
 ): number {
   const n = X.n;
   const longRun = Math.max(1, Math.floor(n / sc.G / 2));
+  let swapped = false;
   if (X.maxRun <= longRun && Y.maxRun <= longRun) {
     knnGrid(X, Y, sc);
   } else {
-    layout(X, Y, sc);
-    if (X.groupStart === null || X.groupEnd === null) knnDistinct(sc);
-    else knnTies(X.groupStart, X.groupEnd, sc);
-    countY(Y, sc);
+    // Sweep along the column with the shorter tie runs (cheaper: its sweep needs no run
+    // handling or shorter runs); the estimate is symmetric in x and y.
+    swapped = X.maxRun > Y.maxRun;
+    const A = swapped ? Y : X;
+    const B = swapped ? X : Y;
+    layout(A, B, sc);
+    if (A.groupStart === null || A.groupEnd === null) knnDistinct(sc);
+    else knnTies(A.groupStart, A.groupEnd, sc);
+    countY(B, sc);
   }
-  const { psi, nx, ny } = sc;
+  const { psi } = sc;
+  const nx = swapped ? sc.ny : sc.nx;
+  const ny = swapped ? sc.nx : sc.ny;
   let sum = 0;
   for (let i = 0; i < n; i++) sum += psi[nx[i] + 1] + psi[ny[i] + 1];
   if (detail !== undefined) {
