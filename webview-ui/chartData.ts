@@ -22,6 +22,14 @@ export function seriesColor(index: number): ColorKey {
   return PALETTE[index % PALETTE.length];
 }
 
+/** Point markers: the 7th to 12th series repeat the colours with squares, and so on. */
+export const MARKERS = ['circle', 'rect', 'triangle', 'rectRot'] as const;
+export type Marker = (typeof MARKERS)[number];
+
+export function seriesMarker(index: number): Marker {
+  return MARKERS[Math.floor(index / PALETTE.length) % MARKERS.length];
+}
+
 /** The colour of each signature, used by the compare chart and the tables. */
 export const SIGNATURE_COLORS: Record<SignatureKind, ColorKey> = {
   heuristic: 'red',
@@ -114,7 +122,7 @@ export interface NeuronPoint {
 
 export interface EntropyBoxData {
   layers: string[];
-  models: { label: string; color: ColorKey }[];
+  models: { label: string; color: ColorKey; marker: Marker }[];
   boxes: BoxGlyph[];
   /** Per model: its neurons' entropies as jittered points. */
   points: NeuronPoint[][];
@@ -177,7 +185,11 @@ export function entropyBoxData(
   });
   return {
     layers,
-    models: models.map((m, i) => ({ label: m.label, color: seriesColor(i) })),
+    models: models.map((m, i) => ({
+      label: m.label,
+      color: seriesColor(i),
+      marker: seriesMarker(i),
+    })),
     boxes,
     points,
     maxEntropy: Math.log(Math.max(2, bins)),
@@ -294,7 +306,8 @@ export function miDensityCurves(snapshot: ReportSnapshot, layer: string | null):
     curves.push({
       label: m.label,
       color: seriesColor(i),
-      dashed: false,
+      // Beyond six models the colours repeat: the repeats are dashed.
+      dashed: i >= PALETTE.length,
       points: curvePoints(density),
       median,
     });

@@ -130,6 +130,13 @@ function renderTable(id: string, table: TableData, host: ViewHost, caption: stri
   return el('div', 'ml-scroll', t);
 }
 
+/** Makes a chart taller when its legend needs more than one row (about three entries a row). */
+function growForLegend(canvas: HTMLCanvasElement, entries: number): void {
+  const box = canvas.parentElement;
+  const extraRows = Math.ceil(entries / 3) - 1;
+  if (box !== null && extraRows > 0) box.style.height = `${340 + 22 * extraRows}px`;
+}
+
 /** A PNG of the chart on the theme background (a bare canvas is transparent). */
 function chartPng(canvas: HTMLCanvasElement, background: string): string {
   const out = document.createElement('canvas');
@@ -239,6 +246,7 @@ export class ReportView {
         'Non-overlapping notches mean the medians differ. Lower H: low-variety neurons (heuristic memorization); higher H: idiosyncratic neurons (example-level).',
     );
     grid.append(entropy.card);
+    growForLegend(entropy.canvas, models.length);
     const boxData = entropyBoxData(models, snapshot.report.params.bins, layer);
     pending.push(() =>
       this.charts.push(createEntropyChart(entropy.canvas, boxData, theme, state.ui.showNeurons)),
@@ -254,6 +262,7 @@ export class ReportView {
         'Mass moving to higher I: neurons become alike (heuristic memorization).',
     );
     grid.append(mi.card);
+    growForLegend(mi.canvas, curves.length);
     pending.push(() => this.charts.push(createMiDensityChart(mi.canvas, curves, theme)));
 
     if (snapshot.kind === 'compare') {

@@ -17,6 +17,8 @@ import {
   notchedBoxOutline,
   notchesOverlap,
   rankingTable,
+  seriesColor,
+  seriesMarker,
   shortLabels,
   toCsv,
   trajectoryData,
@@ -425,4 +427,38 @@ void test('export file names come from the model file name', () => {
   assert.equal(exportStem(odd), 'my-model-v2-memlens');
   odd.report.model.path = '/tmp/...';
   assert.equal(exportStem(odd), 'report-memlens');
+});
+
+void test('beyond six series the colours repeat with other markers, and repeated curves are dashed', () => {
+  assert.deepEqual(
+    [0, 5, 6, 11, 12, 23, 24].map((i) => [seriesColor(i), seriesMarker(i)]),
+    [
+      ['blue', 'circle'],
+      ['yellow', 'circle'],
+      ['blue', 'rect'],
+      ['yellow', 'rect'],
+      ['blue', 'triangle'],
+      ['yellow', 'rectRot'],
+      ['blue', 'circle'],
+    ],
+  );
+  const report = tinyCompare();
+  const first = report.models[0];
+  report.models = Array.from({ length: 8 }, (_, i) => ({
+    ...first,
+    path: `runs/s${i}/model.json`,
+  }));
+  const curves = miDensityCurves({ kind: 'compare', report }, null);
+  assert.deepEqual(
+    curves.map((c) => c.dashed),
+    [false, false, false, false, false, false, true, true],
+  );
+  const boxes = entropyBoxData(modelSeries({ kind: 'compare', report }), 100);
+  assert.deepEqual(
+    boxes.models.slice(5, 7).map((m) => [m.color, m.marker]),
+    [
+      ['yellow', 'circle'],
+      ['blue', 'rect'],
+    ],
+  );
 });

@@ -57,8 +57,18 @@ function annotationPlugin(
       ctx.save();
       ctx.fillStyle = theme.foreground;
       const font = themeFont(theme, -1);
-      ctx.font = `${font.size}px ${font.family}`;
+      const height = font.size ?? 12;
+      ctx.font = `${height}px ${font.family}`;
       ctx.textBaseline = 'bottom';
+      // Right of the point, else left of it; a label that would overlap one already drawn is
+      // left out (the tooltip still names the point).
+      const drawn: { left: number; right: number; top: number; bottom: number }[] = [];
+      const free = (r: (typeof drawn)[number]) =>
+        r.left >= area.left &&
+        r.right <= area.right &&
+        drawn.every(
+          (d) => r.right < d.left || r.left > d.right || r.bottom < d.top || r.top > d.bottom,
+        );
       chart.data.datasets.forEach((ds, i) => {
         if (!chart.isDatasetVisible(i)) return;
         const meta = chart.getDatasetMeta(i);
@@ -66,9 +76,15 @@ function annotationPlugin(
           const point = meta.data[j];
           if (point === undefined || d.label === '') return;
           const width = ctx.measureText(d.label).width;
-          const right = point.x + 8 + width <= area.right;
-          ctx.textAlign = right ? 'left' : 'right';
-          ctx.fillText(d.label, point.x + (right ? 8 : -8), point.y - 5);
+          const top = point.y - 5 - height;
+          const bottom = point.y - 5;
+          const right = { left: point.x + 8, right: point.x + 8 + width, top, bottom };
+          const left = { left: point.x - 8 - width, right: point.x - 8, top, bottom };
+          const place = free(right) ? right : free(left) ? left : null;
+          if (place === null) return;
+          drawn.push(place);
+          ctx.textAlign = 'left';
+          ctx.fillText(d.label, place.left, bottom);
         });
       });
       ctx.restore();

@@ -118,6 +118,7 @@ export function createEntropyChart(
         const xs = ctx.chart.scales.x;
         return Math.abs(xs.getPixelForValue(d.glyph.halfWidth) - xs.getPixelForValue(0));
       },
+      pointStyle: m.marker,
       pointBorderWidth: 0,
     };
   });

@@ -65,7 +65,13 @@ export function createMiDensityChart(
         ...base.plugins,
         legend: {
           ...base.plugins.legend,
-          labels: { ...base.plugins.legend.labels, pointStyle: 'line' as const, boxWidth: 24 },
+          // Plain legend boxes of height 0: a short line, dashed like its curve.
+          labels: {
+            ...base.plugins.legend.labels,
+            usePointStyle: false,
+            boxWidth: 26,
+            boxHeight: 0,
+          },
         },
         tooltip: {
           ...base.plugins?.tooltip,
