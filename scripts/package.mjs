@@ -11,8 +11,8 @@
 // unless they name an optionalDependency of package.json that is absent here (tfjs-node: the
 // code falls back to the wasm backend) or sit inside a vendored package (dead or guarded code).
 //
-// vsce runs with --no-dependencies in a staging folder (out/vsix/) holding package.json,
-// README.md, .vscodeignore (the allowlist), dist/ and media/. Because vsce never packages a
+// vsce runs with --no-dependencies in a staging folder (out/vsix-XXXXXX/) holding package.json,
+// README.md, .vscodeignore (the allowlist), dist/, media/ and docs/. Because vsce never packages a
 // top-level node_modules in that mode, the runtime modules are staged in dist/node_modules/,
 // which Node's resolution from dist/*.js finds first.
 import { spawnSync } from 'node:child_process';
@@ -25,6 +25,7 @@ import {
   rmSync,
   statSync,
   copyFileSync,
+  mkdtempSync,
 } from 'node:fs';
 import { createRequire, isBuiltin } from 'node:module';
 import * as path from 'node:path';
@@ -38,7 +39,9 @@ const target = values.target;
 const [targetPlatform, targetArch] = target.split('-');
 const manifest = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
 const optional = new Set(Object.keys(manifest.optionalDependencies ?? {}));
-const stage = path.join(root, 'out', 'vsix');
+/** A staging folder of its own, so that two package runs at once cannot mix their files. */
+mkdirSync(path.join(root, 'out'), { recursive: true });
+const stage = mkdtempSync(path.join(root, 'out', 'vsix-'));
 const vsix = path.join(root, `${manifest.name}-${manifest.version}.vsix`);
 
 /** Files of dist/ that ship: the bundles, not their source maps, not the benchmark. */
@@ -127,7 +130,7 @@ const shipped = new Set();
 const packages = new Set();
 const absentOptional = new Set();
 const unresolvedVendored = new Set();
-const queue = distFiles.filter((f) => f.endsWith('.js')).map((f) => path.join(root, 'dist', f));
+const queue = distFiles.map((f) => path.join(root, 'dist', f));
 while (queue.length > 0) {
   const file = queue.pop();
   if (shipped.has(file)) continue;
@@ -168,13 +171,16 @@ while (queue.length > 0) {
 }
 
 // Stage and package.
-rmSync(stage, { recursive: true, force: true });
 mkdirSync(path.join(stage, 'dist'), { recursive: true });
 for (const f of ['package.json', 'README.md', '.vscodeignore', 'LICENSE']) {
   if (existsSync(path.join(root, f))) copyFileSync(path.join(root, f), path.join(stage, f));
 }
-if (existsSync(path.join(root, 'media')))
-  cpSync(path.join(root, 'media'), path.join(stage, 'media'), { recursive: true });
+// README.md links to docs/ relatively; shipping docs/ keeps those links working in VS Code.
+for (const dir of ['media', 'docs']) {
+  if (existsSync(path.join(root, dir))) {
+    cpSync(path.join(root, dir), path.join(stage, dir), { recursive: true });
+  }
+}
 let moduleBytes = 0;
 for (const f of shipped) {
   const rel = path.relative(root, f);
@@ -200,7 +206,15 @@ if (unresolvedVendored.size > 0) {
 }
 
 rmSync(vsix, { force: true });
-const vsceArgs = ['package', '--no-dependencies', '--target', target, '--out', vsix];
+const vsceArgs = [
+  'package',
+  '--no-dependencies',
+  '--no-rewrite-relative-links',
+  '--target',
+  target,
+  '--out',
+  vsix,
+];
 if (!existsSync(path.join(stage, 'LICENSE'))) vsceArgs.push('--skip-license');
 if (!manifest.repository) vsceArgs.push('--allow-missing-repository');
 const vsce = spawnSync(
@@ -211,5 +225,6 @@ const vsce = spawnSync(
     stdio: ['ignore', 'inherit', 'inherit'],
   },
 );
+rmSync(stage, { recursive: true, force: true });
 if (vsce.status !== 0) process.exit(vsce.status ?? 1);
 console.log(`package: ${path.basename(vsix)} is ${(statSync(vsix).size / 1e6).toFixed(1)} MB`);

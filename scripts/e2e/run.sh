@@ -20,7 +20,9 @@ vt=$root/.vscode-test
 # The runs' folders (profiles, extensions, XDG homes, TMPDIR, workspaces) live outside the project:
 # inside it, Node would resolve a module missing from the installed .vsix from the project's
 # node_modules and hide the defect. They are removed at exit; logs are kept in .vscode-test/last-run.
-runs=$(mktemp -d "${TMPDIR:-/tmp}/memlens-e2e.XXXXXX")
+tmpBase=${TMPDIR:-/tmp}
+case "$tmpBase/" in "$root"/*) tmpBase=/tmp ;; esac
+runs=$(mktemp -d "$tmpBase/memlens-e2e.XXXXXX")
 lastRun=$vt/last-run
 codeServer=$vt/code-server/node_modules/.bin/code-server
 summary=$vt/e2e-summary
@@ -63,7 +65,14 @@ start_group() {
   local pidfile=$1
   shift
   groups+=("$pidfile")
-  setsid -w bash -c 'echo $$ >"$0"; exec "$@"' "$pidfile" "$@" &
+  setsid -w bash -c 'echo $$ >"$0.tmp" && mv "$0.tmp" "$0"; exec "$@"' "$pidfile" "$@" &
+  # Until the pgid is on file, the cleanup could not stop the group: wait for it.
+  for _ in $(seq 1000); do
+    [ -s "$pidfile" ] && return 0
+    sleep 0.01
+  done
+  echo "e2e: could not start $1" >&2
+  return 1
 }
 
 echo "e2e: start $(date -u +%H:%M:%S) UTC"
