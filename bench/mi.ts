@@ -1,0 +1,151 @@
+// MI speed and memory: single-thread kernel throughput at S = 1000/2000/4000, all pairs of
+// N = 768 at S = 2000 through the worker pool (goal: <= 60 s on 2 cores), post-ReLU ties vs
+// none (goal: <= 3x), peak RSS at N = 768, S = 10000 (goal: <= 1 GB), and scikit-learn's
+// per-pair time side by side when python3-sklearn is installed (goal: >= 20x per core).
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
+import * as path from 'node:path';
+import type { ActivationMatrix } from '../src/core/activations';
+import { digammaTable } from '../src/core/measures/digamma';
+import { KsgScratch, ksgPair, prepareColumn } from '../src/core/measures/ksgKernel';
+import { computeMiMatrix, disposeMiPool } from '../src/core/mi/miMatrix';
+import { Rng } from '../src/core/random';
+
+/**
+ * S x N activations like a hidden layer's pre-activations: each neuron mixes a few shared
+ * factors with its own noise, so pairs range from independent to strongly dependent.
+ * `reluShare` of the neurons are passed through ReLU (exact zeros, about half their values).
+ */
+function syntheticLayer(
+  samples: number,
+  neurons: number,
+  seed: number,
+  reluShare = 0,
+): ActivationMatrix {
+  const rng = new Rng(seed);
+  const factors = 4;
+  const w = Array.from({ length: neurons * factors }, () => rng.normal() * 0.7);
+  const data = new Float64Array(samples * neurons);
+  const f = new Float64Array(factors);
+  for (let s = 0; s < samples; s++) {
+    for (let j = 0; j < factors; j++) f[j] = rng.normal();
+    for (let n = 0; n < neurons; n++) {
+      let v = rng.normal();
+      for (let j = 0; j < factors; j++) v += w[n * factors + j] * f[j];
+      data[n * samples + s] = n < reluShare * neurons ? Math.max(0, v) : v;
+    }
+  }
+  return { samples, neurons, data, layers: [{ name: 'all', start: 0, end: neurons }] };
+}
+
+/** Single-thread pairs per second of the kernel on prepared columns (CPU time). */
+function kernelPairsPerSecond(acts: ActivationMatrix, seconds: number): number {
+  const S = acts.samples;
+  const cols = Array.from({ length: acts.neurons }, (_, n) =>
+    prepareColumn(acts.data.subarray(n * S, (n + 1) * S)),
+  );
+  const scratch = new KsgScratch(S, 3, digammaTable(S));
+  const t0 = process.cpuUsage();
+  let pairs = 0;
+  let sink = 0;
+  for (;;) {
+    for (let a = 0; a < cols.length; a++) {
+      for (let b = a + 1; b < cols.length; b++) {
+        sink += ksgPair(cols[a], cols[b], scratch);
+        pairs++;
+      }
+    }
+    const used = process.cpuUsage(t0);
+    if ((used.user + used.system) / 1e6 >= seconds) {
+      if (!Number.isFinite(sink)) throw new Error('non-finite MI');
+      return pairs / ((used.user + used.system) / 1e6);
+    }
+  }
+}
+
+interface MatrixTiming {
+  /** Wall-clock seconds. */
+  wall: number;
+  /** CPU seconds of the whole process (main thread and workers). */
+  cpu: number;
+  computed: number;
+}
+
+async function timeMatrix(acts: ActivationMatrix, pairs?: number): Promise<MatrixTiming> {
+  const t0 = performance.now();
+  const c0 = process.cpuUsage();
+  const m = await computeMiMatrix(acts, { pairs });
+  const c = process.cpuUsage(c0);
+  return {
+    wall: (performance.now() - t0) / 1000,
+    cpu: (c.user + c.system) / 1e6,
+    computed: m.pairsComputed,
+  };
+}
+
+const load = (): string => loadavg()[0].toFixed(1);
+
+const mb = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
+
+export async function benchMi(log: (line: string) => void = console.log): Promise<void> {
+  const threads = availableParallelism();
+  log(`MI (KSG-1, k = 3), ${threads} worker threads; load average ${load()} at start`);
+  log(
+    '  (wall times depend on what else runs; CPU seconds / threads is the idle-machine wall time)',
+  );
+
+  const perCore = new Map<number, number>();
+  for (const S of [1000, 2000, 4000]) {
+    const rate = kernelPairsPerSecond(syntheticLayer(S, 24, S), 4);
+    perCore.set(S, rate);
+    log(
+      `  kernel, 1 thread, S = ${S}: ${rate.toFixed(0)} pairs/s (${(1e6 / rate).toFixed(0)} us/pair)`,
+    );
+  }
+
+  const full = await timeMatrix(syntheticLayer(2000, 768, 1));
+  log(
+    `  all pairs N = 768, S = 2000: ${full.computed} pairs in ${full.wall.toFixed(1)} s wall, ` +
+      `${full.cpu.toFixed(1)} CPU s (${(full.cpu / threads).toFixed(1)} s on ${threads} idle cores; ` +
+      `${(full.computed / full.wall).toFixed(0)} pairs/s wall; goal <= 60 s); load average ${load()}`,
+  );
+
+  const plain = await timeMatrix(syntheticLayer(2000, 256, 2, 0));
+  const relu = await timeMatrix(syntheticLayer(2000, 256, 2, 0.5));
+  log(
+    `  N = 256, S = 2000: no ties ${plain.wall.toFixed(1)} s wall / ${plain.cpu.toFixed(1)} CPU s, ` +
+      `half the neurons post-ReLU ${relu.wall.toFixed(1)} s wall / ${relu.cpu.toFixed(1)} CPU s ` +
+      `(CPU ratio ${(relu.cpu / plain.cpu).toFixed(2)}; goal <= 3)`,
+  );
+
+  // Memory: every column goes to every worker, so load N = 768, S = 10000 and sample pairs.
+  const big = syntheticLayer(10000, 768, 3);
+  const sampled = await timeMatrix(big, 400);
+  log(
+    `  N = 768, S = 10000, ${sampled.computed} sampled pairs: ${sampled.wall.toFixed(1)} s; ` +
+      `peak RSS ${mb(process.resourceUsage().maxRSS * 1024)} (goal <= 1 GB)`,
+  );
+  await disposeMiPool();
+
+  const script = path.resolve(__dirname, '..', 'bench', 'sklearnKsg.py');
+  const py = '/usr/bin/python3';
+  if (!existsSync(py) || !existsSync(script)) {
+    log('  scikit-learn side by side: skipped (no /usr/bin/python3 or bench/sklearnKsg.py)');
+    return;
+  }
+  const run = spawnSync(py, [script, '2000', '8'], { encoding: 'utf8' });
+  if (run.status !== 0) {
+    log(
+      `  scikit-learn side by side: skipped (${run.stderr.trim().split('\n').pop() ?? 'python failed'})`,
+    );
+    return;
+  }
+  const { seconds_per_pair: skPerPair } = JSON.parse(run.stdout) as { seconds_per_pair: number };
+  const ours = perCore.get(2000) ?? NaN;
+  log(
+    `  scikit-learn _compute_mi_cc, 1 core, S = 2000: ${(skPerPair * 1e3).toFixed(1)} ms/pair ` +
+      `(${(1 / skPerPair).toFixed(1)} pairs/s); MemLens kernel ${(ours * skPerPair).toFixed(0)}x per core (goal >= 20x); ` +
+      `all 294,528 pairs would take sklearn ${((294528 * skPerPair) / 60).toFixed(0)} min on one core`,
+  );
+}
