@@ -122,6 +122,8 @@ export interface NeuronPoint {
 
 export interface EntropyBoxData {
   layers: string[];
+  /** Whether some boxes show only a strided subset of their neurons (wide layers). */
+  subsampled: boolean;
   models: { label: string; color: ColorKey; marker: Marker }[];
   boxes: BoxGlyph[];
   /** Per model: its neurons' entropies as jittered points. */
@@ -130,6 +132,8 @@ export interface EntropyBoxData {
   maxEntropy: number;
 }
 
+/** At most about this many neuron points per box (plus the outliers). */
+export const MAX_POINTS_PER_BOX = 400;
 /** Part of the layer slot the boxes of all models share; the rest is the gap between layers. */
 export const GROUP_WIDTH = 0.8;
 /** Part of its sub-slot one box fills. */
@@ -157,6 +161,7 @@ export function entropyBoxData(
   const halfWidth = (slot * BOX_FILL) / 2;
   const boxes: BoxGlyph[] = [];
   const points: NeuronPoint[][] = models.map(() => []);
+  let subsampled = false;
   models.forEach((model, modelIndex) => {
     layers.forEach((name, layerIndex) => {
       const l = model.layers.find((x) => x.name === name);
@@ -171,8 +176,13 @@ export function entropyBoxData(
         box: l.entropy,
         color: seriesColor(modelIndex),
       });
+      // Wide layers: every stride-th neuron plus every outlier, so a box carries at most
+      // about MAX_POINTS_PER_BOX points (a denser cloud is unreadable and slow to draw).
+      const stride = Math.ceil(l.entropies.length / MAX_POINTS_PER_BOX);
+      if (stride > 1) subsampled = true;
+      const outlier = (h: number) => h < l.entropy.whiskerLow || h > l.entropy.whiskerHigh;
       l.entropies.forEach((h, neuron) => {
-        if (Number.isFinite(h)) {
+        if (Number.isFinite(h) && (neuron % stride === 0 || outlier(h))) {
           points[modelIndex].push({
             x: center + jitter(neuron) * halfWidth * 0.8,
             y: h,
@@ -185,6 +195,7 @@ export function entropyBoxData(
   });
   return {
     layers,
+    subsampled,
     models: models.map((m, i) => ({
       label: m.label,
       color: seriesColor(i),

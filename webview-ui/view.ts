@@ -13,6 +13,7 @@ import type {
 } from '../src/shared/protocol';
 import type { TableData } from './chartData';
 import {
+  MAX_POINTS_PER_BOX,
   SIGNATURE_LABELS,
   analysisTable,
   compareReference,
@@ -248,6 +249,13 @@ export class ReportView {
     grid.append(entropy.card);
     growForLegend(entropy.canvas, models.length);
     const boxData = entropyBoxData(models, snapshot.report.params.bins, layer);
+    if (boxData.subsampled && state.ui.showNeurons) {
+      entropy.card
+        .querySelector('figcaption')
+        ?.append(
+          ` Wide layers show every k-th neuron (at most ${MAX_POINTS_PER_BOX} a box) and all outliers.`,
+        );
+    }
     pending.push(() =>
       this.charts.push(createEntropyChart(entropy.canvas, boxData, theme, state.ui.showNeurons)),
     );

@@ -462,3 +462,28 @@ void test('beyond six series the colours repeat with other markers, and repeated
     ],
   );
 });
+
+void test('wide layers draw every k-th neuron plus all outliers', () => {
+  const snapshot = analysis();
+  // 1000 neurons at H = 2 except every 100th at H = 4.5, beyond the whisker (2): stride
+  // ceil(1000 / 400) = 3 keeps neurons 0, 3, ..., 999 (334) and adds the outliers not on the
+  // stride: 100, 200, 400, 500, 700, 800 (0, 300, 600, 900 are on it).
+  const entropies = Array.from({ length: 1000 }, (_, i) => (i % 100 === 0 ? 4.5 : 2));
+  snapshot.report.layers[0].entropies = entropies;
+  snapshot.report.layers[0].entropy = {
+    ...BOX_A,
+    n: 1000,
+    q1: 2,
+    median: 2,
+    q3: 2,
+    whiskerLow: 2,
+    whiskerHigh: 2,
+  };
+  const data = entropyBoxData(modelSeries(snapshot), 100, 'dense_1');
+  assert.equal(data.subsampled, true);
+  const neurons = data.points[0].map((p) => p.neuron);
+  assert.equal(neurons.length, 334 + 6);
+  for (const n of [0, 3, 999, 100, 200, 800]) assert.ok(neurons.includes(n), String(n));
+  assert.ok(!neurons.includes(1) && !neurons.includes(101));
+  assert.equal(entropyBoxData(modelSeries(analysis()), 100).subsampled, false);
+});
