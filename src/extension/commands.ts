@@ -106,6 +106,15 @@ async function reportIdFor(
   return entry.compareKey ? compareReportId(entry.compareKey) : undefined;
 }
 
+/** Opens a report's panel; a failure is shown, and does not lose the result already computed. */
+async function showPanel(ctx: CommandContext, reportId: string): Promise<void> {
+  try {
+    await ctx.panels.show(reportId);
+  } catch (err) {
+    ctx.service.report(err);
+  }
+}
+
 export const COMMANDS: Record<string, (ctx: CommandContext) => Handler> = {
   /** (target?: Uri | string) => AnalysisReport | undefined. Opens the report panel. */
   'memlens.analyze': (ctx) => async (arg?: unknown) => {
@@ -113,7 +122,7 @@ export const COMMANDS: Record<string, (ctx: CommandContext) => Handler> = {
     if (!uri) return undefined;
     const result = await ctx.service.analyze(uri);
     if (!result) return undefined;
-    await ctx.panels.show(analysisReportId(result.key));
+    await showPanel(ctx, analysisReportId(result.key));
     return result.report;
   },
 
@@ -143,7 +152,7 @@ export const COMMANDS: Record<string, (ctx: CommandContext) => Handler> = {
     }
     const result = await ctx.service.compare(uris);
     if (!result) return undefined;
-    await ctx.panels.show(compareReportId(result.key));
+    await showPanel(ctx, compareReportId(result.key));
     return result.report;
   },
 

@@ -9,7 +9,7 @@ import { UserError } from '../core/errors';
 import type { AnalysisService } from './analysisService';
 import type { ModelOutline } from './hostProtocol';
 import { modelViewerHtml } from './modelViewerHtml';
-import { makeNonce } from './webviewContent';
+import { makeNonce } from './webviewCsp';
 
 export const MODEL_EDITOR_TYPES = ['memlens.modelFile', 'memlens.modelFileOption'] as const;
 const DUMP_EXTENSIONS = new Set(['.npy', '.npz', '.safetensors']);

@@ -83,9 +83,9 @@ export class ReportPanels
   }
 
   private attach(panel: vscode.WebviewPanel, reportId: string, snapshot: ReportSnapshot): void {
+    panel.webview.html = shellHtml(panel.webview, this.extensionUri, snapshotTitle(snapshot));
     this.panels.set(reportId, panel);
     this.lastActive = reportId;
-    panel.webview.html = shellHtml(panel.webview, this.extensionUri, snapshotTitle(snapshot));
     const post = (m: HostMessage): void => void panel.webview.postMessage(m);
     const subs: vscode.Disposable[] = [
       panel.webview.onDidReceiveMessage(async (m: unknown) => {

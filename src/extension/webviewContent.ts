@@ -1,19 +1,10 @@
 /** Shared plumbing of the report panel and the side view: HTML shell, report loading, exports. */
-import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import { writeFileAtomic } from '../core/io/atomicWrite';
 import type { ReportSnapshot, WebviewMessage } from '../shared/protocol';
 import { webviewShellHtml } from '../shared/webviewShell';
 import type { ResultStore } from './resultStore';
-
-/** A fresh nonce: 32 letters and digits. */
-export function makeNonce(): string {
-  return randomBytes(24)
-    .toString('base64')
-    .replace(/[^A-Za-z0-9]/g, '')
-    .padEnd(32, 'A')
-    .slice(0, 32);
-}
+import { makeNonce, resourceCspSource } from './webviewCsp';
 
 export function webviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions {
   return { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist')] };
@@ -29,7 +20,7 @@ export function shellHtml(
   return webviewShellHtml({
     scriptUri: webview.asWebviewUri(vscode.Uri.joinPath(dist, 'webview.js')).toString(),
     styleUri: webview.asWebviewUri(vscode.Uri.joinPath(dist, 'webview.css')).toString(),
-    cspSource: webview.cspSource,
+    cspSource: resourceCspSource(webview.cspSource),
     nonce: makeNonce(),
     title,
   });

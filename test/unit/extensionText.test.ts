@@ -15,6 +15,8 @@ import {
 import { commandLink, modelViewerHtml } from '../../src/extension/modelViewerHtml';
 import { ProgressTracker, progressLabel } from '../../src/extension/progressTracker';
 import type { ResultEntry } from '../../src/extension/resultStore';
+import { makeNonce, resourceCspSource } from '../../src/extension/webviewCsp';
+import { webviewShellHtml } from '../../src/shared/webviewShell';
 
 const signature: Signature = {
   kind: 'heuristic',
@@ -232,4 +234,22 @@ void test('export format from the target extension; anything else is a one-line 
       err.message ===
         "/w/report.txt: expected an export file ending in .json, .csv or .html, found '.txt'",
   );
+});
+
+void test('webview CSP: the host source taken from VS Code 1.100 cspSource passes the shell; nonces are fresh tokens', () => {
+  assert.equal(resourceCspSource("'self' https://*.vscode-cdn.net"), 'https://*.vscode-cdn.net');
+  assert.equal(resourceCspSource('vscode-resource:'), 'vscode-resource:');
+  const a = makeNonce();
+  const b = makeNonce();
+  assert.match(a, /^[A-Za-z0-9]{32}$/);
+  assert.notEqual(a, b);
+  const html = webviewShellHtml({
+    scriptUri: 'https://file+.vscode-resource.vscode-cdn.net/ext/dist/webview.js',
+    styleUri: 'https://file+.vscode-resource.vscode-cdn.net/ext/dist/webview.css',
+    cspSource: resourceCspSource("'self' https://*.vscode-cdn.net"),
+    nonce: a,
+    title: 'MemLens',
+  });
+  assert.ok(html.includes(`script-src &#39;nonce-${a}&#39;`));
+  assert.ok(html.includes('style-src https://*.vscode-cdn.net'));
 });
