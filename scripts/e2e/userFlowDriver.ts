@@ -5,7 +5,7 @@
 // training script and checks the code lens and the warning squiggle. Every wait is on a
 // condition (a locator or an event) with a time limit; screenshots go to --artifacts.
 // Prints one line per step and ends with `N passed, N failed` (also written to --results);
-// steps after a failed one cannot run and count as failed.
+// a step whose prerequisite failed cannot run and counts as failed.
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -54,6 +54,8 @@ interface PaintableCanvas {
 
 interface Step {
   name: string;
+  /** Indices of the steps this one cannot run without (default: every earlier step). */
+  needs?: number[];
   run: (page: Page) => Promise<string | void>;
 }
 
@@ -103,8 +105,16 @@ const steps: Step[] = [
   {
     name: 'the analysis runs with progress and opens the report panel',
     run: async (page) => {
-      const tab = page.locator('.tabs-container .tab', { hasText: 'MemLens' });
-      await tab.first().waitFor({ timeout: ANALYSIS_MS });
+      const tab = page.locator('.tabs-container .tab', { hasText: 'MemLens' }).first();
+      // An error notification from MemLens ends the wait early, with its text.
+      const error = page
+        .locator('.notification-toast', { hasText: 'MemLens' })
+        .filter({ has: page.locator('.codicon-error') })
+        .first();
+      await tab.or(error).first().waitFor({ timeout: ANALYSIS_MS });
+      if (await error.isVisible()) {
+        throw new Error(`MemLens reported: ${(await error.innerText()).split('\n')[0]}`);
+      }
       // The panel opens once the analysis is done; its progress notification must be gone.
       const progress = page
         .locator('.notification-toast', { hasText: 'MemLens' })
@@ -152,6 +162,8 @@ const steps: Step[] = [
   },
   {
     name: `${SCRIPT_FILE} shows the result lens and the memorization squiggle`,
+    // It needs the analysis to have run (steps 0 and 1), not the panel.
+    needs: [0, 1],
     run: async (page) => {
       await explorerRow(page, SCRIPT_FILE).click();
       const lens = page
@@ -191,19 +203,24 @@ async function main(): Promise<number> {
   let passed = 0;
   let failed = 0;
   try {
+    const ok: boolean[] = [];
     for (const [i, step] of steps.entries()) {
-      if (failed > 0) {
+      const needs = step.needs ?? [...Array(i).keys()];
+      if (!needs.every((n) => ok[n])) {
+        ok.push(false);
         failed++;
-        out(`  SKIP ${step.name} (an earlier step failed)`);
+        out(`  SKIP ${step.name} (a step it needs failed)`);
         continue;
       }
       const t0 = Date.now();
       try {
         const note = await step.run(page);
         passed++;
+        ok.push(true);
         out(`  ok   ${step.name} (${Date.now() - t0} ms)${note ? `: ${note}` : ''}`);
       } catch (e) {
         failed++;
+        ok.push(false);
         const msg = e instanceof Error ? e.message.split('\n')[0] : String(e);
         out(`  FAIL ${step.name}: ${msg}`);
         await shot(page, `failed-step-${i + 1}`).catch(() => undefined);
