@@ -1,6 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { fitGmm1d, gmmDensity, miDensity } from '../../src/core/measures/gmm';
+import { parseNpy, toFloat64 } from '../../src/core/io/npy';
 import { Rng } from '../../src/core/random';
 
 function mixtureSample(
@@ -123,4 +126,27 @@ void test('miDensity: 200 grid points over the padded range; the density integra
     area += ((d.density[i] + d.density[i - 1]) / 2) * (d.x[i] - d.x[i - 1]);
   assert.ok(Math.abs(area - 1) < 0.01, `area ${area}`);
   assert.equal(d.density[57], gmmDensity(d.components, d.x[57]));
+});
+
+void test('agrees with scikit-learn GaussianMixture on a three-component fixture', () => {
+  // test/fixtures/measure/make_gmm_fixture.py: sklearn fits K = 1..10 (4 random inits each);
+  // its lowest BIC is at K = 3. BIC = -2 ln L + (3K - 1) ln n in both.
+  const dir = path.join(__dirname, '../../test/fixtures/measure');
+  const bytes = readFileSync(path.join(dir, 'gmm_values.npy'));
+  const x = toFloat64(
+    parseNpy(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length), 'gmm_values.npy').data,
+  );
+  const want = JSON.parse(readFileSync(path.join(dir, 'gmm_expected.json'), 'utf8')) as {
+    bic: number[];
+    components: { weight: number; mean: number; sd: number }[];
+  };
+  const fit = fitGmm1d(x);
+  assert.equal(fit.components.length, 3);
+  assert.ok(Math.abs(fit.bic - want.bic[2]) < 0.05, `BIC ${fit.bic} vs ${want.bic[2]}`);
+  fit.components.forEach((c, i) => {
+    const w = want.components[i];
+    assert.ok(Math.abs(c.weight - w.weight) < 5e-4, `weight ${c.weight} vs ${w.weight}`);
+    assert.ok(Math.abs(c.mean - w.mean) < 5e-4, `mean ${c.mean} vs ${w.mean}`);
+    assert.ok(Math.abs(c.sd - w.sd) < 5e-4, `sd ${c.sd} vs ${w.sd}`);
+  });
 });
