@@ -65,7 +65,7 @@ void test('constant values: zero-width box and notch; empty input is all NaN', (
   assert.throws(() => boxSummary([1, NaN]), RangeError);
 });
 
-void test('agrees with numpy quantiles and matplotlib whisker rules on fixture columns', () => {
+void test('agrees with matplotlib cbook.boxplot_stats (plt.boxplot notch=True) on fixture columns', () => {
   const expected = JSON.parse(readFileSync(path.join(fixtures, 'expected.json'), 'utf8')) as Record<
     string,
     BoxSummary
@@ -74,12 +74,20 @@ void test('agrees with numpy quantiles and matplotlib whisker rules on fixture c
     readFileSync(path.join(fixtures, 'activations.npy')),
     'fixture',
   );
-  for (const n of [0, 4]) {
+  for (const n of [0, 4, 5]) {
     const want = expected[`boxOfColumn${n}`];
     const got = boxSummary(column(acts, n));
     for (const key of Object.keys(want) as (keyof BoxSummary)[]) {
       assert.ok(close(got[key], want[key]), `column ${n} ${key}: ${got[key]} vs ${want[key]}`);
     }
+  }
+  // The clamped-whisker case above, by matplotlib.
+  const small = boxSummary([0, 1, 2, 100]);
+  for (const key of Object.keys(expected.boxSmall) as (keyof BoxSummary)[]) {
+    assert.ok(
+      close(small[key], expected.boxSmall[key]),
+      `${key}: ${small[key]} vs ${expected.boxSmall[key]}`,
+    );
   }
 });
 
