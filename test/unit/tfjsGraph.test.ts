@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
 import { openModel } from '../../src/core/capture/registry';
 import { UserError } from '../../src/core/errors';
 import type { ProbeSet } from '../../src/core/probe/types';
@@ -168,10 +169,13 @@ void describe('TF.js graph-model capture', () => {
     const a = await handle.capture(probeOf(xs, [S, H, W, C]), { layers: ['conv/Relu'] });
     assert.equal(a.layers[0].reduction, 'global-average-pool');
     assertColumns(a.acts, 0, meanOverPositions(conv.data, S, 16, F), F);
+    const before = tf.memory().numTensors;
     const b = await handle.capture(probeOf(xs, [S, H, W, C]), {
       layers: ['conv/Relu'],
       point: 'output',
+      batchSize: 2,
     });
+    assert.equal(tf.memory().numTensors, before, 'no tensor outlives the capture');
     assertColumns(b.acts, 0, meanOverPositions(relu(conv.data), S, 16, F), F);
     handle.dispose();
   });
