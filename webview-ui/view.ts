@@ -215,6 +215,8 @@ export class ReportView {
   private renderContent(state: ViewState): void {
     document.body.dataset.rendered = 'false';
     const scroll = window.scrollY;
+    // Controls are rebuilt: keep the keyboard focus on the one the user was using.
+    const focused = document.activeElement instanceof HTMLElement ? document.activeElement.id : '';
     for (const c of this.charts) c.destroy();
     this.charts = [];
     const parts: Node[] = [];
@@ -232,7 +234,7 @@ export class ReportView {
     const theme = readTheme();
     const snapshot = state.snapshot;
     const pending: (() => void)[] = [];
-    parts.push(this.header(snapshot), this.toolbar(state), this.notes(snapshot));
+    parts.push(this.header(snapshot), this.toolbar(snapshot, state.ui), this.notes(snapshot));
     const grid = el('div', 'ml-grid');
     const models = modelSeries(snapshot);
     const layer = state.ui.selectedLayer;
@@ -338,6 +340,7 @@ export class ReportView {
     // Charts size themselves from their attached containers, so draw after attaching.
     for (const draw of pending) draw();
     window.scrollTo(0, scroll);
+    if (focused !== '') document.getElementById(focused)?.focus();
     requestAnimationFrame(() => {
       document.body.dataset.rendered = 'true';
     });
@@ -364,8 +367,7 @@ export class ReportView {
     );
   }
 
-  private toolbar(state: ViewState): HTMLElement {
-    const snapshot = state.snapshot as ReportSnapshot;
+  private toolbar(snapshot: ReportSnapshot, ui: ViewState['ui']): HTMLElement {
     const select = el('select', null);
     select.id = 'layer-select';
     const all = el('option', null, 'All layers');
@@ -376,7 +378,7 @@ export class ReportView {
       o.value = name;
       select.append(o);
     }
-    select.value = state.ui.selectedLayer ?? '';
+    select.value = ui.selectedLayer ?? '';
     select.addEventListener('change', () =>
       this.host.dispatch({
         type: 'ui/selectLayer',
@@ -386,7 +388,7 @@ export class ReportView {
     const neurons = el('input', null);
     neurons.type = 'checkbox';
     neurons.id = 'show-neurons';
-    neurons.checked = state.ui.showNeurons;
+    neurons.checked = ui.showNeurons;
     neurons.addEventListener('change', () =>
       this.host.dispatch({ type: 'ui/showNeurons', show: neurons.checked }),
     );

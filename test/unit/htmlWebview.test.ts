@@ -140,6 +140,19 @@ void test(
         reportId: 'cmp',
       });
       assert.equal(await page.inputValue('#layer-select'), 'dense_2');
+      // From the keyboard: the rebuilt select keeps the focus.
+      await page.focus('#layer-select');
+      await page.keyboard.press('ArrowDown');
+      await page.waitForSelector('body[data-rendered="true"]');
+      assert.equal(await page.inputValue('#layer-select'), 'dense_3');
+      assert.equal(
+        await page.evaluate(
+          () =>
+            (globalThis as unknown as { document: { activeElement: { id: string } | null } })
+              .document.activeElement?.id,
+        ),
+        'layer-select',
+      );
 
       // Progress shows without disturbing the charts.
       await page.evaluate((m) => (globalThis as unknown as PageGlobals).postMessage(m, '*'), {
