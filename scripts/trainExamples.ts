@@ -113,8 +113,16 @@ function accuracy(model: tf.Sequential, x: Float32Array, labels: Int32Array): nu
   });
 }
 
-async function train(spec: ExampleSpec, trainImages: Float32Array): Promise<tf.Sequential> {
+/** Called with the model before training (epoch 0) and after each epoch. */
+type EpochHook = (epoch: number, model: tf.Sequential) => Promise<void>;
+
+async function train(
+  spec: ExampleSpec,
+  trainImages: Float32Array,
+  onEpoch?: EpochHook,
+): Promise<tf.Sequential> {
   const model = buildModel(spec.classes, spec.seed);
+  await onEpoch?.(0, model);
   const n = spec.labels.length;
   const x = encode(trainImages, spec.colours);
   const y = new Float32Array(n * spec.classes);
@@ -141,6 +149,7 @@ async function train(spec: ExampleSpec, trainImages: Float32Array): Promise<tf.S
       xs.dispose();
       ys.dispose();
     }
+    await onEpoch?.(epoch + 1, model);
     if (epoch + 1 >= spec.epochs && spec.untilPerfect && accuracy(model, x, spec.labels) === 1) {
       break;
     }
@@ -276,6 +285,24 @@ async function main(): Promise<void> {
       }
     }
     await trainAll(sweep, dir, trainSet.images, evalX);
+    return;
+  }
+  // `--checkpoints <model> [dir]`: retrain one example model, saving checkpoints at a few
+  // epochs (dir/epoch-N) for a trajectory (`memlens compare dir`); not committed.
+  const ckptAt = process.argv.indexOf('--checkpoints');
+  if (ckptAt >= 0) {
+    const spec = specs.find((s) => s.name === process.argv[ckptAt + 1]);
+    if (spec === undefined)
+      throw new Error(`--checkpoints: expected one of ${specs.map((s) => s.name).join(', ')}`);
+    const dir = path.resolve(
+      process.argv[ckptAt + 2] ?? path.join(ROOT, 'out', `${spec.name}-checkpoints`),
+    );
+    const at = new Set([0, 1, 2, 3, 5, 10, 20, 40, 60]);
+    const model = await train(spec, trainSet.images, async (epoch, m) => {
+      if (at.has(epoch)) await save(m, path.join(dir, `epoch-${epoch}`));
+    });
+    model.dispose();
+    console.log(`checkpoints of ${spec.name} in ${dir}`);
     return;
   }
   await trainAll(specs, OUT, trainSet.images, evalX);

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rankModels } from '../../src/core/analysis/ranking';
+import { modelName } from '../../src/core/analysis/sources';
 import { parseStep, trajectoryOf } from '../../src/core/analysis/trajectory';
 
 const cohort = [
@@ -40,7 +41,10 @@ void test('steps are read from checkpoint names', () => {
   assert.equal(parseStep('ckpt-1200.onnx'), 1200);
   assert.equal(parseStep('runs/step_30/model.json'), 30);
   assert.equal(parseStep('epoch3-step400.h5'), 400);
-  assert.equal(parseStep('model_v2_1000.onnx'), 1000);
+  assert.equal(parseStep('runs/1000.onnx'), 1000);
+  assert.equal(parseStep('checkpoints/2500/model.json'), 2500);
+  assert.equal(parseStep('model_v2_1000.onnx'), null);
+  assert.equal(parseStep('sweep/alpha-0.50-seed-3/model.json'), null);
   assert.equal(parseStep('examples/generalising/model.json'), null);
 });
 
@@ -67,4 +71,11 @@ void test('a trajectory needs distinct steps on every model and is ordered by st
     ]),
     null,
   );
+});
+
+void test('model names: folder names keep their dots, model files lose their extension', () => {
+  assert.equal(modelName('out/alpha-0.50-seed-1'), 'alpha-0.50-seed-1');
+  assert.equal(modelName('out/alpha-0.50-seed-1/model.json'), 'alpha-0.50-seed-1');
+  assert.equal(modelName('runs/ckpt-3.onnx'), 'ckpt-3');
+  assert.equal(modelName('acts.v2.npy'), 'acts.v2');
 });

@@ -3,6 +3,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { modelFormats } from '../capture/registry';
 import { UserError } from '../errors';
+import { MODEL_FILE_EXTENSION } from './trajectory';
 
 const naturalOrder = (a: string, b: string): number =>
   a.localeCompare(b, 'en', { numeric: true, sensitivity: 'base' });
@@ -125,7 +126,7 @@ export async function expandModelSources(args: readonly string[]): Promise<strin
 export function modelName(source: string): string {
   const base = path.basename(source);
   if (base.toLowerCase() === 'model.json') return path.basename(path.dirname(path.resolve(source)));
-  return base.replace(/\.[^.]+$/, '');
+  return base.replace(MODEL_FILE_EXTENSION, '');
 }
 
 /** Whether two paths name the same model (a folder and its model.json count as the same). */

@@ -1,23 +1,25 @@
 import * as path from 'node:path';
 
+/** File extensions of models and dumps, stripped before a name is read. */
+export const MODEL_FILE_EXTENSION =
+  /\.(json|onnx|h5|hdf5|keras|pb|tflite|npy|npz|safetensors|pt|bin)$/i;
+
 /**
- * The training step of a checkpoint, read from its file or folder name: the last run of
- * digits after a step-like word (step, ckpt, checkpoint, epoch, iter) or, failing that, the
- * last run of digits in the name. "ckpt-1200.onnx" -> 1200, "step_30/model.json" -> 30,
- * "model.json" -> null. For model.json the parent folder's name is used.
+ * The training step of a checkpoint, read from its file or folder name: the last number
+ * after a step-like word (step, ckpt, checkpoint, epoch, iter, iteration), or the name itself
+ * when it is only digits. "ckpt-1200.onnx" -> 1200, "step_30/model.json" -> 30, "1000.onnx"
+ * -> 1000; "seed-3", "model_v2" and "model.json" -> null. For model.json the parent
+ * folder's name is used.
  */
 export function parseStep(file: string): number | null {
   const base = path.basename(file);
-  const name = /^model\.json$/i.test(base) ? path.basename(path.dirname(file)) : base;
-  const stem = name.replace(/\.(json|onnx|h5|keras|npy|npz|pt|bin)$/i, '');
-  const word = /(?:step|ckpt|checkpoint|epoch|iter(?:ation)?)[-_ .]?(\d+)/gi;
+  const name = /^model\.json$/i.test(base) ? path.basename(path.dirname(path.resolve(file))) : base;
+  const stem = name.replace(MODEL_FILE_EXTENSION, '');
+  const word = /(?:step|ckpt|checkpoint|epoch|iteration|iter)s?[-_ .]?(\d+)/gi;
   let match: RegExpExecArray | null;
   let found: string | null = null;
   while ((match = word.exec(stem)) !== null) found = match[1];
-  if (found === null) {
-    const digits = stem.match(/\d+/g);
-    found = digits === null ? null : digits[digits.length - 1];
-  }
+  if (found === null && /^\d+$/.test(stem)) found = stem;
   return found === null ? null : Number(found);
 }
 
