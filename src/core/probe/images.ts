@@ -23,6 +23,9 @@ interface ImageLayout {
   channelsFirst: boolean;
 }
 
+/** An image layout with its size settled. */
+type SizedLayout = ImageLayout & { height: number; width: number };
+
 /** Image files under `dir` (recursively, so class sub-folders work), sorted by relative path. */
 export async function listImages(dir: string): Promise<string[]> {
   const entries = await fs.readdir(dir, { recursive: true, withFileTypes: true });
@@ -82,7 +85,7 @@ export function imageLayout(inputShape: readonly (number | null)[] | undefined):
  */
 export function resizeInto(
   img: Rgba,
-  layout: Required<{ [K in keyof ImageLayout]: NonNullable<ImageLayout[K]> }>,
+  layout: SizedLayout,
   scale: ImageScale,
   out: Float32Array,
   offset: number,
