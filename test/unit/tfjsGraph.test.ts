@@ -243,6 +243,34 @@ void describe('TF.js graph-model capture', () => {
     );
   });
 
+  void it('switches to executeAsync for graphs with dynamic ops (Where)', async () => {
+    const file = writeGraphModel(
+      path.join(tmp.dir, 'dynamic'),
+      [
+        g.placeholder('x', [-1, 4]),
+        ...consts,
+        g.constant('zero', []),
+        g.matMul('dense/MatMul', 'x', 'W1'),
+        g.biasAdd('dense/BiasAdd', 'dense/MatMul', 'b1'),
+        g.unary('dense/Act', 'Relu', 'dense/BiasAdd'),
+        {
+          name: 'positive',
+          op: 'Greater',
+          input: ['dense/Act', 'zero'],
+          attr: { T: { type: 'DT_FLOAT' } },
+        },
+        { name: 'where', op: 'Where', input: ['positive'], attr: { T: { type: 'DT_BOOL' } } },
+      ],
+      [...weights, { name: 'zero', shape: [], data: Float32Array.from([0]) }],
+    );
+    const handle = await openModel(file, { backend: 'cpu' });
+    // The listing pass fetched every node, Where included: only executeAsync runs it.
+    assert.deepEqual(handle.layers.find((l) => l.name === 'where')?.outputShape.length, 2);
+    const a = await handle.capture(probeOf(x, [S, 4]));
+    assertColumns(a.acts, 0, pre, 3);
+    handle.dispose();
+  });
+
   void it('names an unsupported op and a dangling input', async () => {
     const bad = writeGraphModel(
       path.join(tmp.dir, 'badop'),
