@@ -494,7 +494,7 @@ function scanCells(
  * distance >= that gap). Used when no tie run is long enough to give bands zero width.
  */
 function knnGrid(X: PreparedColumn, Y: PreparedColumn, sc: KsgScratch): void {
-  const { n, k, G, xs, ys, xr, yr, sample, cellStart, best, eps, nx, ny } = sc;
+  const { n, G, xs, ys, xr, yr, sample, cellStart } = sc;
   const xBand = X.band;
   const yBand = Y.band;
   const cells = G * G;
@@ -516,17 +516,20 @@ function knnGrid(X: PreparedColumn, Y: PreparedColumn, sc: KsgScratch): void {
   }
   for (let c = cells; c > 0; c--) cellStart[c] = cellStart[c - 1];
   cellStart[0] = 0;
-  const xLo = X.bandLo;
-  const xHi = X.bandHi;
-  const yLo = Y.bandLo;
-  const yHi = Y.bandHi;
-  const { bestAll, kthAll } = sc;
+  nearPairs(sc);
+  farRings(X, Y, sc);
+}
+
+/**
+ * Grid pass 1, rings 0 and 1 of every point at once: each pair of points in the same or
+ * adjacent cells is measured once and offered to both (half stencil: the rest of the own cell
+ * and the cell above, which follow it in memory, plus rows by-1..by+1 of the next column,
+ * also contiguous).
+ */
+function nearPairs(sc: KsgScratch): void {
+  const { k, G, xs, ys, cellStart, bestAll, kthAll } = sc;
   bestAll.fill(Infinity);
   kthAll.fill(Infinity);
-  // Pass 1, rings 0 and 1 of every point at once: each pair of points in the same or adjacent
-  // cells is measured once and offered to both (half stencil: the rest of the own cell and
-  // the cell above, which follow it in memory, plus rows by-1..by+1 of the next column, also
-  // contiguous).
   for (let bx = 0; bx < G; bx++) {
     const nextCol = bx + 1 < G ? (bx + 1) * G : -1;
     for (let by = 0; by < G; by++) {
@@ -554,7 +557,18 @@ function knnGrid(X: PreparedColumn, Y: PreparedColumn, sc: KsgScratch): void {
       }
     }
   }
-  // Pass 2: points whose k-th distance reaches past the 3 x 3 block continue ring by ring.
+}
+
+/**
+ * Grid pass 2: points whose k-th distance reaches past the 3 x 3 block continue ring by
+ * ring; then eps, n_x and n_y of every point.
+ */
+function farRings(X: PreparedColumn, Y: PreparedColumn, sc: KsgScratch): void {
+  const { k, G, xs, ys, xr, yr, cellStart, best, bestAll, kthAll, eps, nx, ny } = sc;
+  const xLo = X.bandLo;
+  const xHi = X.bandHi;
+  const yLo = Y.bandLo;
+  const yHi = Y.bandHi;
   for (let bx = 0; bx < G; bx++) {
     for (let by = 0; by < G; by++) {
       const cell = bx * G + by;
