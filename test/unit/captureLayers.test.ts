@@ -278,6 +278,31 @@ void describe('TF.js layers-model capture', () => {
     handle.dispose();
   });
 
+  void it('treats logits followed only by parameter-free layers as the head, not a hidden layer', async () => {
+    const model = tf.sequential({
+      layers: [
+        tf.layers.dense({ inputShape: [3], units: 4, activation: 'relu', name: 'hidden' }),
+        tf.layers.dense({ units: 2, name: 'logits' }),
+        tf.layers.dropout({ rate: 0.1, name: 'drop' }),
+        tf.layers.activation({ activation: 'softmax', name: 'probs' }),
+      ],
+    });
+    const dir = path.join(tmp.dir, 'head');
+    await model.save(fileSystemHandler(path.join(dir, 'model.json')));
+    model.dispose();
+    const handle = await openModel(dir, { backend: 'cpu' });
+    assert.deepEqual(
+      handle.layers.map((l) => [l.name, l.measuredByDefault]),
+      [
+        ['hidden', true],
+        ['logits', false],
+        ['drop', false],
+        ['probs', false],
+      ],
+    );
+    handle.dispose();
+  });
+
   void it('keeps no tensors beyond the result, whatever the batch size', async () => {
     const { file } = await saveMlp(path.join(tmp.dir, 'mlp-mem'));
     const handle = await openModel(file, { backend: 'cpu' });

@@ -80,6 +80,23 @@ function loadError(file: string, err: unknown): UserError {
   return new UserError(`${file}: cannot load the TF.js layers-model: ${msg.split('\n')[0]}`);
 }
 
+/**
+ * The model's head: the output layers, and the layers with weights that reach an output only
+ * through parameter-free layers (a Dense logits layer followed by Activation('softmax') or
+ * Dropout). These are not measured by default.
+ */
+function headLayers(model: LayersModel): Set<string> {
+  const heads = new Set<string>();
+  const visit = (layer: Layer): void => {
+    if (heads.has(layer.name)) return;
+    heads.add(layer.name);
+    if (layer.countParams() > 0) return;
+    for (const node of layer.inboundNodes) for (const inbound of node.inboundLayers) visit(inbound);
+  };
+  for (const o of model.outputs) visit(o.sourceLayer as Layer);
+  return heads;
+}
+
 /** Opens a TF.js layers-model whose model.json has been read. */
 export async function openLayersModel(
   file: string,
@@ -95,7 +112,7 @@ export async function openLayersModel(
   } catch (err) {
     throw loadError(file, err);
   }
-  const outputLayers = new Set(model.outputs.map((o) => o.sourceLayer.name));
+  const heads = headLayers(model);
   const visible = model.layers.filter((l) => l.getClassName() !== 'InputLayer');
   const layers: LayerInfo[] = visible.map((l) => ({
     name: l.name,
@@ -103,7 +120,7 @@ export async function openLayersModel(
     outputShape: firstShape(l.outputShape),
     activation: activationOf(l),
     measuredByDefault:
-      l.countParams() > 0 && !NOT_MEASURED.has(l.getClassName()) && !outputLayers.has(l.name),
+      l.countParams() > 0 && !NOT_MEASURED.has(l.getClassName()) && !heads.has(l.name),
   }));
   const inputShape = model.inputs.length === 1 ? model.inputs[0].shape : [];
 
