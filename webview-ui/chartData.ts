@@ -411,7 +411,14 @@ export interface TableData {
   linkColumn?: number;
   /** The column drawn in the row's tone (its signature colour). */
   toneColumn?: number;
-  rows: { cells: string[]; tone?: ColorKey; title?: string; path?: string }[];
+  rows: {
+    cells: string[];
+    tone?: ColorKey;
+    title?: string;
+    path?: string;
+    /** The last cell spans the remaining columns and wraps (a failure message). */
+    spanLast?: boolean;
+  }[];
 }
 
 /** Fixed decimals, a minus sign, and an em dash for a missing or non-finite value. */
@@ -497,9 +504,12 @@ export function compareTable(report: CompareReport): TableData {
   const rows = report.models.map((m, i) => {
     const lead = withSteps ? [labels[i], m.step === null ? '' : String(m.step)] : [labels[i]];
     if (m.error !== undefined) {
-      const cells = [...lead, `failed: ${m.error}`];
-      while (cells.length < columns.length) cells.push('');
-      return { cells, path: m.path, title: m.error };
+      return {
+        cells: [...lead, `failed: ${m.error}`],
+        path: m.path,
+        title: m.error,
+        spanLast: true,
+      };
     }
     const sig = m.signature;
     const isReference = report.baseline === m.path;

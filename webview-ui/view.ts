@@ -108,6 +108,10 @@ function renderTable(id: string, table: TableData, host: ViewHost, caption: stri
     if (row.title !== undefined) tr.title = row.title;
     row.cells.forEach((cell, i) => {
       const td = el('td', i === table.toneColumn ? `${align(i)} ml-tone` : align(i));
+      if (row.spanLast === true && i === row.cells.length - 1) {
+        td.colSpan = table.columns.length - i;
+        td.className = 'ml-text ml-wrap';
+      }
       if (
         i === (table.linkColumn ?? 0) &&
         row.path !== undefined &&
@@ -464,10 +468,13 @@ export class ReportView {
       );
       if (summary.length > 0)
         list.append(el('li', 'ml-note-info', `Models: ${summary.join(', ')}.`));
-      for (const m of r.models) {
-        if (m.error !== undefined)
-          list.append(el('li', 'ml-note-warning', `${baseName(m.path)} failed: ${m.error}`));
-      }
+      const labels = shortLabels(r.models.map((m) => m.path));
+      r.models.forEach((m, i) => {
+        if (m.error === undefined) return;
+        list.append(
+          el('li', 'ml-note-warning', el('strong', null, 'Failed: '), `${labels[i]}: ${m.error}`),
+        );
+      });
     }
     return list;
   }

@@ -15,9 +15,12 @@ type LabelledPoint = { x: number; y: number; label: string };
 
 const KINDS: SignatureKind[] = ['heuristic', 'example-level', 'none'];
 
+type Rect = { left: number; right: number; top: number; bottom: number };
+
 /**
- * Labels each model's point with its name (left or right of it, whichever fits) and, through
- * the reference, draws dotted cross-hairs with the two signature quadrants named.
+ * Through the reference, dotted cross-hairs; each model's point labelled with its name (right
+ * of it, else left); and the two signature quadrants named in their corners where that does
+ * not hide a label. A label that would overlap another is left out (its tooltip names it).
  */
 function annotationPlugin(
   theme: Theme,
@@ -40,35 +43,25 @@ function annotationPlugin(
       ctx.moveTo(area.left, py);
       ctx.lineTo(area.right, py);
       ctx.stroke();
-      const font = themeFont(theme, -2);
-      ctx.font = `italic ${font.size}px ${font.family}`;
-      ctx.fillStyle = withAlpha(theme.colors[SIGNATURE_COLORS.heuristic], 0.9);
-      ctx.textAlign = 'left';
-      ctx.textBaseline = 'top';
-      ctx.fillText('heuristic: H lower, I higher', area.left + 6, area.top + 4);
-      ctx.fillStyle = withAlpha(theme.colors[SIGNATURE_COLORS['example-level']], 0.9);
-      ctx.textAlign = 'right';
-      ctx.textBaseline = 'bottom';
-      ctx.fillText('example-level: H higher, I lower', area.right - 6, area.bottom - 4);
       ctx.restore();
     },
     afterDatasetsDraw(chart) {
       const { ctx, chartArea: area } = chart;
       ctx.save();
-      ctx.fillStyle = theme.foreground;
       const font = themeFont(theme, -1);
       const height = font.size ?? 12;
-      ctx.font = `${height}px ${font.family}`;
       ctx.textBaseline = 'bottom';
-      // Right of the point, else left of it; a label that would overlap one already drawn is
-      // left out (the tooltip still names the point).
-      const drawn: { left: number; right: number; top: number; bottom: number }[] = [];
-      const free = (r: (typeof drawn)[number]) =>
+      ctx.textAlign = 'left';
+      const drawn: Rect[] = [];
+      const free = (r: Rect) =>
         r.left >= area.left &&
         r.right <= area.right &&
+        r.top >= area.top &&
         drawn.every(
           (d) => r.right < d.left || r.left > d.right || r.bottom < d.top || r.top > d.bottom,
         );
+      ctx.fillStyle = theme.foreground;
+      ctx.font = `${height}px ${font.family}`;
       chart.data.datasets.forEach((ds, i) => {
         if (!chart.isDatasetVisible(i)) return;
         const meta = chart.getDatasetMeta(i);
@@ -83,10 +76,35 @@ function annotationPlugin(
           const place = free(right) ? right : free(left) ? left : null;
           if (place === null) return;
           drawn.push(place);
-          ctx.textAlign = 'left';
           ctx.fillText(d.label, place.left, bottom);
         });
       });
+      if (reference !== null) {
+        const small = themeFont(theme, -2);
+        const h = small.size ?? 11;
+        ctx.font = `italic ${h}px ${small.family}`;
+        const corner = (text: string, kind: SignatureKind, atLeft: boolean) => {
+          const width = ctx.measureText(text).width;
+          const r = atLeft
+            ? {
+                left: area.left + 6,
+                right: area.left + 6 + width,
+                top: area.top + 4,
+                bottom: area.top + 4 + h,
+              }
+            : {
+                left: area.right - 6 - width,
+                right: area.right - 6,
+                top: area.bottom - 4 - h,
+                bottom: area.bottom - 4,
+              };
+          if (!free(r)) return;
+          ctx.fillStyle = withAlpha(theme.colors[SIGNATURE_COLORS[kind]], 0.9);
+          ctx.fillText(text, r.left, r.bottom);
+        };
+        corner('heuristic: H lower, I higher', 'heuristic', true);
+        corner('example-level: H higher, I lower', 'example-level', false);
+      }
       ctx.restore();
     },
   };

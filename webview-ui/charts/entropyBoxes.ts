@@ -58,6 +58,23 @@ function boxPlugin(data: EntropyBoxData, theme: Theme): Plugin<'scatter'> {
         ctx.fill();
         ctx.lineWidth = 1.5;
         ctx.stroke();
+        // A notch reaching past the box (few neurons) is clamped to it above; mark its true
+        // ends with dotted ticks so overlaps between models stay readable.
+        const ticks = [
+          g.box.notchLow < g.box.q1 ? g.box.notchLow : null,
+          g.box.notchHigh > g.box.q3 ? g.box.notchHigh : null,
+        ];
+        ctx.save();
+        ctx.setLineDash([2, 2]);
+        ctx.lineWidth = 1.25;
+        ctx.beginPath();
+        for (const v of ticks) {
+          if (v === null) continue;
+          ctx.moveTo(cx - capHalf, py(v));
+          ctx.lineTo(cx + capHalf, py(v));
+        }
+        ctx.stroke();
+        ctx.restore();
         // The median, across the narrowest part of the notch.
         const [insetLeft] = outline[8];
         const [insetRight] = outline[3];
