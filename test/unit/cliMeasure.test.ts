@@ -217,7 +217,7 @@ void test('bad input: a one-line UserError naming the problem, and no output fil
   const cases: [string[], RegExp][] = [
     [[f('text.npy')], /text\.npy: expected a \.npy file/],
     [[f('trunc.npy')], /trunc\.npy: truncated \.npy data/],
-    [[f('int.npy')], /int\.npy: unsupported dtype int32: expected float32 or float64/],
+    [[f('int.npy')], /int\.npy: unsupported dtype '<i4' \(int32\): expected float32 or float64/],
     [[f('vec.npy')], /vec\.npy: expected a 2-D S x N array .*found 1-D/],
     [[f('short.npy')], /short\.npy: expected at least k \+ 1 = 4 examples \(rows\), found 3/],
     [[f('acts.npy'), '--k', '200'], /acts\.npy: expected at least k \+ 1 = 201 examples/],

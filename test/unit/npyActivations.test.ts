@@ -81,22 +81,29 @@ void test('refuses a file that is not .npy, and a truncated one', () => {
   refuses(() => activationsFromNpy(npy.subarray(0, 30), 't.npy'), 't.npy', 'truncated');
 });
 
-void test('refuses integer, bool, complex and object dtypes', () => {
+void test('refuses integer, bool, float16, complex and object dtypes', () => {
   const eight = new Uint8Array(32);
   refuses(
     () => activationsFromNpy(rawNpy('<i4', '(4, 2)', eight), 'i.npy'),
-    'i.npy',
-    'int32',
-    'expected float32 or float64',
+    "i.npy: unsupported dtype '<i4' (int32): expected float32 or float64 activations",
   );
   refuses(
     () => activationsFromNpy(rawNpy('|u1', '(4, 2)', eight), 'u.npy'),
-    'uint8',
-    'expected float32 or float64',
+    "'|u1' (uint8): expected float32 or float64",
   );
-  refuses(() => activationsFromNpy(rawNpy('|b1', '(4, 2)', eight), 'b.npy'), 'bool');
-  refuses(() => activationsFromNpy(rawNpy('<c16', '(1, 2)', eight), 'c.npy'), 'c.npy', "'<c16'");
-  refuses(() => activationsFromNpy(rawNpy('|O', '(1, 2)', eight), 'o.npy'), 'o.npy', "'|O'");
+  refuses(() => activationsFromNpy(rawNpy('|b1', '(4, 2)', eight), 'b.npy'), "'|b1' (bool)");
+  refuses(
+    () => activationsFromNpy(rawNpy('<c16', '(1, 2)', eight), 'c.npy'),
+    "c.npy: unsupported dtype '<c16' (complex128)",
+  );
+  refuses(
+    () => activationsFromNpy(rawNpy('|O', '(1, 2)', eight), 'o.npy'),
+    "o.npy: unsupported dtype '|O' (object)",
+  );
+  refuses(
+    () => activationsFromNpy(rawNpy('<f2', '(4, 2)', new Uint8Array(16)), 'h.npy'),
+    "h.npy: unsupported dtype '<f2' (float16): expected float32 or float64",
+  );
 });
 
 void test('refuses arrays that are not 2-D, N = 0 and S < k + 1', () => {

@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import type { ActivationMatrix, LayerSlice } from '../activations';
 import { fromRowMajor } from '../activations';
 import { UserError } from '../errors';
-import { parseNpy } from './npy';
+import { isNpy, parseNpy } from './npy';
 
 export interface ActivationsNpyOptions {
   /** k of the MI estimator: the file needs at least k + 1 examples (default 3). */
@@ -50,14 +50,16 @@ export function activationsFromNpy(
   opts: ActivationsNpyOptions = {},
 ): LoadedActivations {
   const k = opts.k ?? 3;
+  const descr = peekDescr(bytes);
+  if (descr !== undefined && !/^[<>=|]f[48]$/.test(descr)) {
+    const known = DTYPE_NAMES[descr.replace(/^[<>=|]/, '')];
+    throw new UserError(
+      `${name}: unsupported dtype '${descr}'${known ? ` (${known})` : ''}: expected float32 or float64 activations`,
+    );
+  }
   // A plain Uint8Array view: a Node Buffer's slice() shares memory instead of copying, which
   // parseNpy's aligned copy relies on.
   const arr = parseNpy(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), name);
-  if (arr.dtype !== 'f4' && arr.dtype !== 'f8') {
-    throw new UserError(
-      `${name}: unsupported dtype ${DTYPE_NAMES[arr.dtype]}: expected float32 or float64 activations`,
-    );
-  }
   if (arr.shape.length !== 2) {
     const shape = `(${arr.shape.join(', ')}${arr.shape.length === 1 ? ',' : ''})`;
     throw new UserError(
@@ -124,6 +126,7 @@ export function layersFromSizes(
 }
 
 const DTYPE_NAMES: Record<string, string> = {
+  f2: 'float16',
   i1: 'int8',
   u1: 'uint8',
   b1: 'bool',
@@ -133,7 +136,17 @@ const DTYPE_NAMES: Record<string, string> = {
   u4: 'uint32',
   i8: 'int64',
   u8: 'uint64',
+  c8: 'complex64',
+  c16: 'complex128',
+  O: 'object',
 };
+
+/** The 'descr' of a .npy header, or undefined when the bytes are not a readable .npy header. */
+function peekDescr(bytes: Uint8Array): string | undefined {
+  if (!isNpy(bytes) || bytes.length < 10) return undefined;
+  const head = new TextDecoder('latin1').decode(bytes.subarray(8, Math.min(bytes.length, 4096)));
+  return /'descr'\s*:\s*'([^']*)'/.exec(head)?.[1];
+}
 
 function nonfiniteByColumn(values: ArrayLike<number>, rows: number, neurons: number) {
   const perColumn = new Array<number>(neurons).fill(0);
