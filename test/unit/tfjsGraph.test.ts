@@ -271,6 +271,31 @@ void describe('TF.js graph-model capture', () => {
     handle.dispose();
   });
 
+  void it('does not measure the output activation behind an Identity (a converted sigmoid head)', async () => {
+    const file = writeGraphModel(
+      path.join(tmp.dir, 'sigmoid-head'),
+      [
+        g.placeholder('x', [-1, 4]),
+        ...consts,
+        g.fusedMatMul('hidden/Relu', 'x', 'W1', 'b1', 'Relu'),
+        g.matMul('head/MatMul', 'hidden/Relu', 'W2'),
+        g.biasAdd('head/BiasAdd', 'head/MatMul', 'b2'),
+        g.unary('head/Sigmoid', 'Sigmoid', 'head/BiasAdd'),
+        g.unary('Identity', 'Identity', 'head/Sigmoid'),
+      ],
+      weights,
+    );
+    const handle = await openModel(file, { backend: 'cpu' });
+    assert.deepEqual(
+      handle.layers.filter((l) => l.activation !== null).map((l) => [l.name, l.measuredByDefault]),
+      [
+        ['hidden/Relu', true],
+        ['head/Sigmoid', false],
+      ],
+    );
+    handle.dispose();
+  });
+
   void it('names an unsupported op and a dangling input', async () => {
     const bad = writeGraphModel(
       path.join(tmp.dir, 'badop'),

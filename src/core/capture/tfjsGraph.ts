@@ -67,6 +67,30 @@ async function run(
   return asArray(await model.executeAsync(x, names));
 }
 
+/**
+ * The model's head: the output nodes and every node between them and the nearest nodes with
+ * float weights (a Const float input: MatMul, Conv2D, BiasAdd...), those included. A Softmax or
+ * Sigmoid behind an output Identity is head, not a hidden activation.
+ */
+function headNodes(nodes: GraphNode[], outputs: string[]): Set<string> {
+  const byName = new Map(nodes.map((n) => [n.name, n]));
+  const isWeight = (ref: string): boolean => {
+    const n = byName.get(inputNode(ref));
+    return n?.op === 'Const' && n.attr?.dtype?.type === 'DT_FLOAT';
+  };
+  const heads = new Set<string>();
+  const visit = (name: string): void => {
+    const node = byName.get(name);
+    if (node === undefined || heads.has(name)) return;
+    heads.add(name);
+    const inputs = (node.input ?? []).filter((i) => !i.startsWith('^'));
+    if (inputs.some(isWeight)) return;
+    for (const ref of inputs) visit(inputNode(ref));
+  };
+  for (const o of outputs) visit(o);
+  return heads;
+}
+
 /** Opens a TF.js graph-model whose model.json has been read. */
 export async function openGraphModel(
   file: string,
@@ -106,7 +130,7 @@ export async function openGraphModel(
   }
   const inputShape = toShape(model.inputs[0].shape);
   if (inputShape.length > 0) inputShape[0] = null;
-  const outputs = new Set(model.outputNodes.map(inputNode));
+  const heads = headNodes(original, model.outputNodes.map(inputNode));
   const listed = original.filter((n) => !NOT_LAYERS.has(n.op));
   const asyncMode = { on: false };
   const state = { path: file, backend };
@@ -135,7 +159,7 @@ export async function openGraphModel(
       type: n.op,
       outputShape: shapes.get(n.name) ?? [],
       activation,
-      measuredByDefault: activation !== null && !outputs.has(n.name),
+      measuredByDefault: activation !== null && !heads.has(n.name),
     };
   });
   const dataFormat = (n: GraphNode): string | undefined => {
