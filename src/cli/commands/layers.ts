@@ -11,9 +11,11 @@ const HELP = `Usage: memlens layers <model> [--backend tfjs-node|wasm|cpu] [--js
 Lists the layers of a model (a TF.js model.json or the folder holding it): name, type,
 output shape (? = any, the batch first), fused activation, and whether 'memlens capture'
 measures it when no --layers are given. Measured by default: every hidden layer with
-parameters (Dense, Conv, ...; not normalisation or embedding layers), excluding the input and the model's
-outputs (the final logits). For a graph-model: every activation node (Relu, Tanh, ...; or a
-fused MatMul/Conv with an activation) that is not a model output.
+parameters (Dense, Conv, ...; not normalisation or embedding layers), excluding the input
+and the head: the output layers and the last layer with weights before them (the logits,
+even when Dropout or Activation('softmax') follow it). For a graph-model: every activation
+node (Relu, Tanh, ...; or a fused MatMul/Conv with an activation) outside the head (the
+outputs back to the nearest node with weights, e.g. Identity <- Sigmoid <- BiasAdd).
 
 Options:
   --backend <b>   tfjs-node, wasm or cpu (default: the first that starts, in that order)
