@@ -15,7 +15,14 @@ export interface LayerInfo {
   outputShape: (number | null)[];
   /** The fused activation (`relu`, `tanh`...) or null when the layer has none. */
   activation: string | null;
-  /** True when `capture` measures this layer when no layers are named. */
+  /**
+   * True when `capture` measures this layer when no layers are named. Layers-model: a layer
+   * with weights (not normalisation or Embedding) outside the head (the output layers and the
+   * last layers with weights before them, e.g. logits followed by Dropout/Activation).
+   * Graph-model: an activation node (or fused op with an activation) outside the head (the
+   * outputs back to the nearest node with float weights). Parameter-free layers are measured
+   * only when named.
+   */
   measuredByDefault: boolean;
 }
 
