@@ -86,6 +86,21 @@ async function timeMatrix(acts: ActivationMatrix, pairs?: number): Promise<Matri
 
 const load = (): string => loadavg()[0].toFixed(1);
 
+/**
+ * CPU nanoseconds per element of a plain summation loop over a Float64Array: a yardstick for
+ * how fast this machine runs JavaScript right now (about 1 ns on an idle desktop core).
+ */
+function referenceLoopNs(): number {
+  const a = Float64Array.from({ length: 4096 }, (_, i) => i % 7);
+  const c0 = process.cpuUsage();
+  let sum = 0;
+  const reps = 5000;
+  for (let r = 0; r < reps; r++) for (let i = 0; i < a.length; i++) sum += a[i];
+  const c = process.cpuUsage(c0);
+  if (sum < 0) throw new Error('unreachable');
+  return ((c.user + c.system) * 1000) / (reps * a.length);
+}
+
 const mb = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
 
 export async function benchMi(log: (line: string) => void = console.log): Promise<void> {
