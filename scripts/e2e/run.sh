@@ -90,7 +90,9 @@ extId=$(node -p "const p=require('./package.json'); p.publisher + '.' + p.name")
 prepare_run() {
   local dir=$runs/$1
   rm -rf "$dir"
-  mkdir -p "$dir"/{user-data,extensions,config,data,cache,tmp,chromium}
+  mkdir -p "$dir"/{user-data/User,extensions,config,data,cache,tmp,chromium}
+  # No welcome page or walkthrough: the tests start from the plain workbench.
+  echo '{ "workbench.startupEditor": "none" }' >"$dir/user-data/User/settings.json"
   cp -rL test/e2e-workspace "$dir/workspace"
 }
 

@@ -70,11 +70,14 @@ function explorerRow(page: Page, name: string): Locator {
   });
 }
 
-/** The content frame of the report panel's webview (VS Code nests the page in #active-frame). */
+/**
+ * The content frame of MemLens's report webview: VS Code hosts each webview in an iframe whose
+ * src names the extension, and nests the page in #active-frame. Other webviews (a walkthrough,
+ * another extension's) have other iframes.
+ */
 function reportFrame(page: Page): FrameLocator {
   return page
-    .locator('iframe.webview.ready')
-    .first()
+    .locator('iframe.webview.ready[src*="extensionId=memlens.memlens"]')
     .contentFrame()
     .locator('#active-frame')
     .contentFrame();
