@@ -4,15 +4,20 @@
  * worker pool), streams throttled progress, answers with one result or error, and exits.
  * Cancelling = the extension kills this process. No VS Code imports.
  */
+import { createHash } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
 import { analyze, analyzeDetailed } from '../core/analysis/analyze';
-import type { AnalyzeOptions, DetailedAnalysis } from '../core/analysis/analyze';
+import type { AnalyzeOptions } from '../core/analysis/analyze';
 import { medianRatioInterval } from '../core/analysis/bootstrap';
 import { signatureOf } from '../core/analysis/signature';
 import { compare } from '../core/analysis/compare';
 import type { CompareOptions } from '../core/analysis/compare';
 import { openModel } from '../core/capture/registry';
 import { UserError } from '../core/errors';
+import { writeFileAtomic } from '../core/io/atomicWrite';
 import { disposeMiPool } from '../core/mi/miMatrix';
+import type { AnalysisReport, BoxSummary } from '../core/report/schema';
 import type { Progress } from '../core/progress';
 import { isJobRequest } from './hostProtocol';
 import type {
@@ -67,9 +72,53 @@ export function analyzeOptions(
   };
 }
 
+/** What a signature needs of the baseline; kept in the workspace storage between jobs. */
+interface ReferenceMeasures {
+  entropy: BoxSummary;
+  /** Measured layers with their widths, e.g. "hidden1 (64), hidden2 (64)". */
+  shape: string;
+  /** Off-diagonal MI values (nats). */
+  pairValues: Float64Array;
+}
+
+function shapeOf(report: AnalysisReport): string {
+  return report.layers.map((l) => `${l.name} (${l.neurons})`).join(', ');
+}
+
+/** Reads cached baseline measures (`<file>.json` + `<file>.f64`); null when absent or damaged. */
+async function readReference(file: string): Promise<ReferenceMeasures | null> {
+  try {
+    const meta = JSON.parse(await fs.readFile(`${file}.json`, 'utf8')) as {
+      entropy: BoxSummary;
+      shape: string;
+      pairs: number;
+    };
+    const bytes = await fs.readFile(`${file}.f64`);
+    if (typeof meta.shape !== 'string' || bytes.length !== meta.pairs * 8) return null;
+    const pairValues = new Float64Array(meta.pairs);
+    new Uint8Array(pairValues.buffer).set(bytes);
+    return { entropy: meta.entropy, shape: meta.shape, pairValues };
+  } catch {
+    return null;
+  }
+}
+
+async function writeReference(file: string, ref: ReferenceMeasures): Promise<void> {
+  await fs.mkdir(path.dirname(file), { recursive: true });
+  const bytes = new Uint8Array(
+    ref.pairValues.buffer,
+    ref.pairValues.byteOffset,
+    ref.pairValues.byteLength,
+  );
+  await writeFileAtomic(`${file}.f64`, bytes);
+  const meta = { entropy: ref.entropy, shape: ref.shape, pairs: ref.pairValues.length };
+  await writeFileAtomic(`${file}.json`, JSON.stringify(meta));
+}
+
 /**
- * Analyses a model and its baseline (two runs, where a two-model compare would add a third)
- * and reads the model's signature against the baseline from the core's building blocks, as
+ * Analyses a model and its baseline (two runs, where a two-model compare would add a third;
+ * one when the baseline's measures are cached) and reads the model's signature against the
+ * baseline from the core's building blocks, as
  * `compare` does with a baseline: delta median H with notches, and the ratio of median
  * off-diagonal I with a seeded bootstrap interval (1,000 replicates).
  */
@@ -78,18 +127,28 @@ async function analyzeAgainst(
   baseline: string,
   opts: AnalyzeOptions,
   params: JobParams,
+  cachePrefix: string | null,
 ): Promise<AnalyzeResult> {
   const probe = opts.probe === undefined ? null : { path: opts.probe };
   const mine = await analyzeDetailed(source, probe, opts);
-  const reference = await analyzeDetailed(baseline, probe, {
-    ...opts,
-    layers: mine.report.params.layers,
-  });
-  const shape = (r: DetailedAnalysis): string =>
-    r.report.layers.map((l) => `${l.name} (${l.neurons})`).join(', ');
-  if (shape(mine) !== shape(reference)) {
+  const layers = mine.report.params.layers;
+  const cacheFile =
+    cachePrefix === null
+      ? null
+      : `${cachePrefix}-${createHash('sha256').update(layers.join('\n')).digest('hex').slice(0, 16)}`;
+  let reference = cacheFile === null ? null : await readReference(cacheFile);
+  if (reference === null) {
+    const measured = await analyzeDetailed(baseline, probe, { ...opts, layers });
+    reference = {
+      entropy: measured.report.summary.entropy,
+      shape: shapeOf(measured.report),
+      pairValues: measured.pairValues,
+    };
+    if (cacheFile !== null) await writeReference(cacheFile, reference);
+  }
+  if (shapeOf(mine.report) !== reference.shape) {
     throw new UserError(
-      `${baseline}: the baseline must have the architecture of ${source}: expected measured layers ${shape(mine)}, found ${shape(reference)}`,
+      `${baseline}: the baseline must have the architecture of ${source}: expected measured layers ${shapeOf(mine.report)}, found ${reference.shape}`,
     );
   }
   const mi = medianRatioInterval(mine.pairValues, reference.pairValues, {
@@ -99,7 +158,7 @@ async function analyzeAgainst(
   const signature = signatureOf(
     {
       entropy: mine.report.summary.entropy,
-      referenceEntropy: reference.report.summary.entropy,
+      referenceEntropy: reference.entropy,
       mi,
       reference: baseline,
     },
@@ -118,7 +177,7 @@ async function run(job: JobRequest): Promise<unknown> {
         const result: AnalyzeResult = { report, signature: null };
         return result;
       }
-      return analyzeAgainst(job.source, job.baseline, opts, job.params);
+      return analyzeAgainst(job.source, job.baseline, opts, job.params, job.baselineCache);
     }
     case 'job/compare': {
       const opts: CompareOptions = {

@@ -158,7 +158,7 @@ export class AnalysisService implements vscode.Disposable {
       if (baseline) baseline = await this.modelFile(baseline);
       if (baseline === model) baseline = undefined;
 
-      const key = await this.analysisKey(model, params, baseline ?? null);
+      const { key, baselineKey } = await this.analysisKey(model, params, baseline ?? null);
       const cached = await this.store.report(key);
       if (cached) {
         const entry = this.store.latest(model);
@@ -168,11 +168,17 @@ export class AnalysisService implements vscode.Disposable {
         return { key, report: cached };
       }
       const label = vscode.workspace.asRelativePath(model);
-      // Against a baseline the child analyses two models: each gets half of the bar.
-      const result = await this.run(`Analyzing ${label}`, baseline ? 2 : 1, {
+      const baselineCache = baselineKey
+        ? path.join(this.store.dir, 'baselines', baselineKey)
+        : null;
+      // Against a baseline whose measures are not cached the child analyses two models: each
+      // gets half of the bar.
+      const runs = baselineCache && !(await hasCachedBaseline(baselineCache)) ? 2 : 1;
+      const result = await this.run(`Analyzing ${label}`, runs, {
         type: 'job/analyze',
         source: model,
         baseline: baseline ?? null,
+        baselineCache,
         params,
       });
       if (!result) return undefined;
@@ -251,11 +257,12 @@ export class AnalysisService implements vscode.Disposable {
     );
   }
 
+  /** The cache key of an analysis, and of its baseline's measures (same probe and parameters). */
   private async analysisKey(
     model: string,
     params: JobParams,
     baseline: string | null,
-  ): Promise<string> {
+  ): Promise<{ key: string; baselineKey: string | null }> {
     const [modelSha256, probeSha256, baselineSha256] = await Promise.all([
       modelContentFiles(model).then((files) => hashFiles(files)),
       params.probe ? hashProbe(params.probe) : Promise.resolve(null),
@@ -263,11 +270,13 @@ export class AnalysisService implements vscode.Disposable {
         ? modelContentFiles(baseline).then((files) => hashFiles(files))
         : Promise.resolve(null),
     ]);
-    return resultCacheKey({
-      modelSha256,
-      probeSha256,
-      params: { ...numbersOnly(params), baselineSha256 },
-    });
+    const numbers = numbersOnly(params);
+    return {
+      key: resultCacheKey({ modelSha256, probeSha256, params: { ...numbers, baselineSha256 } }),
+      baselineKey: baselineSha256
+        ? resultCacheKey({ modelSha256: baselineSha256, probeSha256, params: numbers })
+        : null,
+    };
   }
 
   private async compareKey(
@@ -386,6 +395,12 @@ export class AnalysisService implements vscode.Disposable {
     this.statusBar.dispose();
     this.busyEmitter.dispose();
   }
+}
+
+/** Whether the analysis child has kept measures of a baseline under this prefix. */
+async function hasCachedBaseline(prefix: string): Promise<boolean> {
+  const names = await fs.readdir(path.dirname(prefix)).catch(() => [] as string[]);
+  return names.some((n) => n.startsWith(`${path.basename(prefix)}-`) && n.endsWith('.f64'));
 }
 
 /** The parameters that change the numbers (threads do not). */

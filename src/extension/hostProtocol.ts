@@ -33,6 +33,12 @@ export interface AnalyzeJob {
   type: 'job/analyze';
   source: string;
   baseline: string | null;
+  /**
+   * Where the baseline's measures (overall entropy box, measured layers, off-diagonal MI
+   * values) are kept between jobs: a path prefix in the workspace storage, named by the
+   * baseline's content, probe and parameters. Null: always measure the baseline.
+   */
+  baselineCache: string | null;
   params: JobParams;
 }
 
@@ -160,6 +166,7 @@ export function isJobRequest(value: unknown): value is JobRequest {
       return (
         typeof value.source === 'string' &&
         (value.baseline === null || typeof value.baseline === 'string') &&
+        (value.baselineCache === null || typeof value.baselineCache === 'string') &&
         isParams(value.params)
       );
     case 'job/compare':

@@ -2,6 +2,8 @@
 // analysisHost.js (beside this test file), the real core, the committed example models.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { CancelledError, UserError } from '../../src/core/errors';
 import type { Progress } from '../../src/core/progress';
@@ -45,6 +47,7 @@ void test('the shortcut example analysed against its baseline: three hidden laye
       type: 'job/analyze',
       source: model('shortcut'),
       baseline: model('shortcut-baseline'),
+      baselineCache: null,
       params: { ...params, miNeurons: 32 },
     },
     { onProgress: (p) => stages.push(p) },
@@ -94,7 +97,13 @@ void test('cancelling kills the child: the promise rejects at once and the proce
 void test('a user error in the child arrives as a UserError with its one-line message', async () => {
   const missing = path.join(EXAMPLES, 'no-such-model', 'model.json');
   await assert.rejects(
-    runJob(HOST, { type: 'job/analyze', source: missing, baseline: null, params }),
+    runJob(HOST, {
+      type: 'job/analyze',
+      source: missing,
+      baseline: null,
+      baselineCache: null,
+      params,
+    }),
     (err: unknown) =>
       err instanceof UserError && err.message.includes(missing) && !err.message.includes('\n'),
   );
@@ -111,4 +120,41 @@ void test('the model outline lists the layers of a TF.js model', async () => {
     ['hidden1', 'hidden2', 'hidden3'],
   );
   assert.deepEqual(outline.inputShape, [null, 128]);
+});
+
+void test('a cached baseline is measured once: the second job captures one model and gives the same signature', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'memlens-baseline-'));
+  try {
+    const job = {
+      type: 'job/analyze' as const,
+      source: model('shortcut'),
+      baseline: model('shortcut-baseline'),
+      baselineCache: path.join(dir, 'baseline'),
+      params: { ...params, miNeurons: 16 },
+    };
+    const captures = async (): Promise<{
+      runs: number;
+      kind: string | undefined;
+      ratio: number | undefined;
+    }> => {
+      let runs = 0;
+      let last = '';
+      const result = await runJob(HOST, job, {
+        onProgress: (p) => {
+          if (p.stage === 'capture' && last !== 'capture') runs++;
+          last = p.stage;
+        },
+      });
+      return { runs, kind: result.signature?.kind, ratio: result.signature?.miRatio };
+    };
+    const first = await captures();
+    const second = await captures();
+    assert.equal(first.runs, 2);
+    assert.equal(second.runs, 1);
+    assert.equal(second.kind, first.kind);
+    assert.equal(second.ratio, first.ratio);
+    assert.equal(readdirSync(dir).filter((f) => f.endsWith('.f64')).length, 1);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

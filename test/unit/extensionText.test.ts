@@ -144,7 +144,13 @@ const params: JobParams = {
 
 void test('IPC guards accept well-formed messages and reject malformed ones', () => {
   assert.equal(
-    isJobRequest({ type: 'job/analyze', source: '/w/m.onnx', baseline: null, params }),
+    isJobRequest({
+      type: 'job/analyze',
+      source: '/w/m.onnx',
+      baseline: null,
+      baselineCache: null,
+      params,
+    }),
     true,
   );
   assert.equal(
@@ -157,6 +163,7 @@ void test('IPC guards accept well-formed messages and reject malformed ones', ()
       type: 'job/analyze',
       source: '/w/m.onnx',
       baseline: null,
+      baselineCache: null,
       params: { ...params, binning: 'log' },
     }),
     false,
