@@ -109,6 +109,7 @@ export async function benchMi(log: (line: string) => void = console.log): Promis
   log(
     '  (wall times depend on what else runs; CPU seconds / threads is the idle-machine wall time)',
   );
+  log(`  reference loop: ${referenceLoopNs().toFixed(2)} CPU ns per Float64Array element summed`);
 
   const perCore = new Map<number, number>();
   for (const S of [1000, 2000, 4000]) {
