@@ -35,7 +35,7 @@ const b64 = (s: string): string => Buffer.from(s).toString('base64');
  * A graph-model written as GraphDef JSON: four 3x3 stride-2 SAME convolutions (32, 64, 128,
  * 256 filters) with BiasAdd + Relu, then a mean and a MatMul head. Weights are seeded.
  */
-function writeConvGraph(dir: string): string {
+function writeConvGraph(dir: string): { file: string; params: number } {
   const rng = new Rng(5);
   const nodes: object[] = [
     {
@@ -149,7 +149,10 @@ function writeConvGraph(dir: string): string {
       weightsManifest: [{ paths: ['weights.bin'], weights: manifest }],
     }),
   );
-  return file;
+  const params = weights
+    .filter((w) => w.name !== 'pool/axes')
+    .reduce((a, w) => a + w.data.length, 0);
+  return { file, params };
 }
 
 /** Times open + capture; returns milliseconds. */
@@ -204,7 +207,7 @@ export async function benchCapture(log: (line: string) => void = console.log): P
     const convFile = await saveLayersModel(path.join(dir, 'conv'), conv);
     const graphDir = path.join(dir, 'graph');
     mkdirSync(graphDir);
-    const graphFile = writeConvGraph(graphDir);
+    const graph = writeConvGraph(graphDir);
     for (const backend of ['wasm', 'cpu'] as const) {
       // The pure-JS cpu backend is ~30x slower on convolutions: fewer images keep the bench short.
       const images = randomProbe(2, [backend === 'cpu' ? 16 : 256, 64, 64, 3]);
@@ -218,9 +221,9 @@ export async function benchCapture(log: (line: string) => void = console.log): P
           `capture ${backend}: conv layers-model 64x64x3, ${convParams} params, 3 conv layers GAP (${c.neurons} neurons), ${point}: ${((images.shape[0] / c.captureMs) * 1000).toFixed(0)} images/s`,
         );
       }
-      const g = await timeCapture(graphFile, backend, images);
+      const g = await timeCapture(graph.file, backend, images);
       log(
-        `capture ${backend}: conv graph-model 64x64x3, 4 conv blocks GAP (${g.neurons} neurons): ${((images.shape[0] / g.captureMs) * 1000).toFixed(0)} images/s`,
+        `capture ${backend}: conv graph-model 64x64x3, ${graph.params} params, 4 conv blocks GAP (${g.neurons} neurons): ${((images.shape[0] / g.captureMs) * 1000).toFixed(0)} images/s`,
       );
     }
   } finally {
