@@ -536,6 +536,34 @@ export function compareTable(report: CompareReport): TableData {
   return { columns, numeric, toneColumn: columns.indexOf('Signature'), rows };
 }
 
+/**
+ * Per model, per layer: median H with its notch and median I, for the models that succeeded
+ * (all layers, or only `layer`). Shows which layers carry a model's signature.
+ */
+export function compareLayerTable(report: CompareReport, layer: string | null): TableData {
+  const models = modelSeries({ kind: 'compare', report });
+  const layers = layerNames(models).filter((name) => layer === null || name === layer);
+  const columns = ['Model'];
+  for (const name of layers) columns.push(`${name}: median H (notch)`, `${name}: median I`);
+  const rows = models.map((m) => {
+    const cells = [m.label];
+    for (const name of layers) {
+      const l = m.layers.find((x) => x.name === name);
+      if (l === undefined) {
+        cells.push('—', '—');
+        continue;
+      }
+      const e = l.entropy;
+      cells.push(
+        `${formatNumber(e.median)} (${formatNumber(e.notchLow)} – ${formatNumber(e.notchHigh)})`,
+        formatNumber(l.mi.median, 3),
+      );
+    }
+    return { cells, path: m.path };
+  });
+  return { columns, numeric: columns.map((_, i) => i > 0), rows };
+}
+
 /** The ranking, best first, with both measures shown. */
 export function rankingTable(report: CompareReport): TableData {
   const labels = new Map(

@@ -16,6 +16,7 @@ import {
   MAX_POINTS_PER_BOX,
   SIGNATURE_LABELS,
   analysisTable,
+  compareLayerTable,
   compareReference,
   comparePoints,
   compareTable,
@@ -321,6 +322,14 @@ export class ReportView {
           compareTable(report),
           this.host,
           'Signatures and their evidence',
+        ),
+      );
+      parts.push(
+        renderTable(
+          'layer-table',
+          compareLayerTable(report, state.ui.selectedLayer),
+          this.host,
+          'Per-layer medians (nats)',
         ),
       );
       const ranking = el('section', 'ml-ranking');

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import {
   GROUP_WIDTH,
   analysisTable,
+  compareLayerTable,
   compareReference,
   comparePoints,
   compareTable,
@@ -490,4 +491,27 @@ void test('wide layers draw every k-th neuron plus all outliers', () => {
   for (const n of [0, 3, 999, 100, 200, 800]) assert.ok(neurons.includes(n), String(n));
   assert.ok(!neurons.includes(1) && !neurons.includes(101));
   assert.equal(entropyBoxData(modelSeries(analysis()), 100).subsampled, false);
+});
+
+void test('the per-layer compare table gives each model its layer medians, notches and MI', () => {
+  const t = compareLayerTable(tinyCompare(), null);
+  assert.deepEqual(t.columns, [
+    'Model',
+    'dense_1: median H (notch)',
+    'dense_1: median I',
+    'dense_2: median H (notch)',
+    'dense_2: median I',
+  ]);
+  // The failed model is left out; dense_2's notch is 1.25 -/+ 0.58875.
+  assert.equal(t.rows.length, 3);
+  assert.deepEqual(t.rows[1].cells, [
+    'shortcut/model.json',
+    '3.00 (1.60 – 4.40)',
+    '0.120',
+    '1.25 (0.66 – 1.84)',
+    '0.400',
+  ]);
+  assert.equal(t.rows[1].path, 'runs/shortcut/model.json');
+  const one = compareLayerTable(tinyCompare(), 'dense_2');
+  assert.deepEqual(one.rows[0].cells, ['base/model.json', '1.25 (0.66 – 1.84)', '0.400']);
 });
