@@ -296,6 +296,30 @@ void describe('TF.js graph-model capture', () => {
     handle.dispose();
   });
 
+  void it('refuses non-finite activations, naming the layer and the probe example', async () => {
+    const file = writeGraphModel(
+      path.join(tmp.dir, 'log'),
+      [g.placeholder('x', [-1, 2]), g.unary('log', 'Log', 'x'), g.unary('out', 'Relu', 'log')],
+      [],
+    );
+    const handle = await openModel(file, { backend: 'cpu' });
+    const probe: ProbeSet = {
+      source: 'p.csv',
+      shape: [3, 2],
+      data: Float32Array.from([1, 2, 3, -4, 5, 6]),
+      sampleIndices: [10, 20, 30],
+    };
+    await assert.rejects(
+      handle.capture(probe, { layers: ['log'] }),
+      (e: unknown) =>
+        e instanceof UserError &&
+        /p\.csv: layer 'log' produced NaN on probe example 20 \(neuron 1\): expected finite activations/.test(
+          e.message,
+        ),
+    );
+    handle.dispose();
+  });
+
   void it('names an unsupported op and a dangling input', async () => {
     const bad = writeGraphModel(
       path.join(tmp.dir, 'badop'),

@@ -125,15 +125,30 @@ export async function captureBatches(
       ),
     );
     for (const r of raw) r.dispose();
-    for (let i = 0; i < layers.length; i++) {
-      const values = await flatten[i].data();
-      flatten[i].dispose();
-      const { start: c0, end: c1 } = layers[i];
-      const width = c1 - c0;
-      for (let s = 0; s < count; s++) {
-        for (let j = 0; j < width; j++)
-          data![(c0 + j) * samples + start + s] = values[s * width + j];
+    try {
+      for (let i = 0; i < layers.length; i++) {
+        const values = await flatten[i].data();
+        const { name, start: c0, end: c1 } = layers[i];
+        const width = c1 - c0;
+        if (values.length !== count * width) {
+          throw new UserError(
+            `${probe.source}: layer '${name}' gave ${values.length / count} values per example in a later batch: expected ${width} like the first`,
+          );
+        }
+        for (let s = 0; s < count; s++) {
+          for (let j = 0; j < width; j++) {
+            const v = values[s * width + j];
+            if (!Number.isFinite(v)) {
+              throw new UserError(
+                `${probe.source}: layer '${name}' produced ${String(v)} on probe example ${probe.sampleIndices[start + s] ?? start + s} (neuron ${j}): expected finite activations`,
+              );
+            }
+            data![(c0 + j) * samples + start + s] = v;
+          }
+        }
       }
+    } finally {
+      for (const f of flatten) f.dispose();
     }
     opts.onProgress?.({ stage: 'capture', done: start + count, total: samples });
   }
