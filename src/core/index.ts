@@ -40,3 +40,4 @@ export * from './analysis/flags';
 export * from './analysis/metricCsv';
 export { expandModelSources, modelName, sameModel } from './analysis/sources';
 export * from './report/csv';
+export { renderHtmlReport, embedJson } from './report/html';
