@@ -21,6 +21,7 @@ interface Output {
   };
   warnings: { code: string; message: string }[];
   entropy: number[];
+  ties: number[];
   mi: (number | null)[][];
 }
 
@@ -82,6 +83,7 @@ void test('writes entropy, a symmetric N x N MI with null diagonal, per-layer su
   // Independent recomputation from the float32 values the file holds.
   const acts = fromRowMajor(Float32Array.from(rows), S, N);
   assert.deepEqual(r.entropy, Array.from(entropies(acts, { bins: 20 })));
+  assert.deepEqual(r.ties, new Array<number>(N).fill(0)); // continuous values: no ties
   assert.equal(r.mi.length, N);
   for (let i = 0; i < N; i++) {
     assert.equal(r.mi[i].length, N);

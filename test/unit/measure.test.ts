@@ -90,6 +90,9 @@ void test('measure: entropy, per-layer and overall summaries agree with the buil
   const expectedTies = (1 + tieFraction(column(acts, 7))) / 6;
   assert.ok(Math.abs(mixed.tieFraction - expectedTies) < 1e-15);
   assert.ok(mixed.tieFraction > 0.1);
+  assert.equal(r.tieFractions[6], 1);
+  assert.equal(r.tieFractions[7], tieFraction(column(acts, 7)));
+  assert.equal(r.tieFractions[0], 0);
   assert.equal(wide.deadNeurons, 0);
   assert.equal(r.layers[2].density.x.length, 200);
   assert.deepEqual(

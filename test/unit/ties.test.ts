@@ -4,7 +4,12 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { column } from '../../src/core/activations';
 import { fromRowMajor } from '../../src/core/activations';
-import { isConstant, layerTieStats, tieFraction } from '../../src/core/measures/ties';
+import {
+  isConstant,
+  layerTieStats,
+  neuronTieFractions,
+  tieFraction,
+} from '../../src/core/measures/ties';
 import { activationsFromNpy } from '../../src/core/io/activationsNpy';
 
 const fixtures = path.join(__dirname, '../../test/fixtures/measure');
@@ -48,4 +53,10 @@ void test('dead neurons and per-layer statistics', () => {
     deadNeurons: 0,
     maxTieFraction: 0,
   });
+  const fractions = neuronTieFractions(acts);
+  assert.deepEqual(Array.from(fractions), [1, 0.5, 0]);
+  assert.deepEqual(
+    layerTieStats(acts, acts.layers[0], fractions),
+    layerTieStats(acts, acts.layers[0]),
+  );
 });

@@ -16,8 +16,9 @@ const HELP = `Usage: memlens measure <activations.npy> [options]
 
 Per-neuron binned entropy and all-pairs KSG mutual information (nats) of an S x N
 activation matrix (float32 or float64 .npy, C order: S examples, N neurons), with
-per-layer summaries. Writes JSON: params, summary, warnings, entropy (N numbers) and
-mi (N x N; null on the diagonal and for pairs not computed).
+per-layer summaries. Writes JSON: params, summary, warnings, timing, entropy (N numbers),
+ties (per neuron, the fraction of its values tied with another) and mi (N x N; null on
+the diagonal and for pairs not computed).
 
 Options:
   --bins N              equal-width entropy bins (default 100)
@@ -155,6 +156,7 @@ export async function runMeasure(
     ],
     timing: result.timing,
     entropy: Array.from(result.entropy),
+    ties: Array.from(result.tieFractions),
     mi: fullMiMatrix(result, loaded.acts.neurons),
   };
   const json = formatJson(report) + '\n';

@@ -16,7 +16,7 @@ import type { Binning } from './entropy';
 import { entropies } from './entropy';
 import { miDensity } from './gmm';
 import { capNeurons } from './neuronCap';
-import { layerTieStats } from './ties';
+import { layerTieStats, neuronTieFractions } from './ties';
 
 export interface MeasureOptions extends JobOptions {
   /** Equal-width entropy bins B (default 100). */
@@ -54,6 +54,8 @@ export interface MeasureResult {
   params: MeasureParams;
   /** Binned entropy per neuron, column order, nats. */
   entropy: Float64Array;
+  /** Fraction of each neuron's values tied with another of its values, column order. */
+  tieFractions: Float64Array;
   /** KSG-1 MI over the columns kept by the neuron cap (`mi.columns`), nats. */
   mi: MiMatrix;
   /** Per-layer summaries: entropy over all of the layer's neurons, MI over pairs inside it. */
@@ -119,6 +121,7 @@ export async function measure(
   const miMs = performance.now() - t;
 
   t = performance.now();
+  const tieFractions = neuronTieFractions(acts);
   const layers: LayerReport[] = [];
   const total = acts.layers.length + 1;
   for (const layer of acts.layers) {
@@ -126,7 +129,7 @@ export async function measure(
     onProgress?.({ stage: 'summary', done: layers.length, total, detail: layer.name });
     const inLayer = columns.filter((c) => c >= layer.start && c < layer.end);
     const pairValues = offDiagonalMi(mi, inLayer);
-    const ties = layerTieStats(acts, layer);
+    const ties = layerTieStats(acts, layer, tieFractions);
     const layerEntropy = entropy.subarray(layer.start, layer.end);
     layers.push({
       name: layer.name,
@@ -156,6 +159,7 @@ export async function measure(
   return {
     params,
     entropy,
+    tieFractions,
     mi,
     layers,
     summary,

@@ -38,14 +38,28 @@ export interface TieStats {
   maxTieFraction: number;
 }
 
-/** Tie and dead-neuron statistics of the columns of one layer. */
-export function layerTieStats(acts: ActivationMatrix, layer: LayerSlice): TieStats {
+/** {@link tieFraction} of every neuron (column) of the matrix, in column order. */
+export function neuronTieFractions(acts: ActivationMatrix): Float64Array {
+  const out = new Float64Array(acts.neurons);
+  for (let n = 0; n < acts.neurons; n++) out[n] = tieFraction(column(acts, n));
+  return out;
+}
+
+/**
+ * Tie and dead-neuron statistics of the columns of one layer. `fractions` are the per-neuron
+ * tie fractions of the whole matrix when already computed ({@link neuronTieFractions}).
+ */
+export function layerTieStats(
+  acts: ActivationMatrix,
+  layer: LayerSlice,
+  fractions?: Float64Array,
+): TieStats {
   let sum = 0;
   let max = 0;
   let dead = 0;
   for (let n = layer.start; n < layer.end; n++) {
     const col = column(acts, n);
-    const t = tieFraction(col);
+    const t = fractions ? fractions[n] : tieFraction(col);
     sum += t;
     if (t > max) max = t;
     if (isConstant(col)) dead++;
