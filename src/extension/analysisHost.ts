@@ -20,6 +20,7 @@ import { disposeMiPool } from '../core/mi/miMatrix';
 import type { AnalysisReport, BoxSummary } from '../core/report/schema';
 import type { Progress } from '../core/progress';
 import { isJobRequest } from './hostProtocol';
+import { withSignatureFlag } from './lensText';
 import type {
   AnalyzeResult,
   ChildMessage,
@@ -164,7 +165,7 @@ async function analyzeAgainst(
     },
     params.thresholds,
   );
-  return { report: mine.report, signature };
+  return { report: withSignatureFlag(mine.report, signature, params.thresholds), signature };
 }
 
 async function run(job: JobRequest): Promise<unknown> {

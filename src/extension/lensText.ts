@@ -3,7 +3,7 @@
  * Pure (no VS Code): the providers only wrap these strings in VS Code objects.
  */
 import * as path from 'node:path';
-import type { SignatureKind } from '../core/report/schema';
+import type { AnalysisReport, Signature, SignatureKind } from '../core/report/schema';
 import type { ResultEntry } from './resultStore';
 
 /** The lens shown before any result exists for the saved path. */
@@ -70,4 +70,28 @@ export function diagnosticMessage(entry: ResultEntry, displayPath: string): stri
     `MemLens: ${signatureLabel(s.kind)} in ${displayPath} vs ${s.reference}: ` +
     `median H ${delta} nats (${notches}), median I x${num(s.miRatio)} [${num(s.miRatioLow)}, ${num(s.miRatioHigh)}]`
   );
+}
+
+/**
+ * The report of an analysis read against a baseline: the lone-model "no reference" flag gives
+ * way to a "baseline-signature" flag stating the signature, its evidence and the thresholds, so
+ * the panel, the HTML report and the exported JSON say what the lenses and warnings say.
+ */
+export function withSignatureFlag(
+  report: AnalysisReport,
+  signature: Signature,
+  thresholds: { deltaEntropy: number; miRatio: number },
+): AnalysisReport {
+  const delta = `${signature.deltaEntropy >= 0 ? '+' : ''}${num(signature.deltaEntropy)}`;
+  const flag = {
+    code: 'baseline-signature',
+    message:
+      `${signatureLabel(signature.kind)} against the baseline ${signature.reference}: ` +
+      `median H ${delta} nats (${signature.notchesOverlap ? 'notches overlap' : 'notches apart'}), ` +
+      `median I x${num(signature.miRatio)} [${num(signature.miRatioLow)}, ${num(signature.miRatioHigh)}]`,
+    threshold:
+      `H differs by at least ${thresholds.deltaEntropy} nats with notches apart; ` +
+      `I ratio at least ${thresholds.miRatio} (or at most 1/${thresholds.miRatio}) with its 95% bootstrap interval excluding 1`,
+  };
+  return { ...report, flags: [flag, ...report.flags.filter((f) => f.code !== 'no-reference')] };
 }

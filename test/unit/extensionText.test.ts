@@ -11,6 +11,7 @@ import {
   entryForSavedPath,
   lensTitle,
   showsMemorization,
+  withSignatureFlag,
 } from '../../src/extension/lensText';
 import { commandLink, modelViewerHtml } from '../../src/extension/modelViewerHtml';
 import { ProgressTracker, progressLabel } from '../../src/extension/progressTracker';
@@ -259,4 +260,27 @@ void test('webview CSP: the host source taken from VS Code 1.100 cspSource passe
   });
   assert.ok(html.includes(`script-src &#39;nonce-${a}&#39;`));
   assert.ok(html.includes('style-src https://*.vscode-cdn.net'));
+});
+
+void test('an analysis against a baseline states its signature as a flag instead of "no reference"', () => {
+  const flags = [
+    { code: 'no-reference', message: 'A lone model has no verdict', threshold: 'always' },
+    { code: 'mi-high', message: 'median I 0.697 nats', threshold: 'median I >= 0.5 nats' },
+  ];
+  const report = { flags } as unknown as Parameters<typeof withSignatureFlag>[0];
+  const out = withSignatureFlag(report, signature, { deltaEntropy: 0.1, miRatio: 1.5 });
+  assert.deepEqual(
+    out.flags.map((f) => f.code),
+    ['baseline-signature', 'mi-high'],
+  );
+  assert.equal(
+    out.flags[0].message,
+    'heuristic memorization signature against the baseline examples/shortcut-baseline/model.json: ' +
+      'median H -0.81 nats (notches apart), median I x3.13 [2.70, 3.56]',
+  );
+  assert.equal(
+    out.flags[0].threshold,
+    'H differs by at least 0.1 nats with notches apart; I ratio at least 1.5 (or at most 1/1.5) with its 95% bootstrap interval excluding 1',
+  );
+  assert.equal(report.flags.length, 2, 'the input report is not modified');
 });
