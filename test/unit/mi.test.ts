@@ -182,6 +182,20 @@ if (process.env.MI_CHILD) {
     }
   });
 
+  void test('a throwing progress callback rejects the job, not the process', async () => {
+    const acts = makeActs(200, 10, 18);
+    await assert.rejects(
+      computeMiMatrix(acts, {
+        onProgress: () => {
+          throw new Error('display gone');
+        },
+      }),
+      /display gone/,
+    );
+    const m = await computeMiMatrix(acts, { columns: [0, 1] });
+    assert.ok(Math.abs(m.values[1] - ksgMi(col(acts, 0), col(acts, 1))) < 1e-12);
+  });
+
   void test('bad input: NaN/Inf names the neuron and count; too few samples', async () => {
     const acts = makeActs(50, 4, 17);
     acts.data[2 * 50 + 3] = NaN;

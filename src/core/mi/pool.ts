@@ -192,7 +192,12 @@ export class MiPool {
               taskStart.delete(msg.taskId);
               results.set(msg.values, start);
               done += msg.values.length;
-              if (!settled) job.onPairsDone?.(done);
+              try {
+                if (!settled) job.onPairsDone?.(done);
+              } catch (err) {
+                // A throwing progress callback fails the job instead of the process.
+                fail(err instanceof Error ? err : new Error(String(err)));
+              }
               dispatch(slot);
               break;
             }
