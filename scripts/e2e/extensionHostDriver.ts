@@ -16,7 +16,7 @@ const { values } = parseArgs({
     results: { type: 'string' },
     profile: { type: 'string' },
     log: { type: 'string' },
-    timeout: { type: 'string', default: '300' },
+    timeout: { type: 'string', default: '900' },
   },
 });
 const need = (name: keyof typeof values): string => {

@@ -31,6 +31,9 @@ if ! (cd "$prefix" && TMPDIR=$root/tmp npm_config_yes=true npm install --no-save
   echo "e2e: code-server install failed (full log: $log)" >&2
   exit 1
 fi
-"$prefix/node_modules/.bin/code-server" --version >/dev/null
+# Its own XDG homes: code-server writes a config and logs there even for --version.
+XDG_CONFIG_HOME=$root/tmp/xdg XDG_DATA_HOME=$root/tmp/xdg XDG_CACHE_HOME=$root/tmp/xdg \
+  "$prefix/node_modules/.bin/code-server" --version >/dev/null
+rm -rf "$root/tmp/xdg" "$root/tmp/rg" "$rgcache"
 touch "$marker"
 echo "e2e: code-server installed in $(($(date +%s) - start)) s"

@@ -37,9 +37,12 @@ const SAVE_CALL = 'shortcutModel.save(';
 const ANALYZE_TITLE = 'MemLens: Analyze Memorization';
 /** The lens once the shortcut model has a result: "MemLens: H 2.31 · I 0.84 · heuristic ...". */
 const RESULT_LENS = /^MemLens: H \d+\.\d\d · I \d+\.\d\d · heuristic memorization signature$/;
-/** Time limits: the analysis of a 192-neuron model on ~600 probe inputs takes seconds. */
+/**
+ * Upper bounds, not delays: every wait ends as soon as its condition holds. The analysis (the
+ * shortcut model and its baseline, 192 neurons each on 600 probe inputs) takes 20-60 s here.
+ */
 const UI_MS = 30_000;
-const ANALYSIS_MS = 180_000;
+const ANALYSIS_MS = 300_000;
 /** A painted chart has at least this many non-transparent pixels. */
 const MIN_PAINTED = 500;
 
@@ -95,7 +98,12 @@ const steps: Step[] = [
     name: `the explorer context menu of ${MODEL_FOLDERS.join('/')}/${MODEL_FILE} offers "${ANALYZE_TITLE}"`,
     run: async (page) => {
       for (const folder of MODEL_FOLDERS) {
-        await explorerRow(page, folder).click();
+        const row = explorerRow(page, folder);
+        if ((await row.getAttribute('aria-expanded')) !== 'true') await row.click();
+        await page
+          .locator('.explorer-folders-view .monaco-list-row[aria-expanded="true"]')
+          .filter({ has: page.locator('.label-name', { hasText: new RegExp(`^${folder}$`) }) })
+          .waitFor({ timeout: UI_MS });
       }
       const model = explorerRow(page, MODEL_FILE);
       await model.click({ button: 'right' });

@@ -19,7 +19,7 @@ export async function run(): Promise<void> {
     appendFileSync(resultsFile, `${line}\n`);
     console.log(line);
   };
-  const mocha = new Mocha({ ui: 'bdd', timeout: 120_000, color: false, reporter: 'spec' });
+  const mocha = new Mocha({ ui: 'bdd', timeout: 300_000, color: false, reporter: 'spec' });
   for (const s of suites) mocha.addFile(path.join(__dirname, `${s}.test.js`));
   await mocha.loadFilesAsync();
   let passed = 0;
