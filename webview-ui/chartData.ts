@@ -77,11 +77,21 @@ export function shortLabels(paths: readonly string[]): string[] {
   return segments.map((s, i) => s.join('/') || paths[i]);
 }
 
+/** File names that say nothing about the model on their own (TF.js layers models). */
+const GENERIC_FILE = /^model\.json$/i;
+
+/** How one model is named alone: its file name, with its folder when the name is generic. */
+export function displayName(path: string): string {
+  const segments = pathSegments(path);
+  const depth = segments.length > 1 && GENERIC_FILE.test(segments[segments.length - 1]) ? 2 : 1;
+  return segments.slice(-depth).join('/') || path;
+}
+
 /** The models a snapshot draws (compare models that failed are left out of the charts). */
 export function modelSeries(snapshot: ReportSnapshot): ModelSeries[] {
   if (snapshot.kind === 'analysis') {
     const path = snapshot.report.model.path;
-    return [{ label: shortLabels([path])[0], path, layers: snapshot.report.layers }];
+    return [{ label: displayName(path), path, layers: snapshot.report.layers }];
   }
   const models = snapshot.report.models;
   const labels = shortLabels(models.map((m) => m.path));
@@ -698,7 +708,9 @@ export function exportStem(snapshot: ReportSnapshot): string {
     snapshot.kind === 'analysis'
       ? snapshot.report.model.path
       : (snapshot.report.models[0]?.path ?? '');
-  const base = pathSegments(path).pop() ?? 'report';
+  const segments = pathSegments(path);
+  let base = segments.pop() ?? 'report';
+  if (GENERIC_FILE.test(base) && segments.length > 0) base = segments.pop() ?? base;
   const stem = base
     .replace(/\.[^.]*$/, '')
     .replace(/[^A-Za-z0-9_-]+/g, '-')

@@ -20,6 +20,7 @@ import {
   compareReference,
   comparePoints,
   compareTable,
+  displayName,
   entropyBoxData,
   exportStem,
   layerCsv,
@@ -69,15 +70,11 @@ function seconds(ms: number): string {
   return Number.isFinite(ms) ? `${(ms / 1000).toFixed(1)} s` : '—';
 }
 
-function baseName(path: string): string {
-  return shortLabels([path])[0];
-}
-
 function paramsLine(report: AnalysisReport | CompareReport): string {
   const p = report.params;
   const parts = [
     report.probe !== null
-      ? `probe ${baseName(report.probe.path)} (${report.probe.samples} samples)`
+      ? `probe ${displayName(report.probe.path)} (${report.probe.samples} samples)`
       : null,
     `${p.bins} bins (${p.binning})`,
     `KSG k = ${p.k}`,
@@ -362,8 +359,8 @@ export class ReportView {
   private header(snapshot: ReportSnapshot): HTMLElement {
     if (snapshot.kind === 'analysis') {
       const r = snapshot.report;
-      document.title = `MemLens: ${baseName(r.model.path)}`;
-      const h = el('header', 'ml-header', el('h1', null, `MemLens · ${baseName(r.model.path)}`));
+      document.title = `MemLens: ${displayName(r.model.path)}`;
+      const h = el('header', 'ml-header', el('h1', null, `MemLens · ${displayName(r.model.path)}`));
       const path = el('p', 'ml-path', r.model.path);
       path.title = `sha256 ${r.model.sha256}`;
       h.append(path, el('p', 'ml-muted', paramsLine(r)));
@@ -459,7 +456,7 @@ export class ReportView {
     } else {
       const r = snapshot.report;
       const reference =
-        r.baseline !== null ? `the baseline ${baseName(r.baseline)}` : 'the cohort median';
+        r.baseline !== null ? `the baseline ${displayName(r.baseline)}` : 'the cohort median';
       list.append(
         el(
           'li',

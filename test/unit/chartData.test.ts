@@ -7,6 +7,7 @@ import {
   compareReference,
   comparePoints,
   compareTable,
+  displayName,
   entropyBoxData,
   entropyPoints,
   exportStem,
@@ -425,8 +426,12 @@ void test('the webview CSV equals the CLI CSV (src/core/report/csv.ts, a second 
 });
 
 void test('export file names come from the model file name', () => {
-  assert.equal(exportStem(analysis()), 'model-memlens');
-  assert.equal(exportStem(compare()), 'model-compare-memlens');
+  // model.json says nothing: its folder names the model.
+  assert.equal(exportStem(analysis()), 'shortcut-memlens');
+  assert.equal(exportStem(compare()), 'base-compare-memlens');
+  assert.equal(displayName('/work/models/shortcut/model.json'), 'shortcut/model.json');
+  assert.equal(displayName('model.json'), 'model.json');
+  assert.equal(displayName('C:\\m\\net.onnx'), 'net.onnx');
   const odd = analysis();
   odd.report.model.path = 'C:\\runs\\my model.v2.onnx';
   assert.equal(exportStem(odd), 'my-model-v2-memlens');

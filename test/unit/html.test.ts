@@ -144,7 +144,7 @@ void test(
       requests.filter((u) => !u.startsWith('about:') && !u.startsWith('data:')),
       [],
     );
-    assert.equal(facts.title, 'MemLens: model.json');
+    assert.equal(facts.title, 'MemLens: shortcut/model.json');
     assert.deepEqual(
       facts.canvases.map((c) => c.id),
       ['entropy-chart', 'mi-chart'],
@@ -160,10 +160,10 @@ void test(
     assert.ok(facts.summary.includes(report.layers[0].entropy.median.toFixed(2)));
     assert.ok(facts.text.includes('a verdict needs a reference'));
     // Exports download the same CSV as the CLI, the report itself, and a PNG of the chart.
-    assert.equal(downloads.csv.name, 'model-memlens-layers.csv');
+    assert.equal(downloads.csv.name, 'shortcut-memlens-layers.csv');
     assert.equal(downloads.csv.bytes.toString('utf8'), layerTableCsv(report));
     assert.deepEqual(JSON.parse(downloads.json.bytes.toString('utf8')), report);
-    assert.equal(downloads.png.name, 'model-memlens-entropy.png');
+    assert.equal(downloads.png.name, 'shortcut-memlens-entropy.png');
     const png = PNG.sync.read(downloads.png.bytes);
     assert.equal(png.width, facts.canvases[0].width);
   },

@@ -116,7 +116,7 @@ void test(
       await page.click('#export-csv');
       const [, png, csv] = (await posted()) as Record<string, string>[];
       assert.equal(isWebviewMessage(png), true);
-      assert.equal(png.fileName, 'model-compare-memlens-entropy.png');
+      assert.equal(png.fileName, 'generalising-compare-memlens-entropy.png');
       const image = PNG.sync.read(Buffer.from(png.dataUrl.split(',')[1], 'base64'));
       const canvasWidth = await page.evaluate(
         () =>
