@@ -32,7 +32,8 @@ Options:
                          Dense(relu); a layer without one gives its output) or output
   --samples <S>          use S probe examples, a subset drawn with --seed (default: all)
   --seed <N>             seed of the subset (default 0)
-  --batch <N>            examples per forward pass (default 256)
+  --batch <N>            examples per forward pass (default 256, fewer when a layer's
+                         output is large: at most 64 MiB per float32 batch tensor)
   --backend <b>          tfjs-node, wasm or cpu (default: the first that starts, in that order)
   --sequence <r>         sequence outputs (batch x tokens x features): first (token, default)
                          or mean; conv feature maps are always global-average-pooled

@@ -56,6 +56,27 @@ export function reduceTo2d(
   }
 }
 
+/** Bytes the largest activation tensor of one batch may take when the batch size is chosen. */
+export const BATCH_TENSOR_BUDGET = 64 * 1024 * 1024;
+
+/**
+ * The default examples per forward pass: 256, or fewer so that the largest known per-layer
+ * output (float32, batch included) stays within 64 MiB: a 224 x 224 x 64 feature map gives 5.
+ * Peak memory is a small multiple of that (a layer's input and output coexist).
+ */
+export function defaultBatchSize(shapes: readonly (readonly (number | null)[])[]): number {
+  let largest = 1;
+  for (const shape of shapes) {
+    const dims = shape.slice(1);
+    if (dims.some((d) => d === null)) continue;
+    largest = Math.max(
+      largest,
+      (dims as number[]).reduce((a, b) => a * b, 1),
+    );
+  }
+  return Math.max(1, Math.min(256, Math.floor(BATCH_TENSOR_BUDGET / (4 * largest))));
+}
+
 /**
  * Runs `forward` over the probe set in batches of `batchSize` (input tensors of `inputDtype`,
  * default float32) and gathers the reduced outputs

@@ -3,7 +3,7 @@ import { UserError } from '../errors';
 import { fitProbe } from '../probe/fit';
 import type { ProbeSet } from '../probe/types';
 import type { CaptureTarget } from './batchCapture';
-import { captureBatches } from './batchCapture';
+import { captureBatches, defaultBatchSize } from './batchCapture';
 import type { TfjsModelJson } from './fsHandler';
 import { loadArtifacts } from './fsHandler';
 import type { GraphNode } from './graphRewrite';
@@ -196,7 +196,12 @@ export async function openGraphModel(
         () =>
           captureBatches(tf, fitted, targets, (x) => run(tf, model, x, fetch, asyncMode), {
             ...copts,
-            batchSize: copts.batchSize ?? 256,
+            batchSize:
+              copts.batchSize ??
+              defaultBatchSize([
+                [null, ...fitted.shape.slice(1)],
+                ...layers.map((l) => l.outputShape),
+              ]),
             inputDtype: model.inputs[0].dtype,
             sequence: copts.sequence ?? 'first',
           }),

@@ -9,7 +9,7 @@ import { UserError } from '../errors';
 import { fitProbe } from '../probe/fit';
 import type { ProbeSet } from '../probe/types';
 import type { CaptureTarget } from './batchCapture';
-import { captureBatches } from './batchCapture';
+import { captureBatches, defaultBatchSize } from './batchCapture';
 import type { TfjsModelJson } from './fsHandler';
 import { loadArtifacts } from './fsHandler';
 import { resolveLayerNames } from './layerSelection';
@@ -179,7 +179,12 @@ export async function openLayersModel(
               }),
             {
               ...copts,
-              batchSize: copts.batchSize ?? 256,
+              batchSize:
+                copts.batchSize ??
+                defaultBatchSize([
+                  [null, ...fitted.shape.slice(1)],
+                  ...layers.map((l) => l.outputShape),
+                ]),
               inputDtype: model.inputs[0].dtype,
               sequence: copts.sequence ?? 'first',
             },

@@ -41,7 +41,7 @@ export interface CaptureOptions extends JobOptions {
   layers?: string[];
   /** Default `preactivation`. */
   point?: CapturePoint;
-  /** Examples per forward pass (default 256). Peak memory grows with it. */
+  /** Examples per forward pass (default 256, fewer for big feature maps: see defaultBatchSize). */
   batchSize?: number;
   /** Default `first` (the [CLS] token). */
   sequence?: SequenceReduction;
