@@ -548,13 +548,15 @@ export function compareTable(report: CompareReport): TableData {
 
 /**
  * Per model, per layer: median H with its notch and median I, for the models that succeeded
- * (all layers, or only `layer`). Shows which layers carry a model's signature.
+ * (all layers, or only `layer`). Shows which layers carry a model's signature. With a
+ * baseline, a notch that does not overlap the baseline's in that layer is marked "≠".
  */
 export function compareLayerTable(report: CompareReport, layer: string | null): TableData {
   const models = modelSeries({ kind: 'compare', report });
   const layers = layerNames(models).filter((name) => layer === null || name === layer);
   const columns = ['Model'];
   for (const name of layers) columns.push(`${name}: median H (notch)`, `${name}: median I`);
+  const baseline = models.find((m) => m.path === report.baseline);
   const rows = models.map((m) => {
     const cells = [m.label];
     for (const name of layers) {
@@ -564,8 +566,10 @@ export function compareLayerTable(report: CompareReport, layer: string | null): 
         continue;
       }
       const e = l.entropy;
+      const ref = m === baseline ? undefined : baseline?.layers.find((x) => x.name === name);
+      const apart = ref !== undefined && !notchesOverlap(e, ref.entropy) ? ' ≠' : '';
       cells.push(
-        `${formatNumber(e.median)} (${formatNumber(e.notchLow)} – ${formatNumber(e.notchHigh)})`,
+        `${formatNumber(e.median)} (${formatNumber(e.notchLow)} – ${formatNumber(e.notchHigh)})${apart}`,
         formatNumber(l.mi.median, 3),
       );
     }

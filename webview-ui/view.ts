@@ -326,7 +326,9 @@ export class ReportView {
           'layer-table',
           compareLayerTable(report, state.ui.selectedLayer),
           this.host,
-          'Per-layer medians (nats)',
+          report.baseline !== null
+            ? 'Per-layer medians (nats); ≠: notch apart from the baseline’s in that layer'
+            : 'Per-layer medians (nats)',
         ),
       );
       const ranking = el('section', 'ml-ranking');

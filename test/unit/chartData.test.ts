@@ -519,4 +519,16 @@ void test('the per-layer compare table gives each model its layer medians, notch
   assert.equal(t.rows[1].path, 'runs/shortcut/model.json');
   const one = compareLayerTable(tinyCompare(), 'dense_2');
   assert.deepEqual(one.rows[0].cells, ['base/model.json', '1.25 (0.66 – 1.84)', '0.400']);
+  // Against the baseline (base): shortcut's dense_2 notch moved to 0.2 .. 0.5 is apart from
+  // the baseline's 0.66 .. 1.84; one at 0.5 .. 0.7 overlaps it.
+  const report = tinyCompare();
+  report.models[1].layers[1].entropy = { ...BOX_B, median: 0.35, notchLow: 0.2, notchHigh: 0.5 };
+  report.models[2].layers[1].entropy = { ...BOX_B, median: 0.6, notchLow: 0.5, notchHigh: 0.7 };
+  const marked = compareLayerTable(report, 'dense_2').rows.map((r) => r.cells[1]);
+  assert.deepEqual(marked, ['1.25 (0.66 – 1.84)', '0.35 (0.20 – 0.50) ≠', '0.60 (0.50 – 0.70)']);
+  // Without a baseline nothing is marked.
+  const cohort = compareLayerTable({ ...report, baseline: null }, 'dense_2').rows.map(
+    (r) => r.cells[1],
+  );
+  assert.ok(cohort.every((c) => !c.includes('≠')));
 });
