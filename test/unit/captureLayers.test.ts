@@ -303,6 +303,45 @@ void describe('TF.js layers-model capture', () => {
     handle.dispose();
   });
 
+  void it('captures a functional model with a residual branch', async () => {
+    const w1 = randn(91, 4, 4);
+    const b1 = randn(92, 1, 4);
+    const w2 = randn(93, 4, 4);
+    const b2 = randn(94, 1, 4);
+    const input = tf.input({ shape: [4], name: 'x' });
+    const d1 = tf.layers.dense({ units: 4, activation: 'relu', name: 'd1' });
+    const d2 = tf.layers.dense({ units: 4, activation: 'relu', name: 'd2' });
+    const h1 = d1.apply(input) as tf.SymbolicTensor;
+    const h2 = d2.apply(h1) as tf.SymbolicTensor;
+    const sum = tf.layers.add({ name: 'res' }).apply([h1, h2]) as tf.SymbolicTensor;
+    const out = tf.layers.dense({ units: 2, name: 'out' }).apply(sum) as tf.SymbolicTensor;
+    const model = tf.model({ inputs: input, outputs: out });
+    d1.setWeights([tf.tensor(w1, [4, 4]), tf.tensor(b1, [4])]);
+    d2.setWeights([tf.tensor(w2, [4, 4]), tf.tensor(b2, [4])]);
+    const dir = path.join(tmp.dir, 'residual');
+    await model.save(fileSystemHandler(path.join(dir, 'model.json')));
+    const handle = await openModel(dir, { backend: 'wasm' });
+    assert.deepEqual(
+      handle.layers.map((l) => [l.name, l.type, l.measuredByDefault]),
+      [
+        ['d1', 'Dense', true],
+        ['d2', 'Dense', true],
+        ['res', 'Add', false],
+        ['out', 'Dense', false],
+      ],
+    );
+    const S = 12;
+    const x = randn(95, S, 4);
+    const pre1 = affine(x, w1, b1, S, 4, 4);
+    const pre2 = affine(relu(pre1), w2, b2, S, 4, 4);
+    const res = relu(pre1).map((v, i) => v + relu(pre2)[i]);
+    const r = await handle.capture(probeOf(x, [S, 4]), { layers: ['d1', 'd2', 'res'] });
+    assertColumns(r.acts, 0, pre1, 4);
+    assertColumns(r.acts, 4, pre2, 4);
+    assertColumns(r.acts, 8, res, 4);
+    handle.dispose();
+  });
+
   void it('keeps no tensors beyond the result, whatever the batch size', async () => {
     const { file } = await saveMlp(path.join(tmp.dir, 'mlp-mem'));
     const handle = await openModel(file, { backend: 'cpu' });
