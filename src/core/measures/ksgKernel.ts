@@ -349,6 +349,23 @@ function knnDistinct(sc: KsgScratch): void {
 
 /** Offers d to the ascending k best stored at best[base .. base + k); returns the k-th. */
 function offerAt(best: Float64Array, base: number, k: number, d: number): number {
+  if (k === 3) {
+    // The default k, unrolled (callers ensure d < best[base + 2]).
+    const b1 = best[base + 1];
+    if (d < b1) {
+      const b0 = best[base];
+      best[base + 2] = b1;
+      if (d < b0) {
+        best[base + 1] = b0;
+        best[base] = d;
+      } else {
+        best[base + 1] = d;
+      }
+    } else {
+      best[base + 2] = d;
+    }
+    return best[base + 2];
+  }
   let j = base + k - 1;
   while (j > base && best[j - 1] > d) {
     best[j] = best[j - 1];
