@@ -3,9 +3,11 @@
 import { benchAnalyze } from './analyze';
 import { benchCapture } from './capture';
 import { benchMi } from './mi';
+import { benchSummaries } from './summaries';
 
 const sections: Record<string, () => Promise<void>> = {
   mi: () => benchMi(),
+  summaries: () => benchSummaries(),
   capture: () => benchCapture(),
   analyze: () => benchAnalyze(),
 };
