@@ -93,6 +93,10 @@ function boxPlugin(data: EntropyBoxData, theme: Theme): Plugin<'scatter'> {
   };
 }
 
+function isGlyphItem(item: TooltipItem<'scatter'>): boolean {
+  return (item.raw as EntropyDatum).glyph !== undefined;
+}
+
 function tooltipLines(item: TooltipItem<'scatter'>, data: EntropyBoxData): string[] {
   const d = item.raw as EntropyDatum;
   const model = data.models[item.datasetIndex]?.label ?? '';
@@ -161,6 +165,8 @@ export function createEntropyChart(
         },
         tooltip: {
           ...base.plugins?.tooltip,
+          // Near a median, the box summary alone; elsewhere the neurons under the pointer.
+          filter: (item, _index, items) => !items.some(isGlyphItem) || isGlyphItem(item),
           callbacks: { label: (item) => tooltipLines(item, data) },
         },
       },
