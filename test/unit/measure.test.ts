@@ -6,6 +6,7 @@ import { column, fromRowMajor } from '../../src/core/activations';
 import { CancelledError } from '../../src/core/errors';
 import { boxSummary, miSummary } from '../../src/core/measures/boxSummary';
 import { entropies } from '../../src/core/measures/entropy';
+import { miDensity } from '../../src/core/measures/gmm';
 import { ksgMi } from '../../src/core/measures/ksg';
 import { measure, offDiagonalMi } from '../../src/core/measures/measure';
 import { capNeurons } from '../../src/core/measures/neuronCap';
@@ -138,6 +139,16 @@ void test('measure: the neuron cap and sampled pairs are applied, seeded and rep
   assert.ok(codes.includes('mi-subsampled') && codes.includes('small-probe'));
   const again = await measure(acts, { miNeuronCap: 5, seed: 7 });
   assert.deepEqual(again.mi.values, capped.mi.values);
+
+  // One layer: the overall MI summary and density are those of all computed pairs.
+  const single = await measure(
+    { ...acts, layers: [{ name: 'all', start: 0, end: 20 }] },
+    { pairs: 60 },
+  );
+  const pairs = offDiagonalMi(single.mi);
+  assert.equal(pairs.length, 60);
+  assert.deepEqual(single.summary.mi, miSummary(pairs));
+  assert.deepEqual(single.summary.density, miDensity(pairs));
 
   const sampled = await measure(acts, { pairs: 40, seed: 3 });
   assert.equal(sampled.mi.pairsComputed, 40);

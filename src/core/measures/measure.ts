@@ -147,12 +147,15 @@ export async function measure(
   }
   throwIfAborted(signal);
   onProgress?.({ stage: 'summary', done: layers.length, total, detail: 'all layers' });
-  const allPairs = offDiagonalMi(mi);
-  const summary = {
-    entropy: boxSummary(entropy),
-    mi: miSummary(allPairs),
-    density: miDensity(allPairs),
-  };
+  // A single layer holding every MI column has the overall pairs summarised already.
+  let overall: { mi: MiSummary; density: MiDensity };
+  if (layers.length === 1 && layers[0].miNeurons === columns.length) {
+    overall = { mi: layers[0].mi, density: layers[0].density };
+  } else {
+    const allPairs = offDiagonalMi(mi);
+    overall = { mi: miSummary(allPairs), density: miDensity(allPairs) };
+  }
+  const summary = { entropy: boxSummary(entropy), ...overall };
   onProgress?.({ stage: 'summary', done: total, total });
   const summaryMs = performance.now() - t;
 
