@@ -152,6 +152,17 @@ if (process.env.MI_CHILD) {
     assert.ok(progressed < 11175);
     // Aborted before it starts:
     await assert.rejects(computeMiMatrix(acts, { signal: AbortSignal.abort() }), CancelledError);
+    // Aborted while queued behind a running job: rejects at once, the running job goes on.
+    const first = new AbortController();
+    const running = computeMiMatrix(acts, { signal: first.signal });
+    const queuedCtrl = new AbortController();
+    const queued = computeMiMatrix(makeActs(150, 3, 16), { signal: queuedCtrl.signal });
+    setTimeout(() => queuedCtrl.abort(), 100);
+    const t1 = Date.now();
+    await assert.rejects(queued, CancelledError);
+    assert.ok(Date.now() - t1 < 600, `queued job rejected after ${Date.now() - t1} ms`);
+    first.abort();
+    await assert.rejects(running, CancelledError);
     // And the pool answers the next job correctly.
     const small = makeActs(150, 3, 16);
     const m = await computeMiMatrix(small);

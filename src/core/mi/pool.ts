@@ -55,7 +55,13 @@ export class MiPool {
   run(job: PairJob): Promise<Float64Array> {
     if (this.disposed) return Promise.reject(new Error('MI pool: used after dispose'));
     return new Promise<Float64Array>((resolve, reject) => {
-      this.queue = this.queue.then(() => this.execute(job, resolve, reject));
+      // A job cancelled while it waits for the ones before it rejects at once.
+      const onQueuedAbort = (): void => reject(new CancelledError());
+      job.signal?.addEventListener('abort', onQueuedAbort, { once: true });
+      this.queue = this.queue.then(() => {
+        job.signal?.removeEventListener('abort', onQueuedAbort);
+        return this.execute(job, resolve, reject);
+      });
     });
   }
 
