@@ -238,6 +238,15 @@ void test('bad input: a one-line UserError naming the problem, and no output fil
       /--binning: expected one of global, layer, neuron, found 'layers'/,
     ],
     [[f('acts.npy'), '--mi-neurons', '1'], /--mi-neurons: expected an integer >= 2/],
+    [
+      [f('acts.npy'), '--threads', '1000'],
+      /--threads: expected an integer in 1\.\.256, found '1000'/,
+    ],
+    [[f('acts.npy'), '--seed=-1'], /--seed: expected an integer in 0\.\.4294967295, found '-1'/],
+    [
+      [f('acts.npy'), '--seed', '-1'],
+      /measure: Option '--seed' argument is ambiguous\. .* use '--seed=-XYZ'; see/,
+    ],
     [[f('acts.npy'), '--colour'], /measure: Unknown option '--colour'/],
     [[], /measure: expected one activations \.npy file, found none/],
     [

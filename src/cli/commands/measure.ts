@@ -65,9 +65,8 @@ export async function runMeasure(
       },
     });
   } catch (err) {
-    throw new UserError(
-      `measure: ${(err as Error).message.split('\n')[0]}; see 'memlens measure --help'`,
-    );
+    const message = (err as Error).message.replace(/\s*\n\s*/g, ' ').replace(/\.$/, '');
+    throw new UserError(`measure: ${message}; see 'memlens measure --help'`);
   }
   const { values: v, positionals } = parsed;
   if (v.help) {
@@ -82,7 +81,7 @@ export async function runMeasure(
   const input = positionals[0];
   const bins = intFlag('bins', v.bins, 1) ?? 100;
   const k = intFlag('k', v.k, 1) ?? 3;
-  const threads = intFlag('threads', v.threads, 1);
+  const threads = intFlag('threads', v.threads, 1, 256);
   const miNeuronCap = intFlag('mi-neurons', v['mi-neurons'], 2) ?? null;
   const pairs = intFlag('pairs', v.pairs, 1) ?? null;
   const seed = intFlag('seed', v.seed, 0, 0xffffffff) ?? 0;
