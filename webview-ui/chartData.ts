@@ -4,6 +4,7 @@
  * semantic keys; the drawing code maps them to the theme's CSS variables.
  */
 import type {
+  AnalysisReport,
   BoxSummary,
   CompareReport,
   LayerReport,
@@ -421,6 +422,8 @@ export interface TableData {
   linkColumn?: number;
   /** The column drawn in the row's tone (its signature colour). */
   toneColumn?: number;
+  /** A line under the caption, e.g. a lone model's signature against a baseline. */
+  note?: { text: string; tone: ColorKey };
   rows: {
     cells: string[];
     tone?: ColorKey;
@@ -444,6 +447,26 @@ function formatInterval(low: number, high: number, digits = 2): string {
 
 function formatPercent(fraction: number): string {
   return Number.isFinite(fraction) ? `${(fraction * 100).toFixed(1)}%` : '—';
+}
+
+/**
+ * The flag the extension adds to an analysis read against its `memlens.baseline` (code
+ * "baseline-signature"); its message starts with the signature's name.
+ */
+export const BASELINE_SIGNATURE_FLAG = 'baseline-signature';
+
+/** A lone model's signature against a baseline, read from its flag, or undefined. */
+export function baselineSignature(
+  report: AnalysisReport,
+): { kind: SignatureKind; message: string; threshold: string } | undefined {
+  const flag = report.flags.find((f) => f.code === BASELINE_SIGNATURE_FLAG);
+  if (flag === undefined) return undefined;
+  const kind: SignatureKind = flag.message.startsWith('heuristic')
+    ? 'heuristic'
+    : flag.message.startsWith('example-level')
+      ? 'example-level'
+      : 'none';
+  return { kind, message: flag.message, threshold: flag.threshold };
 }
 
 /** The per-layer summary of one model, with a whole-model row last. */
@@ -487,7 +510,16 @@ export function analysisTable(snapshot: Extract<ReportSnapshot, { kind: 'analysi
       String(report.layers.reduce((a, l) => a + l.deadNeurons, 0)),
     ],
   });
-  return { columns, numeric: columns.map((_, i) => i !== 0), rows };
+  const signature = baselineSignature(report);
+  return {
+    columns,
+    numeric: columns.map((_, i) => i !== 0),
+    rows,
+    note:
+      signature === undefined
+        ? undefined
+        : { text: `Signature: ${signature.message}`, tone: SIGNATURE_COLORS[signature.kind] },
+  };
 }
 
 /** Per model: its signature and the evidence behind it, in report order. */

@@ -13,8 +13,11 @@ import type {
 } from '../src/shared/protocol';
 import type { TableData } from './chartData';
 import {
+  BASELINE_SIGNATURE_FLAG,
   MAX_POINTS_PER_BOX,
+  SIGNATURE_COLORS,
   SIGNATURE_LABELS,
+  baselineSignature,
   analysisTable,
   compareLayerTable,
   compareReference,
@@ -91,7 +94,15 @@ function paramsLine(report: AnalysisReport | CompareReport): string {
 function renderTable(id: string, table: TableData, host: ViewHost, caption: string): HTMLElement {
   const t = el('table', 'ml-table');
   t.id = id;
-  t.append(el('caption', null, caption));
+  t.append(
+    el(
+      'caption',
+      null,
+      caption,
+      table.note !== undefined &&
+        el('div', `ml-table-note tone-${table.note.tone}`, table.note.text),
+    ),
+  );
   const headRow = el('tr', null);
   const align = (i: number) => (table.numeric[i] ? 'ml-num' : 'ml-text');
   for (const [i, c] of table.columns.entries()) {
@@ -430,18 +441,31 @@ export class ReportView {
     const list = el('ul', 'ml-notes');
     if (snapshot.kind === 'analysis') {
       const r = snapshot.report;
-      // The analysis states itself that a lone model has no verdict; say it here otherwise.
+      // The report says itself whether it has a reference: a signature against the baseline
+      // (flag added by the extension), or the lone-model note; otherwise say it here.
+      const signature = baselineSignature(r);
       const noReference = r.flags.find((f) => f.code === 'no-reference');
-      list.append(
-        el(
-          'li',
-          'ml-note-info',
-          noReference?.message ??
-            'These measures are comparative: a verdict needs a reference model of the same architecture (memlens compare). Flags below are indicative only.',
-        ),
-      );
+      if (signature !== undefined) {
+        list.append(
+          el(
+            'li',
+            `ml-note-signature tone-${SIGNATURE_COLORS[signature.kind]}`,
+            el('strong', null, 'Signature: '),
+            `${signature.message} (thresholds: ${signature.threshold})`,
+          ),
+        );
+      } else {
+        list.append(
+          el(
+            'li',
+            'ml-note-info',
+            noReference?.message ??
+              'These measures are comparative: a verdict needs a reference model of the same architecture (memlens compare). Flags below are indicative only.',
+          ),
+        );
+      }
       for (const f of r.flags) {
-        if (f === noReference) continue;
+        if (f === noReference || f.code === BASELINE_SIGNATURE_FLAG) continue;
         list.append(
           el(
             'li',

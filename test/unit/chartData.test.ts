@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import {
   GROUP_WIDTH,
   analysisTable,
+  baselineSignature,
   compareLayerTable,
   compareReference,
   comparePoints,
@@ -531,4 +532,21 @@ void test('the per-layer compare table gives each model its layer medians, notch
     (r) => r.cells[1],
   );
   assert.ok(cohort.every((c) => !c.includes('≠')));
+});
+
+void test('a lone model read against a baseline shows its signature under the table caption', () => {
+  assert.equal(analysisTable(analysis()).note, undefined);
+  const snapshot = analysis();
+  const message =
+    'heuristic memorization signature against the baseline base/model.json: median H -0.61 nats (notches apart), median I x10.24 [10.06, 10.39]';
+  snapshot.report.flags = [
+    { code: 'baseline-signature', message, threshold: 'H differs by at least 0.1 nats' },
+    { code: 'mi-high', message: 'median I 0.697 nats', threshold: 'median I >= 0.5 nats' },
+  ];
+  assert.deepEqual(analysisTable(snapshot).note, { text: `Signature: ${message}`, tone: 'red' });
+  assert.equal(baselineSignature(snapshot.report)?.kind, 'heuristic');
+  snapshot.report.flags[0].message = 'example-level memorization signature against ...';
+  assert.equal(baselineSignature(snapshot.report)?.kind, 'example-level');
+  snapshot.report.flags[0].message = 'no memorization signature against ...';
+  assert.equal(analysisTable(snapshot).note?.tone, 'green');
 });

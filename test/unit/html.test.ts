@@ -186,3 +186,20 @@ void test(
     assert.ok(facts.text.includes('Model ranking'));
   },
 );
+
+void test(
+  'a lone model read against a baseline names its signature in the summary table',
+  { skip: skipWithoutChromium },
+  async () => {
+    const report = realisticAnalysis();
+    const message =
+      'heuristic memorization signature against the baseline examples/shortcut-baseline: median H -0.61 nats (notches apart), median I x10.24 [10.06, 10.39]';
+    report.flags = [
+      { code: 'baseline-signature', message, threshold: 'H differs by at least 0.1 nats' },
+    ];
+    const { facts, problems } = await renderInChromium(report, 'light');
+    assert.deepEqual(problems, []);
+    assert.ok(facts.summary.includes(`Signature: ${message}`));
+    assert.ok(!facts.text.includes('a verdict needs a reference'));
+  },
+);
