@@ -120,6 +120,20 @@ export async function benchMi(log: (line: string) => void = console.log): Promis
     );
   }
 
+  // Heavy ties in one pair (S = 2000): must stay near the no-tie cost, not turn quadratic.
+  const tieCases: [string, (v: number, s: number) => number][] = [
+    ['no ties', (v) => v],
+    ['x = 0 on 1000 points', (v, s) => (s < 1000 ? 0 : v)],
+    ['x constant', () => 1.5],
+  ];
+  const tieRates: string[] = [];
+  for (const [name, shape] of tieCases) {
+    const pair = syntheticLayer(2000, 2, 7);
+    for (let s = 0; s < 2000; s++) pair.data[s] = shape(pair.data[s], s);
+    tieRates.push(`${name} ${(1e6 / kernelPairsPerSecond(pair, 1)).toFixed(0)} us`);
+  }
+  log(`  one pair, S = 2000: ${tieRates.join(', ')}`);
+
   const full = await timeMatrix(syntheticLayer(2000, 768, 1));
   log(
     `  all pairs N = 768, S = 2000: ${full.computed} pairs in ${full.wall.toFixed(1)} s wall, ` +
