@@ -342,6 +342,77 @@ void describe('TF.js layers-model capture', () => {
     handle.dispose();
   });
 
+  void it('loads a layer shared by two calls; capturing it is refused by name', async () => {
+    const w = randn(101, 4, 4);
+    const b = randn(102, 1, 4);
+    const wo = randn(103, 4, 2);
+    const bo = randn(104, 1, 2);
+    const input = tf.input({ shape: [4] });
+    const shared = tf.layers.dense({ units: 4, activation: 'relu', name: 'shared' });
+    const a = shared.apply(input) as tf.SymbolicTensor;
+    const twice = shared.apply(a) as tf.SymbolicTensor;
+    const sum = tf.layers.add({ name: 'sum' }).apply([a, twice]) as tf.SymbolicTensor;
+    const outLayer = tf.layers.dense({ units: 2, activation: 'softmax', name: 'out' });
+    const model = tf.model({ inputs: input, outputs: outLayer.apply(sum) as tf.SymbolicTensor });
+    shared.setWeights([tf.tensor(w, [4, 4]), tf.tensor(b, [4])]);
+    outLayer.setWeights([tf.tensor(wo, [4, 2]), tf.tensor(bo, [2])]);
+    const dir = path.join(tmp.dir, 'shared');
+    await model.save(fileSystemHandler(path.join(dir, 'model.json')));
+    const handle = await openModel(dir, { backend: 'cpu' });
+    const S = 7;
+    const x = randn(105, S, 4);
+    const h1 = relu(affine(x, w, b, S, 4, 4));
+    const h2 = relu(affine(h1, w, b, S, 4, 4));
+    const r = await handle.capture(probeOf(x, [S, 4]), { layers: ['sum', 'out'] });
+    assertColumns(
+      r.acts,
+      0,
+      h1.map((v, i) => v + h2[i]),
+      4,
+    );
+    assertColumns(
+      r.acts,
+      4,
+      affine(
+        h1.map((v, i) => v + h2[i]),
+        wo,
+        bo,
+        S,
+        4,
+        2,
+      ),
+      2,
+    );
+    // The softmax output layer (split in two inside) still gives probabilities at `output`.
+    const logits = affine(
+      h1.map((v, i) => v + h2[i]),
+      wo,
+      bo,
+      S,
+      4,
+      2,
+    );
+    const probs = logits.map((v, i) => {
+      const row = i - (i % 2);
+      return Math.exp(v) / (Math.exp(logits[row]) + Math.exp(logits[row + 1]));
+    });
+    const o = await handle.capture(probeOf(x, [S, 4]), { layers: ['out'], point: 'output' });
+    assertColumns(o.acts, 0, probs, 2);
+    assert.deepEqual(
+      handle.layers.map((l) => [l.name, l.activation, l.measuredByDefault]),
+      [
+        ['shared', 'relu', false],
+        ['sum', null, false],
+        ['out', 'softmax', false],
+      ],
+    );
+    await assert.rejects(
+      handle.capture(probeOf(x, [S, 4]), { layers: ['shared'] }),
+      /layer 'shared' is called more than once in the model/,
+    );
+    handle.dispose();
+  });
+
   void it('keeps no tensors beyond the result, whatever the batch size', async () => {
     const { file } = await saveMlp(path.join(tmp.dir, 'mlp-mem'));
     const handle = await openModel(file, { backend: 'cpu' });

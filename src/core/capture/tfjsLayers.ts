@@ -1,10 +1,4 @@
-import type {
-  LayersModel,
-  SymbolicTensor,
-  Tensor,
-  layers as tfLayers,
-  serialization,
-} from '@tensorflow/tfjs';
+import type { LayersModel, SymbolicTensor, layers as tfLayers } from '@tensorflow/tfjs';
 import { UserError } from '../errors';
 import { fitProbe } from '../probe/fit';
 import type { ProbeSet } from '../probe/types';
@@ -13,6 +7,7 @@ import { captureBatches, defaultBatchSize } from './batchCapture';
 import type { TfjsModelJson } from './fsHandler';
 import { loadArtifacts } from './fsHandler';
 import { resolveLayerNames } from './layerSelection';
+import { ACTIVATION_SUFFIX, splitFusedLayers } from './layersRewrite';
 import { loadTf, selectBackend, withCpuFallback } from './tfjsRuntime';
 import type {
   CaptureOptions,
@@ -24,28 +19,9 @@ import type {
 
 type Layer = tfLayers.Layer;
 
-/** Layers whose activation is fused into the layer: their pre-activation is computed by a linear clone. */
-const FUSED = new Set([
-  'Dense',
-  'Conv1D',
-  'Conv2D',
-  'Conv3D',
-  'SeparableConv1D',
-  'SeparableConv2D',
-  'DepthwiseConv2D',
-  'Conv2DTranspose',
-  'Conv3DTranspose',
-]);
 const CONV_LIKE = /Conv|Pooling|Cropping|ZeroPadding|UpSampling/;
 /** Layers with weights that are not measured by default: normalisation and token embeddings. */
 const NOT_MEASURED = new Set(['BatchNormalization', 'LayerNormalization', 'Embedding']);
-
-function activationOf(layer: Layer): string | null {
-  const cls = layer.getClassName();
-  const act = (layer.getConfig() as { activation?: unknown }).activation;
-  if (typeof act !== 'string' || act === 'linear') return null;
-  return FUSED.has(cls) || cls === 'Activation' ? act : null;
-}
 
 function firstShape(shape: unknown): (number | null)[] {
   if (Array.isArray(shape) && Array.isArray(shape[0])) return shape[0] as (number | null)[];
@@ -107,20 +83,39 @@ export async function openLayersModel(
   const backend = await selectBackend(opts.backend);
   const tf = loadTf();
   let model: LayersModel;
+  // Fused activations are split into their own layers, so the value before them is a layer
+  // output that one forward pass yields alongside everything else.
+  const { topology, split } = splitFusedLayers(artifacts.modelTopology as Record<string, unknown>);
   try {
-    model = await tf.loadLayersModel({ load: () => Promise.resolve(artifacts) });
+    model = await tf.loadLayersModel({
+      load: () => Promise.resolve({ ...artifacts, modelTopology: topology }),
+    });
   } catch (err) {
     throw loadError(file, err);
   }
+  /** The layer's activation: split off (a fused one), or its own (an Activation layer). */
+  const activationOf = (layer: Layer): string | null => {
+    const source = split.has(layer.name) ? model.getLayer(layer.name + ACTIVATION_SUFFIX) : layer;
+    if (source.getClassName() !== 'Activation') return null;
+    const act = (source.getConfig() as { activation?: unknown }).activation;
+    return typeof act === 'string' && act !== 'linear' ? act : null;
+  };
   const heads = headLayers(model);
-  const visible = model.layers.filter((l) => l.getClassName() !== 'InputLayer');
+  const added = new Set([...split].map((n) => n + ACTIVATION_SUFFIX));
+  const visible = model.layers.filter(
+    (l) => l.getClassName() !== 'InputLayer' && !added.has(l.name),
+  );
   const layers: LayerInfo[] = visible.map((l) => ({
     name: l.name,
     type: l.getClassName(),
     outputShape: firstShape(l.outputShape),
     activation: activationOf(l),
+    // A layer called more than once (shared) has no single output to capture.
     measuredByDefault:
-      l.countParams() > 0 && !NOT_MEASURED.has(l.getClassName()) && !heads.has(l.name),
+      l.countParams() > 0 &&
+      !NOT_MEASURED.has(l.getClassName()) &&
+      !heads.has(l.name) &&
+      l.inboundNodes.length === 1,
   }));
   const inputShape = model.inputs.length === 1 ? model.inputs[0].shape : [];
 
@@ -131,26 +126,21 @@ export async function openLayersModel(
     const fitted = fitProbe(probe, inputShape);
     const names = resolveLayerNames(file, layers, copts.layers);
     const point = copts.point ?? 'preactivation';
-    // Every target reads one symbolic tensor of the model; a fused layer's pre-activation is its
-    // input passed through a clone of the layer with a linear activation and the same weights.
+    // Every target reads one symbolic tensor of the model: a split layer's own output is its
+    // pre-activation and its Activation layer's output the activated value; an Activation
+    // layer's pre-activation is its input.
     const symbolic: SymbolicTensor[] = [];
-    const clones: (Layer | null)[] = [];
     const targets: CaptureTarget[] = names.map((name) => {
       const layer = model.getLayer(name);
       const cls = layer.getClassName();
       const config = layer.getConfig() as { dataFormat?: string };
-      const act = activationOf(layer);
-      const pre = point === 'preactivation' && act !== null;
-      if (pre && cls === 'Activation') {
-        symbolic.push(single(file, layer, 'input'));
-        clones.push(null);
-      } else if (pre) {
-        const input = single(file, layer, 'input');
-        symbolic.push(input);
-        clones.push(linearClone(layer, input.shape));
+      const pre = point === 'preactivation' && activationOf(layer) !== null;
+      if (split.has(name)) {
+        symbolic.push(
+          single(file, pre ? layer : model.getLayer(name + ACTIVATION_SUFFIX), 'output'),
+        );
       } else {
-        symbolic.push(single(file, layer, 'output'));
-        clones.push(null);
+        symbolic.push(single(file, layer, pre ? 'input' : 'output'));
       }
       return {
         name,
@@ -160,55 +150,32 @@ export async function openLayersModel(
       };
     });
     const sub = tf.model({ inputs: model.inputs, outputs: symbolic });
-    try {
-      const result = await withCpuFallback(
-        handle,
-        () =>
-          captureBatches(
-            tf,
-            fitted,
-            targets,
-            (x) =>
-              tf.tidy(() => {
-                const out = sub.predict(x, { batchSize: x.shape[0] });
-                const outs = Array.isArray(out) ? out : [out];
-                return outs.map((t, i) => {
-                  const clone = clones[i];
-                  return clone === null ? t : (clone.apply(t) as Tensor);
-                });
-              }),
-            {
-              ...copts,
-              batchSize:
-                copts.batchSize ??
-                defaultBatchSize([
-                  [null, ...fitted.shape.slice(1)],
-                  ...layers.map((l) => l.outputShape),
-                ]),
-              inputDtype: model.inputs[0].dtype,
-              sequence: copts.sequence ?? 'first',
-            },
-          ),
-        copts.onWarning,
-      );
-      return { ...result, backend: handle.backend };
-    } finally {
-      // The clones were only applied eagerly (never wired into a model): free their weight copies.
-      for (const c of clones) for (const w of c?.weights ?? []) w.dispose();
-    }
-  }
-
-  function linearClone(layer: Layer, inputShape: (number | null)[]): Layer {
-    const entry = tf.serialization.SerializationMap.getMap().classNameMap[layer.getClassName()];
-    const config = {
-      ...layer.getConfig(),
-      activation: 'linear',
-      name: `${layer.name}__preactivation`,
-    };
-    const clone = entry[1](entry[0], config as serialization.ConfigDict) as Layer;
-    clone.build(inputShape);
-    clone.setWeights(layer.getWeights());
-    return clone;
+    const result = await withCpuFallback(
+      handle,
+      () =>
+        captureBatches(
+          tf,
+          fitted,
+          targets,
+          (x) => {
+            const out = sub.predict(x, { batchSize: x.shape[0] });
+            return Array.isArray(out) ? out : [out];
+          },
+          {
+            ...copts,
+            batchSize:
+              copts.batchSize ??
+              defaultBatchSize([
+                [null, ...fitted.shape.slice(1)],
+                ...layers.map((l) => l.outputShape),
+              ]),
+            inputDtype: model.inputs[0].dtype,
+            sequence: copts.sequence ?? 'first',
+          },
+        ),
+      copts.onWarning,
+    );
+    return { ...result, backend: handle.backend };
   }
 
   const handle: ModelHandle = {
