@@ -24,7 +24,10 @@ export interface NdArray {
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 
-const CTORS: Record<NpyDtype, { bytes: number; make: (b: ArrayBuffer, o: number, n: number) => NumericArray }> = {
+const CTORS: Record<
+  NpyDtype,
+  { bytes: number; make: (b: ArrayBuffer, o: number, n: number) => NumericArray }
+> = {
   f4: { bytes: 4, make: (b, o, n) => new Float32Array(b, o, n) },
   f8: { bytes: 8, make: (b, o, n) => new Float64Array(b, o, n) },
   i1: { bytes: 1, make: (b, o, n) => new Int8Array(b, o, n) },
@@ -48,9 +51,12 @@ export function isNpy(bytes: Uint8Array): boolean {
  */
 export function parseNpy(bytes: Uint8Array, name: string): NdArray {
   if (!isNpy(bytes)) {
-    throw new UserError(`${name}: expected a .npy file (magic \\x93NUMPY), found ${describeStart(bytes)}`);
+    throw new UserError(
+      `${name}: expected a .npy file (magic \\x93NUMPY), found ${describeStart(bytes)}`,
+    );
   }
-  if (bytes.length < 10) throw new UserError(`${name}: truncated .npy header (${bytes.length} bytes)`);
+  if (bytes.length < 10)
+    throw new UserError(`${name}: truncated .npy header (${bytes.length} bytes)`);
   const major = bytes[6];
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let headerLen: number;
@@ -59,7 +65,8 @@ export function parseNpy(bytes: Uint8Array, name: string): NdArray {
     headerLen = view.getUint16(8, true);
     headerStart = 10;
   } else if (major === 2 || major === 3) {
-    if (bytes.length < 12) throw new UserError(`${name}: truncated .npy header (${bytes.length} bytes)`);
+    if (bytes.length < 12)
+      throw new UserError(`${name}: truncated .npy header (${bytes.length} bytes)`);
     headerLen = view.getUint32(8, true);
     headerStart = 12;
   } else {
@@ -67,7 +74,9 @@ export function parseNpy(bytes: Uint8Array, name: string): NdArray {
   }
   const dataStart = headerStart + headerLen;
   if (bytes.length < dataStart) {
-    throw new UserError(`${name}: truncated .npy header: expected ${dataStart} bytes, found ${bytes.length}`);
+    throw new UserError(
+      `${name}: truncated .npy header: expected ${dataStart} bytes, found ${bytes.length}`,
+    );
   }
   const header = new TextDecoder('latin1').decode(bytes.subarray(headerStart, dataStart));
   const descr = /'descr'\s*:\s*'([^']*)'/.exec(header)?.[1];
@@ -78,7 +87,9 @@ export function parseNpy(bytes: Uint8Array, name: string): NdArray {
   }
   const dtype = parseDescr(descr, name);
   if (fortran === 'True') {
-    throw new UserError(`${name}: expected C-order data, found fortran_order=True (save with np.ascontiguousarray)`);
+    throw new UserError(
+      `${name}: expected C-order data, found fortran_order=True (save with np.ascontiguousarray)`,
+    );
   }
   const shape = shapeText
     .split(',')
@@ -96,8 +107,8 @@ export function parseNpy(bytes: Uint8Array, name: string): NdArray {
       `${name}: truncated .npy data: shape (${shape.join(', ')}) needs ${needed} bytes, found ${bytes.length - dataStart}`,
     );
   }
-  // Copy so the typed array is aligned and owns its buffer.
-  const copy = bytes.slice(dataStart, dataStart + needed);
+  // Copy so the typed array is aligned and owns its buffer. (Buffer#slice would be a view.)
+  const copy = new Uint8Array(bytes.subarray(dataStart, dataStart + needed));
   return { dtype, shape, data: make(copy.buffer, 0, count) };
 }
 
