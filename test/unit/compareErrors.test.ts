@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { compare } from '../../src/core/analysis/compare';
 import { parseMetricCsv } from '../../src/core/analysis/metricCsv';
 import { expandModelSources } from '../../src/core/analysis/sources';
-import { UserError } from '../../src/core/errors';
+import { CancelledError, UserError } from '../../src/core/errors';
 import { encodeNpy } from '../../src/core/io/npy';
 import { Rng } from '../../src/core/random';
 import { tempDir } from '../fixtures/capture/helpers';
@@ -248,6 +248,25 @@ void test('Spearman with a metric CSV, and a checkpoint trajectory ordered by st
     );
     const mis = r.trajectory?.map((t) => t.miMedian) ?? [];
     assert.ok(mis[0] < mis[1] && mis[1] < mis[2], mis.join(' '));
+  } finally {
+    cleanup();
+  }
+});
+
+void test('cancellation stops the whole comparison instead of failing one model', async () => {
+  const { dir, cleanup } = tempDir('memlens-compare-');
+  try {
+    gaussianDump(path.join(dir, 'a.npy'), 3, 0.5, 1);
+    gaussianDump(path.join(dir, 'b.npy'), 3, 0.5, 2);
+    const abort = new AbortController();
+    abort.abort();
+    await assert.rejects(
+      compare([path.join(dir, 'a.npy'), path.join(dir, 'b.npy')], {
+        signal: abort.signal,
+        threads: 1,
+      }),
+      CancelledError,
+    );
   } finally {
     cleanup();
   }

@@ -102,6 +102,17 @@ export function compareTable(r: CompareReport): string {
     if (m.error !== undefined) lines.push(`${modelName(m.path)}: failed: ${m.error}`);
     else if (m.path !== r.baseline) lines.push(`${modelName(m.path)}: ${m.signature.explanation}`);
   }
+  // Each distinct warning once, with the models it concerns.
+  const warned = new Map<string, string[]>();
+  for (const m of r.models) {
+    for (const w of m.warnings ?? []) {
+      warned.set(w.message, [...(warned.get(w.message) ?? []), modelName(m.path)]);
+    }
+  }
+  for (const [message, names] of warned) {
+    const which = names.length === r.models.length ? 'all models' : names.join(', ');
+    lines.push(`warning: ${message} (${which})`);
+  }
   lines.push(
     `ranking (${r.rankingRule}): ${r.ranking.map((e) => `${e.rank}. ${modelName(e.path)}`).join('  ')}`,
   );

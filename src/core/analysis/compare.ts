@@ -228,6 +228,7 @@ export async function compare(
       layers: report.layers,
       signature: signatureFor(o, ok, baseline, thresholds, opts.bootstrapReplicates ?? 1000, seed),
       metric: metrics[i],
+      warnings: report.warnings,
     };
   });
 

@@ -64,7 +64,8 @@ export interface LayerReport {
   deadNeurons: number;
 }
 
-export type WarningCode = 'heavy-ties' | 'dead-neurons' | 'small-probe' | 'mi-subsampled' | 'nonfinite-dropped';
+export type WarningCode =
+  'heavy-ties' | 'dead-neurons' | 'small-probe' | 'mi-subsampled' | 'nonfinite-dropped';
 
 export interface ReportWarning {
   code: WarningCode;
@@ -139,6 +140,8 @@ export interface CompareModel {
   layers: LayerReport[];
   signature: Signature;
   metric: number | null;
+  /** The analysis warnings of this model (heavy ties, dead neurons, small probe ...). */
+  warnings?: ReportWarning[];
   error?: string;
 }
 
