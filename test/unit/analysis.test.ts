@@ -168,3 +168,25 @@ void test('the content hash covers the weights, not only model.json', async () =
     cleanup();
   }
 });
+
+void test('--samples draws a seeded subset of a dump, as it does of a probe', async () => {
+  const { dir, cleanup } = tempDir('memlens-analysis-');
+  try {
+    const s = 50;
+    // The rows Rng(3).sample(50, 20) picks get 1 in column 0, all others 0; column 1 is the
+    // row index. Kept exactly, column 0 is constant (H = 0, a dead neuron).
+    const kept = new Set(new Rng(3).sample(s, 20));
+    const values = new Float64Array(2 * s);
+    for (let i = 0; i < s; i++) [values[2 * i], values[2 * i + 1]] = [kept.has(i) ? 1 : 0, i];
+    const file = path.join(dir, 'rows.npy');
+    writeFileSync(file, encodeNpy(values, [s, 2]));
+    const r = await analyze(file, { samples: 20, seed: 3, threads: 1 });
+    assert.equal(r.params.samples, 20);
+    assert.equal(r.layers[0].entropies[0], 0);
+    assert.equal(r.layers[0].deadNeurons, 1);
+    const other = await analyze(file, { samples: 20, seed: 4, threads: 1 });
+    assert.ok(other.layers[0].entropies[0] > 0);
+  } finally {
+    cleanup();
+  }
+});

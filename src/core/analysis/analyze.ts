@@ -10,6 +10,7 @@ import type { Binning } from '../measures/entropy';
 import { measure, offDiagonalMi } from '../measures/measure';
 import { fitProbe } from '../probe/fit';
 import { loadProbe } from '../probe/loadProbe';
+import { chooseSamples } from '../probe/subset';
 import type { ProbeSet } from '../probe/types';
 import type { JobOptions } from '../progress';
 import type { AnalysisParams, AnalysisReport } from '../report/schema';
@@ -118,6 +119,13 @@ async function activationsOf(
     let selected = acts;
     if (opts.layers !== undefined && opts.layers.length > 0)
       selected = selectLayers(source, acts, opts.layers);
+    if (opts.samples !== undefined && opts.samples < selected.samples) {
+      const rows = chooseSamples(source, selected.samples, {
+        samples: opts.samples,
+        seed: opts.seed ?? 0,
+      });
+      selected = selectRows(selected, rows);
+    }
     return {
       acts: selected,
       modelPath: source,
@@ -166,6 +174,18 @@ async function activationsOf(
   } finally {
     handle.dispose();
   }
+}
+
+/** The given examples (rows) of a matrix, in the order given. */
+function selectRows(acts: ActivationMatrix, rows: number[]): ActivationMatrix {
+  const samples = rows.length;
+  const data = new Float64Array(samples * acts.neurons);
+  for (let n = 0; n < acts.neurons; n++) {
+    const from = n * acts.samples;
+    const to = n * samples;
+    rows.forEach((r, i) => (data[to + i] = acts.data[from + r]));
+  }
+  return { samples, neurons: acts.neurons, data, layers: acts.layers };
 }
 
 /** The named layers of a dump, in the order asked; an unknown name is a UserError. */
