@@ -36,6 +36,9 @@ Compare options:
   --min-mi-ratio <x>    median-I ratio that counts as a change, x or 1/x (default ${DEFAULT_THRESHOLDS.miRatio})
   --bootstrap <N>       bootstrap replicates of the I-ratio interval (default 1000)
 
+A model that cannot be analysed is listed with its error and the others complete; the exit
+status is 0 when at least one model was analysed, 1 otherwise.
+
 ${MEASURE_FLAGS_HELP}`;
 
 function positive(flag: string, value: string | undefined, min: number): number | undefined {
@@ -95,7 +98,7 @@ export function compareTable(r: CompareReport): string {
     `${r.probe === null ? 'activation dumps' : `probe ${r.probe.path}`}: ${p.samples} samples; layers ${p.layers.join(', ')}; H: ${p.bins} bins (${p.binning} range per model), nats; I: KSG-1, k = ${p.k}, nats`,
     `signature thresholds: |dH| >= ${r.thresholds.deltaEntropy} nats with notches apart; I ratio >= ${r.thresholds.miRatio} (or <= 1/${r.thresholds.miRatio}) with its interval excluding 1`,
     '',
-    formatTable(header, rows),
+    formatTable(header, rows, 2),
     '',
   ];
   for (const m of r.models) {

@@ -148,12 +148,12 @@ export function num(x: number | null | undefined, digits = 2): string {
   return x === null || x === undefined || !Number.isFinite(x) ? '-' : x.toFixed(digits);
 }
 
-/** Left-aligned first column, right-aligned others, two spaces apart. */
-export function formatTable(header: string[], rows: string[][]): string {
+/** The first `left` columns left-aligned (default 1), the others right-aligned, two spaces apart. */
+export function formatTable(header: string[], rows: string[][], left = 1): string {
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] ?? '').length)));
   const line = (cells: string[]): string =>
     cells
-      .map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c])))
+      .map((cell, c) => (c < left ? cell.padEnd(widths[c]) : cell.padStart(widths[c])))
       .join('  ')
       .trimEnd();
   return [line(header), ...rows.map(line)].join('\n');
