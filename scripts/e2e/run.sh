@@ -44,7 +44,9 @@ stop_group() {
 }
 cleanup() {
   local status=$?
-  for f in "${groups[@]}"; do stop_group "$f"; done
+  # Newest first: a driver ends before the server it talks to.
+  local i
+  for ((i = ${#groups[@]} - 1; i >= 0; i--)); do stop_group "${groups[i]}"; done
   rm -rf "$lastRun"
   for r in "$runs"/*/; do
     [ -d "$r" ] || continue
