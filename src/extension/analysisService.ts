@@ -145,6 +145,7 @@ export class AnalysisService implements vscode.Disposable {
 
   /** Analyses a model (cached), records it, and returns the report and its cache key. */
   async analyze(uri: vscode.Uri): Promise<{ key: string; report: AnalysisReport } | undefined> {
+    const started = Date.now();
     try {
       const model = await this.modelFile(uri.fsPath);
       const isDump = DUMP_EXTENSIONS.has(path.extname(model).toLowerCase());
@@ -164,7 +165,9 @@ export class AnalysisService implements vscode.Disposable {
         const entry = this.store.latest(model);
         if (entry?.key !== key)
           await this.store.putAnalysis(model, key, cached, await this.store.signature(key));
-        this.log.info(`cached result for ${model} (${key.slice(0, 12)})`);
+        this.log.info(
+          `cached result for ${model} (${key.slice(0, 12)}) in ${Date.now() - started} ms`,
+        );
         return { key, report: cached };
       }
       const label = vscode.workspace.asRelativePath(model);
@@ -185,7 +188,7 @@ export class AnalysisService implements vscode.Disposable {
       await this.store.putAnalysis(model, key, result.report, result.signature);
       this.statusBar.setBackend(result.report.backend ?? params.backend);
       this.log.info(
-        `analysed ${model} in ${Math.round(result.report.timing.totalMs)} ms` +
+        `analysed ${model} in ${Date.now() - started} ms (report ${Math.round(result.report.timing.totalMs)} ms)` +
           (result.signature ? `: ${result.signature.kind} vs ${result.signature.reference}` : ''),
       );
       return { key, report: result.report };
