@@ -44,11 +44,15 @@ export class AnalysisService implements vscode.Disposable {
     this.store = new ResultStore(path.join(storage.fsPath, 'results'));
   }
 
-  /** Reads the cached index; call once after construction. */
-  async init(): Promise<void> {
-    await this.store.load();
-    this.statusBar.setBackend(this.store.newest()?.backend ?? readParams(undefined).backend);
-    this.statusBar.idle();
+  /**
+   * Reads the cached index in the background (activation does not wait for the disk); lenses,
+   * warnings and views refresh when it is loaded.
+   */
+  init(): void {
+    void this.store.load().then(() => {
+      this.statusBar.setBackend(this.store.newest()?.backend ?? readParams(undefined).backend);
+      this.statusBar.idle();
+    });
   }
 
   private get hostScript(): string {
@@ -162,6 +166,7 @@ export class AnalysisService implements vscode.Disposable {
       const { key, baselineKey } = await this.analysisKey(model, params, baseline ?? null);
       const cached = await this.store.report(key);
       if (cached) {
+        await this.store.whenLoaded();
         const entry = this.store.latest(model);
         if (entry?.key !== key)
           await this.store.putAnalysis(model, key, cached, await this.store.signature(key));

@@ -82,6 +82,7 @@ async function reportIdFor(
   target: vscode.Uri | undefined,
 ): Promise<string | undefined> {
   const { store } = ctx.service;
+  await store.whenLoaded();
   if (!target) {
     if (ctx.panels.activeReportId) return ctx.panels.activeReportId;
     const entries = store.entries();

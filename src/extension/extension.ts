@@ -26,11 +26,11 @@ export interface MemLensApi {
   activationMs: number;
 }
 
-export async function activate(context: vscode.ExtensionContext): Promise<MemLensApi> {
+export function activate(context: vscode.ExtensionContext): MemLensApi {
   const started = performance.now();
   const log = vscode.window.createOutputChannel('MemLens', { log: true });
   const service = new AnalysisService(context, log);
-  await service.init();
+  service.init();
   const panels = new ReportPanels(context.extensionUri, service);
   const findings = new ScriptFindings();
   const lenses = new CheckpointLensProvider(findings, service.store);

@@ -43,6 +43,8 @@ export class ResultStore {
   private listeners = new Set<StoreListener>();
   /** Index writes run one after another, each writing the state current when it starts. */
   private writes: Promise<void> = Promise.resolve();
+  /** Settles when the index has been read; every change waits for it, so none is lost. */
+  private loaded: Promise<void> = Promise.resolve();
 
   constructor(readonly dir: string) {}
 
@@ -58,17 +60,32 @@ export class ResultStore {
     return path.join(this.dir, 'compares', `${key}.json`);
   }
 
-  /** Reads index.json; a missing or unreadable index starts empty (the cache is disposable). */
-  async load(): Promise<void> {
+  /**
+   * Reads index.json, then tells the listeners; a missing or unreadable index starts empty
+   * (the cache is disposable).
+   */
+  load(): Promise<void> {
+    this.loaded = this.readIndex();
+    return this.loaded;
+  }
+
+  /** Settles once the index is read (at once when load was never called). */
+  whenLoaded(): Promise<void> {
+    return this.loaded;
+  }
+
+  private async readIndex(): Promise<void> {
     try {
       const parsed = JSON.parse(await fs.readFile(this.indexFile, 'utf8')) as IndexFile;
-      if (parsed.version !== 1 || !Array.isArray(parsed.entries)) return;
-      this.entriesByPath = new Map(parsed.entries.map((e) => [e.modelPath, e]));
-      this.compares = Array.isArray(parsed.compares) ? parsed.compares : [];
+      if (parsed.version === 1 && Array.isArray(parsed.entries)) {
+        this.entriesByPath = new Map(parsed.entries.map((e) => [e.modelPath, e]));
+        this.compares = Array.isArray(parsed.compares) ? parsed.compares : [];
+      }
     } catch {
       this.entriesByPath = new Map();
       this.compares = [];
     }
+    for (const l of this.listeners) l();
   }
 
   onDidChange(listener: StoreListener): { dispose(): void } {
@@ -154,6 +171,7 @@ export class ResultStore {
     report: AnalysisReport,
     signature: Signature | null,
   ): Promise<ResultEntry> {
+    await this.loaded;
     const file = this.reportFile(key);
     await fs.mkdir(path.dirname(file), { recursive: true });
     await writeFileAtomic(file, JSON.stringify(report));
@@ -183,6 +201,7 @@ export class ResultStore {
    * Models not analysed alone yet get an entry whose numbers come from the compare.
    */
   async putCompare(key: string, report: CompareReport): Promise<void> {
+    await this.loaded;
     const file = this.compareFile(key);
     await fs.mkdir(path.dirname(file), { recursive: true });
     await writeFileAtomic(file, JSON.stringify(report));
@@ -211,6 +230,7 @@ export class ResultStore {
 
   /** Forgets every result and deletes the stored reports. */
   async clear(): Promise<void> {
+    await this.loaded;
     this.entriesByPath.clear();
     this.compares = [];
     await fs.rm(path.join(this.dir, 'reports'), { recursive: true, force: true });

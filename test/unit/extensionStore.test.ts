@@ -221,3 +221,37 @@ void test('a corrupt index starts empty instead of failing', async () => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+void test('a result stored while the index is still loading is kept, and listeners hear the load', async () => {
+  const dir = tempDir();
+  try {
+    const first = new ResultStore(dir);
+    await first.load();
+    await first.putAnalysis(
+      '/w/old.onnx',
+      '1'.repeat(64),
+      report('/w/old.onnx', 1, 1, '2026-01-01T00:00:00.000Z'),
+      null,
+    );
+
+    const store = new ResultStore(dir);
+    let heard = 0;
+    store.onDidChange(() => heard++);
+    const loading = store.load();
+    // Not awaited: activation starts the load and a command may store a result at once.
+    const put = store.putAnalysis(
+      '/w/new.onnx',
+      '2'.repeat(64),
+      report('/w/new.onnx', 2, 2, '2026-02-01T00:00:00.000Z'),
+      null,
+    );
+    await Promise.all([loading, put]);
+    assert.deepEqual(
+      store.entries().map((e) => e.modelPath),
+      ['/w/new.onnx', '/w/old.onnx'],
+    );
+    assert.equal(heard, 2, 'one notification for the load, one for the new result');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
