@@ -27,6 +27,11 @@ export interface PreparedColumn {
    * Only a starting guess; the counts themselves use the exact difference predicate.
    */
   bucketStart: Int32Array;
+  /**
+   * `sorted` with GUARD entries of -Infinity before and +Infinity after (sorted is a view into
+   * it), so the branch-free boundary windows of the marginal counts never read out of range.
+   */
+  guarded: Float64Array;
   min: number;
   scale: number;
   /** Length of the longest run of equal values. */
@@ -49,7 +54,10 @@ export function prepareColumn(values: Float64Array): PreparedColumn {
   const order = new Int32Array(n);
   for (let i = 0; i < n; i++) order[i] = i;
   order.sort((a, b) => values[a] - values[b] || a - b);
-  const sorted = new Float64Array(n);
+  const guarded = new Float64Array(n + 2 * GUARD);
+  guarded.fill(-Infinity, 0, GUARD);
+  guarded.fill(Infinity, GUARD + n);
+  const sorted = guarded.subarray(GUARD, GUARD + n);
   const rank = new Int32Array(n);
   let ties = false;
   for (let pos = 0; pos < n; pos++) {
@@ -107,6 +115,7 @@ export function prepareColumn(values: Float64Array): PreparedColumn {
     groupStart,
     groupEnd,
     bucketStart,
+    guarded,
     min,
     scale,
     maxRun,
@@ -223,12 +232,50 @@ function layout(X: PreparedColumn, Y: PreparedColumn, sc: KsgScratch): void {
   }
 }
 
+/** Width of the branch-free boundary windows; guard entries on each side of `guarded`. */
+const WINDOW = 8;
+const GUARD = WINDOW + 1;
+
 /**
  * Number of sorted positions q != self of column C with |C.sorted[q] - v| < eps (difference
- * predicate), where C.sorted[self] === v. Each end starts from the bucket guide's guess and
- * gallops to the exact boundary, so a wrong guess (ties, outliers) costs only O(log distance).
+ * predicate), where C.sorted[self] === v.
+ * Fast path: the bucket guide puts each end of the window in a bucket of a few values; when a
+ * WINDOW-wide stretch from that bucket brackets the end (one predictable check on each side),
+ * the end is the bracket start plus the number of positions in the stretch that satisfy the
+ * predicate, summed without branches (the predicate is monotone along the sorted values).
+ * Otherwise (ties, crowded buckets, outliers) a galloping search finds it.
  */
 function countWithin(C: PreparedColumn, self: number, v: number, eps: number): number {
+  if (!(eps > 0)) return 0;
+  const n = C.n;
+  const guide = C.bucketStart;
+  const g = C.guarded;
+  // Upper end U = max q with sorted[q] - v < eps. Stretch: positions gu .. gu + WINDOW - 1.
+  const gu = guide[bucketOf(v + eps, C.min, C.scale, n)];
+  const iu = gu + GUARD; // index of position gu in `guarded`
+  // Lower end L = min q with v - sorted[q] < eps. Stretch: gl - WINDOW + 1 .. gl.
+  const gl = guide[bucketOf(v - eps, C.min, C.scale, n) + 1] - 1;
+  const il = gl + GUARD;
+  if (
+    g[iu - 1] - v < eps &&
+    !(g[iu + WINDOW] - v < eps) &&
+    v - g[il + 1] < eps &&
+    !(v - g[il - WINDOW] < eps)
+  ) {
+    let up = 0;
+    let low = 0;
+    for (let i = 0; i < WINDOW; i++) {
+      up += +(g[iu + i] - v < eps);
+      low += +(v - g[il - i] < eps);
+    }
+    // U = gu - 1 + up, L = gl + 1 - low; count U - L + 1 minus self.
+    return gu - 1 + up - (gl + 1 - low);
+  }
+  return countWithinSearch(C, self, v, eps);
+}
+
+/** countWithin by galloping from the guide's guesses: O(log distance) for any guess. */
+function countWithinSearch(C: PreparedColumn, self: number, v: number, eps: number): number {
   if (!(eps > 0)) return 0;
   const sorted = C.sorted;
   const n = C.n;
