@@ -9,50 +9,51 @@ export interface RatioInterval {
   high: number;
 }
 
-/** The k-th smallest value (0-based) of `a[0..n)`, partially reordering `a` (Hoare quickselect). */
-function select(a: Float64Array, n: number, k: number): number {
-  let lo = 0;
-  let hi = n - 1;
-  while (lo < hi) {
-    const pivot = a[(lo + hi) >>> 1];
-    let i = lo;
-    let j = hi;
-    while (i <= j) {
-      while (a[i] < pivot) i++;
-      while (a[j] > pivot) j--;
-      if (i <= j) {
-        const t = a[i];
-        a[i] = a[j];
-        a[j] = t;
-        i++;
-        j--;
-      }
+/** A Gamma(shape, 1) variate, shape >= 1 (Marsaglia and Tsang, 2000). */
+function gamma(shape: number, rng: Rng): number {
+  const d = shape - 1 / 3;
+  const c = 1 / Math.sqrt(9 * d);
+  for (;;) {
+    const x = rng.normal();
+    const v = (1 + c * x) ** 3;
+    if (v <= 0) continue;
+    const u = rng.next();
+    if (u < 1 - 0.0331 * x ** 4 || Math.log(u) < 0.5 * x * x + d * (1 - v + Math.log(v))) {
+      return d * v;
     }
-    if (k <= j) hi = j;
-    else if (k >= i) lo = i;
-    else return a[k];
   }
-  return a[k];
 }
 
-/** Median (numpy's: mean of the two middle values for an even count) of a resample. */
-function resampledMedian(values: Float64Array, rng: Rng, scratch: Float64Array): number {
-  const n = values.length;
-  for (let i = 0; i < n; i++) scratch[i] = values[rng.int(n)];
-  const upper = select(scratch, n, n >> 1);
-  if (n % 2 === 1) return upper;
-  // After selection every value left of n/2 is <= upper: the lower middle is their maximum.
-  let lower = -Infinity;
-  for (let i = 0; i < n >> 1; i++) if (scratch[i] > lower) lower = scratch[i];
-  return (lower + upper) / 2;
+/** A Beta(a, b) variate, a, b >= 1. */
+function beta(a: number, b: number, rng: Rng): number {
+  const x = gamma(a, rng);
+  return x / (x + gamma(b, rng));
+}
+
+/**
+ * The median of one bootstrap resample (n draws with replacement) of ascending `sorted`
+ * values, drawn in O(1): a resample is n uniform indices floor(n U_i), and sorting them
+ * sorts the values, so its k-th smallest value is sorted[floor(n U_(k))], where the k-th
+ * order statistic of n uniforms is Beta(k, n - k + 1). For even n the next order statistic is
+ * U_(k) plus the smallest of n - k uniforms on (U_(k), 1). Same distribution as resampling.
+ */
+export function bootstrapMedian(sorted: Float64Array, rng: Rng): number {
+  const n = sorted.length;
+  const k = Math.floor((n + 1) / 2);
+  const uk = n === 1 ? rng.next() : beta(k, n - k + 1, rng);
+  const at = (u: number): number => sorted[Math.min(n - 1, Math.floor(n * u))];
+  if (n % 2 === 1) return at(uk);
+  const next = uk + (1 - uk) * (1 - (1 - rng.next()) ** (1 / (n - k)));
+  return (at(uk) + at(next)) / 2;
 }
 
 /**
  * The ratio of the medians of two samples (e.g. off-diagonal MI values of two models, nats /
  * nats) with a percentile bootstrap interval: each replicate resamples both samples with
- * replacement, independently, and takes the ratio of their medians. Deterministic for a
- * seed. Pairs of neurons share neurons, so the values are not independent and the interval
- * is indicative (somewhat too narrow), not exact.
+ * replacement, independently, and takes the ratio of their medians (each resample median
+ * drawn exactly in O(1), see {@link bootstrapMedian}). Deterministic for a seed. Pairs of
+ * neurons share neurons, so the values are not independent and the interval is indicative
+ * (somewhat too narrow), not exact.
  */
 export function medianRatioInterval(
   a: ArrayLike<number>,
@@ -61,16 +62,14 @@ export function medianRatioInterval(
 ): RatioInterval {
   const replicates = opts.replicates ?? 1000;
   const level = opts.level ?? 0.95;
-  const va = Float64Array.from(a);
-  const vb = Float64Array.from(b);
-  const ratio = quantileSorted(sortedCopy(va), 0.5) / quantileSorted(sortedCopy(vb), 0.5);
-  if (va.length === 0 || vb.length === 0) return { ratio: NaN, low: NaN, high: NaN };
+  const sa = sortedCopy(a);
+  const sb = sortedCopy(b);
+  if (sa.length === 0 || sb.length === 0) return { ratio: NaN, low: NaN, high: NaN };
+  const ratio = quantileSorted(sa, 0.5) / quantileSorted(sb, 0.5);
   const rng = new Rng(opts.seed ?? 0);
-  const sa = new Float64Array(va.length);
-  const sb = new Float64Array(vb.length);
   const ratios = new Float64Array(replicates);
   for (let r = 0; r < replicates; r++) {
-    ratios[r] = resampledMedian(va, rng, sa) / resampledMedian(vb, rng, sb);
+    ratios[r] = bootstrapMedian(sa, rng) / bootstrapMedian(sb, rng);
   }
   ratios.sort();
   const tail = (1 - level) / 2;
