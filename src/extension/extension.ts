@@ -5,6 +5,8 @@
  * native reader cannot take the extension host down. Activation time is logged to the
  * "MemLens" output channel and returned in the extension's API.
  */
+// First: its clock starts before the other modules of the bundle are evaluated.
+import { moduleLoadStart } from './loadClock';
 import { performance } from 'node:perf_hooks';
 import * as vscode from 'vscode';
 import { AnalysisService } from './analysisService';
@@ -24,10 +26,13 @@ import { REPORT_VIEW_TYPE, ReportPanels } from './reportPanel';
 export interface MemLensApi {
   /** Wall time of activate(), in milliseconds. */
   activationMs: number;
+  /** Wall time from the start of evaluating the extension's bundle to the start of activate(). */
+  moduleLoadMs: number;
 }
 
 export function activate(context: vscode.ExtensionContext): MemLensApi {
   const started = performance.now();
+  const moduleLoadMs = started - moduleLoadStart;
   const log = vscode.window.createOutputChannel('MemLens', { log: true });
   const service = new AnalysisService(context, log);
   service.init();
@@ -64,8 +69,10 @@ export function activate(context: vscode.ExtensionContext): MemLensApi {
     ),
   );
   const activationMs = performance.now() - started;
-  log.info(`activated in ${activationMs.toFixed(1)} ms`);
-  return { activationMs };
+  log.info(
+    `activated in ${activationMs.toFixed(1)} ms (bundle evaluated ${moduleLoadMs.toFixed(1)} ms before activate)`,
+  );
+  return { activationMs, moduleLoadMs };
 }
 
 /** Everything is owned by context.subscriptions; running jobs are killed by the service's dispose. */
