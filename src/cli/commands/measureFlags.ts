@@ -114,7 +114,9 @@ function progressLine(): (p: Progress) => void {
     last = now;
     const pct = p.total > 0 ? ` ${Math.round((100 * p.done) / p.total)}%` : '';
     const text = `${p.stage}${pct}${p.detail === undefined ? '' : ` ${p.detail}`}`;
-    process.stderr.write(`\r\x1b[2K${text.slice(0, (process.stderr.columns ?? 80) - 1)}`);
+    process.stderr.write(
+      `\r\x1b[2K${text.slice(0, Math.max(20, (process.stderr.columns || 80) - 1))}`,
+    );
   };
 }
 
