@@ -23,10 +23,13 @@ type Handler = (...args: unknown[]) => unknown;
 
 const MODEL_FILE = /(^|[\\/])model\.json$|\.(onnx|keras|h5|npy|npz|safetensors)$/i;
 
+/** A command's target: a Uri, a path or URI string, or an item of the models tree (its model). */
 function toUri(arg: unknown): vscode.Uri | undefined {
   if (arg instanceof vscode.Uri) return arg;
   if (typeof arg === 'string' && arg.length > 0)
     return path.isAbsolute(arg) ? vscode.Uri.file(arg) : vscode.Uri.parse(arg);
+  const modelPath = (arg as { modelPath?: unknown } | null)?.modelPath;
+  if (typeof arg === 'object' && typeof modelPath === 'string') return vscode.Uri.file(modelPath);
   return undefined;
 }
 
