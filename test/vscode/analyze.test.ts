@@ -78,4 +78,19 @@ describe('analyze the shortcut example model', () => {
     assert.match(w.message, /median H/);
     assert.match(w.message, /median I/);
   });
+
+  it('offers a quick fix on the warning that opens the report', async () => {
+    const warning = vscode.languages
+      .getDiagnostics(trainingScript())
+      .find((x) => x.message.includes('memorization'));
+    assert.ok(warning, 'no memorization warning');
+    const actions = await vscode.commands.executeCommand<vscode.CodeAction[]>(
+      'vscode.executeCodeActionProvider',
+      trainingScript(),
+      warning.range,
+    );
+    const open = actions.filter((a) => a.command?.command === 'memlens.openReport');
+    assert.equal(open.length, 1, actions.map((a) => a.title).join('; '));
+    assert.equal(open[0].title, 'MemLens: Open report');
+  });
 });
