@@ -2,7 +2,19 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules', 'dist', 'out', '.vscode-test', 'artifacts', 'tmp', 'examples', '**/*.js', '**/*.mjs'] },
+  {
+    ignores: [
+      'node_modules',
+      'dist',
+      'out',
+      '.vscode-test',
+      'artifacts',
+      'tmp',
+      'examples',
+      '**/*.js',
+      '**/*.mjs',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -20,13 +32,19 @@ export default tseslint.config(
     // The engine knows nothing of VS Code or the DOM.
     files: ['src/core/**/*.ts', 'src/cli/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { paths: ['vscode'], patterns: ['**/extension/**', '**/webview-ui/**'] }],
+      'no-restricted-imports': [
+        'error',
+        { paths: ['vscode'], patterns: ['**/extension/**', '**/webview-ui/**'] },
+      ],
     },
   },
   {
     files: ['webview-ui/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { paths: ['vscode'], patterns: ['**/core/**', '!**/core/report/schema'] }],
+      'no-restricted-imports': [
+        'error',
+        { paths: ['vscode'], patterns: ['**/core/**', '!**/core/report/schema'] },
+      ],
     },
   },
 );

@@ -20,7 +20,9 @@ async function main(argv: string[]): Promise<number> {
   }
   const command = commands[name];
   if (command === undefined) {
-    process.stderr.write(`memlens: unknown command '${name}'; expected one of ${Object.keys(commands).join(', ')}\n`);
+    process.stderr.write(
+      `memlens: unknown command '${name}'; expected one of ${Object.keys(commands).join(', ')}\n`,
+    );
     return 2;
   }
   const abort = new AbortController();
@@ -40,7 +42,9 @@ main(process.argv.slice(2)).then(
       process.stderr.write('memlens: cancelled\n');
       process.exitCode = 130;
     } else {
-      process.stderr.write(`memlens: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.stderr.write(
+        `memlens: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+      );
       process.exitCode = 70;
     }
   },

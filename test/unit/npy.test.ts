@@ -13,7 +13,7 @@ function handMadeNpy(descr: string, shape: string, payload: number[]): Buffer {
   return Buffer.concat([head, Buffer.from(header, 'latin1'), Buffer.from(payload)]);
 }
 
-test('parseNpy reads a hand-made float32 file passed as a Node Buffer inside a larger pool', () => {
+void test('parseNpy reads a hand-made float32 file passed as a Node Buffer inside a larger pool', () => {
   // 1.0f = 00 00 80 3f, -2.5f = 00 00 20 c0 (IEEE 754 little-endian).
   const file = handMadeNpy('<f4', '(1, 2)', [0, 0, 0x80, 0x3f, 0, 0, 0x20, 0xc0]);
   // Place it at an offset in a bigger buffer, as fs.readFile's pooled Buffers may be.
@@ -22,19 +22,19 @@ test('parseNpy reads a hand-made float32 file passed as a Node Buffer inside a l
   const arr = parseNpy(pool.subarray(7), 'a.npy');
   assert.deepEqual(arr.shape, [1, 2]);
   assert.equal(arr.dtype, 'f4');
-  assert.deepEqual(Array.from(arr.data), [1, -2.5]);
+  assert.deepEqual(Array.from(arr.data as Float32Array), [1, -2.5]);
 });
 
-test('encodeNpy round-trips through parseNpy with a 64-byte aligned header', () => {
+void test('encodeNpy round-trips through parseNpy with a 64-byte aligned header', () => {
   const data = new Float64Array([0.5, -1, 3, 1e-300, 7, 8]);
   const bytes = encodeNpy(data, [3, 2]);
   assert.equal((10 + new DataView(bytes.buffer).getUint16(8, true)) % 64, 0);
   const arr = parseNpy(bytes, 'b.npy');
   assert.deepEqual(arr.shape, [3, 2]);
-  assert.deepEqual(Array.from(arr.data), Array.from(data));
+  assert.deepEqual(Array.from(arr.data as Float64Array), Array.from(data));
 });
 
-test('parseNpy refuses truncated data, naming the file and the sizes', () => {
+void test('parseNpy refuses truncated data, naming the file and the sizes', () => {
   const file = handMadeNpy('<f8', '(2,)', [0, 0, 0, 0, 0, 0, 0xf0, 0x3f]);
   assert.throws(
     () => parseNpy(file, 'short.npy'),
