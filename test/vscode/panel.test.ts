@@ -11,7 +11,10 @@ const memlensWebviewTabs = () =>
 describe('report panel', () => {
   it('opens the report as a webview tab', async () => {
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
-    assert.equal(memlensWebviewTabs().length, 0);
+    // The tab model reaches the extension host by message: wait for the closing to arrive.
+    await waitFor('no MemLens tab', () => (memlensWebviewTabs().length === 0 ? true : undefined), [
+      vscode.window.tabGroups.onDidChangeTabs,
+    ]);
     await vscode.commands.executeCommand('memlens.openReport', shortcutModel());
     const tabs = await waitFor(
       'a MemLens webview tab',
