@@ -130,14 +130,19 @@ function collectAssignments(tokens: Token[], language: ScriptLanguage): Assignme
 
 /** Evaluates path-like expressions of one script. */
 export class PathEvaluator {
-  private readonly assignments: Assignment[];
+  /** Assignments by name, in source order. */
+  private readonly assignments = new Map<string, Assignment[]>();
 
   constructor(
     private readonly tokens: Token[],
     readonly language: ScriptLanguage,
     private readonly scriptPath: string,
   ) {
-    this.assignments = collectAssignments(tokens, language);
+    for (const a of collectAssignments(tokens, language)) {
+      const list = this.assignments.get(a.name);
+      if (list) list.push(a);
+      else this.assignments.set(a.name, [a]);
+    }
   }
 
   /** The string value of `tokens[from, to)`, or null when any part of it is unknown. */
@@ -149,7 +154,10 @@ export class PathEvaluator {
   private lookup(name: string, before: number, depth: number): Value | null {
     if (depth > MAX_DEPTH) return null;
     let found: Assignment | undefined;
-    for (const a of this.assignments) if (a.name === name && a.offset < before) found = a;
+    for (const a of this.assignments.get(name) ?? []) {
+      if (a.offset >= before) break;
+      found = a;
+    }
     if (!found) return null;
     return this.expr(found.tokens, found.from, found.to, depth + 1, found.offset);
   }

@@ -49,8 +49,21 @@ const OPERATORS = [
   '?.',
 ];
 
-const isIdentStart = (c: string): boolean => /[A-Za-z_$\u00c0-\uffff]/.test(c);
-const isIdentPart = (c: string): boolean => /[\w$\u00c0-\uffff]/.test(c);
+function isIdentStart(c: string): boolean {
+  const code = c.charCodeAt(0);
+  return (
+    (code >= 97 && code <= 122) ||
+    (code >= 65 && code <= 90) ||
+    code === 95 ||
+    code === 36 ||
+    code >= 0xc0
+  );
+}
+
+function isIdentPart(c: string): boolean {
+  const code = c.charCodeAt(0);
+  return isIdentStart(c) || (code >= 48 && code <= 57);
+}
 
 /** Tokens after which a JS `/` is division rather than the start of a regex literal. */
 function slashIsDivision(prev: Token | undefined): boolean {
@@ -130,7 +143,7 @@ export function tokenizeScript(text: string, language: ScriptLanguage): Token[] 
       continue;
     }
     // Python strings, with an optional prefix (r, b, u, f and their pairs).
-    if (python) {
+    if (python && (c === "'" || c === '"' || 'rRbBuUfF'.includes(c))) {
       const m = /^([rRbBuUfF]{0,2})('''|"""|'|")/.exec(text.slice(i, i + 5));
       if (m && (m[1] === '' || !isIdentPart(text[i - 1] ?? ' '))) {
         const prefix = m[1].toLowerCase();
