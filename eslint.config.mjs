@@ -11,6 +11,7 @@ export default tseslint.config(
       'artifacts',
       'tmp',
       'examples',
+      'test/fixtures',
       '**/*.js',
       '**/*.mjs',
     ],
@@ -39,11 +40,22 @@ export default tseslint.config(
     },
   },
   {
-    files: ['webview-ui/**/*.ts'],
+    // The webview and the shared protocol run in the browser: no VS Code API, no engine code;
+    // only the report schema's types may come from the core.
+    files: ['webview-ui/**/*.ts', 'src/shared/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
-        { paths: ['vscode'], patterns: ['**/core/**', '!**/core/report/schema'] },
+        {
+          paths: ['vscode'],
+          patterns: [
+            {
+              regex: '(^|/)core/(?!report/schema$)',
+              message: 'Only the report schema may be imported from the core.',
+            },
+            { regex: '(^|/)extension/', message: 'Webview code must not import extension code.' },
+          ],
+        },
       ],
     },
   },
