@@ -50,8 +50,8 @@ export default tseslint.config(
           paths: ['vscode'],
           patterns: [
             {
-              regex: '(^|/)core/(?!report/schema$)',
-              message: 'Only the report schema may be imported from the core.',
+              regex: '(^|/)core/(?!report/(schema|csv)$)',
+              message: 'Only the report schema and its CSV form may be imported from the core.',
             },
             { regex: '(^|/)extension/', message: 'Webview code must not import extension code.' },
           ],

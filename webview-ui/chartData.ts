@@ -3,6 +3,7 @@
  * webview panel and the HTML report and unit-tested on hand-built reports. Colours are
  * semantic keys; the drawing code maps them to the theme's CSS variables.
  */
+import { layerTableCsv } from '../src/core/report/csv';
 import type {
   AnalysisReport,
   BoxSummary,
@@ -636,106 +637,12 @@ export function rankingTable(report: CompareReport): TableData {
 
 // ---------------------------------------------------------------- CSV
 
-function csvCell(value: string | number | boolean | null): string {
-  if (value === null) return '';
-  if (typeof value === 'number') return Number.isFinite(value) ? String(value) : '';
-  if (typeof value === 'boolean') return value ? 'true' : 'false';
-  // A leading = + - @ makes spreadsheets evaluate a formula: quote it as text.
-  const text = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
-  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-}
-
-/** RFC 4180 CSV (CRLF line ends) of a header and rows. */
-export function toCsv(
-  header: readonly string[],
-  rows: readonly (string | number | boolean | null)[][],
-): string {
-  return [header, ...rows].map((r) => r.map(csvCell).join(',')).join('\r\n') + '\r\n';
-}
-
 /**
- * The per-layer table as CSV, one row per (model, layer), full precision, nats. For a
- * comparison the model's signature and its evidence are repeated on each of its rows (the
- * baseline's signature reads "baseline"), and a failed model gets one row with its error.
- * Byte-identical to the CLI's `layerTableCsv` (src/core/report/csv.ts; a test checks it), so
- * an export from the panel or the HTML report equals `memlens --csv`.
+ * The per-layer table as CSV, exactly what `memlens --csv` writes: one implementation, in
+ * src/core/report/csv.ts, which is pure and depends only on the report schema.
  */
 export function layerCsv(snapshot: ReportSnapshot): string {
-  const header = [
-    'model',
-    'layer',
-    'neurons',
-    'mi_neurons',
-    'entropy_median',
-    'entropy_q1',
-    'entropy_q3',
-    'entropy_notch_low',
-    'entropy_notch_high',
-    'entropy_whisker_low',
-    'entropy_whisker_high',
-    'mi_median',
-    'mi_mean',
-    'mi_pairs',
-    'tie_fraction',
-    'dead_neurons',
-  ];
-  const layerCells = (model: string, l: LayerReport): (string | number)[] => [
-    model,
-    l.name,
-    l.neurons,
-    l.miNeurons,
-    l.entropy.median,
-    l.entropy.q1,
-    l.entropy.q3,
-    l.entropy.notchLow,
-    l.entropy.notchHigh,
-    l.entropy.whiskerLow,
-    l.entropy.whiskerHigh,
-    l.mi.median,
-    l.mi.mean,
-    l.mi.pairs,
-    l.tieFraction,
-    l.deadNeurons,
-  ];
-  if (snapshot.kind === 'analysis') {
-    const r = snapshot.report;
-    return toCsv(
-      header,
-      r.layers.map((l) => layerCells(r.model.path, l)),
-    );
-  }
-  const r = snapshot.report;
-  const extra = [
-    'signature',
-    'delta_entropy',
-    'notches_overlap',
-    'mi_ratio',
-    'mi_ratio_low',
-    'mi_ratio_high',
-    'error',
-  ];
-  const rows: (string | number | boolean | null)[][] = [];
-  for (const m of r.models) {
-    if (m.error !== undefined) {
-      // A failed model: one row with its error and empty measures.
-      rows.push([m.path, ...new Array<null>(header.length + extra.length - 2).fill(null), m.error]);
-      continue;
-    }
-    const s = m.signature;
-    for (const l of m.layers) {
-      rows.push([
-        ...layerCells(m.path, l),
-        m.path === r.baseline ? 'baseline' : s.kind,
-        s.deltaEntropy,
-        s.notchesOverlap,
-        s.miRatio,
-        s.miRatioLow,
-        s.miRatioHigh,
-        null,
-      ]);
-    }
-  }
-  return toCsv([...header, ...extra], rows);
+  return layerTableCsv(snapshot.report);
 }
 
 /** A file-name stem for exports, from the model (or first model) file name. */

@@ -23,19 +23,11 @@ import {
   seriesColor,
   seriesMarker,
   shortLabels,
-  toCsv,
   trajectoryData,
 } from '../../webview-ui/chartData';
 import type { ReportSnapshot } from '../../src/shared/protocol';
-import { layerTableCsv } from '../../src/core/report/csv';
-import {
-  BOX_A,
-  BOX_B,
-  realisticAnalysis,
-  realisticCompare,
-  tinyAnalysis,
-  tinyCompare,
-} from './chartDataFixtures';
+import { toCsv } from '../../src/core/report/csv';
+import { BOX_A, BOX_B, tinyAnalysis, tinyCompare } from './chartDataFixtures';
 
 const near = (actual: number, expected: number, tol = 1e-9) =>
   assert.ok(Math.abs(actual - expected) <= tol, `${actual} != ${expected}`);
@@ -415,15 +407,6 @@ void test('the compare CSV has a row per model and layer with the signature; a f
     lines.at(-1),
     `runs/broken/model.json${','.repeat(22)}"runs/broken/model.json: expected a layers-model, found a graph-model"`,
   );
-});
-
-void test('the webview CSV equals the CLI CSV (src/core/report/csv.ts, a second implementation)', () => {
-  for (const report of [tinyAnalysis(), realisticAnalysis()]) {
-    assert.equal(layerCsv({ kind: 'analysis', report }), layerTableCsv(report));
-  }
-  for (const report of [tinyCompare(), realisticCompare()]) {
-    assert.equal(layerCsv({ kind: 'compare', report }), layerTableCsv(report));
-  }
 });
 
 void test('export file names come from the model file name', () => {
