@@ -139,7 +139,7 @@ void describe('memlens capture / layers', () => {
     const cases: [string[], RegExp][] = [
       [['--layers', 'h1,h9'], /unknown layer 'h9': expected one of h1, h2, logits/],
       [['--point', 'post'], /--point: expected one of preactivation, output, found 'post'/],
-      [['--samples', 'many'], /--samples: expected a whole number >= 1, found 'many'/],
+      [['--samples', 'many'], /--samples: expected an integer >= 1, found 'many'/],
       [['--backend', 'gpu'], /--backend: expected one of tfjs-node, wasm, cpu, found 'gpu'/],
     ];
     for (const [extra, pattern] of cases) {

@@ -6,14 +6,12 @@ import { layerTableCsv } from '../../core/report/csv';
 import { renderHtmlReport } from '../../core/report/html';
 import type { AnalysisReport, CompareReport } from '../../core/report/schema';
 import type { Command } from '../command';
+import { checkOutputs, formatTable, num } from '../flags';
 import {
   analyzeOptionsFrom,
-  checkOutputs,
   clearProgress,
-  formatTable,
   MEASURE_FLAGS_HELP,
   measureFlagConfig,
-  num,
 } from './measureFlags';
 
 const HELP = `Usage: memlens analyze <model|activation dump> --probe <inputs> [options]

@@ -1,6 +1,4 @@
-import { constants } from 'node:fs';
-import { access, rm, stat } from 'node:fs/promises';
-import * as path from 'node:path';
+import { rm } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { toRowMajorFloat32 } from '../../core/activations';
 import { openModel } from '../../core/capture/registry';
@@ -13,7 +11,8 @@ import { loadProbe } from '../../core/probe/loadProbe';
 import type { ImageScale } from '../../core/probe/types';
 import type { Command } from '../command';
 import { showShape } from '../../core/probe/fit';
-import { formatTable, parseBackend } from './layers';
+import { checkOutputs, formatTable, intFlag, oneOf } from '../flags';
+import { parseBackend } from './layers';
 
 const HELP = `Usage: memlens capture <model> --probe <inputs> --out acts.npy [options]
 
@@ -41,45 +40,6 @@ Options:
   --on-bad-image <a>     an image that fails to decode: fail (default) or skip
   --probe-array <name>   the array of an .npz probe holding several
   --quiet                no progress line`;
-
-function positiveInt(flag: string, value: string | undefined, min: number): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || n < min) {
-    throw new UserError(`--${flag}: expected a whole number >= ${min}, found '${value}'`);
-  }
-  return n;
-}
-
-function oneOf<T extends string>(
-  flag: string,
-  value: string | undefined,
-  allowed: readonly T[],
-): T | undefined {
-  if (value === undefined) return undefined;
-  if (!(allowed as readonly string[]).includes(value)) {
-    throw new UserError(`--${flag}: expected one of ${allowed.join(', ')}, found '${value}'`);
-  }
-  return value as T;
-}
-
-/** Before any long work: each output's folder must be writable and the path not a folder. */
-async function checkWritable(files: string[]): Promise<void> {
-  for (const file of files) {
-    const dir = path.dirname(path.resolve(file));
-    try {
-      await access(dir, constants.W_OK);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code ?? 'error';
-      throw new UserError(
-        `${file}: cannot write output (${code}): expected an existing, writable folder '${dir}'`,
-      );
-    }
-    if ((await stat(file).catch(() => null))?.isDirectory()) {
-      throw new UserError(`${file}: cannot write output: expected a file path, found a folder`);
-    }
-  }
-}
 
 /** Indented JSON with number arrays (shapes, sample indices) kept on one line. */
 function sidecarJson(value: unknown): string {
@@ -143,15 +103,15 @@ export async function runCapture(
   const sequence = oneOf<SequenceReduction>('sequence', v.sequence, ['first', 'mean']) ?? 'first';
   const imageScale = oneOf<ImageScale>('image-scale', v['image-scale'], ['0-1', '0-255', 'neg1-1']);
   const onBadImage = oneOf('on-bad-image', v['on-bad-image'], ['skip', 'fail'] as const);
-  const samples = positiveInt('samples', v.samples, 1);
-  const seed = positiveInt('seed', v.seed, 0) ?? 0;
-  const batchSize = positiveInt('batch', v.batch, 1);
+  const samples = intFlag('samples', v.samples, 1);
+  const seed = intFlag('seed', v.seed, 0) ?? 0;
+  const batchSize = intFlag('batch', v.batch, 1);
   const backend = parseBackend(v.backend);
   const layers = v.layers
     ?.split(',')
     .map((s) => s.trim())
     .filter((s) => s !== '');
-  await checkWritable([out, side]);
+  await checkOutputs([out, side]);
 
   const progress = v.quiet !== true && process.stderr.isTTY;
   const warn = (m: string): void => {

@@ -9,14 +9,12 @@ import { UserError } from '../../core/errors';
 import type { CompareReport } from '../../core/report/schema';
 import type { Command } from '../command';
 import { writeOutputs } from './analyze';
+import { checkOutputs, formatTable, num, numberFlag } from '../flags';
 import {
   analyzeOptionsFrom,
-  checkOutputs,
   clearProgress,
-  formatTable,
   MEASURE_FLAGS_HELP,
   measureFlagConfig,
-  num,
 } from './measureFlags';
 
 const HELP = `Usage: memlens compare <model...|folder|glob> --probe <inputs> [options]
@@ -40,15 +38,6 @@ A model that cannot be analysed is listed with its error and the others complete
 status is 0 when at least one model was analysed, 1 otherwise.
 
 ${MEASURE_FLAGS_HELP}`;
-
-function positive(flag: string, value: string | undefined, min: number): number | undefined {
-  if (value === undefined) return undefined;
-  const x = Number(value);
-  if (value.trim() === '' || !Number.isFinite(x) || x < min) {
-    throw new UserError(`--${flag}: expected a number >= ${min}, found '${value}'`);
-  }
-  return x;
-}
 
 /** The human-readable table of a comparison, the ranking, correlation and trajectory. */
 export function compareTable(r: CompareReport): string {
@@ -178,13 +167,13 @@ export const compareCommand: Command = {
       }
       opts.ranking = values.rank as RankingRule;
     }
-    const dh = positive('min-delta-h', values['min-delta-h'], 0);
-    const ratio = positive('min-mi-ratio', values['min-mi-ratio'], 1);
+    const dh = numberFlag('min-delta-h', values['min-delta-h'], 0);
+    const ratio = numberFlag('min-mi-ratio', values['min-mi-ratio'], 1);
     opts.thresholds = {
       ...(dh === undefined ? {} : { deltaEntropy: dh }),
       ...(ratio === undefined ? {} : { miRatio: ratio }),
     };
-    const reps = positive('bootstrap', values.bootstrap, 10);
+    const reps = numberFlag('bootstrap', values.bootstrap, 10);
     if (reps !== undefined) opts.bootstrapReplicates = Math.round(reps);
     await checkOutputs([values.out, values.html, values.csv]);
     let report: CompareReport;

@@ -5,6 +5,7 @@ import type { BackendName, ModelHandle } from '../../core/capture/types';
 import { UserError } from '../../core/errors';
 import { showShape } from '../../core/probe/fit';
 import type { Command } from '../command';
+import { formatTable } from '../flags';
 
 const HELP = `Usage: memlens layers <model> [--backend tfjs-node|wasm|cpu] [--json]
 
@@ -27,17 +28,6 @@ export function parseBackend(value: string | undefined): BackendName | undefined
     throw new UserError(`--backend: expected one of ${backendNames.join(', ')}, found '${value}'`);
   }
   return value as BackendName;
-}
-
-/** A plain-text table: first column left-aligned, the others right-aligned, two spaces apart. */
-export function formatTable(header: string[], rows: string[][]): string {
-  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
-  const line = (cells: string[]): string =>
-    cells
-      .map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c])))
-      .join('  ')
-      .trimEnd();
-  return [line(header), ...rows.map(line)].join('\n');
 }
 
 /** The readable listing of a model's layers. */

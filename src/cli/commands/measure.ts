@@ -1,5 +1,3 @@
-import { promises as fs, constants as fsConstants } from 'node:fs';
-import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { UserError } from '../../core/errors';
 import { writeFileAtomic } from '../../core/io/atomicWrite';
@@ -11,6 +9,7 @@ import { measure } from '../../core/measures/measure';
 import { disposeMiPool } from '../../core/mi/miMatrix';
 import type { Progress } from '../../core/progress';
 import type { Command } from '../command';
+import { checkOutputs, intFlag } from '../flags';
 
 const HELP = `Usage: memlens measure <activations.npy> [options]
 
@@ -91,7 +90,7 @@ export async function runMeasure(
   }
   const layerSizes = v['layer-sizes'] === undefined ? undefined : sizesFlag(v['layer-sizes']);
   const out = v.out;
-  if (out !== undefined) await checkWritableDir(out);
+  if (out !== undefined) await checkOutputs([out]);
 
   const loaded = await readActivationsNpy(input, {
     k,
@@ -188,22 +187,6 @@ function fullMiMatrix(result: MeasureResult, neurons: number): (number | null)[]
   return rows;
 }
 
-function intFlag(
-  name: string,
-  text: string | undefined,
-  min: number,
-  max = Number.MAX_SAFE_INTEGER,
-): number | undefined {
-  if (text === undefined) return undefined;
-  const n = /^\d+$/.test(text.trim()) ? Number(text) : NaN;
-  if (!Number.isSafeInteger(n) || n < min || n > max) {
-    const range =
-      max === Number.MAX_SAFE_INTEGER ? `an integer >= ${min}` : `an integer in ${min}..${max}`;
-    throw new UserError(`--${name}: expected ${range}, found '${text}'`);
-  }
-  return n;
-}
-
 function sizesFlag(text: string): number[] {
   const parts = text.split(',').map((s) => s.trim());
   if (parts.some((p) => !/^\d+$/.test(p) || Number(p) < 1)) {
@@ -212,18 +195,6 @@ function sizesFlag(text: string): number[] {
     );
   }
   return parts.map(Number);
-}
-
-async function checkWritableDir(file: string): Promise<void> {
-  const dir = path.dirname(path.resolve(file));
-  try {
-    await fs.access(dir, fsConstants.W_OK);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? 'error';
-    throw new UserError(
-      `${file}: cannot write output (${code}): expected a path in an existing, writable folder`,
-    );
-  }
 }
 
 /** Progress lines on a terminal, redrawn in place at most every 100 ms. */

@@ -1,11 +1,9 @@
-import { constants, promises as fs } from 'node:fs';
-import * as path from 'node:path';
 import type { ParseArgsConfig } from 'node:util';
 import type { AnalyzeOptions } from '../../core/analysis/analyze';
 import type { BackendName, CapturePoint } from '../../core/capture/types';
-import { UserError } from '../../core/errors';
 import type { Binning } from '../../core/measures/entropy';
 import type { Progress } from '../../core/progress';
+import { intFlag, oneOf } from '../flags';
 
 /** The measure flags analyze and compare share. */
 export const measureFlagConfig = {
@@ -55,27 +53,6 @@ type Values = {
     : string;
 };
 
-function integer(flag: string, value: string | undefined, min: number): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min) {
-    throw new UserError(`--${flag}: expected an integer >= ${min}, found '${value}'`);
-  }
-  return n;
-}
-
-function oneOf<T extends string>(
-  flag: string,
-  value: string | undefined,
-  allowed: readonly T[],
-): T | undefined {
-  if (value === undefined) return undefined;
-  if (!(allowed as readonly string[]).includes(value)) {
-    throw new UserError(`--${flag}: expected one of ${allowed.join(', ')}, found '${value}'`);
-  }
-  return value as T;
-}
-
 /** Analysis options from the shared flags (each invalid value is a one-line UserError). */
 export function analyzeOptionsFrom(values: Values, signal: AbortSignal): AnalyzeOptions {
   const opts: AnalyzeOptions = { signal };
@@ -91,16 +68,16 @@ export function analyzeOptionsFrom(values: Values, signal: AbortSignal): Analyze
       .filter((s) => s !== ''),
   );
   set('point', oneOf<CapturePoint>('point', values.point, ['preactivation', 'output']));
-  set('samples', integer('samples', values.samples, 2));
-  set('seed', integer('seed', values.seed, 0));
-  set('bins', integer('bins', values.bins, 1));
+  set('samples', intFlag('samples', values.samples, 2));
+  set('seed', intFlag('seed', values.seed, 0));
+  set('bins', intFlag('bins', values.bins, 1));
   set('binning', oneOf<Binning>('binning', values.binning, ['global', 'layer', 'neuron']));
-  set('k', integer('k', values.k, 1));
-  set('miNeuronCap', integer('mi-neurons', values['mi-neurons'], 2));
-  set('pairs', integer('pairs', values.pairs, 1));
-  set('threads', integer('threads', values.threads, 1));
+  set('k', intFlag('k', values.k, 1));
+  set('miNeuronCap', intFlag('mi-neurons', values['mi-neurons'], 2));
+  set('pairs', intFlag('pairs', values.pairs, 1));
+  set('threads', intFlag('threads', values.threads, 1));
   set('backend', oneOf<BackendName>('backend', values.backend, ['tfjs-node', 'wasm', 'cpu']));
-  set('batchSize', integer('batch-size', values['batch-size'], 1));
+  set('batchSize', intFlag('batch-size', values['batch-size'], 1));
   if (values.quiet !== true && process.stderr.isTTY) opts.onProgress = progressLine();
   return opts;
 }
@@ -122,41 +99,4 @@ function progressLine(): (p: Progress) => void {
 
 export function clearProgress(): void {
   if (process.stderr.isTTY) process.stderr.write('\r\x1b[2K');
-}
-
-/**
- * Checks, before any long work, that each output file can be created: its folder exists and
- * is writable, and the path is not a folder. A failure is a UserError naming the file.
- */
-export async function checkOutputs(files: (string | undefined)[]): Promise<void> {
-  for (const file of files) {
-    if (file === undefined || file === '-') continue;
-    const dir = path.dirname(path.resolve(file));
-    try {
-      await fs.access(dir, constants.W_OK);
-    } catch (err) {
-      throw new UserError(
-        `${file}: cannot write output (${(err as NodeJS.ErrnoException).code ?? 'error'}): expected an existing, writable folder '${dir}'`,
-      );
-    }
-    const stat = await fs.stat(file).catch(() => null);
-    if (stat?.isDirectory())
-      throw new UserError(`${file}: cannot write output: expected a file path, found a folder`);
-  }
-}
-
-/** Formats a number for tables: fixed digits, '-' for NaN/null. */
-export function num(x: number | null | undefined, digits = 2): string {
-  return x === null || x === undefined || !Number.isFinite(x) ? '-' : x.toFixed(digits);
-}
-
-/** The first `left` columns left-aligned (default 1), the others right-aligned, two spaces apart. */
-export function formatTable(header: string[], rows: string[][], left = 1): string {
-  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] ?? '').length)));
-  const line = (cells: string[]): string =>
-    cells
-      .map((cell, c) => (c < left ? cell.padEnd(widths[c]) : cell.padStart(widths[c])))
-      .join('  ')
-      .trimEnd();
-  return [line(header), ...rows.map(line)].join('\n');
 }
