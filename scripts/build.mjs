@@ -1,6 +1,6 @@
 // Production build: the CLI, the extension, workers and the webview into dist/.
 import { existsSync } from 'node:fs';
-import { auxNodeEntries, buildNode, buildWebview } from './bundles.mjs';
+import { auxNodeEntries, buildKsgWasm, buildNode, buildWebview } from './bundles.mjs';
 
 const optional = (name, file) => (existsSync(file) ? { [name]: file } : {});
 
@@ -13,4 +13,5 @@ await buildNode(
   },
   'dist',
 );
+buildKsgWasm('dist');
 if (existsSync('webview-ui/main.ts')) await buildWebview('dist');

@@ -1,6 +1,8 @@
 // The esbuild entry points, shared by the product build and the unit-test build.
 // Every Node bundle lands flat in one folder, so a bundle finds its sibling workers
 // (miWorker.js) and the webview bundle (webview.js) through __dirname.
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
 import * as esbuild from 'esbuild';
 
 /** Native or wasm-carrying packages stay outside the bundles and load from node_modules. */
@@ -53,4 +55,37 @@ export async function buildWebview(outdir) {
     minify: true,
     logLevel: 'warning',
   });
+}
+
+/**
+ * Compiles the KSG-1 kernel (src/core/measures/ksgKernel.c) to outdir/ksgKernel.wasm with
+ * Debian's clang-14 + lld-14 (or $CLANG): wasm32 with SIMD, no libc. Fails the build when the
+ * compiler is missing, since the MI workers need the file.
+ */
+export function buildKsgWasm(outdir) {
+  const clang = process.env.CLANG ?? 'clang-14';
+  const run = spawnSync(
+    clang,
+    [
+      '--target=wasm32',
+      '-O3',
+      '-msimd128',
+      '-ffreestanding',
+      '-nostdlib',
+      '-Wall',
+      '-Wextra',
+      '-Werror',
+      '-Wl,--no-entry',
+      '-o',
+      path.join(outdir, 'ksgKernel.wasm'),
+      'src/core/measures/ksgKernel.c',
+    ],
+    { stdio: 'inherit' },
+  );
+  if (run.error || run.status !== 0) {
+    throw new Error(
+      `building ksgKernel.wasm: ${clang} failed (${run.error?.message ?? `exit ${run.status}`}); ` +
+        'install it with `apt-get install -y clang-14 lld-14`',
+    );
+  }
 }

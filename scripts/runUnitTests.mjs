@@ -2,7 +2,7 @@
 // spawns), then runs them all with node's test runner. Type checking is `npm run check`.
 import { readdirSync, rmSync, existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { auxNodeEntries, buildNode, buildWebview } from './bundles.mjs';
+import { auxNodeEntries, buildKsgWasm, buildNode, buildWebview } from './bundles.mjs';
 
 const only = process.argv.slice(2);
 const outdir = 'out/test';
@@ -12,6 +12,7 @@ const tests = readdirSync('test/unit')
   .filter((f) => only.length === 0 || only.some((o) => f.includes(o)));
 const entries = Object.fromEntries(tests.map((f) => [f.replace(/\.ts$/, ''), `test/unit/${f}`]));
 await buildNode({ ...entries, ...auxNodeEntries }, outdir, { packages: 'external' });
+buildKsgWasm(outdir);
 if (existsSync('webview-ui/main.ts')) await buildWebview(outdir);
 const files = tests.map((f) => `${outdir}/${f.replace(/\.ts$/, '.js')}`);
 const run = spawnSync(process.execPath, ['--test', '--test-concurrency=1', ...files], {

@@ -1,19 +1,22 @@
-// Worker thread of the MI pool: prepares (sorts) a job's columns once, then computes KSG-1 on
-// the pairs it is sent. Checks the job's shared cancel flag between pairs.
+// Worker thread of the MI pool: prepares (sorts) a job's columns once, copies them into its
+// WebAssembly KSG-1 kernel (ksgWasm.ts), then computes the pairs it is sent. Checks the job's
+// shared cancel flag between pairs.
 import { parentPort } from 'node:worker_threads';
 import { digammaTable } from '../measures/digamma';
-import type { PreparedColumn } from '../measures/ksgKernel';
-import { KsgScratch, ksgPair, prepareColumn } from '../measures/ksgKernel';
+import { prepareColumn } from '../measures/ksgKernel';
+import { KsgWasmKernel } from '../measures/ksgWasm';
 import type { FromWorker, LoadMessage, PairsMessage, ToWorker } from './protocol';
 
 interface LoadedJob {
   jobId: number;
-  columns: PreparedColumn[];
-  scratch: KsgScratch;
+  /** Column handles in the kernel's memory. */
+  columns: number[];
+  scratch: number;
   cancel: Int32Array;
 }
 
 let job: LoadedJob | null = null;
+let kernel: KsgWasmKernel | null = null;
 
 function load(msg: LoadMessage): void {
   const { samples, columns: m, k, data } = msg;
@@ -26,23 +29,25 @@ function load(msg: LoadMessage): void {
     throw new RangeError(`MI worker: expected ${samples * m} values, found ${data.length}`);
   }
   job = null;
+  kernel ??= KsgWasmKernel.load();
+  kernel.reset();
   const cancel = new Int32Array(msg.cancel);
-  const columns: PreparedColumn[] = [];
+  const columns: number[] = [];
   for (let c = 0; c < m; c++) {
     if (Atomics.load(cancel, 0) !== 0) return;
-    columns.push(prepareColumn(data.subarray(c * samples, (c + 1) * samples)));
+    columns.push(kernel.addColumn(prepareColumn(data.subarray(c * samples, (c + 1) * samples))));
   }
   job = {
     jobId: msg.jobId,
     columns,
-    scratch: new KsgScratch(samples, k, digammaTable(samples)),
+    scratch: kernel.newScratch(samples, k, digammaTable(samples)),
     cancel,
   };
 }
 
 /** Returns the values, or null when cancelled. */
 function pairs(msg: PairsMessage): Float64Array | null {
-  if (job === null || job.jobId !== msg.jobId)
+  if (job === null || kernel === null || job.jobId !== msg.jobId)
     throw new Error(`MI worker: job ${msg.jobId} is not loaded`);
   const { columns, scratch, cancel } = job;
   const m = columns.length;
@@ -54,7 +59,7 @@ function pairs(msg: PairsMessage): Float64Array | null {
     if (!(a >= 0 && a < m && b >= 0 && b < m)) {
       throw new RangeError(`MI worker: pair (${a}, ${b}) is outside the ${m} loaded columns`);
     }
-    out[i] = ksgPair(columns[a], columns[b], scratch);
+    out[i] = kernel.pair(columns[a], columns[b], scratch);
   }
   return out;
 }

@@ -1,0 +1,599 @@
+// The KSG-1 pair kernel in C, compiled to WebAssembly (wasm32 + simd128) by the build
+// (scripts/bundles.mjs, buildKsgWasm). A line-by-line port of ksgKernel.ts: the same paths
+// (rank-space grid, sorted sweep without / with x ties), the same visiting order, the same
+// float64 difference predicates and the same summation order, so its results are bit-identical
+// to the TypeScript kernel, which stays as the independent reference the tests compare against.
+// Memory: a bump allocator over the module's linear memory; the host (ksgWasm.ts) writes the
+// prepared columns (ksgKernel.ts prepareColumn) into it and calls ksg_pair.
+#include <stdint.h>
+
+#define EXPORT(name) __attribute__((export_name(name)))
+#define WINDOW 8
+#define GUARD (WINDOW + 1)
+
+/** A prepared column; the layout is mirrored by ksgWasm.ts (COL_* offsets). */
+typedef struct Col {
+  int32_t n;
+  int32_t maxRun;
+  double min;
+  double scale;
+  const double *values;
+  const double *guarded; /* sorted = guarded + GUARD */
+  const int32_t *order;
+  const int32_t *rank;
+  const int32_t *groupStart; /* 0 when all values are distinct */
+  const int32_t *groupEnd;
+  const int32_t *bucketStart;
+  const uint16_t *band;
+  const double *bandLo;
+  const double *bandHi;
+} Col;
+
+_Static_assert(sizeof(Col) == 64, "Col layout");
+_Static_assert(__builtin_offsetof(Col, values) == 24, "Col layout");
+
+typedef struct Scratch {
+  int32_t n, k, G;
+  double *xs, *ys;
+  int32_t *yr, *sample, *cursor;
+  double *best, *eps;
+  int32_t *nx, *ny;
+  const double *psi;
+  int32_t *cellStart, *xr;
+  double *bestAll, *kthAll;
+} Scratch;
+
+extern unsigned char __heap_base;
+static uintptr_t heapTop = 0;
+
+/** Allocates `bytes` (16-aligned) from linear memory, growing it; 0 when memory is exhausted. */
+EXPORT("mem_alloc") void *mem_alloc(uint32_t bytes) {
+  if (heapTop == 0) heapTop = (uintptr_t)&__heap_base;
+  uintptr_t p = (heapTop + 15) & ~(uintptr_t)15;
+  uint64_t end = (uint64_t)p + bytes;
+  uint64_t have = (uint64_t)__builtin_wasm_memory_size(0) * 65536;
+  if (end > have) {
+    uint64_t pages = (end - have + 65535) / 65536;
+    if (__builtin_wasm_memory_grow(0, (uintptr_t)pages) == (uintptr_t)-1) return 0;
+  }
+  heapTop = (uintptr_t)end;
+  return (void *)p;
+}
+
+/** Frees everything allocated (the memory itself stays). */
+EXPORT("mem_reset") void mem_reset(void) { heapTop = (uintptr_t)&__heap_base; }
+
+static int32_t gridSize(int32_t n) {
+  double g = __builtin_sqrt((double)n / 2);
+  /* Math.round: floor(x + 0.5) for positive x */
+  int32_t r = (int32_t)__builtin_floor(g + 0.5);
+  if (r > 65535) r = 65535;
+  return r < 1 ? 1 : r;
+}
+
+/** Scratch buffers for n samples and k neighbours; psi must hold psi(0..n). */
+EXPORT("scratch_new") Scratch *scratch_new(int32_t n, int32_t k, const double *psi) {
+  Scratch *sc = (Scratch *)mem_alloc(sizeof(Scratch));
+  if (sc == 0) return 0;
+  sc->n = n;
+  sc->k = k;
+  sc->G = gridSize(n);
+  sc->xs = (double *)mem_alloc(8u * n);
+  sc->ys = (double *)mem_alloc(8u * n);
+  sc->yr = (int32_t *)mem_alloc(4u * n);
+  sc->sample = (int32_t *)mem_alloc(4u * n);
+  sc->cursor = (int32_t *)mem_alloc(4u * n);
+  sc->best = (double *)mem_alloc(8u * k);
+  sc->eps = (double *)mem_alloc(8u * n);
+  sc->nx = (int32_t *)mem_alloc(4u * n);
+  sc->ny = (int32_t *)mem_alloc(4u * n);
+  sc->psi = psi;
+  sc->cellStart = (int32_t *)mem_alloc(4u * ((uint32_t)sc->G * sc->G + 1));
+  sc->xr = (int32_t *)mem_alloc(4u * n);
+  sc->bestAll = (double *)mem_alloc(8u * n * k);
+  sc->kthAll = (double *)mem_alloc(8u * n);
+  if (sc->kthAll == 0) return 0;
+  return sc;
+}
+
+static inline int32_t bucketOf(double u, double min, double scale, int32_t n) {
+  double b = __builtin_floor((u - min) * scale);
+  return b < 0 ? 0 : b >= n ? n - 1 : (int32_t)b;
+}
+
+static inline double fabs_(double v) { return __builtin_fabs(v); }
+static inline double max_(double a, double b) { return a > b ? a : b; }
+
+static void layout(const Col *X, const Col *Y, Scratch *sc) {
+  int32_t n = X->n;
+  double *xs = sc->xs, *ys = sc->ys;
+  int32_t *yr = sc->yr, *sample = sc->sample;
+  const double *xSorted = X->guarded + GUARD;
+  const int32_t *gs = X->groupStart;
+  if (gs == 0) {
+    const int32_t *xOrder = X->order;
+    const double *yValues = Y->values;
+    const int32_t *yRank = Y->rank;
+    for (int32_t i = 0; i < n; i++) {
+      int32_t s = xOrder[i];
+      xs[i] = xSorted[i];
+      ys[i] = yValues[s];
+      yr[i] = yRank[s];
+      sample[i] = s;
+    }
+    return;
+  }
+  int32_t *cursor = sc->cursor;
+  for (int32_t i = 0; i < n; i++) cursor[i] = gs[i];
+  const int32_t *xRank = X->rank;
+  const int32_t *yOrder = Y->order;
+  const double *ySorted = Y->guarded + GUARD;
+  for (int32_t t = 0; t < n; t++) {
+    int32_t s = yOrder[t];
+    int32_t g = gs[xRank[s]];
+    int32_t pos = cursor[g]++;
+    xs[pos] = xSorted[pos];
+    ys[pos] = ySorted[t];
+    yr[pos] = t;
+    sample[pos] = s;
+  }
+}
+
+static int32_t countWithinSearch(const Col *C, int32_t self, double v, double eps) {
+  if (!(eps > 0)) return 0;
+  const double *sorted = C->guarded + GUARD;
+  int32_t n = C->n;
+  int32_t g = C->bucketStart[bucketOf(v + eps, C->min, C->scale, n) + 1] - 1;
+  if (g < self) g = self;
+  int32_t lo, hi;
+  if (sorted[g] - v < eps) {
+    lo = g;
+    hi = g + 1;
+    int32_t step = 1;
+    while (hi < n && sorted[hi] - v < eps) {
+      lo = hi;
+      step <<= 1;
+      hi = g + step;
+    }
+    if (hi > n) hi = n;
+  } else {
+    hi = g;
+    lo = g - 1;
+    int32_t step = 1;
+    while (lo > self && !(sorted[lo] - v < eps)) {
+      hi = lo;
+      step <<= 1;
+      lo = g - step;
+    }
+    if (lo < self) lo = self;
+  }
+  while (hi - lo > 1) {
+    int32_t mid = (int32_t)(((uint32_t)lo + (uint32_t)hi) >> 1);
+    if (sorted[mid] - v < eps) lo = mid;
+    else hi = mid;
+  }
+  int32_t upper = lo;
+  g = C->bucketStart[bucketOf(v - eps, C->min, C->scale, n)];
+  if (g > self) g = self;
+  if (v - sorted[g] < eps) {
+    hi = g;
+    lo = g - 1;
+    int32_t step = 1;
+    while (lo >= 0 && v - sorted[lo] < eps) {
+      hi = lo;
+      step <<= 1;
+      lo = g - step;
+    }
+    if (lo < -1) lo = -1;
+  } else {
+    lo = g;
+    hi = g + 1;
+    int32_t step = 1;
+    while (hi < self && !(v - sorted[hi] < eps)) {
+      lo = hi;
+      step <<= 1;
+      hi = g + step;
+    }
+    if (hi > self) hi = self;
+  }
+  while (hi - lo > 1) {
+    int32_t mid = (lo + hi) >> 1;
+    if (v - sorted[mid] < eps) hi = mid;
+    else lo = mid;
+  }
+  return upper - hi;
+}
+
+static inline int32_t countWithin(const Col *C, int32_t self, double v, double eps) {
+  if (!(eps > 0)) return 0;
+  int32_t n = C->n;
+  const int32_t *guide = C->bucketStart;
+  const double *g = C->guarded;
+  int32_t gu = guide[bucketOf(v + eps, C->min, C->scale, n)];
+  int32_t iu = gu + GUARD;
+  int32_t gl = guide[bucketOf(v - eps, C->min, C->scale, n) + 1] - 1;
+  int32_t il = gl + GUARD;
+  if (g[iu - 1] - v < eps && !(g[iu + WINDOW] - v < eps) && v - g[il + 1] < eps &&
+      !(v - g[il - WINDOW] < eps)) {
+    int32_t up = 0, low = 0;
+    for (int32_t i = 0; i < WINDOW; i++) {
+      up += (g[iu + i] - v < eps);
+      low += (v - g[il - i] < eps);
+    }
+    return gu - 1 + up - (gl + 1 - low);
+  }
+  return countWithinSearch(C, self, v, eps);
+}
+
+static inline double offer(double *best, int32_t k, double d) {
+  int32_t j = k - 1;
+  while (j > 0 && best[j - 1] > d) {
+    best[j] = best[j - 1];
+    j--;
+  }
+  best[j] = d;
+  return best[k - 1];
+}
+
+static inline double offerAt(double *best, int32_t k, double d) {
+  if (k == 3) {
+    double b1 = best[1];
+    if (d < b1) {
+      double b0 = best[0];
+      best[2] = b1;
+      if (d < b0) {
+        best[1] = b0;
+        best[0] = d;
+      } else {
+        best[1] = d;
+      }
+    } else {
+      best[2] = d;
+    }
+    return best[2];
+  }
+  return offer(best, k, d);
+}
+
+static void knnDistinct(Scratch *sc) {
+  int32_t n = sc->n, k = sc->k;
+  const double *xs = sc->xs, *ys = sc->ys;
+  double *best = sc->best, *eps = sc->eps;
+  int32_t *nx = sc->nx;
+  for (int32_t i = 0; i < n; i++) {
+    double xp = xs[i], yp = ys[i];
+    for (int32_t j = 0; j < k; j++) best[j] = __builtin_inf();
+    double kth = __builtin_inf();
+    int32_t r0 = i + k < n - 1 ? i + k : n - 1;
+    int32_t l0 = i - k > 0 ? i - k : 0;
+    for (int32_t q = l0; q <= r0; q++) {
+      if (q == i) continue;
+      double dx = xs[q] - xp;
+      if (dx < 0) dx = -dx;
+      double dy = ys[q] - yp;
+      if (dy < 0) dy = -dy;
+      double d = dx > dy ? dx : dy;
+      if (d < kth) kth = offer(best, k, d);
+    }
+    int32_t r = r0 + 1;
+    for (; r < n; r++) {
+      double dx = xs[r] - xp;
+      if (dx >= kth) break;
+      double dy = ys[r] - yp;
+      if (dy < 0) dy = -dy;
+      if (dy < kth) kth = offer(best, k, dx > dy ? dx : dy);
+    }
+    int32_t l = l0 - 1;
+    for (; l >= 0; l--) {
+      double dx = xp - xs[l];
+      if (dx >= kth) break;
+      double dy = ys[l] - yp;
+      if (dy < 0) dy = -dy;
+      if (dy < kth) kth = offer(best, k, dx > dy ? dx : dy);
+    }
+    int32_t lo = l + 1;
+    while (lo < i && xp - xs[lo] >= kth) lo++;
+    int32_t hi = r - 1;
+    while (hi > i && xs[hi] - xp >= kth) hi--;
+    eps[i] = kth;
+    nx[i] = hi - lo;
+  }
+}
+
+static void knnTies(const int32_t *gsArr, const int32_t *geArr, Scratch *sc) {
+  int32_t n = sc->n, k = sc->k;
+  const double *xs = sc->xs, *ys = sc->ys;
+  double *best = sc->best, *eps = sc->eps;
+  int32_t *nx = sc->nx;
+  const double inf = __builtin_inf();
+  for (int32_t i = 0; i < n; i++) {
+    double xp = xs[i], yp = ys[i];
+    for (int32_t j = 0; j < k; j++) best[j] = inf;
+    double kth = inf;
+    int32_t g0 = gsArr[i], g1 = geArr[i];
+    int32_t a = i - 1, b = i + 1;
+    for (;;) {
+      double da = a >= g0 ? yp - ys[a] : inf;
+      double db = b < g1 ? ys[b] - yp : inf;
+      if (da <= db) {
+        if (da >= kth) break;
+        kth = offer(best, k, da);
+        a--;
+      } else {
+        if (db >= kth) break;
+        kth = offer(best, k, db);
+        b++;
+      }
+    }
+    int32_t l = g0 - 1, r = g1;
+    for (;;) {
+      double dl = l >= 0 ? xp - xs[l] : inf;
+      double dr = r < n ? xs[r] - xp : inf;
+      int32_t s, e;
+      double dx;
+      if (dl <= dr) {
+        if (dl >= kth) break;
+        s = gsArr[l];
+        e = l + 1;
+        dx = dl;
+        l = s - 1;
+      } else {
+        if (dr >= kth) break;
+        s = r;
+        e = geArr[r];
+        dx = dr;
+        r = e;
+      }
+      int32_t split = s;
+      if (e - s > 8) {
+        int32_t hi2 = e;
+        while (split < hi2) {
+          int32_t mid = (int32_t)(((uint32_t)split + (uint32_t)hi2) >> 1);
+          if (ys[mid] < yp) split = mid + 1;
+          else hi2 = mid;
+        }
+      } else {
+        while (split < e && ys[split] < yp) split++;
+      }
+      for (int32_t q = split; q < e; q++) {
+        double dy = ys[q] - yp;
+        if (dy >= kth) break;
+        double d = dx > dy ? dx : dy;
+        if (d < kth) kth = offer(best, k, d);
+      }
+      for (int32_t q = split - 1; q >= s; q--) {
+        double dy = yp - ys[q];
+        if (dy >= kth) break;
+        double d = dx > dy ? dx : dy;
+        if (d < kth) kth = offer(best, k, d);
+      }
+    }
+    eps[i] = kth;
+    if (kth > 0) {
+      int32_t lo = l + 1;
+      while (lo < g0 && xp - xs[lo] >= kth) lo = geArr[lo];
+      int32_t hi = r - 1;
+      while (hi >= g1 && xs[hi] - xp >= kth) hi = gsArr[hi] - 1;
+      nx[i] = hi - lo;
+    } else {
+      nx[i] = 0;
+    }
+  }
+}
+
+static void countY(const Col *Y, Scratch *sc) {
+  int32_t n = sc->n;
+  for (int32_t i = 0; i < n; i++) sc->ny[i] = countWithin(Y, sc->yr[i], sc->ys[i], sc->eps[i]);
+}
+
+static inline double scanCells(const double *xs, const double *ys, double *best, int32_t k,
+                               int32_t p, double xp, double yp, double kth, int32_t from,
+                               int32_t to) {
+  for (int32_t q = from; q < to; q++) {
+    double d = max_(fabs_(xs[q] - xp), fabs_(ys[q] - yp));
+    if (d < kth && q != p) kth = offer(best, k, d);
+  }
+  return kth;
+}
+
+static void nearPairs(Scratch *sc) {
+  int32_t n = sc->n, k = sc->k, G = sc->G;
+  const double *xs = sc->xs, *ys = sc->ys;
+  const int32_t *cellStart = sc->cellStart;
+  double *bestAll = sc->bestAll, *kthAll = sc->kthAll;
+  const double inf = __builtin_inf();
+  for (int32_t i = 0; i < n * k; i++) bestAll[i] = inf;
+  for (int32_t i = 0; i < n; i++) kthAll[i] = inf;
+  for (int32_t bx = 0; bx < G; bx++) {
+    int32_t nextCol = bx + 1 < G ? (bx + 1) * G : -1;
+    for (int32_t by = 0; by < G; by++) {
+      int32_t cell = bx * G + by;
+      int32_t end = cellStart[cell + 1];
+      int32_t upEnd = cellStart[by + 1 < G ? cell + 2 : cell + 1];
+      int32_t rFrom = nextCol < 0 ? 0 : cellStart[nextCol + (by > 0 ? by - 1 : 0)];
+      int32_t rTo = nextCol < 0 ? 0 : cellStart[nextCol + (by + 2 <= G ? by + 2 : G)];
+      for (int32_t p = cellStart[cell]; p < end; p++) {
+        double xp = xs[p], yp = ys[p];
+        double kp = kthAll[p];
+        double *bp = bestAll + (uint32_t)p * k;
+        for (int32_t q = p + 1; q < upEnd; q++) {
+          double d = max_(fabs_(xs[q] - xp), fabs_(ys[q] - yp));
+          if (d < kp) kp = offerAt(bp, k, d);
+          if (d < kthAll[q]) kthAll[q] = offerAt(bestAll + (uint32_t)q * k, k, d);
+        }
+        for (int32_t q = rFrom; q < rTo; q++) {
+          double d = max_(fabs_(xs[q] - xp), fabs_(ys[q] - yp));
+          if (d < kp) kp = offerAt(bp, k, d);
+          if (d < kthAll[q]) kthAll[q] = offerAt(bestAll + (uint32_t)q * k, k, d);
+        }
+        kthAll[p] = kp;
+      }
+    }
+  }
+}
+
+static inline double min_(double a, double b) { return a < b ? a : b; }
+
+/**
+ * nearPairs for k = 3 without unpredictable branches: every measured distance goes through a
+ * branch-free sorted insertion (min/max network) into both points' 3 best. Inserting d that is
+ * not below the 3rd best leaves the three unchanged, so the lists (and hence every k-th
+ * distance) are exactly those of nearPairs. Distances are max-norms of float64 differences:
+ * never NaN, never -0, so min/max by comparison are exact.
+ */
+static void nearPairs3(Scratch *sc) {
+  int32_t n = sc->n, G = sc->G;
+  const double *xs = sc->xs, *ys = sc->ys;
+  const int32_t *cellStart = sc->cellStart;
+  double *bestAll = sc->bestAll, *kthAll = sc->kthAll;
+  const double inf = __builtin_inf();
+  for (int32_t i = 0; i < n * 3; i++) bestAll[i] = inf;
+  for (int32_t bx = 0; bx < G; bx++) {
+    int32_t nextCol = bx + 1 < G ? (bx + 1) * G : -1;
+    for (int32_t by = 0; by < G; by++) {
+      int32_t cell = bx * G + by;
+      int32_t end = cellStart[cell + 1];
+      int32_t upEnd = cellStart[by + 1 < G ? cell + 2 : cell + 1];
+      int32_t rFrom = nextCol < 0 ? 0 : cellStart[nextCol + (by > 0 ? by - 1 : 0)];
+      int32_t rTo = nextCol < 0 ? 0 : cellStart[nextCol + (by + 2 <= G ? by + 2 : G)];
+      for (int32_t p = cellStart[cell]; p < end; p++) {
+        double xp = xs[p], yp = ys[p];
+        double *bp = bestAll + (uint32_t)p * 3;
+        double p0 = bp[0], p1 = bp[1], p2 = bp[2];
+#define NEAR_VISIT(q)                                                                              \
+  {                                                                                                \
+    double d = max_(fabs_(xs[q] - xp), fabs_(ys[q] - yp));                                         \
+    p2 = max_(p1, min_(p2, d));                                                                    \
+    p1 = max_(p0, min_(p1, d));                                                                    \
+    p0 = min_(p0, d);                                                                              \
+    double *bq = bestAll + (uint32_t)(q) * 3;                                                      \
+    double q0 = bq[0], q1 = bq[1], q2 = bq[2];                                                     \
+    bq[2] = max_(q1, min_(q2, d));                                                                 \
+    bq[1] = max_(q0, min_(q1, d));                                                                 \
+    bq[0] = min_(q0, d);                                                                           \
+  }
+        for (int32_t q = p + 1; q < upEnd; q++) NEAR_VISIT(q)
+        for (int32_t q = rFrom; q < rTo; q++) NEAR_VISIT(q)
+#undef NEAR_VISIT
+        bp[0] = p0;
+        bp[1] = p1;
+        bp[2] = p2;
+        kthAll[p] = p2;
+      }
+    }
+  }
+}
+
+static void farRings(const Col *X, const Col *Y, Scratch *sc) {
+  int32_t k = sc->k, G = sc->G;
+  const double *xs = sc->xs, *ys = sc->ys;
+  const int32_t *xr = sc->xr, *yr = sc->yr, *cellStart = sc->cellStart;
+  double *best = sc->best, *bestAll = sc->bestAll, *kthAll = sc->kthAll, *eps = sc->eps;
+  int32_t *nx = sc->nx, *ny = sc->ny;
+  const double *xLo = X->bandLo, *xHi = X->bandHi, *yLo = Y->bandLo, *yHi = Y->bandHi;
+  for (int32_t bx = 0; bx < G; bx++) {
+    for (int32_t by = 0; by < G; by++) {
+      int32_t cell = bx * G + by;
+      int32_t end = cellStart[cell + 1];
+      for (int32_t p = cellStart[cell]; p < end; p++) {
+        double xp = xs[p], yp = ys[p];
+        double kth = kthAll[p];
+        for (int32_t r = 2;; r++) {
+          double gap = __builtin_inf();
+          if (bx - r >= 0) gap = xp - xHi[bx - r];
+          if (bx + r < G) {
+            double g = xLo[bx + r] - xp;
+            if (g < gap) gap = g;
+          }
+          if (by - r >= 0) {
+            double g = yp - yHi[by - r];
+            if (g < gap) gap = g;
+          }
+          if (by + r < G) {
+            double g = yLo[by + r] - yp;
+            if (g < gap) gap = g;
+          }
+          if (gap >= kth) break;
+          if (r == 2) {
+            for (int32_t j = 0; j < k; j++) best[j] = bestAll[(uint32_t)p * k + j];
+          }
+          int32_t c0 = bx - r > 0 ? bx - r : 0;
+          int32_t c1 = bx + r < G - 1 ? bx + r : G - 1;
+          int32_t r0 = by - r > 0 ? by - r : 0;
+          int32_t r1 = by + r < G - 1 ? by + r : G - 1;
+          for (int32_t cx = c0; cx <= c1; cx++) {
+            double gx = cx < bx ? xp - xHi[cx] : cx > bx ? xLo[cx] - xp : 0;
+            if (gx >= kth) continue;
+            int32_t base = cx * G;
+            if (cx == bx - r || cx == bx + r) {
+              kth = scanCells(xs, ys, best, k, p, xp, yp, kth, cellStart[base + r0],
+                              cellStart[base + r1 + 1]);
+            } else {
+              if (by - r >= 0 && yp - yHi[by - r] < kth) {
+                int32_t c = base + by - r;
+                kth = scanCells(xs, ys, best, k, p, xp, yp, kth, cellStart[c], cellStart[c + 1]);
+              }
+              if (by + r < G && yLo[by + r] - yp < kth) {
+                int32_t c = base + by + r;
+                kth = scanCells(xs, ys, best, k, p, xp, yp, kth, cellStart[c], cellStart[c + 1]);
+              }
+            }
+          }
+        }
+        eps[p] = kth;
+        nx[p] = countWithin(X, xr[p], xp, kth);
+        ny[p] = countWithin(Y, yr[p], yp, kth);
+      }
+    }
+  }
+}
+
+static void knnGrid(const Col *X, const Col *Y, Scratch *sc) {
+  int32_t n = sc->n, G = sc->G;
+  int32_t cells = G * G;
+  int32_t *cellStart = sc->cellStart;
+  const uint16_t *xBand = X->band, *yBand = Y->band;
+  for (int32_t c = 0; c <= cells; c++) cellStart[c] = 0;
+  for (int32_t s = 0; s < n; s++) cellStart[xBand[s] * G + yBand[s] + 1]++;
+  for (int32_t c = 0; c < cells; c++) cellStart[c + 1] += cellStart[c];
+  const double *xv = X->values, *yv = Y->values;
+  const int32_t *xRank = X->rank, *yRank = Y->rank;
+  for (int32_t s = 0; s < n; s++) {
+    int32_t pos = cellStart[xBand[s] * G + yBand[s]]++;
+    sc->xs[pos] = xv[s];
+    sc->ys[pos] = yv[s];
+    sc->xr[pos] = xRank[s];
+    sc->yr[pos] = yRank[s];
+    sc->sample[pos] = s;
+  }
+  for (int32_t c = cells; c > 0; c--) cellStart[c] = cellStart[c - 1];
+  cellStart[0] = 0;
+  if (sc->k == 3) nearPairs3(sc);
+  else nearPairs(sc);
+  farRings(X, Y, sc);
+}
+
+/** KSG-1 MI (nats) of two prepared columns of sc->n samples; same result as ksgKernel.ts. */
+EXPORT("ksg_pair") double ksg_pair(const Col *X, const Col *Y, Scratch *sc) {
+  int32_t n = X->n;
+  int32_t longRun = (int32_t)__builtin_floor((double)n / sc->G / 2);
+  if (longRun < 1) longRun = 1;
+  int swapped = 0;
+  if (X->maxRun <= longRun && Y->maxRun <= longRun) {
+    knnGrid(X, Y, sc);
+  } else {
+    swapped = X->maxRun > Y->maxRun;
+    const Col *A = swapped ? Y : X;
+    const Col *B = swapped ? X : Y;
+    layout(A, B, sc);
+    if (A->groupStart == 0 || A->groupEnd == 0) knnDistinct(sc);
+    else knnTies(A->groupStart, A->groupEnd, sc);
+    countY(B, sc);
+  }
+  const double *psi = sc->psi;
+  const int32_t *nx = swapped ? sc->ny : sc->nx;
+  const int32_t *ny = swapped ? sc->nx : sc->ny;
+  double sum = 0;
+  for (int32_t i = 0; i < n; i++) sum += psi[nx[i] + 1] + psi[ny[i] + 1];
+  return psi[n] + psi[sc->k] - sum / n;
+}
