@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import type { ActivationMatrix } from '../src/core/activations';
 import { digammaTable } from '../src/core/measures/digamma';
 import { KsgScratch, ksgPair, prepareColumn } from '../src/core/measures/ksgKernel';
+import { KsgWasmKernel } from '../src/core/measures/ksgWasm';
 import { computeMiMatrix, disposeMiPool } from '../src/core/mi/miMatrix';
 import { Rng } from '../src/core/random';
 
@@ -39,20 +40,37 @@ function syntheticLayer(
   return { samples, neurons, data, layers: [{ name: 'all', start: 0, end: neurons }] };
 }
 
-/** Single-thread pairs per second of the kernel on prepared columns (CPU time). */
-function kernelPairsPerSecond(acts: ActivationMatrix, seconds: number): number {
+/**
+ * Single-thread pairs per second (CPU time) on prepared columns: the WebAssembly kernel the
+ * workers run, or the TypeScript reference kernel.
+ */
+function kernelPairsPerSecond(
+  acts: ActivationMatrix,
+  seconds: number,
+  kernel: 'wasm' | 'ts' = 'wasm',
+): number {
   const S = acts.samples;
   const cols = Array.from({ length: acts.neurons }, (_, n) =>
     prepareColumn(acts.data.subarray(n * S, (n + 1) * S)),
   );
-  const scratch = new KsgScratch(S, 3, digammaTable(S));
+  const psi = digammaTable(S);
+  let pair: (a: number, b: number) => number;
+  if (kernel === 'wasm') {
+    const wasm = KsgWasmKernel.load();
+    const handles = cols.map((c) => wasm.addColumn(c));
+    const scratch = wasm.newScratch(S, 3, psi);
+    pair = (a, b) => wasm.pair(handles[a], handles[b], scratch);
+  } else {
+    const scratch = new KsgScratch(S, 3, psi);
+    pair = (a, b) => ksgPair(cols[a], cols[b], scratch);
+  }
   const t0 = process.cpuUsage();
   let pairs = 0;
   let sink = 0;
   for (;;) {
     for (let a = 0; a < cols.length; a++) {
       for (let b = a + 1; b < cols.length; b++) {
-        sink += ksgPair(cols[a], cols[b], scratch);
+        sink += pair(a, b);
         pairs++;
       }
     }
@@ -113,10 +131,13 @@ export async function benchMi(log: (line: string) => void = console.log): Promis
 
   const perCore = new Map<number, number>();
   for (const S of [1000, 2000, 4000]) {
-    const rate = kernelPairsPerSecond(syntheticLayer(S, 24, S), 4);
+    const layer = syntheticLayer(S, 24, S);
+    const rate = kernelPairsPerSecond(layer, 4);
+    const tsRate = kernelPairsPerSecond(layer, 2, 'ts');
     perCore.set(S, rate);
     log(
-      `  kernel, 1 thread, S = ${S}: ${rate.toFixed(0)} pairs/s (${(1e6 / rate).toFixed(0)} us/pair)`,
+      `  kernel (wasm), 1 thread, S = ${S}: ${rate.toFixed(0)} pairs/s (${(1e6 / rate).toFixed(0)} us/pair; ` +
+        `TypeScript reference kernel ${tsRate.toFixed(0)} pairs/s); load average ${load()}`,
     );
   }
 

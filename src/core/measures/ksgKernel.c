@@ -6,6 +6,7 @@
 // Memory: a bump allocator over the module's linear memory; the host (ksgWasm.ts) writes the
 // prepared columns (ksgKernel.ts prepareColumn) into it and calls ksg_pair.
 #include <stdint.h>
+#include <wasm_simd128.h>
 
 #define EXPORT(name) __attribute__((export_name(name)))
 #define WINDOW 8
@@ -41,7 +42,16 @@ typedef struct Scratch {
   const double *psi;
   int32_t *cellStart, *xr;
   double *bestAll, *kthAll;
+  /* Per-pair finer grid: cell of each sample, band bounds of x and y, term of each sample. */
+  int32_t *cellOf;
+  double *xLo, *xHi, *yLo, *yHi;
+  double *term;
 } Scratch;
+
+/** Finest grid refinement of a crowded pair: up to MAX_REFINE x G bands per axis. */
+#define MAX_REFINE 4
+/** Refine when a point shares its cell with more than this many points on average. */
+#define REFINE_AT 5
 
 extern unsigned char __heap_base;
 static uintptr_t heapTop = 0;
@@ -88,7 +98,14 @@ EXPORT("scratch_new") Scratch *scratch_new(int32_t n, int32_t k, const double *p
   sc->nx = (int32_t *)mem_alloc(4u * n);
   sc->ny = (int32_t *)mem_alloc(4u * n);
   sc->psi = psi;
-  sc->cellStart = (int32_t *)mem_alloc(4u * ((uint32_t)sc->G * sc->G + 1));
+  uint32_t G2 = (uint32_t)sc->G * MAX_REFINE;
+  sc->cellStart = (int32_t *)mem_alloc(4u * (G2 * G2 + 1));
+  sc->cellOf = (int32_t *)mem_alloc(4u * n);
+  sc->xLo = (double *)mem_alloc(8u * G2);
+  sc->xHi = (double *)mem_alloc(8u * G2);
+  sc->yLo = (double *)mem_alloc(8u * G2);
+  sc->yHi = (double *)mem_alloc(8u * G2);
+  sc->term = (double *)mem_alloc(8u * n);
   sc->xr = (int32_t *)mem_alloc(4u * n);
   sc->bestAll = (double *)mem_alloc(8u * n * k);
   sc->kthAll = (double *)mem_alloc(8u * n);
@@ -396,8 +413,8 @@ static inline double scanCells(const double *xs, const double *ys, double *best,
   return kth;
 }
 
-static void nearPairs(Scratch *sc) {
-  int32_t n = sc->n, k = sc->k, G = sc->G;
+static void nearPairs(Scratch *sc, int32_t G) {
+  int32_t n = sc->n, k = sc->k;
   const double *xs = sc->xs, *ys = sc->ys;
   const int32_t *cellStart = sc->cellStart;
   double *bestAll = sc->bestAll, *kthAll = sc->kthAll;
@@ -432,22 +449,28 @@ static void nearPairs(Scratch *sc) {
   }
 }
 
-static inline double min_(double a, double b) { return a < b ? a : b; }
-
 /**
- * nearPairs for k = 3 without unpredictable branches: every measured distance goes through a
- * branch-free sorted insertion (min/max network) into both points' 3 best. Inserting d that is
- * not below the 3rd best leaves the three unchanged, so the lists (and hence every k-th
- * distance) are exactly those of nearPairs. Distances are max-norms of float64 differences:
- * never NaN, never -0, so min/max by comparison are exact.
+ * nearPairs for k = 3, branch-free and two points at a time with wasm SIMD. The 3 best of every
+ * point are kept structure-of-arrays (b0 = bestAll[0..n), b1, b2), so the updates of q and q + 1
+ * are one vector min/max network; p's own 3 best are kept as two lane-wise lists (even and odd
+ * q) merged at the end. Inserting a d that is not below the 3rd best changes nothing, so every
+ * list ends with exactly the 3 smallest distances offered, as in nearPairs. Distances are
+ * max-norms of float64 differences (never NaN, never -0), so pmin/pmax are exact min/max.
  */
-static void nearPairs3(Scratch *sc) {
-  int32_t n = sc->n, G = sc->G;
+#define PMIN(a, b) wasm_f64x2_pmin(a, b)
+#define PMAX(a, b) wasm_f64x2_pmax(a, b)
+static inline double smin(double a, double b) { return b < a ? b : a; }
+static inline double smax(double a, double b) { return a < b ? b : a; }
+
+static void nearPairs3(Scratch *sc, int32_t G) {
+  int32_t n = sc->n;
   const double *xs = sc->xs, *ys = sc->ys;
   const int32_t *cellStart = sc->cellStart;
-  double *bestAll = sc->bestAll, *kthAll = sc->kthAll;
+  double *b0 = sc->bestAll, *b1 = b0 + n, *b2 = b1 + n;
+  double *kthAll = sc->kthAll;
   const double inf = __builtin_inf();
-  for (int32_t i = 0; i < n * 3; i++) bestAll[i] = inf;
+  for (int32_t i = 0; i < n * 3; i++) b0[i] = inf;
+  const v128_t absMask = wasm_i64x2_splat(0x7fffffffffffffffLL);
   for (int32_t bx = 0; bx < G; bx++) {
     int32_t nextCol = bx + 1 < G ? (bx + 1) * G : -1;
     for (int32_t by = 0; by < G; by++) {
@@ -458,39 +481,69 @@ static void nearPairs3(Scratch *sc) {
       int32_t rTo = nextCol < 0 ? 0 : cellStart[nextCol + (by + 2 <= G ? by + 2 : G)];
       for (int32_t p = cellStart[cell]; p < end; p++) {
         double xp = xs[p], yp = ys[p];
-        double *bp = bestAll + (uint32_t)p * 3;
-        double p0 = bp[0], p1 = bp[1], p2 = bp[2];
-#define NEAR_VISIT(q)                                                                              \
-  {                                                                                                \
-    double d = max_(fabs_(xs[q] - xp), fabs_(ys[q] - yp));                                         \
-    p2 = max_(p1, min_(p2, d));                                                                    \
-    p1 = max_(p0, min_(p1, d));                                                                    \
-    p0 = min_(p0, d);                                                                              \
-    double *bq = bestAll + (uint32_t)(q) * 3;                                                      \
-    double q0 = bq[0], q1 = bq[1], q2 = bq[2];                                                     \
-    bq[2] = max_(q1, min_(q2, d));                                                                 \
-    bq[1] = max_(q0, min_(q1, d));                                                                 \
-    bq[0] = min_(q0, d);                                                                           \
-  }
-        for (int32_t q = p + 1; q < upEnd; q++) NEAR_VISIT(q)
-        for (int32_t q = rFrom; q < rTo; q++) NEAR_VISIT(q)
-#undef NEAR_VISIT
-        bp[0] = p0;
-        bp[1] = p1;
-        bp[2] = p2;
-        kthAll[p] = p2;
+        v128_t vx = wasm_f64x2_splat(xp), vy = wasm_f64x2_splat(yp);
+        v128_t p0 = wasm_f64x2_splat(b0[p]), p1 = wasm_f64x2_splat(b1[p]),
+               p2 = wasm_f64x2_splat(b2[p]);
+        /* lane 1 starts empty so the merge below does not count p's earlier list twice */
+        p0 = wasm_f64x2_replace_lane(p0, 1, inf);
+        p1 = wasm_f64x2_replace_lane(p1, 1, inf);
+        p2 = wasm_f64x2_replace_lane(p2, 1, inf);
+        for (int pass = 0; pass < 2; pass++) {
+          int32_t q = pass == 0 ? p + 1 : rFrom;
+          int32_t qEnd = pass == 0 ? upEnd : rTo;
+          for (; q + 1 < qEnd; q += 2) {
+            v128_t dx = wasm_v128_and(wasm_f64x2_sub(wasm_v128_load(xs + q), vx), absMask);
+            v128_t dy = wasm_v128_and(wasm_f64x2_sub(wasm_v128_load(ys + q), vy), absMask);
+            v128_t d = PMAX(dx, dy);
+            p2 = PMAX(p1, PMIN(p2, d));
+            p1 = PMAX(p0, PMIN(p1, d));
+            p0 = PMIN(p0, d);
+            v128_t q0 = wasm_v128_load(b0 + q), q1 = wasm_v128_load(b1 + q),
+                   q2 = wasm_v128_load(b2 + q);
+            wasm_v128_store(b2 + q, PMAX(q1, PMIN(q2, d)));
+            wasm_v128_store(b1 + q, PMAX(q0, PMIN(q1, d)));
+            wasm_v128_store(b0 + q, PMIN(q0, d));
+          }
+          if (q < qEnd) {
+            double dx = __builtin_fabs(xs[q] - xp), dy = __builtin_fabs(ys[q] - yp);
+            double d = dx > dy ? dx : dy;
+            v128_t dv = wasm_f64x2_replace_lane(wasm_f64x2_splat(inf), 0, d);
+            p2 = PMAX(p1, PMIN(p2, dv));
+            p1 = PMAX(p0, PMIN(p1, dv));
+            p0 = PMIN(p0, dv);
+            double q0 = b0[q], q1 = b1[q], q2 = b2[q];
+            b2[q] = smax(q1, smin(q2, d));
+            b1[q] = smax(q0, smin(q1, d));
+            b0[q] = smin(q0, d);
+          }
+        }
+        /* merge lane 1 into lane 0 */
+        double a0 = wasm_f64x2_extract_lane(p0, 0), a1 = wasm_f64x2_extract_lane(p1, 0),
+               a2 = wasm_f64x2_extract_lane(p2, 0);
+        double m[3] = {wasm_f64x2_extract_lane(p0, 1), wasm_f64x2_extract_lane(p1, 1),
+                       wasm_f64x2_extract_lane(p2, 1)};
+        for (int j = 0; j < 3; j++) {
+          double d = m[j];
+          a2 = smax(a1, smin(a2, d));
+          a1 = smax(a0, smin(a1, d));
+          a0 = smin(a0, d);
+        }
+        b0[p] = a0;
+        b1[p] = a1;
+        b2[p] = a2;
+        kthAll[p] = a2;
       }
     }
   }
 }
 
-static void farRings(const Col *X, const Col *Y, Scratch *sc) {
-  int32_t k = sc->k, G = sc->G;
+static void farRings(const Col *X, const Col *Y, Scratch *sc, int32_t G, const double *xLo,
+                     const double *xHi, const double *yLo, const double *yHi) {
+  int32_t k = sc->k;
   const double *xs = sc->xs, *ys = sc->ys;
   const int32_t *xr = sc->xr, *yr = sc->yr, *cellStart = sc->cellStart;
   double *best = sc->best, *bestAll = sc->bestAll, *kthAll = sc->kthAll, *eps = sc->eps;
   int32_t *nx = sc->nx, *ny = sc->ny;
-  const double *xLo = X->bandLo, *xHi = X->bandHi, *yLo = Y->bandLo, *yHi = Y->bandHi;
   for (int32_t bx = 0; bx < G; bx++) {
     for (int32_t by = 0; by < G; by++) {
       int32_t cell = bx * G + by;
@@ -515,7 +568,9 @@ static void farRings(const Col *X, const Col *Y, Scratch *sc) {
           }
           if (gap >= kth) break;
           if (r == 2) {
-            for (int32_t j = 0; j < k; j++) best[j] = bestAll[(uint32_t)p * k + j];
+            /* nearPairs3 keeps the 3 best structure-of-arrays, nearPairs point-major */
+            for (int32_t j = 0; j < k; j++)
+              best[j] = k == 3 ? bestAll[j * sc->n + p] : bestAll[(uint32_t)p * k + j];
           }
           int32_t c0 = bx - r > 0 ? bx - r : 0;
           int32_t c1 = bx + r < G - 1 ? bx + r : G - 1;
@@ -548,18 +603,69 @@ static void farRings(const Col *X, const Col *Y, Scratch *sc) {
   }
 }
 
+/** Band bounds of column C cut into G rank bands (as prepareColumn does for its own G). */
+static void bandBounds(const Col *C, int32_t G, double *lo, double *hi) {
+  int64_t n = C->n;
+  const double *sorted = C->guarded + GUARD;
+  for (int32_t b = 0; b < G; b++) {
+    int64_t first = ((int64_t)b * n + G - 1) / G;
+    int64_t last = ((int64_t)(b + 1) * n + G - 1) / G - 1;
+    if (first <= last) {
+      lo[b] = sorted[first];
+      hi[b] = sorted[last];
+    } else {
+      lo[b] = __builtin_inf();
+      hi[b] = -__builtin_inf();
+    }
+  }
+}
+
+/**
+ * The rank-space grid search (see ksgKernel.ts knnGrid). One difference, which changes the
+ * search but not its result: when the pair crowds the default grid (strongly dependent
+ * columns put their points in the diagonal cells), the grid is refined to f x G bands per
+ * axis for this pair, so the near-pair pass stays near O(S). The k-th distances and counts
+ * are exact for any grid; the final sum runs in sample order, independent of the grid.
+ */
 static void knnGrid(const Col *X, const Col *Y, Scratch *sc) {
   int32_t n = sc->n, G = sc->G;
-  int32_t cells = G * G;
-  int32_t *cellStart = sc->cellStart;
+  int32_t *cellStart = sc->cellStart, *cellOf = sc->cellOf;
   const uint16_t *xBand = X->band, *yBand = Y->band;
-  for (int32_t c = 0; c <= cells; c++) cellStart[c] = 0;
-  for (int32_t s = 0; s < n; s++) cellStart[xBand[s] * G + yBand[s] + 1]++;
+  for (int32_t c = 0; c <= G * G; c++) cellStart[c] = 0;
+  for (int32_t s = 0; s < n; s++) {
+    int32_t c = xBand[s] * G + yBand[s];
+    cellOf[s] = c;
+    cellStart[c + 1]++;
+  }
+  /* Crowding: the mean number of points sharing a point's cell (about 3 when independent). */
+  uint64_t sq = 0;
+  for (int32_t c = 1; c <= G * G; c++) sq += (uint64_t)cellStart[c] * (uint64_t)cellStart[c];
+  int32_t f = sq > (uint64_t)n * REFINE_AT ? (sq > (uint64_t)n * REFINE_AT * 2 ? MAX_REFINE : 2) : 1;
+  const double *xLo = X->bandLo, *xHi = X->bandHi, *yLo = Y->bandLo, *yHi = Y->bandHi;
+  if (f > 1) {
+    G *= f;
+    const int32_t *xRank = X->rank, *yRank = Y->rank;
+    for (int32_t c = 0; c <= G * G; c++) cellStart[c] = 0;
+    for (int32_t s = 0; s < n; s++) {
+      int32_t bx = (int32_t)(((int64_t)xRank[s] * G) / n);
+      int32_t by = (int32_t)(((int64_t)yRank[s] * G) / n);
+      int32_t c = bx * G + by;
+      cellOf[s] = c;
+      cellStart[c + 1]++;
+    }
+    bandBounds(X, G, sc->xLo, sc->xHi);
+    bandBounds(Y, G, sc->yLo, sc->yHi);
+    xLo = sc->xLo;
+    xHi = sc->xHi;
+    yLo = sc->yLo;
+    yHi = sc->yHi;
+  }
+  int32_t cells = G * G;
   for (int32_t c = 0; c < cells; c++) cellStart[c + 1] += cellStart[c];
   const double *xv = X->values, *yv = Y->values;
   const int32_t *xRank = X->rank, *yRank = Y->rank;
   for (int32_t s = 0; s < n; s++) {
-    int32_t pos = cellStart[xBand[s] * G + yBand[s]]++;
+    int32_t pos = cellStart[cellOf[s]]++;
     sc->xs[pos] = xv[s];
     sc->ys[pos] = yv[s];
     sc->xr[pos] = xRank[s];
@@ -568,9 +674,9 @@ static void knnGrid(const Col *X, const Col *Y, Scratch *sc) {
   }
   for (int32_t c = cells; c > 0; c--) cellStart[c] = cellStart[c - 1];
   cellStart[0] = 0;
-  if (sc->k == 3) nearPairs3(sc);
-  else nearPairs(sc);
-  farRings(X, Y, sc);
+  if (sc->k == 3) nearPairs3(sc, G);
+  else nearPairs(sc, G);
+  farRings(X, Y, sc, G, xLo, xHi, yLo, yHi);
 }
 
 /** KSG-1 MI (nats) of two prepared columns of sc->n samples; same result as ksgKernel.ts. */
@@ -593,7 +699,10 @@ EXPORT("ksg_pair") double ksg_pair(const Col *X, const Col *Y, Scratch *sc) {
   const double *psi = sc->psi;
   const int32_t *nx = swapped ? sc->ny : sc->nx;
   const int32_t *ny = swapped ? sc->nx : sc->ny;
+  const int32_t *sample = sc->sample;
+  double *term = sc->term;
+  for (int32_t i = 0; i < n; i++) term[sample[i]] = psi[nx[i] + 1] + psi[ny[i] + 1];
   double sum = 0;
-  for (int32_t i = 0; i < n; i++) sum += psi[nx[i] + 1] + psi[ny[i] + 1];
+  for (int32_t i = 0; i < n; i++) sum += term[i];
   return psi[n] + psi[sc->k] - sum / n;
 }

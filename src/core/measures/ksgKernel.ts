@@ -170,6 +170,8 @@ export class KsgScratch {
   /** The k best distances of every point (point-major) and the k-th of each (grid path). */
   readonly bestAll: Float64Array;
   readonly kthAll: Float64Array;
+  /** psi(n_x + 1) + psi(n_y + 1) of each sample (sample order). */
+  readonly term: Float64Array;
 
   constructor(n: number, k: number, psi: Float64Array) {
     if (psi.length < n + 1) throw new RangeError('KsgScratch: digamma table shorter than n + 1');
@@ -190,6 +192,7 @@ export class KsgScratch {
     this.xr = new Int32Array(n);
     this.bestAll = new Float64Array(n * k);
     this.kthAll = new Float64Array(n);
+    this.term = new Float64Array(n);
   }
 }
 
@@ -731,8 +734,12 @@ export function ksgPair(
   const { psi } = sc;
   const nx = swapped ? sc.ny : sc.nx;
   const ny = swapped ? sc.nx : sc.ny;
+  // Summed in sample order, so the result does not depend on the search's point order (the
+  // wasm kernel may search on a finer grid and gets the same bits).
+  const { sample, term } = sc;
+  for (let i = 0; i < n; i++) term[sample[i]] = psi[nx[i] + 1] + psi[ny[i] + 1];
   let sum = 0;
-  for (let i = 0; i < n; i++) sum += psi[nx[i] + 1] + psi[ny[i] + 1];
+  for (let s = 0; s < n; s++) sum += term[s];
   if (detail !== undefined) {
     for (let i = 0; i < n; i++) {
       const s = sc.sample[i];
