@@ -38,7 +38,7 @@ export class AnalysisService implements vscode.Disposable {
 
   constructor(
     private readonly context: vscode.ExtensionContext,
-    private readonly log: vscode.LogOutputChannel,
+    readonly log: vscode.LogOutputChannel,
   ) {
     const storage = context.storageUri ?? context.globalStorageUri;
     this.store = new ResultStore(path.join(storage.fsPath, 'results'));

@@ -3,11 +3,14 @@
  * retained when hidden (the webview re-asks with `webview/ready` and gets the snapshot again),
  * restored after a reload by the panel serializer from the reportId the webview persisted.
  */
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { assertNever, isWebviewMessage } from '../shared/protocol';
 import type { HostMessage, ReportSnapshot } from '../shared/protocol';
 import type { AnalysisService } from './analysisService';
 import {
+  analysisReportId,
+  compareReportId,
   loadSnapshot,
   saveExport,
   shellHtml,
@@ -61,8 +64,14 @@ export class ReportPanels
     panel: vscode.WebviewPanel,
     state: { reportId?: unknown } | undefined,
   ): Promise<void> {
-    const reportId = typeof state?.reportId === 'string' ? state.reportId : undefined;
+    // The webview keeps the report id in its state once it has shown the report; a window
+    // reloaded before that restores from the panel's title (the model's latest report).
+    const reportId =
+      typeof state?.reportId === 'string' ? state.reportId : await this.idFromTitle(panel.title);
     const snapshot = reportId ? await loadSnapshot(this.service.store, reportId) : undefined;
+    this.service.log.info(
+      `restoring the report panel "${panel.title}": ${reportId ?? 'no report id'}${reportId && !snapshot ? ' (no longer cached)' : ''}`,
+    );
     panel.webview.options = webviewOptions(this.extensionUri);
     if (!reportId || !snapshot) {
       panel.webview.html = shellHtml(panel.webview, this.extensionUri, 'MemLens');
@@ -80,6 +89,26 @@ export class ReportPanels
     }
     panel.title = snapshotTitle(snapshot);
     this.attach(panel, reportId, snapshot);
+  }
+
+  /** The report a panel title names: "MemLens: compare (…)" or "MemLens: <model path>". */
+  private async idFromTitle(title: string): Promise<string | undefined> {
+    const { store } = this.service;
+    await store.whenLoaded();
+    if (!title.startsWith('MemLens: ')) return undefined;
+    if (title.startsWith('MemLens: compare (')) {
+      const compare = store.latestCompare();
+      return compare ? compareReportId(compare.key) : undefined;
+    }
+    const shown = title.slice('MemLens: '.length);
+    const candidates = path.isAbsolute(shown)
+      ? [shown]
+      : (vscode.workspace.workspaceFolders ?? []).map((f) => path.join(f.uri.fsPath, shown));
+    for (const candidate of candidates) {
+      const entry = store.latest(candidate);
+      if (entry?.key) return analysisReportId(entry.key);
+    }
+    return undefined;
   }
 
   private attach(panel: vscode.WebviewPanel, reportId: string, snapshot: ReportSnapshot): void {
