@@ -39,6 +39,8 @@ Options:
   --image-scale <s>      image pixel scaling: 0-1 (default), 0-255 or neg1-1
   --on-bad-image <a>     an image that fails to decode: fail (default) or skip
   --probe-array <name>   the array of an .npz probe holding several
+  --input <name>         the model input the probe feeds, for a model with several (ONNX);
+                         the others get zeros (ones for an input named like a mask)
   --quiet                no progress line`;
 
 /** Indented JSON with number arrays (shapes, sample indices) kept on one line. */
@@ -61,6 +63,7 @@ const options = {
   'image-scale': { type: 'string' },
   'on-bad-image': { type: 'string' },
   'probe-array': { type: 'string' },
+  input: { type: 'string' },
   quiet: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -117,7 +120,7 @@ export async function runCapture(
   const warn = (m: string): void => {
     process.stderr.write(`warning: ${m}\n`);
   };
-  const handle = await openModel(positionals[0], { backend, onWarning: warn });
+  const handle = await openModel(positionals[0], { backend, input: v.input, onWarning: warn });
   try {
     const probe = await loadProbe(v.probe, {
       samples,

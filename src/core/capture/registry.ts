@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../errors';
+import { onnxFormat } from './onnxFormat';
 import { tfjsFormat } from './tfjsFormat';
 import type { ModelHandle, OpenModelOptions } from './types';
 
@@ -28,7 +29,7 @@ export interface ModelFormat {
 }
 
 /** The formats tried in order. */
-export const modelFormats: ModelFormat[] = [tfjsFormat];
+export const modelFormats: ModelFormat[] = [tfjsFormat, onnxFormat];
 
 async function fileInfo(file: string): Promise<ModelFileInfo> {
   let target = file;

@@ -95,4 +95,6 @@ export interface OpenModelOptions {
   backend?: BackendName;
   /** One-line notices while opening (a graph-model's shape pass falling back to cpu). */
   onWarning?: (message: string) => void;
+  /** For a model with several inputs (ONNX): the input the probe feeds. */
+  input?: string;
 }

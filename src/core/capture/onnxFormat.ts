@@ -1,0 +1,344 @@
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { UserError, throwIfAborted } from '../errors';
+import { fitProbe, showShape } from '../probe/fit';
+import type { ProbeSet } from '../probe/types';
+import { defaultBatchSize } from './batchCapture';
+import type { OnnxLayer } from './onnxGraph';
+import { onnxLayers, resolveOnnxLayers } from './onnxGraph';
+import type { WireTensor } from './onnxProtocol';
+import type { OnnxModelProto, OnnxTensorProto, OnnxValueInfo } from './onnxProto';
+import { decodeOnnxModel, encodeOnnxModel, int64 } from './onnxProto';
+import { OnnxSession } from './onnxSession';
+import type { ModelFileInfo, ModelFormat } from './registry';
+import type {
+  CapturedLayer,
+  CaptureOptions,
+  CaptureResult,
+  ModelHandle,
+  OpenModelOptions,
+} from './types';
+
+const ELEM_TYPES: Record<number, string> = { 1: 'float32', 6: 'int32', 7: 'int64', 11: 'float64' };
+const MAGIC_NAMES: [number[], string][] = [
+  [[0x50, 0x4b, 0x03, 0x04], 'a zip archive (a .keras file?)'],
+  [[0x89, 0x48, 0x44, 0x46], 'an HDF5 file (a Keras .h5?)'],
+  [[0x7b], 'JSON text (a TF.js model.json?)'],
+];
+
+function looksLike(head: Uint8Array): string | undefined {
+  return MAGIC_NAMES.find(([magic]) => magic.every((b, i) => head[i] === b))?.[1];
+}
+
+/**
+ * Inlines external-data tensors (weights kept in side files next to the model) so the edited
+ * model can be handed to the runtime as bytes.
+ */
+async function inlineExternalData(file: string, tensors: OnnxTensorProto[]): Promise<void> {
+  const dir = path.dirname(file);
+  const cache = new Map<string, Buffer>();
+  for (const t of tensors) {
+    if (t.dataLocation !== 1) continue;
+    const entry = (key: string): string | undefined =>
+      t.externalData.find((e) => e.key === key)?.value;
+    const location = entry('location');
+    if (location === undefined)
+      throw new UserError(
+        `${file}: tensor '${t.name ?? ''}' keeps its data externally but names no location`,
+      );
+    const side = path.resolve(dir, location);
+    let bytes = cache.get(side);
+    if (bytes === undefined) {
+      try {
+        bytes = await fs.readFile(side);
+      } catch (err) {
+        throw new UserError(
+          `${file}: expected the external data file '${location}' (tensor '${t.name ?? ''}') beside the model, found none (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+        );
+      }
+      cache.set(side, bytes);
+    }
+    const offset = Number(entry('offset') ?? 0);
+    const length = entry('length') !== undefined ? Number(entry('length')) : bytes.length - offset;
+    if (offset + length > bytes.length) {
+      throw new UserError(
+        `${file}: external data file '${location}' holds ${bytes.length} bytes: expected at least ${offset + length} for tensor '${t.name ?? ''}' (truncated?)`,
+      );
+    }
+    t.rawData = bytes.subarray(offset, offset + length);
+    t.externalData = [];
+    t.dataLocation = 0;
+  }
+}
+
+function inputShape(v: OnnxValueInfo): (number | null)[] {
+  const dims = v.type?.tensorType?.shape?.dim ?? [];
+  return dims.map((d, i) =>
+    i === 0 || d.dimValue === undefined || d.dimValue === null ? null : int64(d.dimValue),
+  );
+}
+
+function wireData(type: string, values: Float32Array, size: number): WireTensor['data'] {
+  switch (type) {
+    case 'float32':
+      return values;
+    case 'float64':
+      return Float64Array.from(values);
+    case 'int32':
+      return Int32Array.from(values, Math.round);
+    case 'int64':
+      return BigInt64Array.from(values, (v) => BigInt(Math.round(v)));
+    default:
+      return new Float32Array(size);
+  }
+}
+
+function filled(type: string, size: number, value: number): WireTensor['data'] {
+  return wireData(type, new Float32Array(size).fill(value), size);
+}
+
+/** Reduces one fetched output (batch first) to `count` rows of features, as Float64Array rows. */
+function reduceOutput(
+  t: WireTensor,
+  count: number,
+  layer: OnnxLayer,
+  sequence: 'first' | 'mean',
+): { width: number; reduction: CapturedLayer['reduction']; at: (s: number, j: number) => number } {
+  const dims = t.dims;
+  const get = (i: number): number => Number(t.data[i]);
+  if (dims.length === 0 || dims[0] !== count) {
+    throw new UserError(
+      `layer '${layer.name}' gave an output of shape ${showShape(dims)}: expected the batch (${count}) first`,
+    );
+  }
+  const per = dims.slice(1).reduce((a, b) => a * b, 1);
+  if (dims.length <= 2) return { width: per, reduction: 'none', at: (s, j) => get(s * per + j) };
+  if (dims.length >= 4 || layer.convLike) {
+    const channels = dims[1];
+    const spatial = per / channels;
+    return {
+      width: channels,
+      reduction: 'global-average-pool',
+      at: (s, j) => {
+        let sum = 0;
+        const base = s * per + j * spatial;
+        for (let k = 0; k < spatial; k++) sum += get(base + k);
+        return sum / spatial;
+      },
+    };
+  }
+  const [, tokens, features] = dims;
+  if (sequence === 'mean') {
+    return {
+      width: features,
+      reduction: 'mean-tokens',
+      at: (s, j) => {
+        let sum = 0;
+        for (let k = 0; k < tokens; k++) sum += get(s * per + k * features + j);
+        return sum / tokens;
+      },
+    };
+  }
+  return { width: features, reduction: 'first-token', at: (s, j) => get(s * per + j) };
+}
+
+/** Opens an ONNX model: parses and edits the graph here, runs it in a child process. */
+async function openOnnx(file: string, opts: OpenModelOptions): Promise<ModelHandle> {
+  let bytes: Buffer;
+  try {
+    bytes = await fs.readFile(file);
+  } catch (err) {
+    throw new UserError(
+      `${file}: cannot read the ONNX model (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+    );
+  }
+  const other = looksLike(bytes.subarray(0, 8));
+  if (other !== undefined)
+    throw new UserError(`${file}: expected an ONNX model (protobuf), found ${other}`);
+  const model: OnnxModelProto = decodeOnnxModel(bytes, file);
+  const graph = model.graph!;
+  await inlineExternalData(file, graph.initializer);
+  const layers = onnxLayers(graph);
+  const weightNames = new Set(graph.initializer.map((t) => t.name ?? ''));
+  const inputs = graph.input.filter((v) => !weightNames.has(v.name ?? ''));
+  const inputNames = inputs.map((v) => v.name ?? '');
+  if (opts.input !== undefined && !inputNames.includes(opts.input)) {
+    throw new UserError(
+      `${file}: unknown input '${opts.input}': expected one of ${inputNames.join(', ')}`,
+    );
+  }
+  const fed =
+    opts.input !== undefined
+      ? inputs.find((v) => v.name === opts.input)
+      : inputs.length === 1
+        ? inputs[0]
+        : undefined;
+  // Every layer tensor becomes a graph output, so one session serves any capture.
+  const known = new Set(graph.output.map((o) => o.name ?? ''));
+  for (const l of layers) {
+    for (const t of [l.preTensor, l.outTensor]) {
+      if (known.has(t) || inputNames.includes(t) || weightNames.has(t)) continue;
+      known.add(t);
+      graph.output.push({ name: t });
+    }
+  }
+  const session = await OnnxSession.open(file, encodeOnnxModel(model));
+  const shape = fed !== undefined ? inputShape(fed) : [];
+
+  async function capture(probe: ProbeSet, copts: CaptureOptions = {}): Promise<CaptureResult> {
+    if (fed === undefined) {
+      throw new UserError(
+        `${file}: the model has ${inputs.length} inputs (${inputNames.join(', ')}): expected --input naming the one the probe feeds`,
+      );
+    }
+    const fedType = ELEM_TYPES[fed.type?.tensorType?.elemType ?? 1];
+    if (fedType === undefined)
+      throw new UserError(
+        `${file}: input '${fed.name ?? ''}' has element type ${fed.type?.tensorType?.elemType}: expected float, double, int32 or int64`,
+      );
+    const fitted = fitProbe(probe, shape);
+    const chosen = resolveOnnxLayers(file, layers, copts.layers);
+    const point = copts.point ?? 'preactivation';
+    const sequence = copts.sequence ?? 'first';
+    const fetches = chosen.map((l) =>
+      point === 'preactivation' && l.activation !== null ? l.preTensor : l.outTensor,
+    );
+    const samples = fitted.shape[0];
+    if (!(samples > 0))
+      throw new UserError(
+        `${probe.source}: expected at least one probe example, found an empty probe set`,
+      );
+    // A model exported with a fixed batch size runs in batches of exactly that size (the last
+    // one padded with zeros, its extra rows dropped).
+    const fixedBatch = int64(fed.type?.tensorType?.shape?.dim[0]?.dimValue) || undefined;
+    const batchSize =
+      fixedBatch ??
+      copts.batchSize ??
+      defaultBatchSize([[null, ...fitted.shape.slice(1)], ...chosen.map((l) => l.outputShape)]);
+    const exampleShape = fitted.shape.slice(1);
+    const exampleSize = exampleShape.reduce((a, b) => a * b, 1);
+    const others = inputs.filter((v) => v !== fed);
+    if (others.length > 0) {
+      copts.onWarning?.(
+        `${file}: the probe feeds input '${fed.name ?? ''}'; ${others.map((v) => `'${v.name ?? ''}'`).join(', ')} get ${others.map((v) => (/mask/i.test(v.name ?? '') ? 'ones' : 'zeros')).join(', ')}`,
+      );
+    }
+    let captured: CapturedLayer[] = [];
+    let data = new Float64Array(0);
+    let neurons = 0;
+    for (let start = 0; start < samples; start += batchSize) {
+      throwIfAborted(copts.signal);
+      const count = Math.min(batchSize, samples - start);
+      const run = fixedBatch ?? count;
+      const values = new Float32Array(run * exampleSize);
+      values.set(fitted.data.subarray(start * exampleSize, (start + count) * exampleSize));
+      const feeds: Record<string, WireTensor> = {
+        [fed.name ?? '']: {
+          type: fedType,
+          dims: [run, ...exampleShape],
+          data: wireData(fedType, values, values.length),
+        },
+      };
+      const fedDims = fed.type?.tensorType?.shape?.dim ?? [];
+      for (const v of others) {
+        const type = ELEM_TYPES[v.type?.tensorType?.elemType ?? 1] ?? 'float32';
+        const dims = (v.type?.tensorType?.shape?.dim ?? []).map((d, i) => {
+          if (i === 0) return run;
+          if (d.dimValue !== undefined && d.dimValue !== null) return int64(d.dimValue);
+          const same = fedDims.findIndex((f) => f.dimParam && f.dimParam === d.dimParam);
+          return same > 0 ? exampleShape[same - 1] : 1;
+        });
+        const size = dims.reduce((a, b) => a * b, 1);
+        feeds[v.name ?? ''] = {
+          type,
+          dims,
+          data: filled(type, size, /mask/i.test(v.name ?? '') ? 1 : 0),
+        };
+      }
+      const out = await session.run(feeds, [...new Set(fetches)], copts.signal);
+      const reduced = chosen.map((l, i) => {
+        try {
+          return reduceOutput(out[fetches[i]], run, l, sequence);
+        } catch (err) {
+          throw new UserError(`${file}: ${(err as Error).message}`);
+        }
+      });
+      if (captured.length === 0) {
+        let col = 0;
+        captured = chosen.map((l, i) => {
+          const width = reduced[i].width;
+          const layer: CapturedLayer = {
+            name: l.name,
+            start: col,
+            end: col + width,
+            point: fetches[i] === l.preTensor && l.activation !== null ? 'preactivation' : 'output',
+            reduction: reduced[i].reduction,
+          };
+          col += width;
+          return layer;
+        });
+        neurons = col;
+        data = new Float64Array(samples * neurons);
+      }
+      for (let i = 0; i < captured.length; i++) {
+        const { name, start: c0, end: c1 } = captured[i];
+        const width = c1 - c0;
+        if (reduced[i].width !== width)
+          throw new UserError(
+            `${probe.source}: layer '${name}' gave ${reduced[i].width} values per example in a later batch: expected ${width} like the first`,
+          );
+        for (let s = 0; s < count; s++) {
+          for (let j = 0; j < width; j++) {
+            const v = reduced[i].at(s, j);
+            if (!Number.isFinite(v)) {
+              throw new UserError(
+                `${probe.source}: layer '${name}' produced ${String(v)} on probe example ${probe.sampleIndices[start + s] ?? start + s} (neuron ${j}): expected finite activations`,
+              );
+            }
+            data[(c0 + j) * samples + start + s] = v;
+          }
+        }
+      }
+      copts.onProgress?.({ stage: 'capture', done: start + count, total: samples });
+    }
+    return {
+      acts: {
+        samples,
+        neurons,
+        data,
+        layers: captured.map(({ name, start, end }) => ({ name, start, end })),
+      },
+      layers: captured,
+      backend: 'cpu',
+    };
+  }
+
+  return {
+    path: file,
+    format: 'onnx',
+    backend: 'cpu',
+    inputShape: shape,
+    layers: layers.map(({ name, type, outputShape, activation, measuredByDefault }) => ({
+      name,
+      type,
+      outputShape,
+      activation,
+      measuredByDefault,
+    })),
+    capture,
+    dispose: () => session.close(),
+  };
+}
+
+/**
+ * ONNX models (.onnx), run with onnxruntime-node in a child process. Matches the `.onnx`
+ * extension; `open` checks the bytes (a zip, HDF5 or JSON file under that name gets an error
+ * saying what it is; anything else must parse as a ModelProto).
+ */
+export const onnxFormat: ModelFormat = {
+  id: 'onnx',
+  description: 'ONNX .onnx',
+  extensions: ['.onnx'],
+  match: (file: ModelFileInfo) => file.ext === '.onnx',
+  open: openOnnx,
+};

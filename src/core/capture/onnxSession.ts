@@ -1,0 +1,131 @@
+import type { ChildProcess } from 'node:child_process';
+import { fork } from 'node:child_process';
+import * as path from 'node:path';
+import { CancelledError, UserError } from '../errors';
+import type { HostReply, HostRequest, WireTensor } from './onnxProtocol';
+
+/**
+ * An onnxruntime session in a child process (onnxHost.js, a sibling bundle). A crash of the
+ * native runtime ends only the child: the pending request fails with a one-line UserError
+ * giving the exit code or signal. An abort kills the child.
+ */
+export class OnnxSession {
+  private pending:
+    { resolve: (r: HostReply) => void; reject: (e: Error) => void; what: string } | undefined;
+  private exited: string | undefined;
+  private stderrTail = '';
+
+  private constructor(
+    private readonly child: ChildProcess,
+    private readonly file: string,
+    /** Names of the graph inputs and outputs as the runtime sees them. */
+    public inputs: string[] = [],
+    public outputs: string[] = [],
+  ) {
+    child.stderr?.on('data', (chunk: Buffer) => {
+      this.stderrTail = (this.stderrTail + chunk.toString()).slice(-2000);
+    });
+    child.on('message', (m: HostReply) => {
+      const p = this.pending;
+      this.pending = undefined;
+      p?.resolve(m);
+    });
+    child.on('exit', (code, signal) => {
+      this.exited = signal !== null ? `signal ${signal}` : `exit code ${code ?? '?'}`;
+      const p = this.pending;
+      this.pending = undefined;
+      if (p !== undefined) {
+        // The child's own last words: an error line if it printed one (an uncaught exception).
+        const lines = this.stderrTail.split('\n').map((l) => l.trim());
+        const detail = lines.find((l) => /Error\b/.test(l)) ?? lines.filter(Boolean).pop();
+        p.reject(
+          new UserError(
+            `${file}: the ONNX runtime crashed while ${p.what} (${this.exited}${detail ? `: ${detail}` : ''})`,
+          ),
+        );
+      }
+    });
+  }
+
+  /** The child's process id (for tests that simulate a native crash). */
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  /** Forks the host and creates the session from the (edited) model bytes. */
+  static async open(file: string, model: Uint8Array, signal?: AbortSignal): Promise<OnnxSession> {
+    const child = fork(path.join(__dirname, 'onnxHost.js'), [], {
+      serialization: 'advanced',
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    });
+    const session = new OnnxSession(child, file);
+    const reply = await session.request({ kind: 'open', model }, 'loading the model', signal);
+    if (reply.kind === 'error') {
+      session.close();
+      throw new UserError(`${file}: the ONNX runtime cannot load the model: ${reply.message}`);
+    }
+    if (reply.kind === 'opened') {
+      session.inputs = reply.inputs;
+      session.outputs = reply.outputs;
+    }
+    return session;
+  }
+
+  private request(req: HostRequest, what: string, signal?: AbortSignal): Promise<HostReply> {
+    if (signal?.aborted) return Promise.reject(new CancelledError());
+    if (this.exited !== undefined) {
+      return Promise.reject(
+        new UserError(`${this.file}: the ONNX runtime has stopped (${this.exited})`),
+      );
+    }
+    return new Promise<HostReply>((resolve, reject) => {
+      const onAbort = (): void => {
+        this.pending = undefined;
+        this.child.kill('SIGKILL');
+        reject(new CancelledError());
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.pending = {
+        resolve: (r) => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve(r);
+        },
+        reject: (e) => {
+          signal?.removeEventListener('abort', onAbort);
+          reject(e);
+        },
+        what,
+      };
+      this.child.send(req, (err) => {
+        if (err && this.pending) {
+          const p = this.pending;
+          this.pending = undefined;
+          p.reject(
+            new UserError(`${this.file}: cannot reach the ONNX runtime process (${err.message})`),
+          );
+        }
+      });
+    });
+  }
+
+  /** Runs one batch: the fetched outputs by name. */
+  async run(
+    feeds: Record<string, WireTensor>,
+    fetches: string[],
+    signal?: AbortSignal,
+  ): Promise<Record<string, WireTensor>> {
+    const reply = await this.request({ kind: 'run', feeds, fetches }, 'running the model', signal);
+    if (reply.kind === 'error')
+      throw new UserError(`${this.file}: the ONNX runtime failed on a batch: ${reply.message}`);
+    if (reply.kind !== 'result')
+      throw new UserError(
+        `${this.file}: expected a result from the ONNX runtime, found '${reply.kind}'`,
+      );
+    return reply.outputs;
+  }
+
+  /** Ends the child process. */
+  close(): void {
+    if (this.exited === undefined) this.child.kill();
+  }
+}

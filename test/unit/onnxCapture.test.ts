@@ -1,0 +1,434 @@
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { after, describe, it } from 'node:test';
+import type { OnnxModelProto, OnnxTensorProto } from '../../src/core/capture/onnxProto';
+import { decodeOnnxFloatTensor, encodeOnnxModel } from '../../src/core/capture/onnxProto';
+import { OnnxSession } from '../../src/core/capture/onnxSession';
+import { openModel } from '../../src/core/capture/registry';
+import { CancelledError, UserError } from '../../src/core/errors';
+import type { ProbeSet } from '../../src/core/probe/types';
+import { affine, assertColumns, randn, relu, tempDir } from '../fixtures/capture/helpers';
+
+const tmp = tempDir('memlens-onnx-');
+after(tmp.cleanup);
+
+function probeOf(data: Float32Array, shape: number[]): ProbeSet {
+  return {
+    source: 'probe',
+    shape,
+    data,
+    sampleIndices: Array.from({ length: shape[0] }, (_, i) => i),
+  };
+}
+
+function floatTensor(name: string, dims: number[], values: Float32Array): OnnxTensorProto {
+  return {
+    name,
+    dims,
+    dataType: 1,
+    rawData: new Uint8Array(values.buffer.slice(0)),
+    externalData: [],
+  };
+}
+
+function valueInfo(name: string, dims: (number | string)[]) {
+  return {
+    name,
+    type: {
+      tensorType: {
+        elemType: 1,
+        shape: {
+          dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })),
+        },
+      },
+    },
+  };
+}
+
+const W = {
+  w1: randn(11, 3, 4),
+  b1: randn(12, 1, 4),
+  w2: randn(13, 4, 2),
+  b2: randn(14, 1, 2),
+  w3: randn(15, 2, 1),
+  b3: randn(16, 1, 1),
+};
+
+/** x[batch, 3] -> Gemm(4) -> Relu -> Gemm(2) -> Relu -> Gemm(1) = y, named like a PyTorch export. */
+function mlpModel(extraInput = false): OnnxModelProto {
+  const gemm = (i: number, input: string) => ({
+    name: `/${i * 2}/Gemm`,
+    opType: 'Gemm',
+    input: [input, `w${i + 1}`, `b${i + 1}`],
+    output: [`/${i * 2}/Gemm_output_0`],
+    attribute: [],
+  });
+  const reluNode = (i: number) => ({
+    name: `/${i * 2 + 1}/Relu`,
+    opType: 'Relu',
+    input: [`/${i * 2}/Gemm_output_0`],
+    output: [`/${i * 2 + 1}/Relu_output_0`],
+    attribute: [],
+  });
+  return {
+    irVersion: 8,
+    producerName: 'memlens-test',
+    opsetImport: [{ domain: '', version: 17 }],
+    graph: {
+      name: 'mlp',
+      node: [
+        gemm(0, 'x'),
+        reluNode(0),
+        gemm(1, '/1/Relu_output_0'),
+        reluNode(1),
+        { ...gemm(2, '/3/Relu_output_0'), output: ['y'] },
+      ],
+      initializer: [
+        floatTensor('w1', [3, 4], W.w1),
+        floatTensor('b1', [4], W.b1),
+        floatTensor('w2', [4, 2], W.w2),
+        floatTensor('b2', [2], W.b2),
+        floatTensor('w3', [2, 1], W.w3),
+        floatTensor('b3', [1], W.b3),
+      ],
+      input: [
+        valueInfo('x', ['batch', 3]),
+        ...(extraInput ? [valueInfo('attention_mask', ['batch', 3])] : []),
+      ],
+      output: [valueInfo('y', ['batch', 1])],
+      valueInfo: [],
+    },
+  };
+}
+
+function writeModel(name: string, model: OnnxModelProto): string {
+  const file = path.join(tmp.dir, name);
+  writeFileSync(file, encodeOnnxModel(model));
+  return file;
+}
+
+/** The forward pass written out by hand. */
+function forward(x: Float32Array, s: number) {
+  const z1 = affine(x, W.w1, W.b1, s, 3, 4);
+  const z2 = affine(relu(z1), W.w2, W.b2, s, 4, 2);
+  const y = affine(relu(z2), W.w3, W.b3, s, 2, 1);
+  return { z1, z2, y };
+}
+
+async function rejectsWith(p: Promise<unknown>, pattern: RegExp): Promise<void> {
+  await assert.rejects(p, (err: unknown) => {
+    assert.ok(err instanceof UserError, `expected a UserError, got ${String(err)}`);
+    assert.match(err.message, pattern);
+    assert.ok(!err.message.includes('\n'), 'one line');
+    return true;
+  });
+}
+
+void describe('ONNX capture of a model built here (Gemm -> Relu -> Gemm -> Relu -> Gemm)', () => {
+  const file = writeModel('mlp.onnx', mlpModel());
+  const s = 37;
+  const x = randn(21, s, 3);
+
+  void it('lists the nodes, measures the two hidden Gemms by default and reads their pre-activations', async () => {
+    const handle = await openModel(file);
+    try {
+      assert.equal(handle.format, 'onnx');
+      assert.deepEqual(handle.inputShape, [null, 3]);
+      assert.deepEqual(
+        handle.layers.map((l) => [l.name, l.type, l.activation, l.measuredByDefault]),
+        [
+          ['/0/Gemm', 'Gemm', 'relu', true],
+          ['/1/Relu', 'Relu', 'relu', false],
+          ['/2/Gemm', 'Gemm', 'relu', true],
+          ['/3/Relu', 'Relu', 'relu', false],
+          ['/4/Gemm', 'Gemm', null, false],
+        ],
+      );
+      // Batches of 10 exercise the dynamic batch dimension and a short last batch.
+      const result = await handle.capture(probeOf(x, [s, 3]), { batchSize: 10 });
+      const { z1, z2 } = forward(x, s);
+      assert.deepEqual(result.acts.layers, [
+        { name: '/0/Gemm', start: 0, end: 4 },
+        { name: '/2/Gemm', start: 4, end: 6 },
+      ]);
+      assert.deepEqual(
+        result.layers.map((l) => l.point),
+        ['preactivation', 'preactivation'],
+      );
+      assertColumns(result.acts, 0, z1, 4, 1e-5);
+      assertColumns(result.acts, 4, z2, 2, 1e-5);
+    } finally {
+      handle.dispose();
+    }
+  });
+
+  void it('reads the Relu outputs with point output, and accepts output tensor names', async () => {
+    const handle = await openModel(file);
+    try {
+      const progress: number[] = [];
+      const result = await handle.capture(probeOf(x, [s, 3]), {
+        layers: ['/2/Gemm_output_0', '/0/Gemm', 'y'],
+        point: 'output',
+        batchSize: 16,
+        onProgress: (p) => progress.push(p.done),
+      });
+      const { z1, z2, y } = forward(x, s);
+      assert.deepEqual(
+        result.acts.layers.map((l) => l.name),
+        ['/2/Gemm', '/0/Gemm', '/4/Gemm'],
+      );
+      assertColumns(result.acts, 0, relu(z2), 2, 1e-5);
+      assertColumns(result.acts, 2, relu(z1), 4, 1e-5);
+      assertColumns(result.acts, 6, y, 1, 1e-5);
+      assert.deepEqual(progress, [16, 32, 37]);
+    } finally {
+      handle.dispose();
+    }
+  });
+
+  void it('reshapes a flat probe, and rejects one that does not fit the input', async () => {
+    const handle = await openModel(file);
+    try {
+      await rejectsWith(
+        handle.capture(probeOf(new Float32Array(20), [5, 4])),
+        /probe does not fit the model: expected examples of shape \[3\], found \[4\]/,
+      );
+    } finally {
+      handle.dispose();
+    }
+  });
+
+  void it('names close layers for an unknown one', async () => {
+    const handle = await openModel(file);
+    try {
+      await rejectsWith(
+        handle.capture(probeOf(x, [s, 3]), { layers: ['/2/gemm'] }),
+        /unknown layer '\/2\/gemm': .*close ones: \/2\/Gemm/,
+      );
+    } finally {
+      handle.dispose();
+    }
+  });
+
+  void it('with two inputs, asks which one the probe feeds, then fills the mask with ones', async () => {
+    const two = writeModel('two-inputs.onnx', mlpModel(true));
+    const ambiguous = await openModel(two);
+    try {
+      await rejectsWith(
+        ambiguous.capture(probeOf(x, [s, 3])),
+        /has 2 inputs \(x, attention_mask\): expected --input naming the one the probe feeds/,
+      );
+    } finally {
+      ambiguous.dispose();
+    }
+    await rejectsWith(
+      openModel(two, { input: 'pixels' }),
+      /unknown input 'pixels': expected one of x, attention_mask/,
+    );
+    const handle = await openModel(two, { input: 'x' });
+    try {
+      const warnings: string[] = [];
+      const result = await handle.capture(probeOf(x, [s, 3]), {
+        onWarning: (m) => warnings.push(m),
+      });
+      assertColumns(result.acts, 0, forward(x, s).z1, 4, 1e-5);
+      assert.match(warnings.join('\n'), /'attention_mask' get ones/);
+    } finally {
+      handle.dispose();
+    }
+  });
+
+  void it('loads weights kept in an external data file beside the model', async () => {
+    const model = mlpModel();
+    const blob = Buffer.concat(model.graph!.initializer.map((t) => Buffer.from(t.rawData!)));
+    let offset = 0;
+    for (const t of model.graph!.initializer) {
+      const length = t.rawData!.length;
+      t.externalData = [
+        { key: 'location', value: 'mlp_ext.weights' },
+        { key: 'offset', value: String(offset) },
+        { key: 'length', value: String(length) },
+      ];
+      t.dataLocation = 1;
+      t.rawData = undefined;
+      offset += length;
+    }
+    const ext = writeModel('mlp_ext.onnx', model);
+    await rejectsWith(
+      openModel(ext),
+      /expected the external data file 'mlp_ext.weights' \(tensor 'w1'\) beside the model, found none/,
+    );
+    writeFileSync(path.join(tmp.dir, 'mlp_ext.weights'), blob);
+    const handle = await openModel(ext);
+    try {
+      const result = await handle.capture(probeOf(x, [s, 3]));
+      assertColumns(result.acts, 0, forward(x, s).z1, 4, 1e-5);
+    } finally {
+      handle.dispose();
+    }
+  });
+});
+
+void describe('ONNX bad input', () => {
+  void it('a truncated model gives a one-line error', async () => {
+    const bytes = encodeOnnxModel(mlpModel());
+    const file = path.join(tmp.dir, 'truncated.onnx');
+    writeFileSync(file, bytes.subarray(0, Math.floor(bytes.length / 2)));
+    await rejectsWith(openModel(file), /truncated\.onnx: expected an ONNX model/);
+  });
+
+  void it('a zip or HDF5 file named .onnx says what it is', async () => {
+    const file = path.join(tmp.dir, 'zip.onnx');
+    writeFileSync(file, Buffer.from('PK\x03\x04 rest of a zip', 'latin1'));
+    await rejectsWith(
+      openModel(file),
+      /zip\.onnx: expected an ONNX model \(protobuf\), found a zip archive/,
+    );
+    const h5 = path.join(tmp.dir, 'h5.onnx');
+    writeFileSync(h5, Buffer.from('\x89HDF\r\n\x1a\n....', 'latin1'));
+    await rejectsWith(openModel(h5), /found an HDF5 file/);
+  });
+
+  void it('an op the runtime does not know is named', async () => {
+    const model = mlpModel();
+    model.graph!.node[1].opType = 'Frobnicate';
+    await rejectsWith(
+      openModel(writeModel('unknown-op.onnx', model)),
+      /cannot load the model: .*Frobnicate/,
+    );
+  });
+
+  void it('an unsupported opset is named', async () => {
+    const model = mlpModel();
+    model.opsetImport = [{ domain: '', version: 99 }];
+    await rejectsWith(
+      openModel(writeModel('opset99.onnx', model)),
+      /cannot load the model: .*opset.*99|99.*opset/i,
+    );
+  });
+});
+
+void describe('ONNX runtime isolation', () => {
+  void it('a crash of the runtime process is a clean error and the caller lives on', async () => {
+    const session = await OnnxSession.open('crash.onnx', encodeOnnxModel(mlpModel()));
+    const pid = session.pid!;
+    // A native crash ends the process by a signal, like this one.
+    process.kill(pid, 'SIGSEGV');
+    await rejectsWith(
+      session.run({ x: { type: 'float32', dims: [1, 3], data: new Float32Array(3) } }, ['y']),
+      /crash\.onnx: the ONNX runtime (crashed while running the model \(signal SIGSEGV\)|has stopped \(signal SIGSEGV\))/,
+    );
+  });
+
+  void it('an abort kills the runtime process and rejects with CancelledError', async () => {
+    const handle = await openModel(path.join(tmp.dir, 'mlp.onnx'));
+    const controller = new AbortController();
+    const big = randn(31, 5000, 3);
+    const run = handle.capture(probeOf(big, [5000, 3]), {
+      batchSize: 10,
+      signal: controller.signal,
+      onProgress: (p) => {
+        if (p.done >= 50) controller.abort();
+      },
+    });
+    await assert.rejects(run, CancelledError);
+    handle.dispose();
+  });
+});
+
+const TESTDATA = '/usr/share/libonnx-testdata/data';
+
+/** The documented reduction of a stored output (batch first) to S x F rows. */
+function reduceExpected(dims: number[], values: Float32Array, convLike: boolean): Float64Array {
+  const s = dims[0];
+  const per = dims.slice(1).reduce((a, b) => a * b, 1);
+  if (dims.length <= 2) return Float64Array.from(values);
+  if (dims.length === 3 && !convLike) {
+    const [, , f] = dims;
+    const out = new Float64Array(s * f);
+    for (let i = 0; i < s; i++) for (let j = 0; j < f; j++) out[i * f + j] = values[i * per + j];
+    return out;
+  }
+  const c = dims[1];
+  const spatial = per / c;
+  const out = new Float64Array(s * c);
+  for (let i = 0; i < s; i++)
+    for (let j = 0; j < c; j++) {
+      let sum = 0;
+      for (let k = 0; k < spatial; k++) sum += values[i * per + j * spatial + k];
+      out[i * c + j] = sum / spatial;
+    }
+  return out;
+}
+
+void describe(
+  'ONNX capture reproduces the stored outputs of Debian libonnx-testdata',
+  {
+    skip: existsSync(TESTDATA)
+      ? false
+      : 'libonnx-testdata is not installed (apt-get install libonnx-testdata)',
+  },
+  () => {
+    const families =
+      /gemm|matmul|conv|relu|sigmoid|tanh|softmax|pool|batchnorm|flatten|elu|linear|addmm|mm$|basic|params/i;
+    const cases: string[] = [];
+    for (const group of ['node', 'pytorch-converted', 'pytorch-operator']) {
+      const root = path.join(TESTDATA, group);
+      if (!existsSync(root)) continue;
+      for (const name of readdirSync(root).sort()) {
+        if (
+          families.test(name) &&
+          existsSync(path.join(root, name, 'test_data_set_0', 'input_0.pb'))
+        )
+          cases.push(path.join(root, name));
+      }
+    }
+
+    void it('runs every single-input float model the runtime supports and matches output_0.pb', async () => {
+      const matched: string[] = [];
+      const unsupported: string[] = [];
+      for (const dir of cases) {
+        const data = path.join(dir, 'test_data_set_0');
+        if (existsSync(path.join(data, 'input_1.pb')) || existsSync(path.join(data, 'output_1.pb')))
+          continue;
+        const input = decodeOnnxFloatTensor(readFileSync(path.join(data, 'input_0.pb')));
+        const output = decodeOnnxFloatTensor(readFileSync(path.join(data, 'output_0.pb')));
+        if (input === undefined || output === undefined) continue;
+        if (input.dims.length < 2 || output.dims.length < 1 || output.dims[0] !== input.dims[0])
+          continue;
+        let handle;
+        try {
+          handle = await openModel(path.join(dir, 'model.onnx'));
+        } catch (err) {
+          assert.ok(err instanceof UserError, `${dir}: ${String(err)}`);
+          assert.match(err.message, /cannot load the model/);
+          unsupported.push(path.basename(dir));
+          continue;
+        }
+        try {
+          const last = handle.layers[handle.layers.length - 1];
+          const result = await handle.capture(probeOf(input.values, input.dims), {
+            layers: [last.name],
+            point: 'output',
+          });
+          const convLike = /Conv|Pool|BatchNorm/.test(last.type);
+          const expected = reduceExpected(output.dims, output.values, convLike);
+          const width = result.acts.neurons;
+          assert.equal(width * input.dims[0], expected.length, `${dir}: width`);
+          assertColumns(result.acts, 0, expected, width, 1e-4);
+          matched.push(path.basename(dir));
+        } finally {
+          handle.dispose();
+        }
+      }
+      console.log(
+        `libonnx-testdata: ${matched.length} models matched, ${unsupported.length} refused by the runtime (${unsupported.join(', ')})`,
+      );
+      assert.ok(
+        matched.length >= 30,
+        `expected at least 30 matched models, found ${matched.length}: ${matched.join(', ')}`,
+      );
+    });
+  },
+);
