@@ -86,7 +86,11 @@ parentPort?.on('message', (msg: ToWorker) => {
         break;
       }
       case 'unload':
-        if (job?.jobId === msg.jobId) job = null;
+        if (job?.jobId === msg.jobId) {
+          job = null;
+          // Linear memory never shrinks: drop the instance so a big job's memory is freed.
+          kernel = null;
+        }
         break;
     }
   } catch (err) {
