@@ -2,6 +2,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../errors';
 import { onnxFormat } from './onnxFormat';
+import { savedModelFormat } from './savedModelFormat';
 import { tfjsFormat } from './tfjsFormat';
 import type { ModelHandle, OpenModelOptions } from './types';
 
@@ -29,7 +30,7 @@ export interface ModelFormat {
 }
 
 /** The formats tried in order. */
-export const modelFormats: ModelFormat[] = [tfjsFormat, onnxFormat];
+export const modelFormats: ModelFormat[] = [tfjsFormat, onnxFormat, savedModelFormat];
 
 async function fileInfo(file: string): Promise<ModelFileInfo> {
   let target = file;
@@ -42,14 +43,23 @@ async function fileInfo(file: string): Promise<ModelFileInfo> {
     );
   }
   if (stat.isDirectory()) {
-    target = path.join(file, 'model.json');
-    try {
-      await fs.access(target);
-    } catch {
+    // A TF SavedModel folder is opened through its saved_model.pb, any other through model.json.
+    const candidates = [path.join(file, 'saved_model.pb'), path.join(file, 'model.json')];
+    const found = await Promise.all(
+      candidates.map((c) =>
+        fs.access(c).then(
+          () => true,
+          () => false,
+        ),
+      ),
+    );
+    const index = found.indexOf(true);
+    if (index < 0) {
       throw new UserError(
-        `${file}: expected a model file or a folder holding model.json, found a folder without model.json`,
+        `${file}: expected a model file or a folder holding model.json or saved_model.pb, found a folder with neither`,
       );
     }
+    target = candidates[index];
   }
   const handle = await fs.open(target, 'r');
   try {

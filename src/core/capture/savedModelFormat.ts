@@ -1,0 +1,143 @@
+import type { InferenceModel, MetaGraph, NamedTensorMap, Tensor } from '@tensorflow/tfjs';
+import * as path from 'node:path';
+import { UserError } from '../errors';
+import { fitProbe } from '../probe/fit';
+import type { ProbeSet } from '../probe/types';
+import { captureBatches, defaultBatchSize } from './batchCapture';
+import type { ModelFileInfo, ModelFormat } from './registry';
+import { loadTf, selectBackend } from './tfjsRuntime';
+import type { CaptureOptions, CaptureResult, LayerInfo, ModelHandle } from './types';
+
+/** The part of @tensorflow/tfjs-node's API that reads SavedModels (its typings are optional). */
+interface TfNodeSavedModel {
+  node: {
+    getMetaGraphsFromSavedModel(dir: string): Promise<MetaGraph[]>;
+    loadSavedModel(
+      dir: string,
+      tags?: string[],
+      signature?: string,
+    ): Promise<InferenceModel & { dispose(): void }>;
+  };
+}
+
+/** The message when tfjs-node (libtensorflow) is missing: what to install, or how to convert. */
+export function savedModelNeedsTfjsNode(dir: string): string {
+  return (
+    `${dir}: a TF SavedModel needs @tensorflow/tfjs-node, which is not installed here ` +
+    `(its install downloads libtensorflow): run 'npm install @tensorflow/tfjs-node' on a machine ` +
+    `that can reach storage.googleapis.com, or convert the model with 'tensorflowjs_converter ` +
+    `--input_format=tf_saved_model ${dir} <out>' and open <out>/model.json`
+  );
+}
+
+function loadTfNode(dir: string): TfNodeSavedModel {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require('@tensorflow/tfjs-node') as TfNodeSavedModel;
+  } catch {
+    throw new UserError(savedModelNeedsTfjsNode(dir));
+  }
+}
+
+/**
+ * Opens a SavedModel folder with tfjs-node: its `serving_default` signature (or the first one),
+ * whose outputs are the capturable layers (TF's SavedModel API runs signatures only, so
+ * intermediate tensors are out of reach: re-export the model with them as outputs).
+ */
+async function openSavedModel(file: string): Promise<ModelHandle> {
+  const dir = path.dirname(file);
+  const tfNode = loadTfNode(dir);
+  const backend = await selectBackend('tfjs-node');
+  const tf = loadTf();
+  let metas: MetaGraph[];
+  try {
+    metas = await tfNode.node.getMetaGraphsFromSavedModel(dir);
+  } catch (err) {
+    throw new UserError(
+      `${dir}: cannot read the SavedModel: ${(err as Error).message.split('\n')[0]}`,
+    );
+  }
+  const meta = metas.find((m) => m.tags.includes('serve')) ?? metas[0];
+  const sigName =
+    meta === undefined
+      ? undefined
+      : 'serving_default' in meta.signatureDefs
+        ? 'serving_default'
+        : Object.keys(meta.signatureDefs)[0];
+  if (meta === undefined || sigName === undefined) {
+    throw new UserError(`${dir}: expected a SavedModel with a signature, found none`);
+  }
+  const sig = meta.signatureDefs[sigName];
+  const inputs = Object.entries(sig.inputs);
+  if (inputs.length !== 1) {
+    throw new UserError(
+      `${dir}: expected a signature '${sigName}' with one input, found ${inputs.length} (${inputs.map(([k]) => k).join(', ')})`,
+    );
+  }
+  const [, input] = inputs[0];
+  const inputShape = [null, ...(input.shape ?? []).slice(1).map((d) => (d < 0 ? null : d))];
+  const model = await tfNode.node.loadSavedModel(dir, meta.tags, sigName);
+  const layers: LayerInfo[] = Object.entries(sig.outputs).map(([name, info]) => ({
+    name,
+    type: 'SignatureOutput',
+    outputShape: [null, ...(info.shape ?? []).slice(1).map((d) => (d < 0 ? null : d))],
+    activation: null,
+    measuredByDefault: true,
+  }));
+
+  async function capture(probe: ProbeSet, copts: CaptureOptions = {}): Promise<CaptureResult> {
+    const fitted = fitProbe(probe, inputShape);
+    const names = copts.layers?.length ? copts.layers : layers.map((l) => l.name);
+    for (const n of names) {
+      if (!layers.some((l) => l.name === n))
+        throw new UserError(
+          `${dir}: unknown output '${n}': expected one of ${layers.map((l) => l.name).join(', ')}`,
+        );
+    }
+    const result = await captureBatches(
+      tf,
+      fitted,
+      names.map((name) => ({ name, point: 'output', convLike: false, channelsFirst: false })),
+      (x) => {
+        const out = model.predict(x, {}) as Tensor | Tensor[] | NamedTensorMap;
+        const map: NamedTensorMap =
+          out instanceof tf.Tensor
+            ? { [layers[0].name]: out }
+            : Array.isArray(out)
+              ? Object.fromEntries(layers.map((l, i) => [l.name, out[i]]))
+              : out;
+        return names.map((n) => map[n]);
+      },
+      {
+        ...copts,
+        batchSize:
+          copts.batchSize ?? defaultBatchSize([inputShape, ...layers.map((l) => l.outputShape)]),
+        sequence: copts.sequence ?? 'first',
+      },
+    );
+    return { ...result, backend };
+  }
+
+  return {
+    path: file,
+    format: 'tf-saved-model',
+    backend,
+    inputShape,
+    layers,
+    capture,
+    dispose: () => model.dispose(),
+  };
+}
+
+/**
+ * TF SavedModel folders (saved_model.pb): the registry opens a folder through its
+ * saved_model.pb, which this format matches by name and protobuf start (field 1, a varint:
+ * saved_model_schema_version).
+ */
+export const savedModelFormat: ModelFormat = {
+  id: 'tf-saved-model',
+  description: 'TF SavedModel folder',
+  extensions: ['.pb'],
+  match: (file: ModelFileInfo) => path.basename(file.path) === 'saved_model.pb',
+  open: (file) => openSavedModel(file),
+};
