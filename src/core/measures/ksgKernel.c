@@ -18,7 +18,7 @@ typedef struct Col {
   int32_t maxRun;
   double min;
   double scale;
-  const double *values;
+  /* The raw values are not kept: value of sample s = sorted[rank[s]] (saves 8 S bytes). */
   const double *guarded; /* sorted = guarded + GUARD */
   const int32_t *order;
   const int32_t *rank;
@@ -31,7 +31,7 @@ typedef struct Col {
 } Col;
 
 _Static_assert(sizeof(Col) == 64, "Col layout");
-_Static_assert(__builtin_offsetof(Col, values) == 24, "Col layout");
+_Static_assert(__builtin_offsetof(Col, guarded) == 24, "Col layout");
 
 typedef struct Scratch {
   int32_t n, k, G;
@@ -129,13 +129,14 @@ static void layout(const Col *X, const Col *Y, Scratch *sc) {
   const int32_t *gs = X->groupStart;
   if (gs == 0) {
     const int32_t *xOrder = X->order;
-    const double *yValues = Y->values;
+    const double *ySorted = Y->guarded + GUARD;
     const int32_t *yRank = Y->rank;
     for (int32_t i = 0; i < n; i++) {
       int32_t s = xOrder[i];
+      int32_t t = yRank[s];
       xs[i] = xSorted[i];
-      ys[i] = yValues[s];
-      yr[i] = yRank[s];
+      ys[i] = ySorted[t];
+      yr[i] = t;
       sample[i] = s;
     }
     return;
@@ -662,14 +663,15 @@ static void knnGrid(const Col *X, const Col *Y, Scratch *sc) {
   }
   int32_t cells = G * G;
   for (int32_t c = 0; c < cells; c++) cellStart[c + 1] += cellStart[c];
-  const double *xv = X->values, *yv = Y->values;
+  const double *xSorted = X->guarded + GUARD, *ySorted = Y->guarded + GUARD;
   const int32_t *xRank = X->rank, *yRank = Y->rank;
   for (int32_t s = 0; s < n; s++) {
     int32_t pos = cellStart[cellOf[s]]++;
-    sc->xs[pos] = xv[s];
-    sc->ys[pos] = yv[s];
-    sc->xr[pos] = xRank[s];
-    sc->yr[pos] = yRank[s];
+    int32_t rx = xRank[s], ry = yRank[s];
+    sc->xs[pos] = xSorted[rx];
+    sc->ys[pos] = ySorted[ry];
+    sc->xr[pos] = rx;
+    sc->yr[pos] = ry;
     sc->sample[pos] = s;
   }
   for (int32_t c = cells; c > 0; c--) cellStart[c] = cellStart[c - 1];

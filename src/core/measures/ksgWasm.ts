@@ -96,7 +96,6 @@ export class KsgWasmKernel {
     }
     const header = this.alloc(COL_BYTES);
     const ptrs = [
-      this.copyF64(c.values),
       this.copyF64(c.guarded),
       this.copyI32(c.order),
       this.copyI32(c.rank),
