@@ -83,11 +83,11 @@ void describe('capture: bad input gives one-line UserErrors', () => {
     writeFileSync(path.join(dir, 'weights.bin'), new Uint8Array([1, 2, 3]));
     await rejectsWith(
       openModel(path.join(dir, 'weights.bin')),
-      /expected a model \(TF\.js model\.json\), found a '\.bin' file starting with bytes 01 02 03/,
+      /expected a model \(TF\.js model\.json, [^)]*\), found a '\.bin' file starting with bytes 01 02 03/,
     );
     await rejectsWith(
       openModel(tmp.dir),
-      /expected a model file or a folder holding model\.json, found a folder without model\.json/,
+      /expected a model file or a folder holding model\.json or saved_model\.pb, found a folder with neither/,
     );
   });
 
