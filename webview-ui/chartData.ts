@@ -452,22 +452,21 @@ function formatPercent(fraction: number): string {
 
 /**
  * The flag the extension adds to an analysis read against its `memlens.baseline` (code
- * "baseline-signature"); its message starts with the signature's name.
+ * "baseline-signature"): the signature and its evidence in words.
  */
 export const BASELINE_SIGNATURE_FLAG = 'baseline-signature';
 
-/** A lone model's signature against a baseline, read from its flag, or undefined. */
+/** A lone model's signature against a baseline (the report's `signature`), or undefined. */
 export function baselineSignature(
   report: AnalysisReport,
 ): { kind: SignatureKind; message: string; threshold: string } | undefined {
+  if (report.signature === undefined) return undefined;
   const flag = report.flags.find((f) => f.code === BASELINE_SIGNATURE_FLAG);
-  if (flag === undefined) return undefined;
-  const kind: SignatureKind = flag.message.startsWith('heuristic')
-    ? 'heuristic'
-    : flag.message.startsWith('example-level')
-      ? 'example-level'
-      : 'none';
-  return { kind, message: flag.message, threshold: flag.threshold };
+  return {
+    kind: report.signature.kind,
+    message: flag?.message ?? report.signature.explanation,
+    threshold: flag?.threshold ?? '',
+  };
 }
 
 /** The per-layer summary of one model, with a whole-model row last. */

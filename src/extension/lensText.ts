@@ -73,9 +73,10 @@ export function diagnosticMessage(entry: ResultEntry, displayPath: string): stri
 }
 
 /**
- * The report of an analysis read against a baseline: the lone-model "no reference" flag gives
- * way to a "baseline-signature" flag stating the signature, its evidence and the thresholds, so
- * the panel, the HTML report and the exported JSON say what the lenses and warnings say.
+ * The report of an analysis read against a baseline: it carries the signature, and the
+ * lone-model "no reference" flag gives way to a "baseline-signature" flag stating the signature,
+ * its evidence and the thresholds, so the panel, the HTML report and the exported JSON say
+ * what the lenses and warnings say.
  */
 export function withSignatureFlag(
   report: AnalysisReport,
@@ -93,5 +94,9 @@ export function withSignatureFlag(
       `H differs by at least ${thresholds.deltaEntropy} nats with notches apart; ` +
       `I ratio at least ${thresholds.miRatio} (or at most 1/${thresholds.miRatio}) with its 95% bootstrap interval excluding 1`,
   };
-  return { ...report, flags: [flag, ...report.flags.filter((f) => f.code !== 'no-reference')] };
+  return {
+    ...report,
+    signature,
+    flags: [flag, ...report.flags.filter((f) => f.code !== 'no-reference')],
+  };
 }

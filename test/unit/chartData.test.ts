@@ -27,7 +27,7 @@ import {
 } from '../../webview-ui/chartData';
 import type { ReportSnapshot } from '../../src/shared/protocol';
 import { toCsv } from '../../src/core/report/csv';
-import { BOX_A, BOX_B, tinyAnalysis, tinyCompare } from './chartDataFixtures';
+import { BOX_A, BOX_B, signature, tinyAnalysis, tinyCompare } from './chartDataFixtures';
 
 const near = (actual: number, expected: number, tol = 1e-9) =>
   assert.ok(Math.abs(actual - expected) <= tol, `${actual} != ${expected}`);
@@ -526,10 +526,13 @@ void test('a lone model read against a baseline shows its signature under the ta
     { code: 'baseline-signature', message, threshold: 'H differs by at least 0.1 nats' },
     { code: 'mi-high', message: 'median I 0.697 nats', threshold: 'median I >= 0.5 nats' },
   ];
+  // The flag alone (no structured signature) is not read as a verdict.
+  assert.equal(baselineSignature(snapshot.report), undefined);
+  snapshot.report.signature = signature('heuristic', -0.61, 10.24);
   assert.deepEqual(analysisTable(snapshot).note, { text: `Signature: ${message}`, tone: 'red' });
   assert.equal(baselineSignature(snapshot.report)?.kind, 'heuristic');
-  snapshot.report.flags[0].message = 'example-level memorization signature against ...';
+  snapshot.report.signature = signature('example-level', 0.3, 0.4);
   assert.equal(baselineSignature(snapshot.report)?.kind, 'example-level');
-  snapshot.report.flags[0].message = 'no memorization signature against ...';
+  snapshot.report.signature = signature('none', 0, 1);
   assert.equal(analysisTable(snapshot).note?.tone, 'green');
 });

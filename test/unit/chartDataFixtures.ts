@@ -123,7 +123,11 @@ export function tinyAnalysis(): AnalysisReport {
   };
 }
 
-function signature(kind: Signature['kind'], deltaEntropy: number, miRatio: number): Signature {
+export function signature(
+  kind: Signature['kind'],
+  deltaEntropy: number,
+  miRatio: number,
+): Signature {
   return {
     kind,
     deltaEntropy,

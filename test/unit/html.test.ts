@@ -6,7 +6,7 @@ import { PNG } from 'pngjs';
 import { layerTableCsv } from '../../src/core/report/csv';
 import { REPORT_JSON_ID, embedJson, renderHtmlReport } from '../../src/core/report/html';
 import type { AnalysisReport, CompareReport } from '../../src/core/report/schema';
-import { realisticAnalysis, realisticCompare, tinyAnalysis } from './chartDataFixtures';
+import { realisticAnalysis, realisticCompare, signature, tinyAnalysis } from './chartDataFixtures';
 import type { PageGlobals } from './htmlBrowser';
 import { launchChromium, skipWithoutChromium } from './htmlBrowser';
 
@@ -197,6 +197,7 @@ void test(
     report.flags = [
       { code: 'baseline-signature', message, threshold: 'H differs by at least 0.1 nats' },
     ];
+    report.signature = signature('heuristic', -0.61, 10.24);
     const { facts, problems } = await renderInChromium(report, 'light');
     assert.deepEqual(problems, []);
     assert.ok(facts.summary.includes(`Signature: ${message}`));

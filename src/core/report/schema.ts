@@ -104,6 +104,11 @@ export interface AnalysisReport {
   warnings: ReportWarning[];
   flags: ReportFlag[];
   layers: LayerReport[];
+  /**
+   * Present when the model was read against a baseline (the extension's `memlens.baseline`):
+   * its signature relative to that baseline. Absent for a lone model, which has no verdict.
+   */
+  signature?: Signature;
   summary: {
     /** Over all measured neurons. */
     entropy: BoxSummary;
