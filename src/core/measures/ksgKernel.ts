@@ -2,6 +2,8 @@
 // Conventions (spec section 4): max-norm, k-th neighbour distance eps with the point itself
 // excluded and duplicates counted, strict marginal counts |x_j - x_m| < eps evaluated as a
 // float64 difference (the same arithmetic as scikit-learn's KDTree), float64 throughout.
+// The MI workers run ksgKernel.c, a WebAssembly port of this kernel with bit-identical results
+// (ksgWasm.ts); this one serves ksgMi / ksgDetail and is the reference the wasm is tested against.
 
 /** One neuron, sorted once per job and reused for every pair it takes part in. */
 export interface PreparedColumn {
