@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../errors';
+import { kerasFormat } from './kerasFormat';
 import { onnxFormat } from './onnxFormat';
 import { savedModelFormat } from './savedModelFormat';
 import { tfjsFormat } from './tfjsFormat';
@@ -30,7 +31,7 @@ export interface ModelFormat {
 }
 
 /** The formats tried in order. */
-export const modelFormats: ModelFormat[] = [tfjsFormat, onnxFormat, savedModelFormat];
+export const modelFormats: ModelFormat[] = [tfjsFormat, onnxFormat, kerasFormat, savedModelFormat];
 
 async function fileInfo(file: string): Promise<ModelFileInfo> {
   let target = file;

@@ -1,4 +1,4 @@
-import type { LayersModel, SymbolicTensor, layers as tfLayers } from '@tensorflow/tfjs';
+import type { LayersModel, SymbolicTensor, io, layers as tfLayers } from '@tensorflow/tfjs';
 import { UserError } from '../errors';
 import { fitProbe } from '../probe/fit';
 import type { ProbeSet } from '../probe/types';
@@ -79,7 +79,18 @@ export async function openLayersModel(
   json: TfjsModelJson,
   opts: OpenModelOptions,
 ): Promise<ModelHandle> {
-  const artifacts = await loadArtifacts(file, json);
+  return openLayersArtifacts(file, await loadArtifacts(file, json), opts);
+}
+
+/**
+ * Opens a layers-model from artifacts in memory: a Keras-style topology plus weight specs and
+ * data (as read from model.json and its shards, or rebuilt from a Keras file).
+ */
+export async function openLayersArtifacts(
+  file: string,
+  artifacts: io.ModelArtifacts,
+  opts: OpenModelOptions,
+): Promise<ModelHandle> {
   const backend = await selectBackend(opts.backend);
   const tf = loadTf();
   let model: LayersModel;

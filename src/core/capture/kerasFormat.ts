@@ -1,0 +1,239 @@
+import type { LayersModel, io } from '@tensorflow/tfjs';
+import { unzipSync } from 'fflate';
+import { promises as fs } from 'node:fs';
+import { UserError } from '../errors';
+import { normalizeKerasConfig } from './kerasConfig';
+import type { Hdf5Array, Hdf5Reader } from './kerasHdf5';
+import { openHdf5 } from './kerasHdf5';
+import type { ModelFileInfo, ModelFormat } from './registry';
+import { openLayersArtifacts } from './tfjsLayers';
+import { loadTf } from './tfjsRuntime';
+import type { ModelHandle, OpenModelOptions } from './types';
+
+const ZIP = [0x50, 0x4b, 0x03, 0x04];
+const HDF5 = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
+
+function startsWith(head: Uint8Array, magic: number[]): boolean {
+  return head.length >= magic.length && magic.every((b, i) => head[i] === b);
+}
+
+/** The weights of one layer, in the layer's own order (kernel, bias...). */
+type LayerWeights = (layer: string) => Hdf5Array[] | undefined;
+
+/** A Keras model read from disk: its config (Keras 2 form) and a lookup of weights by layer. */
+interface KerasSource {
+  config: Record<string, unknown>;
+  weights: LayerWeights;
+  reader: Hdf5Reader;
+}
+
+function parseConfig(text: string, where: string): Record<string, unknown> {
+  let config: unknown;
+  try {
+    config = JSON.parse(text);
+  } catch (err) {
+    throw new UserError(
+      `${where}: expected the Keras model config as JSON, found text that does not parse (${(err as Error).message})`,
+    );
+  }
+  if (typeof config !== 'object' || config === null || !('class_name' in config)) {
+    throw new UserError(`${where}: expected a Keras model config with a class_name, found none`);
+  }
+  return normalizeKerasConfig(config) as Record<string, unknown>;
+}
+
+/** A .keras file (Keras 3): a zip of config.json and model.weights.h5 (layers/<name>/vars/<i>). */
+async function readKerasZip(file: string, bytes: Uint8Array): Promise<KerasSource> {
+  let entries: Record<string, Uint8Array>;
+  try {
+    entries = unzipSync(bytes);
+  } catch (err) {
+    throw new UserError(
+      `${file}: expected a .keras zip archive, found one that does not unpack (${(err as Error).message}; truncated?)`,
+    );
+  }
+  const names = Object.keys(entries);
+  if (!('config.json' in entries))
+    throw new UserError(
+      `${file}: expected config.json in the .keras archive, found ${names.join(', ') || 'no files'}`,
+    );
+  const weightsFile = entries['model.weights.h5'];
+  if (weightsFile === undefined)
+    throw new UserError(
+      `${file}: expected model.weights.h5 in the .keras archive (the model's weights), found ${names.join(', ')}`,
+    );
+  const config = parseConfig(
+    new TextDecoder().decode(entries['config.json']),
+    `${file}: config.json`,
+  );
+  const reader = await openHdf5(weightsFile, `${file}: model.weights.h5`);
+  return {
+    config,
+    reader,
+    weights: (layer) => {
+      const vars = reader.keys(`layers/${layer}/vars`);
+      if (vars === undefined) return undefined;
+      return vars
+        .map(Number)
+        .sort((a, b) => a - b)
+        .map((i) => reader.dataset(`layers/${layer}/vars/${i}`)!);
+    },
+  };
+}
+
+function stringList(v: unknown): string[] {
+  if (Array.isArray(v)) return v.map(String);
+  return typeof v === 'string' ? [v] : [];
+}
+
+/** A legacy .h5 (Keras 2 model.save): a model_config attribute and model_weights/<layer> groups. */
+async function readKerasH5(file: string, bytes: Uint8Array): Promise<KerasSource> {
+  const reader = await openHdf5(bytes, file);
+  try {
+    const configText = reader.attr('/', 'model_config');
+    if (typeof configText !== 'string') {
+      throw new UserError(
+        `${file}: expected a Keras model file with a model_config attribute (the architecture), found ${reader.keys('/')?.includes('model_weights') || reader.attr('/', 'layer_names') !== undefined ? 'weights only (save the whole model, not save_weights)' : 'none'}`,
+      );
+    }
+    const config = parseConfig(configText, `${file}: model_config`);
+    const root = reader.keys('/')?.includes('model_weights') ? 'model_weights' : '/';
+    return {
+      config,
+      reader,
+      weights: (layer) => {
+        const base = root === '/' ? layer : `${root}/${layer}`;
+        const names = stringList(reader.attr(base, 'weight_names'));
+        if (names.length === 0) return undefined;
+        return names.map((n) => {
+          const data = reader.dataset(`${base}/${n}`);
+          if (data === undefined)
+            throw new UserError(`${file}: expected the weight '${base}/${n}', found none`);
+          return data;
+        });
+      },
+    };
+  } catch (err) {
+    reader.close();
+    throw err;
+  }
+}
+
+function unsupported(file: string, err: unknown): UserError {
+  const msg = err instanceof Error ? err.message : String(err);
+  const unknown =
+    /Unknown (layer|activation|initializer|regularizer|constraint)[^:]*: ?([\w>]+)/i.exec(msg);
+  if (unknown)
+    return new UserError(
+      `${file}: unsupported ${unknown[1].toLowerCase()} '${unknown[2]}' in the Keras model (TF.js has no such class)`,
+    );
+  return new UserError(`${file}: cannot rebuild the Keras model in TF.js: ${msg.split('\n')[0]}`);
+}
+
+function sameShape(a: readonly (number | null)[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/**
+ * Weight specs and data for TF.js from the Keras file: every layer with weights is looked up
+ * by name, its arrays taken in order and checked against the shapes the rebuilt model expects.
+ */
+function keraWeights(file: string, model: LayersModel, source: KerasSource): io.ModelArtifacts {
+  const specs: io.WeightsManifestEntry[] = [];
+  const chunks: Float32Array[] = [];
+  let bytes = 0;
+  for (const layer of model.layers) {
+    const want = layer.weights;
+    if (want.length === 0) continue;
+    const have = source.weights(layer.name);
+    if (have === undefined || have.length === 0) {
+      throw new UserError(
+        `${file}: expected weights for layer '${layer.name}' (${layer.getClassName()}), found none: the file is missing its weights`,
+      );
+    }
+    if (have.length !== want.length) {
+      throw new UserError(
+        `${file}: layer '${layer.name}' has ${have.length} weight arrays: expected ${want.length} (${want.map((w) => w.originalName).join(', ')})`,
+      );
+    }
+    want.forEach((w, i) => {
+      if (!sameShape(w.shape, have[i].shape)) {
+        throw new UserError(
+          `${file}: weight ${w.originalName} has shape [${have[i].shape.join(', ')}]: expected [${w.shape.join(', ')}]`,
+        );
+      }
+      specs.push({ name: w.originalName, shape: have[i].shape, dtype: 'float32' });
+      chunks.push(have[i].values);
+      bytes += have[i].values.byteLength;
+    });
+  }
+  const data = new Uint8Array(bytes);
+  let at = 0;
+  for (const c of chunks) {
+    data.set(new Uint8Array(c.buffer, c.byteOffset, c.byteLength), at);
+    at += c.byteLength;
+  }
+  return {
+    modelTopology: source.config as unknown as io.ModelArtifacts['modelTopology'],
+    weightSpecs: specs,
+    weightData: data.buffer,
+  };
+}
+
+/** Opens a Keras .keras or .h5 file as a TF.js layers-model. */
+async function openKeras(file: string, opts: OpenModelOptions): Promise<ModelHandle> {
+  let bytes: Buffer;
+  try {
+    bytes = await fs.readFile(file);
+  } catch (err) {
+    throw new UserError(
+      `${file}: cannot read the Keras model (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+    );
+  }
+  let source: KerasSource;
+  if (startsWith(bytes, ZIP)) source = await readKerasZip(file, bytes);
+  else if (startsWith(bytes, HDF5)) source = await readKerasH5(file, bytes);
+  else {
+    const head = Array.from(bytes.subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join(' ');
+    throw new UserError(
+      `${file}: expected a Keras model (a .keras zip or an HDF5 .h5), found bytes ${head || '(empty)'}`,
+    );
+  }
+  try {
+    const tf = loadTf();
+    // A first build tells which weights each layer expects (names, order, shapes).
+    let shell: LayersModel;
+    try {
+      shell = await tf.models.modelFromJSON({
+        modelTopology: source.config as unknown as io.ModelArtifacts['modelTopology'],
+      } as unknown as Parameters<typeof tf.models.modelFromJSON>[0]);
+    } catch (err) {
+      throw unsupported(file, err);
+    }
+    let artifacts: io.ModelArtifacts;
+    try {
+      artifacts = keraWeights(file, shell, source);
+    } finally {
+      shell.dispose();
+    }
+    const handle = await openLayersArtifacts(file, artifacts, opts);
+    handle.format = 'keras';
+    return handle;
+  } finally {
+    source.reader.close();
+  }
+}
+
+/**
+ * Keras models: a `.keras` zip (Keras 3) or a legacy `.h5` HDF5 file (Keras 2). Matches those
+ * extensions or the zip/HDF5 magic bytes under `.h5`/`.hdf5`/`.keras`; `open` checks the bytes,
+ * so a file of the wrong kind under a Keras name gets an error saying what was found.
+ */
+export const kerasFormat: ModelFormat = {
+  id: 'keras',
+  description: 'Keras .keras/.h5',
+  extensions: ['.keras', '.h5', '.hdf5'],
+  match: (file: ModelFileInfo) =>
+    ['.keras', '.h5', '.hdf5'].includes(file.ext) || startsWith(file.head, HDF5),
+  open: openKeras,
+};

@@ -1,0 +1,315 @@
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { after, describe, it } from 'node:test';
+import { strToU8, zipSync } from 'fflate';
+import type * as H5wasm from 'h5wasm';
+import { openModel } from '../../src/core/capture/registry';
+import { UserError } from '../../src/core/errors';
+import type { ProbeSet } from '../../src/core/probe/types';
+import { affine, assertColumns, randn, relu, tempDir } from '../fixtures/capture/helpers';
+
+const tmp = tempDir('memlens-keras-');
+after(tmp.cleanup);
+
+type H5 = typeof H5wasm;
+
+/** Builds an HDF5 file in h5wasm's in-memory file system and returns its bytes. */
+async function hdf5Bytes(build: (file: InstanceType<H5['File']>) => void): Promise<Uint8Array> {
+  const h5 = await import('h5wasm');
+  const { FS } = await h5.ready;
+  const name = `/test-${Math.random().toString(36).slice(2)}.h5`;
+  const file = new h5.File(name, 'w');
+  build(file);
+  file.close();
+  const bytes = FS.readFile(name);
+  FS.unlink(name);
+  return bytes;
+}
+
+function probeOf(data: Float32Array, shape: number[]): ProbeSet {
+  return {
+    source: 'probe',
+    shape,
+    data,
+    sampleIndices: Array.from({ length: shape[0] }, (_, i) => i),
+  };
+}
+
+const W = {
+  dense_a: { kernel: randn(41, 4, 5), bias: randn(42, 1, 5), shape: [4, 5] },
+  dense_b: { kernel: randn(43, 5, 3), bias: randn(44, 1, 3), shape: [5, 3] },
+  logits: { kernel: randn(45, 3, 2), bias: randn(46, 1, 2), shape: [3, 2] },
+};
+const LAYERS = [
+  ['dense_a', 5, 'relu'],
+  ['dense_b', 3, 'tanh'],
+  ['logits', 2, 'linear'],
+] as const;
+
+function forward(x: Float32Array, s: number) {
+  const a = affine(x, W.dense_a.kernel, W.dense_a.bias, s, 4, 5);
+  const b = affine(relu(a), W.dense_b.kernel, W.dense_b.bias, s, 5, 3);
+  return { a, b, bOut: b.map(Math.tanh) };
+}
+
+/** Keras 2 (tf.keras 2.x) Sequential config, as model.save writes into model_config. */
+function keras2Config(denseClass = 'Dense') {
+  return {
+    class_name: 'Sequential',
+    config: {
+      name: 'sequential',
+      layers: [
+        {
+          class_name: 'InputLayer',
+          config: {
+            batch_input_shape: [null, 4],
+            dtype: 'float32',
+            sparse: false,
+            ragged: false,
+            name: 'input_1',
+          },
+        },
+        ...LAYERS.map(([name, units, activation], i) => ({
+          class_name: i === 1 ? denseClass : 'Dense',
+          config: {
+            name,
+            trainable: true,
+            dtype: 'float32',
+            units,
+            activation,
+            use_bias: true,
+            kernel_initializer: { class_name: 'GlorotUniform', config: { seed: null } },
+            bias_initializer: { class_name: 'Zeros', config: {} },
+            kernel_regularizer: null,
+            bias_regularizer: null,
+            activity_regularizer: null,
+            kernel_constraint: null,
+            bias_constraint: null,
+          },
+        })),
+      ],
+    },
+    keras_version: '2.13.1',
+    backend: 'tensorflow',
+  };
+}
+
+/** Keras 3 Sequential config, as config.json of a .keras file. */
+function keras3Config() {
+  const policy = {
+    module: 'keras',
+    class_name: 'DTypePolicy',
+    config: { name: 'float32' },
+    registered_name: null,
+  };
+  return {
+    module: 'keras',
+    class_name: 'Sequential',
+    config: {
+      name: 'sequential',
+      trainable: true,
+      dtype: policy,
+      layers: [
+        {
+          module: 'keras.layers',
+          class_name: 'InputLayer',
+          config: { batch_shape: [null, 4], dtype: 'float32', sparse: false, name: 'input_layer' },
+          registered_name: null,
+        },
+        ...LAYERS.map(([name, units, activation]) => ({
+          module: 'keras.layers',
+          class_name: 'Dense',
+          config: {
+            name,
+            trainable: true,
+            dtype: policy,
+            units,
+            activation,
+            use_bias: true,
+            kernel_initializer: {
+              module: 'keras.initializers',
+              class_name: 'GlorotUniform',
+              config: { seed: null },
+              registered_name: null,
+            },
+            bias_initializer: {
+              module: 'keras.initializers',
+              class_name: 'Zeros',
+              config: {},
+              registered_name: null,
+            },
+            kernel_regularizer: null,
+            bias_regularizer: null,
+            kernel_constraint: null,
+            bias_constraint: null,
+          },
+          registered_name: null,
+          build_config: { input_shape: [null, 4] },
+        })),
+      ],
+      build_input_shape: [null, 4],
+    },
+    registered_name: null,
+    build_config: { input_shape: [null, 4] },
+    compile_config: null,
+  };
+}
+
+/** A legacy Keras 2 .h5 (model.save): model_config plus model_weights/<layer>/<layer>/kernel:0. */
+async function writeLegacyH5(name: string, config: unknown, withWeights = true): Promise<string> {
+  const bytes = await hdf5Bytes((f) => {
+    f.create_attribute('model_config', JSON.stringify(config));
+    f.create_attribute('keras_version', '2.13.1');
+    f.create_attribute('backend', 'tensorflow');
+    if (!withWeights) return;
+    f.create_group('model_weights');
+    const mw = f.get('model_weights') as InstanceType<H5['Group']>;
+    mw.create_attribute('layer_names', ['input_1', ...LAYERS.map(([n]) => n)]);
+    mw.create_group('input_1');
+    (mw.get('input_1') as InstanceType<H5['Group']>).create_attribute('weight_names', []);
+    for (const [layer] of LAYERS) {
+      mw.create_group(layer);
+      const g = mw.get(layer) as InstanceType<H5['Group']>;
+      g.create_attribute('weight_names', [`${layer}/kernel:0`, `${layer}/bias:0`]);
+      g.create_group(layer);
+      const inner = g.get(layer) as InstanceType<H5['Group']>;
+      const w = W[layer];
+      inner.create_dataset({ name: 'kernel:0', data: w.kernel, shape: w.shape, dtype: '<f' });
+      inner.create_dataset({ name: 'bias:0', data: w.bias, shape: [w.shape[1]], dtype: '<f' });
+    }
+  });
+  const file = path.join(tmp.dir, name);
+  writeFileSync(file, bytes);
+  return file;
+}
+
+/** A Keras 3 .keras: zip of config.json, metadata.json and model.weights.h5 (layers/<name>/vars/i). */
+async function writeKeras3(name: string, options: { weights?: boolean } = {}): Promise<string> {
+  const weights = await hdf5Bytes((f) => {
+    f.create_group('layers');
+    const layers = f.get('layers') as InstanceType<H5['Group']>;
+    for (const [layer] of LAYERS) {
+      layers.create_group(layer);
+      (layers.get(layer) as InstanceType<H5['Group']>).create_group('vars');
+      const vars = f.get(`layers/${layer}/vars`) as InstanceType<H5['Group']>;
+      const w = W[layer];
+      vars.create_dataset({ name: '0', data: w.kernel, shape: w.shape, dtype: '<f' });
+      vars.create_dataset({ name: '1', data: w.bias, shape: [w.shape[1]], dtype: '<f' });
+    }
+  });
+  const entries: Record<string, Uint8Array> = {
+    'metadata.json': strToU8(
+      JSON.stringify({ keras_version: '3.3.3', date_saved: '2024-05-01@12:00:00' }),
+    ),
+    'config.json': strToU8(JSON.stringify(keras3Config())),
+  };
+  if (options.weights !== false) entries['model.weights.h5'] = weights;
+  const file = path.join(tmp.dir, name);
+  writeFileSync(file, zipSync(entries));
+  return file;
+}
+
+async function rejectsWith(p: Promise<unknown>, pattern: RegExp): Promise<void> {
+  await assert.rejects(p, (err: unknown) => {
+    assert.ok(err instanceof UserError, `expected a UserError, got ${String(err)}`);
+    assert.match(err.message, pattern);
+    assert.ok(!err.message.includes('\n'), 'one line');
+    return true;
+  });
+}
+
+const S = 29;
+const X = randn(51, S, 4);
+
+for (const kind of ['legacy .h5', '.keras (Keras 3)'] as const) {
+  void describe(`Keras ${kind} capture`, () => {
+    const fileP =
+      kind === 'legacy .h5' ? writeLegacyH5('mlp.h5', keras2Config()) : writeKeras3('mlp.keras');
+
+    void it('measures the hidden Dense layers at their pre-activation, matching a hand-written forward pass', async () => {
+      const handle = await openModel(await fileP, { backend: 'cpu' });
+      try {
+        assert.equal(handle.format, 'keras');
+        assert.deepEqual(
+          handle.layers.map((l) => [l.name, l.type, l.activation, l.measuredByDefault]),
+          [
+            ['dense_a', 'Dense', 'relu', true],
+            ['dense_b', 'Dense', 'tanh', true],
+            ['logits', 'Dense', null, false],
+          ],
+        );
+        const result = await handle.capture(probeOf(X, [S, 4]), { batchSize: 8 });
+        const { a, b } = forward(X, S);
+        assert.deepEqual(result.acts.layers, [
+          { name: 'dense_a', start: 0, end: 5 },
+          { name: 'dense_b', start: 5, end: 8 },
+        ]);
+        assertColumns(result.acts, 0, a, 5, 1e-5);
+        assertColumns(result.acts, 5, b, 3, 1e-5);
+        const out = await handle.capture(probeOf(X, [S, 4]), {
+          layers: ['dense_b', 'dense_a'],
+          point: 'output',
+        });
+        assertColumns(out.acts, 0, forward(X, S).bOut, 3, 1e-5);
+        assertColumns(out.acts, 3, relu(a), 5, 1e-5);
+      } finally {
+        handle.dispose();
+      }
+    });
+
+    void it('a truncated file gives a one-line error', async () => {
+      const bytes = readFileSync(await fileP);
+      const file = path.join(tmp.dir, `truncated${path.extname(await fileP)}`);
+      writeFileSync(file, bytes.subarray(0, Math.floor(bytes.length / 3)));
+      await rejectsWith(
+        openModel(file),
+        /truncated\.(h5|keras)(: model\.weights\.h5)?: expected (an HDF5 file|a \.keras zip archive)/,
+      );
+    });
+  });
+}
+
+void describe('Keras bad input', () => {
+  void it('a .keras without model.weights.h5 says the weights are missing', async () => {
+    const file = await writeKeras3('noweights.keras', { weights: false });
+    await rejectsWith(
+      openModel(file),
+      /noweights\.keras: expected model\.weights\.h5 in the \.keras archive \(the model's weights\), found metadata\.json, config\.json/,
+    );
+  });
+
+  void it('an .h5 with a config but no weight groups names the first layer without weights', async () => {
+    const file = await writeLegacyH5('noweights.h5', keras2Config(), false);
+    await rejectsWith(
+      openModel(file),
+      /noweights\.h5: expected weights for layer 'dense_a' \(Dense\), found none: the file is missing its weights/,
+    );
+  });
+
+  void it('a layer class TF.js does not have is named', async () => {
+    const file = await writeLegacyH5('custom.h5', keras2Config('MyFancyDense'));
+    await rejectsWith(openModel(file), /custom\.h5: unsupported layer 'MyFancyDense'/);
+  });
+
+  void it('a file named .h5 that is neither HDF5 nor zip says what it starts with', async () => {
+    const file = path.join(tmp.dir, 'text.h5');
+    writeFileSync(file, 'hello, not a model');
+    await rejectsWith(
+      openModel(file),
+      /text\.h5: expected a Keras model \(a \.keras zip or an HDF5 \.h5\), found bytes 68 65 6c 6c/,
+    );
+  });
+
+  void it('a probe of the wrong width is refused with both shapes', async () => {
+    const handle = await openModel(await writeKeras3('probe.keras'), { backend: 'cpu' });
+    try {
+      await rejectsWith(
+        handle.capture(probeOf(new Float32Array(15), [5, 3])),
+        /expected examples of shape \[4\], found \[3\]/,
+      );
+    } finally {
+      handle.dispose();
+    }
+  });
+});
