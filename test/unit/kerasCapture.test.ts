@@ -313,3 +313,109 @@ void describe('Keras bad input', () => {
     }
   });
 });
+
+void describe('Keras 3 functional model (.keras) with a residual Add', () => {
+  const Wc = { kernel: randn(47, 4, 3), bias: randn(48, 1, 3) };
+  const tensor = (layer: string, shape: number[]) => ({
+    class_name: '__keras_tensor__',
+    config: { shape, dtype: 'float32', keras_history: [layer, 0, 0] },
+  });
+  const dense = (
+    name: string,
+    units: number,
+    activation: string,
+    input: string,
+    inShape: number,
+  ) => ({
+    module: 'keras.layers',
+    class_name: 'Dense',
+    config: { name, trainable: true, dtype: 'float32', units, activation, use_bias: true },
+    registered_name: null,
+    build_config: { input_shape: [null, inShape] },
+    name,
+    inbound_nodes: [{ args: [tensor(input, [null, inShape])], kwargs: {} }],
+  });
+  const config = {
+    module: 'keras',
+    class_name: 'Functional',
+    config: {
+      name: 'functional',
+      trainable: true,
+      layers: [
+        {
+          module: 'keras.layers',
+          class_name: 'InputLayer',
+          config: { batch_shape: [null, 4], dtype: 'float32', sparse: false, name: 'input_layer' },
+          registered_name: null,
+          name: 'input_layer',
+          inbound_nodes: [],
+        },
+        dense('dense_a', 5, 'relu', 'input_layer', 4),
+        dense('dense_b', 3, 'tanh', 'dense_a', 5),
+        dense('dense_c', 3, 'linear', 'input_layer', 4),
+        {
+          module: 'keras.layers',
+          class_name: 'Add',
+          config: { name: 'add', trainable: true, dtype: 'float32' },
+          registered_name: null,
+          build_config: {
+            input_shape: [
+              [null, 3],
+              [null, 3],
+            ],
+          },
+          name: 'add',
+          inbound_nodes: [
+            { args: [[tensor('dense_b', [null, 3]), tensor('dense_c', [null, 3])]], kwargs: {} },
+          ],
+        },
+        dense('logits', 2, 'linear', 'add', 3),
+      ],
+      // Keras 3 writes a single input or output as one [layer, node, tensor] triple.
+      input_layers: ['input_layer', 0, 0],
+      output_layers: [['logits', 0, 0]],
+    },
+    registered_name: 'Functional',
+  };
+
+  void it('rebuilds the graph and captures each branch against a hand-written forward pass', async () => {
+    const weights = await hdf5Bytes((f) => {
+      const put = (layer: string, kernel: Float32Array, bias: Float32Array, shape: number[]) => {
+        f.create_group(`layers/${layer}`);
+        f.create_group(`layers/${layer}/vars`);
+        const vars = f.get(`layers/${layer}/vars`) as InstanceType<H5['Group']>;
+        vars.create_dataset({ name: '0', data: kernel, shape, dtype: '<f' });
+        vars.create_dataset({ name: '1', data: bias, shape: [shape[1]], dtype: '<f' });
+      };
+      f.create_group('layers');
+      put('dense_a', W.dense_a.kernel, W.dense_a.bias, W.dense_a.shape);
+      put('dense_b', W.dense_b.kernel, W.dense_b.bias, W.dense_b.shape);
+      put('dense_c', Wc.kernel, Wc.bias, [4, 3]);
+      put('logits', W.logits.kernel, W.logits.bias, W.logits.shape);
+    });
+    const file = path.join(tmp.dir, 'residual.keras');
+    writeFileSync(
+      file,
+      zipSync({ 'config.json': strToU8(JSON.stringify(config)), 'model.weights.h5': weights }),
+    );
+    const handle = await openModel(file, { backend: 'cpu' });
+    try {
+      assert.deepEqual(
+        handle.layers.filter((l) => l.measuredByDefault).map((l) => l.name),
+        ['dense_a', 'dense_b', 'dense_c'],
+      );
+      const result = await handle.capture(probeOf(X, [S, 4]), {
+        layers: ['dense_c', 'add', 'logits'],
+      });
+      const { bOut } = forward(X, S);
+      const c = affine(X, Wc.kernel, Wc.bias, S, 4, 3);
+      const sum = bOut.map((v, i) => v + c[i]);
+      const logits = affine(sum, W.logits.kernel, W.logits.bias, S, 3, 2);
+      assertColumns(result.acts, 0, c, 3, 1e-5);
+      assertColumns(result.acts, 3, sum, 3, 1e-5);
+      assertColumns(result.acts, 6, logits, 2, 1e-5);
+    } finally {
+      handle.dispose();
+    }
+  });
+});
