@@ -145,6 +145,17 @@ void describe('ONNX capture of a model built here (Gemm -> Relu -> Gemm -> Relu 
           ['/4/Gemm', 'Gemm', null, false],
         ],
       );
+      // The graph declares no intermediate shapes: they come from a pass on a zero example.
+      assert.deepEqual(
+        handle.layers.map((l) => l.outputShape),
+        [
+          [null, 4],
+          [null, 4],
+          [null, 2],
+          [null, 2],
+          [null, 1],
+        ],
+      );
       // Batches of 10 exercise the dynamic batch dimension and a short last batch.
       const result = await handle.capture(probeOf(x, [s, 3]), { batchSize: 10 });
       const { z1, z2 } = forward(x, s);
@@ -234,6 +245,38 @@ void describe('ONNX capture of a model built here (Gemm -> Relu -> Gemm -> Relu 
       });
       assertColumns(result.acts, 0, forward(x, s).z1, 4, 1e-5);
       assert.match(warnings.join('\n'), /'attention_mask' get ones/);
+    } finally {
+      handle.dispose();
+    }
+  });
+
+  void it('folds a MatMul + Add (a Linear layer exported that way) into one layer', async () => {
+    const model = mlpModel();
+    const graph = model.graph!;
+    graph.node.splice(
+      0,
+      1,
+      { name: '/0/MatMul', opType: 'MatMul', input: ['x', 'w1'], output: ['mm'], attribute: [] },
+      {
+        name: '/0/Add',
+        opType: 'Add',
+        input: ['mm', 'b1'],
+        output: ['/0/Gemm_output_0'],
+        attribute: [],
+      },
+    );
+    const handle = await openModel(writeModel('matmul-add.onnx', model));
+    try {
+      assert.deepEqual(
+        handle.layers.slice(0, 2).map((l) => [l.name, l.type, l.activation, l.measuredByDefault]),
+        [
+          ['/0/MatMul', 'MatMul', 'relu', true],
+          ['/1/Relu', 'Relu', 'relu', false],
+        ],
+      );
+      const result = await handle.capture(probeOf(x, [s, 3]), { layers: ['/0/Gemm_output_0'] });
+      assert.deepEqual(result.acts.layers, [{ name: '/0/MatMul', start: 0, end: 4 }]);
+      assertColumns(result.acts, 0, forward(x, s).z1, 4, 1e-5);
     } finally {
       handle.dispose();
     }

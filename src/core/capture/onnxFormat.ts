@@ -142,6 +142,60 @@ function reduceOutput(
   return { width: features, reduction: 'first-token', at: (s, j) => get(s * per + j) };
 }
 
+function fedTypeOf(file: string, fed: OnnxValueInfo): string {
+  const type = ELEM_TYPES[fed.type?.tensorType?.elemType ?? 1];
+  if (type === undefined)
+    throw new UserError(
+      `${file}: input '${fed.name ?? ''}' has element type ${fed.type?.tensorType?.elemType}: expected float, double, int32 or int64`,
+    );
+  return type;
+}
+
+/** The batch size a model was exported with, or undefined when its batch dimension is dynamic. */
+function fixedBatchOf(fed: OnnxValueInfo): number | undefined {
+  return int64(fed.type?.tensorType?.shape?.dim[0]?.dimValue) || undefined;
+}
+
+/**
+ * The feeds of one run of `run` examples: the probe values for the fed input, zeros for the
+ * other inputs (ones for a mask), their dynamic dimensions taken from the fed input's
+ * dimension of the same name, else 1.
+ */
+function feedsFor(
+  file: string,
+  fed: OnnxValueInfo,
+  others: OnnxValueInfo[],
+  run: number,
+  exampleShape: number[],
+  values: Float32Array,
+): Record<string, WireTensor> {
+  const fedType = fedTypeOf(file, fed);
+  const feeds: Record<string, WireTensor> = {
+    [fed.name ?? '']: {
+      type: fedType,
+      dims: [run, ...exampleShape],
+      data: wireData(fedType, values, values.length),
+    },
+  };
+  const fedDims = fed.type?.tensorType?.shape?.dim ?? [];
+  for (const v of others) {
+    const type = ELEM_TYPES[v.type?.tensorType?.elemType ?? 1] ?? 'float32';
+    const dims = (v.type?.tensorType?.shape?.dim ?? []).map((d, i) => {
+      if (i === 0) return run;
+      if (d.dimValue !== undefined && d.dimValue !== null) return int64(d.dimValue);
+      const same = fedDims.findIndex((x) => x.dimParam && x.dimParam === d.dimParam);
+      return same > 0 ? exampleShape[same - 1] : 1;
+    });
+    const size = dims.reduce((a, b) => a * b, 1);
+    feeds[v.name ?? ''] = {
+      type,
+      dims,
+      data: filled(type, size, /mask/i.test(v.name ?? '') ? 1 : 0),
+    };
+  }
+  return feeds;
+}
+
 /** Opens an ONNX model: parses and edits the graph here, runs it in a child process. */
 async function openOnnx(file: string, opts: OpenModelOptions): Promise<ModelHandle> {
   let bytes: Buffer;
@@ -184,6 +238,33 @@ async function openOnnx(file: string, opts: OpenModelOptions): Promise<ModelHand
   }
   const session = await OnnxSession.open(file, encodeOnnxModel(model));
   const shape = fed !== undefined ? inputShape(fed) : [];
+  const others = inputs.filter((v) => v !== fed);
+  // Output shapes the graph does not declare come from one pass on a zero example.
+  const example = shape.slice(1);
+  if (
+    fed !== undefined &&
+    example.every((d) => d !== null) &&
+    layers.some((l) => l.outputShape.length === 0)
+  ) {
+    const run = fixedBatchOf(fed) ?? 1;
+    const size = (example as number[]).reduce((a, b) => a * b, 1);
+    try {
+      const out = await session.run(
+        feedsFor(file, fed, others, run, example as number[], new Float32Array(run * size)),
+        [...new Set(layers.map((l) => l.shapeTensor))],
+      );
+      for (const l of layers) {
+        const dims = out[l.shapeTensor]?.dims;
+        if (l.outputShape.length === 0 && dims !== undefined && dims[0] === run)
+          l.outputShape = [null, ...dims.slice(1)];
+      }
+    } catch (err) {
+      if (session.stopped) throw err;
+      opts.onWarning?.(
+        `${file}: layer output shapes unknown (a pass on a zero example failed: ${(err as Error).message})`,
+      );
+    }
+  }
 
   async function capture(probe: ProbeSet, copts: CaptureOptions = {}): Promise<CaptureResult> {
     if (fed === undefined) {
@@ -191,11 +272,7 @@ async function openOnnx(file: string, opts: OpenModelOptions): Promise<ModelHand
         `${file}: the model has ${inputs.length} inputs (${inputNames.join(', ')}): expected --input naming the one the probe feeds`,
       );
     }
-    const fedType = ELEM_TYPES[fed.type?.tensorType?.elemType ?? 1];
-    if (fedType === undefined)
-      throw new UserError(
-        `${file}: input '${fed.name ?? ''}' has element type ${fed.type?.tensorType?.elemType}: expected float, double, int32 or int64`,
-      );
+    fedTypeOf(file, fed);
     const fitted = fitProbe(probe, shape);
     const chosen = resolveOnnxLayers(file, layers, copts.layers);
     const point = copts.point ?? 'preactivation';
@@ -210,14 +287,13 @@ async function openOnnx(file: string, opts: OpenModelOptions): Promise<ModelHand
       );
     // A model exported with a fixed batch size runs in batches of exactly that size (the last
     // one padded with zeros, its extra rows dropped).
-    const fixedBatch = int64(fed.type?.tensorType?.shape?.dim[0]?.dimValue) || undefined;
+    const fixedBatch = fixedBatchOf(fed);
     const batchSize =
       fixedBatch ??
       copts.batchSize ??
       defaultBatchSize([[null, ...fitted.shape.slice(1)], ...chosen.map((l) => l.outputShape)]);
     const exampleShape = fitted.shape.slice(1);
     const exampleSize = exampleShape.reduce((a, b) => a * b, 1);
-    const others = inputs.filter((v) => v !== fed);
     if (others.length > 0) {
       copts.onWarning?.(
         `${file}: the probe feeds input '${fed.name ?? ''}'; ${others.map((v) => `'${v.name ?? ''}'`).join(', ')} get ${others.map((v) => (/mask/i.test(v.name ?? '') ? 'ones' : 'zeros')).join(', ')}`,
@@ -232,29 +308,7 @@ async function openOnnx(file: string, opts: OpenModelOptions): Promise<ModelHand
       const run = fixedBatch ?? count;
       const values = new Float32Array(run * exampleSize);
       values.set(fitted.data.subarray(start * exampleSize, (start + count) * exampleSize));
-      const feeds: Record<string, WireTensor> = {
-        [fed.name ?? '']: {
-          type: fedType,
-          dims: [run, ...exampleShape],
-          data: wireData(fedType, values, values.length),
-        },
-      };
-      const fedDims = fed.type?.tensorType?.shape?.dim ?? [];
-      for (const v of others) {
-        const type = ELEM_TYPES[v.type?.tensorType?.elemType ?? 1] ?? 'float32';
-        const dims = (v.type?.tensorType?.shape?.dim ?? []).map((d, i) => {
-          if (i === 0) return run;
-          if (d.dimValue !== undefined && d.dimValue !== null) return int64(d.dimValue);
-          const same = fedDims.findIndex((f) => f.dimParam && f.dimParam === d.dimParam);
-          return same > 0 ? exampleShape[same - 1] : 1;
-        });
-        const size = dims.reduce((a, b) => a * b, 1);
-        feeds[v.name ?? ''] = {
-          type,
-          dims,
-          data: filled(type, size, /mask/i.test(v.name ?? '') ? 1 : 0),
-        };
-      }
+      const feeds = feedsFor(file, fed, others, run, exampleShape, values);
       const out = await session.run(feeds, [...new Set(fetches)], copts.signal);
       const reduced = chosen.map((l, i) => {
         try {

@@ -34,6 +34,8 @@ export interface OnnxLayer extends LayerInfo {
   convLike: boolean;
   /** Output tensor names that also name this layer. */
   aliases: string[];
+  /** The tensor whose shape is the layer's output shape. */
+  shapeTensor: string;
 }
 
 function nodeName(node: OnnxNodeProto, index: number): string {
@@ -130,12 +132,16 @@ export function onnxLayers(graph: OnnxGraphProto): OnnxLayer[] {
       name: nodeName(node, index),
       type: op,
       outputShape: shapeOf(infos.get(ACTIVATIONS.has(op) ? out : pre)),
+      shapeTensor: ACTIVATIONS.has(op) ? out : pre,
       activation,
       measuredByDefault: weighted && !head.has(node),
       preTensor: pre,
       outTensor: out,
       convLike: CONV_LIKE.test(op) || (ACTIVATIONS.has(op) && CONV_LIKE.test(source?.opType ?? '')),
-      aliases: [...new Set([...node.output, pre].filter((o) => o !== ''))],
+      // A folded MatMul + Add is named by the Add's output too.
+      aliases: [...node.output, ...(pre !== node.output[0] && weighted ? [pre] : [])].filter(
+        (o) => o !== '',
+      ),
     });
   });
   return layers;

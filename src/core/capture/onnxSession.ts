@@ -47,6 +47,11 @@ export class OnnxSession {
     });
   }
 
+  /** True once the child process has ended (a crash, or close). */
+  get stopped(): boolean {
+    return this.exited !== undefined;
+  }
+
   /** The child's process id (for tests that simulate a native crash). */
   get pid(): number | undefined {
     return this.child.pid;
