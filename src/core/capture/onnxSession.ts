@@ -25,9 +25,15 @@ export class OnnxSession {
     child.stderr?.on('data', (chunk: Buffer) => {
       this.stderrTail = (this.stderrTail + chunk.toString()).slice(-2000);
     });
+    // Idle, the child does not keep the caller alive (a handle never disposed cannot hang the
+    // CLI); a request in flight refs the channel until its reply.
+    child.unref();
+    child.channel?.unref();
+    (child.stderr as { unref?: () => void } | null)?.unref?.();
     child.on('message', (m: HostReply) => {
       const p = this.pending;
       this.pending = undefined;
+      child.channel?.unref();
       p?.resolve(m);
     });
     child.on('exit', (code, signal) => {
@@ -84,6 +90,7 @@ export class OnnxSession {
       );
     }
     return new Promise<HostReply>((resolve, reject) => {
+      this.child.channel?.ref();
       const onAbort = (): void => {
         this.pending = undefined;
         this.child.kill('SIGKILL');
