@@ -33,11 +33,12 @@ export class OnnxSession {
     child.on('message', (m: HostReply) => {
       const p = this.pending;
       this.pending = undefined;
-      child.channel?.unref();
+      this.idle();
       p?.resolve(m);
     });
     child.on('exit', (code, signal) => {
       this.exited = signal !== null ? `signal ${signal}` : `exit code ${code ?? '?'}`;
+      this.idle();
       const p = this.pending;
       this.pending = undefined;
       if (p !== undefined) {
@@ -51,6 +52,11 @@ export class OnnxSession {
         );
       }
     });
+  }
+
+  private idle(): void {
+    this.child.unref();
+    this.child.channel?.unref();
   }
 
   /** True once the child process has ended (a crash, or close). */
@@ -90,6 +96,8 @@ export class OnnxSession {
       );
     }
     return new Promise<HostReply>((resolve, reject) => {
+      // Until the reply (or the exit), the child keeps the caller's event loop alive.
+      this.child.ref();
       this.child.channel?.ref();
       const onAbort = (): void => {
         this.pending = undefined;
@@ -109,13 +117,17 @@ export class OnnxSession {
         what,
       };
       this.child.send(req, (err) => {
-        if (err && this.pending) {
-          const p = this.pending;
+        if (!err) return;
+        // A broken channel means the child is ending: its exit (a crash, with the signal)
+        // rejects the request; should no exit come, the send error does after a while.
+        const p = this.pending;
+        setTimeout(() => {
+          if (p === undefined || this.pending !== p) return;
           this.pending = undefined;
           p.reject(
             new UserError(`${this.file}: cannot reach the ONNX runtime process (${err.message})`),
           );
-        }
+        }, 5000).unref();
       });
     });
   }
