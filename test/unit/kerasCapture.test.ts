@@ -185,14 +185,18 @@ async function writeLegacyH5(name: string, config: unknown, withWeights = true):
 }
 
 /** A Keras 3 .keras: zip of config.json, metadata.json and model.weights.h5 (layers/<name>/vars/i). */
-async function writeKeras3(name: string, options: { weights?: boolean } = {}): Promise<string> {
+async function writeKeras3(
+  name: string,
+  options: { weights?: boolean; root?: string } = {},
+): Promise<string> {
+  const root = options.root ?? 'layers';
   const weights = await hdf5Bytes((f) => {
-    f.create_group('layers');
-    const layers = f.get('layers') as InstanceType<H5['Group']>;
+    f.create_group(root);
+    const layers = f.get(root) as InstanceType<H5['Group']>;
     for (const [layer] of LAYERS) {
       layers.create_group(layer);
       (layers.get(layer) as InstanceType<H5['Group']>).create_group('vars');
-      const vars = f.get(`layers/${layer}/vars`) as InstanceType<H5['Group']>;
+      const vars = f.get(`${root}/${layer}/vars`) as InstanceType<H5['Group']>;
       const w = W[layer];
       vars.create_dataset({ name: '0', data: w.kernel, shape: w.shape, dtype: '<f' });
       vars.create_dataset({ name: '1', data: w.bias, shape: [w.shape[1]], dtype: '<f' });
@@ -287,6 +291,22 @@ void describe('Keras bad input', () => {
     );
   });
 
+  void it('an .h5 of weights only (save_weights) asks for the whole model', async () => {
+    const bytes = await hdf5Bytes((f) => {
+      f.create_attribute(
+        'layer_names',
+        LAYERS.map(([n]) => n),
+      );
+      f.create_attribute('keras_version', '2.13.1');
+    });
+    const file = path.join(tmp.dir, 'weights-only.h5');
+    writeFileSync(file, bytes);
+    await rejectsWith(
+      openModel(file),
+      /weights-only\.h5: expected a Keras model file with a model_config attribute \(the architecture\), found weights only \(save the whole model, not save_weights\)/,
+    );
+  });
+
   void it('a layer class TF.js does not have is named', async () => {
     const file = await writeLegacyH5('custom.h5', keras2Config('MyFancyDense'));
     await rejectsWith(openModel(file), /custom\.h5: unsupported layer 'MyFancyDense'/);
@@ -299,6 +319,17 @@ void describe('Keras bad input', () => {
       openModel(file),
       /text\.h5: expected a Keras model \(a \.keras zip or an HDF5 \.h5\), found bytes 68 65 6c 6c/,
     );
+  });
+
+  void it('reads the Keras 3.0 weight layout (_layer_checkpoint_dependencies/<layer>/vars)', async () => {
+    const file = await writeKeras3('keras30.keras', { root: '_layer_checkpoint_dependencies' });
+    const handle = await openModel(file, { backend: 'cpu' });
+    try {
+      const result = await handle.capture(probeOf(X, [S, 4]), { layers: ['dense_a'] });
+      assertColumns(result.acts, 0, forward(X, S).a, 5, 1e-5);
+    } finally {
+      handle.dispose();
+    }
   });
 
   void it('a probe of the wrong width is refused with both shapes', async () => {
@@ -316,7 +347,7 @@ void describe('Keras bad input', () => {
 
 void describe('Keras 3 functional model (.keras) with a residual Add', () => {
   const Wc = { kernel: randn(47, 4, 3), bias: randn(48, 1, 3) };
-  const tensor = (layer: string, shape: number[]) => ({
+  const tensor = (layer: string, shape: (number | null)[]) => ({
     class_name: '__keras_tensor__',
     config: { shape, dtype: 'float32', keras_history: [layer, 0, 0] },
   });

@@ -71,12 +71,17 @@ async function readKerasZip(file: string, bytes: Uint8Array): Promise<KerasSourc
     config,
     reader,
     weights: (layer) => {
-      const vars = reader.keys(`layers/${layer}/vars`);
-      if (vars === undefined) return undefined;
-      return vars
-        .map(Number)
-        .sort((a, b) => a - b)
-        .map((i) => reader.dataset(`layers/${layer}/vars/${i}`)!);
+      // Keras >= 3.1 writes layers/<name>/vars; Keras 3.0 wrote _layer_checkpoint_dependencies.
+      for (const root of ['layers', '_layer_checkpoint_dependencies']) {
+        const base = `${root}/${layer}/vars`;
+        const vars = reader.keys(base);
+        if (vars === undefined) continue;
+        return vars
+          .map(Number)
+          .sort((a, b) => a - b)
+          .map((i) => reader.dataset(`${base}/${i}`)!);
+      }
+      return undefined;
     },
   };
 }
