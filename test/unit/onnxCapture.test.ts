@@ -342,6 +342,15 @@ void describe('ONNX bad input', () => {
     );
   });
 
+  void it('an opset older than the runtime implements is named', async () => {
+    const model = mlpModel();
+    model.opsetImport = [{ domain: '', version: 6 }];
+    await rejectsWith(
+      openModel(writeModel('opset6.onnx', model)),
+      /opset6\.onnx: the ONNX runtime cannot load the model: .*Gemm\(6\).*\(the model uses opset 6 of ai\.onnx: expected 7 or later/,
+    );
+  });
+
   void it('an unsupported opset is named', async () => {
     const model = mlpModel();
     model.opsetImport = [{ domain: '', version: 99 }];

@@ -236,7 +236,18 @@ async function openOnnx(file: string, opts: OpenModelOptions): Promise<ModelHand
       graph.output.push({ name: t });
     }
   }
-  const session = await OnnxSession.open(file, encodeOnnxModel(model));
+  const opset = int64(model.opsetImport.find((o) => !o.domain || o.domain === 'ai.onnx')?.version);
+  let session: OnnxSession;
+  try {
+    session = await OnnxSession.open(file, encodeOnnxModel(model));
+  } catch (err) {
+    // onnxruntime implements the default domain from opset 7 on; say so next to its message.
+    if (err instanceof UserError && opset > 0 && opset < 7)
+      throw new UserError(
+        `${err.message} (the model uses opset ${opset} of ai.onnx: expected 7 or later; re-export it with a newer opset)`,
+      );
+    throw err;
+  }
   const shape = fed !== undefined ? inputShape(fed) : [];
   const others = inputs.filter((v) => v !== fed);
   // Output shapes the graph does not declare come from one pass on a zero example.
