@@ -79,7 +79,9 @@ start_group() {
 
 echo "e2e: start $(date -u +%H:%M:%S) UTC"
 mkdir -p "$vt" && rm -f "$summary"
-scripts/e2e/ensureSystemPackages.sh
+# chromium (the browser Playwright drives), ripgrep (seeds @vscode/ripgrep's download cache),
+# libkrb5-dev (headers for code-server's kerberos module, which builds from source here).
+scripts/ensureSystemPackages.sh chromium ripgrep libkrb5-dev
 scripts/e2e/installCodeServer.sh
 npm run --silent build
 npm run --silent package

@@ -107,7 +107,10 @@ const steps: Step[] = [
       }
       const model = explorerRow(page, MODEL_FILE);
       await model.click({ button: 'right' });
-      const item = page.locator('.monaco-menu .action-item', { hasText: ANALYZE_TITLE });
+      // Wait for the item to be enabled, not just shown: a click on a disabled item does nothing.
+      const item = page.locator('.monaco-menu .action-item:not(.disabled)', {
+        hasText: ANALYZE_TITLE,
+      });
       await item.waitFor({ timeout: UI_MS });
       await shot(page, '1-context-menu');
       await item.click();

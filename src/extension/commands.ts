@@ -119,9 +119,25 @@ async function showPanel(ctx: CommandContext, reportId: string): Promise<void> {
   }
 }
 
+/**
+ * Analysis parses model files with native readers, so an untrusted workspace gets an
+ * explanation and a way to trust it instead of a silently disabled command.
+ */
+async function requireTrust(): Promise<boolean> {
+  if (vscode.workspace.isTrusted) return true;
+  const manage = 'Manage Workspace Trust';
+  const choice = await vscode.window.showWarningMessage(
+    'MemLens analyses models only in a trusted workspace: it parses model files with native readers (ONNX Runtime, HDF5).',
+    manage,
+  );
+  if (choice === manage) await vscode.commands.executeCommand('workbench.trust.manage');
+  return false;
+}
+
 export const COMMANDS: Record<string, (ctx: CommandContext) => Handler> = {
   /** (target?: Uri | string) => AnalysisReport | undefined. Opens the report panel. */
   'memlens.analyze': (ctx) => async (arg?: unknown) => {
+    if (!(await requireTrust())) return undefined;
     const uri = toUri(arg) ?? activeModel() ?? (await pickModel());
     if (!uri) return undefined;
     const result = await ctx.service.analyze(uri);
@@ -132,6 +148,7 @@ export const COMMANDS: Record<string, (ctx: CommandContext) => Handler> = {
 
   /** (clicked?: Uri, selection?: Uri[]) => CompareReport | undefined. A folder means its checkpoints. */
   'memlens.compare': (ctx) => async (arg?: unknown, selection?: unknown) => {
+    if (!(await requireTrust())) return undefined;
     let uris = toUris(selection);
     if (uris.length < 2) uris = toUris(arg).length ? toUris(arg) : toUri(arg) ? [toUri(arg)!] : [];
     if (uris.length === 0) {

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Sets up a checkout: the Debian packages the build needs, then the npm packages.
+# clang-14 and lld-14 compile the MI kernel (src/core/measures/ksgKernel.c) to WebAssembly.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/ensureSystemPackages.sh clang-14 lld-14
+npm ci --no-audit --no-fund
