@@ -313,6 +313,83 @@ void describe('ONNX capture of a model built here (Gemm -> Relu -> Gemm -> Relu 
   });
 });
 
+void describe('ONNX capture of a conv net built here (Conv -> Relu -> Flatten -> Gemm)', () => {
+  // NCHW: 1 channel, 4 x 4 input; 2 filters of 3 x 3 give 2 x 2 x 2 feature maps.
+  const k = randn(61, 2, 9);
+  const kb = randn(62, 1, 2);
+  const w = randn(63, 8, 2);
+  const wb = randn(64, 1, 2);
+  const model: OnnxModelProto = {
+    irVersion: 8,
+    opsetImport: [{ domain: '', version: 17 }],
+    graph: {
+      name: 'cnn',
+      node: [
+        {
+          name: '/conv/Conv',
+          opType: 'Conv',
+          input: ['x', 'k', 'kb'],
+          output: ['c'],
+          attribute: [],
+        },
+        { name: '/relu/Relu', opType: 'Relu', input: ['c'], output: ['r'], attribute: [] },
+        { name: '/flat/Flatten', opType: 'Flatten', input: ['r'], output: ['f'], attribute: [] },
+        { name: '/fc/Gemm', opType: 'Gemm', input: ['f', 'w', 'wb'], output: ['y'], attribute: [] },
+      ],
+      initializer: [
+        floatTensor('k', [2, 1, 3, 3], k),
+        floatTensor('kb', [2], kb),
+        floatTensor('w', [8, 2], w),
+        floatTensor('wb', [2], wb),
+      ],
+      input: [valueInfo('x', ['N', 1, 4, 4])],
+      output: [valueInfo('y', ['N', 2])],
+      valueInfo: [],
+    },
+  };
+
+  void it('measures the Conv by default: per-channel means of its pre-activation maps', async () => {
+    const s = 9;
+    const x = randn(65, s, 16);
+    const handle = await openModel(writeModel('cnn.onnx', model));
+    try {
+      assert.deepEqual(
+        handle.layers.filter((l) => l.measuredByDefault).map((l) => l.name),
+        ['/conv/Conv'],
+      );
+      assert.deepEqual(handle.layers[0].outputShape, [null, 2, 2, 2]);
+      const result = await handle.capture(probeOf(x, [s, 1, 4, 4]));
+      const pre = new Float64Array(s * 2);
+      const post = new Float64Array(s * 2);
+      for (let n = 0; n < s; n++)
+        for (let f = 0; f < 2; f++)
+          for (let oy = 0; oy < 2; oy++)
+            for (let ox = 0; ox < 2; ox++) {
+              let acc = kb[f];
+              for (let dy = 0; dy < 3; dy++)
+                for (let dx = 0; dx < 3; dx++)
+                  acc += x[n * 16 + (oy + dy) * 4 + ox + dx] * k[f * 9 + dy * 3 + dx];
+              pre[n * 2 + f] += acc / 4;
+              post[n * 2 + f] += Math.max(acc, 0) / 4;
+            }
+      assert.deepEqual(result.layers, [
+        {
+          name: '/conv/Conv',
+          start: 0,
+          end: 2,
+          point: 'preactivation',
+          reduction: 'global-average-pool',
+        },
+      ]);
+      assertColumns(result.acts, 0, pre, 2, 1e-5);
+      const out = await handle.capture(probeOf(x, [s, 1, 4, 4]), { point: 'output' });
+      assertColumns(out.acts, 0, post, 2, 1e-5);
+    } finally {
+      handle.dispose();
+    }
+  });
+});
+
 void describe('ONNX bad input', () => {
   void it('a truncated model gives a one-line error', async () => {
     const bytes = encodeOnnxModel(mlpModel());
