@@ -5,6 +5,9 @@ import { after, describe, it } from 'node:test';
 import type { OnnxModelProto, OnnxTensorProto } from '../../src/core/capture/onnxProto';
 import { decodeOnnxFloatTensor, encodeOnnxModel } from '../../src/core/capture/onnxProto';
 import { OnnxSession } from '../../src/core/capture/onnxSession';
+import { runCapture } from '../../src/cli/commands/capture';
+import { loadActivationDump } from '../../src/core/dumps/loadDump';
+import { encodeNpy } from '../../src/core/io/npy';
 import { openModel } from '../../src/core/capture/registry';
 import { CancelledError, UserError } from '../../src/core/errors';
 import type { ProbeSet } from '../../src/core/probe/types';
@@ -224,15 +227,10 @@ void describe('ONNX capture of a model built here (Gemm -> Relu -> Gemm -> Relu 
 
   void it('with two inputs, asks which one the probe feeds, then fills the mask with ones', async () => {
     const two = writeModel('two-inputs.onnx', mlpModel(true));
-    const ambiguous = await openModel(two);
-    try {
-      await rejectsWith(
-        ambiguous.capture(probeOf(x, [s, 3])),
-        /has 2 inputs \(x, attention_mask\): expected --input naming the one the probe feeds/,
-      );
-    } finally {
-      ambiguous.dispose();
-    }
+    await rejectsWith(
+      openModel(two),
+      /has 2 inputs \(x, attention_mask\): expected --input naming the one the probe feeds/,
+    );
     await rejectsWith(
       openModel(two, { input: 'pixels' }),
       /unknown input 'pixels': expected one of x, attention_mask/,
@@ -387,6 +385,38 @@ void describe('ONNX capture of a conv net built here (Conv -> Relu -> Flatten ->
     } finally {
       handle.dispose();
     }
+  });
+});
+
+void describe('memlens capture on an ONNX model with two inputs', () => {
+  void it('--input names the input the probe feeds; the dump holds the hand-computed pre-activations', async () => {
+    const file = writeModel('cli-two-inputs.onnx', mlpModel(true));
+    const s = 12;
+    const x = randn(71, s, 3);
+    const probe = path.join(tmp.dir, 'cli-probe.npy');
+    writeFileSync(probe, encodeNpy(x, [s, 3]));
+    const out = path.join(tmp.dir, 'cli-acts.npy');
+    const signal = new AbortController().signal;
+    const quiet = (): void => undefined;
+    await rejectsWith(
+      runCapture([file, '--probe', probe, '--out', out, '--quiet'], signal, quiet),
+      /expected --input naming the one the probe feeds/,
+    );
+    assert.ok(!existsSync(out), 'no partial output');
+    const code = await runCapture(
+      [file, '--probe', probe, '--out', out, '--input', 'x', '--quiet'],
+      signal,
+      quiet,
+    );
+    assert.equal(code, 0);
+    const acts = await loadActivationDump(out);
+    assert.deepEqual(
+      acts.layers.map((l) => l.name),
+      ['/0/Gemm', '/2/Gemm'],
+    );
+    const { z1, z2 } = forward(x, s);
+    assertColumns(acts, 0, z1, 4, 1e-5);
+    assertColumns(acts, 4, z2, 2, 1e-5);
   });
 });
 

@@ -20,6 +20,7 @@ outputs back to the nearest node with weights, e.g. Identity <- Sigmoid <- BiasA
 
 Options:
   --backend <b>   tfjs-node, wasm or cpu (default: the first that starts, in that order)
+  --input <name>  the input the probe will feed, for a model with several (ONNX)
   --json          print the listing as JSON`;
 
 export function parseBackend(value: string | undefined): BackendName | undefined {
@@ -56,6 +57,7 @@ export async function runLayers(args: string[], write: (text: string) => void): 
       args,
       options: {
         backend: { type: 'string' },
+        input: { type: 'string' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -76,6 +78,7 @@ export async function runLayers(args: string[], write: (text: string) => void): 
   }
   const handle = await openModel(positionals[0], {
     backend: parseBackend(values.backend),
+    input: values.input,
     onWarning: (m) => process.stderr.write(`warning: ${m}\n`),
   });
   try {

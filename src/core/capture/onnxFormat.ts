@@ -221,12 +221,20 @@ async function openOnnx(file: string, opts: OpenModelOptions): Promise<ModelHand
       `${file}: unknown input '${opts.input}': expected one of ${inputNames.join(', ')}`,
     );
   }
-  const fed =
+  const picked =
     opts.input !== undefined
       ? inputs.find((v) => v.name === opts.input)
       : inputs.length === 1
         ? inputs[0]
         : undefined;
+  if (picked === undefined) {
+    throw new UserError(
+      inputs.length === 0
+        ? `${file}: expected a graph input that is not a weight, found none`
+        : `${file}: the model has ${inputs.length} inputs (${inputNames.join(', ')}): expected --input naming the one the probe feeds`,
+    );
+  }
+  const fed: OnnxValueInfo = picked;
   // Every layer tensor becomes a graph output, so one session serves any capture.
   const known = new Set(graph.output.map((o) => o.name ?? ''));
   for (const l of layers) {
@@ -248,15 +256,11 @@ async function openOnnx(file: string, opts: OpenModelOptions): Promise<ModelHand
       );
     throw err;
   }
-  const shape = fed !== undefined ? inputShape(fed) : [];
+  const shape = inputShape(fed);
   const others = inputs.filter((v) => v !== fed);
   // Output shapes the graph does not declare come from one pass on a zero example.
   const example = shape.slice(1);
-  if (
-    fed !== undefined &&
-    example.every((d) => d !== null) &&
-    layers.some((l) => l.outputShape.length === 0)
-  ) {
+  if (example.every((d) => d !== null) && layers.some((l) => l.outputShape.length === 0)) {
     const run = fixedBatchOf(fed) ?? 1;
     const size = (example as number[]).reduce((a, b) => a * b, 1);
     try {
@@ -278,11 +282,6 @@ async function openOnnx(file: string, opts: OpenModelOptions): Promise<ModelHand
   }
 
   async function capture(probe: ProbeSet, copts: CaptureOptions = {}): Promise<CaptureResult> {
-    if (fed === undefined) {
-      throw new UserError(
-        `${file}: the model has ${inputs.length} inputs (${inputNames.join(', ')}): expected --input naming the one the probe feeds`,
-      );
-    }
     fedTypeOf(file, fed);
     const fitted = fitProbe(probe, shape);
     const chosen = resolveOnnxLayers(file, layers, copts.layers);
