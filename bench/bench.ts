@@ -3,6 +3,7 @@
 import { benchAnalyze } from './analyze';
 import { benchCapture } from './capture';
 import { benchMi } from './mi';
+import { benchOnnx } from './onnx';
 import { benchSummaries } from './summaries';
 
 const sections: Record<string, () => Promise<void>> = {
@@ -10,6 +11,7 @@ const sections: Record<string, () => Promise<void>> = {
   summaries: () => benchSummaries(),
   capture: () => benchCapture(),
   analyze: () => benchAnalyze(),
+  onnx: () => benchOnnx(),
 };
 
 async function main(): Promise<void> {
