@@ -420,6 +420,73 @@ void describe('memlens capture on an ONNX model with two inputs', () => {
   });
 });
 
+void describe('ONNX capture of token ids (int64 input, sequence output)', () => {
+  void it('feeds the probe as int64 and reads the first token or the mean over tokens', async () => {
+    const emb = randn(81, 10, 4);
+    const model: OnnxModelProto = {
+      irVersion: 8,
+      opsetImport: [{ domain: '', version: 17 }],
+      graph: {
+        name: 'embed',
+        node: [
+          {
+            name: '/emb/Gather',
+            opType: 'Gather',
+            input: ['emb', 'ids'],
+            output: ['e'],
+            attribute: [],
+          },
+          { name: '/out/Tanh', opType: 'Tanh', input: ['e'], output: ['h'], attribute: [] },
+        ],
+        initializer: [floatTensor('emb', [10, 4], emb)],
+        input: [
+          {
+            name: 'ids',
+            type: {
+              tensorType: {
+                elemType: 7,
+                shape: { dim: [{ dimParam: 'batch' }, { dimParam: 'seq' }] },
+              },
+            },
+          },
+        ],
+        output: [valueInfo('h', ['batch', 'seq', 4])],
+        valueInfo: [],
+      },
+    };
+    const ids = [
+      [3, 1, 4],
+      [1, 5, 9],
+      [2, 6, 5],
+    ];
+    const probe = probeOf(Float32Array.from(ids.flat()), [3, 3]);
+    const handle = await openModel(writeModel('embed.onnx', model));
+    try {
+      const first = await handle.capture(probe, { layers: ['/emb/Gather'] });
+      assert.equal(first.layers[0].reduction, 'first-token');
+      assertColumns(
+        first.acts,
+        0,
+        ids.flatMap((row) => Array.from(emb.subarray(row[0] * 4, row[0] * 4 + 4))),
+        4,
+        1e-6,
+      );
+      const mean = await handle.capture(probe, {
+        layers: ['h'],
+        point: 'output',
+        sequence: 'mean',
+      });
+      assert.equal(mean.layers[0].reduction, 'mean-tokens');
+      const expected = ids.flatMap((row) =>
+        [0, 1, 2, 3].map((j) => row.reduce((acc, id) => acc + Math.tanh(emb[id * 4 + j]), 0) / 3),
+      );
+      assertColumns(mean.acts, 0, expected, 4, 1e-5);
+    } finally {
+      handle.dispose();
+    }
+  });
+});
+
 void describe('ONNX bad input', () => {
   void it('a truncated model gives a one-line error', async () => {
     const bytes = encodeOnnxModel(mlpModel());

@@ -8,7 +8,7 @@ import type { OnnxLayer } from './onnxGraph';
 import { onnxLayers, resolveOnnxLayers } from './onnxGraph';
 import type { WireTensor } from './onnxProtocol';
 import type { OnnxModelProto, OnnxTensorProto, OnnxValueInfo } from './onnxProto';
-import { decodeOnnxModel, encodeOnnxModel, int64 } from './onnxProto';
+import { decodeOnnxModel, dimSize, encodeOnnxModel, int64 } from './onnxProto';
 import { OnnxSession } from './onnxSession';
 import type { ModelFileInfo, ModelFormat } from './registry';
 import type {
@@ -73,9 +73,7 @@ async function inlineExternalData(file: string, tensors: OnnxTensorProto[]): Pro
 
 function inputShape(v: OnnxValueInfo): (number | null)[] {
   const dims = v.type?.tensorType?.shape?.dim ?? [];
-  return dims.map((d, i) =>
-    i === 0 || d.dimValue === undefined || d.dimValue === null ? null : int64(d.dimValue),
-  );
+  return dims.map((d, i) => (i === 0 ? null : dimSize(d)));
 }
 
 function wireData(type: string, values: Float32Array, size: number): WireTensor['data'] {
@@ -153,7 +151,7 @@ function fedTypeOf(file: string, fed: OnnxValueInfo): string {
 
 /** The batch size a model was exported with, or undefined when its batch dimension is dynamic. */
 function fixedBatchOf(fed: OnnxValueInfo): number | undefined {
-  return int64(fed.type?.tensorType?.shape?.dim[0]?.dimValue) || undefined;
+  return dimSize(fed.type?.tensorType?.shape?.dim[0]) || undefined;
 }
 
 /**
@@ -182,7 +180,8 @@ function feedsFor(
     const type = ELEM_TYPES[v.type?.tensorType?.elemType ?? 1] ?? 'float32';
     const dims = (v.type?.tensorType?.shape?.dim ?? []).map((d, i) => {
       if (i === 0) return run;
-      if (d.dimValue !== undefined && d.dimValue !== null) return int64(d.dimValue);
+      const size = dimSize(d);
+      if (size !== null) return size;
       const same = fedDims.findIndex((x) => x.dimParam && x.dimParam === d.dimParam);
       return same > 0 ? exampleShape[same - 1] : 1;
     });

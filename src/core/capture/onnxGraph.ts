@@ -1,6 +1,6 @@
 import { UserError } from '../errors';
 import type { OnnxGraphProto, OnnxNodeProto, OnnxValueInfo } from './onnxProto';
-import { int64 } from './onnxProto';
+import { dimSize } from './onnxProto';
 import type { LayerInfo } from './types';
 
 /** Ops whose weights make a layer that is measured by default (MatMul when followed by Add). */
@@ -45,9 +45,7 @@ function nodeName(node: OnnxNodeProto, index: number): string {
 function shapeOf(info: OnnxValueInfo | undefined): (number | null)[] {
   const dims = info?.type?.tensorType?.shape?.dim;
   if (dims === undefined) return [];
-  return dims.map((d, i) =>
-    i === 0 || d.dimValue === undefined || d.dimValue === null ? null : int64(d.dimValue),
-  );
+  return dims.map((d, i) => (i === 0 ? null : dimSize(d)));
 }
 
 /**

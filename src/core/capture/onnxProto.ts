@@ -247,6 +247,16 @@ function modelProto(): protobuf.Type {
   return modelType;
 }
 
+/**
+ * A dimension's fixed size, or null for a symbolic (dim_param) or missing one. Decoded messages
+ * carry field defaults on their prototype (dim_value reads 0 when dim_param is set), so only
+ * an own dim_value counts.
+ */
+export function dimSize(d: OnnxDimension | undefined): number | null {
+  if (d === undefined || !Object.prototype.hasOwnProperty.call(d, 'dimValue')) return null;
+  return d.dimValue === undefined || d.dimValue === null ? null : int64(d.dimValue);
+}
+
 /** An int64 protobuf field as a JS number. */
 export function int64(v: Int64 | undefined | null): number {
   if (v === undefined || v === null) return 0;
