@@ -159,7 +159,9 @@ function keras3Config() {
 /** A legacy Keras 2 .h5 (model.save): model_config plus model_weights/<layer>/<layer>/kernel:0. */
 async function writeLegacyH5(name: string, config: unknown, withWeights = true): Promise<string> {
   const bytes = await hdf5Bytes((f) => {
-    f.create_attribute('model_config', JSON.stringify(config));
+    // h5py writes these attributes as fixed-length byte strings (numpy 'S' arrays).
+    const text = JSON.stringify(config);
+    f.create_attribute('model_config', text, null, `S${text.length}`);
     f.create_attribute('keras_version', '2.13.1');
     f.create_attribute('backend', 'tensorflow');
     if (!withWeights) return;
@@ -171,7 +173,13 @@ async function writeLegacyH5(name: string, config: unknown, withWeights = true):
     for (const [layer] of LAYERS) {
       mw.create_group(layer);
       const g = mw.get(layer) as InstanceType<H5['Group']>;
-      g.create_attribute('weight_names', [`${layer}/kernel:0`, `${layer}/bias:0`]);
+      const names = [`${layer}/kernel:0`, `${layer}/bias:0`];
+      g.create_attribute(
+        'weight_names',
+        names,
+        null,
+        `S${Math.max(...names.map((n) => n.length))}`,
+      );
       g.create_group(layer);
       const inner = g.get(layer) as InstanceType<H5['Group']>;
       const w = W[layer];
