@@ -77,8 +77,8 @@ export function analysisTable(r: AnalysisReport): string {
   return lines.join('\n');
 }
 
-/** Writes the report outputs asked for; each write is atomic. */
-export async function writeOutputs(
+/** Writes the report files asked for, each atomically; JSON to '-' goes to stdout. */
+export async function writeReportFiles(
   report: AnalysisReport | CompareReport,
   out: { json?: string; html?: string; csv?: string },
 ): Promise<void> {
@@ -89,6 +89,27 @@ export async function writeOutputs(
   }
   if (out.html !== undefined) await writeFileAtomic(out.html, renderHtmlReport(report));
   if (out.csv !== undefined) await writeFileAtomic(out.csv, layerTableCsv(report));
+}
+
+/**
+ * Writes the report files, then, unless the JSON went to stdout, prints the table and where
+ * each file went.
+ */
+export async function writeOutputs(
+  report: AnalysisReport | CompareReport,
+  out: { json?: string; html?: string; csv?: string },
+  table: string,
+): Promise<void> {
+  await writeReportFiles(report, out);
+  if (out.json === '-') return;
+  process.stdout.write(table + '\n');
+  for (const [what, file] of [
+    ['report', out.json],
+    ['HTML report', out.html],
+    ['CSV table', out.csv],
+  ] as const) {
+    if (file !== undefined) process.stdout.write(`wrote ${what}: ${file}\n`);
+  }
 }
 
 export const analyzeCommand: Command = {
@@ -123,17 +144,11 @@ export const analyzeCommand: Command = {
     } finally {
       clearProgress();
     }
-    await writeOutputs(report, { json: values.out, html: values.html, csv: values.csv });
-    if (values.out !== '-') {
-      process.stdout.write(analysisTable(report) + '\n');
-      for (const [what, file] of [
-        ['report', values.out],
-        ['HTML report', values.html],
-        ['CSV table', values.csv],
-      ] as const) {
-        if (file !== undefined) process.stdout.write(`wrote ${what}: ${file}\n`);
-      }
-    }
+    await writeOutputs(
+      report,
+      { json: values.out, html: values.html, csv: values.csv },
+      analysisTable(report),
+    );
     return 0;
   },
 };

@@ -182,17 +182,11 @@ export const compareCommand: Command = {
     } finally {
       clearProgress();
     }
-    await writeOutputs(report, { json: values.out, html: values.html, csv: values.csv });
-    if (values.out !== '-') {
-      process.stdout.write(compareTable(report) + '\n');
-      for (const [what, file] of [
-        ['report', values.out],
-        ['HTML report', values.html],
-        ['CSV table', values.csv],
-      ] as const) {
-        if (file !== undefined) process.stdout.write(`wrote ${what}: ${file}\n`);
-      }
-    }
+    await writeOutputs(
+      report,
+      { json: values.out, html: values.html, csv: values.csv },
+      compareTable(report),
+    );
     return report.models.every((m) => m.error !== undefined) ? 1 : 0;
   },
 };

@@ -5,7 +5,7 @@ import { analyze } from '../../core/analysis/analyze';
 import { compare } from '../../core/analysis/compare';
 import { UserError } from '../../core/errors';
 import type { Command } from '../command';
-import { analysisTable, writeOutputs } from './analyze';
+import { analysisTable, writeReportFiles } from './analyze';
 import { compareTable } from './compare';
 import { clearProgress } from './measureFlags';
 
@@ -94,7 +94,7 @@ export const demoCommand: Command = {
     const say = (s: string): boolean => process.stdout.write(s + '\n');
     say('== 1. One model on its own: examples/generalising (10 digits, true labels)\n');
     const single = await analyze(ex('generalising'), common).finally(clearProgress);
-    await writeOutputs(single, out('generalising'));
+    await writeReportFiles(single, out('generalising'));
     written.push(out('generalising').html);
     say(analysisTable(single));
 
@@ -103,7 +103,7 @@ export const demoCommand: Command = {
       ...common,
       baseline: ex('shortcut-baseline'),
     }).finally(clearProgress);
-    await writeOutputs(shortcut, out('shortcut-compare'));
+    await writeReportFiles(shortcut, out('shortcut-compare'));
     written.push(out('shortcut-compare').html);
     say(compareTable(shortcut));
 
@@ -112,7 +112,7 @@ export const demoCommand: Command = {
       ...common,
       baseline: ex('generalising'),
     }).finally(clearProgress);
-    await writeOutputs(labels, out('labels-compare'));
+    await writeReportFiles(labels, out('labels-compare'));
     written.push(out('labels-compare').html);
     say(compareTable(labels));
     say(

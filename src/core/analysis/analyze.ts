@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { ActivationMatrix } from '../activations';
 import { openModel } from '../capture/registry';
@@ -15,6 +14,7 @@ import type { ProbeSet } from '../probe/types';
 import type { JobOptions } from '../progress';
 import type { AnalysisParams, AnalysisReport } from '../report/schema';
 import { loneModelFlags } from './flags';
+import { readInput } from '../io/readInput';
 
 /** Options of {@link analyze} (and, shared by every model, of `compare`). */
 export interface AnalyzeOptions extends JobOptions {
@@ -52,23 +52,13 @@ export function isActivationDump(source: string): boolean {
   return DUMP_EXTENSIONS.has(path.extname(source).toLowerCase());
 }
 
-async function readOrFail(file: string, what: string): Promise<Buffer> {
-  try {
-    return await fs.readFile(file);
-  } catch (err) {
-    throw new UserError(
-      `${file}: cannot read ${what} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
-    );
-  }
-}
-
 /**
  * SHA-256 (hex) of a model's content: the file itself, and for a TF.js model.json also its
  * weight files in manifest order, so a retrained model with the same topology hashes apart.
  */
 export async function modelContentHash(file: string): Promise<string> {
   const hash = createHash('sha256');
-  const bytes = await readOrFail(file, 'the model');
+  const bytes = await readInput(file, 'the model');
   hash.update(bytes);
   if (path.extname(file).toLowerCase() === '.json') {
     let manifest: unknown;
@@ -82,7 +72,7 @@ export async function modelContentHash(file: string): Promise<string> {
       for (const group of manifest as { paths?: unknown }[]) {
         for (const p of Array.isArray(group.paths) ? group.paths : []) {
           if (typeof p === 'string')
-            hash.update(await readOrFail(path.join(path.dirname(file), p), 'a weight file'));
+            hash.update(await readInput(path.join(path.dirname(file), p), 'a weight file'));
         }
       }
     }

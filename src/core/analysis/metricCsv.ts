@@ -1,5 +1,5 @@
-import { promises as fs } from 'node:fs';
 import { UserError } from '../errors';
+import { readInputText } from '../io/readInput';
 
 /** A per-model metric table: `model,<metric name>` rows, e.g. OOD accuracy per model. */
 export interface MetricTable {
@@ -70,13 +70,5 @@ export function parseMetricCsv(text: string, file: string): MetricTable {
 }
 
 export async function readMetricCsv(file: string): Promise<MetricTable> {
-  let text: string;
-  try {
-    text = await fs.readFile(file, 'utf8');
-  } catch (err) {
-    throw new UserError(
-      `${file}: cannot read the metric CSV (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
-    );
-  }
-  return parseMetricCsv(text, file);
+  return parseMetricCsv(await readInputText(file, 'the metric CSV'), file);
 }

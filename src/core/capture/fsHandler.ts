@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import type { io } from '@tensorflow/tfjs';
 import { UserError } from '../errors';
 import { writeFileAtomic } from '../io/atomicWrite';
+import { readInputText } from '../io/readInput';
 
 /** The parts of a TF.js model.json MemLens reads. */
 export interface TfjsModelJson {
@@ -14,15 +15,7 @@ export interface TfjsModelJson {
 
 /** Reads and checks a TF.js model.json: valid JSON with a modelTopology and a weightsManifest. */
 export async function readModelJson(file: string): Promise<TfjsModelJson> {
-  let text: string;
-  try {
-    text = await fs.readFile(file, 'utf8');
-  } catch (err) {
-    throw new UserError(
-      `${file}: cannot read the model (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
-    );
-  }
-  return parseModelJson(text, file);
+  return parseModelJson(await readInputText(file, 'the model'), file);
 }
 
 export function parseModelJson(text: string, file: string): TfjsModelJson {

@@ -1,6 +1,5 @@
 import type { LayersModel, io } from '@tensorflow/tfjs';
 import { unzipSync } from 'fflate';
-import { promises as fs } from 'node:fs';
 import { UserError } from '../errors';
 import { normalizeKerasConfig } from './kerasConfig';
 import type { Hdf5Array, Hdf5Reader } from './kerasHdf5';
@@ -9,6 +8,7 @@ import type { ModelFileInfo, ModelFormat } from './registry';
 import { openLayersArtifacts } from './tfjsLayers';
 import { loadTf } from './tfjsRuntime';
 import type { ModelHandle, OpenModelOptions } from './types';
+import { readInput } from '../io/readInput';
 
 const ZIP = [0x50, 0x4b, 0x03, 0x04];
 const HDF5 = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
@@ -187,14 +187,7 @@ function keraWeights(file: string, model: LayersModel, source: KerasSource): io.
 
 /** Opens a Keras .keras or .h5 file as a TF.js layers-model. */
 async function openKeras(file: string, opts: OpenModelOptions): Promise<ModelHandle> {
-  let bytes: Buffer;
-  try {
-    bytes = await fs.readFile(file);
-  } catch (err) {
-    throw new UserError(
-      `${file}: cannot read the Keras model (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
-    );
-  }
+  const bytes = await readInput(file, 'the Keras model');
   let source: KerasSource;
   if (startsWith(bytes, ZIP)) source = await readKerasZip(file, bytes);
   else if (startsWith(bytes, HDF5)) source = await readKerasH5(file, bytes);

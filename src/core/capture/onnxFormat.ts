@@ -11,6 +11,7 @@ import type { OnnxModelProto, OnnxTensorProto, OnnxValueInfo } from './onnxProto
 import { decodeOnnxModel, dimSize, encodeOnnxModel, int64 } from './onnxProto';
 import { OnnxSession } from './onnxSession';
 import type { ModelFileInfo, ModelFormat } from './registry';
+import { readInput } from '../io/readInput';
 import type {
   CapturedLayer,
   CaptureOptions,
@@ -197,14 +198,7 @@ function feedsFor(
 
 /** Opens an ONNX model: parses and edits the graph here, runs it in a child process. */
 async function openOnnx(file: string, opts: OpenModelOptions): Promise<ModelHandle> {
-  let bytes: Buffer;
-  try {
-    bytes = await fs.readFile(file);
-  } catch (err) {
-    throw new UserError(
-      `${file}: cannot read the ONNX model (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
-    );
-  }
+  const bytes = await readInput(file, 'the ONNX model');
   const other = looksLike(bytes.subarray(0, 8));
   if (other !== undefined)
     throw new UserError(`${file}: expected an ONNX model (protobuf), found ${other}`);

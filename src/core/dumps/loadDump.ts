@@ -6,6 +6,7 @@ import { activationsFromNpy } from '../io/activationsNpy';
 import { isNpy, toFloat64 } from '../io/npy';
 import { isZip, parseNpz } from '../io/npz';
 import { parseSafetensors } from '../io/safetensors';
+import { readInput } from '../io/readInput';
 
 /** The sidecar written beside an activation .npy: `acts.npy` -> `acts.layers.json`. */
 export function sidecarPath(npyFile: string): string {
@@ -106,16 +107,7 @@ async function readSidecarLayers(file: string, neurons: number): Promise<LayerSl
  * `__metadata__.order`. A 1-D array counts as one neuron. NaN/Inf values are UserErrors.
  */
 export async function loadActivationDump(file: string): Promise<ActivationMatrix> {
-  let bytes: Uint8Array;
-  try {
-    const buf = await fs.readFile(file);
-    // A plain view: parseNpy copies with slice(), which on a Node Buffer would share memory.
-    bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
-  } catch (err) {
-    throw new UserError(
-      `${file}: cannot read the activations (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
-    );
-  }
+  const bytes = await readInput(file, 'the activations');
   const ext = path.extname(file).toLowerCase();
   if (isNpy(bytes) || ext === '.npy') {
     const { acts } = activationsFromNpy(bytes, file);

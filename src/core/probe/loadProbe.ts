@@ -10,6 +10,7 @@ import { checkFinite, chooseSamples, gatherRows } from './subset';
 import type { RawProbe } from './text';
 import { parseCsv, parseJsonl } from './text';
 import type { ProbeOptions, ProbeSet } from './types';
+import { readInput } from '../io/readInput';
 
 /** The array of an .npz probe: the one named by `array`, the only one, or one called x/input/inputs. */
 function pickNpzArray(file: string, bytes: Uint8Array, wanted: string | undefined): NdArray {
@@ -40,16 +41,7 @@ function fromArray(file: string, a: NdArray): RawProbe {
 }
 
 async function readRaw(file: string, opts: ProbeOptions): Promise<RawProbe> {
-  let bytes: Uint8Array;
-  try {
-    const buf = await fs.readFile(file);
-    // A plain view: parseNpy copies with slice(), which on a Node Buffer would share memory.
-    bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
-  } catch (err) {
-    throw new UserError(
-      `${file}: cannot read the probe (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
-    );
-  }
+  const bytes = await readInput(file, 'the probe');
   const ext = path.extname(file).toLowerCase();
   if (isNpy(bytes)) return fromArray(file, parseNpy(bytes, file));
   if (isZip(bytes)) return fromArray(file, pickNpzArray(file, bytes, opts.array));
