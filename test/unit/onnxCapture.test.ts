@@ -6,6 +6,7 @@ import type { OnnxModelProto, OnnxTensorProto } from '../../src/core/capture/onn
 import { decodeOnnxFloatTensor, encodeOnnxModel } from '../../src/core/capture/onnxProto';
 import { OnnxSession } from '../../src/core/capture/onnxSession';
 import { runCapture } from '../../src/cli/commands/capture';
+import { analyze } from '../../src/core/analysis/analyze';
 import { loadActivationDump } from '../../src/core/dumps/loadDump';
 import { encodeNpy } from '../../src/core/io/npy';
 import { openModel } from '../../src/core/capture/registry';
@@ -417,6 +418,31 @@ void describe('memlens capture on an ONNX model with two inputs', () => {
     const { z1, z2 } = forward(x, s);
     assertColumns(acts, 0, z1, 4, 1e-5);
     assertColumns(acts, 4, z2, 2, 1e-5);
+  });
+});
+
+void describe('memlens analyze on an ONNX model with two inputs', () => {
+  void it('passes --input to the model; the entropies are those of the hand-computed pre-activations', async () => {
+    const file = writeModel('analyze-two-inputs.onnx', mlpModel(true));
+    const s = 40;
+    const x = randn(72, s, 3);
+    const probe = path.join(tmp.dir, 'analyze-probe.npy');
+    writeFileSync(probe, encodeNpy(x, [s, 3]));
+    await rejectsWith(analyze(file, { probe }), /expected --input naming the one the probe feeds/);
+    const report = await analyze(file, { probe, input: 'x', binning: 'neuron', bins: 4 });
+    assert.deepEqual(
+      report.layers.map((l) => l.name),
+      ['/0/Gemm', '/2/Gemm'],
+    );
+    // Per-neuron binning of the first hidden unit, recomputed here from the forward pass.
+    const { z1 } = forward(x, s);
+    const col = Array.from({ length: s }, (_, i) => z1[i * 4]);
+    const lo = Math.min(...col);
+    const width = (Math.max(...col) - lo) / 4;
+    const counts = [0, 0, 0, 0];
+    for (const v of col) counts[Math.min(3, Math.floor((v - lo) / width))]++;
+    const h = -counts.filter((c) => c > 0).reduce((acc, c) => acc + (c / s) * Math.log(c / s), 0);
+    assert.ok(Math.abs(report.layers[0].entropies[0] - h) < 1e-9);
   });
 });
 

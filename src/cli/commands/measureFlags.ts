@@ -19,6 +19,7 @@ export const measureFlagConfig = {
   pairs: { type: 'string' },
   threads: { type: 'string' },
   backend: { type: 'string' },
+  input: { type: 'string' },
   'batch-size': { type: 'string' },
   out: { type: 'string' },
   html: { type: 'string' },
@@ -40,6 +41,7 @@ export const MEASURE_FLAGS_HELP = `Measure options:
   --pairs <M>           estimate MI on M sampled pairs (default: all pairs)
   --threads <N>         MI worker threads (default: all cores)
   --backend <b>         TF.js backend: tfjs-node, wasm or cpu (default: first that starts)
+  --input <name>        the model input the probe feeds (ONNX models with several inputs)
   --batch-size <N>      examples per forward pass
 Output options:
   --out <file.json>     write the JSON report ('-' for stdout: then no table is printed)
@@ -77,6 +79,7 @@ export function analyzeOptionsFrom(values: Values, signal: AbortSignal): Analyze
   set('pairs', intFlag('pairs', values.pairs, 1));
   set('threads', intFlag('threads', values.threads, 1));
   set('backend', oneOf<BackendName>('backend', values.backend, ['tfjs-node', 'wasm', 'cpu']));
+  set('input', values.input);
   set('batchSize', intFlag('batch-size', values['batch-size'], 1));
   if (values.quiet !== true && process.stderr.isTTY) opts.onProgress = progressLine();
   return opts;

@@ -41,6 +41,8 @@ export interface AnalyzeOptions extends JobOptions {
   threads?: number;
   /** TF.js backend (default: the first that starts: tfjs-node, wasm, cpu). */
   backend?: BackendName;
+  /** The model input the probe feeds, for a model with several inputs (ONNX). */
+  input?: string;
   /** Examples per forward pass during capture. */
   batchSize?: number;
 }
@@ -131,10 +133,10 @@ async function activationsOf(
       `${source}: a model needs probe inputs: expected --probe <file|folder>, found none`,
     );
   }
-  const handle = await openModel(
-    source,
-    opts.backend === undefined ? {} : { backend: opts.backend },
-  );
+  const handle = await openModel(source, {
+    ...(opts.backend === undefined ? {} : { backend: opts.backend }),
+    ...(opts.input === undefined ? {} : { input: opts.input }),
+  });
   try {
     const set =
       'loaded' in probe
