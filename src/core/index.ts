@@ -30,6 +30,7 @@ export { digammaInt, digammaTable } from './measures/digamma';
 export { computeMiMatrix, disposeMiPool } from './mi/miMatrix';
 export type { MiMatrix, MiOptions } from './mi/miMatrix';
 export * from './analysis/analyze';
+export * from './analysis/modelFiles';
 export * from './analysis/compare';
 export * from './analysis/signature';
 export * from './analysis/ranking';

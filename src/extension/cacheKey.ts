@@ -24,35 +24,6 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(value) ?? 'null';
 }
 
-/** The files whose bytes make up a model: model.json plus its weight shards, else the file itself. */
-export async function modelContentFiles(modelPath: string): Promise<string[]> {
-  let file = modelPath;
-  const stat = await fs.stat(modelPath).catch(() => {
-    throw new UserError(`${modelPath}: expected a model file, found nothing at that path`);
-  });
-  if (stat.isDirectory()) file = path.join(modelPath, 'model.json');
-  if (path.basename(file).toLowerCase() !== 'model.json') return [file];
-  let manifest: unknown;
-  try {
-    manifest = JSON.parse(await fs.readFile(file, 'utf8'));
-  } catch {
-    throw new UserError(
-      `${file}: expected a TF.js model.json, found a file that is not valid JSON`,
-    );
-  }
-  const shards: string[] = [];
-  const groups = (manifest as { weightsManifest?: unknown }).weightsManifest;
-  if (Array.isArray(groups)) {
-    for (const group of groups) {
-      const paths = (group as { paths?: unknown }).paths;
-      if (Array.isArray(paths))
-        for (const p of paths)
-          if (typeof p === 'string') shards.push(path.resolve(path.dirname(file), p));
-    }
-  }
-  return [file, ...shards];
-}
-
 /** SHA-256 (hex) of the concatenated content of `files`, each prefixed by its base name and length. */
 export async function hashFiles(files: string[], signal?: AbortSignal): Promise<string> {
   const hash = createHash('sha256');

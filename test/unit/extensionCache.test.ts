@@ -8,11 +8,11 @@ import {
   canonicalJson,
   hashFiles,
   hashProbe,
-  modelContentFiles,
   resultCacheKey,
   RESULT_FORMAT,
 } from '../../src/extension/cacheKey';
 import { UserError } from '../../src/core/errors';
+import { modelContentFiles } from '../../src/core/analysis/modelFiles';
 
 const sha = (text: string | Buffer): string => createHash('sha256').update(text).digest('hex');
 

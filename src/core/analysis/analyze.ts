@@ -15,6 +15,7 @@ import type { JobOptions } from '../progress';
 import type { AnalysisParams, AnalysisReport } from '../report/schema';
 import { loneModelFlags } from './flags';
 import { readInput } from '../io/readInput';
+import { modelContentFiles } from './modelFiles';
 
 /** Options of {@link analyze} (and, shared by every model, of `compare`). */
 export interface AnalyzeOptions extends JobOptions {
@@ -60,25 +61,7 @@ export function isActivationDump(source: string): boolean {
  */
 export async function modelContentHash(file: string): Promise<string> {
   const hash = createHash('sha256');
-  const bytes = await readInput(file, 'the model');
-  hash.update(bytes);
-  if (path.extname(file).toLowerCase() === '.json') {
-    let manifest: unknown;
-    try {
-      manifest = (JSON.parse(bytes.toString('utf8')) as { weightsManifest?: unknown })
-        .weightsManifest;
-    } catch {
-      manifest = undefined;
-    }
-    if (Array.isArray(manifest)) {
-      for (const group of manifest as { paths?: unknown }[]) {
-        for (const p of Array.isArray(group.paths) ? group.paths : []) {
-          if (typeof p === 'string')
-            hash.update(await readInput(path.join(path.dirname(file), p), 'a weight file'));
-        }
-      }
-    }
-  }
+  for (const f of await modelContentFiles(file)) hash.update(await readInput(f, 'the model'));
   return hash.digest('hex');
 }
 
