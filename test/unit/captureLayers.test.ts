@@ -5,7 +5,6 @@ import { after, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { fileSystemHandler } from '../../src/core/capture/fsHandler';
 import { openModel } from '../../src/core/capture/registry';
-import type { ProbeSet } from '../../src/core/probe/types';
 import {
   affine,
   assertColumns,
@@ -13,20 +12,12 @@ import {
   meanOverPositions,
   randn,
   relu,
+  probeOf,
   tempDir,
 } from '../fixtures/capture/helpers';
 
 const tmp = tempDir();
 after(tmp.cleanup);
-
-function probeOf(data: Float32Array, shape: number[]): ProbeSet {
-  return {
-    source: 'probe',
-    shape,
-    data,
-    sampleIndices: Array.from({ length: shape[0] }, (_, i) => i),
-  };
-}
 
 /** 4 -> dense_a(5, relu) -> dense_b(3, tanh) -> logits(2), weights set from seeded arrays. */
 async function saveMlp(dir: string) {

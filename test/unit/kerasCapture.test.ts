@@ -6,8 +6,7 @@ import { strToU8, zipSync } from 'fflate';
 import type * as H5wasm from 'h5wasm';
 import { openModel } from '../../src/core/capture/registry';
 import { UserError } from '../../src/core/errors';
-import type { ProbeSet } from '../../src/core/probe/types';
-import { affine, assertColumns, randn, relu, tempDir } from '../fixtures/capture/helpers';
+import { affine, assertColumns, probeOf, randn, relu, tempDir } from '../fixtures/capture/helpers';
 
 const tmp = tempDir('memlens-keras-');
 after(tmp.cleanup);
@@ -25,15 +24,6 @@ async function hdf5Bytes(build: (file: InstanceType<H5['File']>) => void): Promi
   const bytes = FS.readFile(name);
   FS.unlink(name);
   return bytes;
-}
-
-function probeOf(data: Float32Array, shape: number[]): ProbeSet {
-  return {
-    source: 'probe',
-    shape,
-    data,
-    sampleIndices: Array.from({ length: shape[0] }, (_, i) => i),
-  };
 }
 
 const W = {

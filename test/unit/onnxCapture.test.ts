@@ -11,20 +11,10 @@ import { loadActivationDump } from '../../src/core/dumps/loadDump';
 import { encodeNpy } from '../../src/core/io/npy';
 import { openModel } from '../../src/core/capture/registry';
 import { CancelledError, UserError } from '../../src/core/errors';
-import type { ProbeSet } from '../../src/core/probe/types';
-import { affine, assertColumns, randn, relu, tempDir } from '../fixtures/capture/helpers';
+import { affine, assertColumns, probeOf, randn, relu, tempDir } from '../fixtures/capture/helpers';
 
 const tmp = tempDir('memlens-onnx-');
 after(tmp.cleanup);
-
-function probeOf(data: Float32Array, shape: number[]): ProbeSet {
-  return {
-    source: 'probe',
-    shape,
-    data,
-    sampleIndices: Array.from({ length: shape[0] }, (_, i) => i),
-  };
-}
 
 function floatTensor(name: string, dims: number[], values: Float32Array): OnnxTensorProto {
   return {

@@ -15,21 +15,13 @@ import {
   meanOverPositions,
   randn,
   relu,
+  probeOf,
   tempDir,
   writeGraphModel,
 } from '../fixtures/capture/helpers';
 
 const tmp = tempDir();
 after(tmp.cleanup);
-
-function probeOf(data: Float32Array, shape: number[]): ProbeSet {
-  return {
-    source: 'probe',
-    shape,
-    data,
-    sampleIndices: Array.from({ length: shape[0] }, (_, i) => i),
-  };
-}
 
 const w1 = randn(41, 4, 3);
 const b1 = randn(42, 1, 3);
