@@ -333,6 +333,55 @@ void describe('TF.js layers-model capture', () => {
     handle.dispose();
   });
 
+  void it('captures the layers of a nested model (a Sequential inside a functional model)', async () => {
+    const w1 = randn(101, 4, 6);
+    const b1 = randn(102, 1, 6);
+    const w2 = randn(103, 6, 3);
+    const b2 = randn(104, 1, 3);
+    const backbone = tf.sequential({
+      name: 'backbone',
+      layers: [
+        tf.layers.dense({ inputShape: [4], units: 6, activation: 'relu', name: 'inner_a' }),
+        tf.layers.dense({ units: 3, activation: 'tanh', name: 'inner_b' }),
+      ],
+    });
+    backbone.setWeights([
+      tf.tensor(w1, [4, 6]),
+      tf.tensor(b1, [6]),
+      tf.tensor(w2, [6, 3]),
+      tf.tensor(b2, [3]),
+    ]);
+    const input = tf.input({ shape: [4], name: 'x' });
+    const features = backbone.apply(input) as tf.SymbolicTensor;
+    const out = tf.layers.dense({ units: 2, name: 'head' }).apply(features) as tf.SymbolicTensor;
+    const model = tf.model({ inputs: input, outputs: out });
+    const dir = path.join(tmp.dir, 'nested');
+    await model.save(fileSystemHandler(path.join(dir, 'model.json')));
+    model.dispose();
+    const handle = await openModel(dir, { backend: 'cpu' });
+    try {
+      assert.deepEqual(
+        handle.layers.map((l) => [l.name, l.activation, l.measuredByDefault]),
+        [
+          ['inner_a', 'relu', true],
+          ['inner_b', 'tanh', true],
+          ['head', null, false],
+        ],
+      );
+      const S = 17;
+      const x = randn(105, S, 4);
+      const pre1 = affine(x, w1, b1, S, 4, 6);
+      const pre2 = affine(relu(pre1), w2, b2, S, 6, 3);
+      const r = await handle.capture(probeOf(x, [S, 4]));
+      assertColumns(r.acts, 0, pre1, 6);
+      assertColumns(r.acts, 6, pre2, 3);
+      const o = await handle.capture(probeOf(x, [S, 4]), { layers: ['inner_b'], point: 'output' });
+      assertColumns(o.acts, 0, pre2.map(Math.tanh), 3);
+    } finally {
+      handle.dispose();
+    }
+  });
+
   void it('loads a layer shared by two calls; capturing it is refused by name', async () => {
     const w = randn(101, 4, 4);
     const b = randn(102, 1, 4);

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { strToU8, zipSync } from 'fflate';
 import type * as H5wasm from 'h5wasm';
+import { kerasSnakeCase } from '../../src/core/capture/kerasWeightGroups';
 import { openModel } from '../../src/core/capture/registry';
 import { UserError } from '../../src/core/errors';
 import { affine, assertColumns, probeOf, randn, relu, tempDir } from '../fixtures/capture/helpers';
@@ -182,23 +183,36 @@ async function writeLegacyH5(name: string, config: unknown, withWeights = true):
   return file;
 }
 
-/** A Keras 3 .keras: zip of config.json, metadata.json and model.weights.h5 (layers/<name>/vars/i). */
+/** Writes a Dense layer's kernel and bias as `<group>/vars/0` and `/1`, creating the groups. */
+function putDense(
+  f: InstanceType<H5['File']>,
+  group: string,
+  w: { kernel: Float32Array; bias: Float32Array; shape: number[] },
+): void {
+  let at = '';
+  for (const part of `${group}/vars`.split('/')) {
+    at = at === '' ? part : `${at}/${part}`;
+    if (f.get(at) === null) f.create_group(at);
+  }
+  const vars = f.get(`${group}/vars`) as InstanceType<H5['Group']>;
+  vars.create_dataset({ name: '0', data: w.kernel, shape: w.shape, dtype: '<f' });
+  vars.create_dataset({ name: '1', data: w.bias, shape: [w.shape[1]], dtype: '<f' });
+}
+
+/**
+ * A Keras 3 .keras: zip of config.json, metadata.json and model.weights.h5. Keras addresses
+ * layers by class and position, not name: the three Dense layers are layers/dense,
+ * layers/dense_1 and layers/dense_2.
+ */
 async function writeKeras3(
   name: string,
   options: { weights?: boolean; root?: string } = {},
 ): Promise<string> {
   const root = options.root ?? 'layers';
   const weights = await hdf5Bytes((f) => {
-    f.create_group(root);
-    const layers = f.get(root) as InstanceType<H5['Group']>;
-    for (const [layer] of LAYERS) {
-      layers.create_group(layer);
-      (layers.get(layer) as InstanceType<H5['Group']>).create_group('vars');
-      const vars = f.get(`${root}/${layer}/vars`) as InstanceType<H5['Group']>;
-      const w = W[layer];
-      vars.create_dataset({ name: '0', data: w.kernel, shape: w.shape, dtype: '<f' });
-      vars.create_dataset({ name: '1', data: w.bias, shape: [w.shape[1]], dtype: '<f' });
-    }
+    putDense(f, `${root}/dense`, W.dense_a);
+    putDense(f, `${root}/dense_1`, W.dense_b);
+    putDense(f, `${root}/dense_2`, W.logits);
   });
   const entries: Record<string, Uint8Array> = {
     'metadata.json': strToU8(
@@ -319,7 +333,7 @@ void describe('Keras bad input', () => {
     );
   });
 
-  void it('reads the Keras 3.0 weight layout (_layer_checkpoint_dependencies/<layer>/vars)', async () => {
+  void it('reads the tf.keras 2.13 weight layout (_layer_checkpoint_dependencies/<class>/vars)', async () => {
     const file = await writeKeras3('keras30.keras', { root: '_layer_checkpoint_dependencies' });
     const handle = await openModel(file, { backend: 'cpu' });
     try {
@@ -408,19 +422,13 @@ void describe('Keras 3 functional model (.keras) with a residual Add', () => {
   };
 
   void it('rebuilds the graph and captures each branch against a hand-written forward pass', async () => {
+    // Config order input_layer, dense_a, dense_b, dense_c, add, logits: the four Dense
+    // layers are dense, dense_1, dense_2 and dense_3 in the weights file.
     const weights = await hdf5Bytes((f) => {
-      const put = (layer: string, kernel: Float32Array, bias: Float32Array, shape: number[]) => {
-        f.create_group(`layers/${layer}`);
-        f.create_group(`layers/${layer}/vars`);
-        const vars = f.get(`layers/${layer}/vars`) as InstanceType<H5['Group']>;
-        vars.create_dataset({ name: '0', data: kernel, shape, dtype: '<f' });
-        vars.create_dataset({ name: '1', data: bias, shape: [shape[1]], dtype: '<f' });
-      };
-      f.create_group('layers');
-      put('dense_a', W.dense_a.kernel, W.dense_a.bias, W.dense_a.shape);
-      put('dense_b', W.dense_b.kernel, W.dense_b.bias, W.dense_b.shape);
-      put('dense_c', Wc.kernel, Wc.bias, [4, 3]);
-      put('logits', W.logits.kernel, W.logits.bias, W.logits.shape);
+      putDense(f, 'layers/dense', W.dense_a);
+      putDense(f, 'layers/dense_1', W.dense_b);
+      putDense(f, 'layers/dense_2', { ...Wc, shape: [4, 3] });
+      putDense(f, 'layers/dense_3', W.logits);
     });
     const file = path.join(tmp.dir, 'residual.keras');
     writeFileSync(
@@ -445,6 +453,241 @@ void describe('Keras 3 functional model (.keras) with a residual Add', () => {
       assertColumns(result.acts, 6, logits, 2, 1e-5);
     } finally {
       handle.dispose();
+    }
+  });
+});
+
+void describe('Keras nested models (a model used as a layer)', () => {
+  const { a, b, bOut } = forward(X, S);
+  const kerasTensor = (layer: string, node: number, shape: (number | null)[]) => ({
+    class_name: '__keras_tensor__',
+    config: { shape, dtype: 'float32', keras_history: [layer, node, 0] },
+  });
+  /** Keras 3: Sequential 'backbone' = input, dense_a(relu), dense_b(tanh), called `calls` times. */
+  const backbone = (calls: number) => ({
+    module: 'keras',
+    class_name: 'Sequential',
+    config: {
+      name: 'backbone',
+      trainable: true,
+      layers: keras3Config()
+        .config.layers.slice(0, 3)
+        .map((l, i) => (i === 0 ? { ...l, config: { ...l.config, name: 'backbone_input' } } : l)),
+    },
+    registered_name: null,
+    name: 'backbone',
+    inbound_nodes: Array.from({ length: calls }, () => ({
+      args: [kerasTensor('input_layer', 0, [null, 4])],
+      kwargs: {},
+    })),
+  });
+  const input = keras3Config().config.layers[0];
+  const logits = (from: string) => ({
+    ...keras3Config().config.layers[3],
+    name: 'logits',
+    inbound_nodes: [{ args: [kerasTensor(from, 0, [null, 3])], kwargs: {} }],
+  });
+  const functional = (layers: unknown[]) => ({
+    module: 'keras',
+    class_name: 'Functional',
+    config: {
+      name: 'outer',
+      trainable: true,
+      layers: [{ ...input, name: 'input_layer', inbound_nodes: [] }, ...layers],
+      input_layers: ['input_layer', 0, 0],
+      output_layers: ['logits', 0, 0],
+    },
+    registered_name: 'Functional',
+  });
+  /** The nested model's layers are layers/sequential/layers/dense and .../dense_1. */
+  const weightsFile = (outerDense: string) =>
+    hdf5Bytes((f) => {
+      putDense(f, 'layers/sequential/layers/dense', W.dense_a);
+      putDense(f, 'layers/sequential/layers/dense_1', W.dense_b);
+      putDense(f, outerDense, W.logits);
+    });
+  const writeKerasZip = async (name: string, config: unknown, weights: Uint8Array) => {
+    const file = path.join(tmp.dir, name);
+    writeFileSync(
+      file,
+      zipSync({ 'config.json': strToU8(JSON.stringify(config)), 'model.weights.h5': weights }),
+    );
+    return file;
+  };
+
+  void it('.keras: the inner layers become layers of the model, captured at their pre-activation', async () => {
+    const file = await writeKerasZip(
+      'nested.keras',
+      functional([backbone(1), logits('backbone')]),
+      await weightsFile('layers/dense'),
+    );
+    const handle = await openModel(file, { backend: 'cpu' });
+    try {
+      assert.deepEqual(
+        handle.layers.map((l) => [l.name, l.activation, l.measuredByDefault]),
+        [
+          ['dense_a', 'relu', true],
+          ['dense_b', 'tanh', true],
+          ['logits', null, false],
+        ],
+      );
+      const result = await handle.capture(probeOf(X, [S, 4]));
+      assertColumns(result.acts, 0, a, 5, 1e-5);
+      assertColumns(result.acts, 5, b, 3, 1e-5);
+      const out = await handle.capture(probeOf(X, [S, 4]), { layers: ['logits'] });
+      assertColumns(out.acts, 0, affine(bOut, W.logits.kernel, W.logits.bias, S, 3, 2), 2, 1e-5);
+    } finally {
+      handle.dispose();
+    }
+  });
+
+  void it('.keras: an inner layer whose name the outer model uses is renamed <model>/<name>', async () => {
+    const head = { ...logits('backbone'), name: 'dense_a' };
+    head.config = { ...head.config, name: 'dense_a' };
+    const config = functional([backbone(1), head]);
+    config.config.output_layers = ['dense_a', 0, 0];
+    const file = await writeKerasZip('clash.keras', config, await weightsFile('layers/dense'));
+    const handle = await openModel(file, { backend: 'cpu' });
+    try {
+      assert.deepEqual(
+        handle.layers.map((l) => l.name),
+        ['backbone/dense_a', 'dense_b', 'dense_a'],
+      );
+      const result = await handle.capture(probeOf(X, [S, 4]), {
+        layers: ['backbone/dense_a', 'dense_a'],
+      });
+      assertColumns(result.acts, 0, a, 5, 1e-5);
+      assertColumns(result.acts, 5, affine(bOut, W.logits.kernel, W.logits.bias, S, 3, 2), 2, 1e-5);
+    } finally {
+      handle.dispose();
+    }
+  });
+
+  void it('a nested model called twice (shared) is refused by name', async () => {
+    const add = {
+      module: 'keras.layers',
+      class_name: 'Add',
+      config: { name: 'add', trainable: true, dtype: 'float32' },
+      registered_name: null,
+      name: 'add',
+      inbound_nodes: [
+        {
+          args: [[kerasTensor('backbone', 0, [null, 3]), kerasTensor('backbone', 1, [null, 3])]],
+          kwargs: {},
+        },
+      ],
+    };
+    const file = await writeKerasZip(
+      'siamese.keras',
+      functional([backbone(2), add, logits('add')]),
+      await weightsFile('layers/dense'),
+    );
+    await rejectsWith(
+      openModel(file),
+      /siamese\.keras: layer 'backbone' is a nested model called 2 times \(shared weights\): expected each nested model to be called once/,
+    );
+  });
+
+  void it('legacy .h5: a nested Sequential reads its weights from the top-level group by variable name', async () => {
+    const outer = {
+      class_name: 'Sequential',
+      config: {
+        name: 'outer',
+        layers: [
+          {
+            class_name: 'Sequential',
+            config: { name: 'backbone', layers: keras2Config().config.layers.slice(0, 3) },
+          },
+          keras2Config().config.layers[3],
+        ],
+      },
+      keras_version: '2.13.1',
+      backend: 'tensorflow',
+    };
+    const bytes = await hdf5Bytes((f) => {
+      f.create_attribute('model_config', JSON.stringify(outer));
+      f.create_group('model_weights');
+      // Keras 2 stores the whole backbone in one group: weight_names are variable names.
+      f.create_group('model_weights/backbone');
+      const names = ['dense_a/kernel:0', 'dense_a/bias:0', 'dense_b/kernel:0', 'dense_b/bias:0'];
+      (f.get('model_weights/backbone') as InstanceType<H5['Group']>).create_attribute(
+        'weight_names',
+        names,
+      );
+      for (const layer of ['dense_a', 'dense_b'] as const) {
+        f.create_group(`model_weights/backbone/${layer}`);
+        const g = f.get(`model_weights/backbone/${layer}`) as InstanceType<H5['Group']>;
+        g.create_dataset({
+          name: 'kernel:0',
+          data: W[layer].kernel,
+          shape: W[layer].shape,
+          dtype: '<f',
+        });
+        g.create_dataset({
+          name: 'bias:0',
+          data: W[layer].bias,
+          shape: [W[layer].shape[1]],
+          dtype: '<f',
+        });
+      }
+      f.create_group('model_weights/logits');
+      (f.get('model_weights/logits') as InstanceType<H5['Group']>).create_attribute(
+        'weight_names',
+        ['logits/kernel:0', 'logits/bias:0'],
+      );
+      f.create_group('model_weights/logits/logits');
+      const g = f.get('model_weights/logits/logits') as InstanceType<H5['Group']>;
+      g.create_dataset({
+        name: 'kernel:0',
+        data: W.logits.kernel,
+        shape: W.logits.shape,
+        dtype: '<f',
+      });
+      g.create_dataset({ name: 'bias:0', data: W.logits.bias, shape: [2], dtype: '<f' });
+    });
+    const file = path.join(tmp.dir, 'nested.h5');
+    writeFileSync(file, bytes);
+    const handle = await openModel(file, { backend: 'cpu' });
+    try {
+      assert.deepEqual(
+        handle.layers.map((l) => l.name),
+        ['dense_a', 'dense_b', 'logits'],
+      );
+      const result = await handle.capture(probeOf(X, [S, 4]), { layers: ['dense_b', 'logits'] });
+      assertColumns(result.acts, 0, b, 3, 1e-5);
+      assertColumns(result.acts, 3, affine(bOut, W.logits.kernel, W.logits.bias, S, 3, 2), 2, 1e-5);
+    } finally {
+      handle.dispose();
+    }
+  });
+
+  void it('a nested layer without weights in the file is named with its model', async () => {
+    const file = await writeKerasZip(
+      'nested-missing.keras',
+      functional([backbone(1), logits('backbone')]),
+      await hdf5Bytes((f) => putDense(f, 'layers/dense', W.logits)),
+    );
+    await rejectsWith(
+      openModel(file),
+      /nested-missing\.keras: expected weights for layer 'backbone\/dense_a' \(Dense\), found none/,
+    );
+  });
+});
+
+void describe('Keras class keys', () => {
+  void it("snake_case matches Keras' default layer names", () => {
+    // Keras names unnamed layers with the same function: these are its default names.
+    for (const [cls, name] of [
+      ['Dense', 'dense'],
+      ['Conv2D', 'conv2d'],
+      ['Conv2DTranspose', 'conv2d_transpose'],
+      ['BatchNormalization', 'batch_normalization'],
+      ['DepthwiseConv2D', 'depthwise_conv2d'],
+      ['GlobalAveragePooling2D', 'global_average_pooling2d'],
+      ['LSTM', 'lstm'],
+      ['MultiHeadAttention', 'multi_head_attention'],
+    ]) {
+      assert.equal(kerasSnakeCase(cls), name);
     }
   });
 });

@@ -2,8 +2,11 @@ import type { LayersModel, io } from '@tensorflow/tfjs';
 import { unzipSync } from 'fflate';
 import { UserError } from '../errors';
 import { normalizeKerasConfig } from './kerasConfig';
+import { kerasWeightGroups } from './kerasWeightGroups';
 import type { Hdf5Array, Hdf5Reader } from './kerasHdf5';
 import { openHdf5 } from './kerasHdf5';
+import type { FlatTopology, LayerEntry } from './nestedModels';
+import { flattenNestedModels } from './nestedModels';
 import type { ModelFileInfo, ModelFormat } from './registry';
 import { openLayersArtifacts } from './tfjsLayers';
 import { loadTf } from './tfjsRuntime';
@@ -17,8 +20,11 @@ function startsWith(head: Uint8Array, magic: number[]): boolean {
   return head.length >= magic.length && magic.every((b, i) => head[i] === b);
 }
 
-/** The weights of one layer, in the layer's own order (kernel, bias...). */
-type LayerWeights = (layer: string) => Hdf5Array[] | undefined;
+/**
+ * The weights of one layer, in the layer's own order (kernel, bias...), found by the layer's
+ * name path: its name, preceded by the names of the models it is nested in.
+ */
+type LayerWeights = (names: string[]) => Hdf5Array[] | undefined;
 
 /** A Keras model read from disk: its config (Keras 2 form) and a lookup of weights by layer. */
 interface KerasSource {
@@ -67,13 +73,19 @@ async function readKerasZip(file: string, bytes: Uint8Array): Promise<KerasSourc
     `${file}: config.json`,
   );
   const reader = await openHdf5(weightsFile, `${file}: model.weights.h5`);
+  const groups = kerasWeightGroups(config as unknown as LayerEntry);
   return {
     config,
     reader,
-    weights: (layer) => {
-      // Keras >= 3.1 writes layers/<name>/vars; Keras 3.0 wrote _layer_checkpoint_dependencies.
+    weights: (names) => {
+      const group = groups.get(names.join('/'));
+      if (group === undefined) return undefined;
+      // tf.keras 2.13 wrote _layer_checkpoint_dependencies where Keras 3 writes layers.
       for (const root of ['layers', '_layer_checkpoint_dependencies']) {
-        const base = `${root}/${layer}/vars`;
+        const base = `${group
+          .split('/')
+          .map((s) => (s === 'layers' ? root : s))
+          .join('/')}/vars`;
         const vars = reader.keys(base);
         if (vars === undefined) continue;
         return vars
@@ -106,9 +118,14 @@ async function readKerasH5(file: string, bytes: Uint8Array): Promise<KerasSource
     return {
       config,
       reader,
-      weights: (layer) => {
-        const base = root === '/' ? layer : `${root}/${layer}`;
-        const names = stringList(reader.attr(base, 'weight_names'));
+      weights: (path) => {
+        // Keras 2 keeps a nested model's weights in the group of the top-level layer, named
+        // by variable ('dense_1/kernel:0'): those of the layer are the ones under its name.
+        const base = root === '/' ? path[0] : `${root}/${path[0]}`;
+        const leaf = path[path.length - 1];
+        const names = stringList(reader.attr(base, 'weight_names')).filter(
+          (n) => path.length === 1 || n.split('/').slice(0, -1).includes(leaf),
+        );
         if (names.length === 0) return undefined;
         return names.map((n) => {
           const data = reader.dataset(`${base}/${n}`);
@@ -143,22 +160,29 @@ function sameShape(a: readonly (number | null)[], b: readonly number[]): boolean
  * Weight specs and data for TF.js from the Keras file: every layer with weights is looked up
  * by name, its arrays taken in order and checked against the shapes the rebuilt model expects.
  */
-function keraWeights(file: string, model: LayersModel, source: KerasSource): io.ModelArtifacts {
+function keraWeights(
+  file: string,
+  model: LayersModel,
+  flat: FlatTopology,
+  source: KerasSource,
+): io.ModelArtifacts {
   const specs: io.WeightsManifestEntry[] = [];
   const chunks: Float32Array[] = [];
   let bytes = 0;
   for (const layer of model.layers) {
     const want = layer.weights;
     if (want.length === 0) continue;
-    const have = source.weights(layer.name);
+    const names = flat.origin.get(layer.name) ?? [layer.name];
+    const have = source.weights(names);
+    const label = names.join('/');
     if (have === undefined || have.length === 0) {
       throw new UserError(
-        `${file}: expected weights for layer '${layer.name}' (${layer.getClassName()}), found none: the file is missing its weights`,
+        `${file}: expected weights for layer '${label}' (${layer.getClassName()}), found none: the file is missing its weights`,
       );
     }
     if (have.length !== want.length) {
       throw new UserError(
-        `${file}: layer '${layer.name}' has ${have.length} weight arrays: expected ${want.length} (${want.map((w) => w.originalName).join(', ')})`,
+        `${file}: layer '${label}' has ${have.length} weight arrays: expected ${want.length} (${want.map((w) => w.originalName).join(', ')})`,
       );
     }
     want.forEach((w, i) => {
@@ -179,7 +203,7 @@ function keraWeights(file: string, model: LayersModel, source: KerasSource): io.
     at += c.byteLength;
   }
   return {
-    modelTopology: source.config as unknown as io.ModelArtifacts['modelTopology'],
+    modelTopology: flat.topology as unknown as io.ModelArtifacts['modelTopology'],
     weightSpecs: specs,
     weightData: data.buffer,
   };
@@ -199,18 +223,19 @@ async function openKeras(file: string, opts: OpenModelOptions): Promise<ModelHan
   }
   try {
     const tf = loadTf();
+    const flat = flattenNestedModels(file, source.config);
     // A first build tells which weights each layer expects (names, order, shapes).
     let shell: LayersModel;
     try {
       shell = await tf.models.modelFromJSON({
-        modelTopology: source.config as unknown as io.ModelArtifacts['modelTopology'],
+        modelTopology: flat.topology as unknown as io.ModelArtifacts['modelTopology'],
       } as unknown as Parameters<typeof tf.models.modelFromJSON>[0]);
     } catch (err) {
       throw unsupported(file, err);
     }
     let artifacts: io.ModelArtifacts;
     try {
-      artifacts = keraWeights(file, shell, source);
+      artifacts = keraWeights(file, shell, flat, source);
     } finally {
       shell.dispose();
     }

@@ -8,6 +8,7 @@ import type { TfjsModelJson } from './fsHandler';
 import { loadArtifacts } from './fsHandler';
 import { resolveLayerNames } from './layerSelection';
 import { ACTIVATION_SUFFIX, splitFusedLayers } from './layersRewrite';
+import { flattenNestedModels } from './nestedModels';
 import { loadTf, selectBackend, withCpuFallback } from './tfjsRuntime';
 import type {
   CaptureOptions,
@@ -96,7 +97,10 @@ export async function openLayersArtifacts(
   let model: LayersModel;
   // Fused activations are split into their own layers, so the value before them is a layer
   // output that one forward pass yields alongside everything else.
-  const { topology, split } = splitFusedLayers(artifacts.modelTopology as Record<string, unknown>);
+  // Nested models are inlined first, so their layers are split and captured like the others.
+  const { topology, split } = splitFusedLayers(
+    flattenNestedModels(file, artifacts.modelTopology as Record<string, unknown>).topology,
+  );
   try {
     model = await tf.loadLayersModel({
       load: () => Promise.resolve({ ...artifacts, modelTopology: topology }),
