@@ -2,112 +2,26 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
-import type { OnnxModelProto, OnnxTensorProto } from '../../src/core/capture/onnxProto';
+import type { OnnxModelProto } from '../../src/core/capture/onnxProto';
 import { decodeOnnxFloatTensor, encodeOnnxModel } from '../../src/core/capture/onnxProto';
 import { OnnxSession } from '../../src/core/capture/onnxSession';
 import { runCapture } from '../../src/cli/commands/capture';
-import { analyze } from '../../src/core/analysis/analyze';
+import { analyze, modelContentHash } from '../../src/core/analysis/analyze';
 import { loadActivationDump } from '../../src/core/dumps/loadDump';
 import { encodeNpy } from '../../src/core/io/npy';
+import { modelContentFiles } from '../../src/core/analysis/modelFiles';
 import { openModel } from '../../src/core/capture/registry';
 import { CancelledError, UserError } from '../../src/core/errors';
-import { affine, assertColumns, probeOf, randn, relu, tempDir } from '../fixtures/capture/helpers';
+import { assertColumns, probeOf, randn, relu, tempDir } from '../fixtures/capture/helpers';
+import { floatTensor, forward, mlpModel, valueInfo } from '../fixtures/capture/onnxModels';
 
 const tmp = tempDir('memlens-onnx-');
 after(tmp.cleanup);
-
-function floatTensor(name: string, dims: number[], values: Float32Array): OnnxTensorProto {
-  return {
-    name,
-    dims,
-    dataType: 1,
-    rawData: new Uint8Array(values.buffer.slice(0)),
-    externalData: [],
-  };
-}
-
-function valueInfo(name: string, dims: (number | string)[]) {
-  return {
-    name,
-    type: {
-      tensorType: {
-        elemType: 1,
-        shape: {
-          dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })),
-        },
-      },
-    },
-  };
-}
-
-const W = {
-  w1: randn(11, 3, 4),
-  b1: randn(12, 1, 4),
-  w2: randn(13, 4, 2),
-  b2: randn(14, 1, 2),
-  w3: randn(15, 2, 1),
-  b3: randn(16, 1, 1),
-};
-
-/** x[batch, 3] -> Gemm(4) -> Relu -> Gemm(2) -> Relu -> Gemm(1) = y, named like a PyTorch export. */
-function mlpModel(extraInput = false): OnnxModelProto {
-  const gemm = (i: number, input: string) => ({
-    name: `/${i * 2}/Gemm`,
-    opType: 'Gemm',
-    input: [input, `w${i + 1}`, `b${i + 1}`],
-    output: [`/${i * 2}/Gemm_output_0`],
-    attribute: [],
-  });
-  const reluNode = (i: number) => ({
-    name: `/${i * 2 + 1}/Relu`,
-    opType: 'Relu',
-    input: [`/${i * 2}/Gemm_output_0`],
-    output: [`/${i * 2 + 1}/Relu_output_0`],
-    attribute: [],
-  });
-  return {
-    irVersion: 8,
-    producerName: 'memlens-test',
-    opsetImport: [{ domain: '', version: 17 }],
-    graph: {
-      name: 'mlp',
-      node: [
-        gemm(0, 'x'),
-        reluNode(0),
-        gemm(1, '/1/Relu_output_0'),
-        reluNode(1),
-        { ...gemm(2, '/3/Relu_output_0'), output: ['y'] },
-      ],
-      initializer: [
-        floatTensor('w1', [3, 4], W.w1),
-        floatTensor('b1', [4], W.b1),
-        floatTensor('w2', [4, 2], W.w2),
-        floatTensor('b2', [2], W.b2),
-        floatTensor('w3', [2, 1], W.w3),
-        floatTensor('b3', [1], W.b3),
-      ],
-      input: [
-        valueInfo('x', ['batch', 3]),
-        ...(extraInput ? [valueInfo('attention_mask', ['batch', 3])] : []),
-      ],
-      output: [valueInfo('y', ['batch', 1])],
-      valueInfo: [],
-    },
-  };
-}
 
 function writeModel(name: string, model: OnnxModelProto): string {
   const file = path.join(tmp.dir, name);
   writeFileSync(file, encodeOnnxModel(model));
   return file;
-}
-
-/** The forward pass written out by hand. */
-function forward(x: Float32Array, s: number) {
-  const z1 = affine(x, W.w1, W.b1, s, 3, 4);
-  const z2 = affine(relu(z1), W.w2, W.b2, s, 4, 2);
-  const y = affine(relu(z2), W.w3, W.b3, s, 2, 1);
-  return { z1, z2, y };
 }
 
 async function rejectsWith(p: Promise<unknown>, pattern: RegExp): Promise<void> {
@@ -220,7 +134,7 @@ void describe('ONNX capture of a model built here (Gemm -> Relu -> Gemm -> Relu 
     const two = writeModel('two-inputs.onnx', mlpModel(true));
     await rejectsWith(
       openModel(two),
-      /has 2 inputs \(x, attention_mask\): expected --input naming the one the probe feeds/,
+      /has 2 inputs \(x, attention_mask\): expected the name of the one the probe feeds \(CLI --input, setting memlens\.modelInput\)/,
     );
     await rejectsWith(
       openModel(two, { input: 'pixels' }),
@@ -291,7 +205,8 @@ void describe('ONNX capture of a model built here (Gemm -> Relu -> Gemm -> Relu 
       openModel(ext),
       /expected the external data file 'mlp_ext.weights' \(tensor 'w1'\) beside the model, found none/,
     );
-    writeFileSync(path.join(tmp.dir, 'mlp_ext.weights'), blob);
+    const side = path.join(tmp.dir, 'mlp_ext.weights');
+    writeFileSync(side, blob);
     const handle = await openModel(ext);
     try {
       const result = await handle.capture(probeOf(x, [s, 3]));
@@ -299,6 +214,12 @@ void describe('ONNX capture of a model built here (Gemm -> Relu -> Gemm -> Relu 
     } finally {
       handle.dispose();
     }
+    // The side file is part of the model's content: new weights there give a new hash.
+    assert.deepEqual(await modelContentFiles(ext), [ext, side]);
+    const before = await modelContentHash(ext);
+    blob[0] ^= 1;
+    writeFileSync(side, blob);
+    assert.notEqual(await modelContentHash(ext), before);
   });
 });
 
@@ -391,7 +312,7 @@ void describe('memlens capture on an ONNX model with two inputs', () => {
     const quiet = (): void => undefined;
     await rejectsWith(
       runCapture([file, '--probe', probe, '--out', out, '--quiet'], signal, quiet),
-      /expected --input naming the one the probe feeds/,
+      /expected the name of the one the probe feeds \(CLI --input, setting memlens\.modelInput\)/,
     );
     assert.ok(!existsSync(out), 'no partial output');
     const code = await runCapture(
@@ -418,7 +339,10 @@ void describe('memlens analyze on an ONNX model with two inputs', () => {
     const x = randn(72, s, 3);
     const probe = path.join(tmp.dir, 'analyze-probe.npy');
     writeFileSync(probe, encodeNpy(x, [s, 3]));
-    await rejectsWith(analyze(file, { probe }), /expected --input naming the one the probe feeds/);
+    await rejectsWith(
+      analyze(file, { probe }),
+      /expected the name of the one the probe feeds \(CLI --input, setting memlens\.modelInput\)/,
+    );
     const report = await analyze(file, { probe, input: 'x', binning: 'neuron', bins: 4 });
     assert.deepEqual(
       report.layers.map((l) => l.name),

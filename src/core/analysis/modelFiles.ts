@@ -1,10 +1,12 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../errors';
+import { readInput } from '../io/readInput';
 
 /**
  * The files whose bytes make up a model, in a fixed order: a TF.js model.json (or the folder
- * holding it) plus the weight shards its manifest lists; any other model is its own file.
+ * holding it) plus the weight shards its manifest lists; an ONNX model plus the external-data
+ * files its initializers name; any other model is its own file.
  */
 export async function modelContentFiles(modelPath: string): Promise<string[]> {
   let file = modelPath;
@@ -12,7 +14,14 @@ export async function modelContentFiles(modelPath: string): Promise<string[]> {
     throw new UserError(`${modelPath}: expected a model file, found nothing at that path`);
   });
   if (stat.isDirectory()) file = path.join(modelPath, 'model.json');
-  if (path.extname(file).toLowerCase() !== '.json') return [file];
+  const ext = path.extname(file).toLowerCase();
+  if (ext === '.onnx') {
+    // Imported on demand: the extension host hashes models too, and rarely ONNX ones.
+    const { decodeOnnxModel, externalDataLocations } = await import('../capture/onnxProto');
+    const model = decodeOnnxModel(await readInput(file, 'the ONNX model'), file);
+    return [file, ...externalDataLocations(model).map((l) => path.resolve(path.dirname(file), l))];
+  }
+  if (ext !== '.json') return [file];
   let manifest: unknown;
   try {
     manifest = JSON.parse(await fs.readFile(file, 'utf8'));

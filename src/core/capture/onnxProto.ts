@@ -311,3 +311,17 @@ export function decodeOnnxFloatTensor(
   } else values = Float32Array.from(t.floatData ?? []);
   return { name: t.name ?? '', dims, values };
 }
+
+/**
+ * The side files a model keeps initializer data in (external-data `location`s, relative to the
+ * model's folder), each once, in order of first use.
+ */
+export function externalDataLocations(model: OnnxModelProto): string[] {
+  const locations = new Set<string>();
+  for (const t of model.graph?.initializer ?? []) {
+    if (t.dataLocation !== 1) continue;
+    const location = t.externalData.find((e) => e.key === 'location')?.value;
+    if (location !== undefined) locations.add(location);
+  }
+  return [...locations];
+}
