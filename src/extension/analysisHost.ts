@@ -69,6 +69,7 @@ export function analyzeOptions(
     miNeuronCap: params.miNeurons,
     threads: params.threads,
     ...(params.backend === 'wasm' || params.backend === 'cpu' ? { backend: params.backend } : {}),
+    ...(params.input === null ? {} : { input: params.input }),
     onProgress,
   };
 }
@@ -189,10 +190,10 @@ async function run(job: JobRequest): Promise<unknown> {
       return compare(job.paths, opts);
     }
     case 'job/inspect': {
-      const handle = await openModel(
-        job.source,
-        job.backend === 'wasm' || job.backend === 'cpu' ? { backend: job.backend } : {},
-      );
+      const handle = await openModel(job.source, {
+        ...(job.backend === 'wasm' || job.backend === 'cpu' ? { backend: job.backend } : {}),
+        ...(job.input === null ? {} : { input: job.input }),
+      });
       try {
         const outline: ModelOutline = {
           path: handle.path,

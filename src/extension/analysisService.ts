@@ -256,9 +256,10 @@ export class AnalysisService implements vscode.Disposable {
 
   /** Opens a model in the child process and lists its layers (for the model viewer). */
   async inspect(uri: vscode.Uri, signal: AbortSignal): Promise<ModelOutline> {
+    const { backend, input } = readParams(uri);
     return runJob(
       this.hostScript,
-      { type: 'job/inspect', source: uri.fsPath, backend: readParams(uri).backend },
+      { type: 'job/inspect', source: uri.fsPath, backend, input },
       {
         signal,
         onLog: (line) => this.log.info(`[analysis] ${line}`),

@@ -22,6 +22,8 @@ export interface JobParams {
   miNeurons: number | null;
   threads: number;
   backend: 'auto' | 'wasm' | 'cpu' | 'onnx';
+  /** The model input the probe feeds (ONNX models with several inputs); null: the only one. */
+  input: string | null;
   thresholds: { deltaEntropy: number; miRatio: number };
 }
 
@@ -62,6 +64,7 @@ export interface InspectJob {
   type: 'job/inspect';
   source: string;
   backend: JobParams['backend'];
+  input: JobParams['input'];
 }
 
 export type JobRequest = AnalyzeJob | CompareJob | InspectJob;
@@ -151,6 +154,7 @@ function isParams(value: unknown): value is JobParams {
     (value.miNeurons === null || typeof value.miNeurons === 'number') &&
     typeof value.threads === 'number' &&
     ['auto', 'wasm', 'cpu', 'onnx'].includes(value.backend as string) &&
+    (value.input === null || typeof value.input === 'string') &&
     isRecord(value.thresholds) &&
     typeof value.thresholds.deltaEntropy === 'number' &&
     typeof value.thresholds.miRatio === 'number'
@@ -180,7 +184,8 @@ export function isJobRequest(value: unknown): value is JobRequest {
     case 'job/inspect':
       return (
         typeof value.source === 'string' &&
-        ['auto', 'wasm', 'cpu', 'onnx'].includes(value.backend as string)
+        ['auto', 'wasm', 'cpu', 'onnx'].includes(value.backend as string) &&
+        (value.input === null || typeof value.input === 'string')
       );
     default:
       return false;

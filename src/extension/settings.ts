@@ -18,6 +18,7 @@ export function readParams(scope: vscode.Uri | undefined): JobParams {
   const backend = c.get<string>('backend', 'auto') as JobParams['backend'];
   const miNeurons = c.get<number | null>('miNeurons', null);
   const threads = int('threads', 0, 0);
+  const input = c.get<string>('modelInput', '').trim();
   return {
     probe: null,
     samples: int('samples', 1000, 10),
@@ -30,6 +31,7 @@ export function readParams(scope: vscode.Uri | undefined): JobParams {
     miNeurons: typeof miNeurons === 'number' && miNeurons >= 2 ? Math.round(miNeurons) : null,
     threads: threads > 0 ? threads : Math.max(1, os.availableParallelism() - 1),
     backend: BACKENDS.includes(backend) ? backend : 'auto',
+    input: input === '' ? null : input,
     thresholds: {
       deltaEntropy: Math.max(0, c.get<number>('thresholds.deltaEntropy', 0.1)),
       miRatio: Math.max(1, c.get<number>('thresholds.miRatio', 1.5)),

@@ -2,32 +2,23 @@
 // analysisHost.js (beside this test file), the real core, the committed example models.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { encodeOnnxModel } from '../../src/core/capture/onnxProto';
 import { CancelledError, UserError } from '../../src/core/errors';
+import { encodeNpy } from '../../src/core/io/npy';
 import type { Progress } from '../../src/core/progress';
 import { runJob } from '../../src/extension/analysisClient';
-import type { JobParams } from '../../src/extension/hostProtocol';
+import { randn } from '../fixtures/capture/helpers';
+import { forward, mlpModel } from '../fixtures/capture/onnxModels';
+import { defaultJobParams } from '../fixtures/jobParams';
 
 const HOST = path.join(__dirname, 'analysisHost.js');
 const EXAMPLES = path.resolve(__dirname, '../../examples');
 const model = (name: string): string => path.join(EXAMPLES, name, 'model.json');
 
-const params: JobParams = {
-  probe: path.join(EXAMPLES, 'probe.npy'),
-  samples: 1000,
-  seed: 0,
-  layers: [],
-  point: 'preactivation',
-  bins: 100,
-  binning: 'global',
-  k: 3,
-  miNeurons: null,
-  threads: 1,
-  backend: 'auto',
-  thresholds: { deltaEntropy: 0.1, miRatio: 1.5 },
-};
+const params = defaultJobParams(path.join(EXAMPLES, 'probe.npy'));
 
 function alive(pid: number): boolean {
   try {
@@ -114,6 +105,7 @@ void test('the model outline lists the layers of a TF.js model', async () => {
     type: 'job/inspect',
     source: model('generalising'),
     backend: 'auto',
+    input: null,
   });
   assert.deepEqual(
     outline.layers.filter((l) => l.measuredByDefault).map((l) => l.name),
@@ -121,6 +113,70 @@ void test('the model outline lists the layers of a TF.js model', async () => {
   );
   assert.deepEqual(outline.inputShape, [null, 128]);
 });
+
+void test('memlens.modelInput names the input of a two-input ONNX model, for analysis and outline', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'memlens-two-inputs-'));
+  try {
+    const file = path.join(dir, 'two-inputs.onnx');
+    writeFileSync(file, encodeOnnxModel(mlpModel(true)));
+    const s = 40;
+    const x = randn(81, s, 3);
+    const probe = path.join(dir, 'probe.npy');
+    writeFileSync(probe, encodeNpy(x, [s, 3]));
+    const job = (input: string | null) => ({
+      type: 'job/analyze' as const,
+      source: file,
+      baseline: null,
+      baselineCache: null,
+      params: { ...params, probe, input, binning: 'neuron' as const, bins: 4 },
+    });
+    await assert.rejects(
+      runJob(HOST, job(null)),
+      (err: unknown) =>
+        err instanceof UserError &&
+        /has 2 inputs \(x, attention_mask\): expected the name of the one the probe feeds \(CLI --input, setting memlens\.modelInput\)/.test(
+          err.message,
+        ),
+    );
+    const result = await runJob(HOST, job('x'));
+    assert.ok('report' in result);
+    assert.deepEqual(
+      result.report.layers.map((l) => l.name),
+      ['/0/Gemm', '/2/Gemm'],
+    );
+    // The overall entropy's median over the 6 neurons, each binned on its own range into 4
+    // bins: recomputed from the hand-written forward pass.
+    const { z1, z2 } = forward(x, s);
+    const entropies = [...columnEntropies(z1, s, 4), ...columnEntropies(z2, s, 2)].sort(
+      (a, b) => a - b,
+    );
+    assert.ok(
+      Math.abs(result.report.summary.entropy.median - (entropies[2] + entropies[3]) / 2) < 1e-12,
+    );
+    const outline = await runJob(HOST, {
+      type: 'job/inspect',
+      source: file,
+      backend: 'auto',
+      input: 'x',
+    });
+    assert.ok('layers' in outline && 'inputShape' in outline);
+    assert.deepEqual(outline.inputShape, [null, 3]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** Entropy (nats) of each column of a row-major [s, width] matrix, 4 equal bins on its range. */
+function columnEntropies(m: Float64Array, s: number, width: number): number[] {
+  return Array.from({ length: width }, (_, j) => {
+    const col = Array.from({ length: s }, (_, i) => m[i * width + j]);
+    const lo = Math.min(...col);
+    const step = (Math.max(...col) - lo) / 4;
+    const counts = [0, 0, 0, 0];
+    for (const v of col) counts[Math.min(3, Math.floor((v - lo) / step))]++;
+    return -counts.filter((c) => c > 0).reduce((h, c) => h + (c / s) * Math.log(c / s), 0);
+  });
+}
 
 void test('a cached baseline is measured once: the second job captures one model and gives the same signature', async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'memlens-baseline-'));

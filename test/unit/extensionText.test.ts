@@ -4,7 +4,7 @@ import type { Signature } from '../../src/core/report/schema';
 import { UserError } from '../../src/core/errors';
 import { exportFormatOf } from '../../src/extension/exportFormats';
 import { isChildMessage, isJobRequest } from '../../src/extension/hostProtocol';
-import type { JobParams } from '../../src/extension/hostProtocol';
+import { defaultJobParams } from '../fixtures/jobParams';
 import {
   ANALYZE_LENS_TITLE,
   diagnosticMessage,
@@ -128,53 +128,38 @@ void test('progress: stage labels and a monotone overall percentage (hand-comput
   assert.equal(two.update({ stage: 'summary', done: 1, total: 1 }).fraction, 1);
 });
 
-const params: JobParams = {
-  probe: '/w/probe.npy',
-  samples: 1000,
-  seed: 0,
-  layers: [],
-  point: 'preactivation',
-  bins: 100,
-  binning: 'global',
-  k: 3,
-  miNeurons: null,
-  threads: 1,
-  backend: 'auto',
-  thresholds: { deltaEntropy: 0.1, miRatio: 1.5 },
-};
+const params = defaultJobParams('/w/probe.npy');
 
 void test('IPC guards accept well-formed messages and reject malformed ones', () => {
-  assert.equal(
-    isJobRequest({
-      type: 'job/analyze',
-      source: '/w/m.onnx',
-      baseline: null,
-      baselineCache: null,
-      params,
-    }),
-    true,
-  );
+  const analyzeJob = (p: Record<string, unknown>) => ({
+    type: 'job/analyze',
+    source: '/w/m.onnx',
+    baseline: null,
+    baselineCache: null,
+    params: { ...params, ...p },
+  });
+  assert.equal(isJobRequest(analyzeJob({})), true);
   assert.equal(
     isJobRequest({ type: 'job/analyze', source: '/w/m.onnx', params }),
     false,
     'baseline is required (null or path)',
   );
-  assert.equal(
-    isJobRequest({
-      type: 'job/analyze',
-      source: '/w/m.onnx',
-      baseline: null,
-      baselineCache: null,
-      params: { ...params, binning: 'log' },
-    }),
-    false,
-  );
+  assert.equal(isJobRequest(analyzeJob({ binning: 'log' })), false);
+  assert.equal(isJobRequest(analyzeJob({ input: 3 })), false, 'input is a name or null');
+  assert.equal(isJobRequest(analyzeJob({ input: 'input_ids' })), true);
   assert.equal(isJobRequest({ type: 'job/compare', paths: [], baseline: null, params }), false);
   assert.equal(
     isJobRequest({ type: 'job/compare', paths: ['/a', '/b'], baseline: '/a', params }),
     true,
   );
-  assert.equal(isJobRequest({ type: 'job/inspect', source: '/w/m.onnx', backend: 'gpu' }), false);
+  assert.equal(
+    isJobRequest({ type: 'job/inspect', source: '/w/m.onnx', backend: 'gpu', input: null }),
+    false,
+  );
+  assert.equal(
+    isJobRequest({ type: 'job/inspect', source: '/w/m.onnx', backend: 'onnx', input: 'ids' }),
+    true,
+  );
   assert.equal(isJobRequest({ type: 'job/delete', source: '/' }), false);
   assert.equal(
     isChildMessage({ type: 'job/progress', progress: { stage: 'mi', done: 1, total: 2 } }),

@@ -224,7 +224,7 @@ async function openOnnx(file: string, opts: OpenModelOptions): Promise<ModelHand
     throw new UserError(
       inputs.length === 0
         ? `${file}: expected a graph input that is not a weight, found none`
-        : `${file}: the model has ${inputs.length} inputs (${inputNames.join(', ')}): expected --input naming the one the probe feeds`,
+        : `${file}: the model has ${inputs.length} inputs (${inputNames.join(', ')}): expected the name of the one the probe feeds (CLI --input, setting memlens.modelInput)`,
     );
   }
   const fed: OnnxValueInfo = picked;
