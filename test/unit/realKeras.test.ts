@@ -1,0 +1,97 @@
+// Models saved by Keras 3.15 itself (scripts/fixtures/make_real_keras.py), with the activations
+// Keras computed for a probe: MemLens must rebuild them in TF.js and capture the same values.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { describe, it } from 'node:test';
+import { openModel } from '../../src/core/capture/registry';
+import { parseNpy, toFloat64 } from '../../src/core/io/npy';
+import { parseNpz } from '../../src/core/io/npz';
+import { assertColumns, probeOf } from '../fixtures/capture/helpers';
+
+const DIR = path.resolve(__dirname, '../../test/fixtures/real-keras');
+
+const expected = new Map(
+  parseNpz(readFileSync(path.join(DIR, 'expected.npz')), 'expected.npz').map((a) => [
+    a.name,
+    a.array,
+  ]),
+);
+
+function probe(file: string) {
+  const a = parseNpy(readFileSync(path.join(DIR, file)), file);
+  return probeOf(Float32Array.from(toFloat64(a.data)), a.shape);
+}
+
+/** Keras' activations of a layer as rows of features: conv maps averaged over positions. */
+function keras(key: string): { values: Float64Array; width: number } {
+  const a = expected.get(key);
+  assert.ok(a !== undefined, `expected.npz has ${key}`);
+  const data = toFloat64(a.data);
+  const [s, ...rest] = a.shape;
+  if (rest.length === 1) return { values: data, width: rest[0] };
+  const channels = rest[rest.length - 1];
+  const positions = rest.slice(0, -1).reduce((p, d) => p * d, 1);
+  const values = new Float64Array(s * channels);
+  for (let i = 0; i < s; i++)
+    for (let p = 0; p < positions; p++)
+      for (let c = 0; c < channels; c++)
+        values[i * channels + c] += data[(i * positions + p) * channels + c] / positions;
+  return { values, width: channels };
+}
+
+for (const file of ['nested.keras', 'nested.h5']) {
+  void describe(`Keras-saved ${file}: a functional model with a nested Sequential`, () => {
+    void it('captures every layer, nested ones included, as Keras computes them', async () => {
+      const handle = await openModel(path.join(DIR, file), { backend: 'cpu' });
+      try {
+        assert.equal(handle.format, 'keras');
+        const names = ['fc1', 'bn', 'fc2', 'side', 'merge', 'logits'];
+        assert.deepEqual(
+          handle.layers.map((l) => [l.name, l.activation, l.measuredByDefault]),
+          [
+            ['fc1', 'relu', true],
+            ['bn', null, false],
+            ['fc2', 'tanh', true],
+            ['side', 'relu', true],
+            ['merge', null, false],
+            ['logits', null, false],
+          ],
+        );
+        for (const point of ['preactivation', 'output'] as const) {
+          const result = await handle.capture(probe('probe.npy'), { layers: names, point });
+          for (const slice of result.acts.layers) {
+            const want = keras(`nested/${slice.name}/${point}`);
+            assert.equal(slice.end - slice.start, want.width, slice.name);
+            assertColumns(result.acts, slice.start, want.values, want.width, 1e-4);
+          }
+        }
+      } finally {
+        handle.dispose();
+      }
+    });
+  });
+}
+
+void describe('Keras-saved conv.keras: Conv2D -> MaxPooling2D -> Flatten -> Dense -> Dense', () => {
+  void it('captures the conv maps (averaged over positions) and the dense layers as Keras computes them', async () => {
+    const handle = await openModel(path.join(DIR, 'conv.keras'), { backend: 'cpu' });
+    try {
+      const names = ['conv2d', 'max_pooling2d', 'flatten', 'dense', 'dense_1'];
+      assert.deepEqual(
+        handle.layers.map((l) => l.name),
+        names,
+      );
+      for (const point of ['preactivation', 'output'] as const) {
+        const result = await handle.capture(probe('conv-probe.npy'), { layers: names, point });
+        for (const slice of result.acts.layers) {
+          const want = keras(`conv/${slice.name}/${point}`);
+          assert.equal(slice.end - slice.start, want.width, slice.name);
+          assertColumns(result.acts, slice.start, want.values, want.width, 1e-4);
+        }
+      }
+    } finally {
+      handle.dispose();
+    }
+  });
+});
