@@ -18,8 +18,15 @@ export async function modelContentFiles(modelPath: string): Promise<string[]> {
   if (ext === '.onnx') {
     // Imported on demand: the extension host hashes models too, and rarely ONNX ones.
     const { decodeOnnxModel, externalDataLocations } = await import('../capture/onnxProto');
-    const model = decodeOnnxModel(await readInput(file, 'the ONNX model'), file);
-    return [file, ...externalDataLocations(model).map((l) => path.resolve(path.dirname(file), l))];
+    let locations: string[];
+    try {
+      locations = externalDataLocations(
+        decodeOnnxModel(await readInput(file, 'the ONNX model'), file),
+      );
+    } catch {
+      return [file]; // not parseable: opening it reports why
+    }
+    return [file, ...locations.map((l) => path.resolve(path.dirname(file), l))];
   }
   if (ext !== '.json') return [file];
   let manifest: unknown;
