@@ -8,8 +8,8 @@
 // reached (.wasm, .node, shared libraries, wasm worker scripts), restricted to the target
 // platform (onnxruntime-node carries binaries for six platforms; only the target's ship, so the
 // package is platform-specific: `vsce --target`). Requires that cannot be resolved are an error,
-// unless they name an optionalDependency of package.json that is absent here (tfjs-node: the
-// code falls back to the wasm backend) or sit inside a vendored package (dead or guarded code).
+// unless they sit inside a vendored package (dead or guarded code). Optional dependencies
+// (tfjs-node) are never followed nor shipped: the code falls back to the wasm backend.
 //
 // vsce runs with --no-dependencies in a staging folder (out/vsix-XXXXXX/) holding package.json,
 // README.md, .vscodeignore (the allowlist), dist/, media/ and docs/. Because vsce never packages a
@@ -128,7 +128,7 @@ function filesUnder(dir) {
 // Walk the require graph from the shipped bundles.
 const shipped = new Set();
 const packages = new Set();
-const absentOptional = new Set();
+const skippedOptional = new Set();
 const unresolvedVendored = new Set();
 const queue = distFiles.map((f) => path.join(root, 'dist', f));
 while (queue.length > 0) {
@@ -142,13 +142,18 @@ while (queue.length > 0) {
     for (const m of text.matchAll(pattern)) {
       const spec = m[2];
       if (spec === 'vscode' || isBuiltin(spec)) continue;
+      // Optional dependencies never ship, present or not: tfjs-node carries a libtensorflow
+      // built for this machine (hundreds of MB); the code falls back to the wasm backend.
+      if (optional.has(packageName(spec))) {
+        skippedOptional.add(packageName(spec));
+        continue;
+      }
       const resolved = resolveFrom(file, spec);
       if (resolved) {
         if (!isBuiltin(resolved)) queue.push(resolved);
         continue;
       }
-      if (optional.has(packageName(spec))) absentOptional.add(packageName(spec));
-      else if (inDist)
+      if (inDist)
         throw new Error(
           `package: ${path.basename(file)} requires '${spec}', which does not resolve`,
         );
@@ -196,8 +201,8 @@ const names = [...packages].map((p) => path.relative(path.join(root, 'node_modul
 console.log(
   `package: target ${target}; runtime modules (${(moduleBytes / 1e6).toFixed(1)} MB): ${names.join(', ')}`,
 );
-if (absentOptional.size > 0) {
-  console.log(`package: optional, absent here and not shipped: ${[...absentOptional].join(', ')}`);
+if (skippedOptional.size > 0) {
+  console.log(`package: optional, not shipped: ${[...skippedOptional].join(', ')}`);
 }
 if (unresolvedVendored.size > 0) {
   console.log(

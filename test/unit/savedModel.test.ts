@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { openModel } from '../../src/core/capture/registry';
 import { UserError } from '../../src/core/errors';
-import { tempDir } from '../fixtures/capture/helpers';
+import { parseNpy, toFloat64 } from '../../src/core/io/npy';
+import { parseNpz } from '../../src/core/io/npz';
+import { assertColumns, probeOf, tempDir } from '../fixtures/capture/helpers';
 
 const tmp = tempDir('memlens-savedmodel-');
 after(tmp.cleanup);
@@ -46,4 +48,67 @@ void describe('TF SavedModel folders', () => {
       /empty: expected a model file or a folder holding model.json or saved_model.pb, found a folder with neither/,
     );
   });
+});
+
+void describe('a SavedModel exported by Keras (model.export) read through tfjs-node', () => {
+  const DIR = path.resolve(__dirname, '../../test/fixtures/real-keras');
+  const skip = tfjsNodeInstalled()
+    ? false
+    : 'tfjs-node is not installed (scripts/setupTfjsNode.sh)';
+
+  void it(
+    'lists the signature outputs and captures them as TensorFlow computed them',
+    { skip },
+    async () => {
+      const handle = await openModel(path.join(DIR, 'savedmodel'));
+      try {
+        assert.equal(handle.format, 'tf-saved-model');
+        assert.equal(handle.backend, 'tfjs-node');
+        assert.deepEqual(handle.inputShape, [null, 8]);
+        assert.deepEqual(
+          handle.layers.map((l) => [l.name, l.outputShape]),
+          [
+            ['output_0', [null, 8]],
+            ['output_1', [null, 3]],
+          ],
+        );
+        const x = parseNpy(readFileSync(path.join(DIR, 'probe.npy')), 'probe.npy');
+        const result = await handle.capture(
+          probeOf(Float32Array.from(toFloat64(x.data)), x.shape),
+          {
+            batchSize: 7,
+          },
+        );
+        const expected = new Map(
+          parseNpz(readFileSync(path.join(DIR, 'expected.npz')), 'expected.npz').map((a) => [
+            a.name,
+            toFloat64(a.array.data),
+          ]),
+        );
+        assertColumns(result.acts, 0, expected.get('savedmodel/output_0/output')!, 8, 1e-5);
+        assertColumns(result.acts, 8, expected.get('savedmodel/output_1/output')!, 3, 1e-5);
+        // The first output is the nested backbone's last layer: the same values the Keras file gives.
+        assertColumns(result.acts, 0, expected.get('nested/fc2/output')!, 8, 1e-5);
+      } finally {
+        handle.dispose();
+      }
+    },
+  );
+
+  void it(
+    'a damaged saved_model.pb gives a one-line error naming the folder',
+    { skip },
+    async () => {
+      const dir = path.join(tmp.dir, 'damaged');
+      mkdirSync(path.join(dir, 'variables'), { recursive: true });
+      const pb = readFileSync(path.join(DIR, 'savedmodel', 'saved_model.pb'));
+      writeFileSync(path.join(dir, 'saved_model.pb'), pb.subarray(0, pb.length >> 1));
+      await assert.rejects(openModel(dir), (err: unknown) => {
+        assert.ok(err instanceof UserError);
+        assert.ok(!err.message.includes('\n'));
+        assert.match(err.message, /damaged: cannot read the SavedModel/);
+        return true;
+      });
+    },
+  );
 });

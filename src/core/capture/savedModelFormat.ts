@@ -5,7 +5,7 @@ import { fitProbe } from '../probe/fit';
 import type { ProbeSet } from '../probe/types';
 import { captureBatches, defaultBatchSize } from './batchCapture';
 import type { ModelFileInfo, ModelFormat } from './registry';
-import { loadTf, selectBackend } from './tfjsRuntime';
+import { loadTf, requireTfjsNode, selectBackend } from './tfjsRuntime';
 import type { CaptureOptions, CaptureResult, LayerInfo, ModelHandle } from './types';
 
 /** The part of @tensorflow/tfjs-node's API that reads SavedModels (its typings are optional). */
@@ -32,11 +32,18 @@ export function savedModelNeedsTfjsNode(dir: string): string {
 
 function loadTfNode(dir: string): TfNodeSavedModel {
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return require('@tensorflow/tfjs-node') as TfNodeSavedModel;
+    return requireTfjsNode() as TfNodeSavedModel;
   } catch {
     throw new UserError(savedModelNeedsTfjsNode(dir));
   }
+}
+
+/**
+ * A signature tensor's shape with the batch first: tfjs-node gives each size as a
+ * TensorShapeProto.Dim object (typed as a number), whose value is the size, -1 when unknown.
+ */
+function batchShape(dims: readonly unknown[] | undefined): (number | null)[] {
+  return [null, ...(dims ?? []).slice(1).map((d) => (Number(d) < 0 ? null : Number(d)))];
 }
 
 /**
@@ -75,12 +82,12 @@ async function openSavedModel(file: string): Promise<ModelHandle> {
     );
   }
   const [, input] = inputs[0];
-  const inputShape = [null, ...(input.shape ?? []).slice(1).map((d) => (d < 0 ? null : d))];
+  const inputShape = batchShape(input.shape);
   const model = await tfNode.node.loadSavedModel(dir, meta.tags, sigName);
   const layers: LayerInfo[] = Object.entries(sig.outputs).map(([name, info]) => ({
     name,
     type: 'SignatureOutput',
-    outputShape: [null, ...(info.shape ?? []).slice(1).map((d) => (d < 0 ? null : d))],
+    outputShape: batchShape(info.shape),
     activation: null,
     measuredByDefault: true,
   }));

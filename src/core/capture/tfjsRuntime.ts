@@ -31,15 +31,24 @@ const TF_NAME: Record<BackendName, string> = {
   cpu: 'cpu',
 };
 
+/**
+ * @tensorflow/tfjs-node, an optional dependency (absent when its libtensorflow download
+ * failed: the require throws). TensorFlow's C++ logging (oneDNN and CPU-feature notices on
+ * every start) is silenced unless the user set its level.
+ */
+export function requireTfjsNode(): unknown {
+  process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('@tensorflow/tfjs-node');
+}
+
 async function initBackend(tf: Tf, backend: BackendName): Promise<boolean> {
   const known = ready.get(backend);
   if (known !== undefined) return known;
   let ok: boolean;
   try {
     if (backend === 'tfjs-node') {
-      // Optional dependency: absent when its libtensorflow download failed.
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      require('@tensorflow/tfjs-node');
+      requireTfjsNode();
     } else if (backend === 'wasm') {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const wasm = require('@tensorflow/tfjs-backend-wasm') as typeof WasmModule;
