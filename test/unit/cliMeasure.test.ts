@@ -141,6 +141,39 @@ void test('without --out the JSON goes to stdout; no per-layer summary without -
   assert.equal(r.entropy.length, N);
 });
 
+void test("without --layer-sizes, the layers come from capture's .layers.json sidecar", async () => {
+  const dir = workdir();
+  writeFileSync(
+    path.join(dir, 'acts.layers.json'),
+    JSON.stringify({
+      layers: [
+        { name: 'fc1', start: 0, end: 2 },
+        { name: 'fc2', start: 2, end: 6 },
+      ],
+    }),
+  );
+  const run = async (extra: string[]): Promise<Output> => {
+    const io = streams();
+    assert.equal(await runMeasure([path.join(dir, 'acts.npy'), ...extra], signal, io.io), 0);
+    return JSON.parse(io.stdout()) as Output;
+  };
+  const fromSidecar = await run([]);
+  const fromSizes = await run(['--layer-sizes', '2,4']);
+  assert.deepEqual(
+    fromSidecar.summary.layers?.map((l) => [l.name, l.neurons]),
+    [
+      ['fc1', 2],
+      ['fc2', 4],
+    ],
+  );
+  assert.deepEqual(fromSidecar.params.layerSizes, [2, 4]);
+  // The same columns split the same way: the same per-layer numbers, only the names differ.
+  assert.deepEqual(
+    fromSidecar.summary.layers?.map(({ name: _, ...rest }) => rest),
+    fromSizes.summary.layers?.map(({ name: _, ...rest }) => rest),
+  );
+});
+
 void test('progress goes to stderr only on a terminal', async () => {
   const dir = workdir();
   const io = streams(true);

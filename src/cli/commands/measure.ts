@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { UserError } from '../../core/errors';
 import { writeFileAtomic } from '../../core/io/atomicWrite';
+import { readSidecarLayers } from '../../core/dumps/loadDump';
 import { readActivationsNpy } from '../../core/io/activationsNpy';
 import type { Binning } from '../../core/measures/entropy';
 import { BINNINGS } from '../../core/measures/entropy';
@@ -23,7 +24,8 @@ Options:
   --bins N              equal-width entropy bins (default 100)
   --binning MODE        bin range: global (all neurons, default), layer or neuron
   --k N                 KSG neighbours (default 3)
-  --layer-sizes A,B,..  neurons per layer, in column order; must sum to N
+  --layer-sizes A,B,..  neurons per layer, in column order; must sum to N (default: the
+                        layers of the <file>.layers.json that memlens capture writes, if any)
   --threads N           MI worker threads (default: all cores)
   --mi-neurons N        at most N neurons per layer enter MI (seeded subset)
   --pairs M             estimate MI on M uniformly sampled pairs only (preview)
@@ -97,6 +99,11 @@ export async function runMeasure(
     dropNonfinite: v['drop-nonfinite'] ?? false,
     layerSizes,
   });
+  // Without --layer-sizes, the layers `memlens capture` wrote beside the matrix, if any.
+  const sidecar =
+    layerSizes === undefined ? await readSidecarLayers(input, loaded.acts.neurons) : undefined;
+  if (sidecar) loaded.acts.layers = sidecar;
+  const perLayer = layerSizes !== undefined || sidecar !== undefined;
   const progress = io.stderr.isTTY ? ttyProgress(io.stderr) : undefined;
   let result: MeasureResult;
   try {
@@ -127,7 +134,7 @@ export async function runMeasure(
       binning,
       k,
       threads: result.params.threads,
-      layerSizes: layerSizes ?? null,
+      layerSizes: layerSizes ?? sidecar?.map((l) => l.end - l.start) ?? null,
       miNeuronCap,
       miColumns: result.mi.columns.length < loaded.acts.neurons ? result.mi.columns : null,
       pairs,
@@ -139,7 +146,7 @@ export async function runMeasure(
       entropy: result.summary.entropy,
       mi: result.summary.mi,
       density: result.summary.density,
-      ...(layerSizes ? { layers: result.layers.map(({ entropies: _, ...rest }) => rest) } : {}),
+      ...(perLayer ? { layers: result.layers.map(({ entropies: _, ...rest }) => rest) } : {}),
     },
     warnings: [
       ...(loaded.droppedRows > 0

@@ -64,8 +64,14 @@ function assemble(file: string, parts: DumpLayer[]): ActivationMatrix {
   return { samples, neurons, data, layers };
 }
 
-/** Layer slices from a capture sidecar, checked to tile the columns 0..neurons. */
-async function readSidecarLayers(file: string, neurons: number): Promise<LayerSlice[] | undefined> {
+/**
+ * Layer slices from the capture sidecar of an .npy (`<name>.layers.json`), checked to tile the
+ * columns 0..neurons; undefined when there is no sidecar.
+ */
+export async function readSidecarLayers(
+  file: string,
+  neurons: number,
+): Promise<LayerSlice[] | undefined> {
   const side = sidecarPath(file);
   let text: string;
   try {
