@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import type * as TfModule from '@tensorflow/tfjs';
 import { fileSystemHandler } from '../src/core/capture/fsHandler';
 import { openModel } from '../src/core/capture/registry';
-import { loadTf } from '../src/core/capture/tfjsRuntime';
+import { loadTf, requireTfjsNode } from '../src/core/capture/tfjsRuntime';
 import type { BackendName, CapturePoint } from '../src/core/capture/types';
 import type { ProbeSet } from '../src/core/probe/types';
 import { Rng } from '../src/core/random';
@@ -156,6 +156,15 @@ function writeConvGraph(dir: string): { file: string; params: number } {
 }
 
 /** Times open + capture; returns milliseconds. */
+function tfjsNodeStarts(): boolean {
+  try {
+    requireTfjsNode();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 async function timeCapture(
   file: string,
   backend: BackendName,
@@ -208,7 +217,10 @@ export async function benchCapture(log: (line: string) => void = console.log): P
     const graphDir = path.join(dir, 'graph');
     mkdirSync(graphDir);
     const graph = writeConvGraph(graphDir);
-    for (const backend of ['wasm', 'cpu'] as const) {
+    const backends: BackendName[] = ['wasm', 'cpu'];
+    if (tfjsNodeStarts()) backends.push('tfjs-node');
+    else log('capture tfjs-node: not installed (scripts/setupTfjsNode.sh builds it)');
+    for (const backend of backends) {
       // The pure-JS cpu backend is ~30x slower on convolutions: fewer images keep the bench short.
       const images = randomProbe(2, [backend === 'cpu' ? 16 : 256, 64, 64, 3]);
       const m = await timeCapture(mlpFile, backend, mlpProbe);

@@ -33,11 +33,13 @@ const TF_NAME: Record<BackendName, string> = {
 
 /**
  * @tensorflow/tfjs-node, an optional dependency (absent when its libtensorflow download
- * failed: the require throws). TensorFlow's C++ logging (oneDNN and CPU-feature notices on
- * every start) is silenced unless the user set its level.
+ * failed: the require throws). Unless the user set them: TensorFlow's C++ logging stays quiet,
+ * and TF runs its standard kernels, not oneDNN's (whose different summation order TF itself
+ * warns about on stderr at every start), so activations do not depend on the CPU's oneDNN path.
  */
 export function requireTfjsNode(): unknown {
   process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
+  process.env.TF_ENABLE_ONEDNN_OPTS ??= '0';
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   return require('@tensorflow/tfjs-node');
 }
