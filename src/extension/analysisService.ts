@@ -392,10 +392,11 @@ export class AnalysisService implements vscode.Disposable {
   async importReport(report: AnalysisReport | CompareReport): Promise<string> {
     const key = createHash('sha256').update(JSON.stringify(report)).digest('hex');
     if (report.schema === 'memlens.compare') {
-      await this.store.putCompare(key, report);
+      await this.store.putCompare(key, report, report.createdAt);
       return compareReportId(key);
     }
-    await this.store.putAnalysis(report.model.path, key, report, null);
+    // A report from elsewhere says nothing of the model file now: checked when it was made.
+    await this.store.putAnalysis(report.model.path, key, report, null, report.createdAt);
     return analysisReportId(key);
   }
 

@@ -4,10 +4,18 @@
  * VS Code objects. Lenses are cheap in provideCodeLenses (positions only) and get their
  * title and command in resolveCodeLens.
  */
+import { statSync } from 'node:fs';
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { findCheckpointSaves } from '../core/training/checkpointLines';
 import type { CheckpointSave, ScriptLanguage } from '../core/training/checkpointLines';
-import { diagnosticMessage, entryForSavedPath, lensTitle, showsMemorization } from './lensText';
+import {
+  diagnosticMessage,
+  entryForSavedPath,
+  isStale,
+  lensTitle,
+  showsMemorization,
+} from './lensText';
 import type { ResultStore } from './resultStore';
 
 export const SCRIPT_SELECTOR: vscode.DocumentFilter[] = [
@@ -38,6 +46,15 @@ export class ScriptFindings {
 
   forget(doc: vscode.TextDocument): void {
     this.cache.delete(doc.uri.toString());
+  }
+}
+
+/** The model file's modification time (ms), or undefined when it is gone. */
+function modelMtime(modelPath: string): number | undefined {
+  try {
+    return statSync(modelPath).mtimeMs;
+  } catch {
+    return undefined;
   }
 }
 
@@ -72,22 +89,35 @@ export class CheckpointLensProvider
   resolveCodeLens(lens: CheckpointLens): CheckpointLens {
     const { savedPath } = lens.finding;
     const entry = savedPath ? entryForSavedPath(savedPath, this.store.entries()) : undefined;
-    lens.command = entry
+    const stale = entry !== undefined && isStale(entry, modelMtime(entry.modelPath));
+    lens.command = stale
       ? {
-          title: lensTitle(entry),
-          command: 'memlens.openReport',
-          arguments: [vscode.Uri.file(entry.modelPath)],
-          tooltip: entry.signature?.explanation ?? 'Open the MemLens report',
-        }
-      : {
-          title: lensTitle(undefined),
+          title: lensTitle(entry, true),
           command: 'memlens.analyze',
-          arguments: savedPath ? [vscode.Uri.file(savedPath)] : [],
-          tooltip: savedPath
-            ? `Analyse ${vscode.workspace.asRelativePath(savedPath)} with MemLens`
-            : 'The saved path is not known statically: choose the model file to analyse',
-        };
+          arguments: [vscode.Uri.file(entry.modelPath)],
+          tooltip: 'The model file changed after this result: analyse it again',
+        }
+      : entry
+        ? {
+            title: lensTitle(entry),
+            command: 'memlens.openReport',
+            arguments: [vscode.Uri.file(entry.modelPath)],
+            tooltip: entry.signature?.explanation ?? 'Open the MemLens report',
+          }
+        : {
+            title: lensTitle(undefined),
+            command: 'memlens.analyze',
+            arguments: savedPath ? [vscode.Uri.file(savedPath)] : [],
+            tooltip: savedPath
+              ? `Analyse ${vscode.workspace.asRelativePath(savedPath)} with MemLens`
+              : 'The saved path is not known statically: choose the model file to analyse',
+          };
     return lens;
+  }
+
+  /** Asks VS Code to resolve the lenses again (a model file changed on disk). */
+  refresh(): void {
+    this.changed.fire();
   }
 
   dispose(): void {
@@ -154,7 +184,11 @@ export class CheckpointDiagnostics implements vscode.CodeActionProvider, vscode.
       const range = findingRange(f);
       const d = new vscode.Diagnostic(
         range,
-        diagnosticMessage(entry, vscode.workspace.asRelativePath(entry.modelPath)),
+        diagnosticMessage(
+          entry,
+          vscode.workspace.asRelativePath(entry.modelPath),
+          isStale(entry, modelMtime(entry.modelPath)),
+        ),
         vscode.DiagnosticSeverity.Warning,
       );
       d.source = 'MemLens';
@@ -193,4 +227,17 @@ export class CheckpointDiagnostics implements vscode.CodeActionProvider, vscode.
     for (const t of this.timers.values()) clearTimeout(t);
     this.subs.forEach((s) => s.dispose());
   }
+}
+
+/**
+ * Calls `onChange` when a model with a stored result is written again in the workspace (a
+ * training run saving the checkpoint), so lenses and warnings can say the result is stale.
+ */
+export function watchAnalysedModels(store: ResultStore, onChange: () => void): vscode.Disposable {
+  const watcher = vscode.workspace.createFileSystemWatcher('**/*');
+  const check = (uri: vscode.Uri): void => {
+    const changed = path.resolve(uri.fsPath);
+    if (store.entries().some((e) => e.modelPath === changed)) onChange();
+  };
+  return vscode.Disposable.from(watcher, watcher.onDidChange(check), watcher.onDidCreate(check));
 }

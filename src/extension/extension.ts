@@ -15,6 +15,7 @@ import {
   CheckpointLensProvider,
   SCRIPT_SELECTOR,
   ScriptFindings,
+  watchAnalysedModels,
 } from './checkpointLenses';
 import { registerCommands } from './commands';
 import { LATEST_VIEW_ID, LatestAnalysisView } from './latestView';
@@ -50,6 +51,10 @@ export function activate(context: vscode.ExtensionContext): MemLensApi {
     panels,
     lenses,
     diagnostics,
+    watchAnalysedModels(service.store, () => {
+      lenses.refresh();
+      diagnostics.updateAll();
+    }),
     latest,
     tree,
     ...registerCommands({ service, panels }),

@@ -41,13 +41,28 @@ export function entryForSavedPath(
 
 const num = (x: number): string => (Number.isFinite(x) ? x.toFixed(2) : 'n/a');
 
-/** "MemLens: H 2.31 · I 0.84 · heuristic memorization signature" (or "· no reference"). */
-export function lensTitle(entry: ResultEntry | undefined): string {
+/**
+ * Whether the model file was modified after its content was last seen to match the entry
+ * (a training script saving the checkpoint again). `modelMtimeMs` undefined: no such file.
+ */
+export function isStale(entry: ResultEntry, modelMtimeMs: number | undefined): boolean {
+  return modelMtimeMs !== undefined && modelMtimeMs > Date.parse(entry.checkedAt);
+}
+
+/** What a stale lens adds to its title; clicking it analyses the model again. */
+export const STALE_LENS_SUFFIX = ' · model saved since: analyze again';
+
+/**
+ * "MemLens: H 2.31 · I 0.84 · heuristic memorization signature" (or "· no reference"), with
+ * the stale suffix when the model changed since.
+ */
+export function lensTitle(entry: ResultEntry | undefined, stale = false): string {
   if (!entry) return ANALYZE_LENS_TITLE;
   const verdict = entry.signature
     ? signatureLabel(entry.signature.kind)
     : 'no reference (set memlens.baseline or compare)';
-  return `MemLens: H ${num(entry.entropyMedian)} · I ${num(entry.miMedian)} · ${verdict}`;
+  const title = `MemLens: H ${num(entry.entropyMedian)} · I ${num(entry.miMedian)} · ${verdict}`;
+  return stale ? title + STALE_LENS_SUFFIX : title;
 }
 
 /** True when the entry should raise a warning on the lines that save its model. */
@@ -61,14 +76,15 @@ export function showsMemorization(entry: ResultEntry | undefined): boolean {
  * The warning text: which signature, against which reference, and the evidence (delta of
  * median H with notch overlap, ratio of median I with its bootstrap interval).
  */
-export function diagnosticMessage(entry: ResultEntry, displayPath: string): string {
+export function diagnosticMessage(entry: ResultEntry, displayPath: string, stale = false): string {
   const s = entry.signature;
   if (!s) return '';
   const delta = `${s.deltaEntropy >= 0 ? '+' : ''}${num(s.deltaEntropy)}`;
   const notches = s.notchesOverlap ? 'notches overlap' : 'notches apart';
   return (
     `MemLens: ${signatureLabel(s.kind)} in ${displayPath} vs ${s.reference}: ` +
-    `median H ${delta} nats (${notches}), median I x${num(s.miRatio)} [${num(s.miRatioLow)}, ${num(s.miRatioHigh)}]`
+    `median H ${delta} nats (${notches}), median I x${num(s.miRatio)} [${num(s.miRatioLow)}, ${num(s.miRatioHigh)}]` +
+    (stale ? ' (from an earlier save of the model: analyze it again)' : '')
   );
 }
 

@@ -16,6 +16,11 @@ export interface ResultEntry {
   key: string;
   /** ISO time of the analysis. */
   analysedAt: string;
+  /**
+   * ISO time the model's content was last seen to match this result (its analysis, a cache
+   * hit, a compare): a model file modified later on disk makes the result stale.
+   */
+  checkedAt: string;
   /** Median H over all measured neurons (nats). */
   entropyMedian: number;
   /** Median off-diagonal I over all measured pairs (nats). */
@@ -78,7 +83,13 @@ export class ResultStore {
     try {
       const parsed = JSON.parse(await fs.readFile(this.indexFile, 'utf8')) as IndexFile;
       if (parsed.version === 1 && Array.isArray(parsed.entries)) {
-        this.entriesByPath = new Map(parsed.entries.map((e) => [e.modelPath, e]));
+        // Indexes written before checkedAt existed: the analysis time is the last check.
+        this.entriesByPath = new Map(
+          parsed.entries.map((e) => [
+            e.modelPath,
+            { ...e, checkedAt: e.checkedAt ?? e.analysedAt },
+          ]),
+        );
         this.compares = Array.isArray(parsed.compares) ? parsed.compares : [];
       }
     } catch {
@@ -163,13 +174,15 @@ export class ResultStore {
   /**
    * Stores an analysis under `key` and makes it the latest for its model. A signature from a
    * baseline replaces the old one; without one, an earlier compare's signature is kept (it
-   * still describes this model unless the model changed, which changes the key).
+   * still describes this model unless the model changed, which changes the key). `checkedAt`:
+   * when the model's content was seen to match (now, unless the report comes from elsewhere).
    */
   async putAnalysis(
     modelPath: string,
     key: string,
     report: AnalysisReport,
     signature: Signature | null,
+    checkedAt: string = new Date().toISOString(),
   ): Promise<ResultEntry> {
     await this.loaded;
     const file = this.reportFile(key);
@@ -184,6 +197,7 @@ export class ResultStore {
       modelPath: resolved,
       key,
       analysedAt: report.createdAt,
+      checkedAt,
       entropyMedian: report.summary.entropy.median,
       miMedian: report.summary.mi.median,
       backend: report.backend,
@@ -200,7 +214,11 @@ export class ResultStore {
    * Stores a compare report and gives every model in it (without an error) its signature.
    * Models not analysed alone yet get an entry whose numbers come from the compare.
    */
-  async putCompare(key: string, report: CompareReport): Promise<void> {
+  async putCompare(
+    key: string,
+    report: CompareReport,
+    checkedAt: string = new Date().toISOString(),
+  ): Promise<void> {
     await this.loaded;
     const file = this.compareFile(key);
     await fs.mkdir(path.dirname(file), { recursive: true });
@@ -213,6 +231,7 @@ export class ResultStore {
         modelPath: resolved,
         key: previous?.key ?? '',
         analysedAt: report.createdAt,
+        checkedAt,
         entropyMedian: m.summary.entropy.median,
         miMedian: m.summary.mi.median,
         backend: previous?.backend ?? null,

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type {
@@ -106,6 +106,33 @@ void test('an analysis is stored, becomes the latest for its model, and survives
     assert.deepEqual(await again.report(entry.key), r);
     assert.deepEqual(await again.signature(entry.key), heuristic);
     assert.equal(await again.signature('f'.repeat(64)), null);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+void test('checkedAt: now for an analysis or a cache hit of an old report, the report time for an import; old indexes fall back to analysedAt', async () => {
+  const dir = tempDir();
+  try {
+    const store = new ResultStore(dir);
+    await store.load();
+    const old = report('/w/m.onnx', 1.2, 0.9, '2026-01-01T10:00:00.000Z');
+    const before = Date.now();
+    const hit = await store.putAnalysis('/w/m.onnx', 'a'.repeat(64), old, null);
+    assert.equal(hit.analysedAt, '2026-01-01T10:00:00.000Z');
+    assert.ok(Date.parse(hit.checkedAt) >= before && Date.parse(hit.checkedAt) <= Date.now());
+    const imported = await store.putAnalysis('/w/m.onnx', 'b'.repeat(64), old, null, old.createdAt);
+    assert.equal(imported.checkedAt, '2026-01-01T10:00:00.000Z');
+    // An index from before checkedAt existed.
+    const legacy = { ...imported } as Partial<typeof imported>;
+    delete legacy.checkedAt;
+    writeFileSync(
+      path.join(dir, 'index.json'),
+      JSON.stringify({ version: 1, entries: [legacy], compares: [] }),
+    );
+    const reloaded = new ResultStore(dir);
+    await reloaded.load();
+    assert.equal(reloaded.latest('/w/m.onnx')?.checkedAt, '2026-01-01T10:00:00.000Z');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

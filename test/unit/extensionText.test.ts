@@ -9,6 +9,7 @@ import {
   ANALYZE_LENS_TITLE,
   diagnosticMessage,
   entryForSavedPath,
+  isStale,
   lensTitle,
   showsMemorization,
   withSignatureFlag,
@@ -35,6 +36,7 @@ function entry(modelPath: string, analysedAt: string, sig: Signature | null): Re
     modelPath,
     key: 'k',
     analysedAt,
+    checkedAt: analysedAt,
     entropyMedian: 2.314,
     miMedian: 0.8449,
     backend: 'wasm',
@@ -58,6 +60,30 @@ void test('lens titles: before analysis, with a signature, without a reference',
   assert.equal(
     lensTitle(entry('/w/m.onnx', 't', null)),
     'MemLens: H 2.31 · I 0.84 · no reference (set memlens.baseline or compare)',
+  );
+});
+
+void test('a result is stale once the model file is modified after it was last checked', () => {
+  const e = {
+    ...entry('/w/m.onnx', '2026-05-01T10:00:00.000Z', signature),
+    checkedAt: '2026-05-02T08:00:00.000Z',
+  };
+  const checked = Date.parse('2026-05-02T08:00:00.000Z');
+  assert.equal(isStale(e, checked - 1), false, 'saved before the check');
+  assert.equal(isStale(e, checked), false, 'saved at the check');
+  assert.equal(
+    isStale(e, checked + 1),
+    true,
+    'saved after the check (analysedAt is earlier still)',
+  );
+  assert.equal(isStale(e, undefined), false, 'no file: nothing newer');
+  assert.equal(
+    lensTitle(e, true),
+    'MemLens: H 2.31 · I 0.84 · heuristic memorization signature · model saved since: analyze again',
+  );
+  assert.match(
+    diagnosticMessage(e, 'm.onnx', true),
+    / \(from an earlier save of the model: analyze it again\)$/,
   );
 });
 

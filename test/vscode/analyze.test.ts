@@ -93,4 +93,29 @@ describe('analyze the shortcut example model', () => {
     assert.equal(open.length, 1, actions.map((a) => a.title).join('; '));
     assert.equal(open[0].title, 'MemLens: Open report');
   });
+
+  it('marks the lens and the warning stale when the model is saved again, until it is analysed again', async () => {
+    analysed();
+    const lines = saveLines();
+    await new Promise((r) => setTimeout(r, 50));
+    // A training run saving the checkpoint again (same bytes: only the modification time moves).
+    const bytes = await vscode.workspace.fs.readFile(shortcutModel());
+    await vscode.workspace.fs.writeFile(shortcutModel(), bytes);
+    const [lens] = await memlensLenses(trainingScript());
+    assert.equal(lens.line, lines.shortcut);
+    assert.ok(lens.title.endsWith(' · model saved since: analyze again'), lens.title);
+    // The file watcher refreshes the warnings.
+    await waitFor(
+      'the stale warning',
+      () =>
+        vscode.languages
+          .getDiagnostics(trainingScript())
+          .find((d) => d.message.endsWith('(from an earlier save of the model: analyze it again)')),
+      [vscode.languages.onDidChangeDiagnostics],
+    );
+    // Same content: the cached result, checked against the model now.
+    await vscode.commands.executeCommand('memlens.analyze', shortcutModel());
+    const [fresh] = await memlensLenses(trainingScript());
+    assert.ok(!fresh.title.includes('saved since'), fresh.title);
+  });
 });
