@@ -171,6 +171,7 @@ export class AnalysisService implements vscode.Disposable {
         const entry = this.store.latest(model);
         if (entry?.key !== key)
           await this.store.putAnalysis(model, key, cached, await this.store.signature(key));
+        else await this.store.markChecked(model);
         this.log.info(
           `cached result for ${model} (${key.slice(0, 12)}) in ${Date.now() - started} ms`,
         );

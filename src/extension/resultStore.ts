@@ -210,6 +210,16 @@ export class ResultStore {
     return entry;
   }
 
+  /** Records that a model's content was just seen to match its latest result (a cache hit). */
+  async markChecked(modelPath: string): Promise<void> {
+    await this.loaded;
+    const resolved = path.resolve(modelPath);
+    const entry = this.entriesByPath.get(resolved);
+    if (!entry) return;
+    this.entriesByPath.set(resolved, { ...entry, checkedAt: new Date().toISOString() });
+    await this.save();
+  }
+
   /**
    * Stores a compare report and gives every model in it (without an error) its signature.
    * Models not analysed alone yet get an entry whose numbers come from the compare.

@@ -123,6 +123,12 @@ void test('checkedAt: now for an analysis or a cache hit of an old report, the r
     assert.ok(Date.parse(hit.checkedAt) >= before && Date.parse(hit.checkedAt) <= Date.now());
     const imported = await store.putAnalysis('/w/m.onnx', 'b'.repeat(64), old, null, old.createdAt);
     assert.equal(imported.checkedAt, '2026-01-01T10:00:00.000Z');
+    // A cache hit on the latest result: checked now, nothing else changes.
+    const beforeHit = Date.now();
+    await store.markChecked('/w/m.onnx');
+    const rechecked = store.latest('/w/m.onnx');
+    assert.ok(rechecked && Date.parse(rechecked.checkedAt) >= beforeHit);
+    assert.deepEqual({ ...rechecked, checkedAt: imported.checkedAt }, imported);
     // An index from before checkedAt existed.
     const legacy = { ...imported } as Partial<typeof imported>;
     delete legacy.checkedAt;
