@@ -95,3 +95,37 @@ void describe('Keras-saved conv.keras: Conv2D -> MaxPooling2D -> Flatten -> Dens
     }
   });
 });
+
+void describe('Keras-saved rnn.keras: LSTM over a sequence -> Bidirectional LSTM -> Dense', () => {
+  void it("finds the weights in the cell and the forward/backward layers, and matches Keras' values", async () => {
+    const handle = await openModel(path.join(DIR, 'rnn.keras'), { backend: 'cpu' });
+    try {
+      assert.deepEqual(
+        handle.layers.map((l) => [l.name, l.type]),
+        [
+          ['lstm', 'LSTM'],
+          ['bi', 'Bidirectional'],
+          ['out', 'Dense'],
+        ],
+      );
+      const result = await handle.capture(probe('rnn-probe.npy'), {
+        layers: ['lstm', 'bi', 'out'],
+      });
+      // The LSTM's sequence output is read at its first step (MemLens' default reduction).
+      assert.deepEqual(
+        result.layers.map((l) => [l.name, l.reduction]),
+        [
+          ['lstm', 'first-token'],
+          ['bi', 'none'],
+          ['out', 'none'],
+        ],
+      );
+      for (const slice of result.acts.layers) {
+        const want = keras(`rnn/${slice.name}/output`);
+        assertColumns(result.acts, slice.start, want.values, want.width, 1e-4);
+      }
+    } finally {
+      handle.dispose();
+    }
+  });
+});

@@ -80,18 +80,29 @@ async function readKerasZip(file: string, bytes: Uint8Array): Promise<KerasSourc
     weights: (names) => {
       const group = groups.get(names.join('/'));
       if (group === undefined) return undefined;
-      // tf.keras 2.13 wrote _layer_checkpoint_dependencies where Keras 3 writes layers.
-      for (const root of ['layers', '_layer_checkpoint_dependencies']) {
-        const base = `${group
-          .split('/')
-          .map((s) => (s === 'layers' ? root : s))
-          .join('/')}/vars`;
-        const vars = reader.keys(base);
-        if (vars === undefined) continue;
-        return vars
+      /** The variables of one object, in index order; undefined when it has none. */
+      const vars = (base: string): Hdf5Array[] | undefined => {
+        const keys = reader.keys(`${base}/vars`);
+        if (keys === undefined || keys.length === 0) return undefined;
+        return keys
           .map(Number)
           .sort((a, b) => a - b)
-          .map((i) => reader.dataset(`${base}/${i}`)!);
+          .map((i) => reader.dataset(`${base}/vars/${i}`)!);
+      };
+      // tf.keras 2.13 wrote _layer_checkpoint_dependencies where Keras 3 writes layers.
+      for (const root of ['layers', '_layer_checkpoint_dependencies']) {
+        const base = group
+          .split('/')
+          .map((s) => (s === 'layers' ? root : s))
+          .join('/');
+        if (reader.keys(base) === undefined) continue;
+        // A layer's own variables, or those of the objects holding them: an RNN's cell; a
+        // Bidirectional's forward then backward RNN (the order of layer.weights).
+        for (const parts of [[''], ['/cell'], ['/forward_layer/cell', '/backward_layer/cell']]) {
+          const found = parts.map((p) => vars(base + p));
+          if (found.every((f) => f !== undefined)) return found.flat();
+        }
+        return undefined;
       }
       return undefined;
     },
