@@ -166,7 +166,12 @@ while (queue.length > 0) {
     for (const f of filesUnder(pkg)) {
       const rel = path.relative(pkg, f);
       if (rel.split(path.sep).includes('node_modules')) continue;
-      if (/^(package\.json|licen[cs]e|notice)/i.test(path.basename(f)) && !rel.includes(path.sep)) {
+      // Every package.json ships, nested ones too: Node reads the nearest one for a file's module
+      // type (onnxruntime-common's dist/cjs/package.json makes its CommonJS build CommonJS in a
+      // "type": "module" package).
+      if (path.basename(f) === 'package.json') {
+        shipped.add(f);
+      } else if (/^(licen[cs]e|notice)/i.test(path.basename(f)) && !rel.includes(path.sep)) {
         shipped.add(f);
       } else if (binaryAsset.test(f) && fitsTarget(rel)) {
         queue.push(f);
