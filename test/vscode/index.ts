@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import Mocha from 'mocha';
 
 /** The suites, in the order they run: later ones rely on the state earlier ones leave. */
-const suites = ['activation', 'trainingScript', 'analyze', 'panel', 'export', 'compare'];
+const suites = ['activation', 'trainingScript', 'analyze', 'panel', 'export', 'compare', 'formats'];
 
 export async function run(): Promise<void> {
   const resultsFile = process.env.MEMLENS_E2E_RESULTS;

@@ -1,0 +1,70 @@
+// Keras and ONNX models analysed by the installed extension: its child process reads the
+// .keras with h5wasm and runs the .onnx in ONNX Runtime, both shipped in the .vsix.
+import * as assert from 'node:assert/strict';
+import * as vscode from 'vscode';
+import { encodeOnnxModel } from '../../src/core/capture/onnxProto';
+import { encodeNpy } from '../../src/core/io/npy';
+import type { AnalysisReport } from '../../src/core/report/schema';
+import { randn } from '../fixtures/capture/helpers';
+import { mlpModel } from '../fixtures/capture/onnxModels';
+import { workspaceUri } from './workspace';
+
+describe('Keras and ONNX models in the extension', () => {
+  const settings = () => vscode.workspace.getConfiguration('memlens');
+  const saved: Record<string, unknown> = {};
+  const set = async (key: string, value: unknown): Promise<void> => {
+    if (!(key in saved)) saved[key] = settings().inspect(key)?.workspaceValue;
+    await settings().update(key, value, vscode.ConfigurationTarget.Workspace);
+  };
+
+  before(async () => {
+    // The examples' baseline has another architecture: these models are read alone.
+    await set('baseline', '');
+  });
+
+  after(async () => {
+    for (const [key, value] of Object.entries(saved))
+      await settings().update(key, value, vscode.ConfigurationTarget.Workspace);
+  });
+
+  it('analyses a Keras 3 .keras whose backbone is a nested model, measuring the inner layers', async () => {
+    await set('probeData', 'formats/probe.npy');
+    const report = await vscode.commands.executeCommand<AnalysisReport>(
+      'memlens.analyze',
+      workspaceUri('formats', 'nested.keras'),
+    );
+    assert.ok(report, 'memlens.analyze returned nothing');
+    assert.equal(report.model.format, 'keras');
+    assert.equal(report.backend, 'wasm');
+    assert.deepEqual(
+      report.layers.map((l) => [l.name, l.neurons]),
+      [
+        ['fc1', 16],
+        ['fc2', 8],
+        ['side', 8],
+      ],
+    );
+  });
+
+  it('analyses a two-input ONNX model fed through the input memlens.modelInput names', async () => {
+    const onnx = workspaceUri('formats', 'two-inputs.onnx');
+    await vscode.workspace.fs.writeFile(onnx, encodeOnnxModel(mlpModel(true)));
+    await vscode.workspace.fs.writeFile(
+      workspaceUri('formats', 'onnx-probe.npy'),
+      encodeNpy(randn(5, 50, 3), [50, 3]),
+    );
+    await set('probeData', 'formats/onnx-probe.npy');
+    await set('modelInput', 'x');
+    const report = await vscode.commands.executeCommand<AnalysisReport>('memlens.analyze', onnx);
+    assert.ok(report, 'memlens.analyze returned nothing');
+    assert.equal(report.model.format, 'onnx');
+    assert.deepEqual(
+      report.layers.map((l) => [l.name, l.neurons]),
+      [
+        ['/0/Gemm', 4],
+        ['/2/Gemm', 2],
+      ],
+    );
+    assert.equal(report.probe?.samples, 50);
+  });
+});
