@@ -129,3 +129,24 @@ void describe('Keras-saved rnn.keras: LSTM over a sequence -> Bidirectional LSTM
     }
   });
 });
+
+void describe('Keras-saved augmented.keras: augmentation layers, Rescaling, Conv2D, pooling, Dense', () => {
+  void it('passes images through the augmentation layers unchanged, as Keras does at inference', async () => {
+    const handle = await openModel(path.join(DIR, 'augmented.keras'), { backend: 'cpu' });
+    try {
+      const names = ['aug_conv', 'aug_gap', 'aug_dense'];
+      for (const point of ['preactivation', 'output'] as const) {
+        const result = await handle.capture(probe('aug-probe.npy'), { layers: names, point });
+        for (const slice of result.acts.layers) {
+          const want = keras(`augmented/${slice.name}/${point}`);
+          assertColumns(result.acts, slice.start, want.values, want.width, 1e-4);
+        }
+      }
+      // The augmentation layers are listed, as pass-throughs, and not measured.
+      const flip = handle.layers.find((l) => l.name === 'random_flip');
+      assert.deepEqual(flip && [flip.type, flip.measuredByDefault], ['Activation', false]);
+    } finally {
+      handle.dispose();
+    }
+  });
+});

@@ -3,13 +3,44 @@
  * tfjs-layers deserialises: dtype policies become dtype names, InputLayer's `batch_shape`
  * becomes `batch_input_shape`, functional `inbound_nodes` of `{args, kwargs}` become
  * `[[layer, node, tensor, {}]]` lists, and the Keras 3 bookkeeping keys (`module`,
- * `registered_name`, `build_config`, `compile_config`) are dropped. Keras 2 configs pass
- * through unchanged.
+ * `registered_name`, `build_config`, `compile_config`) are dropped. Layers that are the
+ * identity at inference and unknown to TF.js (augmentation) become linear Activations. Keras 2
+ * configs otherwise pass through unchanged.
  */
 
 type Json = unknown;
 
 const DROPPED = new Set(['module', 'registered_name', 'build_config', 'compile_config']);
+
+/**
+ * Keras layers that pass their input through unchanged at inference (augmentation, spatial
+ * dropout) and that TF.js lacks: rebuilt as a linear Activation of the same name, so a model
+ * trained with them still loads.
+ */
+const IDENTITY_AT_INFERENCE = new Set([
+  'RandomFlip',
+  'RandomRotation',
+  'RandomZoom',
+  'RandomTranslation',
+  'RandomContrast',
+  'RandomBrightness',
+  'SpatialDropout2D',
+  'SpatialDropout3D',
+]);
+
+/** An inference-time stand-in TF.js has for a layer class it lacks, or the entry unchanged. */
+function inferenceStandIn(entry: Record<string, Json>): Record<string, Json> {
+  const config = isObject(entry.config) ? entry.config : {};
+  const cls = entry.class_name;
+  if (typeof cls === 'string' && IDENTITY_AT_INFERENCE.has(cls)) {
+    return {
+      ...entry,
+      class_name: 'Activation',
+      config: { name: config.name, trainable: false, dtype: config.dtype, activation: 'linear' },
+    };
+  }
+  return entry;
+}
 
 function isObject(v: Json): v is Record<string, Json> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -60,5 +91,5 @@ export function normalizeKerasConfig(v: Json): Json {
     const { batch_shape: shape, ...rest } = out.config;
     out.config = { ...rest, batch_input_shape: shape };
   }
-  return out;
+  return inferenceStandIn(out);
 }
