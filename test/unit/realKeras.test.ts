@@ -150,3 +150,35 @@ void describe('Keras-saved augmented.keras: augmentation layers, Rescaling, Conv
     }
   });
 });
+
+for (const file of ['standins.keras', 'standins.h5']) {
+  void describe(`Keras-saved ${file}: constructs TF.js lacks or defines differently`, () => {
+    void it('runs Normalization, hard_sigmoid, hard_silu, silu, keepdims pooling and tensor operations as Keras does', async () => {
+      const handle = await openModel(path.join(DIR, file), { backend: 'cpu' });
+      try {
+        const names = [
+          'adapted',
+          'hs_conv',
+          'squeeze',
+          'excite',
+          'scale_maps',
+          'fixed',
+          'silu',
+          'st_out',
+        ];
+        for (const point of ['preactivation', 'output'] as const) {
+          const result = await handle.capture(probe('standins-probe.npy'), {
+            layers: names,
+            point,
+          });
+          for (const slice of result.acts.layers) {
+            const want = keras(`standins/${slice.name}/${point}`);
+            assertColumns(result.acts, slice.start, want.values, want.width, 1e-4);
+          }
+        }
+      } finally {
+        handle.dispose();
+      }
+    });
+  });
+}

@@ -1,7 +1,9 @@
 import type { LayersModel, io } from '@tensorflow/tfjs';
-import { unzipSync } from 'fflate';
+import { strToU8, unzipSync } from 'fflate';
 import { UserError } from '../errors';
 import { normalizeKerasConfig } from './kerasConfig';
+import type { StandInWeights } from './kerasStandIns';
+import { registerStandIns, withStandIns } from './kerasStandIns';
 import { kerasWeightGroups } from './kerasWeightGroups';
 import type { Hdf5Array, Hdf5Reader } from './kerasHdf5';
 import { openHdf5 } from './kerasHdf5';
@@ -29,8 +31,16 @@ type LayerWeights = (names: string[]) => Hdf5Array[] | undefined;
 /** A Keras model read from disk: its config (Keras 2 form) and a lookup of weights by layer. */
 interface KerasSource {
   config: Record<string, unknown>;
+  /** Major version of the Keras that wrote it (activations changed meaning in Keras 3). */
+  kerasMajor: number;
   weights: LayerWeights;
   reader: Hdf5Reader;
+}
+
+/** The major of a `keras_version` string ('3.3.3' -> 3), or `fallback` when there is none. */
+function kerasMajorOf(version: unknown, fallback: number): number {
+  const major = typeof version === 'string' ? Number.parseInt(version, 10) : NaN;
+  return Number.isFinite(major) ? major : fallback;
 }
 
 function parseConfig(text: string, where: string): Record<string, unknown> {
@@ -45,7 +55,7 @@ function parseConfig(text: string, where: string): Record<string, unknown> {
   if (typeof config !== 'object' || config === null || !('class_name' in config)) {
     throw new UserError(`${where}: expected a Keras model config with a class_name, found none`);
   }
-  return normalizeKerasConfig(config) as Record<string, unknown>;
+  return normalizeKerasConfig(config, where) as Record<string, unknown>;
 }
 
 /** A .keras file (Keras 3): a zip of config.json and model.weights.h5 (layers/<name>/vars/<i>). */
@@ -72,10 +82,17 @@ async function readKerasZip(file: string, bytes: Uint8Array): Promise<KerasSourc
     new TextDecoder().decode(entries['config.json']),
     `${file}: config.json`,
   );
+  let metadata: { keras_version?: unknown } = {};
+  try {
+    metadata = JSON.parse(new TextDecoder().decode(entries['metadata.json'] ?? strToU8('{}')));
+  } catch {
+    // no usable metadata: the version falls back to Keras 3, which writes .keras files
+  }
   const reader = await openHdf5(weightsFile, `${file}: model.weights.h5`);
   const groups = kerasWeightGroups(config as unknown as LayerEntry);
   return {
     config,
+    kerasMajor: kerasMajorOf(metadata.keras_version, 3),
     reader,
     weights: (names) => {
       const group = groups.get(names.join('/'));
@@ -128,6 +145,7 @@ async function readKerasH5(file: string, bytes: Uint8Array): Promise<KerasSource
     const root = reader.keys('/')?.includes('model_weights') ? 'model_weights' : '/';
     return {
       config,
+      kerasMajor: kerasMajorOf(reader.attr('/', 'keras_version'), 2),
       reader,
       weights: (path) => {
         // Keras 2 keeps a nested model's weights in the group of the top-level layer, named
@@ -176,6 +194,7 @@ function keraWeights(
   model: LayersModel,
   flat: FlatTopology,
   source: KerasSource,
+  standIns: Map<string, StandInWeights>,
 ): io.ModelArtifacts {
   const specs: io.WeightsManifestEntry[] = [];
   const chunks: Float32Array[] = [];
@@ -184,7 +203,13 @@ function keraWeights(
     const want = layer.weights;
     if (want.length === 0) continue;
     const names = flat.origin.get(layer.name) ?? [layer.name];
-    const have = source.weights(names);
+    const standIn = standIns.get(names[names.length - 1]);
+    const have = standIn
+      ? standIn(
+          source.weights(names),
+          want.map((w) => w.shape.map(Number)),
+        )
+      : source.weights(names);
     const label = names.join('/');
     if (have === undefined || have.length === 0) {
       throw new UserError(
@@ -234,7 +259,9 @@ async function openKeras(file: string, opts: OpenModelOptions): Promise<ModelHan
   }
   try {
     const tf = loadTf();
-    const flat = flattenNestedModels(file, source.config);
+    registerStandIns(tf);
+    const { config, weights: standIns } = withStandIns(file, source.config, source.kerasMajor);
+    const flat = flattenNestedModels(file, config as Record<string, unknown>);
     // A first build tells which weights each layer expects (names, order, shapes).
     let shell: LayersModel;
     try {
@@ -246,7 +273,7 @@ async function openKeras(file: string, opts: OpenModelOptions): Promise<ModelHan
     }
     let artifacts: io.ModelArtifacts;
     try {
-      artifacts = keraWeights(file, shell, flat, source);
+      artifacts = keraWeights(file, shell, flat, source, standIns);
     } finally {
       shell.dispose();
     }

@@ -40,7 +40,7 @@ export interface Hdf5Reader {
   attr(path: string, name: string): unknown;
   /** Child names of the group at `path`, or undefined when there is no such group. */
   keys(path: string): string[] | undefined;
-  /** The dataset at `path` as float32, or undefined when absent. */
+  /** The dataset at `path` as float32 (any numeric type converted), or undefined when absent. */
   dataset(path: string): Hdf5Array | undefined;
   close(): void;
 }
@@ -86,12 +86,17 @@ export async function openHdf5(bytes: Uint8Array, label: string): Promise<Hdf5Re
       if (!(obj instanceof m.Dataset)) return undefined;
       const value = quiet(() => obj.value);
       const shape = quiet(() => obj.shape) ?? [];
-      if (!(value instanceof Float32Array || value instanceof Float64Array)) {
-        throw new UserError(
-          `${label}: dataset '${path}' holds ${quiet(() => String(obj.dtype))} values: expected float weights`,
-        );
+      if (value instanceof Float32Array) return { shape, values: value };
+      // Integer variables (Normalization's count, a seed state) come as numbers too.
+      if (ArrayBuffer.isView(value) && !(value instanceof DataView)) {
+        return { shape, values: Float32Array.from(value as ArrayLike<number | bigint>, Number) };
       }
-      return { shape, values: value instanceof Float32Array ? value : Float32Array.from(value) };
+      if (typeof value === 'number' || typeof value === 'bigint') {
+        return { shape, values: Float32Array.of(Number(value)) };
+      }
+      throw new UserError(
+        `${label}: dataset '${path}' holds ${quiet(() => String(obj.dtype))} values: expected numeric weights`,
+      );
     },
     close() {
       quiet(() => file.close());

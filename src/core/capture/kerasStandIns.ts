@@ -1,0 +1,267 @@
+/**
+ * Keras layers and activations that TF.js lacks, or defines differently, rewritten in a Keras
+ * 2-form config as TF.js equivalents with the same inference-time function:
+ * - augmentation and spatial dropout layers, the identity at inference: linear Activations;
+ * - Normalization, `(x - mean) / max(sqrt(variance), 1e-7)`: a BatchNormalization without
+ *   centre or scale, epsilon 0, fed the mean and the variance floored at 1e-14 (the same
+ *   division);
+ * - global pooling with `keepdims` (TF.js pools to [batch, channels] only): a pooling layer
+ *   of MemLens' that keeps the spatial axes with size 1;
+ * - the activations `silu` (TF.js: swish), `hard_silu`/`hard_swish` (x * relu6(x + 3) / 6), and Keras 3's
+ *   `hard_sigmoid` (relu6(x + 3) / 6, where Keras 2 and TF.js use 0.2x + 0.5 clipped): classes
+ *   registered with TF.js under names of their own.
+ */
+import type { Tensor, serialization } from '@tensorflow/tfjs';
+
+type Shape = (number | null)[];
+import { UserError } from '../errors';
+import { SCALAR_OP, isObject } from './kerasConfig';
+import type { Hdf5Array } from './kerasHdf5';
+import type { Tf } from './tfjsRuntime';
+
+type Json = unknown;
+
+/** The weights a stand-in layer takes, from what the file holds for the original layer. */
+export type StandInWeights = (found: Hdf5Array[] | undefined, shapes: number[][]) => Hdf5Array[];
+
+const IDENTITY_AT_INFERENCE = new Set([
+  'RandomFlip',
+  'RandomRotation',
+  'RandomZoom',
+  'RandomTranslation',
+  'RandomContrast',
+  'RandomBrightness',
+  'SpatialDropout2D',
+  'SpatialDropout3D',
+]);
+
+/** Keras' floor on the standard deviation Normalization divides by (backend.epsilon()). */
+const KERAS_EPSILON = 1e-7;
+
+function constantArray(file: string, layer: string, value: Json, shape: number[]): Hdf5Array {
+  const size = shape.reduce((a, b) => a * b, 1);
+  const list = Array.isArray(value) ? value.flat(Infinity) : [value];
+  if (!list.every((v) => typeof v === 'number') || (list.length !== 1 && list.length !== size)) {
+    throw new UserError(
+      `${file}: Normalization layer '${layer}' has a constant of ${list.length} values: expected 1 or ${size}`,
+    );
+  }
+  const values = new Float32Array(size);
+  for (let i = 0; i < size; i++) values[i] = list[list.length === 1 ? 0 : i] as number;
+  return { shape, values };
+}
+
+function normalization(
+  file: string,
+  entry: Record<string, Json>,
+  weights: Map<string, StandInWeights>,
+): Record<string, Json> {
+  const c = isObject(entry.config) ? entry.config : {};
+  const name = String(c.name ?? entry.name ?? '');
+  const axis = Array.isArray(c.axis) ? c.axis : c.axis === null ? [] : [c.axis ?? -1];
+  if (axis.length !== 1 || typeof axis[0] !== 'number') {
+    throw new UserError(
+      `${file}: Normalization layer '${name}' normalises over axes ${JSON.stringify(c.axis ?? null)}: expected one axis`,
+    );
+  }
+  if (c.invert === true) {
+    throw new UserError(
+      `${file}: Normalization layer '${name}' has invert=True: expected a forward normalisation`,
+    );
+  }
+  const fixed = c.mean !== null && c.mean !== undefined;
+  weights.set(name, (found, shapes) => {
+    const [mean, variance] = fixed
+      ? [
+          constantArray(file, name, c.mean, shapes[0]),
+          constantArray(file, name, c.variance, shapes[1]),
+        ]
+      : (found ?? []);
+    if (mean === undefined || variance === undefined) {
+      throw new UserError(
+        `${file}: Normalization layer '${name}': expected its adapted mean and variance, found none`,
+      );
+    }
+    const floor = KERAS_EPSILON * KERAS_EPSILON;
+    return [
+      mean,
+      { shape: variance.shape, values: variance.values.map((v) => Math.max(v, floor)) },
+    ];
+  });
+  return {
+    ...entry,
+    class_name: 'BatchNormalization',
+    config: {
+      name,
+      trainable: false,
+      dtype: c.dtype ?? 'float32',
+      axis: axis[0],
+      momentum: 0.99,
+      epsilon: 0,
+      center: false,
+      scale: false,
+      moving_mean_initializer: { class_name: 'Zeros', config: {} },
+      moving_variance_initializer: { class_name: 'Ones', config: {} },
+    },
+  };
+}
+
+const GLOBAL_POOLING = /^Global(Average|Max)Pooling([123])D$/;
+
+/** A global pooling with keepdims as MemLens' keepdims pooling layer; else undefined. */
+function keepdimsPooling(entry: Record<string, Json>): Record<string, Json> | undefined {
+  const c = isObject(entry.config) ? entry.config : {};
+  const match = typeof entry.class_name === 'string' && GLOBAL_POOLING.exec(entry.class_name);
+  if (!match || c.keepdims !== true) return undefined;
+  return {
+    ...entry,
+    class_name: KEEPDIMS_POOLING,
+    config: {
+      name: c.name,
+      trainable: false,
+      dtype: c.dtype ?? 'float32',
+      mode: match[1] === 'Average' ? 'mean' : 'max',
+      spatial_axes: Number(match[2]),
+      data_format: c.data_format ?? 'channels_last',
+    },
+  };
+}
+
+/** Activation names TF.js lacks or defines differently, by Keras major version. */
+function activationName(name: Json, kerasMajor: number): Json {
+  if (name === 'silu') return 'swish'; // x * sigmoid(x) under both names
+  if (name === 'hard_silu' || name === 'hard_swish') return 'memlens_hard_silu';
+  if (name === 'hard_sigmoid' && kerasMajor >= 3) return 'memlens_hard_sigmoid';
+  return name;
+}
+
+/**
+ * Rewrites the layers of a Keras 2-form config of `file` (written by Keras `kerasMajor`) with
+ * their TF.js stand-ins; returns the config and, by layer name, how stand-in layers take
+ * their weights.
+ */
+export function withStandIns(
+  file: string,
+  config: Json,
+  kerasMajor: number,
+): { config: Json; weights: Map<string, StandInWeights> } {
+  const weights = new Map<string, StandInWeights>();
+  const visit = (v: Json): Json => {
+    if (Array.isArray(v)) return v.map(visit);
+    if (!isObject(v)) return v;
+    const out: Record<string, Json> = {};
+    for (const [key, value] of Object.entries(v)) {
+      out[key] =
+        key === 'activation' || key === 'recurrent_activation'
+          ? activationName(value, kerasMajor)
+          : visit(value);
+    }
+    const cls = out.class_name;
+    const c = isObject(out.config) ? out.config : {};
+    if (typeof cls === 'string' && IDENTITY_AT_INFERENCE.has(cls)) {
+      return {
+        ...out,
+        class_name: 'Activation',
+        config: { name: c.name, trainable: false, dtype: c.dtype, activation: 'linear' },
+      };
+    }
+    if (cls === 'Normalization') return normalization(file, out, weights);
+    return keepdimsPooling(out) ?? out;
+  };
+  return { config: visit(config), weights };
+}
+
+/** Class name of the keepdims global pooling registered with TF.js. */
+const KEEPDIMS_POOLING = 'MemlensGlobalPoolingKeepdims';
+
+let registered = false;
+
+/** Registers the stand-in activations and layers with TF.js (once). */
+export function registerStandIns(tf: Tf): void {
+  if (registered) return;
+  registered = true;
+  const hardSigmoid = (x: Tensor): Tensor => tf.div(tf.relu6(tf.add(x, 3)), 6);
+  class MemlensHardSigmoid extends tf.serialization.Serializable {
+    static readonly className = 'memlensHardSigmoid';
+    getClassName(): string {
+      return MemlensHardSigmoid.className;
+    }
+    apply(x: Tensor): Tensor {
+      return tf.tidy(() => hardSigmoid(x));
+    }
+    getConfig(): serialization.ConfigDict {
+      return {};
+    }
+  }
+  class MemlensHardSilu extends tf.serialization.Serializable {
+    static readonly className = 'memlensHardSilu';
+    getClassName(): string {
+      return MemlensHardSilu.className;
+    }
+    apply(x: Tensor): Tensor {
+      return tf.tidy(() => tf.mul(x, hardSigmoid(x)));
+    }
+    getConfig(): serialization.ConfigDict {
+      return {};
+    }
+  }
+  /** A parameter-free layer whose config is the spec it was built from. */
+  abstract class SpecLayer<S extends { name?: string }> extends tf.layers.Layer {
+    constructor(protected readonly spec: S) {
+      super({ name: spec.name, trainable: false });
+    }
+    getConfig(): serialization.ConfigDict {
+      return { ...super.getConfig(), ...(this.spec as unknown as serialization.ConfigDict) };
+    }
+  }
+  interface PoolingSpec {
+    name?: string;
+    mode: 'mean' | 'max';
+    spatialAxes: number;
+    dataFormat: 'channelsLast' | 'channelsFirst';
+  }
+  class MemlensGlobalPoolingKeepdims extends SpecLayer<PoolingSpec> {
+    static readonly className = KEEPDIMS_POOLING;
+    private axes(rank: number): number[] {
+      const first = this.spec.dataFormat === 'channelsFirst' ? 2 : 1;
+      return Array.from({ length: rank - 2 }, (_, i) => first + i);
+    }
+    computeOutputShape(shape: Shape | Shape[]): Shape {
+      const s = (Array.isArray(shape[0]) ? shape[0] : shape) as Shape;
+      const axes = this.axes(s.length);
+      return s.map((d, i) => (axes.includes(i) ? 1 : d));
+    }
+    call(inputs: Tensor | Tensor[]): Tensor {
+      return tf.tidy(() => {
+        const x = Array.isArray(inputs) ? inputs[0] : inputs;
+        const axes = this.axes(x.rank);
+        return this.spec.mode === 'mean' ? tf.mean(x, axes, true) : tf.max(x, axes, true);
+      });
+    }
+  }
+  interface ScalarOpSpec {
+    name?: string;
+    op: 'add' | 'sub' | 'mul' | 'div';
+    value: number;
+    tensorFirst: boolean;
+  }
+  /** `x op value` (or `value op x`): a Keras 3 operation with a constant. */
+  class MemlensScalarOp extends SpecLayer<ScalarOpSpec> {
+    static readonly className = SCALAR_OP;
+    computeOutputShape(shape: Shape | Shape[]): Shape {
+      return (Array.isArray(shape[0]) ? shape[0] : shape) as Shape;
+    }
+    call(inputs: Tensor | Tensor[]): Tensor {
+      return tf.tidy(() => {
+        const x = Array.isArray(inputs) ? inputs[0] : inputs;
+        const c = tf.scalar(this.spec.value, x.dtype);
+        const [a, b] = this.spec.tensorFirst ? [x, c] : [c, x];
+        return tf[this.spec.op](a, b);
+      });
+    }
+  }
+  tf.serialization.registerClass(MemlensScalarOp);
+  tf.serialization.registerClass(MemlensHardSigmoid);
+  tf.serialization.registerClass(MemlensHardSilu);
+  tf.serialization.registerClass(MemlensGlobalPoolingKeepdims);
+}
