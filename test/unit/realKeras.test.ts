@@ -182,3 +182,20 @@ for (const file of ['standins.keras', 'standins.h5']) {
     });
   });
 }
+
+void describe("Keras-saved gru.keras: Keras' default GRU (reset_after=True), backwards then forwards", () => {
+  void it('runs the GRU recurrence as Keras does, which TF.js cannot', async () => {
+    const handle = await openModel(path.join(DIR, 'gru.keras'), { backend: 'cpu' });
+    try {
+      const result = await handle.capture(probe('gru-probe.npy'), {
+        layers: ['gru_back', 'gru_fwd'],
+      });
+      for (const slice of result.acts.layers) {
+        const want = keras(`gru/${slice.name}/output`);
+        assertColumns(result.acts, slice.start, want.values, want.width, 1e-5);
+      }
+    } finally {
+      handle.dispose();
+    }
+  });
+});

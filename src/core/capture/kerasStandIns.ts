@@ -7,17 +7,15 @@
  *   division);
  * - global pooling with `keepdims` (TF.js pools to [batch, channels] only): a pooling layer
  *   of MemLens' that keeps the spatial axes with size 1;
+ * - GRU with reset_after=True (Keras' default; TF.js has only the other form): MemLens' GRU;
  * - the activations `silu` (TF.js: swish), `hard_silu`/`hard_swish` (x * relu6(x + 3) / 6), and Keras 3's
  *   `hard_sigmoid` (relu6(x + 3) / 6, where Keras 2 and TF.js use 0.2x + 0.5 clipped): classes
  *   registered with TF.js under names of their own.
  */
-import type { Tensor, serialization } from '@tensorflow/tfjs';
-
-type Shape = (number | null)[];
 import { UserError } from '../errors';
-import { SCALAR_OP, isObject } from './kerasConfig';
+import { isObject } from './kerasConfig';
+import { GRU_RESET_AFTER, KEEPDIMS_POOLING } from './kerasStandInClasses';
 import type { Hdf5Array } from './kerasHdf5';
-import type { Tf } from './tfjsRuntime';
 
 type Json = unknown;
 
@@ -127,6 +125,31 @@ function keepdimsPooling(entry: Record<string, Json>): Record<string, Json> | un
   };
 }
 
+/** A GRU with reset_after=True as MemLens' GRU layer (TF.js' GRU lacks reset_after). */
+function gruResetAfter(file: string, entry: Record<string, Json>): Record<string, Json> {
+  const c = isObject(entry.config) ? entry.config : {};
+  if (c.return_state === true) {
+    throw new UserError(
+      `${file}: GRU layer '${String(c.name)}' returns its state: expected a GRU with one output`,
+    );
+  }
+  return {
+    ...entry,
+    class_name: GRU_RESET_AFTER,
+    config: {
+      name: c.name,
+      trainable: false,
+      dtype: c.dtype ?? 'float32',
+      units: c.units,
+      activation: c.activation ?? 'tanh',
+      recurrent_activation: c.recurrent_activation ?? 'sigmoid',
+      use_bias: c.use_bias ?? true,
+      return_sequences: c.return_sequences ?? false,
+      go_backwards: c.go_backwards ?? false,
+    },
+  };
+}
+
 /** Activation names TF.js lacks or defines differently, by Keras major version. */
 function activationName(name: Json, kerasMajor: number): Json {
   if (name === 'silu') return 'swish'; // x * sigmoid(x) under both names
@@ -166,102 +189,8 @@ export function withStandIns(
       };
     }
     if (cls === 'Normalization') return normalization(file, out, weights);
+    if (cls === 'GRU' && c.reset_after === true) return gruResetAfter(file, out);
     return keepdimsPooling(out) ?? out;
   };
   return { config: visit(config), weights };
-}
-
-/** Class name of the keepdims global pooling registered with TF.js. */
-const KEEPDIMS_POOLING = 'MemlensGlobalPoolingKeepdims';
-
-let registered = false;
-
-/** Registers the stand-in activations and layers with TF.js (once). */
-export function registerStandIns(tf: Tf): void {
-  if (registered) return;
-  registered = true;
-  const hardSigmoid = (x: Tensor): Tensor => tf.div(tf.relu6(tf.add(x, 3)), 6);
-  class MemlensHardSigmoid extends tf.serialization.Serializable {
-    static readonly className = 'memlensHardSigmoid';
-    getClassName(): string {
-      return MemlensHardSigmoid.className;
-    }
-    apply(x: Tensor): Tensor {
-      return tf.tidy(() => hardSigmoid(x));
-    }
-    getConfig(): serialization.ConfigDict {
-      return {};
-    }
-  }
-  class MemlensHardSilu extends tf.serialization.Serializable {
-    static readonly className = 'memlensHardSilu';
-    getClassName(): string {
-      return MemlensHardSilu.className;
-    }
-    apply(x: Tensor): Tensor {
-      return tf.tidy(() => tf.mul(x, hardSigmoid(x)));
-    }
-    getConfig(): serialization.ConfigDict {
-      return {};
-    }
-  }
-  /** A parameter-free layer whose config is the spec it was built from. */
-  abstract class SpecLayer<S extends { name?: string }> extends tf.layers.Layer {
-    constructor(protected readonly spec: S) {
-      super({ name: spec.name, trainable: false });
-    }
-    getConfig(): serialization.ConfigDict {
-      return { ...super.getConfig(), ...(this.spec as unknown as serialization.ConfigDict) };
-    }
-  }
-  interface PoolingSpec {
-    name?: string;
-    mode: 'mean' | 'max';
-    spatialAxes: number;
-    dataFormat: 'channelsLast' | 'channelsFirst';
-  }
-  class MemlensGlobalPoolingKeepdims extends SpecLayer<PoolingSpec> {
-    static readonly className = KEEPDIMS_POOLING;
-    private axes(rank: number): number[] {
-      const first = this.spec.dataFormat === 'channelsFirst' ? 2 : 1;
-      return Array.from({ length: rank - 2 }, (_, i) => first + i);
-    }
-    computeOutputShape(shape: Shape | Shape[]): Shape {
-      const s = (Array.isArray(shape[0]) ? shape[0] : shape) as Shape;
-      const axes = this.axes(s.length);
-      return s.map((d, i) => (axes.includes(i) ? 1 : d));
-    }
-    call(inputs: Tensor | Tensor[]): Tensor {
-      return tf.tidy(() => {
-        const x = Array.isArray(inputs) ? inputs[0] : inputs;
-        const axes = this.axes(x.rank);
-        return this.spec.mode === 'mean' ? tf.mean(x, axes, true) : tf.max(x, axes, true);
-      });
-    }
-  }
-  interface ScalarOpSpec {
-    name?: string;
-    op: 'add' | 'sub' | 'mul' | 'div';
-    value: number;
-    tensorFirst: boolean;
-  }
-  /** `x op value` (or `value op x`): a Keras 3 operation with a constant. */
-  class MemlensScalarOp extends SpecLayer<ScalarOpSpec> {
-    static readonly className = SCALAR_OP;
-    computeOutputShape(shape: Shape | Shape[]): Shape {
-      return (Array.isArray(shape[0]) ? shape[0] : shape) as Shape;
-    }
-    call(inputs: Tensor | Tensor[]): Tensor {
-      return tf.tidy(() => {
-        const x = Array.isArray(inputs) ? inputs[0] : inputs;
-        const c = tf.scalar(this.spec.value, x.dtype);
-        const [a, b] = this.spec.tensorFirst ? [x, c] : [c, x];
-        return tf[this.spec.op](a, b);
-      });
-    }
-  }
-  tf.serialization.registerClass(MemlensScalarOp);
-  tf.serialization.registerClass(MemlensHardSigmoid);
-  tf.serialization.registerClass(MemlensHardSilu);
-  tf.serialization.registerClass(MemlensGlobalPoolingKeepdims);
 }
