@@ -382,6 +382,42 @@ void describe('TF.js layers-model capture', () => {
     }
   });
 
+  void it('feeds the named input of a two-input model and fills the mask input with ones', async () => {
+    const w = randn(111, 4, 3);
+    const b = randn(112, 1, 3);
+    const x = tf.input({ shape: [4], name: 'pixels' });
+    const mask = tf.input({ shape: [3], name: 'padding_mask' });
+    const dense = tf.layers.dense({ units: 3, activation: 'relu', name: 'hidden' });
+    const h = dense.apply(x) as tf.SymbolicTensor;
+    const masked = tf.layers.multiply({ name: 'masked' }).apply([h, mask]) as tf.SymbolicTensor;
+    const model = tf.model({ inputs: [x, mask], outputs: masked });
+    dense.setWeights([tf.tensor(w, [4, 3]), tf.tensor(b, [3])]);
+    const dir = path.join(tmp.dir, 'two-inputs');
+    await model.save(fileSystemHandler(path.join(dir, 'model.json')));
+    model.dispose();
+    await assert.rejects(
+      openModel(dir),
+      /has 2 inputs \(pixels, padding_mask\): expected the name of the one the probe feeds/,
+    );
+    const handle = await openModel(dir, { backend: 'cpu', input: 'pixels' });
+    try {
+      const S = 9;
+      const probe = randn(113, S, 4);
+      const warnings: string[] = [];
+      const r = await handle.capture(probeOf(probe, [S, 4]), {
+        layers: ['hidden', 'masked'],
+        onWarning: (m) => warnings.push(m),
+      });
+      const pre = affine(probe, w, b, S, 4, 3);
+      assertColumns(r.acts, 0, pre, 3);
+      assertColumns(r.acts, 3, relu(pre), 3);
+      assert.equal(warnings.length, 1);
+      assert.match(warnings[0], /the probe feeds input 'pixels'; 'padding_mask' get ones$/);
+    } finally {
+      handle.dispose();
+    }
+  });
+
   void it('loads a layer shared by two calls; capturing it is refused by name', async () => {
     const w = randn(101, 4, 4);
     const b = randn(102, 1, 4);

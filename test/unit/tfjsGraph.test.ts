@@ -333,3 +333,58 @@ void describe('TF.js graph-model capture', () => {
     );
   });
 });
+
+void describe('TF.js graph-model with two inputs', () => {
+  // x -> fused MatMul+Relu -> * attention_mask -> logits: the mask, filled with ones, must
+  // leave the hidden values as they are.
+  const file = () =>
+    writeGraphModel(
+      path.join(tmp.dir, 'two-inputs'),
+      [
+        g.placeholder('x', [-1, 4]),
+        g.placeholder('attention_mask', [-1, 3]),
+        ...consts,
+        g.fusedMatMul('dense/Act', 'x', 'W1', 'b1', 'Relu'),
+        {
+          name: 'masked',
+          op: 'Mul',
+          input: ['dense/Act', 'attention_mask'],
+          attr: { T: { type: 'DT_FLOAT' } },
+        },
+        g.matMul('logits/MatMul', 'masked', 'W2'),
+        g.biasAdd('logits/BiasAdd', 'logits/MatMul', 'b2'),
+      ],
+      weights,
+    );
+
+  void it('asks which input the probe feeds; fills the mask with ones', async () => {
+    const model = file();
+    await assert.rejects(
+      openModel(model),
+      /has 2 inputs \(x, attention_mask\): expected the name of the one the probe feeds \(CLI --input, setting memlens\.modelInput\)/,
+    );
+    await assert.rejects(
+      openModel(model, { input: 'pixels' }),
+      /unknown input 'pixels': expected one of x, attention_mask/,
+    );
+    const handle = await openModel(model, { backend: 'cpu', input: 'x' });
+    try {
+      assert.deepEqual(handle.inputShape, [null, 4]);
+      const S = 11;
+      const x = randn(61, S, 4);
+      const warnings: string[] = [];
+      const r = await handle.capture(probeOf(x, [S, 4]), {
+        layers: ['dense/Act', 'masked'],
+        onWarning: (w) => warnings.push(w),
+      });
+      const pre = affine(x, w1, b1, S, 4, 3);
+      assertColumns(r.acts, 0, pre, 3);
+      assertColumns(r.acts, 3, relu(pre), 3);
+      assert.deepEqual(warnings, [
+        `${model}: the probe feeds input 'x'; 'attention_mask' get ones`,
+      ]);
+    } finally {
+      handle.dispose();
+    }
+  });
+});

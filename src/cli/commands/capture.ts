@@ -39,7 +39,7 @@ Options:
   --image-scale <s>      image pixel scaling: 0-1 (default), 0-255 or neg1-1
   --on-bad-image <a>     an image that fails to decode: fail (default) or skip
   --probe-array <name>   the array of an .npz probe holding several
-  --input <name>         the model input the probe feeds, for a model with several (ONNX);
+  --input <name>         the model input the probe feeds, for a model with several (ONNX, TF.js);
                          the others get zeros (ones for an input named like a mask)
   --quiet                no progress line`;
 

@@ -20,7 +20,7 @@ outputs back to the nearest node with weights, e.g. Identity <- Sigmoid <- BiasA
 
 Options:
   --backend <b>   tfjs-node, wasm or cpu (default: the first that starts, in that order)
-  --input <name>  the input the probe will feed, for a model with several (ONNX)
+  --input <name>  the input the probe will feed, for a model with several (ONNX, TF.js)
   --json          print the listing as JSON`;
 
 export function parseBackend(value: string | undefined): BackendName | undefined {

@@ -41,7 +41,7 @@ export const MEASURE_FLAGS_HELP = `Measure options:
   --pairs <M>           estimate MI on M sampled pairs (default: all pairs)
   --threads <N>         MI worker threads (default: all cores)
   --backend <b>         TF.js backend: tfjs-node, wasm or cpu (default: first that starts)
-  --input <name>        the model input the probe feeds (ONNX models with several inputs)
+  --input <name>        the model input the probe feeds (ONNX or TF.js models with several inputs)
   --batch-size <N>      examples per forward pass
 Output options:
   --out <file.json>     write the JSON report ('-' for stdout: then no table is printed)

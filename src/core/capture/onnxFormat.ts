@@ -9,6 +9,7 @@ import { onnxLayers, resolveOnnxLayers } from './onnxGraph';
 import type { WireTensor } from './onnxProtocol';
 import type { OnnxModelProto, OnnxTensorProto, OnnxValueInfo } from './onnxProto';
 import { decodeOnnxModel, dimSize, encodeOnnxModel, int64 } from './onnxProto';
+import { fillValue, otherInputsNotice, pickInput } from './modelInputs';
 import { OnnxSession } from './onnxSession';
 import type { ModelFileInfo, ModelFormat } from './registry';
 import { readInput } from '../io/readInput';
@@ -190,7 +191,7 @@ function feedsFor(
     feeds[v.name ?? ''] = {
       type,
       dims,
-      data: filled(type, size, /mask/i.test(v.name ?? '') ? 1 : 0),
+      data: filled(type, size, fillValue(v.name ?? '')),
     };
   }
   return feeds;
@@ -209,25 +210,7 @@ async function openOnnx(file: string, opts: OpenModelOptions): Promise<ModelHand
   const weightNames = new Set(graph.initializer.map((t) => t.name ?? ''));
   const inputs = graph.input.filter((v) => !weightNames.has(v.name ?? ''));
   const inputNames = inputs.map((v) => v.name ?? '');
-  if (opts.input !== undefined && !inputNames.includes(opts.input)) {
-    throw new UserError(
-      `${file}: unknown input '${opts.input}': expected one of ${inputNames.join(', ')}`,
-    );
-  }
-  const picked =
-    opts.input !== undefined
-      ? inputs.find((v) => v.name === opts.input)
-      : inputs.length === 1
-        ? inputs[0]
-        : undefined;
-  if (picked === undefined) {
-    throw new UserError(
-      inputs.length === 0
-        ? `${file}: expected a graph input that is not a weight, found none`
-        : `${file}: the model has ${inputs.length} inputs (${inputNames.join(', ')}): expected the name of the one the probe feeds (CLI --input, setting memlens.modelInput)`,
-    );
-  }
-  const fed: OnnxValueInfo = picked;
+  const fed: OnnxValueInfo = inputs[pickInput(file, inputNames, opts.input)];
   // Every layer tensor becomes a graph output, so one session serves any capture.
   const known = new Set(graph.output.map((o) => o.name ?? ''));
   for (const l of layers) {
@@ -299,7 +282,11 @@ async function openOnnx(file: string, opts: OpenModelOptions): Promise<ModelHand
     const exampleSize = exampleShape.reduce((a, b) => a * b, 1);
     if (others.length > 0) {
       copts.onWarning?.(
-        `${file}: the probe feeds input '${fed.name ?? ''}'; ${others.map((v) => `'${v.name ?? ''}'`).join(', ')} get ${others.map((v) => (/mask/i.test(v.name ?? '') ? 'ones' : 'zeros')).join(', ')}`,
+        otherInputsNotice(
+          file,
+          fed.name ?? '',
+          others.map((v) => v.name ?? ''),
+        ),
       );
     }
     let captured: CapturedLayer[] = [];

@@ -1,4 +1,4 @@
-import type { GraphModel, Tensor } from '@tensorflow/tfjs';
+import type { GraphModel, NamedTensorMap, Tensor } from '@tensorflow/tfjs';
 import { UserError } from '../errors';
 import { fitProbe } from '../probe/fit';
 import type { ProbeSet } from '../probe/types';
@@ -15,6 +15,7 @@ import {
   splitFusedActivations,
 } from './graphRewrite';
 import { resolveLayerNames } from './layerSelection';
+import { fillValue, filledShape, otherInputsNotice, pickInput } from './modelInputs';
 import type { Tf } from './tfjsRuntime';
 import { loadTf, selectBackend, withCpuFallback } from './tfjsRuntime';
 import type {
@@ -47,24 +48,46 @@ function toShape(dims: readonly number[] | undefined): (number | null)[] {
   return (dims ?? []).map((d) => (d < 0 ? null : d));
 }
 
-/** Runs the graph up to `names` (sync when the graph allows it, else with executeAsync). */
+/**
+ * Runs the graph up to `names` (sync when the graph allows it, else with executeAsync), the
+ * probe batch `x` fed to input `fed` and the model's other inputs filled (ones for a mask,
+ * zeros otherwise).
+ */
 async function run(
   tf: Tf,
   model: GraphModel,
+  fed: number,
   x: Tensor,
   names: string[],
   asyncMode: { on: boolean },
 ): Promise<Tensor[]> {
   const asArray = (t: Tensor | Tensor[]): Tensor[] => (Array.isArray(t) ? t : [t]);
-  if (!asyncMode.on) {
-    try {
-      return tf.tidy(() => asArray(model.execute(x, names)));
-    } catch (err) {
-      if (!/executeAsync/.test(err instanceof Error ? err.message : '')) throw err;
-      asyncMode.on = true;
+  const fills = model.inputs.map((input, i) =>
+    i === fed
+      ? x
+      : tf.fill(
+          filledShape(toShape(input.shape), x.shape),
+          fillValue(input.name),
+          input.dtype as 'float32',
+        ),
+  );
+  const feeds: Tensor | NamedTensorMap =
+    fills.length === 1
+      ? x
+      : Object.fromEntries(model.inputs.map((input, i) => [input.name, fills[i]]));
+  try {
+    if (!asyncMode.on) {
+      try {
+        return tf.tidy(() => asArray(model.execute(feeds, names)));
+      } catch (err) {
+        if (!/executeAsync/.test(err instanceof Error ? err.message : '')) throw err;
+        asyncMode.on = true;
+      }
     }
+    return asArray(await model.executeAsync(feeds, names));
+  } finally {
+    tf.dispose(fills.filter((t) => t !== x));
   }
-  return asArray(await model.executeAsync(x, names));
 }
 
 /**
@@ -122,13 +145,18 @@ export async function openGraphModel(
   } catch (err) {
     throw graphError(file, err);
   }
-  if (model.inputs.length !== 1) {
-    model.dispose();
-    throw new UserError(
-      `${file}: expected a graph-model with one input, found ${model.inputs.length}`,
+  let fed: number;
+  try {
+    fed = pickInput(
+      file,
+      model.inputs.map((i) => i.name),
+      opts.input,
     );
+  } catch (err) {
+    model.dispose();
+    throw err;
   }
-  const inputShape = toShape(model.inputs[0].shape);
+  const inputShape = toShape(model.inputs[fed].shape);
   if (inputShape.length > 0) inputShape[0] = null;
   const heads = headNodes(original, model.outputNodes.map(inputNode));
   const listed = original.filter((n) => !NOT_LAYERS.has(n.op));
@@ -141,6 +169,7 @@ export async function openGraphModel(
         file,
         tf,
         model,
+        fed,
         inputShape,
         listed.map((n) => n.name),
         asyncMode,
@@ -169,6 +198,9 @@ export async function openGraphModel(
 
   async function capture(probe: ProbeSet, copts: CaptureOptions = {}): Promise<CaptureResult> {
     const fitted = fitProbe(probe, inputShape);
+    const others = model.inputs.filter((_, i) => i !== fed).map((i) => i.name);
+    if (others.length > 0)
+      copts.onWarning?.(otherInputsNotice(file, model.inputs[fed].name, others));
     const names = resolveLayerNames(file, layers, copts.layers);
     const point = copts.point ?? 'preactivation';
     const fetch: string[] = [];
@@ -194,7 +226,7 @@ export async function openGraphModel(
       const result = await withCpuFallback(
         handle,
         () =>
-          captureBatches(tf, fitted, targets, (x) => run(tf, model, x, fetch, asyncMode), {
+          captureBatches(tf, fitted, targets, (x) => run(tf, model, fed, x, fetch, asyncMode), {
             ...copts,
             batchSize:
               copts.batchSize ??
@@ -202,7 +234,7 @@ export async function openGraphModel(
                 [null, ...fitted.shape.slice(1)],
                 ...layers.map((l) => l.outputShape),
               ]),
-            inputDtype: model.inputs[0].dtype,
+            inputDtype: model.inputs[fed].dtype,
             sequence: copts.sequence ?? 'first',
           }),
         copts.onWarning,
@@ -235,6 +267,7 @@ async function probeShapes(
   file: string,
   tf: Tf,
   model: GraphModel,
+  fed: number,
   inputShape: (number | null)[],
   names: string[],
   asyncMode: { on: boolean },
@@ -242,9 +275,9 @@ async function probeShapes(
   const shapes = new Map<string, (number | null)[]>();
   const example = inputShape.slice(1);
   if (names.length === 0 || example.some((d) => d === null)) return shapes;
-  const x = tf.zeros([1, ...(example as number[])], model.inputs[0].dtype);
+  const x = tf.zeros([1, ...(example as number[])], model.inputs[fed].dtype);
   try {
-    const outs = await run(tf, model, x, names, asyncMode);
+    const outs = await run(tf, model, fed, x, names, asyncMode);
     outs.forEach((t, i) => shapes.set(names[i], [null, ...t.shape.slice(1)]));
     tf.dispose(outs);
   } catch (err) {

@@ -1,4 +1,4 @@
-import type { LayersModel, SymbolicTensor, io, layers as tfLayers } from '@tensorflow/tfjs';
+import type { LayersModel, SymbolicTensor, Tensor, io, layers as tfLayers } from '@tensorflow/tfjs';
 import { UserError } from '../errors';
 import { fitProbe } from '../probe/fit';
 import type { ProbeSet } from '../probe/types';
@@ -7,6 +7,7 @@ import { captureBatches, defaultBatchSize } from './batchCapture';
 import type { TfjsModelJson } from './fsHandler';
 import { loadArtifacts } from './fsHandler';
 import { resolveLayerNames } from './layerSelection';
+import { fillValue, filledShape, otherInputsNotice, pickInput } from './modelInputs';
 import { ACTIVATION_SUFFIX, splitFusedLayers } from './layersRewrite';
 import { flattenNestedModels } from './nestedModels';
 import { loadTf, selectBackend, withCpuFallback } from './tfjsRuntime';
@@ -132,13 +133,32 @@ export async function openLayersArtifacts(
       !heads.has(l.name) &&
       l.inboundNodes.length === 1,
   }));
-  const inputShape = model.inputs.length === 1 ? model.inputs[0].shape : [];
+  // The input layers' names (a Sequential's `inputNames` stays empty).
+  const inputNames = model.inputs.map((t) => t.sourceLayer.name);
+  let fed: number;
+  try {
+    fed = pickInput(file, inputNames, opts.input);
+  } catch (err) {
+    model.dispose();
+    throw err;
+  }
+  const inputShape = model.inputs[fed].shape;
+  /** The model's inputs for a probe batch: the batch where it is fed, the others filled. */
+  const inputsFor = (x: Tensor): Tensor[] =>
+    model.inputs.map((input, i) =>
+      i === fed
+        ? x
+        : tf.fill(
+            filledShape(input.shape, x.shape),
+            fillValue(inputNames[i]),
+            input.dtype as 'float32',
+          ),
+    );
 
   async function capture(probe: ProbeSet, copts: CaptureOptions = {}): Promise<CaptureResult> {
-    if (model.inputs.length !== 1) {
-      throw new UserError(`${file}: expected a model with one input, found ${model.inputs.length}`);
-    }
     const fitted = fitProbe(probe, inputShape);
+    const others = inputNames.filter((_, i) => i !== fed);
+    if (others.length > 0) copts.onWarning?.(otherInputsNotice(file, inputNames[fed], others));
     const names = resolveLayerNames(file, layers, copts.layers);
     const point = copts.point ?? 'preactivation';
     // Every target reads one symbolic tensor of the model: a split layer's own output is its
@@ -173,8 +193,13 @@ export async function openLayersArtifacts(
           fitted,
           targets,
           (x) => {
-            const out = sub.predict(x, { batchSize: x.shape[0] });
-            return Array.isArray(out) ? out : [out];
+            const inputs = inputsFor(x);
+            try {
+              const out = sub.predict(inputs.length === 1 ? x : inputs, { batchSize: x.shape[0] });
+              return Array.isArray(out) ? out : [out];
+            } finally {
+              tf.dispose(inputs.filter((t) => t !== x));
+            }
           },
           {
             ...copts,
@@ -184,7 +209,7 @@ export async function openLayersArtifacts(
                 [null, ...fitted.shape.slice(1)],
                 ...layers.map((l) => l.outputShape),
               ]),
-            inputDtype: model.inputs[0].dtype,
+            inputDtype: model.inputs[fed].dtype,
             sequence: copts.sequence ?? 'first',
           },
         ),
