@@ -142,9 +142,9 @@ void describe('Keras-saved augmented.keras: augmentation layers, Rescaling, Conv
           assertColumns(result.acts, slice.start, want.values, want.width, 1e-4);
         }
       }
-      // The augmentation layers are listed, as pass-throughs, and not measured.
+      // The augmentation layers are listed under their Keras class, and not measured.
       const flip = handle.layers.find((l) => l.name === 'random_flip');
-      assert.deepEqual(flip && [flip.type, flip.measuredByDefault], ['Activation', false]);
+      assert.deepEqual(flip && [flip.type, flip.measuredByDefault], ['RandomFlip', false]);
     } finally {
       handle.dispose();
     }
@@ -166,6 +166,14 @@ for (const file of ['standins.keras', 'standins.h5']) {
           'silu',
           'st_out',
         ];
+        // Listed under their Keras classes, whatever stands in for them in TF.js.
+        const typeOf = (n: string) => handle.layers.find((l) => l.name === n)?.type;
+        assert.deepEqual(['adapted', 'squeeze', 'fixed', 'subtract'].map(typeOf), [
+          'Normalization',
+          'GlobalAveragePooling2D',
+          'Normalization',
+          'Subtract',
+        ]);
         for (const point of ['preactivation', 'output'] as const) {
           const result = await handle.capture(probe('standins-probe.npy'), {
             layers: names,
@@ -187,6 +195,13 @@ void describe("Keras-saved gru.keras: Keras' default GRU (reset_after=True), bac
   void it('runs the GRU recurrence as Keras does, which TF.js cannot', async () => {
     const handle = await openModel(path.join(DIR, 'gru.keras'), { backend: 'cpu' });
     try {
+      assert.deepEqual(
+        handle.layers.map((l) => [l.name, l.type]),
+        [
+          ['gru_back', 'GRU'],
+          ['gru_fwd', 'GRU'],
+        ],
+      );
       const result = await handle.capture(probe('gru-probe.npy'), {
         layers: ['gru_back', 'gru_fwd'],
       });

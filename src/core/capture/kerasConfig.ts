@@ -78,7 +78,13 @@ function operation(v: Record<string, Json>, where: string): Record<string, Json>
   if (SCALAR_OPS[cls] !== undefined && constant >= 0 && tensors.length === 1) {
     return {
       class_name: SCALAR_OP,
-      config: { name, op: SCALAR_OPS[cls], value: args[constant], tensor_first: constant === 1 },
+      config: {
+        name,
+        op: SCALAR_OPS[cls],
+        value: args[constant],
+        tensor_first: constant === 1,
+        keras_class: cls,
+      },
       name,
       inbound_nodes: [tensors],
     };

@@ -261,7 +261,11 @@ async function openKeras(file: string, opts: OpenModelOptions): Promise<ModelHan
   try {
     const tf = loadTf();
     registerStandIns(tf);
-    const { config, weights: standIns } = withStandIns(file, source.config, source.kerasMajor);
+    const {
+      config,
+      weights: standIns,
+      kerasClasses,
+    } = withStandIns(file, source.config, source.kerasMajor);
     const flat = flattenNestedModels(file, config as Record<string, unknown>);
     // A first build tells which weights each layer expects (names, order, shapes).
     let shell: LayersModel;
@@ -280,6 +284,11 @@ async function openKeras(file: string, opts: OpenModelOptions): Promise<ModelHan
     }
     const handle = await openLayersArtifacts(file, artifacts, opts);
     handle.format = 'keras';
+    // Listings name the Keras class, not the TF.js stand-in that runs it.
+    handle.layers = handle.layers.map((l) => {
+      const original = (flat.origin.get(l.name) ?? [l.name]).at(-1) ?? l.name;
+      return { ...l, type: kerasClasses.get(original) ?? l.type };
+    });
     return handle;
   } finally {
     source.reader.close();

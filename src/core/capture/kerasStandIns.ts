@@ -13,7 +13,7 @@
  *   registered with TF.js under names of their own.
  */
 import { UserError } from '../errors';
-import { isObject } from './kerasConfig';
+import { SCALAR_OP, isObject } from './kerasConfig';
 import { GRU_RESET_AFTER, KEEPDIMS_POOLING } from './kerasStandInClasses';
 import type { Hdf5Array } from './kerasHdf5';
 
@@ -161,14 +161,15 @@ function activationName(name: Json, kerasMajor: number): Json {
 /**
  * Rewrites the layers of a Keras 2-form config of `file` (written by Keras `kerasMajor`) with
  * their TF.js stand-ins; returns the config and, by layer name, how stand-in layers take
- * their weights.
+ * their weights and the Keras class each stand-in replaces (what listings show).
  */
 export function withStandIns(
   file: string,
   config: Json,
   kerasMajor: number,
-): { config: Json; weights: Map<string, StandInWeights> } {
+): { config: Json; weights: Map<string, StandInWeights>; kerasClasses: Map<string, string> } {
   const weights = new Map<string, StandInWeights>();
+  const kerasClasses = new Map<string, string>();
   const visit = (v: Json): Json => {
     if (Array.isArray(v)) return v.map(visit);
     if (!isObject(v)) return v;
@@ -181,6 +182,16 @@ export function withStandIns(
     }
     const cls = out.class_name;
     const c = isObject(out.config) ? out.config : {};
+    const replaced = standIn(out, cls, c);
+    if (replaced !== out && typeof cls === 'string') kerasClasses.set(String(c.name), cls);
+    if (cls === SCALAR_OP) kerasClasses.set(String(c.name), String(c.keras_class));
+    return replaced;
+  };
+  const standIn = (
+    out: Record<string, Json>,
+    cls: Json,
+    c: Record<string, Json>,
+  ): Record<string, Json> => {
     if (typeof cls === 'string' && IDENTITY_AT_INFERENCE.has(cls)) {
       return {
         ...out,
@@ -192,5 +203,5 @@ export function withStandIns(
     if (cls === 'GRU' && c.reset_after === true) return gruResetAfter(file, out);
     return keepdimsPooling(out) ?? out;
   };
-  return { config: visit(config), weights };
+  return { config: visit(config), weights, kerasClasses };
 }
