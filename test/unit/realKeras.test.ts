@@ -174,6 +174,10 @@ for (const file of ['standins.keras', 'standins.h5']) {
           'Normalization',
           'Subtract',
         ]);
+        assert.deepEqual(
+          ['hs_conv', 'excite'].map((n) => handle.layers.find((l) => l.name === n)?.activation),
+          ['hard_sigmoid', 'hard_silu'],
+        );
         for (const point of ['preactivation', 'output'] as const) {
           const result = await handle.capture(probe('standins-probe.npy'), {
             layers: names,

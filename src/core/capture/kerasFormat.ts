@@ -4,7 +4,7 @@ import { UserError } from '../errors';
 import { normalizeKerasConfig } from './kerasConfig';
 import { registerStandIns } from './kerasStandInClasses';
 import type { StandInWeights } from './kerasStandIns';
-import { withStandIns } from './kerasStandIns';
+import { KERAS_ACTIVATION_NAMES, withStandIns } from './kerasStandIns';
 import { kerasWeightGroups } from './kerasWeightGroups';
 import type { Hdf5Array, Hdf5Reader } from './kerasHdf5';
 import { openHdf5 } from './kerasHdf5';
@@ -284,10 +284,11 @@ async function openKeras(file: string, opts: OpenModelOptions): Promise<ModelHan
     }
     const handle = await openLayersArtifacts(file, artifacts, opts);
     handle.format = 'keras';
-    // Listings name the Keras class, not the TF.js stand-in that runs it.
+    // Listings name the Keras class and activation, not the TF.js stand-ins that run them.
     handle.layers = handle.layers.map((l) => {
       const original = (flat.origin.get(l.name) ?? [l.name]).at(-1) ?? l.name;
-      return { ...l, type: kerasClasses.get(original) ?? l.type };
+      const activation = l.activation && (KERAS_ACTIVATION_NAMES[l.activation] ?? l.activation);
+      return { ...l, type: kerasClasses.get(original) ?? l.type, activation };
     });
     return handle;
   } finally {

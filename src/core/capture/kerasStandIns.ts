@@ -150,6 +150,12 @@ function gruResetAfter(file: string, entry: Record<string, Json>): Record<string
   };
 }
 
+/** The Keras names of the stand-in activations, as TF.js reports them. */
+export const KERAS_ACTIVATION_NAMES: Record<string, string> = {
+  memlensHardSigmoid: 'hard_sigmoid',
+  memlensHardSilu: 'hard_silu',
+};
+
 /** Activation names TF.js lacks or defines differently, by Keras major version. */
 function activationName(name: Json, kerasMajor: number): Json {
   if (name === 'silu') return 'swish'; // x * sigmoid(x) under both names
