@@ -218,3 +218,28 @@ void describe("Keras-saved gru.keras: Keras' default GRU (reset_after=True), bac
     }
   });
 });
+
+void describe('Keras-saved bigru.keras: Bidirectional GRUs, concatenated over a sequence, then summed', () => {
+  void it('runs both directions and merges them as Keras does', async () => {
+    const handle = await openModel(path.join(DIR, 'bigru.keras'), { backend: 'cpu' });
+    try {
+      assert.deepEqual(
+        handle.layers.map((l) => [l.name, l.type, l.outputShape]),
+        [
+          ['bi_seq', 'Bidirectional', [null, 5, 8]],
+          ['bi_sum', 'Bidirectional', [null, 3]],
+          ['bi_out', 'Dense', [null, 2]],
+        ],
+      );
+      const result = await handle.capture(probe('bigru-probe.npy'), {
+        layers: ['bi_seq', 'bi_sum', 'bi_out'],
+      });
+      for (const slice of result.acts.layers) {
+        const want = keras(`bigru/${slice.name}/output`);
+        assertColumns(result.acts, slice.start, want.values, want.width, 1e-5);
+      }
+    } finally {
+      handle.dispose();
+    }
+  });
+});

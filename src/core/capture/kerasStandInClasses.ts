@@ -12,6 +12,8 @@ type Shape = (number | null)[];
 export const KEEPDIMS_POOLING = 'MemlensGlobalPoolingKeepdims';
 /** Class name of the GRU with Keras' reset_after (TF.js' GRU has only reset_after=False). */
 export const GRU_RESET_AFTER = 'MemlensGRU';
+/** Class name of a Bidirectional over two such GRUs (TF.js' Bidirectional wraps its own RNNs). */
+export const BIDIRECTIONAL_GRU = 'MemlensBidirectionalGRU';
 
 let registered = false;
 
@@ -108,60 +110,132 @@ export function registerStandIns(tf: Tf): void {
     returnSequences: boolean;
     goBackwards: boolean;
   }
-  /**
-   * Keras' GRU with reset_after=True (its default): per step, with the kernel's columns in
-   * Keras' gate order z, r, h and the bias's two rows for the input and the recurrent side,
-   * z = ra(x Wz + bz + h Uz + cz), r = ra(x Wr + br + h Ur + cr),
-   * h~ = a(x Wh + bh + r * (h Uh + ch)), h' = z * h + (1 - z) * h~.
-   */
-  class MemlensGRU extends SpecLayer<GruSpec> {
-    static readonly className = GRU_RESET_AFTER;
-    private kernel?: LayerVariable;
-    private recurrentKernel?: LayerVariable;
-    private bias?: LayerVariable;
-    build(shape: Shape | Shape[]): void {
-      const s = (Array.isArray(shape[0]) ? shape[0] : shape) as Shape;
-      const u = this.spec.units;
+  /** The weights of one GRU. */
+  interface GruWeights {
+    kernel: LayerVariable;
+    recurrentKernel: LayerVariable;
+    bias?: LayerVariable;
+  }
+  /** A layer holding GRU weights, added in Keras' order: kernel, recurrent kernel, bias. */
+  abstract class GruLayer<S extends { name?: string }> extends SpecLayer<S> {
+    protected gruWeights(spec: GruSpec, inputDim: number, prefix: string): GruWeights {
+      const u = spec.units;
       const zeros = tf.initializers.zeros();
-      this.kernel = this.addWeight('kernel', [s[s.length - 1] ?? 0, 3 * u], 'float32', zeros);
-      this.recurrentKernel = this.addWeight('recurrent_kernel', [u, 3 * u], 'float32', zeros);
-      if (this.spec.useBias) this.bias = this.addWeight('bias', [2, 3 * u], 'float32', zeros);
+      const add = (name: string, shape: number[]) =>
+        this.addWeight(prefix + name, shape, 'float32', zeros);
+      return {
+        kernel: add('kernel', [inputDim, 3 * u]),
+        recurrentKernel: add('recurrent_kernel', [u, 3 * u]),
+        ...(spec.useBias ? { bias: add('bias', [2, 3 * u]) } : {}),
+      };
+    }
+  }
+  /**
+   * Keras' GRU with reset_after=True (its default) over `x` [batch, time, features]: per step,
+   * with the kernel's columns in Keras' gate order z, r, h and the bias's two rows for the input
+   * and the recurrent side, z = ra(x Wz + bz + h Uz + cz), r = ra(x Wr + br + h Ur + cr),
+   * h~ = a(x Wh + bh + r * (h Uh + ch)), h' = z * h + (1 - z) * h~. Returns the states in the
+   * order the steps were taken (reversed time when going backwards).
+   */
+  const gruSteps = (x: Tensor, spec: GruSpec, w: GruWeights): Tensor[] => {
+    const act = tf.layers.activation({ activation: spec.activation as 'tanh' });
+    const rec = tf.layers.activation({ activation: spec.recurrentActivation as 'sigmoid' });
+    const k = w.kernel.read();
+    const rk = w.recurrentKernel.read();
+    const [bIn, bRec] = w.bias ? tf.unstack(w.bias.read()) : [undefined, undefined];
+    const steps = tf.unstack(x, 1);
+    if (spec.goBackwards) steps.reverse();
+    let h = tf.zeros([x.shape[0], spec.units]);
+    const states: Tensor[] = [];
+    for (const step of steps) {
+      const xm = bIn ? tf.add(tf.matMul(step, k), bIn) : tf.matMul(step, k);
+      const hm = bRec ? tf.add(tf.matMul(h, rk), bRec) : tf.matMul(h, rk);
+      const [xz, xr, xh] = tf.split(xm, 3, 1);
+      const [hz, hr, hh] = tf.split(hm, 3, 1);
+      const z = rec.apply(tf.add(xz, hz)) as Tensor;
+      const r = rec.apply(tf.add(xr, hr)) as Tensor;
+      const candidate = act.apply(tf.add(xh, tf.mul(r, hh))) as Tensor;
+      h = tf.add(tf.mul(z, h), tf.mul(tf.sub(1, z), candidate));
+      states.push(h);
+    }
+    return states;
+  };
+  const lastDim = (shape: Shape | Shape[]): number => {
+    const s = (Array.isArray(shape[0]) ? shape[0] : shape) as Shape;
+    return s[s.length - 1] ?? 0;
+  };
+  const sequenceShape = (shape: Shape | Shape[], sequences: boolean, width: number): Shape => {
+    const s = (Array.isArray(shape[0]) ? shape[0] : shape) as Shape;
+    return sequences ? [s[0], s[1], width] : [s[0], width];
+  };
+  class MemlensGRU extends GruLayer<GruSpec> {
+    static readonly className = GRU_RESET_AFTER;
+    private weightsOf?: GruWeights;
+    build(shape: Shape | Shape[]): void {
+      this.weightsOf = this.gruWeights(this.spec, lastDim(shape), '');
       this.built = true;
     }
     computeOutputShape(shape: Shape | Shape[]): Shape {
-      const s = (Array.isArray(shape[0]) ? shape[0] : shape) as Shape;
-      return this.spec.returnSequences ? [s[0], s[1], this.spec.units] : [s[0], this.spec.units];
+      return sequenceShape(shape, this.spec.returnSequences, this.spec.units);
+    }
+    call(inputs: Tensor | Tensor[]): Tensor {
+      return tf.tidy(() => {
+        const states = gruSteps(
+          Array.isArray(inputs) ? inputs[0] : inputs,
+          this.spec,
+          this.weightsOf!,
+        );
+        return this.spec.returnSequences ? tf.stack(states, 1) : states[states.length - 1];
+      });
+    }
+  }
+  interface BidirectionalSpec {
+    name?: string;
+    mergeMode: 'concat' | 'sum' | 'mul' | 'ave';
+    forward: GruSpec;
+    backward: GruSpec;
+  }
+  /**
+   * Keras' Bidirectional over two reset_after GRUs: the forward states and the backward ones
+   * (put back in time order, as Keras does for sequences) merged by `mergeMode`.
+   */
+  class MemlensBidirectionalGRU extends GruLayer<BidirectionalSpec> {
+    static readonly className = BIDIRECTIONAL_GRU;
+    private forwardWeights?: GruWeights;
+    private backwardWeights?: GruWeights;
+    build(shape: Shape | Shape[]): void {
+      this.forwardWeights = this.gruWeights(this.spec.forward, lastDim(shape), 'forward_');
+      this.backwardWeights = this.gruWeights(this.spec.backward, lastDim(shape), 'backward_');
+      this.built = true;
+    }
+    computeOutputShape(shape: Shape | Shape[]): Shape {
+      const { forward, backward, mergeMode } = this.spec;
+      const width = mergeMode === 'concat' ? forward.units + backward.units : forward.units;
+      return sequenceShape(shape, forward.returnSequences, width);
     }
     call(inputs: Tensor | Tensor[]): Tensor {
       return tf.tidy(() => {
         const x = Array.isArray(inputs) ? inputs[0] : inputs;
-        const act = tf.layers.activation({ activation: this.spec.activation as 'tanh' });
-        const rec = tf.layers.activation({
-          activation: this.spec.recurrentActivation as 'sigmoid',
-        });
-        const k = this.kernel!.read();
-        const rk = this.recurrentKernel!.read();
-        const [bIn, bRec] = this.bias ? tf.unstack(this.bias.read()) : [undefined, undefined];
-        const steps = tf.unstack(x, 1);
-        if (this.spec.goBackwards) steps.reverse();
-        let h = tf.zeros([x.shape[0], this.spec.units]);
-        const outputs: Tensor[] = [];
-        for (const step of steps) {
-          const xm = bIn ? tf.add(tf.matMul(step, k), bIn) : tf.matMul(step, k);
-          const hm = bRec ? tf.add(tf.matMul(h, rk), bRec) : tf.matMul(h, rk);
-          const [xz, xr, xh] = tf.split(xm, 3, 1);
-          const [hz, hr, hh] = tf.split(hm, 3, 1);
-          const z = rec.apply(tf.add(xz, hz)) as Tensor;
-          const r = rec.apply(tf.add(xr, hr)) as Tensor;
-          const candidate = act.apply(tf.add(xh, tf.mul(r, hh))) as Tensor;
-          h = tf.add(tf.mul(z, h), tf.mul(tf.sub(1, z), candidate));
-          outputs.push(h);
+        const fwd = gruSteps(x, this.spec.forward, this.forwardWeights!);
+        const bwd = gruSteps(x, this.spec.backward, this.backwardWeights!);
+        const sequences = this.spec.forward.returnSequences;
+        const a = sequences ? tf.stack(fwd, 1) : fwd[fwd.length - 1];
+        const b = sequences ? tf.stack(bwd.reverse(), 1) : bwd[bwd.length - 1];
+        switch (this.spec.mergeMode) {
+          case 'concat':
+            return tf.concat([a, b], -1);
+          case 'sum':
+            return tf.add(a, b);
+          case 'mul':
+            return tf.mul(a, b);
+          case 'ave':
+            return tf.div(tf.add(a, b), 2);
         }
-        return this.spec.returnSequences ? tf.stack(outputs, 1) : h;
       });
     }
   }
   tf.serialization.registerClass(MemlensGRU);
+  tf.serialization.registerClass(MemlensBidirectionalGRU);
   tf.serialization.registerClass(MemlensScalarOp);
   tf.serialization.registerClass(MemlensHardSigmoid);
   tf.serialization.registerClass(MemlensHardSilu);

@@ -14,7 +14,7 @@
  */
 import { UserError } from '../errors';
 import { SCALAR_OP, isObject } from './kerasConfig';
-import { GRU_RESET_AFTER, KEEPDIMS_POOLING } from './kerasStandInClasses';
+import { BIDIRECTIONAL_GRU, GRU_RESET_AFTER, KEEPDIMS_POOLING } from './kerasStandInClasses';
 import type { Hdf5Array } from './kerasHdf5';
 
 type Json = unknown;
@@ -156,6 +156,38 @@ export const KERAS_ACTIVATION_NAMES: Record<string, string> = {
   memlensHardSilu: 'hard_silu',
 };
 
+/**
+ * A Bidirectional whose GRUs (already rewritten, children first) have reset_after as MemLens'
+ * bidirectional GRU; the backward GRU is the forward one going backwards unless given.
+ */
+function bidirectionalGru(file: string, entry: Record<string, Json>): Record<string, Json> {
+  const c = isObject(entry.config) ? entry.config : {};
+  const layerConfig = (l: Json): Record<string, Json> =>
+    isObject(l) && isObject(l.config) ? l.config : {};
+  const forward = layerConfig(c.layer);
+  const backward = isObject(c.backward_layer)
+    ? layerConfig(c.backward_layer)
+    : { ...forward, go_backwards: !forward.go_backwards };
+  const mode = c.merge_mode ?? 'concat';
+  if (!['concat', 'sum', 'mul', 'ave'].includes(String(mode))) {
+    throw new UserError(
+      `${file}: Bidirectional layer '${String(c.name)}' has merge_mode ${JSON.stringify(mode)}: expected concat, sum, mul or ave`,
+    );
+  }
+  return {
+    ...entry,
+    class_name: BIDIRECTIONAL_GRU,
+    config: {
+      name: c.name,
+      trainable: false,
+      dtype: c.dtype ?? 'float32',
+      merge_mode: mode,
+      forward,
+      backward,
+    },
+  };
+}
+
 /** Activation names TF.js lacks or defines differently, by Keras major version. */
 function activationName(name: Json, kerasMajor: number): Json {
   if (name === 'silu') return 'swish'; // x * sigmoid(x) under both names
@@ -207,6 +239,8 @@ export function withStandIns(
     }
     if (cls === 'Normalization') return normalization(file, out, weights);
     if (cls === 'GRU' && c.reset_after === true) return gruResetAfter(file, out);
+    if (cls === 'Bidirectional' && isObject(c.layer) && c.layer.class_name === GRU_RESET_AFTER)
+      return bidirectionalGru(file, out);
     return keepdimsPooling(out) ?? out;
   };
   return { config: visit(config), weights, kerasClasses };
