@@ -8,6 +8,11 @@ import type { Tf } from './tfjsRuntime';
 
 type Shape = (number | null)[];
 
+/** The shape of a layer's (first) input. */
+function firstShape(shape: Shape | Shape[]): Shape {
+  return (Array.isArray(shape[0]) ? shape[0] : shape) as Shape;
+}
+
 /** Class name of the keepdims global pooling. */
 export const KEEPDIMS_POOLING = 'MemlensGlobalPoolingKeepdims';
 /** Class name of the GRU with Keras' reset_after (TF.js' GRU has only reset_after=False). */
@@ -68,7 +73,7 @@ export function registerStandIns(tf: Tf): void {
       return Array.from({ length: rank - 2 }, (_, i) => first + i);
     }
     computeOutputShape(shape: Shape | Shape[]): Shape {
-      const s = (Array.isArray(shape[0]) ? shape[0] : shape) as Shape;
+      const s = firstShape(shape);
       const axes = this.axes(s.length);
       return s.map((d, i) => (axes.includes(i) ? 1 : d));
     }
@@ -90,7 +95,7 @@ export function registerStandIns(tf: Tf): void {
   class MemlensScalarOp extends SpecLayer<ScalarOpSpec> {
     static readonly className = SCALAR_OP;
     computeOutputShape(shape: Shape | Shape[]): Shape {
-      return (Array.isArray(shape[0]) ? shape[0] : shape) as Shape;
+      return firstShape(shape);
     }
     call(inputs: Tensor | Tensor[]): Tensor {
       return tf.tidy(() => {
@@ -161,11 +166,11 @@ export function registerStandIns(tf: Tf): void {
     return states;
   };
   const lastDim = (shape: Shape | Shape[]): number => {
-    const s = (Array.isArray(shape[0]) ? shape[0] : shape) as Shape;
+    const s = firstShape(shape);
     return s[s.length - 1] ?? 0;
   };
   const sequenceShape = (shape: Shape | Shape[], sequences: boolean, width: number): Shape => {
-    const s = (Array.isArray(shape[0]) ? shape[0] : shape) as Shape;
+    const s = firstShape(shape);
     return sequences ? [s[0], s[1], width] : [s[0], width];
   };
   class MemlensGRU extends GruLayer<GruSpec> {
