@@ -243,3 +243,22 @@ void describe('Keras-saved bigru.keras: Bidirectional GRUs, concatenated over a 
     }
   });
 });
+
+for (const file of ['masked.keras', 'masked.h5']) {
+  void describe(`Keras-saved ${file}: padded token ids, Embedding(mask_zero=True) -> LSTM -> GRU -> GRU backwards`, () => {
+    void it('skips the padding in every recurrent layer, as Keras does', async () => {
+      const handle = await openModel(path.join(DIR, file), { backend: 'cpu' });
+      try {
+        const result = await handle.capture(probe('masked-probe.npy'), {
+          layers: ['m_lstm', 'm_gru', 'm_back'],
+        });
+        for (const slice of result.acts.layers) {
+          const want = keras(`masked/${slice.name}/output`);
+          assertColumns(result.acts, slice.start, want.values, want.width, 1e-5);
+        }
+      } finally {
+        handle.dispose();
+      }
+    });
+  });
+}

@@ -55,12 +55,15 @@ const SCALAR_OPS: Record<string, string> = {
   TrueDivide: 'div',
 };
 
+/** Marks a layer entry that has no TF.js counterpart and is left out. */
+const DROP = Symbol('drop');
+
 /**
  * A Keras 3 operation in a functional graph (`x + 3.0` becomes a `keras.src.ops` node): with
  * a tensor and a number, MemLens' scalar-op layer; with two tensors, the merge layer of that
  * name (Add, Multiply); anything else is refused by name.
  */
-function operation(v: Record<string, Json>, where: string): Record<string, Json> {
+function operation(v: Record<string, Json>, where: string): Record<string, Json> | typeof DROP {
   const cls = String(v.class_name);
   const node =
     Array.isArray(v.inbound_nodes) && v.inbound_nodes.length === 1 ? v.inbound_nodes[0] : undefined;
@@ -75,6 +78,9 @@ function operation(v: Record<string, Json>, where: string): Record<string, Json>
     );
   };
   if (args.length !== 2) refused();
+  // Embedding(mask_zero=True) in Keras 3: the mask, computed as x != 0, reaches the RNNs as a
+  // `mask` argument. TF.js propagates the Embedding's own mask instead, so the node goes.
+  if (cls === 'NotEqual' && constant === 1 && args[1] === 0 && tensors.length === 1) return DROP;
   if (SCALAR_OPS[cls] !== undefined && constant >= 0 && tensors.length === 1) {
     return {
       class_name: SCALAR_OP,
@@ -109,7 +115,7 @@ function isOperation(v: Record<string, Json>): boolean {
   const node = Array.isArray(v.inbound_nodes) ? v.inbound_nodes[0] : undefined;
   const args = isObject(node) && Array.isArray(node.args) ? node.args : undefined;
   return (
-    SCALAR_OPS[String(v.class_name)] !== undefined &&
+    (SCALAR_OPS[String(v.class_name)] !== undefined || v.class_name === 'NotEqual') &&
     args?.length === 2 &&
     args.every((a) => isKerasTensor(a) || typeof a === 'number')
   );
@@ -119,8 +125,9 @@ function isOperation(v: Record<string, Json>): boolean {
  * The Keras 2 form of a Keras 3 config (see above). `where` names the file in the error for a
  * Keras operation TF.js cannot run.
  */
-export function normalizeKerasConfig(v: Json, where: string): Json {
-  if (Array.isArray(v)) return v.map((x) => normalizeKerasConfig(x, where));
+export function normalizeKerasConfig(v: Json, where: string): Json | typeof DROP {
+  if (Array.isArray(v))
+    return v.map((x) => normalizeKerasConfig(x, where)).filter((x) => x !== DROP);
   if (!isObject(v)) return v;
   if (isOperation(v)) return operation(v, where);
   const cls = v.class_name;

@@ -139,20 +139,25 @@ export function registerStandIns(tf: Tf): void {
    * Keras' GRU with reset_after=True (its default) over `x` [batch, time, features]: per step,
    * with the kernel's columns in Keras' gate order z, r, h and the bias's two rows for the input
    * and the recurrent side, z = ra(x Wz + bz + h Uz + cz), r = ra(x Wr + br + h Ur + cr),
-   * h~ = a(x Wh + bh + r * (h Uh + ch)), h' = z * h + (1 - z) * h~. Returns the states in the
+   * h~ = a(x Wh + bh + r * (h Uh + ch)), h' = z * h + (1 - z) * h~. A step the mask
+   * [batch, time] leaves out keeps the previous state, as Keras does. Returns the states in the
    * order the steps were taken (reversed time when going backwards).
    */
-  const gruSteps = (x: Tensor, spec: GruSpec, w: GruWeights): Tensor[] => {
+  const gruSteps = (x: Tensor, spec: GruSpec, w: GruWeights, mask?: Tensor): Tensor[] => {
     const act = tf.layers.activation({ activation: spec.activation as 'tanh' });
     const rec = tf.layers.activation({ activation: spec.recurrentActivation as 'sigmoid' });
     const k = w.kernel.read();
     const rk = w.recurrentKernel.read();
     const [bIn, bRec] = w.bias ? tf.unstack(w.bias.read()) : [undefined, undefined];
     const steps = tf.unstack(x, 1);
-    if (spec.goBackwards) steps.reverse();
+    const kept = mask ? tf.unstack(tf.expandDims(tf.cast(mask, 'float32'), -1), 1) : [];
+    if (spec.goBackwards) {
+      steps.reverse();
+      kept.reverse();
+    }
     let h = tf.zeros([x.shape[0], spec.units]);
     const states: Tensor[] = [];
-    for (const step of steps) {
+    for (const [t, step] of steps.entries()) {
       const xm = bIn ? tf.add(tf.matMul(step, k), bIn) : tf.matMul(step, k);
       const hm = bRec ? tf.add(tf.matMul(h, rk), bRec) : tf.matMul(h, rk);
       const [xz, xr, xh] = tf.split(xm, 3, 1);
@@ -160,7 +165,8 @@ export function registerStandIns(tf: Tf): void {
       const z = rec.apply(tf.add(xz, hz)) as Tensor;
       const r = rec.apply(tf.add(xr, hr)) as Tensor;
       const candidate = act.apply(tf.add(xh, tf.mul(r, hh))) as Tensor;
-      h = tf.add(tf.mul(z, h), tf.mul(tf.sub(1, z), candidate));
+      const next = tf.add(tf.mul(z, h), tf.mul(tf.sub(1, z), candidate));
+      h = mask ? tf.add(tf.mul(kept[t], next), tf.mul(tf.sub(1, kept[t]), h)) : next;
       states.push(h);
     }
     return states;
@@ -176,6 +182,15 @@ export function registerStandIns(tf: Tf): void {
   class MemlensGRU extends GruLayer<GruSpec> {
     static readonly className = GRU_RESET_AFTER;
     private weightsOf?: GruWeights;
+    constructor(spec: GruSpec) {
+      super(spec);
+      this.supportsMasking = true;
+    }
+    /** The mask goes on with the sequence; a last state has none (TF.js takes null). */
+    computeMask(_inputs: Tensor | Tensor[], mask?: Tensor | Tensor[]): Tensor {
+      const m = Array.isArray(mask) ? mask[0] : mask;
+      return (this.spec.returnSequences && m ? m : null) as unknown as Tensor;
+    }
     build(shape: Shape | Shape[]): void {
       this.weightsOf = this.gruWeights(this.spec, lastDim(shape), '');
       this.built = true;
@@ -183,12 +198,14 @@ export function registerStandIns(tf: Tf): void {
     computeOutputShape(shape: Shape | Shape[]): Shape {
       return sequenceShape(shape, this.spec.returnSequences, this.spec.units);
     }
-    call(inputs: Tensor | Tensor[]): Tensor {
+    call(inputs: Tensor | Tensor[], kwargs: { mask?: Tensor | Tensor[] }): Tensor {
       return tf.tidy(() => {
+        const mask = Array.isArray(kwargs.mask) ? kwargs.mask[0] : kwargs.mask;
         const states = gruSteps(
           Array.isArray(inputs) ? inputs[0] : inputs,
           this.spec,
           this.weightsOf!,
+          mask,
         );
         return this.spec.returnSequences ? tf.stack(states, 1) : states[states.length - 1];
       });
