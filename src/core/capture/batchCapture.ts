@@ -4,7 +4,7 @@ import { UserError, throwIfAborted } from '../errors';
 import type { JobOptions } from '../progress';
 import type { ProbeSet } from '../probe/types';
 import type { Tf } from './tfjsRuntime';
-import type { CapturedLayer, CapturePoint, SequenceReduction } from './types';
+import type { CaptureOptions, CapturedLayer, CapturePoint, SequenceReduction } from './types';
 
 /** One tensor the forward pass yields per batch, and how to read it. */
 export interface CaptureTarget {
@@ -75,6 +75,25 @@ export function defaultBatchSize(shapes: readonly (readonly (number | null)[])[]
     );
   }
   return Math.max(1, Math.min(256, Math.floor(BATCH_TENSOR_BUDGET / (4 * largest))));
+}
+
+/**
+ * The batching options of one capture call: the caller's, with a batch size by default that
+ * keeps the probe batch and every layer output bounded, and sequences read at their first token.
+ */
+export function batchOptions(
+  copts: CaptureOptions,
+  probe: ProbeSet,
+  layerShapes: readonly (readonly (number | null)[])[],
+  inputDtype?: DataType,
+): CaptureOptions & { batchSize: number; sequence: SequenceReduction; inputDtype?: DataType } {
+  return {
+    ...copts,
+    batchSize:
+      copts.batchSize ?? defaultBatchSize([[null, ...probe.shape.slice(1)], ...layerShapes]),
+    sequence: copts.sequence ?? 'first',
+    ...(inputDtype === undefined ? {} : { inputDtype }),
+  };
 }
 
 /**

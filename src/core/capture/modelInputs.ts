@@ -2,7 +2,9 @@
  * Models with several inputs (a text model taking token ids and an attention mask): which
  * input the probe feeds, and what the others get. Shared by the ONNX and TF.js readers.
  */
+import type { DataType, Tensor } from '@tensorflow/tfjs';
 import { UserError } from '../errors';
+import type { Tf } from './tfjsRuntime';
 
 /**
  * The index of the input the probe feeds: the one `requested` names, else the only one. A
@@ -49,4 +51,30 @@ export function filledShape(
     if (d !== null && d >= 0) return d;
     return dims.length === fedShape.length ? fedShape[i] : 1;
   });
+}
+
+/** A TF.js model input: its name, shape (batch first, null or -1 unknown) and dtype. */
+export interface TfjsInput {
+  name: string;
+  shape: readonly (number | null)[];
+  dtype: DataType;
+}
+
+/**
+ * The tensors a TF.js model takes for a probe batch `x`: `x` at input `fed`, the others filled
+ * (ones for a mask, zeros otherwise). The caller disposes the filled ones.
+ */
+export function tfjsInputTensors(tf: Tf, inputs: TfjsInput[], fed: number, x: Tensor): Tensor[] {
+  return inputs.map((input, i) =>
+    i === fed
+      ? x
+      : tf.fill(
+          filledShape(
+            input.shape.map((d) => (d !== null && d < 0 ? null : d)),
+            x.shape,
+          ),
+          fillValue(input.name),
+          input.dtype as 'float32',
+        ),
+  );
 }

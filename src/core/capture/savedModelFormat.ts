@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { UserError } from '../errors';
 import { fitProbe } from '../probe/fit';
 import type { ProbeSet } from '../probe/types';
-import { captureBatches, defaultBatchSize } from './batchCapture';
+import { batchOptions, captureBatches } from './batchCapture';
 import type { ModelFileInfo, ModelFormat } from './registry';
 import { loadTf, requireTfjsNode, selectBackend } from './tfjsRuntime';
 import type { CaptureOptions, CaptureResult, LayerInfo, ModelHandle } from './types';
@@ -115,12 +115,11 @@ async function openSavedModel(file: string): Promise<ModelHandle> {
               : out;
         return names.map((n) => map[n]);
       },
-      {
-        ...copts,
-        batchSize:
-          copts.batchSize ?? defaultBatchSize([inputShape, ...layers.map((l) => l.outputShape)]),
-        sequence: copts.sequence ?? 'first',
-      },
+      batchOptions(
+        copts,
+        fitted,
+        layers.map((l) => l.outputShape),
+      ),
     );
     return { ...result, backend };
   }

@@ -3,7 +3,7 @@ import { UserError } from '../errors';
 import { fitProbe } from '../probe/fit';
 import type { ProbeSet } from '../probe/types';
 import type { CaptureTarget } from './batchCapture';
-import { captureBatches, defaultBatchSize } from './batchCapture';
+import { batchOptions, captureBatches } from './batchCapture';
 import type { TfjsModelJson } from './fsHandler';
 import { loadArtifacts } from './fsHandler';
 import type { GraphNode } from './graphRewrite';
@@ -15,7 +15,7 @@ import {
   splitFusedActivations,
 } from './graphRewrite';
 import { resolveLayerNames } from './layerSelection';
-import { fillValue, filledShape, otherInputsNotice, pickInput } from './modelInputs';
+import { otherInputsNotice, pickInput, tfjsInputTensors } from './modelInputs';
 import type { Tf } from './tfjsRuntime';
 import { loadTf, selectBackend, withCpuFallback } from './tfjsRuntime';
 import type {
@@ -62,15 +62,13 @@ async function run(
   asyncMode: { on: boolean },
 ): Promise<Tensor[]> {
   const asArray = (t: Tensor | Tensor[]): Tensor[] => (Array.isArray(t) ? t : [t]);
-  const fills = model.inputs.map((input, i) =>
-    i === fed
-      ? x
-      : tf.fill(
-          filledShape(toShape(input.shape), x.shape),
-          fillValue(input.name),
-          input.dtype as 'float32',
-        ),
+  const fills = tfjsInputTensors(
+    tf,
+    model.inputs.map((t) => ({ name: t.name, shape: t.shape ?? [], dtype: t.dtype })),
+    fed,
+    x,
   );
+
   const feeds: Tensor | NamedTensorMap =
     fills.length === 1
       ? x
@@ -226,17 +224,18 @@ export async function openGraphModel(
       const result = await withCpuFallback(
         handle,
         () =>
-          captureBatches(tf, fitted, targets, (x) => run(tf, model, fed, x, fetch, asyncMode), {
-            ...copts,
-            batchSize:
-              copts.batchSize ??
-              defaultBatchSize([
-                [null, ...fitted.shape.slice(1)],
-                ...layers.map((l) => l.outputShape),
-              ]),
-            inputDtype: model.inputs[fed].dtype,
-            sequence: copts.sequence ?? 'first',
-          }),
+          captureBatches(
+            tf,
+            fitted,
+            targets,
+            (x) => run(tf, model, fed, x, fetch, asyncMode),
+            batchOptions(
+              copts,
+              fitted,
+              layers.map((l) => l.outputShape),
+              model.inputs[fed].dtype,
+            ),
+          ),
         copts.onWarning,
       );
       return { ...result, backend: handle.backend };

@@ -1,13 +1,13 @@
-import type { LayersModel, SymbolicTensor, Tensor, io, layers as tfLayers } from '@tensorflow/tfjs';
+import type { LayersModel, SymbolicTensor, io, layers as tfLayers } from '@tensorflow/tfjs';
 import { UserError } from '../errors';
 import { fitProbe } from '../probe/fit';
 import type { ProbeSet } from '../probe/types';
 import type { CaptureTarget } from './batchCapture';
-import { captureBatches, defaultBatchSize } from './batchCapture';
+import { batchOptions, captureBatches } from './batchCapture';
 import type { TfjsModelJson } from './fsHandler';
 import { loadArtifacts } from './fsHandler';
 import { resolveLayerNames } from './layerSelection';
-import { fillValue, filledShape, otherInputsNotice, pickInput } from './modelInputs';
+import { otherInputsNotice, pickInput, tfjsInputTensors } from './modelInputs';
 import { ACTIVATION_SUFFIX, splitFusedLayers } from './layersRewrite';
 import { flattenNestedModels } from './nestedModels';
 import { loadTf, selectBackend, withCpuFallback } from './tfjsRuntime';
@@ -144,16 +144,11 @@ export async function openLayersArtifacts(
   }
   const inputShape = model.inputs[fed].shape;
   /** The model's inputs for a probe batch: the batch where it is fed, the others filled. */
-  const inputsFor = (x: Tensor): Tensor[] =>
-    model.inputs.map((input, i) =>
-      i === fed
-        ? x
-        : tf.fill(
-            filledShape(input.shape, x.shape),
-            fillValue(inputNames[i]),
-            input.dtype as 'float32',
-          ),
-    );
+  const inputs = model.inputs.map((t, i) => ({
+    name: inputNames[i],
+    shape: t.shape,
+    dtype: t.dtype,
+  }));
 
   async function capture(probe: ProbeSet, copts: CaptureOptions = {}): Promise<CaptureResult> {
     const fitted = fitProbe(probe, inputShape);
@@ -193,25 +188,20 @@ export async function openLayersArtifacts(
           fitted,
           targets,
           (x) => {
-            const inputs = inputsFor(x);
+            const feeds = tfjsInputTensors(tf, inputs, fed, x);
             try {
-              const out = sub.predict(inputs.length === 1 ? x : inputs, { batchSize: x.shape[0] });
+              const out = sub.predict(feeds.length === 1 ? x : feeds, { batchSize: x.shape[0] });
               return Array.isArray(out) ? out : [out];
             } finally {
-              tf.dispose(inputs.filter((t) => t !== x));
+              tf.dispose(feeds.filter((t) => t !== x));
             }
           },
-          {
-            ...copts,
-            batchSize:
-              copts.batchSize ??
-              defaultBatchSize([
-                [null, ...fitted.shape.slice(1)],
-                ...layers.map((l) => l.outputShape),
-              ]),
-            inputDtype: model.inputs[fed].dtype,
-            sequence: copts.sequence ?? 'first',
-          },
+          batchOptions(
+            copts,
+            fitted,
+            layers.map((l) => l.outputShape),
+            model.inputs[fed].dtype,
+          ),
         ),
       copts.onWarning,
     );
