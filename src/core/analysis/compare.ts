@@ -89,6 +89,20 @@ function architectureMismatch(
     : `different architecture: measured layers ${mine}, expected those of ${refPath}: ${theirs}`;
 }
 
+/** The signature of a model that has no reference to be read against, saying why. */
+function noSignature(explanation: string): Signature {
+  return {
+    kind: 'none',
+    deltaEntropy: NaN,
+    notchesOverlap: true,
+    miRatio: NaN,
+    miRatioLow: NaN,
+    miRatioHigh: NaN,
+    reference: '',
+    explanation,
+  };
+}
+
 const NAN_BOX: BoxSummary = boxSummary([]);
 
 function failedModel(o: Outcome, metric: number | null): CompareModel {
@@ -101,16 +115,7 @@ function failedModel(o: Outcome, metric: number | null): CompareModel {
       density: { components: [], bic: NaN, x: [], density: [] },
     },
     layers: [],
-    signature: {
-      kind: 'none',
-      deltaEntropy: NaN,
-      notchesOverlap: true,
-      miRatio: NaN,
-      miRatioLow: NaN,
-      miRatioHigh: NaN,
-      reference: '',
-      explanation: `not analysed: ${o.error ?? ''}`,
-    },
+    signature: noSignature(`not analysed: ${o.error ?? ''}`),
     metric,
     error: o.error ?? 'not analysed',
   };
@@ -330,16 +335,7 @@ function signatureFor(
   } else {
     const rest = ok.filter((x) => x !== o).map((x) => x.result as DetailedAnalysis);
     if (rest.length === 0) {
-      return {
-        kind: 'none',
-        deltaEntropy: NaN,
-        notchesOverlap: true,
-        miRatio: NaN,
-        miRatioLow: NaN,
-        miRatioHigh: NaN,
-        reference: '',
-        explanation: 'no signature: no other model of the cohort was analysed to compare with',
-      };
+      return noSignature('no signature: no other model of the cohort was analysed to compare with');
     }
     refEntropy = boxSummary(rest.flatMap((r) => allEntropies(r.report)));
     refPairs = concat(rest.map((r) => r.pairValues));
