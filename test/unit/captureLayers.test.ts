@@ -9,6 +9,7 @@ import {
   affine,
   assertColumns,
   conv2dValid,
+  keras2Dense,
   meanOverPositions,
   randn,
   relu,
@@ -147,24 +148,8 @@ void describe('TF.js layers-model capture', () => {
     const b1 = randn(72, 1, 4);
     const w2 = randn(73, 4, 2);
     const b2 = randn(74, 1, 2);
-    const dense = (name: string, units: number, activation: string) => ({
-      class_name: 'Dense',
-      config: {
-        name,
-        trainable: true,
-        dtype: 'float32',
-        units,
-        activation,
-        use_bias: true,
-        kernel_initializer: { class_name: 'GlorotUniform', config: { seed: null } },
-        bias_initializer: { class_name: 'Zeros', config: {} },
-        kernel_regularizer: null,
-        bias_regularizer: null,
-        activity_regularizer: null,
-        kernel_constraint: null,
-        bias_constraint: null,
-      },
-    });
+    const dense = (name: string, units: number, activation: string) =>
+      keras2Dense(name, units, activation);
     const json = {
       format: 'layers-model',
       generatedBy: 'keras v2.15.0',

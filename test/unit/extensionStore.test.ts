@@ -3,29 +3,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import type {
-  AnalysisReport,
-  BoxSummary,
-  CompareReport,
-  Signature,
-} from '../../src/core/report/schema';
+import type { AnalysisReport, CompareReport, Signature } from '../../src/core/report/schema';
 import { ResultStore } from '../../src/extension/resultStore';
-
-function box(median: number): BoxSummary {
-  return {
-    n: 192,
-    min: median - 1,
-    q1: median - 0.5,
-    median,
-    q3: median + 0.5,
-    max: median + 1,
-    mean: median,
-    whiskerLow: median - 1,
-    whiskerHigh: median + 1,
-    notchLow: median - 0.06,
-    notchHigh: median + 0.06,
-  };
-}
+import { boxAround } from '../fixtures/boxes';
 
 function report(
   modelPath: string,
@@ -62,7 +42,7 @@ function report(
     warnings: [],
     flags: [],
     layers: [],
-    summary: { entropy: box(hMedian), mi, density },
+    summary: { entropy: boxAround(hMedian), mi, density },
   };
 }
 

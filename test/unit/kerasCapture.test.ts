@@ -6,8 +6,16 @@ import { strToU8, zipSync } from 'fflate';
 import type * as H5wasm from 'h5wasm';
 import { kerasSnakeCase } from '../../src/core/capture/kerasWeightGroups';
 import { openModel } from '../../src/core/capture/registry';
-import { UserError } from '../../src/core/errors';
-import { affine, assertColumns, probeOf, randn, relu, tempDir } from '../fixtures/capture/helpers';
+import {
+  affine,
+  assertColumns,
+  keras2Dense,
+  probeOf,
+  randn,
+  rejectsWith,
+  relu,
+  tempDir,
+} from '../fixtures/capture/helpers';
 
 const tmp = tempDir('memlens-keras-');
 after(tmp.cleanup);
@@ -61,24 +69,9 @@ function keras2Config(denseClass = 'Dense') {
             name: 'input_1',
           },
         },
-        ...LAYERS.map(([name, units, activation], i) => ({
-          class_name: i === 1 ? denseClass : 'Dense',
-          config: {
-            name,
-            trainable: true,
-            dtype: 'float32',
-            units,
-            activation,
-            use_bias: true,
-            kernel_initializer: { class_name: 'GlorotUniform', config: { seed: null } },
-            bias_initializer: { class_name: 'Zeros', config: {} },
-            kernel_regularizer: null,
-            bias_regularizer: null,
-            activity_regularizer: null,
-            kernel_constraint: null,
-            bias_constraint: null,
-          },
-        })),
+        ...LAYERS.map(([name, units, activation], i) =>
+          keras2Dense(name, units, activation, i === 1 ? denseClass : 'Dense'),
+        ),
       ],
     },
     keras_version: '2.13.1',
@@ -224,15 +217,6 @@ async function writeKeras3(
   const file = path.join(tmp.dir, name);
   writeFileSync(file, zipSync(entries));
   return file;
-}
-
-async function rejectsWith(p: Promise<unknown>, pattern: RegExp): Promise<void> {
-  await assert.rejects(p, (err: unknown) => {
-    assert.ok(err instanceof UserError, `expected a UserError, got ${String(err)}`);
-    assert.match(err.message, pattern);
-    assert.ok(!err.message.includes('\n'), 'one line');
-    return true;
-  });
 }
 
 const S = 29;

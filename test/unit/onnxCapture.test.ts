@@ -12,7 +12,14 @@ import { encodeNpy } from '../../src/core/io/npy';
 import { modelContentFiles } from '../../src/core/analysis/modelFiles';
 import { openModel } from '../../src/core/capture/registry';
 import { CancelledError, UserError } from '../../src/core/errors';
-import { assertColumns, probeOf, randn, relu, tempDir } from '../fixtures/capture/helpers';
+import {
+  assertColumns,
+  probeOf,
+  randn,
+  rejectsWith,
+  relu,
+  tempDir,
+} from '../fixtures/capture/helpers';
 import { floatTensor, forward, mlpModel, valueInfo } from '../fixtures/capture/onnxModels';
 
 const tmp = tempDir('memlens-onnx-');
@@ -22,15 +29,6 @@ function writeModel(name: string, model: OnnxModelProto): string {
   const file = path.join(tmp.dir, name);
   writeFileSync(file, encodeOnnxModel(model));
   return file;
-}
-
-async function rejectsWith(p: Promise<unknown>, pattern: RegExp): Promise<void> {
-  await assert.rejects(p, (err: unknown) => {
-    assert.ok(err instanceof UserError, `expected a UserError, got ${String(err)}`);
-    assert.match(err.message, pattern);
-    assert.ok(!err.message.includes('\n'), 'one line');
-    return true;
-  });
 }
 
 void describe('ONNX capture of a model built here (Gemm -> Relu -> Gemm -> Relu -> Gemm)', () => {

@@ -9,41 +9,24 @@ import {
   signatureOf,
 } from '../../src/core/analysis/signature';
 import { Rng } from '../../src/core/random';
-import type { BoxSummary } from '../../src/core/report/schema';
-
-/** A box summary with only the fields the signature reads made meaningful. */
-function box(median: number, notchHalfWidth: number): BoxSummary {
-  return {
-    n: 192,
-    min: median - 1,
-    q1: median - 0.5,
-    median,
-    q3: median + 0.5,
-    max: median + 1,
-    mean: median,
-    whiskerLow: median - 1,
-    whiskerHigh: median + 1,
-    notchLow: median - notchHalfWidth,
-    notchHigh: median + notchHalfWidth,
-  };
-}
+import { boxAround } from '../fixtures/boxes';
 
 const ratio = (r: number, low: number, high: number) => ({ ratio: r, low, high });
 
 void test('notches overlap when the intervals share a point', () => {
-  assert.equal(notchesOverlap(box(3, 0.1), box(3.15, 0.1)), true);
-  assert.equal(notchesOverlap(box(3, 0.1), box(3.2, 0.1)), true); // touching
-  assert.equal(notchesOverlap(box(3, 0.1), box(3.25, 0.1)), false);
+  assert.equal(notchesOverlap(boxAround(3, 0.1), boxAround(3.15, 0.1)), true);
+  assert.equal(notchesOverlap(boxAround(3, 0.1), boxAround(3.2, 0.1)), true); // touching
+  assert.equal(notchesOverlap(boxAround(3, 0.1), boxAround(3.25, 0.1)), false);
 });
 
 void test('entropy direction needs both the threshold and separated notches', () => {
   const t = DEFAULT_THRESHOLDS; // 0.1 nats
-  assert.equal(entropyDirection(box(2.7, 0.05), box(3.3, 0.05), t), 'lower');
-  assert.equal(entropyDirection(box(3.3, 0.05), box(2.7, 0.05), t), 'higher');
+  assert.equal(entropyDirection(boxAround(2.7, 0.05), boxAround(3.3, 0.05), t), 'lower');
+  assert.equal(entropyDirection(boxAround(3.3, 0.05), boxAround(2.7, 0.05), t), 'higher');
   // large shift but wide notches: not established
-  assert.equal(entropyDirection(box(2.7, 0.4), box(3.3, 0.4), t), 'equal');
+  assert.equal(entropyDirection(boxAround(2.7, 0.4), boxAround(3.3, 0.4), t), 'equal');
   // separated notches but below the threshold
-  assert.equal(entropyDirection(box(3.0, 0.01), box(3.08, 0.01), t), 'equal');
+  assert.equal(entropyDirection(boxAround(3.0, 0.01), boxAround(3.08, 0.01), t), 'equal');
 });
 
 void test('MI direction needs the ratio threshold and an interval excluding 1', () => {
@@ -58,9 +41,9 @@ void test('MI direction needs the ratio threshold and an interval excluding 1', 
 });
 
 void test('signatures follow the table of spec section 6', () => {
-  const ref = box(3.3, 0.05);
+  const ref = boxAround(3.3, 0.05);
   const heuristic = signatureOf({
-    entropy: box(2.7, 0.05),
+    entropy: boxAround(2.7, 0.05),
     referenceEntropy: ref,
     mi: ratio(8.7, 7, 10),
     reference: 'base',
@@ -73,7 +56,7 @@ void test('signatures follow the table of spec section 6', () => {
   assert.match(heuristic.explanation, /^heuristic memorization/);
 
   const example = signatureOf({
-    entropy: box(3.9, 0.05),
+    entropy: boxAround(3.9, 0.05),
     referenceEntropy: ref,
     mi: ratio(0.4, 0.3, 0.5),
     reference: 'base',
@@ -82,7 +65,7 @@ void test('signatures follow the table of spec section 6', () => {
 
   // I lower but H unchanged: no signature, with the partial evidence named
   const partial = signatureOf({
-    entropy: box(3.32, 0.05),
+    entropy: boxAround(3.32, 0.05),
     referenceEntropy: ref,
     mi: ratio(0.45, 0.4, 0.5),
     reference: 'base',
@@ -94,7 +77,7 @@ void test('signatures follow the table of spec section 6', () => {
 
   // H lower and I lower is not in the table
   const mixed = signatureOf({
-    entropy: box(2.7, 0.05),
+    entropy: boxAround(2.7, 0.05),
     referenceEntropy: ref,
     mi: ratio(0.4, 0.3, 0.5),
     reference: 'base',
@@ -104,8 +87,8 @@ void test('signatures follow the table of spec section 6', () => {
 
 void test('thresholds are configurable', () => {
   const input = {
-    entropy: box(3.0, 0.01),
-    referenceEntropy: box(3.3, 0.01),
+    entropy: boxAround(3.0, 0.01),
+    referenceEntropy: boxAround(3.3, 0.01),
     mi: ratio(1.8, 1.6, 2),
     reference: 'r',
   };
