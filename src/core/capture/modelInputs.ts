@@ -42,10 +42,7 @@ export function otherInputsNotice(file: string, fed: string, others: string[]): 
  * The shape of a filled input for a batch: its batch dimension is the batch's; an unknown
  * dimension takes the fed input's size at the same position when the ranks agree, else 1.
  */
-function filledShape(
-  dims: readonly (number | null)[],
-  fedShape: readonly number[],
-): number[] {
+function filledShape(dims: readonly (number | null)[], fedShape: readonly number[]): number[] {
   return dims.map((d, i) => {
     if (i === 0) return fedShape[0];
     if (d !== null && d >= 0) return d;
