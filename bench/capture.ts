@@ -4,10 +4,10 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type * as TfModule from '@tensorflow/tfjs';
-import { fileSystemHandler } from '../src/core/capture/fsHandler';
+import { fileSystemHandler } from '../src/core/capture/tfjs/fsHandler';
 import { openModel } from '../src/core/capture/registry';
-import { loadTf, requireTfjsNode } from '../src/core/capture/tfjsRuntime';
-import type { BackendName, CapturePoint } from '../src/core/capture/types';
+import { loadTf, requireTfjsNode } from '../src/core/capture/tfjs/tfjsRuntime';
+import type { BackendName, CapturePoint } from '../src/core/capture/format';
 import type { ProbeSet } from '../src/core/probe/types';
 import { Rng } from '../src/core/random';
 

@@ -4,8 +4,12 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import type { OnnxModelProto, OnnxNodeProto, OnnxTensorProto } from '../src/core/capture/onnxProto';
-import { encodeOnnxModel } from '../src/core/capture/onnxProto';
+import type {
+  OnnxModelProto,
+  OnnxNodeProto,
+  OnnxTensorProto,
+} from '../src/core/capture/onnx/onnxProto';
+import { encodeOnnxModel } from '../src/core/capture/onnx/onnxProto';
 import { openModel } from '../src/core/capture/registry';
 import { Rng } from '../src/core/random';
 

@@ -22,8 +22,8 @@ export const auxNodeEntries = {
   miWorker: 'src/core/mi/miWorker.ts',
   // The extension's analysis child process (forked per job; see src/extension/hostProtocol.ts).
   analysisHost: 'src/extension/analysisHost.ts',
-  // The onnxruntime child process of ONNX capture (see src/core/capture/onnxSession.ts).
-  onnxHost: 'src/core/capture/onnxHost.ts',
+  // The onnxruntime child process of ONNX capture (see src/core/capture/onnx/onnxSession.ts).
+  onnxHost: 'src/core/capture/onnx/onnxHost.ts',
 };
 
 export const webviewEntries = {

@@ -7,7 +7,7 @@
  */
 import type { Progress } from '../core/progress';
 import type { AnalysisReport, CompareReport, Signature } from '../core/report/schema';
-import type { LayerInfo } from '../core/capture/types';
+import type { LayerInfo } from '../core/capture/format';
 
 /** The analysis settings a job carries (plain JSON: the child maps them onto core options). */
 export interface JobParams {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { defaultBatchSize, reductionFor } from '../../src/core/capture/batchCapture';
+import { defaultBatchSize, reductionFor } from '../../src/core/capture/common/batchCapture';
 
 void describe('batching and reduction rules', () => {
   void it('keeps the largest float32 batch tensor within 64 MiB', () => {

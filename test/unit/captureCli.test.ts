@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { runCapture } from '../../src/cli/commands/capture';
 import { runLayers } from '../../src/cli/commands/layers';
-import { fileSystemHandler } from '../../src/core/capture/fsHandler';
+import { fileSystemHandler } from '../../src/core/capture/tfjs/fsHandler';
 import { loadActivationDump } from '../../src/core/dumps/loadDump';
 import { UserError } from '../../src/core/errors';
 import { encodeNpy, parseNpy } from '../../src/core/io/npy';

@@ -3,7 +3,7 @@ import { readFileSync, rmSync, truncateSync, writeFileSync, mkdirSync } from 'no
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { fileSystemHandler } from '../../src/core/capture/fsHandler';
+import { fileSystemHandler } from '../../src/core/capture/tfjs/fsHandler';
 import { openModel } from '../../src/core/capture/registry';
 import { CancelledError, UserError } from '../../src/core/errors';
 import type { ProbeSet } from '../../src/core/probe/types';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { splitFusedLayers } from '../../src/core/capture/layersRewrite';
+import { splitFusedLayers } from '../../src/core/capture/tfjs/layersRewrite';
 
 const dense = (name: string, activation: string, inbound?: unknown[]) => ({
   class_name: 'Dense',

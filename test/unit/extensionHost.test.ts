@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { encodeOnnxModel } from '../../src/core/capture/onnxProto';
+import { encodeOnnxModel } from '../../src/core/capture/onnx/onnxProto';
 import { CancelledError, UserError } from '../../src/core/errors';
 import { encodeNpy } from '../../src/core/io/npy';
 import type { Progress } from '../../src/core/progress';

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { strToU8, zipSync } from 'fflate';
 import type * as H5wasm from 'h5wasm';
-import { kerasSnakeCase } from '../../src/core/capture/kerasWeightGroups';
+import { kerasSnakeCase } from '../../src/core/capture/keras/kerasWeightGroups';
 import { openModel } from '../../src/core/capture/registry';
 import {
   affine,

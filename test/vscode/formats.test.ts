@@ -2,7 +2,7 @@
 // .keras with h5wasm and runs the .onnx in ONNX Runtime, both shipped in the .vsix.
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
-import { encodeOnnxModel } from '../../src/core/capture/onnxProto';
+import { encodeOnnxModel } from '../../src/core/capture/onnx/onnxProto';
 import { encodeNpy } from '../../src/core/io/npy';
 import type { AnalysisReport } from '../../src/core/report/schema';
 import { randn } from '../fixtures/capture/helpers';

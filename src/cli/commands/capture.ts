@@ -2,7 +2,7 @@ import { rm } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { toRowMajorFloat32 } from '../../core/activations';
 import { openModel } from '../../core/capture/registry';
-import type { CapturePoint, SequenceReduction } from '../../core/capture/types';
+import type { CapturePoint, SequenceReduction } from '../../core/capture/format';
 import { sidecarPath } from '../../core/dumps/loadDump';
 import { UserError } from '../../core/errors';
 import { writeFileAtomic } from '../../core/io/atomicWrite';

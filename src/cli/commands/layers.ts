@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { openModel } from '../../core/capture/registry';
-import { backendNames } from '../../core/capture/tfjsRuntime';
-import type { BackendName, ModelHandle } from '../../core/capture/types';
+import { backendNames } from '../../core/capture/tfjs/tfjsRuntime';
+import type { BackendName, ModelHandle } from '../../core/capture/format';
 import { UserError } from '../../core/errors';
 import { showShape } from '../../core/probe/fit';
 import type { Command } from '../command';

@@ -1,6 +1,6 @@
 import type { ParseArgsConfig } from 'node:util';
 import type { AnalyzeOptions } from '../../core/analysis/analyze';
-import type { BackendName, CapturePoint } from '../../core/capture/types';
+import type { BackendName, CapturePoint } from '../../core/capture/format';
 import type { Binning } from '../../core/measures/entropy';
 import type { Progress } from '../../core/progress';
 import { intFlag, oneOf } from '../flags';

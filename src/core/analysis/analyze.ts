@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import * as path from 'node:path';
 import type { ActivationMatrix } from '../activations';
 import { openModel } from '../capture/registry';
-import type { BackendName, CapturePoint } from '../capture/types';
+import type { BackendName, CapturePoint } from '../capture/format';
 import { loadActivationDump } from '../dumps/loadDump';
 import { throwIfAborted, UserError } from '../errors';
 import type { Binning } from '../measures/entropy';

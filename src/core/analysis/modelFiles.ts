@@ -17,7 +17,7 @@ export async function modelContentFiles(modelPath: string): Promise<string[]> {
   const ext = path.extname(file).toLowerCase();
   if (ext === '.onnx') {
     // Imported on demand: the extension host hashes models too, and rarely ONNX ones.
-    const { decodeOnnxModel, externalDataLocations } = await import('../capture/onnxProto');
+    const { decodeOnnxModel, externalDataLocations } = await import('../capture/onnx/onnxProto');
     let locations: string[];
     try {
       locations = externalDataLocations(

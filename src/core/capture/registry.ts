@@ -1,11 +1,11 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../errors';
-import { kerasFormat } from './kerasFormat';
-import { onnxFormat } from './onnxFormat';
-import { savedModelFormat } from './savedModelFormat';
-import { tfjsFormat } from './tfjsFormat';
-import type { ModelHandle, OpenModelOptions } from './types';
+import { kerasFormat } from './keras/kerasFormat';
+import { onnxFormat } from './onnx/onnxFormat';
+import { savedModelFormat } from './savedModel/savedModelFormat';
+import { tfjsFormat } from './tfjs/tfjsFormat';
+import type { ModelHandle, OpenModelOptions } from './format';
 
 /** What a format sees of a candidate file in its `match` step. */
 export interface ModelFileInfo {

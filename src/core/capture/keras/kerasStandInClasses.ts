@@ -4,7 +4,7 @@
  */
 import type { LayerVariable, Tensor, serialization } from '@tensorflow/tfjs';
 import { SCALAR_OP } from './kerasConfig';
-import type { Tf } from './tfjsRuntime';
+import type { Tf } from '../tfjs/tfjsRuntime';
 
 type Shape = (number | null)[];
 

@@ -1,10 +1,10 @@
 import type { DataType, Tensor } from '@tensorflow/tfjs';
-import type { ActivationMatrix, LayerSlice } from '../activations';
-import { UserError, throwIfAborted } from '../errors';
-import type { JobOptions } from '../progress';
-import type { ProbeSet } from '../probe/types';
-import type { Tf } from './tfjsRuntime';
-import type { CaptureOptions, CapturedLayer, CapturePoint, SequenceReduction } from './types';
+import type { ActivationMatrix, LayerSlice } from '../../activations';
+import { UserError, throwIfAborted } from '../../errors';
+import type { JobOptions } from '../../progress';
+import type { ProbeSet } from '../../probe/types';
+import type { Tf } from '../tfjs/tfjsRuntime';
+import type { CaptureOptions, CapturedLayer, CapturePoint, SequenceReduction } from '../format';
 
 /** One tensor the forward pass yields per batch, and how to read it. */
 export interface CaptureTarget {

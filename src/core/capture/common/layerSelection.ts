@@ -1,5 +1,5 @@
-import { UserError } from '../errors';
-import type { LayerInfo } from './types';
+import { UserError } from '../../errors';
+import type { LayerInfo } from '../format';
 
 function listNames(layers: LayerInfo[]): string {
   const names = layers.map((l) => l.name);

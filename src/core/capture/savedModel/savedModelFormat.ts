@@ -1,12 +1,12 @@
 import type { InferenceModel, MetaGraph, NamedTensorMap, Tensor } from '@tensorflow/tfjs';
 import * as path from 'node:path';
-import { UserError } from '../errors';
-import { fitProbe } from '../probe/fit';
-import type { ProbeSet } from '../probe/types';
-import { batchOptions, captureBatches } from './batchCapture';
-import type { ModelFileInfo, ModelFormat } from './registry';
-import { loadTf, requireTfjsNode, selectBackend } from './tfjsRuntime';
-import type { CaptureOptions, CaptureResult, LayerInfo, ModelHandle } from './types';
+import { UserError } from '../../errors';
+import { fitProbe } from '../../probe/fit';
+import type { ProbeSet } from '../../probe/types';
+import { batchOptions, captureBatches } from '../common/batchCapture';
+import type { ModelFileInfo, ModelFormat } from '../registry';
+import { loadTf, requireTfjsNode, selectBackend } from '../tfjs/tfjsRuntime';
+import type { CaptureOptions, CaptureResult, LayerInfo, ModelHandle } from '../format';
 
 /** The part of @tensorflow/tfjs-node's API that reads SavedModels (its typings are optional). */
 interface TfNodeSavedModel {

@@ -1,5 +1,5 @@
 import type * as H5wasm from 'h5wasm';
-import { UserError } from '../errors';
+import { UserError } from '../../errors';
 
 type H5 = typeof H5wasm;
 let h5: Promise<H5> | undefined;

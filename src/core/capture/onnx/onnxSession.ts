@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { fork } from 'node:child_process';
 import * as path from 'node:path';
-import { CancelledError, UserError } from '../errors';
+import { CancelledError, UserError } from '../../errors';
 import type { HostReply, HostRequest, WireTensor } from './onnxProtocol';
 
 /**

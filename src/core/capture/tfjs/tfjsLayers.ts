@@ -1,13 +1,13 @@
 import type { LayersModel, SymbolicTensor, io, layers as tfLayers } from '@tensorflow/tfjs';
-import { UserError } from '../errors';
-import { fitProbe } from '../probe/fit';
-import type { ProbeSet } from '../probe/types';
-import type { CaptureTarget } from './batchCapture';
-import { batchOptions, captureBatches } from './batchCapture';
+import { UserError } from '../../errors';
+import { fitProbe } from '../../probe/fit';
+import type { ProbeSet } from '../../probe/types';
+import type { CaptureTarget } from '../common/batchCapture';
+import { batchOptions, captureBatches } from '../common/batchCapture';
 import type { TfjsModelJson } from './fsHandler';
 import { loadArtifacts } from './fsHandler';
-import { resolveLayerNames } from './layerSelection';
-import { otherInputsNotice, pickInput, tfjsInputTensors } from './modelInputs';
+import { resolveLayerNames } from '../common/layerSelection';
+import { otherInputsNotice, pickInput, tfjsInputTensors } from '../common/modelInputs';
 import { ACTIVATION_SUFFIX, splitFusedLayers } from './layersRewrite';
 import { flattenNestedModels } from './nestedModels';
 import { loadTf, selectBackend, withCpuFallback } from './tfjsRuntime';
@@ -17,7 +17,7 @@ import type {
   LayerInfo,
   ModelHandle,
   OpenModelOptions,
-} from './types';
+} from '../format';
 
 type Layer = tfLayers.Layer;
 

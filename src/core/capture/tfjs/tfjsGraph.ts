@@ -1,9 +1,9 @@
 import type { GraphModel, NamedTensorMap, Tensor } from '@tensorflow/tfjs';
-import { UserError } from '../errors';
-import { fitProbe } from '../probe/fit';
-import type { ProbeSet } from '../probe/types';
-import type { CaptureTarget } from './batchCapture';
-import { batchOptions, captureBatches } from './batchCapture';
+import { UserError } from '../../errors';
+import { fitProbe } from '../../probe/fit';
+import type { ProbeSet } from '../../probe/types';
+import type { CaptureTarget } from '../common/batchCapture';
+import { batchOptions, captureBatches } from '../common/batchCapture';
 import type { TfjsModelJson } from './fsHandler';
 import { loadArtifacts } from './fsHandler';
 import type { GraphNode } from './graphRewrite';
@@ -14,8 +14,8 @@ import {
   inputNode,
   splitFusedActivations,
 } from './graphRewrite';
-import { resolveLayerNames } from './layerSelection';
-import { otherInputsNotice, pickInput, tfjsInputTensors } from './modelInputs';
+import { resolveLayerNames } from '../common/layerSelection';
+import { otherInputsNotice, pickInput, tfjsInputTensors } from '../common/modelInputs';
 import type { Tf } from './tfjsRuntime';
 import { loadTf, selectBackend, withCpuFallback } from './tfjsRuntime';
 import type {
@@ -24,7 +24,7 @@ import type {
   LayerInfo,
   ModelHandle,
   OpenModelOptions,
-} from './types';
+} from '../format';
 
 /** Nodes that hold no computed activation: weights, inputs, pass-throughs. */
 const NOT_LAYERS = new Set([

@@ -1,5 +1,5 @@
 import * as protobuf from 'protobufjs';
-import { UserError } from '../errors';
+import { UserError } from '../../errors';
 
 /**
  * The ONNX protobuf schema (onnx/onnx.proto, IR version 9), written out from the public

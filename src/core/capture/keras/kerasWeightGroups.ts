@@ -1,5 +1,5 @@
-import type { LayerEntry } from './nestedModels';
-import { isModelClass, layerEntries, nameOf } from './nestedModels';
+import type { LayerEntry } from '../tfjs/nestedModels';
+import { isModelClass, layerEntries, nameOf } from '../tfjs/nestedModels';
 
 /** Keras' snake_case of a class name (as keras.src.utils.naming.to_snake_case): Conv2D -> conv2d. */
 export function kerasSnakeCase(className: string): string {

@@ -3,8 +3,8 @@
  * input the probe feeds, and what the others get. Shared by the ONNX and TF.js readers.
  */
 import type { DataType, Tensor } from '@tensorflow/tfjs';
-import { UserError } from '../errors';
-import type { Tf } from './tfjsRuntime';
+import { UserError } from '../../errors';
+import type { Tf } from '../tfjs/tfjsRuntime';
 
 /**
  * The index of the input the probe feeds: the one `requested` names, else the only one. A

@@ -1,25 +1,25 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { UserError, throwIfAborted } from '../errors';
-import { fitProbe, showShape } from '../probe/fit';
-import type { ProbeSet } from '../probe/types';
-import { defaultBatchSize } from './batchCapture';
+import { UserError, throwIfAborted } from '../../errors';
+import { fitProbe, showShape } from '../../probe/fit';
+import type { ProbeSet } from '../../probe/types';
+import { defaultBatchSize } from '../common/batchCapture';
 import type { OnnxLayer } from './onnxGraph';
 import { onnxLayers, resolveOnnxLayers } from './onnxGraph';
 import type { WireTensor } from './onnxProtocol';
 import type { OnnxModelProto, OnnxTensorProto, OnnxValueInfo } from './onnxProto';
 import { decodeOnnxModel, dimSize, encodeOnnxModel, int64 } from './onnxProto';
-import { fillValue, otherInputsNotice, pickInput } from './modelInputs';
+import { fillValue, otherInputsNotice, pickInput } from '../common/modelInputs';
 import { OnnxSession } from './onnxSession';
-import type { ModelFileInfo, ModelFormat } from './registry';
-import { readInput } from '../io/readInput';
+import type { ModelFileInfo, ModelFormat } from '../registry';
+import { readInput } from '../../io/readInput';
 import type {
   CapturedLayer,
   CaptureOptions,
   CaptureResult,
   ModelHandle,
   OpenModelOptions,
-} from './types';
+} from '../format';
 
 const ELEM_TYPES: Record<number, string> = { 1: 'float32', 6: 'int32', 7: 'int64', 11: 'float64' };
 const MAGIC_NAMES: [number[], string][] = [

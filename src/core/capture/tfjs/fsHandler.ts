@@ -1,9 +1,9 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { io } from '@tensorflow/tfjs';
-import { UserError } from '../errors';
-import { writeFileAtomic } from '../io/atomicWrite';
-import { readInputText } from '../io/readInput';
+import { UserError } from '../../errors';
+import { writeFileAtomic } from '../../io/atomicWrite';
+import { readInputText } from '../../io/readInput';
 
 /** The parts of a TF.js model.json MemLens reads. */
 export interface TfjsModelJson {

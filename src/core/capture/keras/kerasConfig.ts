@@ -7,7 +7,7 @@
  * through unchanged.
  */
 
-import { UserError } from '../errors';
+import { UserError } from '../../errors';
 
 type Json = unknown;
 

@@ -1,8 +1,8 @@
 import * as path from 'node:path';
 import type * as TfModule from '@tensorflow/tfjs';
 import type * as WasmModule from '@tensorflow/tfjs-backend-wasm';
-import { UserError } from '../errors';
-import type { BackendName } from './types';
+import { UserError } from '../../errors';
+import type { BackendName } from '../format';
 
 export type Tf = typeof TfModule;
 

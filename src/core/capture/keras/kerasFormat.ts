@@ -1,6 +1,6 @@
 import type { LayersModel, io } from '@tensorflow/tfjs';
 import { strToU8, unzipSync } from 'fflate';
-import { UserError } from '../errors';
+import { UserError } from '../../errors';
 import { normalizeKerasConfig } from './kerasConfig';
 import { registerStandIns } from './kerasStandInClasses';
 import type { StandInWeights } from './kerasStandIns';
@@ -8,13 +8,13 @@ import { KERAS_ACTIVATION_NAMES, withStandIns } from './kerasStandIns';
 import { kerasWeightGroups } from './kerasWeightGroups';
 import type { Hdf5Array, Hdf5Reader } from './kerasHdf5';
 import { openHdf5 } from './kerasHdf5';
-import type { FlatTopology, LayerEntry } from './nestedModels';
-import { flattenNestedModels } from './nestedModels';
-import type { ModelFileInfo, ModelFormat } from './registry';
-import { openLayersArtifacts } from './tfjsLayers';
-import { loadTf } from './tfjsRuntime';
-import type { ModelHandle, OpenModelOptions } from './types';
-import { readInput } from '../io/readInput';
+import type { FlatTopology, LayerEntry } from '../tfjs/nestedModels';
+import { flattenNestedModels } from '../tfjs/nestedModels';
+import type { ModelFileInfo, ModelFormat } from '../registry';
+import { openLayersArtifacts } from '../tfjs/tfjsLayers';
+import { loadTf } from '../tfjs/tfjsRuntime';
+import type { ModelHandle, OpenModelOptions } from '../format';
+import { readInput } from '../../io/readInput';
 
 const ZIP = [0x50, 0x4b, 0x03, 0x04];
 const HDF5 = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];

@@ -6,7 +6,7 @@
  *
  * An inner layer whose name the outer model already uses is renamed `<model>/<name>`.
  */
-import { UserError } from '../errors';
+import { UserError } from '../../errors';
 
 type Json = Record<string, unknown>;
 /** `[layer, node, tensor, kwargs]`: one tensor a layer call reads. */

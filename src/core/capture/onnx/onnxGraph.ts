@@ -1,7 +1,7 @@
-import { UserError } from '../errors';
+import { UserError } from '../../errors';
 import type { OnnxGraphProto, OnnxNodeProto, OnnxValueInfo } from './onnxProto';
 import { dimSize } from './onnxProto';
-import type { LayerInfo } from './types';
+import type { LayerInfo } from '../format';
 
 /** Ops whose weights make a layer that is measured by default (MatMul when followed by Add). */
 const WEIGHTED = new Set(['Gemm', 'MatMul', 'Conv', 'ConvTranspose']);

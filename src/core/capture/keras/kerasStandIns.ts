@@ -12,7 +12,7 @@
  *   `hard_sigmoid` (relu6(x + 3) / 6, where Keras 2 and TF.js use 0.2x + 0.5 clipped): classes
  *   registered with TF.js under names of their own.
  */
-import { UserError } from '../errors';
+import { UserError } from '../../errors';
 import { SCALAR_OP, isObject } from './kerasConfig';
 import { BIDIRECTIONAL_GRU, GRU_RESET_AFTER, KEEPDIMS_POOLING } from './kerasStandInClasses';
 import type { Hdf5Array } from './kerasHdf5';

@@ -1,6 +1,6 @@
-import { UserError } from '../errors';
+import { UserError } from '../../errors';
 import { readModelJson } from './fsHandler';
-import type { ModelFileInfo, ModelFormat } from './registry';
+import type { ModelFileInfo, ModelFormat } from '../registry';
 import { openGraphModel } from './tfjsGraph';
 import { openLayersModel } from './tfjsLayers';
 
