@@ -13,7 +13,8 @@ import { medianRatioInterval } from '../core/analysis/bootstrap';
 import { signatureOf } from '../core/analysis/signature';
 import { compare } from '../core/analysis/compare';
 import type { CompareOptions } from '../core/analysis/compare';
-import { openModel } from '../core/capture/registry';
+import { isModelFolder, modelContentFiles, openModel } from '../core/capture/registry';
+import { hashFiles, hashProbe } from './cacheKey';
 import { UserError } from '../core/errors';
 import { writeFileAtomic } from '../core/io/atomicWrite';
 import { disposeMiPool } from '../core/mi/miMatrix';
@@ -24,6 +25,8 @@ import { withSignatureFlag } from './lensText';
 import type {
   AnalyzeResult,
   ChildMessage,
+  IdentifiedSource,
+  IdentifyResult,
   JobParams,
   JobRequest,
   ModelOutline,
@@ -169,6 +172,25 @@ async function analyzeAgainst(
   return { report: withSignatureFlag(mine.report, signature, params.thresholds), signature };
 }
 
+/** Resolves each source and hashes its content (a folder of checkpoints: its listing). */
+async function identify(sources: string[], probe: string | null): Promise<IdentifyResult> {
+  const identified: IdentifiedSource[] = [];
+  for (const source of sources) {
+    const stat = await fs.stat(source).catch(() => {
+      throw new UserError(
+        `${source}: expected a model, an activation dump or a folder of checkpoints, found nothing at that path (has the training script saved it yet?)`,
+      );
+    });
+    if (stat.isDirectory() && !(await isModelFolder(source))) {
+      identified.push({ file: source, cohort: true, sha256: await hashProbe(source) });
+      continue;
+    }
+    const files = await modelContentFiles(source);
+    identified.push({ file: files[0], cohort: false, sha256: await hashFiles(files) });
+  }
+  return { sources: identified, probeSha256: probe === null ? null : await hashProbe(probe) };
+}
+
 async function run(job: JobRequest): Promise<unknown> {
   const onProgress = throttledProgress();
   switch (job.type) {
@@ -189,6 +211,8 @@ async function run(job: JobRequest): Promise<unknown> {
       };
       return compare(job.paths, opts);
     }
+    case 'job/identify':
+      return identify(job.sources, job.probe);
     case 'job/inspect': {
       const handle = await openModel(job.source, {
         ...(job.backend === 'wasm' || job.backend === 'cpu' ? { backend: job.backend } : {}),

@@ -11,9 +11,15 @@ import * as vscode from 'vscode';
 import { CancelledError, UserError } from '../core/errors';
 import type { AnalysisReport, CompareReport } from '../core/report/schema';
 import { runJob } from './analysisClient';
-import { modelContentFiles } from '../core/analysis/modelFiles';
-import { hashFiles, hashProbe, resultCacheKey } from './cacheKey';
-import type { JobParams, JobRequest, JobResults, ModelOutline } from './hostProtocol';
+import { isActivationDump } from '../core/dumps/dumpFiles';
+import { resultCacheKey } from './cacheKey';
+import type {
+  IdentifyResult,
+  JobParams,
+  JobRequest,
+  JobResults,
+  ModelOutline,
+} from './hostProtocol';
 import { ProgressTracker } from './progressTracker';
 import { ResultStore } from './resultStore';
 import { readParams, settingPath } from './settings';
@@ -21,7 +27,8 @@ import { MemLensStatusBar } from './statusBar';
 import { analysisReportId, compareReportId } from './webviewContent';
 
 const PROBE_STATE_KEY = 'memlens.probeData';
-const DUMP_EXTENSIONS = new Set(['.npy', '.npz', '.safetensors']);
+/** How long reading and hashing may take before a cancellable notification shows. */
+const IDENTIFY_NOTICE_MS = 500;
 
 /** What the webviews show while a job runs. */
 export interface BusyState {
@@ -130,41 +137,46 @@ export class AnalysisService implements vscode.Disposable {
 
   // ------------------------------------------------------------------ analysis
 
-  /** A folder that holds model.json stands for its model.json. */
-  private async modelFile(target: string): Promise<string> {
-    const stat = await fs.stat(target).catch(() => undefined);
-    if (!stat) {
-      throw new UserError(
-        `${target}: expected a model file or activation dump, found nothing at that path (has the training script saved it yet?)`,
-      );
-    }
-    if (stat.isDirectory()) {
-      const inner = path.join(target, 'model.json');
-      if (await fs.stat(inner).catch(() => undefined)) return inner;
-      throw new UserError(
-        `${target}: expected a model file or a folder holding model.json, found a folder without model.json`,
-      );
-    }
-    return path.resolve(target);
-  }
-
   /** Analyses a model (cached), records it, and returns the report and its cache key. */
   async analyze(uri: vscode.Uri): Promise<{ key: string; report: AnalysisReport } | undefined> {
     const started = Date.now();
     try {
-      const model = await this.modelFile(uri.fsPath);
-      const isDump = DUMP_EXTENSIONS.has(path.extname(model).toLowerCase());
+      const target = path.resolve(uri.fsPath);
       const params = readParams(uri);
-      if (!isDump) {
+      if (!isActivationDump(target)) {
         const probe = await this.ensureProbe(uri);
         if (!probe) return undefined;
         params.probe = probe;
       }
-      let baseline = settingPath('baseline', uri);
-      if (baseline) baseline = await this.modelFile(baseline);
-      if (baseline === model) baseline = undefined;
-
-      const { key, baselineKey } = await this.analysisKey(model, params, baseline ?? null);
+      const baselineSetting = settingPath('baseline', uri);
+      const ids = await this.identify(
+        baselineSetting ? [target, baselineSetting] : [target],
+        params.probe,
+      );
+      if (!ids) return undefined;
+      const [identified, identifiedBaseline] = ids.sources;
+      for (const s of ids.sources) {
+        if (s.cohort)
+          throw new UserError(
+            `${s.file}: expected a model file or a model folder, found a folder of several models (use MemLens: Compare Models)`,
+          );
+      }
+      const model = identified.file;
+      const baseline =
+        identifiedBaseline && identifiedBaseline.file !== model ? identifiedBaseline : undefined;
+      const numbers = numbersOnly(params);
+      const key = resultCacheKey({
+        modelSha256: identified.sha256,
+        probeSha256: ids.probeSha256,
+        params: { ...numbers, baselineSha256: baseline?.sha256 ?? null },
+      });
+      const baselineKey = baseline
+        ? resultCacheKey({
+            modelSha256: baseline.sha256,
+            probeSha256: ids.probeSha256,
+            params: numbers,
+          })
+        : null;
       const cached = await this.store.report(key);
       if (cached) {
         await this.store.whenLoaded();
@@ -187,7 +199,7 @@ export class AnalysisService implements vscode.Disposable {
       const result = await this.run(`Analyzing ${label}`, runs, {
         type: 'job/analyze',
         source: model,
-        baseline: baseline ?? null,
+        baseline: baseline?.file ?? null,
         baselineCache,
         params,
       });
@@ -227,7 +239,13 @@ export class AnalysisService implements vscode.Disposable {
         paths.some((p) => p === resolvedBaseline || resolvedBaseline.startsWith(p + path.sep))
           ? resolvedBaseline
           : null;
-      const key = await this.compareKey(paths, params, baseline);
+      const ids = await this.identify(paths, params.probe);
+      if (!ids) return undefined;
+      const key = resultCacheKey({
+        modelSha256: ids.sources.map((s) => s.sha256).join(','),
+        probeSha256: ids.probeSha256,
+        params: { ...numbersOnly(params), paths, baseline, kind: 'compare' },
+      });
       const cached = await this.store.compareReport(key);
       if (cached) {
         await this.store.putCompare(key, cached);
@@ -268,56 +286,44 @@ export class AnalysisService implements vscode.Disposable {
     );
   }
 
-  /** The cache key of an analysis, and of its baseline's measures (same probe and parameters). */
-  private async analysisKey(
-    model: string,
-    params: JobParams,
-    baseline: string | null,
-  ): Promise<{ key: string; baselineKey: string | null }> {
-    const [modelSha256, probeSha256, baselineSha256] = await Promise.all([
-      modelContentFiles(model).then((files) => hashFiles(files)),
-      params.probe ? hashProbe(params.probe) : Promise.resolve(null),
-      baseline
-        ? modelContentFiles(baseline).then((files) => hashFiles(files))
-        : Promise.resolve(null),
-    ]);
-    const numbers = numbersOnly(params);
-    return {
-      key: resultCacheKey({ modelSha256, probeSha256, params: { ...numbers, baselineSha256 } }),
-      baselineKey: baselineSha256
-        ? resultCacheKey({ modelSha256: baselineSha256, probeSha256, params: numbers })
-        : null,
-    };
-  }
-
-  private async compareKey(
-    paths: string[],
-    params: JobParams,
-    baseline: string | null,
-  ): Promise<string> {
-    const hashes: string[] = [];
-    for (const p of paths) {
-      const stat = await fs.stat(p).catch(() => undefined);
-      if (!stat)
-        throw new UserError(
-          `${p}: expected a model or a folder of checkpoints, found nothing at that path`,
-        );
-      if (
-        stat.isDirectory() &&
-        !(await fs.stat(path.join(p, 'model.json')).catch(() => undefined))
-      ) {
-        // A folder of checkpoints: its listing and every model in it.
-        hashes.push(await hashProbe(p));
-      } else {
-        hashes.push(await hashFiles(await modelContentFiles(p)));
-      }
+  /**
+   * Resolves models and hashes their content and the probe's in the child process (never in
+   * the extension host). A slow read (a huge model, a crafted reference to a FIFO) gets a
+   * notification with Cancel after half a second. Undefined when cancelled.
+   */
+  private async identify(
+    sources: string[],
+    probe: string | null,
+  ): Promise<IdentifyResult | undefined> {
+    const controller = new AbortController();
+    this.running.add(controller);
+    const job = runJob(
+      this.hostScript,
+      { type: 'job/identify', sources, probe },
+      { signal: controller.signal, onLog: (line) => this.log.info(`[analysis] ${line}`) },
+    );
+    const slow = setTimeout(() => {
+      void vscode.window.withProgress(
+        {
+          location: vscode.ProgressLocation.Notification,
+          title: `MemLens: Reading ${vscode.workspace.asRelativePath(sources[0])}`,
+          cancellable: true,
+        },
+        (_progress, token) => {
+          token.onCancellationRequested(() => controller.abort());
+          return job.catch(() => undefined);
+        },
+      );
+    }, IDENTIFY_NOTICE_MS);
+    try {
+      return await job;
+    } catch (err) {
+      if (err instanceof CancelledError) return undefined;
+      throw err;
+    } finally {
+      clearTimeout(slow);
+      this.running.delete(controller);
     }
-    const probeSha256 = params.probe ? await hashProbe(params.probe) : null;
-    return resultCacheKey({
-      modelSha256: hashes.join(','),
-      probeSha256,
-      params: { ...numbersOnly(params), paths, baseline, kind: 'compare' },
-    });
   }
 
   /** Runs a job with a cancellable progress notification and the status bar. */

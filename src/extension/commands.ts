@@ -13,6 +13,7 @@ import type { AnalysisService } from './analysisService';
 import { exportContent, exportFormatOf } from './exportFormats';
 import type { ReportPanels } from './reportPanel';
 import { analysisReportId, compareReportId, loadSnapshot } from './webviewContent';
+import { isAnalysableFile, markerFiles, modelDialogFilters } from './modelFileNames';
 
 export interface CommandContext {
   service: AnalysisService;
@@ -20,8 +21,6 @@ export interface CommandContext {
 }
 
 type Handler = (...args: unknown[]) => unknown;
-
-const MODEL_FILE = /(^|[\\/])model\.json$|\.(onnx|keras|h5|npy|npz|safetensors)$/i;
 
 /** A command's target: a Uri, a path or URI string, or an item of the models tree (its model). */
 function toUri(arg: unknown): vscode.Uri | undefined {
@@ -44,28 +43,21 @@ function activeModel(): vscode.Uri | undefined {
     input instanceof vscode.TabInputCustom || input instanceof vscode.TabInputText
       ? input.uri
       : undefined;
-  return uri && MODEL_FILE.test(uri.fsPath) ? uri : undefined;
+  return uri && isAnalysableFile(uri.fsPath) ? uri : undefined;
 }
 
 async function pickModel(): Promise<vscode.Uri | undefined> {
   const picked = await vscode.window.showOpenDialog({
     canSelectMany: false,
     openLabel: 'Analyze',
-    filters: {
-      Models: ['json', 'onnx', 'keras', 'h5'],
-      'Activation dumps': ['npy', 'npz', 'safetensors'],
-    },
+    filters: modelDialogFilters(true),
   });
   return picked?.[0];
 }
 
 /** Reads a saved report file (memlens analyze --out / compare --out), or undefined when it is not one. */
 async function readReportFile(file: string): Promise<AnalysisReport | CompareReport | undefined> {
-  if (
-    path.extname(file).toLowerCase() !== '.json' ||
-    path.basename(file).toLowerCase() === 'model.json'
-  )
-    return undefined;
+  if (path.extname(file).toLowerCase() !== '.json' || isAnalysableFile(file)) return undefined;
   try {
     const parsed = JSON.parse(await fs.readFile(file, 'utf8')) as { schema?: unknown };
     return parsed.schema === 'memlens.report' || parsed.schema === 'memlens.compare'
@@ -102,8 +94,9 @@ async function reportIdFor(
     target = vscode.Uri.file(pick.entry.modelPath);
   }
   let modelPath = target.fsPath;
-  if (!store.latest(modelPath) && store.latest(path.join(modelPath, 'model.json')))
-    modelPath = path.join(modelPath, 'model.json');
+  // A model folder's results are kept under its marker file (model.json).
+  if (!store.latest(modelPath))
+    modelPath = markerFiles(modelPath).find((m) => store.latest(m)) ?? modelPath;
   const entry = store.latest(modelPath);
   if (!entry) return undefined;
   if (entry.key) return analysisReportId(entry.key);
@@ -156,7 +149,7 @@ export const COMMANDS: Record<string, (ctx: CommandContext) => Handler> = {
         (await vscode.window.showOpenDialog({
           canSelectMany: true,
           openLabel: 'Compare',
-          filters: { Models: ['json', 'onnx', 'keras', 'h5'] },
+          filters: modelDialogFilters(false),
         })) ?? [];
     }
     if (uris.length === 0) return undefined;

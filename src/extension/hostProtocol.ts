@@ -67,7 +67,35 @@ export interface InspectJob {
   input: JobParams['input'];
 }
 
-export type JobRequest = AnalyzeJob | CompareJob | InspectJob;
+/**
+ * extension -> child: resolve models and hash their content and the probe's, for cache keys.
+ * Model files (manifests, shards, external data) are read only in the child, never in the
+ * extension host: a crafted model naming /dev/zero or a FIFO can then be cancelled.
+ */
+export interface IdentifyJob {
+  type: 'job/identify';
+  /** Models, activation dumps, model folders or folders of checkpoints. */
+  sources: string[];
+  probe: string | null;
+}
+
+/** One source of an identify job. */
+export interface IdentifiedSource {
+  /** The model file (a folder model's marker file, e.g. model.json) or the folder of checkpoints. */
+  file: string;
+  /** A folder of several models (its listing is hashed), not one model. */
+  cohort: boolean;
+  /** SHA-256 (hex) of the model's content files, or of a cohort folder's listing. */
+  sha256: string;
+}
+
+/** The result of an identify job. */
+export interface IdentifyResult {
+  sources: IdentifiedSource[];
+  probeSha256: string | null;
+}
+
+export type JobRequest = AnalyzeJob | CompareJob | InspectJob | IdentifyJob;
 
 /** What the model viewer shows of an opened model. */
 export interface ModelOutline {
@@ -83,6 +111,7 @@ export interface JobResults {
   'job/analyze': AnalyzeResult;
   'job/compare': CompareReport;
   'job/inspect': ModelOutline;
+  'job/identify': IdentifyResult;
 }
 
 /** child -> extension: progress of the running job. */
@@ -180,6 +209,12 @@ export function isJobRequest(value: unknown): value is JobRequest {
         value.paths.every((p) => typeof p === 'string') &&
         (value.baseline === null || typeof value.baseline === 'string') &&
         isParams(value.params)
+      );
+    case 'job/identify':
+      return (
+        Array.isArray(value.sources) &&
+        value.sources.every((s) => typeof s === 'string') &&
+        (value.probe === null || typeof value.probe === 'string')
       );
     case 'job/inspect':
       return (

@@ -3,8 +3,8 @@
  * process, so a crashing native reader cannot take the extension host down) and their latest
  * analysis, with links to analyse and to open the report.
  */
-import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { isActivationDump } from '../core/dumps/dumpFiles';
 import { UserError } from '../core/errors';
 import type { AnalysisService } from './analysisService';
 import type { ModelOutline } from './hostProtocol';
@@ -12,7 +12,6 @@ import { modelViewerHtml } from './modelViewerHtml';
 import { makeNonce } from './webviewCsp';
 
 export const MODEL_EDITOR_TYPES = ['memlens.modelFile', 'memlens.modelFileOption'] as const;
-const DUMP_EXTENSIONS = new Set(['.npy', '.npz', '.safetensors']);
 
 export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider {
   constructor(private readonly service: AnalysisService) {}
@@ -50,7 +49,7 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider 
       storeSub.dispose();
       controller.abort();
     });
-    if (DUMP_EXTENSIONS.has(path.extname(modelPath).toLowerCase())) {
+    if (isActivationDump(modelPath)) {
       note = 'An activation dump: analyse it directly; it has no layers to inspect.';
       render();
       return;

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rankModels } from '../../src/core/analysis/ranking';
-import { modelName } from '../../src/core/analysis/sources';
+import { modelName } from '../../src/core/capture/registry';
 import { parseStep, trajectoryOf } from '../../src/core/analysis/trajectory';
 
 const cohort = [

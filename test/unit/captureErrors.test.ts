@@ -48,7 +48,7 @@ void describe('capture: bad input gives one-line UserErrors', () => {
     rmSync(path.join(path.dirname(file), 'weights.bin'));
     await rejectsWith(
       openModel(file),
-      /model\.json: weight shard weights\.bin cannot be read \(ENOENT\)/,
+      /model\.json: weight shard 'weights\.bin': expected a file inside the model's folder, found nothing there \(ENOENT\)/,
     );
   });
 

@@ -83,7 +83,7 @@ void test('model lists: folders of checkpoints in natural order, globs, empty fo
     ]);
     await rejects(
       expandModelSources([path.join(dir, 'notes')]),
-      /notes: expected model files or subfolders holding model\.json, found none/,
+      /notes: expected model files or model subfolders \(holding model\.json or saved_model\.pb\), found none/,
     );
     await rejects(expandModelSources([path.join(dir, 'x-*')]), /found no match/);
   } finally {

@@ -12,7 +12,7 @@ import {
   RESULT_FORMAT,
 } from '../../src/extension/cacheKey';
 import { UserError } from '../../src/core/errors';
-import { modelContentFiles } from '../../src/core/analysis/modelFiles';
+import { modelContentFiles } from '../../src/core/capture/registry';
 
 const sha = (text: string | Buffer): string => createHash('sha256').update(text).digest('hex');
 
@@ -48,11 +48,13 @@ void test('a TF.js model is model.json plus every weight shard of its manifest',
     const manifest = {
       modelTopology: {},
       weightsManifest: [
-        { paths: ['group1-shard1of2.bin', 'group1-shard2of2.bin'] },
-        { paths: ['w2.bin'] },
+        { paths: ['group1-shard1of2.bin', 'group1-shard2of2.bin'], weights: [] },
+        { paths: ['w2.bin'], weights: [] },
       ],
     };
     writeFileSync(path.join(dir, 'model.json'), JSON.stringify(manifest));
+    for (const shard of ['group1-shard1of2.bin', 'group1-shard2of2.bin', 'w2.bin'])
+      writeFileSync(path.join(dir, shard), '');
     assert.deepEqual(await modelContentFiles(path.join(dir, 'model.json')), [
       path.join(dir, 'model.json'),
       path.join(dir, 'group1-shard1of2.bin'),

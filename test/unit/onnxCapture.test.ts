@@ -9,7 +9,7 @@ import { runCapture } from '../../src/cli/commands/capture';
 import { analyze, modelContentHash } from '../../src/core/analysis/analyze';
 import { loadActivationDump } from '../../src/core/dumps/loadDump';
 import { encodeNpy } from '../../src/core/io/npy';
-import { modelContentFiles } from '../../src/core/analysis/modelFiles';
+import { modelContentFiles } from '../../src/core/capture/registry';
 import { openModel } from '../../src/core/capture/registry';
 import { CancelledError, UserError } from '../../src/core/errors';
 import {
@@ -201,7 +201,7 @@ void describe('ONNX capture of a model built here (Gemm -> Relu -> Gemm -> Relu 
     const ext = writeModel('mlp_ext.onnx', model);
     await rejectsWith(
       openModel(ext),
-      /expected the external data file 'mlp_ext.weights' \(tensor 'w1'\) beside the model, found none/,
+      /external data file 'mlp_ext.weights' \(tensor 'w1'\): expected a file inside the model's folder, found nothing there/,
     );
     const side = path.join(tmp.dir, 'mlp_ext.weights');
     writeFileSync(side, blob);

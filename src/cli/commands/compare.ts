@@ -4,7 +4,7 @@ import { compare } from '../../core/analysis/compare';
 import type { RankingRule } from '../../core/analysis/ranking';
 import { RANKING_RULES } from '../../core/analysis/ranking';
 import { DEFAULT_THRESHOLDS } from '../../core/analysis/signature';
-import { modelName } from '../../core/analysis/sources';
+import { modelName } from '../../core/capture/registry';
 import { UserError } from '../../core/errors';
 import type { CompareReport } from '../../core/report/schema';
 import type { Command } from '../command';

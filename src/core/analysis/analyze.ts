@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import * as path from 'node:path';
 import type { ActivationMatrix } from '../activations';
-import { openModel } from '../capture/registry';
+import { modelContentFiles, openModel } from '../capture/registry';
 import type { BackendName, CapturePoint } from '../capture/format';
+import { isActivationDump } from '../dumps/dumpFiles';
 import { loadActivationDump } from '../dumps/loadDump';
 import { throwIfAborted, UserError } from '../errors';
 import type { Binning } from '../measures/entropy';
@@ -15,7 +16,6 @@ import type { JobOptions } from '../progress';
 import type { AnalysisParams, AnalysisReport } from '../report/schema';
 import { loneModelFlags } from './flags';
 import { readInput } from '../io/readInput';
-import { modelContentFiles } from './modelFiles';
 
 /** Options of {@link analyze} (and, shared by every model, of `compare`). */
 export interface AnalyzeOptions extends JobOptions {
@@ -46,13 +46,6 @@ export interface AnalyzeOptions extends JobOptions {
   input?: string;
   /** Examples per forward pass during capture. */
   batchSize?: number;
-}
-
-const DUMP_EXTENSIONS = new Set(['.npy', '.npz', '.safetensors']);
-
-/** Whether a source is an activation dump (read as is) rather than a model (run on a probe). */
-export function isActivationDump(source: string): boolean {
-  return DUMP_EXTENSIONS.has(path.extname(source).toLowerCase());
 }
 
 /**

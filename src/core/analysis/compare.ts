@@ -11,7 +11,8 @@ import type {
   Signature,
 } from '../report/schema';
 import type { AnalyzeOptions, DetailedAnalysis } from './analyze';
-import { analyzeDetailed, isActivationDump } from './analyze';
+import { isActivationDump } from '../dumps/dumpFiles';
+import { analyzeDetailed } from './analyze';
 import { medianRatioInterval } from './bootstrap';
 import type { MetricTable } from './metricCsv';
 import { readMetricCsv } from './metricCsv';
@@ -19,7 +20,8 @@ import type { RankingRule } from './ranking';
 import { RANKING_RULE_TEXT, rankModels } from './ranking';
 import type { SignatureThresholds } from './signature';
 import { DEFAULT_THRESHOLDS, signatureOf } from './signature';
-import { expandModelSources, modelName, sameModel } from './sources';
+import { modelName, sameModel } from '../capture/registry';
+import { expandModelSources } from './sources';
 import { spearman } from './spearman';
 import { parseStep, trajectoryOf } from './trajectory';
 

@@ -1,50 +1,12 @@
 import type { Stats } from 'node:fs';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { modelFormats } from '../capture/registry';
+import { naturalOrder } from '../capture/common/modelFiles';
+import { isModelFolder, modelsInFolder } from '../capture/registry';
 import { UserError } from '../errors';
-import { MODEL_FILE_EXTENSION } from './trajectory';
-
-const naturalOrder = (a: string, b: string): number =>
-  a.localeCompare(b, 'en', { numeric: true, sensitivity: 'base' });
 
 async function statOrNull(p: string): Promise<Stats | null> {
-  try {
-    return await fs.stat(p);
-  } catch {
-    return null;
-  }
-}
-
-async function isTfjsModelJson(file: string): Promise<boolean> {
-  if (path.basename(file).toLowerCase() === 'model.json') return true;
-  try {
-    return (await fs.readFile(file, 'utf8')).includes('"modelTopology"');
-  } catch {
-    return false;
-  }
-}
-
-/** Model files and model folders (holding model.json) directly inside a folder, natural order. */
-async function modelsInFolder(dir: string): Promise<string[]> {
-  const entries = (await fs.readdir(dir, { withFileTypes: true })).sort((a, b) =>
-    naturalOrder(a.name, b.name),
-  );
-  const binaryExtensions = new Set(
-    modelFormats.flatMap((f) => f.extensions).filter((e) => e !== '.json'),
-  );
-  const found: string[] = [];
-  for (const e of entries) {
-    const p = path.join(dir, e.name);
-    if (e.isDirectory()) {
-      if ((await statOrNull(path.join(p, 'model.json')))?.isFile()) found.push(p);
-    } else if (e.isFile()) {
-      const ext = path.extname(e.name).toLowerCase();
-      if (binaryExtensions.has(ext) || (ext === '.json' && (await isTfjsModelJson(p))))
-        found.push(p);
-    }
-  }
-  return found;
+  return fs.stat(p).catch(() => null);
 }
 
 function globToRegExp(pattern: string): RegExp {
@@ -56,9 +18,9 @@ function globToRegExp(pattern: string): RegExp {
 }
 
 /**
- * The model list of a comparison: each argument is a model file, a folder holding model.json
- * (one model), a folder of models (its model files and model.json subfolders, in natural
- * order, so step-9 comes before step-10), or a glob whose wildcards (* and ?) are in the last
+ * The model list of a comparison: each argument is a model file, a model folder (holding
+ * model.json or saved_model.pb), a folder of models (its model files and model subfolders, in
+ * natural order, so step-9 comes before step-10), or a glob whose wildcards (* and ?) are in the last
  * path segment (`runs/ckpt-*`). Duplicates are dropped. A folder or glob with no model is a
  * UserError.
  */
@@ -93,12 +55,8 @@ export async function expandModelSources(args: readonly string[]): Promise<strin
       let matched = 0;
       for (const n of names) {
         const p = path.join(dir, n);
-        // Folders count only when they hold a model.json.
-        if (
-          (await statOrNull(p))?.isDirectory() &&
-          !(await statOrNull(path.join(p, 'model.json')))?.isFile()
-        )
-          continue;
+        // Folders count only when they are models (hold a format's marker file).
+        if ((await statOrNull(p))?.isDirectory() && !(await isModelFolder(p))) continue;
         add(p);
         matched++;
       }
@@ -107,11 +65,11 @@ export async function expandModelSources(args: readonly string[]): Promise<strin
       continue;
     }
     const stat = await statOrNull(arg);
-    if (stat?.isDirectory() && !(await statOrNull(path.join(arg, 'model.json')))?.isFile()) {
+    if (stat?.isDirectory() && !(await isModelFolder(arg))) {
       const models = await modelsInFolder(arg);
       if (models.length === 0) {
         throw new UserError(
-          `${arg}: expected model files or subfolders holding model.json, found none`,
+          `${arg}: expected model files or model subfolders (holding model.json or saved_model.pb), found none`,
         );
       }
       models.forEach(add);
@@ -120,20 +78,4 @@ export async function expandModelSources(args: readonly string[]): Promise<strin
     }
   }
   return out;
-}
-
-/** The short name of a model: its folder for model.json or a model folder, else its file stem. */
-export function modelName(source: string): string {
-  const base = path.basename(source);
-  if (base.toLowerCase() === 'model.json') return path.basename(path.dirname(path.resolve(source)));
-  return base.replace(MODEL_FILE_EXTENSION, '');
-}
-
-/** Whether two paths name the same model (a folder and its model.json count as the same). */
-export function sameModel(a: string, b: string): boolean {
-  const norm = (p: string): string => {
-    const r = path.resolve(p);
-    return path.basename(r).toLowerCase() === 'model.json' ? path.dirname(r) : r;
-  };
-  return norm(a) === norm(b);
 }

@@ -1,20 +1,14 @@
-import * as path from 'node:path';
-
-/** File extensions of models and dumps, stripped before a name is read. */
-export const MODEL_FILE_EXTENSION =
-  /\.(json|onnx|h5|hdf5|keras|pb|tflite|npy|npz|safetensors|pt|bin)$/i;
+import { modelName } from '../capture/registry';
 
 /**
- * The training step of a checkpoint, read from its file or folder name: the last number
+ * The training step of a checkpoint, read from its model name (see the registry's modelName:
+ * the folder of a folder model, else the file stem): the last number
  * after a step-like word (step, ckpt, checkpoint, epoch, iter, iteration), or the name itself
  * when it is only digits. "ckpt-1200.onnx" -> 1200, "step_30/model.json" -> 30, "1000.onnx"
- * -> 1000; "seed-3", "model_v2" and "model.json" -> null. For model.json the parent
- * folder's name is used.
+ * -> 1000, "ckpt-100/saved_model.pb" -> 100; "seed-3", "model_v2" -> null.
  */
 export function parseStep(file: string): number | null {
-  const base = path.basename(file);
-  const name = /^model\.json$/i.test(base) ? path.basename(path.dirname(path.resolve(file))) : base;
-  const stem = name.replace(MODEL_FILE_EXTENSION, '');
+  const stem = modelName(file);
   const word = /(?:step|ckpt|checkpoint|epoch|iteration|iter)s?[-_ .]?(\d+)/gi;
   let match: RegExpExecArray | null;
   let found: string | null = null;

@@ -98,3 +98,48 @@ export interface OpenModelOptions {
   /** For a model with several inputs (ONNX): the input the probe feeds. */
   input?: string;
 }
+
+/** What a format sees of a candidate file in its `match` step. */
+export interface ModelFileInfo {
+  path: string;
+  /** Lower-case extension with the dot, e.g. `.json`. */
+  ext: string;
+  /** The first bytes of the file (up to 64). */
+  head: Uint8Array;
+}
+
+/**
+ * A model format: everything MemLens knows about one kind of model file lives behind this
+ * contract, in the format's own folder. `match` is a cheap test on the name and leading bytes;
+ * `open` reads the model and turns every failure into a one-line UserError. Callers (analysis,
+ * compare, the CLI, the extension's child process) ask the registry, never a format directly.
+ */
+export interface ModelFormat {
+  id: string;
+  /** For error messages: "TF.js model.json". */
+  description: string;
+  /**
+   * Lower-case extensions (with the dot) of this format's model files: the file explorer's
+   * menus and the model viewer list exactly these (a unit test holds package.json to them).
+   */
+  extensions: readonly string[];
+  /**
+   * For a format saved as a folder: the file inside it that makes the folder one model
+   * (`model.json`, `saved_model.pb`). A folder holding it opens through it.
+   */
+  folderMarker?: string;
+  /**
+   * An optional package the format cannot open without (`@tensorflow/tfjs-node`). The
+   * extension never ships optional packages, so its menus leave such formats out.
+   */
+  requires?: string;
+  match(file: ModelFileInfo): boolean;
+  open(file: string, opts: OpenModelOptions): Promise<ModelHandle>;
+  /**
+   * The files whose bytes make up the model opened through `file`, in a fixed order, `file`
+   * first (weight shards, external data, variables).
+   */
+  contentFiles(file: string): Promise<string[]>;
+  /** The short name a user recognises, e.g. the checkpoint folder of a folder format. */
+  modelName(file: string): string;
+}

@@ -1,86 +1,90 @@
+import type { Dirent, Stats } from 'node:fs';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import { DUMP_EXTENSIONS, isActivationDump } from '../dumps/dumpFiles';
+import { sidecarPath } from '../dumps/loadDump';
 import { UserError } from '../errors';
+import { fileStem, naturalOrder } from './common/modelFiles';
+import type { ModelFileInfo, ModelFormat, ModelHandle, OpenModelOptions } from './format';
 import { kerasFormat } from './keras/kerasFormat';
 import { onnxFormat } from './onnx/onnxFormat';
 import { savedModelFormat } from './savedModel/savedModelFormat';
 import { tfjsFormat } from './tfjs/tfjsFormat';
-import type { ModelHandle, OpenModelOptions } from './format';
 
-/** What a format sees of a candidate file in its `match` step. */
-export interface ModelFileInfo {
-  path: string;
-  /** Lower-case extension with the dot, e.g. `.json`. */
-  ext: string;
-  /** The first bytes of the file (up to 64). */
-  head: Uint8Array;
+/** The formats, tried in order. Adding a format = its folder and one entry here. */
+export const modelFormats: readonly ModelFormat[] = [
+  tfjsFormat,
+  onnxFormat,
+  kerasFormat,
+  savedModelFormat,
+];
+
+async function statOrNull(p: string): Promise<Stats | null> {
+  return fs.stat(p).catch(() => null);
 }
 
-/**
- * A model format: `match` is a cheap test on the extension and leading bytes; `open` reads the
- * model and turns every failure into a one-line UserError. Adding a format = one file with a
- * ModelFormat and one line in `modelFormats`.
- */
-export interface ModelFormat {
-  id: string;
-  /** For error messages: "TF.js model.json". */
-  description: string;
-  extensions: string[];
-  match(file: ModelFileInfo): boolean;
-  open(file: string, opts: OpenModelOptions): Promise<ModelHandle>;
+/** The marker file of the folder format whose marker `dir` holds, or null. */
+export async function folderModelFile(dir: string): Promise<string | null> {
+  for (const f of modelFormats) {
+    if (f.folderMarker === undefined) continue;
+    const marker = path.join(dir, f.folderMarker);
+    if ((await statOrNull(marker))?.isFile()) return marker;
+  }
+  return null;
 }
 
-/** The formats tried in order. */
-export const modelFormats: ModelFormat[] = [tfjsFormat, onnxFormat, kerasFormat, savedModelFormat];
+/** The format claiming a file by its name alone: a folder marker or a listed extension. */
+function formatByName(file: string): ModelFormat | undefined {
+  const base = path.basename(file).toLowerCase();
+  const ext = path.extname(base);
+  return (
+    modelFormats.find((f) => f.folderMarker === base) ??
+    modelFormats.find((f) => f.extensions.includes(ext))
+  );
+}
 
 async function fileInfo(file: string): Promise<ModelFileInfo> {
-  let target = file;
-  let stat;
-  try {
-    stat = await fs.stat(file);
-  } catch (err) {
-    throw new UserError(
-      `${file}: cannot open the model (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
-    );
-  }
-  if (stat.isDirectory()) {
-    // A TF SavedModel folder is opened through its saved_model.pb, any other through model.json.
-    const candidates = [path.join(file, 'saved_model.pb'), path.join(file, 'model.json')];
-    const found = await Promise.all(
-      candidates.map((c) =>
-        fs.access(c).then(
-          () => true,
-          () => false,
-        ),
-      ),
-    );
-    const index = found.indexOf(true);
-    if (index < 0) {
-      throw new UserError(
-        `${file}: expected a model file or a folder holding model.json or saved_model.pb, found a folder with neither`,
-      );
-    }
-    target = candidates[index];
-  }
-  const handle = await fs.open(target, 'r');
+  const handle = await fs.open(file, 'r').catch((err: NodeJS.ErrnoException) => {
+    throw new UserError(`${file}: cannot open the model (${err.code ?? 'error'})`);
+  });
   try {
     const head = new Uint8Array(64);
     const { bytesRead } = await handle.read(head, 0, head.length, 0);
-    return {
-      path: target,
-      ext: path.extname(target).toLowerCase(),
-      head: head.subarray(0, bytesRead),
-    };
+    return { path: file, ext: path.extname(file).toLowerCase(), head: head.subarray(0, bytesRead) };
   } finally {
     await handle.close();
   }
 }
 
+/** A model path resolved to the file that opens it and the format that reads it. */
+export interface ResolvedModel {
+  /** The model file: a folder model's marker (model.json, saved_model.pb), else the path. */
+  file: string;
+  format: ModelFormat;
+}
+
 /**
- * Opens a model file (or a folder holding model.json) with the first registered format that
- * matches it, on the backend asked for or the first that starts (tfjs-node, wasm, cpu).
+ * Resolves a model file, or a folder holding a format's marker file, to the file and the
+ * first registered format that matches it (extension and leading bytes). Anything else is a
+ * one-line UserError saying what was found.
  */
-export async function openModel(file: string, opts: OpenModelOptions = {}): Promise<ModelHandle> {
+export async function resolveModel(target: string): Promise<ResolvedModel> {
+  const stat = await fs.stat(target).catch((err: NodeJS.ErrnoException) => {
+    throw new UserError(`${target}: cannot open the model (${err.code ?? 'error'})`);
+  });
+  let file = target;
+  if (stat.isDirectory()) {
+    const marker = await folderModelFile(target);
+    if (marker === null) {
+      const markers = modelFormats.flatMap((f) => (f.folderMarker ? [f.folderMarker] : []));
+      throw new UserError(
+        `${target}: expected a model file or a folder holding ${markers.join(' or ')}, found a folder with neither`,
+      );
+    }
+    file = marker;
+  } else if (!stat.isFile()) {
+    throw new UserError(`${target}: expected a model file, found a special file`);
+  }
   const info = await fileInfo(file);
   const format = modelFormats.find((f) => f.match(info));
   if (format === undefined) {
@@ -88,8 +92,92 @@ export async function openModel(file: string, opts: OpenModelOptions = {}): Prom
       ' ',
     );
     throw new UserError(
-      `${info.path}: expected a model (${modelFormats.map((f) => `${f.description}`).join(', ')}), found a '${info.ext || 'no extension'}' file starting with bytes ${head || '(empty)'}`,
+      `${info.path}: expected a model (${modelFormats.map((f) => f.description).join(', ')}), found a '${info.ext || 'no extension'}' file starting with bytes ${head || '(empty)'}`,
     );
   }
-  return format.open(info.path, opts);
+  return { file, format };
+}
+
+/**
+ * Opens a model file (or a folder holding a format's marker) with the format that matches it,
+ * on the backend asked for or the first that starts (tfjs-node, wasm, cpu).
+ */
+export async function openModel(target: string, opts: OpenModelOptions = {}): Promise<ModelHandle> {
+  const { file, format } = await resolveModel(target);
+  return format.open(file, opts);
+}
+
+/**
+ * The files whose bytes make up a model or an activation dump, in a fixed order: the model
+ * file first, then what its format reads beside it (weight shards, external data, variables),
+ * each checked to lie inside the model's folder; a dump and its layer sidecar.
+ */
+export async function modelContentFiles(target: string): Promise<string[]> {
+  if (isActivationDump(target)) {
+    const sidecar = sidecarPath(target);
+    const hasSidecar = sidecar !== target && (await statOrNull(sidecar))?.isFile();
+    return hasSidecar ? [target, sidecar] : [target];
+  }
+  const { file, format } = await resolveModel(target);
+  return format.contentFiles(file);
+}
+
+/**
+ * The short name of a model or dump: the folder of a folder model (given as the folder or its
+ * marker file), else the file name without its extension.
+ */
+export function modelName(source: string): string {
+  const format = formatByName(source);
+  if (format !== undefined) return format.modelName(source);
+  if (isActivationDump(source)) return fileStem(source);
+  return path.basename(path.resolve(source));
+}
+
+/** Whether two paths name the same model (a folder and its marker file count as the same). */
+export function sameModel(a: string, b: string): boolean {
+  const norm = (p: string): string => {
+    const r = path.resolve(p);
+    const base = path.basename(r).toLowerCase();
+    return modelFormats.some((f) => f.folderMarker === base) ? path.dirname(r) : r;
+  };
+  return norm(a) === norm(b);
+}
+
+/** Whether a path is a folder that is one model (it holds a format's marker file). */
+export async function isModelFolder(p: string): Promise<boolean> {
+  return (await statOrNull(p))?.isDirectory() === true && (await folderModelFile(p)) !== null;
+}
+
+/**
+ * The models directly inside a folder, in natural order (step-9 before step-10): its files
+ * with a format's extension and its subfolders that are models.
+ */
+export async function modelsInFolder(dir: string): Promise<string[]> {
+  const entries: Dirent[] = (await fs.readdir(dir, { withFileTypes: true })).sort((a, b) =>
+    naturalOrder(a.name, b.name),
+  );
+  const found: string[] = [];
+  for (const e of entries) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) {
+      if (await folderModelFile(p)) found.push(p);
+    } else if (e.isFile()) {
+      const ext = path.extname(e.name).toLowerCase();
+      if (modelFormats.some((f) => f.extensions.includes(ext))) found.push(p);
+    }
+  }
+  return found;
+}
+
+/**
+ * The file names the extension's menus and model viewer offer: every format's extensions and
+ * folder markers (leaving out formats that need an optional package the extension never
+ * ships), and the activation dumps'.
+ */
+export function analysableFileNames(): { extensions: string[]; markers: string[] } {
+  const shipped = modelFormats.filter((f) => f.requires === undefined);
+  return {
+    extensions: [...shipped.flatMap((f) => f.extensions), ...DUMP_EXTENSIONS],
+    markers: shipped.flatMap((f) => (f.folderMarker ? [f.folderMarker] : [])),
+  };
 }

@@ -10,10 +10,10 @@ import type { Hdf5Array, Hdf5Reader } from './kerasHdf5';
 import { openHdf5 } from './kerasHdf5';
 import type { FlatTopology, LayerEntry } from '../tfjs/nestedModels';
 import { flattenNestedModels } from '../tfjs/nestedModels';
-import type { ModelFileInfo, ModelFormat } from '../registry';
 import { openLayersArtifacts } from '../tfjs/tfjsLayers';
 import { loadTf } from '../tfjs/tfjsRuntime';
-import type { ModelHandle, OpenModelOptions } from '../format';
+import type { ModelFileInfo, ModelFormat, ModelHandle, OpenModelOptions } from '../format';
+import { fileStem } from '../common/modelFiles';
 import { readInput } from '../../io/readInput';
 
 const ZIP = [0x50, 0x4b, 0x03, 0x04];
@@ -308,4 +308,6 @@ export const kerasFormat: ModelFormat = {
   match: (file: ModelFileInfo) =>
     ['.keras', '.h5', '.hdf5'].includes(file.ext) || startsWith(file.head, HDF5),
   open: openKeras,
+  contentFiles: async (file) => [file],
+  modelName: fileStem,
 };

@@ -1,5 +1,3 @@
-import { promises as fs } from 'node:fs';
-import * as path from 'node:path';
 import { UserError, throwIfAborted } from '../../errors';
 import { fitProbe, showShape } from '../../probe/fit';
 import type { ProbeSet } from '../../probe/types';
@@ -8,15 +6,23 @@ import type { OnnxLayer } from './onnxGraph';
 import { onnxLayers, resolveOnnxLayers } from './onnxGraph';
 import type { WireTensor } from './onnxProtocol';
 import type { OnnxModelProto, OnnxTensorProto, OnnxValueInfo } from './onnxProto';
-import { decodeOnnxModel, dimSize, encodeOnnxModel, int64 } from './onnxProto';
+import {
+  decodeOnnxModel,
+  dimSize,
+  encodeOnnxModel,
+  externalDataLocations,
+  int64,
+} from './onnxProto';
 import { fillValue, otherInputsNotice, pickInput } from '../common/modelInputs';
 import { OnnxSession } from './onnxSession';
-import type { ModelFileInfo, ModelFormat } from '../registry';
+import { containedFile, fileStem } from '../common/modelFiles';
 import { readInput } from '../../io/readInput';
 import type {
   CapturedLayer,
   CaptureOptions,
   CaptureResult,
+  ModelFileInfo,
+  ModelFormat,
   ModelHandle,
   OpenModelOptions,
 } from '../format';
@@ -37,7 +43,6 @@ function looksLike(head: Uint8Array): string | undefined {
  * model can be handed to the runtime as bytes.
  */
 async function inlineExternalData(file: string, tensors: OnnxTensorProto[]): Promise<void> {
-  const dir = path.dirname(file);
   const cache = new Map<string, Buffer>();
   for (const t of tensors) {
     if (t.dataLocation !== 1) continue;
@@ -48,20 +53,25 @@ async function inlineExternalData(file: string, tensors: OnnxTensorProto[]): Pro
       throw new UserError(
         `${file}: tensor '${t.name ?? ''}' keeps its data externally but names no location`,
       );
-    const side = path.resolve(dir, location);
+    const offset = Number(entry('offset') ?? 0);
+    const declared = entry('length') === undefined ? undefined : Number(entry('length'));
+    if (
+      !Number.isSafeInteger(offset) ||
+      offset < 0 ||
+      (declared !== undefined && (!Number.isSafeInteger(declared) || declared < 0))
+    )
+      throw new UserError(
+        `${file}: tensor '${t.name ?? ''}' names an external-data offset or length that is not a non-negative integer`,
+      );
+    const side = await containedFile(file, location, 'external data file', {
+      context: `tensor '${t.name ?? ''}'`,
+    });
     let bytes = cache.get(side);
     if (bytes === undefined) {
-      try {
-        bytes = await fs.readFile(side);
-      } catch (err) {
-        throw new UserError(
-          `${file}: expected the external data file '${location}' (tensor '${t.name ?? ''}') beside the model, found none (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
-        );
-      }
+      bytes = await readInput(side, 'the external data file');
       cache.set(side, bytes);
     }
-    const offset = Number(entry('offset') ?? 0);
-    const length = entry('length') !== undefined ? Number(entry('length')) : bytes.length - offset;
+    const length = declared ?? bytes.length - offset;
     if (offset + length > bytes.length) {
       throw new UserError(
         `${file}: external data file '${location}' holds ${bytes.length} bytes: expected at least ${offset + length} for tensor '${t.name ?? ''}' (truncated?)`,
@@ -385,4 +395,18 @@ export const onnxFormat: ModelFormat = {
   extensions: ['.onnx'],
   match: (file: ModelFileInfo) => file.ext === '.onnx',
   open: openOnnx,
+  contentFiles: async (file) => {
+    let locations: string[];
+    try {
+      locations = externalDataLocations(
+        decodeOnnxModel(await readInput(file, 'the ONNX model'), file),
+      );
+    } catch {
+      return [file]; // not parseable: opening it reports why
+    }
+    const sides: string[] = [];
+    for (const l of locations) sides.push(await containedFile(file, l, 'external data file'));
+    return [file, ...sides];
+  },
+  modelName: fileStem,
 };

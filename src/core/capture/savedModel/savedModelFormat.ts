@@ -1,12 +1,20 @@
 import type { InferenceModel, MetaGraph, NamedTensorMap, Tensor } from '@tensorflow/tfjs';
+import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../../errors';
 import { fitProbe } from '../../probe/fit';
 import type { ProbeSet } from '../../probe/types';
 import { batchOptions, captureBatches } from '../common/batchCapture';
-import type { ModelFileInfo, ModelFormat } from '../registry';
 import { loadTf, requireTfjsNode, selectBackend } from '../tfjs/tfjsRuntime';
-import type { CaptureOptions, CaptureResult, LayerInfo, ModelHandle } from '../format';
+import type {
+  CaptureOptions,
+  CaptureResult,
+  LayerInfo,
+  ModelFileInfo,
+  ModelFormat,
+  ModelHandle,
+} from '../format';
+import { folderName } from '../common/modelFiles';
 
 /** The part of @tensorflow/tfjs-node's API that reads SavedModels (its typings are optional). */
 interface TfNodeSavedModel {
@@ -136,14 +144,32 @@ async function openSavedModel(file: string): Promise<ModelHandle> {
 }
 
 /**
- * TF SavedModel folders (saved_model.pb): the registry opens a folder through its
- * saved_model.pb, which this format matches by name and protobuf start (field 1, a varint:
- * saved_model_schema_version).
+ * The regular files of a SavedModel's `variables/` and `assets/` folders, sorted: the weights
+ * live there, so two checkpoints that differ only in weights hash apart.
+ */
+async function savedModelSideFiles(dir: string): Promise<string[]> {
+  const files: string[] = [];
+  for (const sub of ['variables', 'assets']) {
+    const entries = await fs
+      .readdir(path.join(dir, sub), { recursive: true, withFileTypes: true })
+      .catch(() => []);
+    for (const e of entries) if (e.isFile()) files.push(path.join(e.parentPath, e.name));
+  }
+  return files.sort();
+}
+
+/**
+ * TF SavedModel folders: the registry opens a folder through its saved_model.pb, which this
+ * format matches by name. Other `.pb` files (a frozen graph beside checkpoints) are not models.
  */
 export const savedModelFormat: ModelFormat = {
   id: 'tf-saved-model',
   description: 'TF SavedModel folder',
-  extensions: ['.pb'],
+  extensions: [],
+  folderMarker: 'saved_model.pb',
+  requires: '@tensorflow/tfjs-node',
   match: (file: ModelFileInfo) => path.basename(file.path) === 'saved_model.pb',
   open: (file) => openSavedModel(file),
+  contentFiles: async (file) => [file, ...(await savedModelSideFiles(path.dirname(file)))],
+  modelName: folderName,
 };

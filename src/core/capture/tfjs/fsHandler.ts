@@ -4,6 +4,7 @@ import type { io } from '@tensorflow/tfjs';
 import { UserError } from '../../errors';
 import { writeFileAtomic } from '../../io/atomicWrite';
 import { readInputText } from '../../io/readInput';
+import { containedFile } from '../common/modelFiles';
 
 /** The parts of a TF.js model.json MemLens reads. */
 export interface TfjsModelJson {
@@ -41,7 +42,43 @@ export function parseModelJson(text: string, file: string): TfjsModelJson {
       `${file}: expected a TF.js model.json with "modelTopology" and "weightsManifest", found keys ${keys}`,
     );
   }
+  manifest.forEach((group, g) => checkManifestGroup(file, group, g));
   return obj as TfjsModelJson;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** A manifest group must list its shard paths (strings) and its weights (name, shape, dtype). */
+function checkManifestGroup(file: string, group: unknown, g: number): void {
+  const bad = (found: string): UserError =>
+    new UserError(
+      `${file}: weightsManifest[${g}]: expected {"paths": [file names], "weights": [{"name", "shape", "dtype"}]}, found ${found}`,
+    );
+  if (!isObject(group)) throw bad(Array.isArray(group) ? 'an array' : String(group));
+  if (!Array.isArray(group.paths) || group.paths.some((p) => typeof p !== 'string'))
+    throw bad(
+      `"paths" of type ${Array.isArray(group.paths) ? 'array of non-strings' : typeof group.paths}`,
+    );
+  if (!Array.isArray(group.weights)) throw bad(`"weights" of type ${typeof group.weights}`);
+  group.weights.forEach((w, i) => {
+    if (
+      !isObject(w) ||
+      typeof w.name !== 'string' ||
+      typeof w.dtype !== 'string' ||
+      !Array.isArray(w.shape) ||
+      w.shape.some((d) => !Number.isSafeInteger(d) || (d as number) < 0)
+    )
+      throw bad(`weight ${i} without a string name and dtype and a shape of non-negative integers`);
+  });
+}
+
+/** The weight shards a checked model.json lists, in manifest order, each inside its folder. */
+export async function manifestShards(file: string, json: TfjsModelJson): Promise<string[]> {
+  const shards: string[] = [];
+  for (const group of json.weightsManifest)
+    for (const shard of group.paths) shards.push(await containedFile(file, shard, 'weight shard'));
+  return shards;
 }
 
 const ELEMENT_BYTES: Record<string, number> = {
@@ -70,13 +107,12 @@ export async function readWeights(
   file: string,
   manifest: io.WeightsManifestConfig,
 ): Promise<{ specs: io.WeightsManifestEntry[]; data: ArrayBuffer }> {
-  const dir = path.dirname(file);
   const specs: io.WeightsManifestEntry[] = [];
   const parts: Uint8Array[] = [];
   for (const group of manifest) {
     const groupParts: Uint8Array[] = [];
     for (const shard of group.paths) {
-      const shardPath = path.join(dir, shard);
+      const shardPath = await containedFile(file, shard, 'weight shard');
       try {
         groupParts.push(await fs.readFile(shardPath));
       } catch (err) {

@@ -1,6 +1,8 @@
 import { UserError } from '../../errors';
-import { readModelJson } from './fsHandler';
-import type { ModelFileInfo, ModelFormat } from '../registry';
+import * as path from 'node:path';
+import { fileStem, folderName } from '../common/modelFiles';
+import type { ModelFileInfo, ModelFormat } from '../format';
+import { manifestShards, readModelJson } from './fsHandler';
 import { openGraphModel } from './tfjsGraph';
 import { openLayersModel } from './tfjsLayers';
 
@@ -13,15 +15,20 @@ function startsWithBrace(head: Uint8Array): boolean {
 }
 
 /**
- * TF.js models: a model.json (layers-model or graph-model) with weight shards beside it.
- * Matches a `.json` file (so a broken model.json gets a precise error) or any file starting
- * with `{`; `open` tells the two kinds apart by `format` or the topology's shape.
+ * TF.js models: a model.json (layers-model or graph-model) with weight shards beside it, so a
+ * folder holding model.json is one model. Matches a `.json` file (so a broken model.json gets
+ * a precise error) or any file starting with `{`; `open` tells the two kinds apart by `format`
+ * or the topology's shape.
  */
 export const tfjsFormat: ModelFormat = {
   id: 'tfjs',
   description: 'TF.js model.json',
-  extensions: ['.json'],
+  extensions: [],
+  folderMarker: 'model.json',
   match: (file: ModelFileInfo) => file.ext === '.json' || startsWithBrace(file.head),
+  contentFiles: async (file) => [file, ...(await manifestShards(file, await readModelJson(file)))],
+  modelName: (file) =>
+    path.basename(file).toLowerCase() === 'model.json' ? folderName(file) : fileStem(file),
   async open(file, opts) {
     const json = await readModelJson(file);
     const topo = json.modelTopology;
