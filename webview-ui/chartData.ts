@@ -376,20 +376,23 @@ export function comparePoints(report: CompareReport): ComparePoint[] {
 }
 
 /**
- * The reference the signatures are relative to: the baseline model's point, or (no baseline)
- * the cohort median of median H and of median I.
+ * The reference the signatures are relative to, as the core computed it: the baseline's
+ * medians, or the medians of the whole cohort pooled. Reports from before the core kept it:
+ * the baseline's point, else the median of the models' medians (marked as such).
  */
 export function compareReference(
   report: CompareReport,
 ): { label: string; x: number; y: number } | null {
   const points = comparePoints(report);
   if (points.length === 0) return null;
-  if (report.baseline !== null) {
-    const base = points.find((p) => p.path === report.baseline);
-    if (base !== undefined) return { label: `baseline: ${base.label}`, x: base.x, y: base.y };
+  const base = points.find((p) => p.path === report.baseline);
+  if (report.reference) {
+    const { label, entropyMedian: x, miMedian: y } = report.reference;
+    return { label: base === undefined ? label : `baseline: ${base.label}`, x, y };
   }
+  if (base !== undefined) return { label: `baseline: ${base.label}`, x: base.x, y: base.y };
   return {
-    label: 'cohort median',
+    label: 'median of the model medians',
     x: median(points.map((p) => p.x)),
     y: median(points.map((p) => p.y)),
   };

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { analyze, modelContentHash } from '../../src/core/analysis/analyze';
+import { compare } from '../../src/core/analysis/compare';
 import { encodeNpy } from '../../src/core/io/npy';
 import { Rng } from '../../src/core/random';
 import { affine, relu, tempDir } from '../fixtures/capture/helpers';
@@ -186,6 +187,46 @@ void test('--samples draws a seeded subset of a dump, as it does of a probe', as
     assert.equal(r.layers[0].deadNeurons, 1);
     const other = await analyze(file, { samples: 20, seed: 4, threads: 1 });
     assert.ok(other.layers[0].entropies[0] > 0);
+  } finally {
+    cleanup();
+  }
+});
+
+void test("a compare's reference: the baseline's medians, or the whole cohort pooled", async () => {
+  const { dir, cleanup } = tempDir('memlens-analysis-');
+  try {
+    const s = 500;
+    const a = path.join(dir, 'tied.npy');
+    const b = path.join(dir, 'free.npy');
+    const correlated = (rng: Rng): [number, number] => {
+      const x = rng.normal();
+      return [x, 0.9 * x + 0.3 * rng.normal()];
+    };
+    writeFileSync(a, encodeNpy(twoColumns(s, correlated, 3), [s, 2]));
+    writeFileSync(
+      b,
+      encodeNpy(
+        twoColumns(s, (rng) => [rng.normal(), 3 * rng.next()], 4),
+        [s, 2],
+      ),
+    );
+    const cohort = await compare([a, b], { threads: 1 });
+    const [ra, rb] = cohort.models;
+    // One pair per model: the pooled median I is the mean of the two pair values.
+    assert.equal(cohort.reference?.label, 'pooled cohort');
+    const near = (x: number | undefined, want: number): void =>
+      assert.ok(Math.abs((x ?? NaN) - want) < 1e-12, `${x} vs ${want}`);
+    near(cohort.reference?.miMedian, (ra.summary.mi.median + rb.summary.mi.median) / 2);
+    // Four neuron entropies pooled: the mean of the middle two.
+    const h = [...ra.layers, ...rb.layers].flatMap((l) => l.entropies).sort((x, y) => x - y);
+    assert.equal(h.length, 4);
+    near(cohort.reference?.entropyMedian, (h[1] + h[2]) / 2);
+    const withBaseline = await compare([a, b], { threads: 1, baseline: b });
+    assert.deepEqual(withBaseline.reference, {
+      label: 'baseline',
+      entropyMedian: withBaseline.models[1].summary.entropy.median,
+      miMedian: withBaseline.models[1].summary.mi.median,
+    });
   } finally {
     cleanup();
   }

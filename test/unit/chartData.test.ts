@@ -193,7 +193,7 @@ void test('compare points: median H against median I, coloured by signature', ()
   );
 });
 
-void test('the reference is the baseline, or the cohort median without one', () => {
+void test('the reference is the baseline, or the pooled cohort the core reports', () => {
   assert.deepEqual(compareReference(tinyCompare()), {
     label: 'baseline: base/model.json',
     x: 2,
@@ -202,9 +202,16 @@ void test('the reference is the baseline, or the cohort median without one', () 
   const report = { ...tinyCompare(), baseline: null };
   report.models = report.models.slice(0, 2); // H 2.0 and 1.2, I 0.1 and 0.4
   const ref = compareReference(report);
-  assert.equal(ref?.label, 'cohort median');
+  assert.equal(ref?.label, 'median of the model medians');
   near(ref?.x ?? NaN, 1.6);
   near(ref?.y ?? NaN, 0.25);
+  // The core's pooled reference, when the report has it, is what the quadrants use.
+  const pooled = { label: 'pooled cohort' as const, entropyMedian: 1.9, miMedian: 0.2 };
+  assert.deepEqual(compareReference({ ...report, reference: pooled }), {
+    label: 'pooled cohort',
+    x: 1.9,
+    y: 0.2,
+  });
   assert.equal(median([3, 1, 2]), 2);
   assert.ok(Number.isNaN(median([])));
 });

@@ -1,6 +1,7 @@
 /**
  * The comparison chart: each model's median H (x) against its median I (y), coloured by its
- * signature, labelled with its name, with the reference (baseline or cohort median) marked.
+ * signature, labelled with its name, with the reference the signatures are read against marked
+ * (the baseline, or the whole cohort pooled, as the core reports it).
  * Lower-right is where shortcut learning is least suspected (higher H, lower I).
  */
 import type { Plugin } from 'chart.js';

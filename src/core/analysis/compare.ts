@@ -1,5 +1,5 @@
 import { CancelledError, UserError } from '../errors';
-import { boxSummary } from '../measures/boxSummary';
+import { boxSummary, quantileSorted, sortedCopy } from '../measures/boxSummary';
 import { loadProbe } from '../probe/loadProbe';
 import type { ProbeSet } from '../probe/types';
 import type {
@@ -300,6 +300,34 @@ export async function compare(
     rankingRule: RANKING_RULE_TEXT[rule],
     correlation,
     trajectory,
+    reference: referencePoint(ok, baseline),
+  };
+}
+
+/**
+ * The medians the signatures are read against, for the compare chart's quadrants: the
+ * baseline's, or without one the medians of the whole cohort pooled (every model's
+ * per-neuron entropies and MI pair values; each model's own signature leaves that model out
+ * of the pool). Null when no model, or no MI pair, was analysed.
+ */
+function referencePoint(ok: Outcome[], baseline: string | null): CompareReport['reference'] {
+  const results = ok.map((o) => o.result as DetailedAnalysis);
+  if (results.length === 0) return null;
+  if (baseline !== null) {
+    const base = ok.find((o) => o.path === baseline)?.result;
+    if (base === undefined) return null;
+    return {
+      label: 'baseline',
+      entropyMedian: base.report.summary.entropy.median,
+      miMedian: base.report.summary.mi.median,
+    };
+  }
+  const pairs = sortedCopy(concat(results.map((r) => r.pairValues)));
+  if (pairs.length === 0) return null;
+  return {
+    label: 'pooled cohort',
+    entropyMedian: boxSummary(results.flatMap((r) => allEntropies(r.report))).median,
+    miMedian: quantileSorted(pairs, 0.5),
   };
 }
 

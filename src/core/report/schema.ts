@@ -163,4 +163,15 @@ export interface CompareReport {
   rankingRule: string;
   correlation: { metric: string; entropySpearman: number; miSpearman: number } | null;
   trajectory: { step: number; path: string; entropyMedian: number; miMedian: number }[] | null;
+  /**
+   * The medians the signatures are read against, for the chart's quadrants: the baseline's
+   * (label `baseline`), or the whole cohort pooled (`pooled cohort`: every model's neuron
+   * entropies and MI pairs; each model's signature leaves that model out). Absent in reports
+   * written before it was added.
+   */
+  reference?: {
+    label: 'baseline' | 'pooled cohort';
+    entropyMedian: number;
+    miMedian: number;
+  } | null;
 }
