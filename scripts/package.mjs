@@ -12,9 +12,10 @@
 // (tfjs-node) are never followed nor shipped: the code falls back to the wasm backend.
 //
 // vsce runs with --no-dependencies in a staging folder (out/vsix-XXXXXX/) holding package.json,
-// README.md, .vscodeignore (the allowlist), dist/, media/ and docs/. Because vsce never packages a
-// top-level node_modules in that mode, the runtime modules are staged in dist/node_modules/,
-// which Node's resolution from dist/*.js finds first.
+// README.md, LICENSE, .vscodeignore (the allowlist), dist/, media/ and docs/. Because vsce never
+// packages a top-level node_modules in that mode, the runtime modules are staged in
+// dist/node_modules/, which Node's resolution from dist/*.js finds first. vsce refuses a package
+// without a LICENSE file or a repository field in package.json.
 import { spawnSync } from 'node:child_process';
 import {
   cpSync,
@@ -225,8 +226,6 @@ const vsceArgs = [
   '--out',
   vsix,
 ];
-if (!existsSync(path.join(stage, 'LICENSE'))) vsceArgs.push('--skip-license');
-if (!manifest.repository) vsceArgs.push('--allow-missing-repository');
 const vsce = spawnSync(
   process.execPath,
   [path.join(root, 'node_modules/@vscode/vsce/vsce'), ...vsceArgs],
