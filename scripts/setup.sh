@@ -4,4 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/ensureSystemPackages.sh clang-14 lld-14
+export ONNXRUNTIME_NODE_INSTALL=skip # else onnxruntime-node fetches CUDA/TensorRT EPs from NuGet
 npm ci --no-audit --no-fund
