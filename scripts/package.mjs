@@ -45,9 +45,13 @@ mkdirSync(path.join(root, 'out'), { recursive: true });
 const stage = mkdtempSync(path.join(root, 'out', 'vsix-'));
 const vsix = path.join(root, `${manifest.name}-${manifest.version}.vsix`);
 
-/** Files of dist/ that ship: the bundles, not their source maps, not the benchmark. */
+/**
+ * Files of dist/ that ship: the bundles, not their source maps, not the benchmark, not the CLI
+ * (bin/memlens.js runs dist/cli.js from a checkout; the extension never loads it).
+ */
+const notShipped = new Set(['bench.js', 'cli.js']);
 const distFiles = readdirSync(path.join(root, 'dist')).filter(
-  (f) => !f.endsWith('.map') && f !== 'bench.js' && statSync(path.join(root, 'dist', f)).isFile(),
+  (f) => !f.endsWith('.map') && !notShipped.has(f) && statSync(path.join(root, 'dist', f)).isFile(),
 );
 if (!distFiles.includes(path.basename(manifest.main))) {
   throw new Error(`package: ${manifest.main} is missing; run npm run build first`);
@@ -60,6 +64,13 @@ const specifierPatterns = [
   /^\s*import\s*(['"])([^'"\n]+)\1/gm,
 ];
 const binaryAsset = /(\.wasm|\.node|\.so(\.\d+)*|\.dylib|\.dll|\.worker\.js)$/;
+/**
+ * Folders of a package whose binary assets are never read at run time. tfjs-backend-wasm carries
+ * its .wasm binaries twice: in dist/, where src/core/capture/tfjs/tfjsRuntime.ts points
+ * setWasmPaths, and in wasm-out/ (Emscripten's output, whose worker scripts dist/ inlines).
+ * A file there that the require graph does reach still ships.
+ */
+const unusedAssetFolders = new Map([['@tensorflow/tfjs-backend-wasm', ['wasm-out']]]);
 const platforms = new Set(['darwin', 'linux', 'win32']);
 const arches = new Set(['x64', 'arm64', 'ia32', 'arm']);
 
@@ -164,6 +175,8 @@ while (queue.length > 0) {
   const pkg = inDist ? null : packageRoot(file);
   if (pkg && !packages.has(pkg)) {
     packages.add(pkg);
+    const unused =
+      unusedAssetFolders.get(path.relative(path.join(root, 'node_modules'), pkg)) ?? [];
     for (const f of filesUnder(pkg)) {
       const rel = path.relative(pkg, f);
       if (rel.split(path.sep).includes('node_modules')) continue;
@@ -174,7 +187,11 @@ while (queue.length > 0) {
         shipped.add(f);
       } else if (/^(licen[cs]e|notice)/i.test(path.basename(f)) && !rel.includes(path.sep)) {
         shipped.add(f);
-      } else if (binaryAsset.test(f) && fitsTarget(rel)) {
+      } else if (
+        binaryAsset.test(f) &&
+        fitsTarget(rel) &&
+        !unused.some((dir) => rel.startsWith(dir + path.sep))
+      ) {
         queue.push(f);
       }
     }
