@@ -121,7 +121,7 @@ void describe('ONNX capture of a model built here (Gemm -> Relu -> Gemm -> Relu 
     try {
       await rejectsWith(
         handle.capture(probeOf(x, [s, 3]), { layers: ['/2/gemm'] }),
-        /unknown layer '\/2\/gemm': .*close ones: \/2\/Gemm/,
+        /unknown layer '\/2\/gemm': expected one of .*\/2\/Gemm/,
       );
     } finally {
       handle.dispose();

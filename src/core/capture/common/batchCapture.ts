@@ -4,6 +4,8 @@ import { UserError, throwIfAborted } from '../../errors';
 import type { JobOptions } from '../../progress';
 import type { ProbeSet } from '../../probe/types';
 import type { Tf } from '../tfjs/tfjsRuntime';
+import type { Reduction } from './reduction';
+import { reductionFor } from './reduction';
 import type { CaptureOptions, CapturedLayer, CapturePoint, SequenceReduction } from '../format';
 
 /** One tensor the forward pass yields per batch, and how to read it. */
@@ -14,23 +16,6 @@ export interface CaptureTarget {
   convLike: boolean;
   /** Channels on axis 1 (NCHW) instead of the last axis. */
   channelsFirst: boolean;
-}
-
-type Reduction = CapturedLayer['reduction'];
-
-/**
- * How an output of `rank` (batch included) becomes batch x features: rank 2 as is; conv-like
- * outputs and every rank >= 4 by global average pooling over the spatial axes; other rank-3
- * outputs are sequences (first token, or the mean over tokens).
- */
-export function reductionFor(
-  rank: number,
-  target: CaptureTarget,
-  sequence: SequenceReduction,
-): Reduction {
-  if (rank <= 2) return 'none';
-  if (rank >= 4 || target.convLike) return 'global-average-pool';
-  return sequence === 'mean' ? 'mean-tokens' : 'first-token';
 }
 
 /** Reduces one batch output to a 2-D tensor (batch x features); call inside tf.tidy. */
@@ -138,7 +123,7 @@ export async function captureBatches(
     if (layers.length === 0) {
       let col = 0;
       layers = targets.map((t, i) => {
-        const reduction = reductionFor(raw[i].shape.length, t, opts.sequence);
+        const reduction = reductionFor(raw[i].shape.length, t.convLike, opts.sequence);
         const shape = raw[i].shape as number[];
         const width =
           reduction === 'none'

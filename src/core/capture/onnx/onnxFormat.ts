@@ -2,8 +2,10 @@ import { UserError, throwIfAborted } from '../../errors';
 import { fitProbe, showShape } from '../../probe/fit';
 import type { ProbeSet } from '../../probe/types';
 import { defaultBatchSize } from '../common/batchCapture';
+import { reduceRowMajor, reductionFor } from '../common/reduction';
 import type { OnnxLayer } from './onnxGraph';
-import { onnxLayers, resolveOnnxLayers } from './onnxGraph';
+import { onnxLayers } from './onnxGraph';
+import { selectLayers } from '../common/layerSelection';
 import type { WireTensor } from './onnxProtocol';
 import type { OnnxModelProto, OnnxTensorProto, OnnxValueInfo } from './onnxProto';
 import {
@@ -107,7 +109,7 @@ function filled(type: string, size: number, value: number): WireTensor['data'] {
   return wireData(type, new Float32Array(size).fill(value), size);
 }
 
-/** Reduces one fetched output (batch first) to `count` rows of features, as Float64Array rows. */
+/** Reduces one fetched output (batch first, NCHW) to `count` rows of features by the common rule. */
 function reduceOutput(
   t: WireTensor,
   count: number,
@@ -115,41 +117,14 @@ function reduceOutput(
   sequence: 'first' | 'mean',
 ): { width: number; reduction: CapturedLayer['reduction']; at: (s: number, j: number) => number } {
   const dims = t.dims;
-  const get = (i: number): number => Number(t.data[i]);
   if (dims.length === 0 || dims[0] !== count) {
     throw new UserError(
       `layer '${layer.name}' gave an output of shape ${showShape(dims)}: expected the batch (${count}) first`,
     );
   }
-  const per = dims.slice(1).reduce((a, b) => a * b, 1);
-  if (dims.length <= 2) return { width: per, reduction: 'none', at: (s, j) => get(s * per + j) };
-  if (dims.length >= 4 || layer.convLike) {
-    const channels = dims[1];
-    const spatial = per / channels;
-    return {
-      width: channels,
-      reduction: 'global-average-pool',
-      at: (s, j) => {
-        let sum = 0;
-        const base = s * per + j * spatial;
-        for (let k = 0; k < spatial; k++) sum += get(base + k);
-        return sum / spatial;
-      },
-    };
-  }
-  const [, tokens, features] = dims;
-  if (sequence === 'mean') {
-    return {
-      width: features,
-      reduction: 'mean-tokens',
-      at: (s, j) => {
-        let sum = 0;
-        for (let k = 0; k < tokens; k++) sum += get(s * per + k * features + j);
-        return sum / tokens;
-      },
-    };
-  }
-  return { width: features, reduction: 'first-token', at: (s, j) => get(s * per + j) };
+  const reduction = reductionFor(dims.length, layer.convLike, sequence);
+  const get = (i: number): number => Number(t.data[i]);
+  return { reduction, ...reduceRowMajor(get, dims, reduction, true) };
 }
 
 function fedTypeOf(file: string, fed: OnnxValueInfo): string {
@@ -270,7 +245,7 @@ async function openOnnx(file: string, opts: OpenModelOptions): Promise<ModelHand
   async function capture(probe: ProbeSet, copts: CaptureOptions = {}): Promise<CaptureResult> {
     fedTypeOf(file, fed);
     const fitted = fitProbe(probe, shape);
-    const chosen = resolveOnnxLayers(file, layers, copts.layers);
+    const chosen = selectLayers(file, layers, copts.layers, (l) => l.aliases);
     const point = copts.point ?? 'preactivation';
     const sequence = copts.sequence ?? 'first';
     const fetches = chosen.map((l) =>

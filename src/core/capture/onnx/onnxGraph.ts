@@ -1,4 +1,3 @@
-import { UserError } from '../../errors';
 import type { OnnxGraphProto, OnnxNodeProto, OnnxValueInfo } from './onnxProto';
 import { dimSize } from './onnxProto';
 import type { LayerInfo } from '../format';
@@ -143,70 +142,4 @@ export function onnxLayers(graph: OnnxGraphProto): OnnxLayer[] {
     });
   });
   return layers;
-}
-
-/** Levenshtein distance, for suggesting close layer names. */
-function distance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let diag = row[0];
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const next = row[j];
-      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = next;
-    }
-  }
-  return row[b.length];
-}
-
-/** Up to five known names closest to `name` (edit distance, case-insensitive). */
-export function closeNames(name: string, known: string[]): string[] {
-  const lower = name.toLowerCase();
-  return known
-    .map((k) => ({ k, d: distance(lower, k.toLowerCase()) }))
-    .sort((x, y) => x.d - y.d || x.k.localeCompare(y.k))
-    .slice(0, 5)
-    .map((x) => x.k);
-}
-
-/**
- * The layers a capture reads, by node name or output tensor name, in the order given (default:
- * the layers measured by default). An unknown name lists the closest known ones.
- */
-export function resolveOnnxLayers(
-  file: string,
-  layers: OnnxLayer[],
-  requested?: string[],
-): OnnxLayer[] {
-  if (requested === undefined || requested.length === 0) {
-    const chosen = layers.filter((l) => l.measuredByDefault);
-    if (chosen.length === 0) {
-      throw new UserError(
-        `${file}: no layer is measured by default (no Gemm/MatMul/Conv with weights outside the head): expected --layers naming some of ${closeNames(
-          '',
-          layers.map((l) => l.name),
-        ).join(', ')}${layers.length > 5 ? ', ...' : ''}`,
-      );
-    }
-    return chosen;
-  }
-  const byName = new Map<string, OnnxLayer>();
-  for (const l of layers) for (const alias of l.aliases) byName.set(alias, l);
-  for (const l of layers) byName.set(l.name, l);
-  const picked: OnnxLayer[] = [];
-  for (const name of requested) {
-    const layer = byName.get(name);
-    if (layer === undefined) {
-      throw new UserError(
-        `${file}: unknown layer '${name}': expected an ONNX node name or output tensor name, close ones: ${closeNames(name, [...byName.keys()]).join(', ')}`,
-      );
-    }
-    if (picked.includes(layer))
-      throw new UserError(
-        `${file}: layer '${layer.name}' is named twice: expected each layer once`,
-      );
-    picked.push(layer);
-  }
-  return picked;
 }

@@ -14,7 +14,7 @@ import {
   inputNode,
   splitFusedActivations,
 } from './graphRewrite';
-import { resolveLayerNames } from '../common/layerSelection';
+import { selectLayers } from '../common/layerSelection';
 import { otherInputsNotice, pickInput, tfjsInputTensors } from '../common/modelInputs';
 import type { Tf } from './tfjsRuntime';
 import { loadTf, selectBackend, withCpuFallback } from './tfjsRuntime';
@@ -199,7 +199,7 @@ export async function openGraphModel(
     const others = model.inputs.filter((_, i) => i !== fed).map((i) => i.name);
     if (others.length > 0)
       copts.onWarning?.(otherInputsNotice(file, model.inputs[fed].name, others));
-    const names = resolveLayerNames(file, layers, copts.layers);
+    const names = selectLayers(file, layers, copts.layers).map((l) => l.name);
     const point = copts.point ?? 'preactivation';
     const fetch: string[] = [];
     const targets: CaptureTarget[] = names.map((name) => {

@@ -6,7 +6,7 @@ import type { CaptureTarget } from '../common/batchCapture';
 import { batchOptions, captureBatches } from '../common/batchCapture';
 import type { TfjsModelJson } from './fsHandler';
 import { loadArtifacts } from './fsHandler';
-import { resolveLayerNames } from '../common/layerSelection';
+import { selectLayers } from '../common/layerSelection';
 import { otherInputsNotice, pickInput, tfjsInputTensors } from '../common/modelInputs';
 import { ACTIVATION_SUFFIX, splitFusedLayers } from './layersRewrite';
 import { flattenNestedModels } from './nestedModels';
@@ -154,7 +154,7 @@ export async function openLayersArtifacts(
     const fitted = fitProbe(probe, inputShape);
     const others = inputNames.filter((_, i) => i !== fed);
     if (others.length > 0) copts.onWarning?.(otherInputsNotice(file, inputNames[fed], others));
-    const names = resolveLayerNames(file, layers, copts.layers);
+    const names = selectLayers(file, layers, copts.layers).map((l) => l.name);
     const point = copts.point ?? 'preactivation';
     // Every target reads one symbolic tensor of the model: a split layer's own output is its
     // pre-activation and its Activation layer's output the activated value; an Activation
