@@ -1,0 +1,117 @@
+// The data-driven format table (test/capture/formats.json, after Netron's test/models.json):
+// every row is a model file with what the registry must say of it and the activations its own
+// framework computed. One driver runs them all.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { describe, it } from 'node:test';
+import {
+  modelContentFiles,
+  modelFormats,
+  modelName,
+  openModel,
+  resolveModel,
+} from '../../src/core/capture/registry';
+import type { NdArray } from '../../src/core/io/npy';
+import { parseNpy, toFloat64 } from '../../src/core/io/npy';
+import { parseNpz } from '../../src/core/io/npz';
+import { assertColumns, probeOf } from '../fixtures/capture/helpers';
+
+interface Row {
+  file: string;
+  format: string;
+  requires?: string;
+  name: string;
+  contentFiles: string[];
+  /** Every layer: name, type, measured by default. */
+  layers: [string, string, boolean][];
+  probe: string;
+  point: 'preactivation' | 'output';
+  expected: string;
+  /** Layer name -> key of its values in the expected npz. */
+  values: Record<string, string>;
+  tolerance: number;
+}
+
+const root = path.resolve(__dirname, '..', '..');
+const at = (p: string): string => path.join(root, p);
+const { models } = JSON.parse(readFileSync(at('test/capture/formats.json'), 'utf8')) as {
+  models: Row[];
+};
+
+function installed(pkg: string): boolean {
+  try {
+    require.resolve(pkg);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Rows of features from an expected array: channels-last maps averaged over positions. */
+function rowsOf(a: NdArray): { values: Float64Array; width: number } {
+  const data = toFloat64(a.data);
+  const [s, ...rest] = a.shape;
+  const width = rest[rest.length - 1];
+  const positions = rest.slice(0, -1).reduce((p, d) => p * d, 1);
+  const values = new Float64Array(s * width);
+  for (let i = 0; i < s; i++)
+    for (let p = 0; p < positions; p++)
+      for (let c = 0; c < width; c++)
+        values[i * width + c] += data[(i * positions + p) * width + c] / positions;
+  return { values, width };
+}
+
+void describe('the format table', () => {
+  for (const row of models) {
+    const skip =
+      row.requires && !installed(row.requires) ? `${row.requires} is not installed` : false;
+    void it(`${row.file}: ${row.format}`, { skip }, async () => {
+      const file = at(row.file);
+      const { format, file: opened } = await resolveModel(file);
+      assert.equal(format.id, row.format);
+      assert.equal(modelName(file), row.name);
+      const folder = path.dirname(opened);
+      assert.deepEqual(
+        (await modelContentFiles(file)).map((f) => path.relative(folder, f)),
+        row.contentFiles,
+      );
+      const handle = await openModel(file);
+      try {
+        assert.deepEqual(
+          handle.layers.map((l) => [l.name, l.type, l.measuredByDefault]),
+          row.layers,
+        );
+        const x = parseNpy(readFileSync(at(row.probe)), row.probe);
+        const names = Object.keys(row.values);
+        const result = await handle.capture(
+          probeOf(Float32Array.from(toFloat64(x.data)), x.shape),
+          {
+            layers: names,
+            point: row.point,
+          },
+        );
+        const expected = new Map(
+          parseNpz(readFileSync(at(row.expected)), row.expected).map((a) => [a.name, a.array]),
+        );
+        assert.deepEqual(
+          result.acts.layers.map((l) => l.name),
+          names,
+        );
+        for (const slice of result.acts.layers) {
+          const array = expected.get(row.values[slice.name]);
+          assert.ok(array, `${row.expected} holds ${row.values[slice.name]}`);
+          const want = rowsOf(array);
+          assert.equal(slice.end - slice.start, want.width, slice.name);
+          assertColumns(result.acts, slice.start, want.values, want.width, row.tolerance);
+        }
+      } finally {
+        handle.dispose();
+      }
+    });
+  }
+  void it('has a row for every registered format', () => {
+    const rowFormats = new Set(models.map((r) => r.format));
+    for (const f of modelFormats) assert.ok(rowFormats.has(f.id), `a row for ${f.id}`);
+  });
+});
