@@ -38,6 +38,11 @@ export function isAnalysableFile(file: string): boolean {
   return names.markers.includes(base) || names.extensions.includes(path.extname(base));
 }
 
+/** Whether a file is a folder model's marker (`model.json`). */
+export function isFolderMarker(file: string): boolean {
+  return names.markers.includes(path.basename(file).toLowerCase());
+}
+
 /** The marker files a model folder may hold (`dir/model.json`). */
 export function markerFiles(dir: string): string[] {
   return names.markers.map((m) => path.join(dir, m));

@@ -2,16 +2,15 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { signatureLabel } from './lensText';
+import { isFolderMarker } from './modelFileNames';
 import type { ResultEntry, ResultStore } from './resultStore';
 
 export const MODELS_VIEW_ID = 'memlens.models';
 
-/** The name a user recognises: the folder for model.json, else the file name. */
+/** The name a user recognises: the folder with a folder model's marker (model.json), else the file name. */
 export function modelDisplayName(modelPath: string): string {
   const base = path.basename(modelPath);
-  return base.toLowerCase() === 'model.json'
-    ? `${path.basename(path.dirname(modelPath))}/${base}`
-    : base;
+  return isFolderMarker(modelPath) ? `${path.basename(path.dirname(modelPath))}/${base}` : base;
 }
 
 export class ModelsTree implements vscode.TreeDataProvider<ResultEntry>, vscode.Disposable {
