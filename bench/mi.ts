@@ -1,4 +1,5 @@
-// MI speed and memory: single-thread kernel throughput at S = 1000/2000/4000, all pairs of
+// MI speed and memory: single-thread kernel throughput at S = 1000/2000/4000 (and how much
+// slower the TypeScript kernel, the fallback without clang, is at S = 2000), all pairs of
 // N = 768 at S = 2000 through the worker pool (goal: <= 60 s on 2 cores), post-ReLU ties vs
 // none (goal: <= 3x), peak RSS at N = 768, S = 10000 (goal: <= 1 GB), and scikit-learn's
 // per-pair time side by side when python3-sklearn is installed (goal: >= 20x per core).
@@ -42,12 +43,12 @@ function syntheticLayer(
 
 /**
  * Single-thread pairs per second (CPU time) on prepared columns: the WebAssembly kernel the
- * workers run, or the TypeScript reference kernel.
+ * workers run, or the TypeScript reference kernel (which they run when the build had no clang).
  */
 function kernelPairsPerSecond(
   acts: ActivationMatrix,
   seconds: number,
-  kernel: 'wasm' | 'ts' = 'wasm',
+  kernel: 'wasm' | 'ts' = KsgWasmKernel.available() ? 'wasm' : 'ts',
 ): number {
   const S = acts.samples;
   const cols = Array.from({ length: acts.neurons }, (_, n) =>
@@ -123,6 +124,8 @@ const mb = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
 
 export async function benchMi(log: (line: string) => void = console.log): Promise<void> {
   const threads = availableParallelism();
+  const hasWasm = KsgWasmKernel.available();
+  let tsAt2000: number | null = null;
   log(`MI (KSG-1, k = 3), ${threads} worker threads; load average ${load()} at start`);
   log(
     '  (wall times depend on what else runs; CPU seconds / threads is the idle-machine wall time)',
@@ -130,14 +133,25 @@ export async function benchMi(log: (line: string) => void = console.log): Promis
   log(`  reference loop: ${referenceLoopNs().toFixed(2)} CPU ns per Float64Array element summed`);
 
   const perCore = new Map<number, number>();
+  if (!hasWasm) {
+    log('  ksgKernel.wasm was not built (no clang): every figure below is the TypeScript kernel');
+  }
   for (const S of [1000, 2000, 4000]) {
     const layer = syntheticLayer(S, 24, S);
-    const rate = kernelPairsPerSecond(layer, 4);
-    const tsRate = kernelPairsPerSecond(layer, 2, 'ts');
+    const tsRate = kernelPairsPerSecond(layer, S === 2000 ? 4 : 2, 'ts');
+    const rate = hasWasm ? kernelPairsPerSecond(layer, 4, 'wasm') : tsRate;
     perCore.set(S, rate);
+    if (S === 2000 && hasWasm) tsAt2000 = tsRate;
     log(
-      `  kernel (wasm), 1 thread, S = ${S}: ${rate.toFixed(0)} pairs/s (${(1e6 / rate).toFixed(0)} us/pair; ` +
+      `  kernel (${hasWasm ? 'wasm' : 'TypeScript'}), 1 thread, S = ${S}: ${rate.toFixed(0)} pairs/s (${(1e6 / rate).toFixed(0)} us/pair; ` +
         `TypeScript reference kernel ${tsRate.toFixed(0)} pairs/s); load average ${load()}`,
+    );
+  }
+  if (tsAt2000 !== null) {
+    const wasmAt2000 = perCore.get(2000) ?? NaN;
+    log(
+      `  without clang (the TypeScript kernel fallback), 1 thread, S = 2000: ${tsAt2000.toFixed(0)} pairs/s ` +
+        `against ${wasmAt2000.toFixed(0)} for wasm: ${(wasmAt2000 / tsAt2000).toFixed(2)}x slower`,
     );
   }
 

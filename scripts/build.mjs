@@ -1,17 +1,8 @@
 // Production build: the CLI, the extension, workers and the webview into dist/.
+// `npm run watch` (scripts/watch.mjs) rebuilds the same bundles on every change.
 import { existsSync } from 'node:fs';
-import { auxNodeEntries, buildKsgWasm, buildNode, buildWebview } from './bundles.mjs';
+import { buildKsgWasm, buildNode, buildWebview, productNodeEntries } from './bundles.mjs';
 
-const optional = (name, file) => (existsSync(file) ? { [name]: file } : {});
-
-await buildNode(
-  {
-    cli: 'src/cli/main.ts',
-    ...optional('extension', 'src/extension/extension.ts'),
-    ...optional('bench', 'bench/bench.ts'),
-    ...auxNodeEntries,
-  },
-  'dist',
-);
+await buildNode(productNodeEntries(), 'dist');
 buildKsgWasm('dist');
 if (existsSync('webview-ui/main.ts')) await buildWebview('dist');

@@ -2,6 +2,8 @@
 // Every Node bundle lands flat in one folder, so a bundle finds its sibling workers
 // (miWorker.js) and the webview bundle (webview.js) through __dirname.
 import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import * as esbuild from 'esbuild';
 
@@ -31,8 +33,20 @@ export const webviewEntries = {
   reportPage: 'webview-ui/reportPage.ts',
 };
 
-export async function buildNode(entryPoints, outdir, extra = {}) {
-  await esbuild.build({
+/** The product's Node bundles (dist/): the CLI, the extension, the benchmark and the helpers. */
+export function productNodeEntries() {
+  const optional = (name, file) => (existsSync(file) ? { [name]: file } : {});
+  return {
+    cli: 'src/cli/main.ts',
+    ...optional('extension', 'src/extension/extension.ts'),
+    ...optional('bench', 'bench/bench.ts'),
+    ...auxNodeEntries,
+  };
+}
+
+/** esbuild options of the Node bundles (shared by buildNode and scripts/watch.mjs). */
+export function nodeOptions(entryPoints, outdir, extra = {}) {
+  return {
     entryPoints,
     outdir,
     bundle: true,
@@ -41,13 +55,16 @@ export async function buildNode(entryPoints, outdir, extra = {}) {
     format: 'cjs',
     sourcemap: 'linked',
     external: nodeExternals,
+    // The PyTorch capture script ships inside the bundle and runs as `python -c`.
+    loader: { '.py': 'text' },
     logLevel: 'warning',
     ...extra,
-  });
+  };
 }
 
-export async function buildWebview(outdir) {
-  await esbuild.build({
+/** esbuild options of the webview bundles (shared by buildWebview and scripts/watch.mjs). */
+export function webviewOptions(outdir) {
+  return {
     entryPoints: webviewEntries,
     outdir,
     bundle: true,
@@ -56,38 +73,90 @@ export async function buildWebview(outdir) {
     format: 'iife',
     minify: true,
     logLevel: 'warning',
-  });
+  };
 }
+
+export async function buildNode(entryPoints, outdir, extra = {}) {
+  await esbuild.build(nodeOptions(entryPoints, outdir, extra));
+}
+
+export async function buildWebview(outdir) {
+  await esbuild.build(webviewOptions(outdir));
+}
+
+/** clang's flags for the kernel: wasm32 with SIMD, no libc, warnings are errors. */
+const wasmFlags = [
+  '--target=wasm32',
+  '-O3',
+  '-msimd128',
+  '-ffreestanding',
+  '-nostdlib',
+  '-Wall',
+  '-Wextra',
+  '-Werror',
+  '-Wl,--no-entry',
+];
 
 /**
  * Compiles the KSG-1 kernel (src/core/measures/ksgKernel.c) to outdir/ksgKernel.wasm with
- * Debian's clang-14 + lld-14 (or $CLANG): wasm32 with SIMD, no libc. Fails the build when the
- * compiler is missing, since the MI workers need the file.
+ * Debian's clang-14 + lld-14 (else a plain `clang`), or $CLANG (any clang with the wasm32
+ * target) and, when its wasm-ld is not found beside it, $WASM_LD (a path to wasm-ld). Without a
+ * compiler that can target wasm32 (macOS's and Windows' usual set-up), prints one warning line,
+ * removes a stale outdir/ksgKernel.wasm and skips: the MI workers then run the TypeScript
+ * kernel (src/core/mi/kernel.ts), which gives the same values more slowly. An error in the C
+ * source still fails the build. Returns whether the .wasm was built.
  */
 export function buildKsgWasm(outdir) {
-  const clang = process.env.CLANG ?? 'clang-14';
-  const run = spawnSync(
-    clang,
-    [
-      '--target=wasm32',
-      '-O3',
-      '-msimd128',
-      '-ffreestanding',
-      '-nostdlib',
-      '-Wall',
-      '-Wextra',
-      '-Werror',
-      '-Wl,--no-entry',
-      '-o',
-      path.join(outdir, 'ksgKernel.wasm'),
-      'src/core/measures/ksgKernel.c',
-    ],
-    { stdio: 'inherit' },
-  );
+  const candidates = process.env.CLANG ? [process.env.CLANG] : ['clang-14', 'clang'];
+  const ld = process.env.WASM_LD ? [`-fuse-ld=${path.resolve(process.env.WASM_LD)}`] : [];
+  const out = path.join(outdir, 'ksgKernel.wasm');
+  // First a one-line program: when even that fails, the toolchain is missing or cannot target
+  // wasm32 (no wasm-ld, say), which is not the kernel's fault.
+  const probeDir = mkdtempSync(path.join(tmpdir(), 'memlens-clang-'));
+  let clang = null;
+  const why = [];
+  try {
+    for (const cc of candidates) {
+      const probe = spawnSync(
+        cc,
+        [...wasmFlags, ...ld, '-x', 'c', '-', '-o', path.join(probeDir, 'probe.wasm')],
+        { input: 'int probe(int x) { return x + 1; }\n', encoding: 'utf8' },
+      );
+      if (!probe.error && probe.status === 0) {
+        clang = cc;
+        break;
+      }
+      why.push(
+        probe.error
+          ? `${cc} not found`
+          : `${cc} cannot build wasm32 (${firstLine(probe.stderr) || `exit ${probe.status}`})`,
+      );
+    }
+  } finally {
+    rmSync(probeDir, { recursive: true, force: true });
+  }
+  if (clang === null) {
+    rmSync(out, { force: true });
+    console.warn(
+      `warning: ksgKernel.wasm not built (${why.join('; ')}): the MI workers will run the ` +
+        'TypeScript kernel, same values, slower; CLANG=/path/to/clang (WASM_LD=/path/to/wasm-ld) picks another LLVM',
+    );
+    return false;
+  }
+  const run = spawnSync(clang, [...wasmFlags, ...ld, '-o', out, 'src/core/measures/ksgKernel.c'], {
+    stdio: 'inherit',
+  });
   if (run.error || run.status !== 0) {
     throw new Error(
-      `building ksgKernel.wasm: ${clang} failed (${run.error?.message ?? `exit ${run.status}`}); ` +
-        'install it with `apt-get install -y clang-14 lld-14`',
+      `building ksgKernel.wasm: ${clang} failed on src/core/measures/ksgKernel.c ` +
+        `(${run.error?.message ?? `exit ${run.status}`})`,
     );
   }
+  return true;
 }
+
+const firstLine = (text) =>
+  (text ?? '')
+    .split('\n')
+    .map((l) => l.trim())
+    .find(Boolean) ?? '';

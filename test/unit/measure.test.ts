@@ -51,6 +51,7 @@ void test('offDiagonalMi: pairs i < j, NaN (not computed) skipped, subset by act
     pairsComputed: 2,
     pairsTotal: 3,
     k: 3,
+    kernel: 'wasm',
   };
   assert.deepEqual(Array.from(offDiagonalMi(m)), [0.1, 0.2]);
   assert.deepEqual(Array.from(offDiagonalMi(m, [3, 9, 4])), [0.2]);

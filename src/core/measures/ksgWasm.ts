@@ -1,7 +1,8 @@
 // Host side of the WebAssembly KSG-1 kernel (ksgKernel.c, built by the project's build into
 // ksgKernel.wasm beside the bundles). Columns are prepared (sorted) by ksgKernel.ts
 // prepareColumn, copied once into the module's linear memory, and referred to by handle; the
-// module computes the same bit-identical values as ksgPair, about twice as fast.
+// module computes the same bit-identical values as ksgPair, about twice as fast. A build
+// without clang has no .wasm: the MI workers then run the TypeScript kernel (src/core/mi/kernel.ts).
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { PreparedColumn } from './ksgKernel';
@@ -40,15 +41,24 @@ export class KsgWasmKernel {
     this.ex = ex;
   }
 
+  /** The default kernel file: ksgKernel.wasm beside the running bundle. */
+  static readonly defaultFile = path.join(__dirname, KSG_WASM_FILE);
+
+  /** True when the kernel file exists (a build without clang skips it). */
+  static available(file: string = KsgWasmKernel.defaultFile): boolean {
+    return existsSync(file);
+  }
+
   /**
    * Instantiates the kernel from `file` (default: ksgKernel.wasm beside the running bundle).
-   * Throws an Error naming the file when it is missing: there is no slower fallback.
+   * Throws an Error naming the file when it is missing (callers that can do without it check
+   * {@link available} first and run the TypeScript kernel).
    */
-  static load(file: string = path.join(__dirname, KSG_WASM_FILE)): KsgWasmKernel {
+  static load(file: string = KsgWasmKernel.defaultFile): KsgWasmKernel {
     if (!existsSync(file)) {
       throw new Error(
         `MI kernel: expected the WebAssembly kernel at ${file}, found no file ` +
-          '(it is built from src/core/measures/ksgKernel.c by `npm run build`, which needs clang-14 and lld-14)',
+          '(it is built from src/core/measures/ksgKernel.c by `npm run build` when clang and lld are installed)',
       );
     }
     const module = new wasmApi.Module(readFileSync(file));

@@ -2,6 +2,9 @@ import { availableParallelism } from 'node:os';
 import type { ActivationMatrix } from '../activations';
 import { UserError } from '../errors';
 import type { JobOptions } from '../progress';
+import type { KsgKernelChoice, KsgKernelName } from './kernel';
+import { KsgWasmKernel } from '../measures/ksgWasm';
+import { kernelChoiceFromEnv } from './kernel';
 import type { PairList } from './pairs';
 import { allPairs, samplePairs } from './pairs';
 import { getMiPool } from './pool';
@@ -21,6 +24,12 @@ export interface MiOptions extends JobOptions {
   seed?: number;
   /** Also fill the diagonal with the estimator's value (default false: NaN). */
   diagonal?: boolean;
+  /**
+   * The pair kernel: `auto` (the default, unless MEMLENS_MI_KERNEL=ts) runs the WebAssembly
+   * kernel when the build made it, else the TypeScript one; `ts` forces the TypeScript kernel.
+   * Both give the same bits.
+   */
+  kernel?: KsgKernelChoice;
 }
 
 export interface MiMatrix {
@@ -32,10 +41,15 @@ export interface MiMatrix {
   /** m(m-1)/2. */
   pairsTotal: number;
   k: number;
+  /** The kernel that computed the pairs (`ts` if any worker ran the TypeScript one). */
+  kernel: KsgKernelName;
 }
 
 /** Progress reports at most this often. */
 const PROGRESS_INTERVAL_MS = 100;
+
+/** The fallback to the TypeScript kernel is told once per process, on stderr. */
+let fallbackTold = false;
 
 function selectColumns(acts: ActivationMatrix, columns: number[] | undefined): number[] {
   if (columns === undefined) return Array.from({ length: acts.neurons }, (_, i) => i);
@@ -107,6 +121,9 @@ export async function computeMiMatrix(
   const threads = Math.max(1, Math.floor(opts.threads ?? availableParallelism()));
   // About 100k points per task (~0.05-0.2 s): small enough for prompt cancellation and balance.
   const chunk = Math.max(1, Math.min(1024, Math.round(100_000 / S)));
+  const choice = opts.kernel ?? kernelChoiceFromEnv();
+  /** What the workers ran: `ts` if any of them ran the TypeScript kernel. */
+  let reported: KsgKernelName | null = null;
   const mi = await getMiPool().run({
     samples: S,
     k,
@@ -117,11 +134,21 @@ export async function computeMiMatrix(
     chunk,
     signal: opts.signal,
     onPairsDone: report,
+    kernel: choice,
+    onKernel: (name, fallback) => {
+      if (reported !== 'ts') reported = name;
+      if (fallback !== undefined && !fallbackTold) {
+        fallbackTold = true;
+        process.stderr.write(`memlens: ${fallback}\n`);
+      }
+    },
   });
   const values = new Float64Array(m * m).fill(NaN);
   for (let t = 0; t < total; t++) {
     values[a[t] * m + b[t]] = mi[t];
     values[b[t] * m + a[t]] = mi[t];
   }
-  return { columns, values, pairsComputed: nOff, pairsTotal, k };
+  // No worker starts when there are no pairs: then the kernel they would have run.
+  const kernel = reported ?? (choice === 'auto' && KsgWasmKernel.available() ? 'wasm' : 'ts');
+  return { columns, values, pairsComputed: nOff, pairsTotal, k, kernel };
 }

@@ -1,10 +1,12 @@
 // Worker thread of the MI pool: prepares (sorts) a job's columns once, copies them into its
-// WebAssembly KSG-1 kernel (ksgWasm.ts), then computes the pairs it is sent. Checks the job's
-// shared cancel flag between pairs.
+// KSG-1 kernel (the WebAssembly one, ksgWasm.ts, or the TypeScript one when the .wasm was not
+// built or the job asks for it: kernel.ts), then computes the pairs it is sent. Checks the
+// job's shared cancel flag between pairs.
 import { parentPort } from 'node:worker_threads';
 import { digammaTable } from '../measures/digamma';
 import { prepareColumn } from '../measures/ksgKernel';
-import { KsgWasmKernel } from '../measures/ksgWasm';
+import type { KsgKernelChoice, PairKernel } from './kernel';
+import { loadPairKernel } from './kernel';
 import type { FromWorker, LoadMessage, PairsMessage, ToWorker } from './protocol';
 
 interface LoadedJob {
@@ -16,7 +18,11 @@ interface LoadedJob {
 }
 
 let job: LoadedJob | null = null;
-let kernel: KsgWasmKernel | null = null;
+let kernel: PairKernel | null = null;
+/** The choice `kernel` was loaded for. */
+let kernelChoice: KsgKernelChoice = 'auto';
+/** Set when `auto` found no .wasm and loaded the TypeScript kernel: why. */
+let fallback: string | undefined;
 
 function load(msg: LoadMessage): void {
   const { samples, columns: m, k, data } = msg;
@@ -29,7 +35,11 @@ function load(msg: LoadMessage): void {
     throw new RangeError(`MI worker: expected ${samples * m} values, found ${data.length}`);
   }
   job = null;
-  kernel ??= KsgWasmKernel.load();
+  const choice = msg.kernel ?? 'auto';
+  if (kernel === null || kernelChoice !== choice) {
+    ({ kernel, fallback } = loadPairKernel(choice));
+    kernelChoice = choice;
+  }
   kernel.reset();
   const cancel = new Int32Array(msg.cancel);
   const columns: number[] = [];
@@ -74,7 +84,12 @@ parentPort?.on('message', (msg: ToWorker) => {
     switch (msg.type) {
       case 'load':
         load(msg);
-        reply({ type: 'loaded', jobId: msg.jobId });
+        reply({
+          type: 'loaded',
+          jobId: msg.jobId,
+          kernel: kernel?.name ?? 'wasm',
+          ...(fallback !== undefined ? { fallback } : {}),
+        });
         break;
       case 'pairs': {
         const values = pairs(msg);

@@ -7,6 +7,7 @@
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { CancelledError } from '../errors';
+import type { KsgKernelChoice, KsgKernelName } from './kernel';
 import type { FromWorker, ToWorker } from './protocol';
 
 /** One batch of pairs over one set of columns. */
@@ -25,6 +26,10 @@ export interface PairJob {
   signal?: AbortSignal;
   /** Called with the cumulative number of pairs done after each task. */
   onPairsDone?: (done: number) => void;
+  /** The kernel the workers run (default `auto`: WebAssembly when built, else TypeScript). */
+  kernel?: KsgKernelChoice;
+  /** Called once per worker used, when it has loaded the columns: its kernel, and why it fell back. */
+  onKernel?: (kernel: KsgKernelName, fallback?: string) => void;
 }
 
 /** How long a cancelled worker may take to answer before it is terminated and replaced. */
@@ -191,6 +196,11 @@ export class MiPool {
           busy.delete(slot);
           switch (msg.type) {
             case 'loaded':
+              try {
+                job.onKernel?.(msg.kernel, msg.fallback);
+              } catch (err) {
+                fail(err instanceof Error ? err : new Error(String(err)));
+              }
               dispatch(slot);
               break;
             case 'result': {
@@ -239,6 +249,7 @@ export class MiPool {
             k: job.k,
             data: copy,
             cancel: cancelBuf,
+            ...(job.kernel !== undefined ? { kernel: job.kernel } : {}),
           },
           [copy.buffer],
         );

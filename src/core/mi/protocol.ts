@@ -1,4 +1,5 @@
 // Messages between the MI pool (main thread) and its workers (miWorker.ts).
+import type { KsgKernelChoice, KsgKernelName } from './kernel';
 
 /** main -> worker: the columns of one job, sent once per job and per worker (transferred). */
 export interface LoadMessage {
@@ -11,6 +12,8 @@ export interface LoadMessage {
   data: Float64Array;
   /** Int32 flag, set to 1 by the main thread to cancel the job cooperatively. */
   cancel: SharedArrayBuffer;
+  /** The kernel to run (default `auto`: WebAssembly when built, else TypeScript). */
+  kernel?: KsgKernelChoice;
 }
 
 /** main -> worker: compute the pairs (a[i], b[i]) of the loaded job (indices into its columns). */
@@ -30,10 +33,13 @@ export interface UnloadMessage {
 
 export type ToWorker = LoadMessage | PairsMessage | UnloadMessage;
 
-/** worker -> main: the columns are prepared. */
+/** worker -> main: the columns are prepared, in the memory of this kernel. */
 export interface LoadedMessage {
   type: 'loaded';
   jobId: number;
+  kernel: KsgKernelName;
+  /** Why the worker runs the TypeScript kernel when the job asked for `auto` (no .wasm). */
+  fallback?: string;
 }
 
 /** worker -> main: MI (nats) of each pair of a task, in task order (transferred). */
