@@ -12,6 +12,30 @@ import type { JobRequest, JobResults } from './hostProtocol';
 /** How long progress messages and stderr are kept for an error message (characters). */
 const STDERR_TAIL = 2000;
 
+/**
+ * The inspector port of the analysis child when MEMLENS_INSPECT_CHILD=1 is set in the
+ * extension host's environment (the "Attach to analysis child" launch configuration in
+ * .vscode/launch.json attaches to it; see CONTRIBUTING.md).
+ */
+export const CHILD_INSPECT_PORT = 9230;
+
+/**
+ * Node flags for the analysis child. With MEMLENS_INSPECT_CHILD=1: the parent's flags less its
+ * own --inspect* ones, plus --inspect-brk on {@link CHILD_INSPECT_PORT}, so that the child
+ * (which lives for one job) waits at its first line until a debugger attaches. Otherwise
+ * undefined: fork's default, the parent's flags.
+ */
+export function childExecArgv(
+  env: NodeJS.ProcessEnv = process.env,
+  parentArgv: readonly string[] = process.execArgv,
+): string[] | undefined {
+  if (env.MEMLENS_INSPECT_CHILD !== '1') return undefined;
+  return [
+    ...parentArgv.filter((a) => !/^--inspect(-brk|-port|-wait)?(=|$)/.test(a)),
+    `--inspect-brk=${CHILD_INSPECT_PORT}`,
+  ];
+}
+
 export interface RunJobOptions extends JobOptions {
   /** Receives the child's stderr lines (for the output channel). */
   onLog?: (line: string) => void;
@@ -29,6 +53,7 @@ export function runJob<T extends JobRequest>(
   return new Promise((resolve, reject) => {
     const child = fork(hostScript, [], {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      execArgv: childExecArgv(),
       // VS Code's extension host runs on Electron: make the child behave as plain Node.
       env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
     });
