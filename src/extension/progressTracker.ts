@@ -5,17 +5,19 @@
  */
 import type { Progress } from '../core/progress';
 
-/** Share of the overall bar per stage, in the order an analysis runs them. */
+/**
+ * Share of the overall bar per stage, in the order an analysis runs them: the stages the core
+ * reports (capture, entropy, mi, summary). Opening the model reports nothing; it is the start of
+ * the capture share.
+ */
 const STAGE_WEIGHTS: Record<string, number> = {
-  load: 5,
-  capture: 25,
+  capture: 30,
   entropy: 3,
   mi: 62,
   summary: 5,
 };
 
 const STAGE_LABELS: Record<string, string> = {
-  load: 'loading model',
   capture: 'capturing activations',
   entropy: 'entropy',
   mi: 'MI pairs',
@@ -40,7 +42,7 @@ export interface ProgressStep {
 /**
  * Tracks overall progress of one job. Stages seen out of order or repeated (compare runs the
  * pipeline once per model) never move the bar backwards. With `models` > 1 each model gets
- * an equal share of the bar.
+ * an equal share of the bar, and a stage earlier than the last one seen starts the next model's.
  */
 export class ProgressTracker {
   private percent = 0;
@@ -52,11 +54,6 @@ export class ProgressTracker {
   update(p: Progress): ProgressStep {
     const stages = Object.keys(STAGE_WEIGHTS);
     const index = stages.indexOf(p.stage);
-    if (p.stage === 'model' && p.total > 0) {
-      // Compare: "model i of n" starts the next model's share.
-      this.model = Math.min(p.done, this.models - 1);
-      this.lastStageIndex = -1;
-    }
     let overall = this.percent;
     if (index >= 0) {
       if (index < this.lastStageIndex && this.model < this.models - 1) this.model++;

@@ -138,19 +138,19 @@ void test('progress: stage labels and a monotone overall percentage (hand-comput
     'capturing activations hidden1 512/1000',
   );
   const t = new ProgressTracker();
-  // load 5, capture 25, entropy 3, mi 62, summary 5.
-  assert.equal(t.update({ stage: 'capture', done: 500, total: 1000 }).fraction, 0.175);
+  // capture 30, entropy 3, mi 62, summary 5.
+  assert.equal(t.update({ stage: 'capture', done: 500, total: 1000 }).fraction, 0.15);
   const mi = t.update({ stage: 'mi', done: 50, total: 100 });
   assert.equal(mi.fraction, 0.64);
-  assert.ok(Math.abs(mi.increment - 46.5) < 1e-9);
+  assert.ok(Math.abs(mi.increment - 49) < 1e-9);
   const back = t.update({ stage: 'capture', done: 10, total: 1000 });
   assert.equal(back.increment, 0, 'never backwards');
   const two = new ProgressTracker(2);
   assert.equal(two.update({ stage: 'summary', done: 1, total: 1 }).fraction, 0.5);
-  // Model 2 starts capturing: its load share (5) is behind it: (100 + 5) / 2.
-  const second = two.update({ stage: 'capture', done: 0, total: 10 });
-  assert.equal(second.fraction, 0.525);
-  assert.equal(second.message, 'model 2/2: capturing activations 0/10');
+  // Capture again after summary: model 2 starts, (100 + 30 * 5/10) / 2.
+  const second = two.update({ stage: 'capture', done: 5, total: 10 });
+  assert.equal(second.fraction, 0.575);
+  assert.equal(second.message, 'model 2/2: capturing activations 5/10');
   assert.equal(two.update({ stage: 'summary', done: 1, total: 1 }).fraction, 1);
 });
 
