@@ -1,6 +1,6 @@
 // The KSG-1 pair kernel an MI worker runs: the WebAssembly build of ksgKernel.c (ksgWasm.ts)
 // when its .wasm sits beside the bundle, else the TypeScript kernel (ksgKernel.ts), which
-// gives the same bits (test/unit/ksgWasm.test.ts holds them to each other) about twice as
+// gives the same bits (test/unit/ksgWasm.test.ts holds them to each other) about 2.5 times as
 // slowly. The .wasm is missing when the build found no clang (macOS and Windows without LLVM).
 import type { PreparedColumn } from '../measures/ksgKernel';
 import { KsgScratch, ksgPair } from '../measures/ksgKernel';
@@ -91,7 +91,7 @@ export function loadPairKernel(
       kernel: new TsPairKernel(),
       fallback:
         `the WebAssembly MI kernel (${wasmFile}) was not built (no clang); ` +
-        'running the TypeScript kernel: same values, about 2x slower',
+        'running the TypeScript kernel: same values, about 2.5x slower',
     };
   }
   return { kernel: new WasmPairKernel(KsgWasmKernel.load(wasmFile)) };
