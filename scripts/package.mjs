@@ -200,10 +200,14 @@ while (queue.length > 0) {
 
 // Stage and package.
 mkdirSync(path.join(stage, 'dist'), { recursive: true });
-for (const f of ['package.json', 'README.md', '.vscodeignore', 'LICENSE']) {
+for (const f of ['package.json', '.vscodeignore', 'LICENSE']) {
   if (existsSync(path.join(root, f))) copyFileSync(path.join(root, f), path.join(stage, f));
 }
-// README.md links to docs/ relatively; shipping docs/ keeps those links working in VS Code.
+// The extension's page is the user guide, README.vsix.md, staged as README.md; the repository's
+// README.md is for developers (commands, folders that do not ship). test/unit/userPage.test.ts
+// checks that its links reach only files that ship.
+copyFileSync(path.join(root, 'README.vsix.md'), path.join(stage, 'README.md'));
+// The user page links to docs/ relatively; shipping docs/ keeps those links working in VS Code.
 for (const dir of ['media', 'docs']) {
   if (existsSync(path.join(root, dir))) {
     cpSync(path.join(root, dir), path.join(stage, dir), { recursive: true });
