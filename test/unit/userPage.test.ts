@@ -52,6 +52,8 @@ void test('the user page and the docs it links to link only to files that ship',
     for (const target of relativeLinks(file)) {
       assert.ok(existsSync(target), `${file} links to ${target}, which does not exist`);
       assert.ok(ships(target), `${file} links to ${target}, which the .vsix does not ship`);
+      // vsce renames LICENSE to LICENSE.txt inside the .vsix.
+      assert.notEqual(target, 'LICENSE', `${file} links to LICENSE, which the .vsix renames`);
       if (target.endsWith('.md')) queue.push(target);
     }
   }
