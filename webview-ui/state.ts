@@ -21,8 +21,6 @@ export interface ViewState {
   snapshot: ReportSnapshot | null;
   /** Why nothing is shown (when snapshot is null). */
   emptyMessage: string;
-  /** The last failure, shown above the (previous) report until the next report arrives. */
-  error: string | null;
   busy: BusyInfo | null;
   ui: UiState;
 }
@@ -50,7 +48,6 @@ export function initialState(persisted?: unknown): ViewState {
   return {
     snapshot: null,
     emptyMessage: 'Waiting for a report…',
-    error: null,
     busy: null,
     ui: restoreUi(persisted),
   };
@@ -70,7 +67,6 @@ export function reducer(state: ViewState, action: Action): ViewState {
       return {
         ...state,
         snapshot: action.snapshot,
-        error: null,
         ui: {
           ...state.ui,
           selectedLayer: selected !== null && layers.includes(selected) ? selected : null,
@@ -83,11 +79,8 @@ export function reducer(state: ViewState, action: Action): ViewState {
         ...state,
         snapshot: null,
         emptyMessage: action.message,
-        error: null,
         ui: { ...state.ui, selectedLayer: null, reportId: null },
       };
-    case 'report/error':
-      return { ...state, error: action.message, busy: null };
     case 'busy/update':
       return state.busy === null && action.busy === null ? state : { ...state, busy: action.busy };
     case 'ui/selectLayer': {

@@ -166,14 +166,9 @@ function chartPng(canvas: HTMLCanvasElement, background: string): string {
 
 export class ReportView {
   private charts: { destroy(): void }[] = [];
-  private shown: {
-    snapshot: ReportSnapshot | null;
-    ui: ViewState['ui'] | null;
-    error: string | null;
-  } = {
+  private shown: { snapshot: ReportSnapshot | null; ui: ViewState['ui'] | null } = {
     snapshot: null,
     ui: null,
-    error: null,
   };
   private readonly busyBar: HTMLElement;
   private readonly content: HTMLElement;
@@ -195,8 +190,8 @@ export class ReportView {
     this.lastState = state;
     this.renderBusy(state);
     const s = this.shown;
-    if (s.snapshot === state.snapshot && s.ui === state.ui && s.error === state.error) return;
-    this.shown = { snapshot: state.snapshot, ui: state.ui, error: state.error };
+    if (s.snapshot === state.snapshot && s.ui === state.ui) return;
+    this.shown = { snapshot: state.snapshot, ui: state.ui };
     this.renderContent(state);
   }
 
@@ -233,11 +228,6 @@ export class ReportView {
     for (const c of this.charts) c.destroy();
     this.charts = [];
     const parts: Node[] = [];
-    if (state.error !== null) {
-      const alert = el('div', 'ml-error', state.error);
-      alert.setAttribute('role', 'alert');
-      parts.push(alert);
-    }
     if (state.snapshot === null) {
       parts.push(el('p', 'ml-empty', state.emptyMessage));
       this.content.replaceChildren(...parts);

@@ -58,15 +58,8 @@ export interface BusyUpdateMessage {
   busy: BusyInfo | null;
 }
 
-/** host -> webview: an analysis failed; the message is the one-line user error. */
-export interface ReportErrorMessage {
-  type: 'report/error';
-  message: string;
-}
-
 /** Every message the host sends to a webview. */
-export type HostMessage =
-  ReportShowMessage | ReportClearMessage | BusyUpdateMessage | ReportErrorMessage;
+export type HostMessage = ReportShowMessage | ReportClearMessage | BusyUpdateMessage;
 
 // ---------------------------------------------------------------- webview -> host
 
@@ -151,7 +144,6 @@ export function isHostMessage(value: unknown): value is HostMessage {
         (value.reportId === undefined || typeof value.reportId === 'string')
       );
     case 'report/clear':
-    case 'report/error':
       return typeof value.message === 'string';
     case 'busy/update':
       return value.busy === null || isBusyInfo(value.busy);

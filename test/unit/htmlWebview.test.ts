@@ -162,20 +162,6 @@ void test(
       await page.waitForSelector('.ml-busy:not([hidden])');
       assert.equal((await page.textContent('.ml-busy'))?.trim(), 'MI pairs 1008/2016 50%');
 
-      // A failure shows above the last report, which stays.
-      await page.evaluate((m) => (globalThis as unknown as PageGlobals).postMessage(m, '*'), {
-        type: 'report/error',
-        message: 'probe.npy: expected 128 features per example, found 64',
-      } satisfies HostMessage);
-      await page.waitForSelector('.ml-error');
-      assert.equal(
-        await page.textContent('.ml-error'),
-        'probe.npy: expected 128 features per example, found 64',
-      );
-      assert.ok(await page.isHidden('.ml-busy'), 'the failure ends the busy bar');
-      await page.waitForSelector('body[data-rendered="true"]');
-      assert.ok((await pixels('mi-chart')).painted > 5000);
-
       // A malformed message is ignored.
       await page.evaluate(async () => {
         const g = globalThis as unknown as PageGlobals;

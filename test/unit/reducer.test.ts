@@ -89,18 +89,6 @@ void test('busy updates: progress set and cleared; clearing twice is a no-op', (
   assert.equal(done.ui, s.ui);
 });
 
-void test('an error keeps the last report, stops the busy bar, and clears with the next report', () => {
-  const s = run([
-    { type: 'report/show', snapshot: analysis },
-    { type: 'busy/update', busy: { label: 'MI', fraction: null } },
-    { type: 'report/error', message: 'probe.npy: expected 128 features, found 64' },
-  ]);
-  assert.equal(s.snapshot, analysis);
-  assert.equal(s.busy, null);
-  assert.equal(s.error, 'probe.npy: expected 128 features, found 64');
-  assert.equal(reducer(s, { type: 'report/show', snapshot: compare }).error, null);
-});
-
 void test('clearing shows the message and forgets the report and its layer', () => {
   const s = run([
     { type: 'report/show', snapshot: analysis, reportId: 'a' },
