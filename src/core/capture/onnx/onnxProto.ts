@@ -234,11 +234,8 @@ export interface OnnxModelProto {
   graph?: OnnxGraphProto;
 }
 
-/** ONNX TensorProto.DataType codes. */
-export const ONNX_FLOAT = 1;
-export const ONNX_INT32 = 6;
-export const ONNX_INT64 = 7;
-export const ONNX_DOUBLE = 11;
+/** ONNX TensorProto.DataType of float32. */
+const ONNX_FLOAT = 1;
 
 let modelType: protobuf.Type | undefined;
 
