@@ -1,10 +1,15 @@
 // The KSG-1 pair kernel in C, compiled to WebAssembly (wasm32 + simd128) by the build
-// (scripts/bundles.mjs, buildKsgWasm). A line-by-line port of ksgKernel.ts: the same paths
-// (rank-space grid, sorted sweep without / with x ties), the same visiting order, the same
-// float64 difference predicates and the same summation order, so its results are bit-identical
-// to the TypeScript kernel, which stays as the independent reference the tests compare against.
+// (scripts/bundles.mjs, buildKsgWasm; without a wasm32 clang the MI workers run the TypeScript
+// kernel instead). A port of ksgKernel.ts: the same paths (rank-space grid, sorted sweep
+// without / with x ties) and the same float64 difference predicates. Two differences change
+// how the grid path searches, not what it finds: for k = 3 the near-pair pass runs two points
+// at a time with SIMD (nearPairs3), and a pair that crowds the grid gets a finer grid of its
+// own (knnGrid). The k-th distances and counts are exact either way, and the per-sample terms
+// are summed in sample order, as in ksgKernel.ts, so the results are bit-identical to the
+// TypeScript kernel, which stays as the independent reference the tests compare against.
 // Memory: a bump allocator over the module's linear memory; the host (ksgWasm.ts) writes the
-// prepared columns (ksgKernel.ts prepareColumn) into it and calls ksg_pair.
+// prepared columns (ksgKernel.ts prepareColumn; raw values are not copied) into it and calls
+// ksg_pair.
 #include <stdint.h>
 #include <wasm_simd128.h>
 
