@@ -13,7 +13,13 @@ import { medianRatioInterval } from '../core/analysis/bootstrap';
 import { signatureOf } from '../core/analysis/signature';
 import { compare } from '../core/analysis/compare';
 import type { CompareOptions } from '../core/analysis/compare';
-import { isModelFolder, modelContentFiles, openModel } from '../core/capture/registry';
+import {
+  isModelFolder,
+  modelContentFiles,
+  openModel,
+  openWithProbe,
+} from '../core/capture/registry';
+import { loadProbe } from '../core/probe/loadProbe';
 import { hashFiles, hashProbe } from './cacheKey';
 import { UserError } from '../core/errors';
 import { writeFileAtomic } from '../core/io/atomicWrite';
@@ -73,7 +79,19 @@ export function analyzeOptions(
     threads: params.threads,
     ...(params.backend === 'wasm' || params.backend === 'cpu' ? { backend: params.backend } : {}),
     ...(params.input === null ? {} : { input: params.input }),
+    ...torchOptions(params),
     onProgress,
+  };
+}
+
+/** The PyTorch options of the settings: interpreter, factory, the workspace on sys.path. */
+function torchOptions(
+  params: JobParams,
+): Pick<AnalyzeOptions, 'python' | 'torchFactory' | 'searchPaths'> {
+  return {
+    ...(params.python === null ? {} : { python: params.python }),
+    ...(params.torchFactory === null ? {} : { torchFactory: params.torchFactory }),
+    ...(params.workspace === null ? {} : { searchPaths: [params.workspace] }),
   };
 }
 
@@ -214,10 +232,20 @@ async function run(job: JobRequest): Promise<unknown> {
     case 'job/identify':
       return identify(job.sources, job.probe);
     case 'job/inspect': {
-      const handle = await openModel(job.source, {
-        ...(job.backend === 'wasm' || job.backend === 'cpu' ? { backend: job.backend } : {}),
-        ...(job.input === null ? {} : { input: job.input }),
-      });
+      const { backend, input, probe } = job.params;
+      const open = {
+        ...(backend === 'wasm' || backend === 'cpu' ? { backend } : {}),
+        ...(input === null ? {} : { input }),
+        ...torchOptions(job.params),
+      };
+      const handle =
+        probe === null
+          ? await openModel(job.source, open)
+          : (
+              await openWithProbe(job.source, open, (inputShape) =>
+                loadProbe(probe, { samples: 3, seed: 0, ...(inputShape ? { inputShape } : {}) }),
+              )
+            ).handle;
       try {
         const outline: ModelOutline = {
           path: handle.path,

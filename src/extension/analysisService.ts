@@ -8,6 +8,11 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import {
+  factoryCandidates,
+  moduleNameOf,
+  NEEDS_FACTORY,
+} from '../core/capture/torch/factoryCandidates';
 import { CancelledError, UserError } from '../core/errors';
 import type { AnalysisReport, CompareReport } from '../core/report/schema';
 import { runJob } from './analysisClient';
@@ -22,6 +27,7 @@ import type {
 } from './hostProtocol';
 import { ProgressTracker } from './progressTracker';
 import { ResultStore } from './resultStore';
+import { selectedPython } from './pythonInterpreter';
 import { readParams, settingPath } from './settings';
 import { MemLensStatusBar } from './statusBar';
 import { analysisReportId, compareReportId } from './webviewContent';
@@ -142,7 +148,7 @@ export class AnalysisService implements vscode.Disposable {
     const started = Date.now();
     try {
       const target = path.resolve(uri.fsPath);
-      const params = readParams(uri);
+      const params = await this.paramsFor(uri);
       if (!isActivationDump(target)) {
         const probe = await this.ensureProbe(uri);
         if (!probe) return undefined;
@@ -212,11 +218,67 @@ export class AnalysisService implements vscode.Disposable {
       );
       return { key, report: result.report };
     } catch (err) {
+      // A PyTorch state_dict without a factory: offer the workspace's, then analyse again.
+      if (err instanceof UserError && err.message.includes(NEEDS_FACTORY)) {
+        this.log.warn(err.message);
+        if (await this.pickFactory(uri)) return this.analyze(uri);
+        return undefined;
+      }
       this.report(err);
       return undefined;
     } finally {
       this.statusBar.idle();
     }
+  }
+
+  /**
+   * Offers the nn.Module classes and model-building functions of the workspace's Python files
+   * as the factory of a state_dict, and keeps the choice in the workspace folder's
+   * `memlens.torchFactory`. Returns whether one was chosen.
+   */
+  private async pickFactory(uri: vscode.Uri): Promise<boolean> {
+    const folder =
+      vscode.workspace.getWorkspaceFolder(uri) ?? vscode.workspace.workspaceFolders?.[0];
+    const files = await vscode.workspace.findFiles(
+      new vscode.RelativePattern(folder ?? path.dirname(uri.fsPath), '**/*.py'),
+      '**/{node_modules,.git,.venv,venv,site-packages,__pycache__}/**',
+      500,
+    );
+    const items: (vscode.QuickPickItem & { factory: string })[] = [];
+    for (const f of files) {
+      // A module imports from the workspace folder, or from the model's own folder.
+      const base = folder?.uri.fsPath ?? path.dirname(uri.fsPath);
+      const module =
+        path.dirname(f.fsPath) === path.dirname(uri.fsPath)
+          ? moduleNameOf(path.basename(f.fsPath))
+          : moduleNameOf(path.relative(base, f.fsPath));
+      if (module === null) continue;
+      const text = Buffer.from(await vscode.workspace.fs.readFile(f)).toString('utf8');
+      for (const factory of factoryCandidates(module, text))
+        items.push({ label: factory, description: vscode.workspace.asRelativePath(f), factory });
+    }
+    const name = vscode.workspace.asRelativePath(uri);
+    if (items.length === 0) {
+      void vscode.window.showErrorMessage(
+        `MemLens: ${name} holds a state_dict, which needs the code that builds its model; no nn.Module class or model-building function was found in the workspace's Python files. Set memlens.torchFactory to module:callable.`,
+      );
+      return false;
+    }
+    const pick = await vscode.window.showQuickPick(items, {
+      title: `MemLens: ${name} holds a state_dict: which code builds its model?`,
+      placeHolder: 'An nn.Module class or a function returning one (kept as memlens.torchFactory)',
+      matchOnDescription: true,
+    });
+    if (!pick) return false;
+    await vscode.workspace
+      .getConfiguration('memlens', uri)
+      .update(
+        'torchFactory',
+        pick.factory,
+        folder ? vscode.ConfigurationTarget.WorkspaceFolder : vscode.ConfigurationTarget.Global,
+      );
+    this.log.info(`memlens.torchFactory = ${pick.factory}`);
+    return true;
   }
 
   /**
@@ -227,7 +289,7 @@ export class AnalysisService implements vscode.Disposable {
   async compare(uris: vscode.Uri[]): Promise<{ key: string; report: CompareReport } | undefined> {
     try {
       const scope = uris[0];
-      const params = readParams(scope);
+      const params = await this.paramsFor(scope);
       const probe = await this.ensureProbe(scope);
       if (!probe) return undefined;
       params.probe = probe;
@@ -273,12 +335,20 @@ export class AnalysisService implements vscode.Disposable {
     }
   }
 
+  /** The job parameters from the settings, with the Python the Python extension selected. */
+  private async paramsFor(scope: vscode.Uri): Promise<JobParams> {
+    const params = readParams(scope);
+    params.python = await selectedPython(params.python, scope);
+    return params;
+  }
+
   /** Opens a model in the child process and lists its layers (for the model viewer). */
   async inspect(uri: vscode.Uri, signal: AbortSignal): Promise<ModelOutline> {
-    const { backend, input } = readParams(uri);
+    const params = await this.paramsFor(uri);
+    params.probe = this.probeFor(uri) ?? null;
     return runJob(
       this.hostScript,
-      { type: 'job/inspect', source: uri.fsPath, backend, input },
+      { type: 'job/inspect', source: uri.fsPath, params },
       {
         signal,
         onLog: (line) => this.log.info(`[analysis] ${line}`),

@@ -24,6 +24,12 @@ export interface JobParams {
   backend: 'auto' | 'wasm' | 'cpu' | 'onnx';
   /** The model input the probe feeds (ONNX models with several inputs); null: the only one. */
   input: string | null;
+  /** PyTorch: the Python interpreter (setting, else the Python extension's); null: python3. */
+  python: string | null;
+  /** PyTorch state_dicts: `module:callable` building the model; null: none set. */
+  torchFactory: string | null;
+  /** The workspace folder, put on a PyTorch model's sys.path for the user's classes. */
+  workspace: string | null;
   thresholds: { deltaEntropy: number; miRatio: number };
 }
 
@@ -59,12 +65,14 @@ export interface CompareJob {
   params: JobParams;
 }
 
-/** extension -> child: open a model and list its layers (for the model viewer). */
+/**
+ * extension -> child: open a model and list its layers (for the model viewer); a PyTorch
+ * model runs on the first examples of `params.probe` to find them.
+ */
 export interface InspectJob {
   type: 'job/inspect';
   source: string;
-  backend: JobParams['backend'];
-  input: JobParams['input'];
+  params: JobParams;
 }
 
 /**
@@ -184,6 +192,9 @@ function isParams(value: unknown): value is JobParams {
     typeof value.threads === 'number' &&
     ['auto', 'wasm', 'cpu', 'onnx'].includes(value.backend as string) &&
     (value.input === null || typeof value.input === 'string') &&
+    (value.python === null || typeof value.python === 'string') &&
+    (value.torchFactory === null || typeof value.torchFactory === 'string') &&
+    (value.workspace === null || typeof value.workspace === 'string') &&
     isRecord(value.thresholds) &&
     typeof value.thresholds.deltaEntropy === 'number' &&
     typeof value.thresholds.miRatio === 'number'
@@ -217,11 +228,7 @@ export function isJobRequest(value: unknown): value is JobRequest {
         (value.probe === null || typeof value.probe === 'string')
       );
     case 'job/inspect':
-      return (
-        typeof value.source === 'string' &&
-        ['auto', 'wasm', 'cpu', 'onnx'].includes(value.backend as string) &&
-        (value.input === null || typeof value.input === 'string')
-      );
+      return typeof value.source === 'string' && isParams(value.params);
     default:
       return false;
   }

@@ -19,6 +19,9 @@ export function readParams(scope: vscode.Uri | undefined): JobParams {
   const miNeurons = c.get<number | null>('miNeurons', null);
   const threads = int('threads', 0, 0);
   const input = c.get<string>('modelInput', '').trim();
+  const factory = c.get<string>('torchFactory', '').trim();
+  const folder =
+    (scope && vscode.workspace.getWorkspaceFolder(scope)) ?? vscode.workspace.workspaceFolders?.[0];
   return {
     probe: null,
     samples: int('samples', 1000, 10),
@@ -32,11 +35,21 @@ export function readParams(scope: vscode.Uri | undefined): JobParams {
     threads: threads > 0 ? threads : Math.max(1, os.availableParallelism() - 1),
     backend: BACKENDS.includes(backend) ? backend : 'auto',
     input: input === '' ? null : input,
+    python: pythonSetting(c.get<string>('pythonPath', ''), scope),
+    torchFactory: factory === '' ? null : factory,
+    workspace: folder?.uri.fsPath ?? null,
     thresholds: {
       deltaEntropy: Math.max(0, c.get<number>('thresholds.deltaEntropy', 0.1)),
       miRatio: Math.max(1, c.get<number>('thresholds.miRatio', 1.5)),
     },
   };
+}
+
+/** `memlens.pythonPath`: a command on PATH (`python3.11`) as is, a path resolved; empty: null. */
+function pythonSetting(value: string, scope: vscode.Uri | undefined): string | null {
+  const raw = value.trim();
+  if (raw === '') return null;
+  return /[\\/~]/.test(raw) ? (resolveSettingPath(raw, scope) ?? null) : raw;
 }
 
 /**

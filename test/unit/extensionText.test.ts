@@ -179,11 +179,19 @@ void test('IPC guards accept well-formed messages and reject malformed ones', ()
     true,
   );
   assert.equal(
-    isJobRequest({ type: 'job/inspect', source: '/w/m.onnx', backend: 'gpu', input: null }),
+    isJobRequest({
+      type: 'job/inspect',
+      source: '/w/m.onnx',
+      params: { ...params, backend: 'gpu' },
+    }),
     false,
   );
   assert.equal(
-    isJobRequest({ type: 'job/inspect', source: '/w/m.onnx', backend: 'onnx', input: 'ids' }),
+    isJobRequest({
+      type: 'job/inspect',
+      source: '/w/m.onnx',
+      params: { ...params, backend: 'onnx', input: 'ids', python: '/usr/bin/python3' },
+    }),
     true,
   );
   assert.equal(isJobRequest({ type: 'job/delete', source: '/' }), false);

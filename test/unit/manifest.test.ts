@@ -49,15 +49,18 @@ void test("every file-name when-clause of the menus lists exactly the registry's
   }
 });
 
-void test('the names cover the formats: TF.js, ONNX, Keras and the dumps; SavedModel needs tfjs-node', () => {
+void test('the names cover the formats: TF.js, ONNX, Keras, PyTorch and the dumps; SavedModel needs tfjs-node', () => {
   assert.deepEqual(sorted(registry.markers), ['model.json']);
   assert.deepEqual(sorted(registry.extensions), [
+    '.ckpt',
     '.h5',
     '.hdf5',
     '.keras',
     '.npy',
     '.npz',
     '.onnx',
+    '.pt',
+    '.pth',
     '.safetensors',
   ]);
 });

@@ -1,7 +1,8 @@
 import { rm } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { toRowMajorFloat32 } from '../../core/activations';
-import { openModel } from '../../core/capture/registry';
+import { openWithProbe } from '../../core/capture/registry';
+import { TORCH_FLAGS_HELP, torchFlagConfig, torchOpenOptions } from '../torchFlags';
 import type { CapturePoint, SequenceReduction } from '../../core/capture/format';
 import { sidecarPath } from '../../core/dumps/loadDump';
 import { UserError } from '../../core/errors';
@@ -41,7 +42,8 @@ Options:
   --probe-array <name>   the array of an .npz probe holding several
   --input <name>         the model input the probe feeds, for a model with several (ONNX, TF.js);
                          the others get zeros (ones for an input named like a mask)
-  --quiet                no progress line`;
+  --quiet                no progress line
+${TORCH_FLAGS_HELP}`;
 
 /** Indented JSON with number arrays (shapes, sample indices) kept on one line. */
 function sidecarJson(value: unknown): string {
@@ -64,6 +66,7 @@ const options = {
   'on-bad-image': { type: 'string' },
   'probe-array': { type: 'string' },
   input: { type: 'string' },
+  ...torchFlagConfig,
   quiet: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -120,17 +123,22 @@ export async function runCapture(
   const warn = (m: string): void => {
     process.stderr.write(`warning: ${m}\n`);
   };
-  const handle = await openModel(positionals[0], { backend, input: v.input, onWarning: warn });
+  const probePath = v.probe;
+  const { handle, probe } = await openWithProbe(
+    positionals[0],
+    { backend, input: v.input, onWarning: warn, ...torchOpenOptions(v) },
+    (inputShape) =>
+      loadProbe(probePath, {
+        samples,
+        seed,
+        inputShape,
+        imageScale,
+        onBadImage,
+        array: v['probe-array'],
+        onWarning: warn,
+      }),
+  );
   try {
-    const probe = await loadProbe(v.probe, {
-      samples,
-      seed,
-      inputShape: handle.inputShape,
-      imageScale,
-      onBadImage,
-      array: v['probe-array'],
-      onWarning: warn,
-    });
     const t0 = performance.now();
     const result = await handle.capture(probe, {
       layers,

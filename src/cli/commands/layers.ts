@@ -1,5 +1,7 @@
 import { parseArgs } from 'node:util';
-import { openModel } from '../../core/capture/registry';
+import { openModel, openWithProbe } from '../../core/capture/registry';
+import { loadProbe } from '../../core/probe/loadProbe';
+import { TORCH_FLAGS_HELP, torchFlagConfig, torchOpenOptions } from '../torchFlags';
 import { backendNames } from '../../core/capture/tfjs/tfjsRuntime';
 import type { BackendName, ModelHandle } from '../../core/capture/format';
 import { UserError } from '../../core/errors';
@@ -21,7 +23,11 @@ outputs back to the nearest node with weights, e.g. Identity <- Sigmoid <- BiasA
 Options:
   --backend <b>   tfjs-node, wasm or cpu (default: the first that starts, in that order)
   --input <name>  the input the probe will feed, for a model with several (ONNX, TF.js)
-  --json          print the listing as JSON`;
+  --probe <file>  probe inputs: a PyTorch model's layers and shapes come from running it
+                  on the first examples (required for .pt/.pth/.ckpt)
+  --json          print the listing as JSON
+
+${TORCH_FLAGS_HELP}`;
 
 export function parseBackend(value: string | undefined): BackendName | undefined {
   if (value === undefined) return undefined;
@@ -58,6 +64,8 @@ export async function runLayers(args: string[], write: (text: string) => void): 
       options: {
         backend: { type: 'string' },
         input: { type: 'string' },
+        probe: { type: 'string' },
+        ...torchFlagConfig,
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -76,11 +84,21 @@ export async function runLayers(args: string[], write: (text: string) => void): 
       `layers: expected one model, found ${positionals.length === 0 ? 'none' : positionals.join(' ')}; see memlens layers --help`,
     );
   }
-  const handle = await openModel(positionals[0], {
+  const open = {
     backend: parseBackend(values.backend),
     input: values.input,
-    onWarning: (m) => process.stderr.write(`warning: ${m}\n`),
-  });
+    onWarning: (m: string) => process.stderr.write(`warning: ${m}\n`),
+    ...torchOpenOptions(values),
+  };
+  const probe = values.probe;
+  const handle =
+    probe === undefined
+      ? await openModel(positionals[0], open)
+      : (
+          await openWithProbe(positionals[0], open, (inputShape) =>
+            loadProbe(probe, { samples: 3, seed: 0, ...(inputShape ? { inputShape } : {}) }),
+          )
+        ).handle;
   try {
     if (values.json === true) {
       const { path, format, backend, inputShape, layers } = handle;

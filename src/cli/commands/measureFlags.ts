@@ -4,6 +4,7 @@ import type { BackendName, CapturePoint } from '../../core/capture/format';
 import type { Binning } from '../../core/measures/entropy';
 import type { Progress } from '../../core/progress';
 import { intFlag, oneOf } from '../flags';
+import { TORCH_FLAGS_HELP, torchFlagConfig, torchOpenOptions } from '../torchFlags';
 
 /** The measure flags analyze and compare share. */
 export const measureFlagConfig = {
@@ -21,6 +22,7 @@ export const measureFlagConfig = {
   backend: { type: 'string' },
   input: { type: 'string' },
   'batch-size': { type: 'string' },
+  ...torchFlagConfig,
   out: { type: 'string' },
   html: { type: 'string' },
   csv: { type: 'string' },
@@ -43,6 +45,7 @@ export const MEASURE_FLAGS_HELP = `Measure options:
   --backend <b>         TF.js backend: tfjs-node, wasm or cpu (default: first that starts)
   --input <name>        the model input the probe feeds (ONNX or TF.js models with several inputs)
   --batch-size <N>      examples per forward pass
+${TORCH_FLAGS_HELP}
 Output options:
   --out <file.json>     write the JSON report ('-' for stdout: then no table is printed)
   --html <file.html>    write the self-contained HTML report
@@ -81,6 +84,7 @@ export function analyzeOptionsFrom(values: Values, signal: AbortSignal): Analyze
   set('backend', oneOf<BackendName>('backend', values.backend, ['tfjs-node', 'wasm', 'cpu']));
   set('input', values.input);
   set('batchSize', intFlag('batch-size', values['batch-size'], 1));
+  Object.assign(opts, torchOpenOptions(values));
   if (values.quiet !== true && process.stderr.isTTY) opts.onProgress = progressLine();
   return opts;
 }

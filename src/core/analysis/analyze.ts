@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import * as path from 'node:path';
 import type { ActivationMatrix } from '../activations';
-import { modelContentFiles, openModel } from '../capture/registry';
+import { modelContentFiles, openWithProbe } from '../capture/registry';
 import type { BackendName, CapturePoint } from '../capture/format';
 import { isActivationDump } from '../dumps/dumpFiles';
 import { loadActivationDump } from '../dumps/loadDump';
@@ -46,6 +46,12 @@ export interface AnalyzeOptions extends JobOptions {
   input?: string;
   /** Examples per forward pass during capture. */
   batchSize?: number;
+  /** PyTorch models: the user's Python (default python3 on PATH). */
+  python?: string;
+  /** PyTorch state_dicts: the `module:callable` building the model. */
+  torchFactory?: string;
+  /** PyTorch: folders put on sys.path for the user's classes (default: the current directory). */
+  searchPaths?: string[];
 }
 
 /**
@@ -109,19 +115,27 @@ async function activationsOf(
       `${source}: a model needs probe inputs: expected --probe <file|folder>, found none`,
     );
   }
-  const handle = await openModel(source, {
-    ...(opts.backend === undefined ? {} : { backend: opts.backend }),
-    ...(opts.input === undefined ? {} : { input: opts.input }),
-  });
-  try {
-    const set =
+  const { handle, probe: set } = await openWithProbe(
+    source,
+    {
+      ...(opts.backend === undefined ? {} : { backend: opts.backend }),
+      ...(opts.input === undefined ? {} : { input: opts.input }),
+      ...(opts.python === undefined ? {} : { python: opts.python }),
+      ...(opts.torchFactory === undefined ? {} : { torchFactory: opts.torchFactory }),
+      ...(opts.searchPaths === undefined ? {} : { searchPaths: opts.searchPaths }),
+    },
+    async (inputShape) =>
       'loaded' in probe
-        ? fitProbe(probe.loaded, handle.inputShape)
-        : await loadProbe(probe.path, {
+        ? inputShape === undefined
+          ? probe.loaded
+          : fitProbe(probe.loaded, inputShape)
+        : loadProbe(probe.path, {
             ...(opts.samples === undefined ? {} : { samples: opts.samples }),
             seed: opts.seed ?? 0,
-            inputShape: handle.inputShape,
-          });
+            ...(inputShape === undefined ? {} : { inputShape }),
+          }),
+  );
+  try {
     throwIfAborted(opts.signal);
     const captured = await handle.capture(set, {
       point: opts.point ?? 'preactivation',

@@ -65,7 +65,7 @@ export interface CapturedLayer {
 export interface CaptureResult {
   acts: ActivationMatrix;
   layers: CapturedLayer[];
-  backend: BackendName;
+  backend: string;
 }
 
 /** An opened model: its layers, and a capture of their activations on a probe set. */
@@ -74,8 +74,11 @@ export interface ModelHandle {
   path: string;
   /** The registry id of the format, e.g. `tfjs-layers`. */
   format: string;
-  /** The backend the model runs on (cpu after a fallback for a kernel the backend lacks). */
-  backend: BackendName;
+  /**
+   * What the model runs on: a TF.js backend (cpu after a fallback for a kernel the backend
+   * lacks), or the runtime of another format (`torch 2.1.0`).
+   */
+  backend: string;
   /** The input shape, batch dimension first and null. */
   inputShape: (number | null)[];
   layers: LayerInfo[];
@@ -97,6 +100,17 @@ export interface OpenModelOptions {
   onWarning?: (message: string) => void;
   /** For a model with several inputs (ONNX): the input the probe feeds. */
   input?: string;
+  /**
+   * The probe, for a format whose layers are found by running the model (PyTorch: its
+   * `probeAtOpen` is true); its first examples are run once at open.
+   */
+  probe?: ProbeSet;
+  /** PyTorch: the user's Python interpreter (default `python3` on PATH). */
+  python?: string;
+  /** PyTorch: `module:callable` building the model a state_dict is loaded into. */
+  torchFactory?: string;
+  /** PyTorch: folders put on sys.path for the user's classes (default: the current directory). */
+  searchPaths?: string[];
 }
 
 /** What a format sees of a candidate file in its `match` step. */
@@ -133,6 +147,8 @@ export interface ModelFormat {
    * extension never ships optional packages, so its menus leave such formats out.
    */
   requires?: string;
+  /** The format finds its layers by running the model: `open` needs `OpenModelOptions.probe`. */
+  probeAtOpen?: boolean;
   match(file: ModelFileInfo): boolean;
   open(file: string, opts: OpenModelOptions): Promise<ModelHandle>;
   /**

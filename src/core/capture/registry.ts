@@ -5,11 +5,13 @@ import { DUMP_EXTENSIONS, isActivationDump } from '../dumps/dumpFiles';
 import { sidecarPath } from '../dumps/loadDump';
 import { UserError } from '../errors';
 import { fileStem, naturalOrder } from './common/modelFiles';
+import type { ProbeSet } from '../probe/types';
 import type { ModelFileInfo, ModelFormat, ModelHandle, OpenModelOptions } from './format';
 import { kerasFormat } from './keras/kerasFormat';
 import { onnxFormat } from './onnx/onnxFormat';
 import { savedModelFormat } from './savedModel/savedModelFormat';
 import { tfjsFormat } from './tfjs/tfjsFormat';
+import { torchFormat } from './torch/torchFormat';
 
 /** The formats, tried in order. Adding a format = its folder and one entry here. */
 export const modelFormats: readonly ModelFormat[] = [
@@ -17,6 +19,7 @@ export const modelFormats: readonly ModelFormat[] = [
   onnxFormat,
   kerasFormat,
   savedModelFormat,
+  torchFormat,
 ];
 
 async function statOrNull(p: string): Promise<Stats | null> {
@@ -105,6 +108,31 @@ export async function resolveModel(target: string): Promise<ResolvedModel> {
 export async function openModel(target: string, opts: OpenModelOptions = {}): Promise<ModelHandle> {
   const { file, format } = await resolveModel(target);
   return format.open(file, opts);
+}
+
+/**
+ * Opens a model together with its probe, in the order its format needs: the probe is loaded
+ * for the model's input shape (`load(inputShape)` fits it), except for a format that finds
+ * its layers by running the model (`probeAtOpen`, PyTorch), which is opened with the probe.
+ * On any failure the model is disposed.
+ */
+export async function openWithProbe(
+  target: string,
+  opts: OpenModelOptions,
+  load: (inputShape?: (number | null)[]) => Promise<ProbeSet>,
+): Promise<{ handle: ModelHandle; probe: ProbeSet }> {
+  const { file, format } = await resolveModel(target);
+  if (format.probeAtOpen) {
+    const probe = await load();
+    return { handle: await format.open(file, { ...opts, probe }), probe };
+  }
+  const handle = await format.open(file, opts);
+  try {
+    return { handle, probe: await load(handle.inputShape) };
+  } catch (err) {
+    handle.dispose();
+    throw err;
+  }
 }
 
 /**

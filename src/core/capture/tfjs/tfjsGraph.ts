@@ -19,6 +19,7 @@ import { otherInputsNotice, pickInput, tfjsInputTensors } from '../common/modelI
 import type { Tf } from './tfjsRuntime';
 import { loadTf, selectBackend, withCpuFallback } from './tfjsRuntime';
 import type {
+  BackendName,
   CaptureOptions,
   CaptureResult,
   LayerInfo,
@@ -246,7 +247,7 @@ export async function openGraphModel(
     }
   }
 
-  const handle: ModelHandle = {
+  const handle: ModelHandle & { backend: BackendName } = {
     path: file,
     format: 'tfjs-graph',
     backend: state.backend,

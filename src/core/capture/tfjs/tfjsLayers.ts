@@ -12,6 +12,7 @@ import { ACTIVATION_SUFFIX, splitFusedLayers } from './layersRewrite';
 import { flattenNestedModels } from './nestedModels';
 import { loadTf, selectBackend, withCpuFallback } from './tfjsRuntime';
 import type {
+  BackendName,
   CaptureOptions,
   CaptureResult,
   LayerInfo,
@@ -208,7 +209,7 @@ export async function openLayersArtifacts(
     return { ...result, backend: handle.backend };
   }
 
-  const handle: ModelHandle = {
+  const handle: ModelHandle & { backend: BackendName } = {
     path: file,
     format: 'tfjs-layers',
     backend,
