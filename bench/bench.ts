@@ -5,6 +5,7 @@ import { benchCapture } from './capture';
 import { benchMi } from './mi';
 import { benchOnnx } from './onnx';
 import { benchSummaries } from './summaries';
+import { benchTorch } from './torch';
 
 const sections: Record<string, () => Promise<void>> = {
   mi: () => benchMi(),
@@ -12,6 +13,7 @@ const sections: Record<string, () => Promise<void>> = {
   capture: () => benchCapture(),
   analyze: () => benchAnalyze(),
   onnx: () => benchOnnx(),
+  torch: () => benchTorch(),
 };
 
 async function main(): Promise<void> {
