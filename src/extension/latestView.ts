@@ -1,16 +1,15 @@
 /** The side-panel webview view: the charts of the latest analysis or compare, kept current. */
-import * as vscode from 'vscode';
-import { assertNever, isWebviewMessage } from '../shared/protocol';
+import type * as vscode from 'vscode';
 import type { HostMessage } from '../shared/protocol';
 import type { AnalysisService } from './analysisService';
 import {
   analysisReportId,
   compareReportId,
   loadSnapshot,
-  saveExport,
   shellHtml,
   webviewOptions,
 } from './webviewContent';
+import { handleWebviewMessages } from './webviewMessages';
 
 export const LATEST_VIEW_ID = 'memlens.latest';
 
@@ -32,25 +31,11 @@ export class LatestAnalysisView implements vscode.WebviewViewProvider, vscode.Di
     this.view = view;
     view.webview.options = webviewOptions(this.extensionUri);
     view.webview.html = shellHtml(view.webview, this.extensionUri, 'MemLens: latest analysis');
-    const sub = view.webview.onDidReceiveMessage(async (m: unknown) => {
-      if (!isWebviewMessage(m)) return;
-      switch (m.type) {
-        case 'webview/ready':
-          await this.refresh();
-          break;
-        case 'export/request':
-          try {
-            await saveExport(m);
-          } catch (err) {
-            this.service.report(err);
-          }
-          break;
-        case 'report/openSource':
-          await vscode.commands.executeCommand('vscode.open', vscode.Uri.file(m.path));
-          break;
-        default:
-          assertNever(m);
-      }
+    const sub = handleWebviewMessages(view.webview, {
+      ready: () => this.refresh(),
+      report: (err) => this.service.report(err),
+      // The side view writes its exports without a notification; the report panel announces them.
+      announceExports: false,
     });
     view.onDidDispose(() => {
       sub.dispose();

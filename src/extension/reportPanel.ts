@@ -5,18 +5,17 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { assertNever, isWebviewMessage } from '../shared/protocol';
 import type { HostMessage, ReportSnapshot } from '../shared/protocol';
 import type { AnalysisService } from './analysisService';
 import {
   analysisReportId,
   compareReportId,
   loadSnapshot,
-  saveExport,
   shellHtml,
   snapshotTitle,
   webviewOptions,
 } from './webviewContent';
+import { handleWebviewMessages } from './webviewMessages';
 
 export const REPORT_VIEW_TYPE = 'memlens.report';
 
@@ -75,14 +74,14 @@ export class ReportPanels
     panel.webview.options = webviewOptions(this.extensionUri);
     if (!reportId || !snapshot) {
       panel.webview.html = shellHtml(panel.webview, this.extensionUri, 'MemLens');
-      const sub = panel.webview.onDidReceiveMessage((m: unknown) => {
-        if (isWebviewMessage(m) && m.type === 'webview/ready') {
-          const clear: HostMessage = {
-            type: 'report/clear',
-            message: 'This report is no longer cached. Analyse the model again.',
-          };
-          void panel.webview.postMessage(clear);
-        }
+      const clear: HostMessage = {
+        type: 'report/clear',
+        message: 'This report is no longer cached. Analyse the model again.',
+      };
+      const sub = handleWebviewMessages(panel.webview, {
+        ready: () => void panel.webview.postMessage(clear),
+        report: (err) => this.service.report(err),
+        announceExports: true,
       });
       panel.onDidDispose(() => sub.dispose());
       return;
@@ -117,29 +116,10 @@ export class ReportPanels
     this.lastActive = reportId;
     const post = (m: HostMessage): void => void panel.webview.postMessage(m);
     const subs: vscode.Disposable[] = [
-      panel.webview.onDidReceiveMessage(async (m: unknown) => {
-        if (!isWebviewMessage(m)) return;
-        switch (m.type) {
-          case 'webview/ready':
-            post({ type: 'report/show', snapshot, reportId });
-            break;
-          case 'export/request':
-            try {
-              const written = await saveExport(m);
-              if (written)
-                void vscode.window.showInformationMessage(
-                  `MemLens: exported ${vscode.workspace.asRelativePath(written)}`,
-                );
-            } catch (err) {
-              this.service.report(err);
-            }
-            break;
-          case 'report/openSource':
-            await vscode.commands.executeCommand('vscode.open', vscode.Uri.file(m.path));
-            break;
-          default:
-            assertNever(m);
-        }
+      handleWebviewMessages(panel.webview, {
+        ready: () => post({ type: 'report/show', snapshot, reportId }),
+        report: (err) => this.service.report(err),
+        announceExports: true,
       }),
       panel.onDidChangeViewState((e) => {
         if (e.webviewPanel.active) this.lastActive = reportId;

@@ -8,8 +8,8 @@
  * touches files.
  *
  * Adding a message: add it to the union, then the exhaustive switches on both sides (the
- * webview reducer, the host's handler) stop compiling until they handle it, and the guards
- * below must learn its shape.
+ * webview reducer, the host's handler in src/extension/webviewMessages.ts) stop compiling
+ * until they handle it, and the guards below must learn its shape.
  */
 import type { AnalysisReport, CompareReport } from '../core/report/schema';
 

@@ -1,0 +1,51 @@
+/**
+ * The host's one handler of webview messages, for the report panels and the side view: the
+ * exhaustive switch over `WebviewMessage` (src/shared/protocol.ts). What differs between the
+ * webviews (what `webview/ready` gets back) is passed in.
+ */
+import * as vscode from 'vscode';
+import { assertNever, isWebviewMessage } from '../shared/protocol';
+import { saveExport } from './webviewContent';
+
+export interface WebviewMessageHandling {
+  /** The webview has loaded its script and listens: send it what it shows. */
+  ready(): void | Promise<void>;
+  /** Shows an export that failed (the service's error reporting). */
+  report(err: unknown): void;
+  /** Whether a written export is announced with a notification naming the file. */
+  announceExports: boolean;
+}
+
+/**
+ * Handles what `webview` sends: ready, export requests (a save dialog, then an atomic write)
+ * and opening a model file named in the report. Malformed messages are ignored.
+ */
+export function handleWebviewMessages(
+  webview: vscode.Webview,
+  handling: WebviewMessageHandling,
+): vscode.Disposable {
+  return webview.onDidReceiveMessage(async (m: unknown) => {
+    if (!isWebviewMessage(m)) return;
+    switch (m.type) {
+      case 'webview/ready':
+        await handling.ready();
+        break;
+      case 'export/request':
+        try {
+          const written = await saveExport(m);
+          if (written && handling.announceExports)
+            void vscode.window.showInformationMessage(
+              `MemLens: exported ${vscode.workspace.asRelativePath(written)}`,
+            );
+        } catch (err) {
+          handling.report(err);
+        }
+        break;
+      case 'report/openSource':
+        await vscode.commands.executeCommand('vscode.open', vscode.Uri.file(m.path));
+        break;
+      default:
+        assertNever(m);
+    }
+  });
+}
