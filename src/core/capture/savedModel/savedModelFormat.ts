@@ -28,13 +28,15 @@ interface TfNodeSavedModel {
   };
 }
 
-/** The message when tfjs-node (libtensorflow) is missing: what to install, or how to convert. */
+/**
+ * The message when tfjs-node (libtensorflow) is missing: what to install, or how to convert.
+ * The folder is named once, so that the hints fit in a UserError's 300 characters.
+ */
 export function savedModelNeedsTfjsNode(dir: string): string {
   return (
-    `${dir}: a TF SavedModel needs @tensorflow/tfjs-node, which is not installed here ` +
-    `(its install downloads libtensorflow): run 'npm install @tensorflow/tfjs-node' on a machine ` +
-    `that can reach storage.googleapis.com, or convert the model with 'tensorflowjs_converter ` +
-    `--input_format=tf_saved_model ${dir} <out>' and open <out>/model.json`
+    `${dir}: a TF SavedModel needs @tensorflow/tfjs-node, which is not installed here: run ` +
+    `'npm install @tensorflow/tfjs-node' (it downloads libtensorflow), or convert the folder ` +
+    `with 'tensorflowjs_converter --input_format=tf_saved_model' and open its model.json`
   );
 }
 

@@ -36,8 +36,12 @@ const TF_NAME: Record<BackendName, string> = {
  * failed: the require throws). Unless the user set them: TensorFlow's C++ logging stays quiet,
  * and TF runs its standard kernels, not oneDNN's (whose different summation order TF itself
  * warns about on stderr at every start), so activations do not depend on the CPU's oneDNN path.
+ * MEMLENS_NO_TFJS_NODE=1 makes it behave as if tfjs-node were not installed (the tests of that
+ * case run where it is).
  */
 export function requireTfjsNode(): unknown {
+  if (process.env.MEMLENS_NO_TFJS_NODE === '1')
+    throw new Error('@tensorflow/tfjs-node is disabled by MEMLENS_NO_TFJS_NODE=1');
   process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
   process.env.TF_ENABLE_ONEDNN_OPTS ??= '0';
   // eslint-disable-next-line @typescript-eslint/no-require-imports

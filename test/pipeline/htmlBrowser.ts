@@ -4,12 +4,12 @@
  */
 import { existsSync } from 'node:fs';
 import type { Browser } from 'playwright-core';
+import { skipWithout } from '../fixtures/optionalDeps';
 
 export const CHROMIUM = '/usr/bin/chromium';
 
 /** A skip reason when Chromium is missing, for `test(name, { skip }, fn)`. */
-export const skipWithoutChromium: string | false =
-  !existsSync(CHROMIUM) && `${CHROMIUM} is not installed`;
+export const skipWithoutChromium: string | false = skipWithout('chromium', existsSync(CHROMIUM));
 
 export async function launchChromium(): Promise<Browser> {
   const { chromium } = await import('playwright-core');

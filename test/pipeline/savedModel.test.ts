@@ -7,38 +7,35 @@ import { UserError } from '../../src/core/errors';
 import { parseNpy, toFloat64 } from '../../src/core/io/npy';
 import { parseNpz } from '../../src/core/io/npz';
 import { assertColumns, probeOf, tempDir } from '../fixtures/capture/helpers';
+import { resolvable, skipWithout } from '../fixtures/optionalDeps';
 
 const tmp = tempDir('memlens-savedmodel-');
 after(tmp.cleanup);
 
-function tfjsNodeInstalled(): boolean {
-  try {
-    require.resolve('@tensorflow/tfjs-node');
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 void describe('TF SavedModel folders', () => {
-  void it(
-    'without tfjs-node: says how to enable SavedModel support, naming the folder',
-    { skip: tfjsNodeInstalled() ? 'tfjs-node is installed here' : false },
-    async () => {
-      const dir = path.join(tmp.dir, 'exported');
-      mkdirSync(path.join(dir, 'variables'), { recursive: true });
-      // saved_model_schema_version = 1: the first field of a SavedModel protobuf.
-      writeFileSync(path.join(dir, 'saved_model.pb'), Buffer.from([0x08, 0x01]));
+  void it('without tfjs-node: says how to enable SavedModel support, naming the folder', async () => {
+    const dir = path.join(tmp.dir, 'exported');
+    mkdirSync(path.join(dir, 'variables'), { recursive: true });
+    // saved_model_schema_version = 1: the first field of a SavedModel protobuf.
+    writeFileSync(path.join(dir, 'saved_model.pb'), Buffer.from([0x08, 0x01]));
+    // Where tfjs-node is installed, the loader is told to act as if it were not.
+    const saved = process.env.MEMLENS_NO_TFJS_NODE;
+    process.env.MEMLENS_NO_TFJS_NODE = '1';
+    try {
       await assert.rejects(openModel(dir), (err: unknown) => {
         assert.ok(err instanceof UserError);
         assert.ok(!err.message.includes('\n'));
+        assert.ok(!err.message.endsWith('...'), 'the whole message fits');
         assert.match(err.message, /^.*exported: a TF SavedModel needs @tensorflow\/tfjs-node/);
         assert.match(err.message, /npm install @tensorflow\/tfjs-node/);
         assert.match(err.message, /tensorflowjs_converter --input_format=tf_saved_model/);
         return true;
       });
-    },
-  );
+    } finally {
+      if (saved === undefined) delete process.env.MEMLENS_NO_TFJS_NODE;
+      else process.env.MEMLENS_NO_TFJS_NODE = saved;
+    }
+  });
 
   void it('a folder with neither saved_model.pb nor model.json is named as such', async () => {
     const dir = path.join(tmp.dir, 'empty');
@@ -52,9 +49,7 @@ void describe('TF SavedModel folders', () => {
 
 void describe('a SavedModel exported by Keras (model.export) read through tfjs-node', () => {
   const DIR = path.resolve(__dirname, '../../test/fixtures/real-keras');
-  const skip = tfjsNodeInstalled()
-    ? false
-    : 'tfjs-node is not installed (scripts/setupTfjsNode.sh)';
+  const skip = skipWithout('tfjs-node', resolvable('@tensorflow/tfjs-node'));
 
   void it(
     'lists the signature outputs and captures them as TensorFlow computed them',

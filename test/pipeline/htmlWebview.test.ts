@@ -15,7 +15,7 @@ import type { HostMessage } from '../../src/shared/protocol';
 import { isWebviewMessage } from '../../src/shared/protocol';
 import { webviewShellHtml } from '../../src/shared/webviewShell';
 import { layerCsv } from '../../webview-ui/chartData';
-import { realisticCompare } from './chartDataFixtures';
+import { realisticCompare } from '../unit/chartDataFixtures';
 import type { PageGlobals } from './htmlBrowser';
 import { launchChromium, skipWithoutChromium } from './htmlBrowser';
 
