@@ -6,7 +6,7 @@ import { layerTableCsv } from '../../core/report/csv';
 import { renderHtmlReport } from '../../core/report/html';
 import type { AnalysisReport, CompareReport } from '../../core/report/schema';
 import type { Command } from '../command';
-import { checkOutputs, formatTable, num } from '../flags';
+import { checkOutputs, formatTable, MODEL_FORMATS_HELP, num } from '../flags';
 import {
   analyzeOptionsFrom,
   clearProgress,
@@ -16,10 +16,12 @@ import {
 
 const HELP = `Usage: memlens analyze <model|activation dump> --probe <inputs> [options]
 
-Measures one model (TF.js model.json or its folder; run on the probe inputs) or an activation
-dump (.npy S x N with an optional .layers.json sidecar, .npz, .safetensors; no probe needed):
-per-neuron binned entropy H and pairwise KSG mutual information I (nats), per layer and
-overall. A lone model gets measures and indicative flags, no verdict: use 'memlens compare'.
+Measures one model (run on the probe inputs) or an activation dump (.npy S x N with an
+optional .layers.json sidecar, .npz, .safetensors; no probe needed): per-neuron binned
+entropy H and pairwise KSG mutual information I (nats), per layer and overall. A lone model
+gets measures and indicative flags, no verdict: use 'memlens compare'.
+
+${MODEL_FORMATS_HELP}
 
 ${MEASURE_FLAGS_HELP}`;
 

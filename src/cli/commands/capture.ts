@@ -12,7 +12,7 @@ import { loadProbe } from '../../core/probe/loadProbe';
 import type { ImageScale } from '../../core/probe/types';
 import type { Command } from '../command';
 import { showShape } from '../../core/probe/fit';
-import { checkOutputs, formatTable, intFlag, oneOf } from '../flags';
+import { checkOutputs, formatTable, intFlag, MODEL_FORMATS_HELP, oneOf } from '../flags';
 import { parseBackend } from './layers';
 
 const HELP = `Usage: memlens capture <model> --probe <inputs> --out acts.npy [options]
@@ -21,6 +21,8 @@ Runs the model on the probe inputs and writes the activations of the measured la
 S x N float32 .npy (S examples, N neurons; layers concatenated in the order given) plus a
 sidecar acts.layers.json with each layer's name and column range, the backend, capture point
 and probe subset. 'memlens analyze acts.npy' reads both.
+
+${MODEL_FORMATS_HELP}
 
 Options:
   --probe <inputs>       .npy or .npz (batch first), .csv (numeric rows, header optional),

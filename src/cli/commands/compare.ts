@@ -9,7 +9,7 @@ import { UserError } from '../../core/errors';
 import type { CompareReport } from '../../core/report/schema';
 import type { Command } from '../command';
 import { writeOutputs } from './analyze';
-import { checkOutputs, formatTable, num, numberFlag } from '../flags';
+import { checkOutputs, formatTable, MODEL_FORMATS_HELP, num, numberFlag } from '../flags';
 import {
   analyzeOptionsFrom,
   clearProgress,
@@ -24,6 +24,9 @@ subset with one bin rule. Each model gets a memorization signature against the b
 without one, against the rest of the cohort): heuristic (H lower, I higher), example-level
 (H higher, I lower) or none, with the evidence. A folder of checkpoints whose names carry a
 step (ckpt-100, step_200/...) also gives a trajectory over training.
+
+${MODEL_FORMATS_HELP}
+Activation dumps (.npy, .npz, .safetensors) compare too; dumps alone need no --probe.
 
 Compare options:
   --baseline <path>     the reference model (one of the compared models)

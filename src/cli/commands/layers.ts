@@ -7,18 +7,23 @@ import type { BackendName, ModelHandle } from '../../core/capture/format';
 import { UserError } from '../../core/errors';
 import { showShape } from '../../core/probe/fit';
 import type { Command } from '../command';
-import { formatTable } from '../flags';
+import { formatTable, MODEL_FORMATS_HELP } from '../flags';
 
 const HELP = `Usage: memlens layers <model> [--backend tfjs-node|wasm|cpu] [--json]
 
-Lists the layers of a model (a TF.js model.json or the folder holding it): name, type,
-output shape (? = any, the batch first), fused activation, and whether 'memlens capture'
-measures it when no --layers are given. Measured by default: every hidden layer with
-parameters (Dense, Conv, ...; not normalisation or embedding layers), excluding the input
-and the head: the output layers and the last layer with weights before them (the logits,
-even when Dropout or Activation('softmax') follow it). For a graph-model: every activation
-node (Relu, Tanh, ...; or a fused MatMul/Conv with an activation) outside the head (the
-outputs back to the nearest node with weights, e.g. Identity <- Sigmoid <- BiasAdd).
+Lists the layers of a model: name, type, output shape (? = any, the batch first), fused
+activation, and whether 'memlens capture' measures it when no --layers are given.
+
+${MODEL_FORMATS_HELP}
+
+Measured by default, in a layers-model (TF.js, Keras): every hidden layer with parameters
+(Dense, Conv, ...; not normalisation or embedding layers), excluding the input and the head:
+the output layers and the last layer with weights before them (the logits, even when Dropout
+or Activation('softmax') follow it). In a TF.js graph-model: every activation node (Relu,
+Tanh, ...; or a fused MatMul/Conv with an activation) outside the head (the outputs back to
+the nearest node with weights, e.g. Identity <- Sigmoid <- BiasAdd). In ONNX: every Gemm,
+MatMul, Conv or ConvTranspose with weights outside the head. In PyTorch: every nn.Linear and
+nn.Conv1d/2d/3d but the last.
 
 Options:
   --backend <b>   tfjs-node, wasm or cpu (default: the first that starts, in that order)
