@@ -174,6 +174,7 @@ export class ReportView {
   private readonly content: HTMLElement;
   private lastState: ViewState | null = null;
   private redrawPending = false;
+  private renders = 0;
 
   constructor(
     private readonly root: HTMLElement,
@@ -206,6 +207,16 @@ export class ReportView {
     });
   }
 
+  /**
+   * Marks the page drawn, for tests and drivers to wait on: data-rendered="true", and
+   * data-renders counts the renders so far (a wait for the next one compares it).
+   */
+  private markRendered(): void {
+    this.renders++;
+    document.body.dataset.renders = String(this.renders);
+    document.body.dataset.rendered = 'true';
+  }
+
   private renderBusy(state: ViewState): void {
     const busy = state.busy;
     this.busyBar.hidden = busy === null;
@@ -231,7 +242,7 @@ export class ReportView {
     if (state.snapshot === null) {
       parts.push(el('p', 'ml-empty', state.emptyMessage));
       this.content.replaceChildren(...parts);
-      document.body.dataset.rendered = 'true';
+      this.markRendered();
       return;
     }
     const theme = readTheme();
@@ -354,9 +365,7 @@ export class ReportView {
     for (const draw of pending) draw();
     window.scrollTo(0, scroll);
     if (focused !== '') document.getElementById(focused)?.focus();
-    requestAnimationFrame(() => {
-      document.body.dataset.rendered = 'true';
-    });
+    requestAnimationFrame(() => this.markRendered());
   }
 
   private header(snapshot: ReportSnapshot): HTMLElement {

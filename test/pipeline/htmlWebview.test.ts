@@ -64,6 +64,14 @@ void test(
       await page.addInitScript(vscodeStub);
       await page.goto(pathToFileURL(shell).href);
       const posted = () => page.evaluate(() => (globalThis as unknown as PageGlobals).__posted);
+      /** The renders the page has finished (data-renders, set by webview-ui/view.ts). */
+      const renders = async () => Number((await page.getAttribute('body', 'data-renders')) ?? 0);
+      /** Waits for a finished render after the first `count`. */
+      const renderAfter = (count: number) =>
+        page.waitForFunction((n) => {
+          const { body } = (globalThis as unknown as PageGlobals).document;
+          return body.dataset.rendered === 'true' && Number(body.dataset.renders) > n;
+        }, count);
       await page.waitForFunction(() => (globalThis as unknown as PageGlobals).__posted.length > 0);
       assert.deepEqual(await posted(), [{ type: 'webview/ready' }]);
 
@@ -99,13 +107,13 @@ void test(
       assert.equal((await pixels('entropy-chart')).green, 0);
 
       // A theme change (VS Code sets the variables on <html> and the class on <body>) redraws.
-      await page.evaluate(async () => {
+      const beforeTheme = await renders();
+      await page.evaluate(() => {
         const g = globalThis as unknown as PageGlobals;
         g.document.documentElement.style.setProperty('--vscode-charts-blue', '#00ff00');
         g.document.body.className = 'vscode-dark';
-        await new Promise<void>((r) => g.setTimeout(r, 50));
       });
-      await page.waitForSelector('body[data-rendered="true"]');
+      await renderAfter(beforeTheme);
       assert.ok(
         (await pixels('entropy-chart')).green > 50,
         'the first model is drawn in the new blue',
@@ -132,8 +140,9 @@ void test(
         type: 'report/openSource',
         path: report.models[1].path,
       });
+      const beforeSelect = await renders();
       await page.selectOption('#layer-select', 'dense_2');
-      await page.waitForSelector('body[data-rendered="true"]');
+      await renderAfter(beforeSelect);
       assert.deepEqual(await page.evaluate(() => (globalThis as unknown as PageGlobals).__state), {
         selectedLayer: 'dense_2',
         showNeurons: true,
@@ -142,8 +151,9 @@ void test(
       assert.equal(await page.inputValue('#layer-select'), 'dense_2');
       // From the keyboard: the rebuilt select keeps the focus.
       await page.focus('#layer-select');
+      const beforeKey = await renders();
       await page.keyboard.press('ArrowDown');
-      await page.waitForSelector('body[data-rendered="true"]');
+      await renderAfter(beforeKey);
       assert.equal(await page.inputValue('#layer-select'), 'dense_3');
       assert.equal(
         await page.evaluate(
@@ -162,12 +172,16 @@ void test(
       await page.waitForSelector('.ml-busy:not([hidden])');
       assert.equal((await page.textContent('.ml-busy'))?.trim(), 'MI pairs 1008/2016 50%');
 
-      // A malformed message is ignored.
-      await page.evaluate(async () => {
+      // A malformed message is ignored. Messages arrive in order: once the well-formed one
+      // posted after it shows, the malformed one has been handled, and it drew nothing.
+      const beforeMalformed = await renders();
+      await page.evaluate(() => {
         const g = globalThis as unknown as PageGlobals;
         g.postMessage({ type: 'report/show', snapshot: { kind: 'x' } }, '*');
-        await new Promise<void>((r) => g.setTimeout(r, 50));
+        g.postMessage({ type: 'busy/update', busy: { label: 'after it', fraction: null } }, '*');
       });
+      await page.locator('.ml-busy', { hasText: 'after it' }).waitFor();
+      assert.equal(await renders(), beforeMalformed, 'the malformed message drew nothing');
       assert.ok((await page.textContent('#summary-table'))?.includes('heuristic memorization'));
 
       assert.deepEqual(

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
 import { after, test } from 'node:test';
 import type { ActivationMatrix } from '../../src/core/activations';
@@ -7,9 +8,10 @@ import { CancelledError, UserError } from '../../src/core/errors';
 import { ksgMi } from '../../src/core/measures/ksg';
 import { computeMiMatrix, disposeMiPool } from '../../src/core/mi/miMatrix';
 import { allPairs, samplePairs } from '../../src/core/mi/pairs';
-import { MiPool } from '../../src/core/mi/pool';
+import { MiPool, getMiPool } from '../../src/core/mi/pool';
 import type { Progress } from '../../src/core/progress';
 import { Rng } from '../../src/core/random';
+import { neuronsInFlight, pairCount } from '../fixtures/inFlight';
 
 /** S x N neuron-major activations: neuron n mixes a shared factor with weight n / N. */
 function makeActs(samples: number, neurons: number, seed: number): ActivationMatrix {
@@ -136,37 +138,64 @@ if (process.env.MI_CHILD) {
     assert.equal(seen[seen.length - 1].done, 66);
   });
 
-  void test('cancellation stops a big job promptly and the pool still works afterwards', async () => {
-    const acts = makeActs(2000, 150, 15); // 11,175 pairs: many seconds of work
+  void test('cancellation: the job rejects with CancelledError, its work stops, the pool still works', async () => {
+    // Sized so that most tasks are still queued at the first progress report, on any machine.
+    const S = 1000;
+    const acts = makeActs(S, neuronsInFlight(S), 15);
+    const total = pairCount(acts.neurons);
     const ctrl = new AbortController();
+    let reports = 0;
     let progressed = 0;
     const job = computeMiMatrix(acts, {
       signal: ctrl.signal,
-      onProgress: (p) => (progressed = p.done),
+      onProgress: (p) => {
+        reports++;
+        progressed = p.done;
+        ctrl.abort(); // at the first report: the work is visibly under way
+      },
     });
-    setTimeout(() => ctrl.abort(), 400);
-    const t0 = Date.now();
     await assert.rejects(job, (err) => err instanceof CancelledError);
-    const abortToReject = Date.now() - t0 - 400;
-    assert.ok(abortToReject < 500, `rejected ${abortToReject} ms after abort`);
-    assert.ok(progressed < 11175);
+    assert.ok(reports >= 1, 'the job reported progress');
+    assert.ok(progressed < total, `cancelled after ${progressed} of ${total} pairs`);
+    const reportsAtCancel = reports;
     // Aborted before it starts:
     await assert.rejects(computeMiMatrix(acts, { signal: AbortSignal.abort() }), CancelledError);
-    // Aborted while queued behind a running job: rejects at once, the running job goes on.
+    // Aborted while queued behind a running job: rejects while that job runs, which goes on.
     const first = new AbortController();
-    const running = computeMiMatrix(acts, { signal: first.signal });
     const queuedCtrl = new AbortController();
+    let firstDone = 0;
+    let onFirstProgress: (() => void) | null = null;
+    const running = computeMiMatrix(acts, {
+      signal: first.signal,
+      onProgress: (p) => {
+        firstDone = p.done;
+        queuedCtrl.abort();
+        onFirstProgress?.();
+      },
+    });
     const queued = computeMiMatrix(makeActs(150, 3, 16), { signal: queuedCtrl.signal });
-    setTimeout(() => queuedCtrl.abort(), 100);
-    const t1 = Date.now();
     await assert.rejects(queued, CancelledError);
-    assert.ok(Date.now() - t1 < 600, `queued job rejected after ${Date.now() - t1} ms`);
+    const doneAtQueuedCancel = firstDone;
+    assert.ok(doneAtQueuedCancel < total, 'the queued job was cancelled while the first ran');
+    await new Promise<void>((resolve, reject) => {
+      onFirstProgress = () => {
+        if (firstDone > doneAtQueuedCancel) resolve();
+      };
+      onFirstProgress();
+      running.then(
+        () => reject(new Error('the first job ended before it was cancelled')),
+        () => undefined,
+      );
+    });
     first.abort();
     await assert.rejects(running, CancelledError);
-    // And the pool answers the next job correctly.
+    // And the pool answers the next job correctly, with no more workers than threads.
     const small = makeActs(150, 3, 16);
     const m = await computeMiMatrix(small);
     assert.ok(Math.abs(m.values[1] - ksgMi(col(small, 0), col(small, 1))) < 1e-12);
+    assert.ok(getMiPool().size <= availableParallelism(), `${getMiPool().size} workers`);
+    // The cancelled job's workers stopped: it reported nothing after its rejection.
+    assert.equal(reports, reportsAtCancel);
   });
 
   void test('errors raised inside a worker reach the caller; the pool keeps working', async () => {
