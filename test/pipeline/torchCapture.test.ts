@@ -7,7 +7,12 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { OpenModelOptions } from '../../src/core/capture/format';
-import { openModel, resolveModel } from '../../src/core/capture/registry';
+import {
+  modelContentFiles,
+  modelName,
+  openModel,
+  resolveModel,
+} from '../../src/core/capture/registry';
 import { CancelledError } from '../../src/core/errors';
 import { parseNpy, toFloat64 } from '../../src/core/io/npy';
 import { parseNpz } from '../../src/core/io/npz';
@@ -173,6 +178,46 @@ void describe("PyTorch models through the user's Python", () => {
       ],
       'preactivation',
       { torchFactory: 'nets:Encoder' },
+    );
+  });
+});
+
+void describe('a Hugging Face save_pretrained folder, through transformers', () => {
+  void it('measures each block at its first token; without transformers says so', async () => {
+    const folder = at('bert-ckpt');
+    const p = probe('ids-probe.npy');
+    assert.equal((await resolveModel(folder)).format.id, 'torch');
+    assert.equal(modelName(folder), 'bert-ckpt');
+    assert.deepEqual(
+      (await modelContentFiles(folder)).map((f) => path.basename(f)),
+      ['config.json', 'model.safetensors'],
+    );
+    const withHf = { searchPaths: [at('hfpath')] };
+    const handle = await openModel(folder, opts(p, withHf));
+    try {
+      assert.deepEqual(
+        handle.layers.filter((l) => l.measuredByDefault).map((l) => [l.name, l.outputShape]),
+        [
+          ['encoder.layer.0', [null, 6, 8]],
+          ['encoder.layer.1', [null, 6, 8]],
+        ],
+      );
+    } finally {
+      handle.dispose();
+    }
+    await checkCapture(
+      'bert-ckpt',
+      p,
+      [
+        ['encoder.layer.0', 'hf/encoder.layer.0'],
+        ['encoder.layer.1', 'hf/encoder.layer.1'],
+      ],
+      'preactivation',
+      withHf,
+    );
+    await rejectsWith(
+      openModel(folder, opts(p)),
+      /bert-ckpt\/config\.json: a Hugging Face folder needs the transformers package in this Python \('.*' cannot import it\): install it there, or choose another with --python/,
     );
   });
 });

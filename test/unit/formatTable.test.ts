@@ -2,6 +2,7 @@
 // every row is a model file with what the registry must say of it and the activations its own
 // framework computed. One driver runs them all.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
@@ -39,7 +40,11 @@ const { models } = JSON.parse(readFileSync(at('test/capture/formats.json'), 'utf
   models: Row[];
 };
 
+const python = process.env.MEMLENS_TEST_PYTHON ?? '/usr/bin/python3';
+
 function installed(pkg: string): boolean {
+  if (pkg.startsWith('python3 with torch'))
+    return spawnSync(python, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
   try {
     require.resolve(pkg);
     return true;
@@ -76,21 +81,19 @@ void describe('the format table', () => {
         (await modelContentFiles(file)).map((f) => path.relative(folder, f)),
         row.contentFiles,
       );
-      const handle = await openModel(file);
+      const x = parseNpy(readFileSync(at(row.probe)), row.probe);
+      const probe = probeOf(Float32Array.from(toFloat64(x.data)), x.shape);
+      const handle = await openModel(file, { probe, python });
       try {
         assert.deepEqual(
           handle.layers.map((l) => [l.name, l.type, l.measuredByDefault]),
           row.layers,
         );
-        const x = parseNpy(readFileSync(at(row.probe)), row.probe);
         const names = Object.keys(row.values);
-        const result = await handle.capture(
-          probeOf(Float32Array.from(toFloat64(x.data)), x.shape),
-          {
-            layers: names,
-            point: row.point,
-          },
-        );
+        const result = await handle.capture(probe, {
+          layers: names,
+          point: row.point,
+        });
         const expected = new Map(
           parseNpz(readFileSync(at(row.expected)), row.expected).map((a) => [a.name, a.array]),
         );

@@ -143,6 +143,11 @@ export interface ModelFormat {
    */
   folderMarker?: string;
   /**
+   * The marker is too common a name to stand for a model on its own (a Hugging Face folder's
+   * `config.json`): only its folder is a model, and the extension's menus do not offer it.
+   */
+  folderMarkerIsGeneric?: boolean;
+  /**
    * An optional package the format cannot open without (`@tensorflow/tfjs-node`). The
    * extension never ships optional packages, so its menus leave such formats out.
    */

@@ -89,7 +89,11 @@ export async function resolveModel(target: string): Promise<ResolvedModel> {
     throw new UserError(`${target}: expected a model file, found a special file`);
   }
   const info = await fileInfo(file);
-  const format = modelFormats.find((f) => f.match(info));
+  // A folder marker (model.json, saved_model.pb, config.json) belongs to its format first.
+  const base = path.basename(file).toLowerCase();
+  const format =
+    modelFormats.find((f) => f.folderMarker === base && f.match(info)) ??
+    modelFormats.find((f) => f.match(info));
   if (format === undefined) {
     const head = Array.from(info.head.subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join(
       ' ',
@@ -206,6 +210,8 @@ export function analysableFileNames(): { extensions: string[]; markers: string[]
   const shipped = modelFormats.filter((f) => f.requires === undefined);
   return {
     extensions: [...shipped.flatMap((f) => f.extensions), ...DUMP_EXTENSIONS],
-    markers: shipped.flatMap((f) => (f.folderMarker ? [f.folderMarker] : [])),
+    markers: shipped.flatMap((f) =>
+      f.folderMarker && f.folderMarkerIsGeneric !== true ? [f.folderMarker] : [],
+    ),
   };
 }

@@ -137,6 +137,10 @@ export class PythonBridge {
         return new UserError(
           `${this.model}: the Python interpreter '${this.python}' cannot import torch (${message}): install PyTorch there, or ${CHOOSE_PYTHON}`,
         );
+      case 'no-transformers':
+        return new UserError(
+          `${this.model}: ${message} ('${this.python}' cannot import it): install it there, or ${CHOOSE_PYTHON}`,
+        );
       case 'no-factory':
         return new UserError(
           `${this.model}: ${message}: expected --torch-factory module:callable (VS Code: memlens.torchFactory), e.g. nets:make_mlp or train:Net`,

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, promises as fs, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { LayerSlice } from '../../activations';
@@ -24,6 +24,10 @@ import { PythonBridge } from './pythonBridge';
 const EXTENSIONS = ['.pt', '.pth', '.ckpt'];
 /** The file name transformers' save_pretrained gives PyTorch weights. */
 const HF_WEIGHTS = 'pytorch_model.bin';
+/** The file of a Hugging Face save_pretrained folder that MemLens opens it through. */
+const HF_CONFIG = 'config.json';
+/** The weight files of a save_pretrained folder (sharded ones included). */
+const HF_WEIGHT_FILE = /\.(safetensors|bin)$/i;
 
 /** A module of a PyTorch model as the capture script describes it. */
 interface TorchLayer extends LayerInfo {
@@ -56,7 +60,8 @@ async function openTorch(file: string, opts: OpenModelOptions): Promise<ModelHan
   const folder = path.dirname(path.resolve(file));
   // The model's folder, then the workspace (CLI: the current directory), for the user's classes.
   const paths = [folder, ...(opts.searchPaths ?? [process.cwd()])];
-  const target = path.basename(file) === HF_WEIGHTS ? folder : file;
+  const base = path.basename(file);
+  const target = base === HF_WEIGHTS || base === HF_CONFIG ? folder : file;
   const bridge = new PythonBridge(python, file, opts.searchPaths?.[0] ?? process.cwd());
   try {
     bridge.send({ cmd: 'open', model: target, factory: opts.torchFactory ?? null, paths });
@@ -238,17 +243,32 @@ const PICKLE = 0x80;
  * PyTorch models, run in the user's own Python with their torch (--python, memlens.pythonPath):
  * `.pt`/`.pth`/`.ckpt` files (TorchScript, a pickled module, a state_dict or a checkpoint
  * dict, which need a factory) and `pytorch_model.bin`; a Hugging Face save_pretrained folder
- * (config.json with its weights) through transformers. The layers are module names.
+ * (config.json with its weights) through transformers, measured at each layer's hidden state
+ * (first token). The layers are module names.
  */
 export const torchFormat: ModelFormat = {
   id: 'torch',
   description: 'PyTorch .pt/.pth/.ckpt',
   extensions: EXTENSIONS,
   probeAtOpen: true,
+  folderMarker: HF_CONFIG,
+  folderMarkerIsGeneric: true,
   match: (file: ModelFileInfo) =>
-    (EXTENSIONS.includes(file.ext) || path.basename(file.path) === HF_WEIGHTS) &&
-    (file.head.length === 0 || ZIP.every((b, i) => file.head[i] === b) || file.head[0] === PICKLE),
+    path.basename(file.path) === HF_CONFIG ||
+    ((EXTENSIONS.includes(file.ext) || path.basename(file.path) === HF_WEIGHTS) &&
+      (file.head.length === 0 ||
+        ZIP.every((b, i) => file.head[i] === b) ||
+        file.head[0] === PICKLE)),
   open: openTorch,
-  contentFiles: async (file) => [file],
-  modelName: (file) => (path.basename(file) === HF_WEIGHTS ? folderName(file) : fileStem(file)),
+  contentFiles: async (file) => {
+    if (path.basename(file) !== HF_CONFIG) return [file];
+    const dir = path.dirname(file);
+    const weights = (await fs.readdir(dir, { withFileTypes: true }))
+      .filter((e) => e.isFile() && HF_WEIGHT_FILE.test(e.name))
+      .map((e) => path.join(dir, e.name))
+      .sort();
+    return [file, ...weights];
+  },
+  modelName: (file) =>
+    [HF_WEIGHTS, HF_CONFIG].includes(path.basename(file)) ? folderName(file) : fileStem(file),
 };
