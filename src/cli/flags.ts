@@ -4,8 +4,9 @@ import { UserError } from '../core/errors';
 
 /** What a <model> argument may be (the formats of src/core/capture/registry.ts), for --help. */
 export const MODEL_FORMATS_HELP = `A model is a TF.js model.json or the folder holding it, an ONNX .onnx, a Keras .keras, .h5
-or .hdf5, a TF SavedModel folder (saved_model.pb; needs @tensorflow/tfjs-node) or a PyTorch
-.pt, .pth, .ckpt or pytorch_model.bin (run in your own Python).`;
+or .hdf5, a TF SavedModel folder (saved_model.pb; needs @tensorflow/tfjs-node), a PyTorch
+.pt, .pth, .ckpt or pytorch_model.bin, or a Hugging Face save_pretrained folder (config.json;
+PyTorch and transformers run in your own Python).`;
 
 /** An integer flag in min..max; each invalid value is a one-line UserError naming the flag. */
 export function intFlag(

@@ -6,7 +6,8 @@ export const torchFlagConfig = {
   'torch-factory': { type: 'string' },
 } as const;
 
-export const TORCH_FLAGS_HELP = `PyTorch options (.pt, .pth, .ckpt; run in your own Python with your torch):
+export const TORCH_FLAGS_HELP = `PyTorch options (.pt, .pth, .ckpt, pytorch_model.bin, Hugging Face folders; run in your
+own Python with your torch):
   --python <path>       the Python interpreter (default: python3 on PATH)
   --torch-factory <m:f> module:callable building the model a state_dict loads into, e.g.
                         nets:make_mlp or train:Net (the model's folder and the current
