@@ -11,7 +11,8 @@ import type { BackendName, CapturePoint } from '../src/core/capture/format';
 import type { ProbeSet } from '../src/core/probe/types';
 import { Rng } from '../src/core/random';
 
-function randomProbe(seed: number, shape: number[]): ProbeSet {
+/** S x ... standard-normal probe inputs, seeded. */
+export function randomProbe(seed: number, shape: number[]): ProbeSet {
   const rng = new Rng(seed);
   const size = shape.reduce((a, b) => a * b, 1);
   return {

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { openModel } from '../src/core/capture/registry';
-import { Rng } from '../src/core/random';
+import { randomProbe } from './capture';
 
 const MODELS = `
 import sys, torch
@@ -18,16 +18,6 @@ conv = nn.Sequential(nn.Conv2d(3, 32, 3), nn.ReLU(), nn.Conv2d(32, 64, 3), nn.Re
 torch.save(mlp, sys.argv[1] + '/mlp.pt')
 torch.save(conv, sys.argv[1] + '/conv.pt')
 `;
-
-function probe(rng: Rng, shape: number[]) {
-  const size = shape.reduce((a, b) => a * b, 1);
-  return {
-    source: 'bench',
-    shape,
-    data: Float32Array.from({ length: size }, () => rng.normal()),
-    sampleIndices: Array.from({ length: shape[0] }, (_, i) => i),
-  };
-}
 
 export async function benchTorch(): Promise<void> {
   const python = process.env.MEMLENS_BENCH_PYTHON ?? '/usr/bin/python3';
@@ -43,12 +33,11 @@ export async function benchTorch(): Promise<void> {
   const dir = mkdtempSync(path.join(tmpdir(), 'memlens-bench-torch-'));
   try {
     execFileSync(python, ['-c', MODELS, dir]);
-    const rng = new Rng(1);
     for (const [name, shape] of [
       ['mlp', [1000, 784]],
       ['conv', [1000, 3, 32, 32]],
     ] as const) {
-      const p = probe(rng, [...shape]);
+      const p = randomProbe(1, [...shape]);
       const start = performance.now();
       const handle = await openModel(path.join(dir, `${name}.pt`), { probe: p, python });
       const opened = performance.now();
