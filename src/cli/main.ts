@@ -1,4 +1,4 @@
-import { CancelledError, UserError } from '../core/errors';
+import { CancelledError, oneLine, UserError } from '../core/errors';
 import { commands } from './commands';
 
 const USAGE = `memlens: diagnose memorization from neuron entropy and mutual information
@@ -36,15 +36,17 @@ main(process.argv.slice(2)).then(
   },
   (err: unknown) => {
     if (err instanceof UserError) {
-      process.stderr.write(`memlens: ${err.message}\n`);
+      process.stderr.write(`memlens: ${oneLine(err.message)}\n`);
       process.exitCode = 1;
     } else if (err instanceof CancelledError) {
       process.stderr.write('memlens: cancelled\n');
       process.exitCode = 130;
     } else {
-      process.stderr.write(
-        `memlens: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
-      );
+      // One line; the stack only when asked for (MEMLENS_DEBUG=1).
+      const message = err instanceof Error ? err.message : String(err);
+      process.stderr.write(`memlens: internal error: ${oneLine(message)}\n`);
+      if (process.env.MEMLENS_DEBUG === '1' && err instanceof Error && err.stack !== undefined)
+        process.stderr.write(`${err.stack}\n`);
       process.exitCode = 70;
     }
   },

@@ -1,4 +1,4 @@
-import { UserError } from '../errors';
+import { excerpt, UserError } from '../errors';
 import { readInputText } from '../io/readInput';
 
 /** A per-model metric table: `model,<metric name>` rows, e.g. OOD accuracy per model. */
@@ -41,7 +41,7 @@ export function parseMetricCsv(text: string, file: string): MetricTable {
   const header = splitCsvLine(lines[0] ?? '');
   if (header.length !== 2 || header[0].toLowerCase() !== 'model' || header[1] === '') {
     throw new UserError(
-      `${file}: line 1: expected the header 'model,<metric name>', found '${lines[0] ?? ''}'`,
+      `${file}: line 1: expected the header 'model,<metric name>', found '${excerpt(lines[0] ?? '')}'`,
     );
   }
   const rows: MetricTable['rows'] = [];
@@ -51,16 +51,16 @@ export function parseMetricCsv(text: string, file: string): MetricTable {
     if (raw.trim() === '') return;
     const cells = splitCsvLine(raw);
     if (cells.length !== 2 || cells[0] === '') {
-      throw new UserError(`${file}: line ${line}: expected 'model,value', found '${raw}'`);
+      throw new UserError(`${file}: line ${line}: expected 'model,value', found '${excerpt(raw)}'`);
     }
     const value = Number(cells[1]);
     if (cells[1] === '' || !Number.isFinite(value)) {
       throw new UserError(
-        `${file}: line ${line}: expected a number for ${cells[0]}, found '${cells[1]}'`,
+        `${file}: line ${line}: expected a number for ${excerpt(cells[0], 40)}, found '${excerpt(cells[1], 30)}'`,
       );
     }
     if (seen.has(cells[0]))
-      throw new UserError(`${file}: line ${line}: model '${cells[0]}' is listed twice`);
+      throw new UserError(`${file}: line ${line}: model '${excerpt(cells[0])}' is listed twice`);
     seen.add(cells[0]);
     rows.push({ model: cells[0], value, line });
   });

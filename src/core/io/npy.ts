@@ -1,4 +1,4 @@
-import { UserError } from '../errors';
+import { excerpt, UserError } from '../errors';
 
 /** numpy dtypes MemLens reads, as they appear in a .npy header ('<f4', '|u1', ...). */
 export type NpyDtype = 'f4' | 'f8' | 'i1' | 'u1' | 'i2' | 'u2' | 'i4' | 'u4' | 'i8' | 'u8' | 'b1';
@@ -79,25 +79,12 @@ export function parseNpy(bytes: Uint8Array, name: string): NdArray {
     );
   }
   const header = new TextDecoder('latin1').decode(bytes.subarray(headerStart, dataStart));
-  const descr = /'descr'\s*:\s*'([^']*)'/.exec(header)?.[1];
-  const fortran = /'fortran_order'\s*:\s*(True|False)/.exec(header)?.[1];
-  const shapeText = /'shape'\s*:\s*\(([^)]*)\)/.exec(header)?.[1];
-  if (descr === undefined || fortran === undefined || shapeText === undefined) {
-    throw new UserError(`${name}: malformed .npy header: ${header.trim()}`);
-  }
+  const { descr, fortranOrder, shape } = parseNpyHeader(header, name);
   const dtype = parseDescr(descr, name);
-  if (fortran === 'True') {
+  if (fortranOrder) {
     throw new UserError(
       `${name}: expected C-order data, found fortran_order=True (save with np.ascontiguousarray)`,
     );
-  }
-  const shape = shapeText
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s.length > 0)
-    .map(Number);
-  if (shape.some((d) => !Number.isInteger(d) || d < 0)) {
-    throw new UserError(`${name}: malformed shape (${shapeText}) in .npy header`);
   }
   const count = shape.reduce((a, b) => a * b, 1);
   const { bytes: width, make } = CTORS[dtype];
@@ -112,15 +99,172 @@ export function parseNpy(bytes: Uint8Array, name: string): NdArray {
   return { dtype, shape, data: make(copy.buffer, 0, count) };
 }
 
+/** The fields of a .npy header dict. */
+export interface NpyHeader {
+  descr: string;
+  fortranOrder: boolean;
+  shape: number[];
+}
+
+type HeaderValue = string | boolean | number[];
+
+/**
+ * Parses a .npy header: the Python literal dict numpy writes,
+ * `{'descr': '<f4', 'fortran_order': False, 'shape': (3, 2), }`, followed by padding. A small
+ * strict reader of exactly that subset: a dict of quoted string keys to a quoted string,
+ * True/False or a tuple of non-negative decimal integers (`()`, `(3,)`, `(3, 2)`; an L suffix
+ * as Python 2 wrote it is accepted), commas between entries, one optional trailing comma,
+ * white space between tokens, nothing but white space after the closing brace. The keys must
+ * be exactly descr (a string), fortran_order (a bool) and shape (a tuple), each once. Anything
+ * else (structured dtypes given as a list, escapes, expressions, extra keys) is a one-line
+ * UserError naming the file, what was expected and where.
+ */
+export function parseNpyHeader(header: string, name: string): NpyHeader {
+  let at = 0;
+  const fail = (expected: string): never => {
+    const rest = header.slice(at);
+    const found = /^\s*$/.test(rest) ? 'the end of the header' : `'${excerpt(rest, 24)}'`;
+    throw new UserError(
+      `${name}: malformed .npy header: expected ${expected} at character ${at}, found ${found}`,
+    );
+  };
+  const space = (): void => {
+    while (at < header.length && /\s/.test(header[at])) at++;
+  };
+  const peek = (): string => {
+    space();
+    return header[at] ?? '';
+  };
+  const expect = (ch: string, what = `'${ch}'`): void => {
+    if (peek() !== ch) fail(what);
+    at++;
+  };
+  const str = (what: string): string => {
+    const q = peek();
+    if (q !== "'" && q !== '"') fail(what);
+    const start = at + 1;
+    let end = start;
+    while (end < header.length && header[end] !== q) {
+      if (header[end] === '\\' || header[end] === '\n') {
+        at = end;
+        fail(`a plain quoted string (no escapes, no line breaks)`);
+      }
+      end++;
+    }
+    if (end >= header.length) fail(`a closing quote`);
+    at = end + 1;
+    return header.slice(start, end);
+  };
+  const int = (): number => {
+    space();
+    const m = /^(0|[1-9][0-9]*)[lL]?(?![0-9A-Za-z_.])/.exec(header.slice(at, at + 40));
+    if (m === null) fail('a non-negative integer');
+    const v = Number((m as RegExpExecArray)[1]);
+    if (!Number.isSafeInteger(v)) fail('a dimension below 2^53');
+    at += (m as RegExpExecArray)[0].length;
+    return v;
+  };
+  const tuple = (): number[] => {
+    expect('(');
+    const dims: number[] = [];
+    if (peek() === ')') {
+      at++;
+      return dims;
+    }
+    for (;;) {
+      dims.push(int());
+      const c = peek();
+      if (c === ')') {
+        // (3) is the integer 3 in Python, not a tuple.
+        if (dims.length === 1) fail("',' after the only dimension (a 1-tuple is written (3,))");
+        at++;
+        return dims;
+      }
+      expect(',', "',' or ')'");
+      if (peek() === ')') {
+        at++;
+        return dims;
+      }
+    }
+  };
+  const value = (): HeaderValue => {
+    const c = peek();
+    if (c === "'" || c === '"') return str('a string');
+    if (c === '(') return tuple();
+    for (const [word, v] of [
+      ['True', true],
+      ['False', false],
+    ] as const) {
+      if (header.startsWith(word, at) && !/[0-9A-Za-z_]/.test(header[at + word.length] ?? '')) {
+        at += word.length;
+        return v;
+      }
+    }
+    return fail('a string, True, False or a tuple of integers');
+  };
+
+  const fields = new Map<string, HeaderValue>();
+  expect('{', "'{' (a Python dict)");
+  while (peek() !== '}') {
+    const keyAt = at;
+    const key = str("a quoted key or '}'");
+    if (!['descr', 'fortran_order', 'shape'].includes(key)) {
+      at = keyAt;
+      fail('one of the keys descr, fortran_order, shape');
+    }
+    if (fields.has(key)) {
+      at = keyAt;
+      fail(`each key once (${key} is repeated)`);
+    }
+    expect(':');
+    fields.set(key, value());
+    if (peek() === '}') break;
+    expect(',', "',' or '}'");
+  }
+  at++;
+  space();
+  if (at < header.length) fail('only padding after the closing brace');
+  const descr = fields.get('descr');
+  const fortran = fields.get('fortran_order');
+  const shape = fields.get('shape');
+  const missing = ['descr', 'fortran_order', 'shape'].filter((k) => !fields.has(k));
+  if (missing.length > 0) {
+    throw new UserError(
+      `${name}: malformed .npy header: expected the keys descr, fortran_order and shape, found no ${missing.join(', ')}`,
+    );
+  }
+  if (typeof descr !== 'string')
+    throw new UserError(
+      `${name}: malformed .npy header: expected descr to be a string, found ${kindOfValue(descr)}`,
+    );
+  if (typeof fortran !== 'boolean')
+    throw new UserError(
+      `${name}: malformed .npy header: expected fortran_order to be True or False, found ${kindOfValue(fortran)}`,
+    );
+  if (!Array.isArray(shape))
+    throw new UserError(
+      `${name}: malformed .npy header: expected shape to be a tuple of integers, found ${kindOfValue(shape)}`,
+    );
+  return { descr, fortranOrder: fortran, shape };
+}
+
+function kindOfValue(v: HeaderValue | undefined): string {
+  if (typeof v === 'string') return `the string '${excerpt(v, 20)}'`;
+  if (typeof v === 'boolean') return v ? 'True' : 'False';
+  return `a tuple (${(v ?? []).join(', ')})`;
+}
+
 function parseDescr(descr: string, name: string): NpyDtype {
   const m = /^([<>|=])([a-zA-Z])(\d+)$/.exec(descr);
   const code = m ? `${m[2]}${m[3]}` : '';
   if (m && m[1] === '>' && m[3] !== '1') {
-    throw new UserError(`${name}: expected little-endian data, found big-endian dtype '${descr}'`);
+    throw new UserError(
+      `${name}: expected little-endian data, found big-endian dtype '${excerpt(descr, 20)}'`,
+    );
   }
   if (code in CTORS) return code as NpyDtype;
   throw new UserError(
-    `${name}: unsupported dtype '${descr}': expected a numeric dtype (float32, float64 or an integer type)`,
+    `${name}: unsupported dtype '${excerpt(descr, 20)}': expected a numeric dtype (float32, float64 or an integer type)`,
   );
 }
 

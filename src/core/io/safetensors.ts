@@ -1,4 +1,4 @@
-import { UserError } from '../errors';
+import { excerpt, UserError } from '../errors';
 
 /** One tensor of a .safetensors file, converted to float64. */
 export interface SafeTensor {
@@ -28,18 +28,135 @@ export function bfloat16ToNumber(b: number): number {
   return f[0];
 }
 
+/** Bytes per element of every safetensors dtype (the read ones are {@link WIDTH}). */
+const ANY_WIDTH: Record<string, number> = {
+  ...WIDTH,
+  BOOL: 1,
+  U8: 1,
+  I8: 1,
+  F8_E5M2: 1,
+  F8_E4M3: 1,
+  I16: 2,
+  U16: 2,
+  I32: 4,
+  U32: 4,
+  I64: 8,
+  U64: 8,
+};
+
 interface HeaderEntry {
+  name: string;
   dtype: string;
   shape: number[];
-  data_offsets: [number, number];
+  /** Elements (product of the shape). */
+  count: number;
+  begin: number;
+  end: number;
+}
+
+/** What a JSON value is, in a few words, for "found ..." (never the value itself). */
+function kindOf(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return `an array of ${v.length}`;
+  if (typeof v === 'object') return 'an object';
+  if (typeof v === 'string') return `the string '${excerpt(v, 20)}'`;
+  return `${typeof v} ${excerpt(String(v), 20)}`;
+}
+
+const isIndex = (v: unknown): v is number =>
+  typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+
+/** Checks one header entry: an object with dtype, shape and data_offsets that fit the data. */
+function checkEntry(file: string, key: string, raw: unknown, dataLen: number): HeaderEntry {
+  const at = `${file}: tensor '${excerpt(key)}'`;
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new UserError(
+      `${at}: expected an object {dtype, shape, data_offsets}, found ${kindOf(raw)}`,
+    );
+  }
+  const e = raw as Record<string, unknown>;
+  for (const field of ['dtype', 'shape', 'data_offsets']) {
+    if (!(field in e)) throw new UserError(`${at}: expected a '${field}' field, found none`);
+  }
+  if (typeof e.dtype !== 'string') {
+    throw new UserError(`${at}: expected a string dtype, found ${kindOf(e.dtype)}`);
+  }
+  const dtype = e.dtype;
+  const width = ANY_WIDTH[dtype];
+  if (width === undefined) {
+    throw new UserError(
+      `${at}: expected a safetensors dtype (F32, F64, F16, BF16, ...), found '${excerpt(dtype, 20)}'`,
+    );
+  }
+  if (!Array.isArray(e.shape) || !e.shape.every(isIndex)) {
+    const bad = Array.isArray(e.shape) ? e.shape.find((d) => !isIndex(d)) : e.shape;
+    throw new UserError(
+      `${at}: expected a shape of non-negative integers, found ${Array.isArray(e.shape) ? `a dimension ${kindOf(bad)}` : kindOf(bad)}`,
+    );
+  }
+  const shape = e.shape as number[];
+  const offsets = e.data_offsets;
+  if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isIndex)) {
+    throw new UserError(
+      `${at}: expected data_offsets [begin, end] of non-negative integers, found ${Array.isArray(offsets) && offsets.length === 2 ? `[${offsets.map(kindOf).join(', ')}]` : kindOf(offsets)}`,
+    );
+  }
+  const [begin, end] = offsets as number[];
+  if (begin > end || end > dataLen) {
+    throw new UserError(
+      `${at}: expected data_offsets within the ${dataLen} data bytes with begin <= end, found [${begin}, ${end}]`,
+    );
+  }
+  // The byte count, stopping as soon as it exceeds the data (no overflow on huge shapes).
+  let count = shape.includes(0) ? 0 : 1;
+  let exact = true;
+  for (const d of shape) {
+    if (count * width > dataLen) {
+      exact = false;
+      break;
+    }
+    count *= d;
+  }
+  if (!exact || count * width !== end - begin) {
+    const needs = exact ? `${count * width}` : `more than ${dataLen}`;
+    throw new UserError(
+      `${at} ${dtype}[${excerpt(shape.join(', '), 40)}] needs ${needs} bytes, found offsets ${begin}-${end} (${end - begin} bytes) of ${dataLen} data bytes`,
+    );
+  }
+  return { name: key, dtype, shape, count, begin, end };
+}
+
+/** The `__metadata__` map (string to string), or undefined when absent. */
+function checkMetadata(file: string, raw: unknown): Record<string, string> | undefined {
+  if (raw === undefined) return undefined;
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new UserError(
+      `${file}: expected __metadata__ to be an object of strings, found ${kindOf(raw)}`,
+    );
+  }
+  for (const [k, v] of Object.entries(raw)) {
+    if (typeof v !== 'string') {
+      throw new UserError(
+        `${file}: expected __metadata__ values to be strings, found ${kindOf(v)} for '${excerpt(k)}'`,
+      );
+    }
+  }
+  return raw as Record<string, string>;
 }
 
 /**
- * Parses a .safetensors file: an 8-byte little-endian header length, a JSON header mapping
- * tensor names to {dtype, shape, data_offsets}, then the raw little-endian data. F64, F32,
- * F16 and BF16 tensors are read (as float64); other dtypes are refused by name. Tensors come
- * back in the order of `__metadata__.order` (comma-separated names) when present, else in
- * header order.
+ * Parses a .safetensors file: an 8-byte little-endian header length, a UTF-8 JSON header
+ * mapping tensor names to {dtype, shape, data_offsets}, then the raw little-endian data.
+ *
+ * The header is checked in full before any tensor is read: a JSON object; `__metadata__`, when
+ * present, an object of strings; every other entry an object with a known safetensors dtype,
+ * a shape of non-negative integers and data_offsets [begin, end] of integers with
+ * begin <= end <= the data size and end - begin = (elements of the shape) x (dtype width); no
+ * two tensors' byte ranges overlap. F64, F32, F16 and BF16 tensors are read (as float64);
+ * other dtypes are refused by name. Tensors come back in the order of `__metadata__.order`
+ * (comma-separated names; tensors it does not name are not read) when present, else in header
+ * order; a name listed twice or naming no tensor is refused. Every failure is a one-line
+ * UserError.
  */
 export function parseSafetensors(bytes: Uint8Array, name: string): SafeTensor[] {
   if (bytes.length < 8)
@@ -53,58 +170,85 @@ export function parseSafetensors(bytes: Uint8Array, name: string): SafeTensor[] 
       `${name}: expected a .safetensors header of at most ${bytes.length - 8} bytes, found a length of ${headerLen}`,
     );
   }
-  let header: Record<string, unknown>;
+  let text: string;
   try {
-    header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLen))) as Record<
-      string,
-      unknown
-    >;
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLen));
   } catch {
-    throw new UserError(`${name}: expected a JSON .safetensors header, found invalid JSON`);
+    throw new UserError(`${name}: expected a UTF-8 JSON .safetensors header, found invalid UTF-8`);
   }
+  let header: unknown;
+  try {
+    header = JSON.parse(text);
+  } catch {
+    throw new UserError(
+      `${name}: expected a JSON .safetensors header, found invalid JSON starting '${excerpt(text, 30)}'`,
+    );
+  }
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) {
+    throw new UserError(
+      `${name}: expected the .safetensors header to be a JSON object, found ${kindOf(header)}`,
+    );
+  }
+  const fields = header as Record<string, unknown>;
   const dataStart = 8 + headerLen;
   const dataLen = bytes.length - dataStart;
-  const meta = header.__metadata__ as Record<string, string> | undefined;
-  const names = Object.keys(header).filter((k) => k !== '__metadata__');
-  const order = meta?.order
-    ?.split(',')
-    .map((s) => s.trim())
-    .filter((s) => s.length > 0);
-  if (order !== undefined) {
-    const missing = order.find((o) => !names.includes(o));
-    if (missing !== undefined)
-      throw new UserError(
-        `${name}: __metadata__.order names '${missing}', which is not a tensor of the file`,
-      );
+  const meta = checkMetadata(name, fields.__metadata__);
+  const entries = new Map<string, HeaderEntry>();
+  for (const key of Object.keys(fields)) {
+    if (key !== '__metadata__') entries.set(key, checkEntry(name, key, fields[key], dataLen));
   }
-  return (order ?? names).map((key) => {
-    const entry = header[key] as HeaderEntry;
-    const width = WIDTH[entry?.dtype];
+  // No two tensors may share bytes (empty tensors take none).
+  const ranges = [...entries.values()].filter((e) => e.end > e.begin);
+  ranges.sort((a, b) => a.begin - b.begin);
+  for (let i = 1; i < ranges.length; i++) {
+    const [a, b] = [ranges[i - 1], ranges[i]];
+    if (b.begin < a.end) {
+      throw new UserError(
+        `${name}: expected tensors in separate bytes, found '${excerpt(a.name, 30)}' (${a.begin}-${a.end}) overlapping '${excerpt(b.name, 30)}' (${b.begin}-${b.end})`,
+      );
+    }
+  }
+  let order: string[] | undefined;
+  if (meta?.order !== undefined) {
+    order = meta.order
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0);
+    const seen = new Set<string>();
+    for (const o of order) {
+      if (!entries.has(o))
+        throw new UserError(
+          `${name}: __metadata__.order names '${excerpt(o)}', which is not a tensor of the file`,
+        );
+      if (seen.has(o))
+        throw new UserError(
+          `${name}: __metadata__.order names '${excerpt(o)}' twice: expected each tensor at most once`,
+        );
+      seen.add(o);
+    }
+  }
+  return (order ?? [...entries.keys()]).map((key) => {
+    const entry = entries.get(key) as HeaderEntry;
+    const width = WIDTH[entry.dtype];
     if (width === undefined) {
       throw new UserError(
-        `${name}: tensor '${key}' has dtype ${String(entry?.dtype)}: expected F32, F64, F16 or BF16`,
+        `${name}: tensor '${excerpt(key)}' has dtype ${entry.dtype}: expected F32, F64, F16 or BF16`,
       );
     }
-    const count = entry.shape.reduce((a, b) => a * b, 1);
-    const [begin, end] = entry.data_offsets;
-    if (end - begin !== count * width || end > dataLen || begin < 0) {
-      throw new UserError(
-        `${name}: tensor '${key}' ${entry.dtype}[${entry.shape.join(', ')}] needs ${count * width} bytes at offsets ${begin}-${end}, found ${dataLen} data bytes`,
-      );
-    }
+    const { count, dtype } = entry;
     const data = new Float64Array(count);
-    const at = dataStart + begin;
+    const at = dataStart + entry.begin;
     for (let i = 0; i < count; i++) {
       const o = at + i * width;
       data[i] =
-        entry.dtype === 'F64'
+        dtype === 'F64'
           ? view.getFloat64(o, true)
-          : entry.dtype === 'F32'
+          : dtype === 'F32'
             ? view.getFloat32(o, true)
-            : entry.dtype === 'F16'
+            : dtype === 'F16'
               ? halfToNumber(view.getUint16(o, true))
               : bfloat16ToNumber(view.getUint16(o, true));
     }
-    return { name: key, dtype: entry.dtype, shape: entry.shape, data };
+    return { name: key, dtype, shape: entry.shape, data };
   });
 }

@@ -52,7 +52,7 @@ async function readRaw(file: string, opts: ProbeOptions): Promise<RawProbe> {
     );
   }
   const text = new TextDecoder().decode(bytes);
-  if (ext === '.csv' || ext === '.tsv') return parseCsv(text, file);
+  if (ext === '.csv' || ext === '.tsv') return parseCsv(text, file, opts.onWarning);
   if (ext === '.jsonl' || ext === '.ndjson') return parseJsonl(text, file);
   throw new UserError(
     `${file}: expected a probe set (.npy, .npz, .csv, .jsonl or a folder of PNG/JPEG images), found a '${ext || 'no extension'}' file`,
