@@ -63,21 +63,30 @@ void test('measure: entropy, per-layer and overall summaries agree with the buil
   const acts = threeLayers(2000);
   const r = await measure(acts, { bins: 50 });
   assert.deepEqual(r.entropy, entropies(acts, { bins: 50 }));
+  // The constant neuron (column 6) has no continuous part: left out of MI.
   assert.deepEqual(
     r.mi.columns,
-    Array.from({ length: 20 }, (_, i) => i),
+    Array.from({ length: 20 }, (_, i) => i).filter((c) => c !== 6),
   );
-  assert.equal(r.mi.pairsComputed, 190);
+  assert.deepEqual(
+    r.miMeasurable.flatMap((m, c) => (m ? [] : [c])),
+    [6],
+  );
+  assert.equal(r.mi.pairsComputed, 171);
   const [corr, mixed, wide] = r.layers;
   assert.deepEqual(
     r.layers.map((l) => [l.name, l.neurons, l.miNeurons, l.mi.pairs]),
     [
       ['corr', 2, 2, 1],
-      ['mixed', 6, 6, 15],
+      ['mixed', 6, 5, 10],
       ['wide', 12, 12, 66],
     ],
   );
-  assert.equal(r.summary.mi.pairs, 190);
+  assert.deepEqual(
+    r.layers.map((l) => l.miUnmeasurable),
+    [0, 1, 0],
+  );
+  assert.equal(r.summary.mi.pairs, 171);
   // The correlated pair: KSG-1 close to -0.5 ln(1 - 0.81) = 0.830 nats, and equal to a direct
   // ksgMi call on the two columns.
   assert.ok(Math.abs(corr.mi.median - 0.83) < 0.05, `MI ${corr.mi.median}`);
@@ -102,6 +111,7 @@ void test('measure: entropy, per-layer and overall summaries agree with the buil
     r.warnings.map((w) => [w.code, w.layer]),
     [
       ['heavy-ties', 'mixed'],
+      ['mi-unmeasurable', 'mixed'],
       ['dead-neurons', 'mixed'],
     ],
   );
@@ -126,7 +136,10 @@ void test('measure: entropy, per-layer and overall summaries agree with the buil
 void test('measure: the neuron cap and sampled pairs are applied, seeded and reported', async () => {
   const acts = threeLayers(300);
   const capped = await measure(acts, { miNeuronCap: 5, seed: 7 });
-  assert.deepEqual(capped.mi.columns, capNeurons(acts.layers, 5, 7));
+  assert.deepEqual(
+    capped.mi.columns,
+    capNeurons(acts.layers, 5, 7, (c) => c !== 6),
+  );
   assert.deepEqual(
     capped.layers.map((l) => [l.miNeurons, l.mi.pairs]),
     [
@@ -163,7 +176,7 @@ void test('measure: the neuron cap and sampled pairs are applied, seeded and rep
   );
   assert.ok(
     sampled.warnings.some(
-      (w) => w.code === 'mi-subsampled' && w.message.includes('40 of 190 pairs'),
+      (w) => w.code === 'mi-subsampled' && w.message.includes('40 of 171 pairs'),
     ),
   );
 });

@@ -3,7 +3,11 @@ import type { CompareOptions } from '../../core/analysis/compare';
 import { compare } from '../../core/analysis/compare';
 import type { RankingRule } from '../../core/analysis/ranking';
 import { RANKING_RULES } from '../../core/analysis/ranking';
-import { DEFAULT_THRESHOLDS } from '../../core/analysis/signature';
+import {
+  DEFAULT_THRESHOLDS,
+  MI_MIN_DIFFERENCE,
+  MI_RATIO_FLOOR,
+} from '../../core/analysis/signature';
 import { modelName } from '../../core/capture/registry';
 import { UserError } from '../../core/errors';
 import type { CompareReport } from '../../core/report/schema';
@@ -42,6 +46,10 @@ status is 0 when at least one model was analysed, 1 otherwise.
 
 ${MEASURE_FLAGS_HELP}`;
 
+/** A signed number with 3 decimals ('n/a' when undefined or not finite). */
+const signedNum = (x: number | undefined): string =>
+  x === undefined || !Number.isFinite(x) ? 'n/a' : (x >= 0 ? '+' : '') + x.toFixed(3);
+
 /** The human-readable table of a comparison, the ranking, correlation and trajectory. */
 export function compareTable(r: CompareReport): string {
   const rank = new Map(r.ranking.map((e) => [e.path, e.rank]));
@@ -50,7 +58,7 @@ export function compareTable(r: CompareReport): string {
     'signature',
     'dH (nats)',
     'notches',
-    'I ratio [95% CI]',
+    'I ratio or difference [95% CI]',
     'median H',
     'median I',
     'rank',
@@ -77,7 +85,11 @@ export function compareTable(r: CompareReport): string {
       isBase ? 'baseline' : s.kind,
       isBase ? '' : (s.deltaEntropy >= 0 ? '+' : '') + num(s.deltaEntropy),
       isBase ? '' : s.notchesOverlap ? 'overlap' : 'apart',
-      isBase ? '' : `x${num(s.miRatio)} [${num(s.miRatioLow)}, ${num(s.miRatioHigh)}]`,
+      isBase
+        ? ''
+        : s.miComparison === 'difference'
+          ? `${signedNum(s.miDifference)} nats [${signedNum(s.miDifferenceLow)}, ${signedNum(s.miDifferenceHigh)}]`
+          : `x${num(s.miRatio)} [${num(s.miRatioLow)}, ${num(s.miRatioHigh)}]`,
       num(m.summary.entropy.median),
       num(m.summary.mi.median, 3),
       String(rank.get(m.path) ?? ''),
@@ -88,7 +100,7 @@ export function compareTable(r: CompareReport): string {
   const lines = [
     `${r.models.length} models; reference: ${r.baseline === null ? 'for each model, the rest of the cohort pooled' : `baseline ${r.baseline}`}`,
     `${r.probe === null ? 'activation dumps' : `probe ${r.probe.path}`}: ${p.samples} samples; layers ${p.layers.join(', ')}; H: ${p.bins} bins (${p.binning} range per model), nats; I: KSG-1, k = ${p.k}, nats`,
-    `signature thresholds: |dH| >= ${r.thresholds.deltaEntropy} nats with notches apart; I ratio >= ${r.thresholds.miRatio} (or <= 1/${r.thresholds.miRatio}) with its interval excluding 1`,
+    `signature thresholds: |dH| >= ${r.thresholds.deltaEntropy} nats with notches apart; I ratio >= ${r.thresholds.miRatio} (or <= 1/${r.thresholds.miRatio}) with its interval excluding 1; when a median I is below ${MI_RATIO_FLOOR} nats, I difference >= ${MI_MIN_DIFFERENCE} nats (or <= -${MI_MIN_DIFFERENCE}) with its interval excluding 0`,
     '',
     formatTable(header, rows, 2),
     '',

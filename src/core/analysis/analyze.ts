@@ -78,6 +78,7 @@ async function activationsOf(
   source: string,
   probe: ProbeInput,
   opts: AnalyzeOptions,
+  onProbeNotice: (message: string) => void,
 ): Promise<{
   acts: ActivationMatrix;
   modelPath: string;
@@ -133,6 +134,7 @@ async function activationsOf(
             ...(opts.samples === undefined ? {} : { samples: opts.samples }),
             seed: opts.seed ?? 0,
             ...(inputShape === undefined ? {} : { inputShape }),
+            onWarning: onProbeNotice,
           }),
   );
   try {
@@ -207,7 +209,9 @@ export async function analyzeDetailed(
 ): Promise<DetailedAnalysis> {
   const t0 = performance.now();
   throwIfAborted(opts.signal);
-  const got = await activationsOf(source, probe, opts);
+  // Notices of the probe loader (a CSV header skipped, a subset larger than the set).
+  const probeNotices: string[] = [];
+  const got = await activationsOf(source, probe, opts, (m) => probeNotices.push(m));
   const sha256 = await modelContentHash(got.modelPath);
   const m = await measure(got.acts, {
     bins: opts.bins ?? 100,
@@ -245,7 +249,10 @@ export async function analyzeDetailed(
       miMs: m.timing.miMs,
       totalMs: performance.now() - t0,
     },
-    warnings: m.warnings,
+    warnings: [
+      ...probeNotices.map((message) => ({ code: 'probe-notice' as const, message })),
+      ...m.warnings,
+    ],
     flags: loneModelFlags(m.summary, params.bins),
     layers: m.layers,
     summary: m.summary,

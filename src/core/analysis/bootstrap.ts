@@ -48,30 +48,71 @@ export function bootstrapMedian(sorted: Float64Array, rng: Rng): number {
 }
 
 /**
+ * The two medians of {@link medianRatioInterval} and their difference, with its interval:
+ * what a comparison needs when a median is near or below 0, where the ratio misleads.
+ */
+export interface MedianComparison extends RatioInterval {
+  /** median(a) and median(b) on the full samples. */
+  median: number;
+  referenceMedian: number;
+  /** median(a) - median(b), with a percentile bootstrap interval from the same replicates. */
+  difference: number;
+  differenceLow: number;
+  differenceHigh: number;
+}
+
+/**
  * The ratio of the medians of two samples (e.g. off-diagonal MI values of two models, nats /
  * nats) with a percentile bootstrap interval: each replicate resamples both samples with
  * replacement, independently, and takes the ratio of their medians (each resample median
  * drawn exactly in O(1), see {@link bootstrapMedian}). Deterministic for a seed. Pairs of
  * neurons share neurons, so the values are not independent and the interval is indicative
- * (somewhat too narrow), not exact.
+ * (somewhat too narrow), not exact. The same replicates give the difference of the medians
+ * and its interval, returned alongside (with both medians), for medians near or below 0.
  */
 export function medianRatioInterval(
   a: ArrayLike<number>,
   b: ArrayLike<number>,
   opts: { replicates?: number; level?: number; seed?: number } = {},
-): RatioInterval {
+): MedianComparison {
   const replicates = opts.replicates ?? 1000;
   const level = opts.level ?? 0.95;
   const sa = sortedCopy(a);
   const sb = sortedCopy(b);
-  if (sa.length === 0 || sb.length === 0) return { ratio: NaN, low: NaN, high: NaN };
-  const ratio = quantileSorted(sa, 0.5) / quantileSorted(sb, 0.5);
+  if (sa.length === 0 || sb.length === 0) {
+    return {
+      ratio: NaN,
+      low: NaN,
+      high: NaN,
+      median: quantileSorted(sa, 0.5),
+      referenceMedian: quantileSorted(sb, 0.5),
+      difference: NaN,
+      differenceLow: NaN,
+      differenceHigh: NaN,
+    };
+  }
+  const median = quantileSorted(sa, 0.5);
+  const referenceMedian = quantileSorted(sb, 0.5);
   const rng = new Rng(opts.seed ?? 0);
   const ratios = new Float64Array(replicates);
+  const differences = new Float64Array(replicates);
   for (let r = 0; r < replicates; r++) {
-    ratios[r] = bootstrapMedian(sa, rng) / bootstrapMedian(sb, rng);
+    const ma = bootstrapMedian(sa, rng);
+    const mb = bootstrapMedian(sb, rng);
+    ratios[r] = ma / mb;
+    differences[r] = ma - mb;
   }
   ratios.sort();
+  differences.sort();
   const tail = (1 - level) / 2;
-  return { ratio, low: quantileSorted(ratios, tail), high: quantileSorted(ratios, 1 - tail) };
+  return {
+    ratio: median / referenceMedian,
+    low: quantileSorted(ratios, tail),
+    high: quantileSorted(ratios, 1 - tail),
+    median,
+    referenceMedian,
+    difference: median - referenceMedian,
+    differenceLow: quantileSorted(differences, tail),
+    differenceHigh: quantileSorted(differences, 1 - tail),
+  };
 }

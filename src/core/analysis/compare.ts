@@ -1,5 +1,5 @@
-import { CancelledError, UserError } from '../errors';
-import { boxSummary, quantileSorted, sortedCopy } from '../measures/boxSummary';
+import { CancelledError, oneLine, UserError } from '../errors';
+import { boxSummary, entropyBoxSummary, quantileSorted, sortedCopy } from '../measures/boxSummary';
 import { loadProbe } from '../probe/loadProbe';
 import type { ProbeSet } from '../probe/types';
 import type {
@@ -8,6 +8,7 @@ import type {
   BoxSummary,
   CompareModel,
   CompareReport,
+  ReportWarning,
   Signature,
 } from '../report/schema';
 import type { AnalyzeOptions, DetailedAnalysis } from './analyze';
@@ -50,7 +51,7 @@ interface Outcome {
 
 function errorText(err: unknown): string {
   if (err instanceof UserError) return err.message;
-  return `internal error: ${err instanceof Error ? err.message : String(err)}`;
+  return `internal error: ${oneLine(err instanceof Error ? err.message : String(err))}`;
 }
 
 /** The models each metric row names; a row naming no model is a UserError. */
@@ -170,6 +171,8 @@ export async function compare(
   const metrics = table === null ? sources.map(() => null) : matchMetrics(table, sources);
 
   let probe: ProbeSet | null = null;
+  // Notices of the probe loader (a CSV header skipped ...), added to every model's warnings.
+  const probeNotices: ReportWarning[] = [];
   if (sources.some((s) => !isActivationDump(s))) {
     if (opts.probe === undefined) {
       throw new UserError(
@@ -179,6 +182,7 @@ export async function compare(
     probe = await loadProbe(opts.probe, {
       ...(opts.samples === undefined ? {} : { samples: opts.samples }),
       seed: opts.seed ?? 0,
+      onWarning: (message) => probeNotices.push({ code: 'probe-notice', message }),
     });
   }
 
@@ -233,9 +237,17 @@ export async function compare(
       step: o.step,
       summary: report.summary,
       layers: report.layers,
-      signature: signatureFor(o, ok, baseline, thresholds, opts.bootstrapReplicates ?? 1000, seed),
+      signature: signatureFor(
+        o,
+        ok,
+        baseline,
+        thresholds,
+        opts.bootstrapReplicates ?? 1000,
+        seed,
+        opts.bins ?? 100,
+      ),
       metric: metrics[i],
-      warnings: report.warnings,
+      warnings: isActivationDump(o.path) ? report.warnings : [...probeNotices, ...report.warnings],
     };
   });
 
@@ -338,6 +350,7 @@ function signatureFor(
   thresholds: SignatureThresholds,
   replicates: number,
   seed: number,
+  bins: number,
 ): Signature {
   const mine = o.result as DetailedAnalysis;
   let refEntropy: BoxSummary;
@@ -353,6 +366,10 @@ function signatureFor(
         miRatio: 1,
         miRatioLow: 1,
         miRatioHigh: 1,
+        miComparison: 'ratio',
+        miDifference: 0,
+        miDifferenceLow: 0,
+        miDifferenceHigh: 0,
         entropyDirection: 'equal',
         miDirection: 'equal',
         reference: baseline,
@@ -367,7 +384,10 @@ function signatureFor(
     if (rest.length === 0) {
       return noSignature('no signature: no other model of the cohort was analysed to compare with');
     }
-    refEntropy = boxSummary(rest.flatMap((r) => allEntropies(r.report)));
+    refEntropy = entropyBoxSummary(
+      rest.flatMap((r) => allEntropies(r.report)),
+      bins,
+    );
     refPairs = concat(rest.map((r) => r.pairValues));
     refName = `rest of cohort (${rest.length} model${rest.length === 1 ? '' : 's'} pooled)`;
   }

@@ -1,5 +1,5 @@
 import type { BoxSummary, Signature, SignatureKind } from '../report/schema';
-import type { RatioInterval } from './bootstrap';
+import type { MedianComparison, RatioInterval } from './bootstrap';
 
 /** When a difference counts as a direction (see docs/report-schema.md, "Signatures"). */
 export interface SignatureThresholds {
@@ -11,14 +11,32 @@ export interface SignatureThresholds {
 
 export const DEFAULT_THRESHOLDS: SignatureThresholds = { deltaEntropy: 0.1, miRatio: 1.5 };
 
+/**
+ * Median I (nats) below which the ratio of medians is not used: near 0 a ratio explodes, and
+ * when both medians are negative (KSG-1's bias on nearly independent neurons) it inverts
+ * (-0.178 / -0.1 = x1.78 although I is lower). When either median is below this floor, I is
+ * compared by the difference of the medians instead.
+ */
+export const MI_RATIO_FLOOR = 0.01;
+
+/** |difference of median I| (nats) at or above which I counts as lower/higher in difference mode. */
+export const MI_MIN_DIFFERENCE = 0.01;
+
+/** How median I was compared with the reference. */
+export type MiComparison = 'ratio' | 'difference';
+
 export type Direction = 'lower' | 'higher' | 'equal';
 
 /** What a signature is read from: a model's and its reference's overall summaries. */
 export interface SignatureInput {
   entropy: BoxSummary;
   referenceEntropy: BoxSummary;
-  /** Ratio of median off-diagonal I (model / reference) with its bootstrap interval. */
-  mi: RatioInterval;
+  /**
+   * Median off-diagonal I of the model against the reference: the ratio with its bootstrap
+   * interval, and (as `medianRatioInterval` returns it) both medians and their difference
+   * with its interval. A bare ratio is read as a ratio.
+   */
+  mi: RatioInterval | MedianComparison;
   reference: string;
 }
 
@@ -42,12 +60,32 @@ export function entropyDirection(
 }
 
 /**
- * The direction of median I against the reference: higher when the ratio reaches the
- * threshold and its bootstrap interval lies above 1; lower when it is at or below
- * 1/threshold and its interval lies below 1. An undefined ratio (reference median <= 0) is
- * 'equal'.
+ * How median I is compared: by `difference` when both medians are known and either is below
+ * {@link MI_RATIO_FLOOR}, else by `ratio`.
  */
-export function miDirection(mi: RatioInterval, thresholds: SignatureThresholds): Direction {
+export function miComparisonOf(mi: RatioInterval | MedianComparison): MiComparison {
+  if (!('median' in mi)) return 'ratio';
+  return mi.median < MI_RATIO_FLOOR || mi.referenceMedian < MI_RATIO_FLOOR ? 'difference' : 'ratio';
+}
+
+/**
+ * The direction of median I against the reference. By ratio: higher when the ratio reaches
+ * the threshold and its bootstrap interval lies above 1; lower when it is at or below
+ * 1/threshold and its interval lies below 1; an undefined ratio (reference median <= 0) is
+ * 'equal'. By difference (a median below {@link MI_RATIO_FLOOR}, see {@link miComparisonOf}):
+ * higher when the difference is at least {@link MI_MIN_DIFFERENCE} and its interval lies above
+ * 0, lower when it is at most -{@link MI_MIN_DIFFERENCE} and its interval lies below 0.
+ */
+export function miDirection(
+  mi: RatioInterval | MedianComparison,
+  thresholds: SignatureThresholds,
+): Direction {
+  if (miComparisonOf(mi) === 'difference') {
+    const d = mi as MedianComparison;
+    if (d.difference >= MI_MIN_DIFFERENCE && d.differenceLow > 0) return 'higher';
+    if (d.difference <= -MI_MIN_DIFFERENCE && d.differenceHigh < 0) return 'lower';
+    return 'equal';
+  }
   if (!Number.isFinite(mi.ratio) || mi.ratio <= 0) return 'equal';
   if (mi.ratio >= thresholds.miRatio && mi.low > 1) return 'higher';
   if (mi.ratio <= 1 / thresholds.miRatio && mi.high < 1) return 'lower';
@@ -61,13 +99,24 @@ function kindOf(h: Direction, i: Direction): SignatureKind {
 }
 
 const fmt = (x: number, d = 2): string => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
-const signed = (x: number): string => (x >= 0 ? '+' : '') + fmt(x);
+const signed = (x: number, d = 2): string => (x >= 0 ? '+' : '') + fmt(x, d);
+
+/** The MI evidence in words: the ratio, or the difference and why. */
+function miEvidence(mi: RatioInterval | MedianComparison): string {
+  if (miComparisonOf(mi) === 'ratio')
+    return `median I x${fmt(mi.ratio)} [${fmt(mi.low)}, ${fmt(mi.high)}]`;
+  const d = mi as MedianComparison;
+  return (
+    `median I ${signed(d.difference, 3)} nats [${signed(d.differenceLow, 3)}, ${signed(d.differenceHigh, 3)}] ` +
+    `(${fmt(d.median, 3)} vs ${fmt(d.referenceMedian, 3)} nats: compared by difference, a median is below ${MI_RATIO_FLOOR} nats)`
+  );
+}
 
 function explain(kind: SignatureKind, h: Direction, i: Direction, input: SignatureInput): string {
   const delta = input.entropy.median - input.referenceEntropy.median;
   const evidence =
     `median H ${signed(delta)} nats (notches ${notchesOverlap(input.entropy, input.referenceEntropy) ? 'overlap' : 'apart'}), ` +
-    `median I x${fmt(input.mi.ratio)} [${fmt(input.mi.low)}, ${fmt(input.mi.high)}] vs ${input.reference}`;
+    `${miEvidence(input.mi)} vs ${input.reference}`;
   if (kind === 'heuristic') {
     return `heuristic memorization (shortcut learning): H lower and I higher; ${evidence}`;
   }
@@ -89,7 +138,9 @@ function explain(kind: SignatureKind, h: Direction, i: Direction, input: Signatu
  * The memorization signature of a model relative to a reference (spec section 6): heuristic
  * when H is lower and I higher, example-level when H is higher and I lower, none otherwise.
  * Each direction needs both the effect size (thresholds) and non-overlapping uncertainty
- * (notches for H, the bootstrap interval for I).
+ * (notches for H, the bootstrap interval for I). Median I is compared by ratio, or by
+ * difference when a median is below {@link MI_RATIO_FLOOR} (`miComparison` says which; the
+ * unused ratio is then NaN).
  */
 export function signatureOf(
   input: SignatureInput,
@@ -98,13 +149,25 @@ export function signatureOf(
   const h = entropyDirection(input.entropy, input.referenceEntropy, thresholds);
   const i = miDirection(input.mi, thresholds);
   const kind = kindOf(h, i);
+  const comparison = miComparisonOf(input.mi);
+  // A ratio that was not used (a median below the floor) is not reported: it can invert.
+  const byRatio = comparison === 'ratio';
+  const mi = input.mi as Partial<MedianComparison>;
   return {
     kind,
     deltaEntropy: input.entropy.median - input.referenceEntropy.median,
     notchesOverlap: notchesOverlap(input.entropy, input.referenceEntropy),
-    miRatio: input.mi.ratio,
-    miRatioLow: input.mi.low,
-    miRatioHigh: input.mi.high,
+    miRatio: byRatio ? input.mi.ratio : NaN,
+    miRatioLow: byRatio ? input.mi.low : NaN,
+    miRatioHigh: byRatio ? input.mi.high : NaN,
+    miComparison: comparison,
+    ...(mi.difference === undefined
+      ? {}
+      : {
+          miDifference: mi.difference,
+          miDifferenceLow: mi.differenceLow as number,
+          miDifferenceHigh: mi.differenceHigh as number,
+        }),
     entropyDirection: h,
     miDirection: i,
     reference: input.reference,

@@ -68,6 +68,19 @@ export function boxSummary(values: ArrayLike<number>): BoxSummary {
 }
 
 /**
+ * {@link boxSummary} of per-neuron entropies binned with B bins: the notch is clipped to
+ * [0, ln B], the range H can take (median -/+ 1.57 IQR / sqrt(n) can reach below 0 or above
+ * ln B for few neurons). Quartiles, whiskers and extremes are values of H, inside already.
+ * The unclipped notch is median -/+ 1.57 (q3 - q1) / sqrt(n) of the same summary.
+ */
+export function entropyBoxSummary(values: ArrayLike<number>, bins: number): BoxSummary {
+  const box = boxSummary(values);
+  const top = Math.log(bins);
+  const clip = (x: number): number => Math.min(top, Math.max(0, x));
+  return { ...box, notchLow: clip(box.notchLow), notchHigh: clip(box.notchHigh) };
+}
+
+/**
  * Median, mean and quartiles (numpy 'linear') of a set of MI values (nats). `pairs` is the
  * number of values. With no values the statistics are NaN (null in JSON).
  * @throws RangeError when a value is NaN (drop uncomputed pairs first: {@link offDiagonalMi}).

@@ -25,6 +25,8 @@ export interface EntropyOptions {
  * and the maximum itself goes into the last bin B - 1. (numpy's `digitize`, which the paper's
  * authors used, puts values equal to the maximum into an extra bin of their own.) When the
  * range is empty (max = min) every neuron it covers has H = 0. The largest possible H is ln B.
+ * Ranges too wide for float64 (max - min above ~1.8e308) are binned on halved values, so
+ * that they bin exactly like the same data scaled down.
  *
  * @returns one entropy per neuron, in column order, in nats.
  * @throws RangeError when B is not a positive integer or a value is NaN or infinite.
@@ -79,7 +81,13 @@ function binnedEntropyOf(
 ): number {
   if (count === 0 || !(max > min)) return 0;
   const bins = counts.length;
-  const width = (max - min) / bins;
+  // max - min overflows to Infinity for ranges wider than ~1.8e308 (e.g. [-1.7e308, 1.7e308]),
+  // which would put every value in bin 0. Then both x - min and the width are computed on
+  // halved values: exact (halving a normal double is exact), finite, and the same quotient.
+  // Ordinary ranges keep the direct formula, bit for bit.
+  const scale = Number.isFinite(max - min) ? 1 : 0.5;
+  const lo = min * scale;
+  const width = (max * scale - lo) / bins;
   counts.fill(0);
   for (let i = offset; i < offset + count; i++) {
     const x = data[i];
@@ -87,7 +95,7 @@ function binnedEntropyOf(
       throw new RangeError(`value ${x} outside the bin range [${min}, ${max}]`);
     }
     // Rounding can put a value just below max at index B; it belongs to the last bin.
-    const b = Math.floor((x - min) / width);
+    const b = Math.floor((x * scale - lo) / width);
     counts[b < bins ? b : bins - 1]++;
   }
   // H = -sum (c/S) ln(c/S) = ln S - (1/S) sum c ln c

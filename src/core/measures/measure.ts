@@ -11,12 +11,12 @@ import type {
   MiSummary,
   ReportWarning,
 } from '../report/schema';
-import { boxSummary, miSummary } from './boxSummary';
+import { entropyBoxSummary, miSummary } from './boxSummary';
 import type { Binning } from './entropy';
 import { entropies } from './entropy';
 import { miDensity } from './gmm';
 import { capNeurons } from './neuronCap';
-import { layerTieStats, neuronTieFractions } from './ties';
+import { layerTieStats, neuronMiMeasurable, neuronTieFractions } from './ties';
 
 export interface MeasureOptions extends JobOptions {
   /** Equal-width entropy bins B (default 100). */
@@ -56,6 +56,11 @@ export interface MeasureResult {
   entropy: Float64Array;
   /** Fraction of each neuron's values tied with another of its values, column order. */
   tieFractions: Float64Array;
+  /**
+   * Whether each neuron (column order) has the continuous part KSG-1 needs
+   * (`miMeasurable` in ./ties); those that have not are left out of `mi` and of the MI summaries.
+   */
+  miMeasurable: boolean[];
   /** KSG-1 MI over the columns kept by the neuron cap (`mi.columns`), nats. */
   mi: MiMatrix;
   /** Per-layer summaries: entropy over all of the layer's neurons, MI over pairs inside it. */
@@ -78,8 +83,11 @@ export const SMALL_PROBE = 1000;
  * layer and overall: the entropy box summary, the off-diagonal MI summary (pairs inside the
  * layer; all pairs overall) and its Gaussian-mixture density, the mean tie fraction and the
  * count of dead (constant) neurons, with warnings for heavy ties, dead neurons, small probe
- * sets and subsampled MI. Cancellable through `signal`; reports stages 'entropy', the MI
- * kernel's progress, and 'summary' (layers done).
+ * sets and subsampled MI. Neurons without a continuous part (`miMeasurable` in ./ties:
+ * constant, binary, ...) are left out of the MI estimate and its summaries, with an
+ * `mi-unmeasurable` warning per layer; the neuron cap draws among the measurable ones. Entropy
+ * notches are clipped to [0, ln B]. Cancellable through `signal`; reports stages 'entropy',
+ * the MI kernel's progress, and 'summary' (layers done).
  */
 export async function measure(
   acts: ActivationMatrix,
@@ -108,7 +116,9 @@ export async function measure(
   throwIfAborted(signal);
 
   t = performance.now();
-  const columns = capNeurons(acts.layers, params.miNeuronCap, params.seed);
+  // Neurons without a continuous part (constant, binary, ...) have no KSG-1 estimate: left out.
+  const measurable = neuronMiMeasurable(acts, params.k);
+  const columns = capNeurons(acts.layers, params.miNeuronCap, params.seed, (c) => measurable[c]);
   const mi = await computeMiMatrix(acts, {
     k: params.k,
     columns,
@@ -131,12 +141,15 @@ export async function measure(
     const pairValues = offDiagonalMi(mi, inLayer);
     const ties = layerTieStats(acts, layer, tieFractions);
     const layerEntropy = entropy.subarray(layer.start, layer.end);
+    let unmeasurable = 0;
+    for (let c = layer.start; c < layer.end; c++) if (!measurable[c]) unmeasurable++;
     layers.push({
       name: layer.name,
       neurons: layer.end - layer.start,
       miNeurons: inLayer.length,
+      miUnmeasurable: unmeasurable,
       entropies: Array.from(layerEntropy),
-      entropy: boxSummary(layerEntropy),
+      entropy: entropyBoxSummary(layerEntropy, params.bins),
       mi: miSummary(pairValues),
       density: miDensity(pairValues),
       tieFraction: ties.tieFraction,
@@ -155,7 +168,7 @@ export async function measure(
     const allPairs = offDiagonalMi(mi);
     overall = { mi: miSummary(allPairs), density: miDensity(allPairs) };
   }
-  const summary = { entropy: boxSummary(entropy), ...overall };
+  const summary = { entropy: entropyBoxSummary(entropy, params.bins), ...overall };
   onProgress?.({ stage: 'summary', done: total, total });
   const summaryMs = performance.now() - t;
 
@@ -163,6 +176,7 @@ export async function measure(
     params,
     entropy,
     tieFractions,
+    miMeasurable: measurable,
     mi,
     layers,
     summary,
@@ -209,6 +223,14 @@ function warningsFor(params: MeasureParams, layers: LayerReport[], mi: MiMatrix)
         message: `${l.name}: on average ${(100 * l.tieFraction).toFixed(1)}% of each neuron's values are tied (e.g. post-ReLU zeros); KSG MI is biased by ties, prefer pre-activation values`,
       });
     }
+    const unmeasurable = l.miUnmeasurable ?? 0;
+    if (unmeasurable > 0) {
+      warnings.push({
+        code: 'mi-unmeasurable',
+        layer: l.name,
+        message: `${l.name}: ${unmeasurable} of ${l.neurons} neurons left out of MI (not measurable): no continuous part (fewer than k + 1 = ${params.k + 1} distinct values, or every value repeated at least ${params.k + 1} times: constant, binary ...), where KSG-1 gives meaningless values`,
+      });
+    }
     if (l.deadNeurons > 0) {
       warnings.push({
         code: 'dead-neurons',
@@ -223,7 +245,7 @@ function warningsFor(params: MeasureParams, layers: LayerReport[], mi: MiMatrix)
       message: `${params.samples} probe examples: below ${SMALL_PROBE} the estimates are noisy (1,000 to 2,500 recommended)`,
     });
   }
-  const capped = layers.filter((l) => l.miNeurons < l.neurons);
+  const capped = layers.filter((l) => l.miNeurons < l.neurons - (l.miUnmeasurable ?? 0));
   if (capped.length > 0 || mi.pairsComputed < mi.pairsTotal) {
     const parts: string[] = [];
     if (capped.length > 0) {

@@ -67,3 +67,47 @@ export function layerTieStats(
   const count = layer.end - layer.start;
   return { tieFraction: count > 0 ? sum / count : 0, deadNeurons: dead, maxTieFraction: max };
 }
+
+/**
+ * Whether KSG-1 MI with k neighbours can be estimated for a neuron: it needs a continuous
+ * part. A neuron has none, and is not MI-measurable, when
+ * - it takes fewer than k + 1 distinct values (constant, binary, and for k = 3 ternary
+ *   neurons), or
+ * - every value it takes occurs at least k + 1 times, so that every sample's k-th nearest
+ *   neighbour in the neuron's own values is at distance 0 (a discrete neuron, e.g. a one-hot
+ *   or coarsely quantised unit).
+ * For such neurons the k-NN distances of a pair are mostly 0 and KSG-1 gives meaningless
+ * values (about psi(S) + psi(k) - 2 psi(1), e.g. 7.37 nats at S = 200, for two independent
+ * binary or two constant neurons). A neuron with a continuous part next to many ties (post-ReLU
+ * zeros) stays measurable: its ties are reported as a tie fraction instead.
+ */
+export function miMeasurable(values: ArrayLike<number>, k: number): boolean {
+  return discreteProfile(Float64Array.from(values).sort(), k);
+}
+
+/** {@link miMeasurable} on ascending values. */
+function discreteProfile(sorted: Float64Array, k: number): boolean {
+  const n = sorted.length;
+  let distinct = 0;
+  let everyRunLong = true;
+  let run = 0;
+  for (let i = 0; i <= n; i++) {
+    if (i < n && i > 0 && sorted[i] === sorted[i - 1]) {
+      run++;
+      continue;
+    }
+    if (i > 0 && run < k + 1) everyRunLong = false;
+    if (i < n) {
+      distinct++;
+      run = 1;
+    }
+  }
+  return n > 0 && distinct >= k + 1 && !everyRunLong;
+}
+
+/** {@link miMeasurable} of every neuron (column) of the matrix, in column order. */
+export function neuronMiMeasurable(acts: ActivationMatrix, k: number): boolean[] {
+  const out: boolean[] = [];
+  for (let n = 0; n < acts.neurons; n++) out.push(miMeasurable(column(acts, n), k));
+  return out;
+}

@@ -16,7 +16,10 @@ export interface BoxSummary {
   /** Most extreme values within q1 - 1.5 IQR and q3 + 1.5 IQR. */
   whiskerLow: number;
   whiskerHigh: number;
-  /** median -/+ 1.57 IQR / sqrt(n): the 95% interval of the median. */
+  /**
+   * median -/+ 1.57 IQR / sqrt(n): the 95% interval of the median. For entropies clipped to
+   * [0, ln B], the range H can take.
+   */
   notchLow: number;
   notchHigh: number;
 }
@@ -52,6 +55,12 @@ export interface LayerReport {
   neurons: number;
   /** Neurons of this layer that entered the MI estimate (after the per-layer cap). */
   miNeurons: number;
+  /**
+   * Neurons of this layer left out of MI for want of a continuous part (constant, binary, or
+   * every value repeated at least k + 1 times; see `miMeasurable` in measures/ties.ts).
+   * Absent in reports written before it was added (read as 0).
+   */
+  miUnmeasurable?: number;
   /** Per-neuron entropy (nats), in column order. */
   entropies: number[];
   entropy: BoxSummary;
@@ -65,7 +74,15 @@ export interface LayerReport {
 }
 
 export type WarningCode =
-  'heavy-ties' | 'dead-neurons' | 'small-probe' | 'mi-subsampled' | 'nonfinite-dropped';
+  | 'heavy-ties'
+  | 'dead-neurons'
+  | 'small-probe'
+  | 'mi-subsampled'
+  | 'nonfinite-dropped'
+  /** Neurons left out of MI: no continuous part (see `LayerReport.miUnmeasurable`). */
+  | 'mi-unmeasurable'
+  /** A notice of the probe loader, e.g. the first CSV line taken as a header. */
+  | 'probe-notice';
 
 export interface ReportWarning {
   code: WarningCode;
@@ -126,10 +143,23 @@ export interface Signature {
   deltaEntropy: number;
   /** Whether the notches of this model and the reference overlap (overall entropy). */
   notchesOverlap: boolean;
-  /** Median I of this model divided by that of the reference, with a bootstrap interval. */
+  /**
+   * Median I of this model divided by that of the reference, with a bootstrap interval. NaN
+   * (null in JSON) when `miComparison` is `difference`: near or below 0 a ratio misleads.
+   */
   miRatio: number;
   miRatioLow: number;
   miRatioHigh: number;
+  /**
+   * How median I was compared: `ratio`, or `difference` when either median is below
+   * MI_RATIO_FLOOR (0.01 nats; src/core/analysis/signature.ts). Absent in older reports
+   * (read as `ratio`).
+   */
+  miComparison?: 'ratio' | 'difference';
+  /** Median I of this model minus that of the reference (nats), with a bootstrap interval. */
+  miDifference?: number;
+  miDifferenceLow?: number;
+  miDifferenceHigh?: number;
   /** How median H and median I moved against the reference, after thresholds and intervals. */
   entropyDirection?: 'lower' | 'higher' | 'equal';
   miDirection?: 'lower' | 'higher' | 'equal';
