@@ -42,7 +42,7 @@ void describe('TF SavedModel folders', () => {
     mkdirSync(dir);
     await assert.rejects(
       openModel(dir),
-      /empty: expected a model file or a folder holding model.json or saved_model.pb, found a folder with neither/,
+      /empty: expected a model file or a model folder \(holding model\.json, saved_model\.pb or config\.json\), found a folder with none of them/,
     );
   });
 });

@@ -87,7 +87,7 @@ void describe('capture: bad input gives one-line UserErrors', () => {
     );
     await rejectsWith(
       openModel(tmp.dir),
-      /expected a model file or a folder holding model\.json or saved_model\.pb, found a folder with neither/,
+      /expected a model file or a model folder \(holding model\.json, saved_model\.pb or config\.json\), found a folder with none of them/,
     );
   });
 

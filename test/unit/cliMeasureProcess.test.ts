@@ -22,6 +22,7 @@ async function bundleCli(): Promise<void> {
     target: 'node20',
     format: 'cjs',
     packages: 'external',
+    loader: { '.py': 'text' },
     logLevel: 'warning',
   });
 }

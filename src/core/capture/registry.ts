@@ -81,7 +81,7 @@ export async function resolveModel(target: string): Promise<ResolvedModel> {
     if (marker === null) {
       const markers = modelFormats.flatMap((f) => (f.folderMarker ? [f.folderMarker] : []));
       throw new UserError(
-        `${target}: expected a model file or a folder holding ${markers.join(' or ')}, found a folder with neither`,
+        `${target}: expected a model file or a model folder (holding ${markers.slice(0, -1).join(', ')} or ${markers[markers.length - 1]}), found a folder with none of them`,
       );
     }
     file = marker;
