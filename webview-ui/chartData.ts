@@ -4,6 +4,7 @@
  * semantic keys; the drawing code maps them to the theme's CSS variables.
  */
 import { layerTableCsv } from '../src/core/report/csv';
+import { miEvidence } from '../src/shared/miEvidence';
 import type {
   AnalysisReport,
   BoxSummary,
@@ -563,9 +564,7 @@ export function compareTable(report: CompareReport): TableData {
       isReference ? 'baseline (reference)' : SIGNATURE_LABELS[sig.kind],
       isReference ? '' : formatNumber(sig.deltaEntropy),
       isReference ? '' : sig.notchesOverlap ? 'yes' : 'no',
-      isReference
-        ? ''
-        : `×${formatNumber(sig.miRatio)} [${formatNumber(sig.miRatioLow)}, ${formatNumber(sig.miRatioHigh)}]`,
+      isReference ? '' : miEvidence(sig, (n) => formatNumber(n), '×'),
       formatNumber(m.summary.entropy.median),
       formatNumber(m.summary.mi.median, 3),
       rank.has(m.path) ? String(rank.get(m.path)) : '',

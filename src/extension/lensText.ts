@@ -4,6 +4,7 @@
  */
 import * as path from 'node:path';
 import type { AnalysisReport, Signature, SignatureKind } from '../core/report/schema';
+import { miEvidence } from '../shared/miEvidence';
 import type { ResultEntry } from './resultStore';
 
 /** The lens shown before any result exists for the saved path. */
@@ -83,7 +84,7 @@ export function diagnosticMessage(entry: ResultEntry, displayPath: string, stale
   const notches = s.notchesOverlap ? 'notches overlap' : 'notches apart';
   return (
     `MemLens: ${signatureLabel(s.kind)} in ${displayPath} vs ${s.reference}: ` +
-    `median H ${delta} nats (${notches}), median I x${num(s.miRatio)} [${num(s.miRatioLow)}, ${num(s.miRatioHigh)}]` +
+    `median H ${delta} nats (${notches}), median I ${miEvidence(s, num)}` +
     (stale ? ' (from an earlier save of the model: analyze it again)' : '')
   );
 }
@@ -105,7 +106,7 @@ export function withSignatureFlag(
     message:
       `${signatureLabel(signature.kind)} against the baseline ${signature.reference}: ` +
       `median H ${delta} nats (${signature.notchesOverlap ? 'notches overlap' : 'notches apart'}), ` +
-      `median I x${num(signature.miRatio)} [${num(signature.miRatioLow)}, ${num(signature.miRatioHigh)}]`,
+      `median I ${miEvidence(signature, num)}`,
     threshold:
       `H differs by at least ${thresholds.deltaEntropy} nats with notches apart; ` +
       `I ratio at least ${thresholds.miRatio} (or at most 1/${thresholds.miRatio}) with its 95% bootstrap interval excluding 1`,
