@@ -288,7 +288,7 @@ void describe('TF.js graph-model capture', () => {
     handle.dispose();
   });
 
-  void it('refuses non-finite activations, naming the layer and the probe example', async () => {
+  void it('refuses non-finite activations from a finite probe, naming the layer, the example and the model', async () => {
     const file = writeGraphModel(
       path.join(tmp.dir, 'log'),
       [g.placeholder('x', [-1, 2]), g.unary('log', 'Log', 'x'), g.unary('out', 'Relu', 'log')],
@@ -305,7 +305,8 @@ void describe('TF.js graph-model capture', () => {
       handle.capture(probe, { layers: ['log'] }),
       (e: unknown) =>
         e instanceof UserError &&
-        /p\.csv: layer 'log' produced NaN on probe example 20 \(neuron 1\): expected finite activations/.test(
+        e.message.startsWith(`${file}: `) &&
+        /layer 'log' produced NaN on probe example 20 \(neuron 1\) from finite probe values: the model computes it \(its weights are finite/.test(
           e.message,
         ),
     );

@@ -10,6 +10,7 @@ import type { Hdf5Array, Hdf5Reader } from './kerasHdf5';
 import { openHdf5 } from './kerasHdf5';
 import type { FlatTopology, LayerEntry } from '../tfjs/nestedModels';
 import { flattenNestedModels } from '../tfjs/nestedModels';
+import { checkLayersTopology } from '../tfjs/topologyCheck';
 import { openLayersArtifacts } from '../tfjs/tfjsLayers';
 import { loadTf } from '../tfjs/tfjsRuntime';
 import type { ModelFileInfo, ModelFormat, ModelHandle, OpenModelOptions } from '../format';
@@ -56,7 +57,11 @@ function parseConfig(text: string, where: string): Record<string, unknown> {
   if (typeof config !== 'object' || config === null || !('class_name' in config)) {
     throw new UserError(`${where}: expected a Keras model config with a class_name, found none`);
   }
-  return normalizeKerasConfig(config, where) as Record<string, unknown>;
+  // Checked as written (Keras 3 calls keep their keras_history) and in the Keras 2 form.
+  checkLayersTopology(where, config);
+  const normalized = normalizeKerasConfig(config, where) as Record<string, unknown>;
+  checkLayersTopology(where, normalized);
+  return normalized;
 }
 
 /** A .keras file (Keras 3): a zip of config.json and model.weights.h5 (layers/<name>/vars/<i>). */
@@ -267,6 +272,7 @@ async function openKeras(file: string, opts: OpenModelOptions): Promise<ModelHan
       kerasClasses,
     } = withStandIns(file, source.config, source.kerasMajor);
     const flat = flattenNestedModels(file, config as Record<string, unknown>);
+    checkLayersTopology(file, flat.topology);
     // A first build tells which weights each layer expects (names, order, shapes).
     let shell: LayersModel;
     try {

@@ -15,8 +15,10 @@ function loadH5(): Promise<H5> {
 }
 
 /**
- * Runs `fn` with standard error muted: libhdf5 prints its error stack there (many lines per
- * failure); the failure itself is reported through the return value and turned into one line.
+ * Runs `fn` with standard error muted: libhdf5 prints its error stack there (HDF5-DIAG, some
+ * 40 lines per failure, through console.error, which h5wasm bound when it started); the
+ * failure itself is reported through the return value or an exception and turned into one
+ * line. h5wasm's calls are synchronous, so nothing else writes while it is muted.
  */
 function quiet<T>(fn: () => T): T {
   const write = process.stderr.write;
@@ -25,6 +27,21 @@ function quiet<T>(fn: () => T): T {
     return fn();
   } finally {
     process.stderr.write = write;
+  }
+}
+
+/**
+ * {@link quiet}, and any error h5wasm throws on damaged bytes ("error - name not defined!", a
+ * WebAssembly trap) as one line naming the source and the object read.
+ */
+function guarded<T>(label: string, path: string, fn: () => T): T {
+  try {
+    return quiet(fn);
+  } catch (err) {
+    if (err instanceof UserError) throw err;
+    throw new UserError(
+      `${label}: expected an HDF5 file libhdf5 can read, found damaged data reading '${path}' (truncated or corrupt?)`,
+    );
   }
 }
 
@@ -55,7 +72,6 @@ export async function openHdf5(bytes: Uint8Array, label: string): Promise<Hdf5Re
   const { FS } = await m.ready;
   const name = `/memlens-${process.pid}-${++counter}.h5`;
   FS.writeFile(name, bytes);
-  const file = quiet(() => new m.File(name, 'r'));
   const unlink = (): void => {
     try {
       FS.unlink(name);
@@ -63,43 +79,61 @@ export async function openHdf5(bytes: Uint8Array, label: string): Promise<Hdf5Re
       // already gone
     }
   };
+  let file: InstanceType<H5['File']>;
+  try {
+    file = guarded(label, '/', () => new m.File(name, 'r'));
+  } catch (err) {
+    unlink();
+    throw err;
+  }
   if (file.file_id < 0n) {
     unlink();
     throw new UserError(
       `${label}: expected an HDF5 file, found bytes libhdf5 cannot open (truncated or damaged?)`,
     );
   }
-  const entity = (path: string) => quiet(() => (path === '/' ? file : file.get(path)));
+  // Every h5wasm call, getters included, runs muted and guarded: any may meet damaged bytes.
+  const entity = (path: string) => (path === '/' ? file : file.get(path));
   return {
     attr(path, attrName) {
-      const obj = entity(path);
-      if (!(obj instanceof m.Group || obj instanceof m.Dataset)) return undefined;
-      if (!(attrName in obj.attrs)) return undefined;
-      return quiet(() => obj.get_attribute(attrName, true));
+      return guarded(label, path, () => {
+        const obj = entity(path);
+        if (!(obj instanceof m.Group || obj instanceof m.Dataset)) return undefined;
+        if (!(attrName in obj.attrs)) return undefined;
+        return obj.get_attribute(attrName, true);
+      });
     },
     keys(path) {
-      const obj = entity(path);
-      return obj instanceof m.Group ? quiet(() => obj.keys()) : undefined;
+      return guarded(label, path, () => {
+        const obj = entity(path);
+        return obj instanceof m.Group ? obj.keys() : undefined;
+      });
     },
     dataset(path) {
-      const obj = entity(path);
-      if (!(obj instanceof m.Dataset)) return undefined;
-      const value = quiet(() => obj.value);
-      const shape = quiet(() => obj.shape) ?? [];
-      if (value instanceof Float32Array) return { shape, values: value };
-      // Integer variables (Normalization's count, a seed state) come as numbers too.
-      if (ArrayBuffer.isView(value) && !(value instanceof DataView)) {
-        return { shape, values: Float32Array.from(value as ArrayLike<number | bigint>, Number) };
-      }
-      if (typeof value === 'number' || typeof value === 'bigint') {
-        return { shape, values: Float32Array.of(Number(value)) };
-      }
-      throw new UserError(
-        `${label}: dataset '${path}' holds ${quiet(() => String(obj.dtype))} values: expected numeric weights`,
-      );
+      return guarded(label, path, () => {
+        const obj = entity(path);
+        if (!(obj instanceof m.Dataset)) return undefined;
+        const value = obj.value;
+        const shape = obj.shape ?? [];
+        if (value instanceof Float32Array) return { shape, values: value };
+        // Integer variables (Normalization's count, a seed state) come as numbers too.
+        if (ArrayBuffer.isView(value) && !(value instanceof DataView)) {
+          return { shape, values: Float32Array.from(value as ArrayLike<number | bigint>, Number) };
+        }
+        if (typeof value === 'number' || typeof value === 'bigint') {
+          return { shape, values: Float32Array.of(Number(value)) };
+        }
+        throw new UserError(
+          `${label}: dataset '${path}' holds ${String(obj.dtype)} values: expected numeric weights`,
+        );
+      });
     },
     close() {
-      quiet(() => file.close());
+      try {
+        quiet(() => file.close());
+      } catch {
+        // a damaged file may not close cleanly; its bytes go with the unlink
+      }
       unlink();
     },
   };

@@ -19,6 +19,7 @@ import { fillValue, otherInputsNotice, pickInput } from '../common/modelInputs';
 import { OnnxSession } from './onnxSession';
 import { containedFile, fileStem } from '../common/modelFiles';
 import { readInput } from '../../io/readInput';
+import { allFinite, modelNonFinite } from '../tfjs/nonFiniteBlame';
 import type {
   CapturedLayer,
   CaptureOptions,
@@ -320,8 +321,16 @@ async function openOnnx(file: string, opts: OpenModelOptions): Promise<ModelHand
           for (let j = 0; j < width; j++) {
             const v = reduced[i].at(s, j);
             if (!Number.isFinite(v)) {
+              const example = probe.sampleIndices[start + s] ?? start + s;
+              // From a finite probe, the model made it (corrupt weights, an overflow).
+              if (allFinite(fitted.data))
+                throw await modelNonFinite(
+                  file,
+                  { layer: name, value: v, example, neuron: j },
+                  null,
+                );
               throw new UserError(
-                `${probe.source}: layer '${name}' produced ${String(v)} on probe example ${probe.sampleIndices[start + s] ?? start + s} (neuron ${j}): expected finite activations`,
+                `${probe.source}: layer '${name}' produced ${String(v)} on probe example ${example} (neuron ${j}): expected finite activations`,
               );
             }
             data[(c0 + j) * samples + start + s] = v;

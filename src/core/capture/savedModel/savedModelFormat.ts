@@ -5,6 +5,7 @@ import { UserError } from '../../errors';
 import { fitProbe } from '../../probe/fit';
 import type { ProbeSet } from '../../probe/types';
 import { batchOptions, captureBatches } from '../common/batchCapture';
+import { blameNonFinite } from '../tfjs/nonFiniteBlame';
 import { loadTf, requireTfjsNode, selectBackend } from '../tfjs/tfjsRuntime';
 import type {
   CaptureOptions,
@@ -130,7 +131,10 @@ async function openSavedModel(file: string): Promise<ModelHandle> {
         fitted,
         layers.map((l) => l.outputShape),
       ),
-    );
+    ).catch(async (err: unknown) => {
+      // A NaN from a finite probe is the model's doing (its variables are in TensorFlow).
+      throw await blameNonFinite(dir, fitted, err, () => null);
+    });
     return { ...result, backend };
   }
 

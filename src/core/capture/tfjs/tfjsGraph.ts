@@ -17,6 +17,7 @@ import {
 import { selectLayers } from '../common/layerSelection';
 import { otherInputsNotice, pickInput, tfjsInputTensors } from '../common/modelInputs';
 import type { Tf } from './tfjsRuntime';
+import { blameNonFinite } from './nonFiniteBlame';
 import { loadTf, selectBackend, withCpuFallback } from './tfjsRuntime';
 import type {
   BackendName,
@@ -241,8 +242,14 @@ export async function openGraphModel(
       );
       return { ...result, backend: handle.backend };
     } catch (err) {
-      if (err instanceof UserError || (err instanceof Error && err.name === 'CancelledError'))
-        throw err;
+      if (err instanceof Error && err.name === 'CancelledError') throw err;
+      // A NaN from a finite probe is the model's doing (corrupt weights): say so.
+      if (err instanceof UserError)
+        throw await blameNonFinite(file, fitted, err, () =>
+          Object.entries(model.weights).flatMap(([name, tensors]) =>
+            tensors.map((t) => ({ name, values: () => t.data() })),
+          ),
+        );
       throw graphError(file, err);
     }
   }

@@ -10,6 +10,8 @@ import { selectLayers } from '../common/layerSelection';
 import { otherInputsNotice, pickInput, tfjsInputTensors } from '../common/modelInputs';
 import { ACTIVATION_SUFFIX, splitFusedLayers } from './layersRewrite';
 import { flattenNestedModels } from './nestedModels';
+import { checkLayersTopology } from './topologyCheck';
+import { blameNonFinite } from './nonFiniteBlame';
 import { loadTf, selectBackend, withCpuFallback } from './tfjsRuntime';
 import type {
   BackendName,
@@ -97,12 +99,15 @@ export async function openLayersArtifacts(
   const backend = await selectBackend(opts.backend);
   const tf = loadTf();
   let model: LayersModel;
+  // A crafted topology can make tfjs-layers loop forever: checked as read, and as rewritten.
+  checkLayersTopology(file, artifacts.modelTopology);
   // Fused activations are split into their own layers, so the value before them is a layer
   // output that one forward pass yields alongside everything else.
   // Nested models are inlined first, so their layers are split and captured like the others.
   const { topology, split } = splitFusedLayers(
     flattenNestedModels(file, artifacts.modelTopology as Record<string, unknown>).topology,
   );
+  checkLayersTopology(file, topology);
   try {
     model = await tf.loadLayersModel({
       load: () => Promise.resolve({ ...artifacts, modelTopology: topology }),
@@ -205,7 +210,18 @@ export async function openLayersArtifacts(
           ),
         ),
       copts.onWarning,
-    );
+    ).catch(async (err: unknown) => {
+      // A NaN from a finite probe is the model's doing (corrupt weights): say so.
+      throw await blameNonFinite(file, fitted, err, () =>
+        model.layers.flatMap((l) =>
+          l.weights.map((w) => ({
+            name: w.originalName,
+            layer: l.name,
+            values: () => w.read().data(),
+          })),
+        ),
+      );
+    });
     return { ...result, backend: handle.backend };
   }
 
