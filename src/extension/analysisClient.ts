@@ -41,6 +41,41 @@ export interface RunJobOptions extends JobOptions {
   onLog?: (line: string) => void;
   /** Called with the child's pid once it is running (tests check it is gone after cancel). */
   onSpawn?: (pid: number) => void;
+  /**
+   * The watchdog: after this many milliseconds the child is killed and the job fails with a
+   * UserError. Default {@link JOB_TIMEOUT_MS} for the job's type; null: none.
+   */
+  timeoutMs?: number | null;
+}
+
+/**
+ * Default time limits per job type (ms). Reading a model for the viewer or hashing it should
+ * take seconds: far longer means a damaged or crafted file keeps a reader busy (a loop in a
+ * parser, a blocking read), and nothing else would stop it. Analyses and compares have none:
+ * they report progress and have Cancel.
+ */
+export const JOB_TIMEOUT_MS: Record<JobRequest['type'], number | null> = {
+  'job/inspect': 60_000,
+  'job/identify': 120_000,
+  'job/analyze': null,
+  'job/compare': null,
+};
+
+/** The message of a job stopped by its watchdog: what it was reading, what it was doing. */
+function timeoutMessage(job: JobRequest, ms: number): string {
+  const seconds = ms < 1000 ? `${ms} ms` : `${Math.round(ms / 100) / 10} s`;
+  switch (job.type) {
+    case 'job/inspect':
+      return `${job.source}: reading the model took longer than ${seconds}; it may be damaged or crafted`;
+    case 'job/identify': {
+      const more = job.sources.length > 1 ? ` (and ${job.sources.length - 1} more)` : '';
+      return `${job.sources[0] ?? 'the models'}${more}: reading the model took longer than ${seconds}; it may be damaged or crafted`;
+    }
+    case 'job/analyze':
+      return `${job.source}: analysing the model took longer than ${seconds}; it may be damaged or crafted`;
+    case 'job/compare':
+      return `${job.paths[0] ?? 'the models'}: comparing the models took longer than ${seconds}; one may be damaged or crafted`;
+  }
 }
 
 /** Runs one job in a fresh child process running `hostScript`. */
@@ -60,10 +95,12 @@ export function runJob<T extends JobRequest>(
     let settled = false;
     let stderr = '';
     let killTimer: NodeJS.Timeout | undefined;
+    let watchdog: NodeJS.Timeout | undefined;
     const finish = (fn: () => void): void => {
       if (settled) return;
       settled = true;
       opts.signal?.removeEventListener('abort', onAbort);
+      clearTimeout(watchdog);
       fn();
     };
     const onAbort = (): void => {
@@ -74,6 +111,17 @@ export function runJob<T extends JobRequest>(
     };
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     if (child.pid !== undefined) opts.onSpawn?.(child.pid);
+    // The watchdog (none while the child waits for a debugger: MEMLENS_INSPECT_CHILD). A
+    // child stuck in a loop never handles SIGTERM: SIGKILL follows, as on cancel.
+    const limit = opts.timeoutMs === undefined ? JOB_TIMEOUT_MS[job.type] : opts.timeoutMs;
+    if (!settled && limit !== null && limit > 0 && childExecArgv() === undefined) {
+      watchdog = setTimeout(() => {
+        child.kill('SIGTERM');
+        killTimer = setTimeout(() => child.kill('SIGKILL'), 300);
+        killTimer.unref();
+        finish(() => reject(new UserError(timeoutMessage(job, limit))));
+      }, limit);
+    }
 
     child.stdout?.setEncoding('utf8');
     child.stdout?.on('data', (chunk: string) => {

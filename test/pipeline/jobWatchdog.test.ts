@@ -1,0 +1,95 @@
+// The watchdog of the analysis child (src/extension/analysisClient.ts): a job that does not
+// finish in its time limit is killed, and fails with a one-line UserError naming the file. A
+// real hang: identifying an activation dump that is a FIFO, whose read blocks for ever.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import * as path from 'node:path';
+import { after, test } from 'node:test';
+import { UserError } from '../../src/core/errors';
+import { JOB_TIMEOUT_MS, runJob } from '../../src/extension/analysisClient';
+import { tempDir } from '../fixtures/capture/helpers';
+import { defaultJobParams } from '../fixtures/jobParams';
+
+const HOST = path.join(__dirname, 'analysisHost.js');
+const EXAMPLES = path.resolve(__dirname, '../../examples');
+const params = { ...defaultJobParams(path.join(EXAMPLES, 'probe.npy')), probe: null };
+const tmp = tempDir('memlens-watchdog-');
+after(tmp.cleanup);
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function gone(pid: number): Promise<boolean> {
+  const since = Date.now();
+  while (alive(pid) && Date.now() - since < 1000) await new Promise((r) => setTimeout(r, 10));
+  return !alive(pid);
+}
+
+void test('default limits: reading a model 60 s, identifying 120 s, analyses none (they have Cancel)', () => {
+  assert.deepEqual(JOB_TIMEOUT_MS, {
+    'job/inspect': 60_000,
+    'job/identify': 120_000,
+    'job/analyze': null,
+    'job/compare': null,
+  });
+});
+
+void test(
+  'a job blocked on a FIFO is killed at its time limit with a one-line UserError',
+  // Without the watchdog the job would never end: the test's own limit fails it.
+  { skip: process.platform === 'win32' ? 'no mkfifo' : false, timeout: 30_000 },
+  async () => {
+    const fifo = path.join(tmp.dir, 'acts.npy');
+    execFileSync('mkfifo', [fifo]);
+    let pid = 0;
+    const started = Date.now();
+    await assert.rejects(
+      runJob(
+        HOST,
+        { type: 'job/identify', sources: [fifo], probe: null },
+        { timeoutMs: 1500, onSpawn: (p) => (pid = p) },
+      ),
+      (err: unknown) => {
+        assert.ok(err instanceof UserError, `expected a UserError, got ${String(err)}`);
+        assert.equal(
+          err.message,
+          `${fifo}: reading the model took longer than 1.5 s; it may be damaged or crafted`,
+        );
+        return true;
+      },
+    );
+    assert.ok(Date.now() - started >= 1500);
+    assert.ok(pid > 0);
+    assert.ok(await gone(pid), `the analysis process ${pid} still runs 1 s after its watchdog`);
+  },
+);
+
+void test('an inspect job over its limit names the model; a job within its limit is untouched', async () => {
+  const model = path.join(EXAMPLES, 'generalising', 'model.json');
+  let pid = 0;
+  // Starting a Node process alone takes longer than 20 ms.
+  await assert.rejects(
+    runJob(
+      HOST,
+      { type: 'job/inspect', source: model, params: { ...params, backend: 'cpu' } },
+      { timeoutMs: 20, onSpawn: (p) => (pid = p) },
+    ),
+    (err: unknown) =>
+      err instanceof UserError &&
+      err.message ===
+        `${model}: reading the model took longer than 20 ms; it may be damaged or crafted`,
+  );
+  assert.ok(await gone(pid), `the analysis process ${pid} still runs 1 s after its watchdog`);
+  const outline = await runJob(HOST, {
+    type: 'job/inspect',
+    source: model,
+    params: { ...params, backend: 'cpu' },
+  });
+  assert.deepEqual(outline.inputShape, [null, 128]);
+});
