@@ -13,9 +13,37 @@
 # The two runs are separate servers with separate extension, user-data and workspace folders,
 # so two copies of the extension never run at once.
 # Prints a summary whose last line is `N passed, N failed`, also written to .vscode-test/e2e-summary.
+#
+# Arguments choose what runs (default: everything): names of extension-host suites
+# (test/vscode/<name>.test.ts, e.g. `npm run test:e2e -- analyze panel`, run alone in that order)
+# and/or `browser` for the browser run. MEMLENS_E2E_GREP=<regex> keeps only the extension-host
+# tests whose full title matches.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
+
+# What to run, from the arguments.
+suites=()
+runExthost=1
+runBrowser=1
+if [ "$#" -gt 0 ]; then
+  runExthost=0
+  runBrowser=0
+  for name in "$@"; do
+    if [ "$name" = browser ]; then
+      runBrowser=1
+    elif [ -f "test/vscode/$name.test.ts" ]; then
+      suites+=("$name")
+      runExthost=1
+    else
+      known=$(cd test/vscode && ls -- *.test.ts | sed 's/\.test\.ts$//' | tr '\n' ' ')
+      echo "e2e: no suite '$name': expected browser or one of: $known" >&2
+      exit 2
+    fi
+  done
+fi
+suiteList=$(IFS=,; echo "${suites[*]}")
+
 vt=$root/.vscode-test
 # The runs' folders (profiles, extensions, XDG homes, TMPDIR, workspaces) live outside the project:
 # inside it, Node would resolve a module missing from the installed .vsix from the project's
@@ -105,7 +133,8 @@ prepare_run() {
 set_run_env() {
   local dir=$runs/$1
   runEnv=("XDG_CONFIG_HOME=$dir/config" "XDG_DATA_HOME=$dir/data" "XDG_CACHE_HOME=$dir/cache"
-    "TMPDIR=$dir/tmp" "MEMLENS_E2E_RESULTS=$dir/results.txt" "MEMLENS_E2E_WORKSPACE=$dir/workspace")
+    "TMPDIR=$dir/tmp" "MEMLENS_E2E_RESULTS=$dir/results.txt" "MEMLENS_E2E_WORKSPACE=$dir/workspace"
+    "MEMLENS_E2E_SUITES=$suiteList" "MEMLENS_E2E_GREP=${MEMLENS_E2E_GREP:-}")
 }
 
 # Installs the .vsix as a user would (`code-server --install-extension`) into extensions dir $2.
@@ -154,38 +183,45 @@ run_driver() {
 status=0
 
 # --- extension-host tests -----------------------------------------------------------------
-prepare_run exthost
-# The extension under test is the packaged one: code-server unpacks the .vsix into a folder
-# that the server does not scan (its --extensions-dir stays empty).
-install_vsix exthost "$runs/exthost/packaged"
-devPath=$(echo "$runs"/exthost/packaged/"$extId"-*)
-start_server exthost
-t0=$(date +%s)
-run_driver exthost out/e2e/extensionHostDriver.js --base "$base" \
-  --workspace "$runs/exthost/workspace" --extension "$devPath" \
-  --tests "$root/out/e2e/suite/index.js" --results "$runs/exthost/results.txt" \
-  --profile "$runs/exthost/chromium" --log "$runs/exthost/browser-console.log" || status=1
-stop_group "$runs/exthost/server.pgid"
-echo "e2e: extension-host tests took $(($(date +%s) - t0)) s"
+if [ "$runExthost" -eq 1 ]; then
+  prepare_run exthost
+  # The extension under test is the packaged one: code-server unpacks the .vsix into a folder
+  # that the server does not scan (its --extensions-dir stays empty).
+  install_vsix exthost "$runs/exthost/packaged"
+  devPath=$(echo "$runs"/exthost/packaged/"$extId"-*)
+  start_server exthost
+  t0=$(date +%s)
+  run_driver exthost out/e2e/extensionHostDriver.js --base "$base" \
+    --workspace "$runs/exthost/workspace" --extension "$devPath" \
+    --tests "$root/out/e2e/suite/index.js" --results "$runs/exthost/results.txt" \
+    --profile "$runs/exthost/chromium" --log "$runs/exthost/browser-console.log" || status=1
+  stop_group "$runs/exthost/server.pgid"
+  echo "e2e: extension-host tests took $(($(date +%s) - t0)) s"
+fi
 
 # --- browser test as a user -----------------------------------------------------------------
-prepare_run browser
-install_vsix browser "$runs/browser/extensions"
-start_server browser
-t0=$(date +%s)
-mkdir -p artifacts
-run_driver browser out/e2e/userFlowDriver.js --base "$base" \
-  --workspace "$runs/browser/workspace" --results "$runs/browser/results.txt" \
-  --artifacts "$root/artifacts" --profile "$runs/browser/chromium" \
-  --log "$runs/browser/browser-console.log" || status=1
-stop_group "$runs/browser/server.pgid"
-echo "e2e: browser test took $(($(date +%s) - t0)) s"
+if [ "$runBrowser" -eq 1 ]; then
+  prepare_run browser
+  install_vsix browser "$runs/browser/extensions"
+  start_server browser
+  t0=$(date +%s)
+  mkdir -p artifacts
+  run_driver browser out/e2e/userFlowDriver.js --base "$base" \
+    --workspace "$runs/browser/workspace" --results "$runs/browser/results.txt" \
+    --artifacts "$root/artifacts" --profile "$runs/browser/chromium" \
+    --log "$runs/browser/browser-console.log" || status=1
+  stop_group "$runs/browser/server.pgid"
+  echo "e2e: browser test took $(($(date +%s) - t0)) s"
+fi
 
 # --- summary --------------------------------------------------------------------------------
 count() { sed -n "s/^\([0-9]*\) passed, \([0-9]*\) failed$/\\$2/p" "$1" 2>/dev/null | tail -n 1; }
 passed=0
 failed=0
-for r in exthost browser; do
+ran=()
+[ "$runExthost" -eq 0 ] || ran+=(exthost)
+[ "$runBrowser" -eq 0 ] || ran+=(browser)
+for r in "${ran[@]}"; do
   p=$(count "$runs/$r/results.txt" 1)
   f=$(count "$runs/$r/results.txt" 2)
   if [ -z "$p" ]; then

@@ -1,6 +1,7 @@
 // memlens.analyze on the shortcut example model (probe data and baseline come from the
 // workspace settings, so no prompt appears): a report, then the result lens and the
-// memorization warning on the line of train.js that saves that model.
+// memorization warning on the line of train.js that saves that model. Set-up: no stored result,
+// so that the first test analyses the model itself, and train.js open in an editor.
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import type { AnalysisReport } from '../../src/core/report/schema';
@@ -12,12 +13,21 @@ import {
   saveLines,
   shortcutModel,
   trainingScript,
+  trainingScriptOpen,
   waitFor,
+  withoutResults,
   workspaceUri,
 } from './workspace';
 
 describe('analyze the shortcut example model', () => {
+  before(async () => {
+    await withoutResults();
+    await trainingScriptOpen();
+  });
+
   let report: AnalysisReport | undefined;
+  /** Date.now() once the first test's analysis returned: its result was checked by then. */
+  let analysedBy = 0;
   /** The report of the first test; the later ones check what it changed. */
   const analysed = (): AnalysisReport => {
     if (!report) throw new Error('no report: memlens.analyze failed in the first test');
@@ -29,6 +39,7 @@ describe('analyze the shortcut example model', () => {
       'memlens.analyze',
       shortcutModel(),
     );
+    analysedBy = Date.now();
     assert.ok(report, 'memlens.analyze returned nothing');
     assert.equal(report.schema, 'memlens.report');
     const expected = denseLayers(shortcutModel());
@@ -97,10 +108,16 @@ describe('analyze the shortcut example model', () => {
   it('marks the lens and the warning stale when the model is saved again, until it is analysed again', async () => {
     analysed();
     const lines = saveLines();
-    await new Promise((r) => setTimeout(r, 50));
     // A training run saving the checkpoint again (same bytes: only the modification time moves).
+    // A result is stale when the file is newer than the result's check; the file clock may lag
+    // the wall clock by a tick, so it is saved until its time is past the check, by count.
     const bytes = await vscode.workspace.fs.readFile(shortcutModel());
-    await vscode.workspace.fs.writeFile(shortcutModel(), bytes);
+    let saves = 0;
+    do {
+      await vscode.workspace.fs.writeFile(shortcutModel(), bytes);
+      saves++;
+    } while ((await vscode.workspace.fs.stat(shortcutModel())).mtime <= analysedBy);
+    assert.ok(saves >= 1);
     const [lens] = await memlensLenses(trainingScript());
     assert.equal(lens.line, lines.shortcut);
     assert.ok(lens.title.endsWith(' · model saved since: analyze again'), lens.title);

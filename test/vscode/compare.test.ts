@@ -1,12 +1,15 @@
 // memlens.compare on an explorer multi-selection: the shortcut model against its baseline
 // (memlens.baseline) gets the heuristic signature, as in the paper's shortcut-learning
-// experiment (H lower, I higher), and the comparison opens in its own panel.
+// experiment (H lower, I higher), and the comparison opens in its own panel. Set-up: the
+// extension is active (the comparison measures both models itself).
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import type { CompareReport } from '../../src/core/report/schema';
-import { shortcutModel, waitFor, workspaceUri } from './workspace';
+import { activated, shortcutModel, waitFor, workspaceUri } from './workspace';
 
 describe('compare', () => {
+  before(activated);
+
   const baseline = () => workspaceUri('models', 'shortcut-baseline', 'model.json');
 
   it('gives the shortcut model the heuristic signature against its baseline', async () => {

@@ -1,12 +1,14 @@
 // memlens.exportReport writes the latest report of a model as JSON and as CSV (one row per
-// layer), without a dialog when the destination is given.
+// layer), without a dialog when the destination is given. Set-up: the shortcut model has a result.
 import * as assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as vscode from 'vscode';
 import type { AnalysisReport } from '../../src/core/report/schema';
-import { denseLayers, shortcutModel, workspaceUri } from './workspace';
+import { analysedShortcut, denseLayers, shortcutModel, workspaceUri } from './workspace';
 
 describe('export', () => {
+  before(analysedShortcut);
+
   it('writes the report of the analysed model as JSON', async () => {
     const dest = workspaceUri('shortcut-report.json');
     const written = await vscode.commands.executeCommand<string>(

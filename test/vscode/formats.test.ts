@@ -7,7 +7,7 @@ import { encodeNpy } from '../../src/core/io/npy';
 import type { AnalysisReport } from '../../src/core/report/schema';
 import { randn } from '../fixtures/capture/helpers';
 import { mlpModel } from '../fixtures/capture/onnxModels';
-import { workspaceUri } from './workspace';
+import { activated, workspaceUri } from './workspace';
 
 describe('Keras and ONNX models in the extension', () => {
   const settings = () => vscode.workspace.getConfiguration('memlens');
@@ -18,6 +18,7 @@ describe('Keras and ONNX models in the extension', () => {
   };
 
   before(async () => {
+    await activated();
     // The examples' baseline has another architecture: these models are read alone.
     await set('baseline', '');
   });

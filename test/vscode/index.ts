@@ -8,8 +8,37 @@ import * as path from 'node:path';
 // namespace carries __esModule, so the default import is the Mocha class.
 import Mocha from 'mocha';
 
-/** The suites, in the order they run: later ones rely on the state earlier ones leave. */
-const suites = ['activation', 'trainingScript', 'analyze', 'panel', 'export', 'compare', 'formats'];
+/**
+ * The suites (test/vscode/<name>.test.ts), in the order a full run takes them. Each sets up in
+ * its before() what it needs (workspace.ts), so any one runs alone or after any other.
+ */
+export const SUITES = [
+  'activation',
+  'trainingScript',
+  'analyze',
+  'panel',
+  'export',
+  'compare',
+  'formats',
+];
+
+/**
+ * The suites to run: those named in MEMLENS_E2E_SUITES (comma-separated, in that order), else
+ * all. MEMLENS_E2E_GREP, when set, keeps only the tests whose full title matches it (a regular
+ * expression). scripts/e2e/run.sh sets both on the server from its arguments.
+ */
+function chosenSuites(): string[] {
+  const named = (process.env.MEMLENS_E2E_SUITES ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const unknown = named.filter((s) => !SUITES.includes(s));
+  if (unknown.length > 0)
+    throw new Error(
+      `MEMLENS_E2E_SUITES: no suite ${unknown.join(', ')}; the suites: ${SUITES.join(', ')}`,
+    );
+  return named.length > 0 ? named : SUITES;
+}
 
 export async function run(): Promise<void> {
   const resultsFile = process.env.MEMLENS_E2E_RESULTS;
@@ -19,7 +48,16 @@ export async function run(): Promise<void> {
     appendFileSync(resultsFile, `${line}\n`);
     console.log(line);
   };
-  const mocha = new Mocha({ ui: 'bdd', timeout: 300_000, color: false, reporter: 'spec' });
+  const grep = process.env.MEMLENS_E2E_GREP;
+  const mocha = new Mocha({
+    ui: 'bdd',
+    timeout: 300_000,
+    color: false,
+    reporter: 'spec',
+    ...(grep ? { grep: new RegExp(grep) } : {}),
+  });
+  const suites = chosenSuites();
+  out(`suites: ${suites.join(', ')}${grep ? ` (tests matching /${grep}/)` : ''}`);
   for (const s of suites) mocha.addFile(path.join(__dirname, `${s}.test.js`));
   await mocha.loadFilesAsync();
   let passed = 0;

@@ -1,7 +1,8 @@
-// memlens.openReport shows the report of the analysed model in a webview panel tab.
+// memlens.openReport shows the report of the analysed model in a webview panel tab. Set-up: the
+// shortcut model has a result.
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
-import { shortcutModel, waitFor } from './workspace';
+import { analysedShortcut, shortcutModel, waitFor } from './workspace';
 
 const memlensWebviewTabs = () =>
   vscode.window.tabGroups.all
@@ -9,6 +10,8 @@ const memlensWebviewTabs = () =>
     .filter((t) => t.input instanceof vscode.TabInputWebview && /memlens/i.test(t.input.viewType));
 
 describe('report panel', () => {
+  before(analysedShortcut);
+
   it('opens the report as a webview tab', async () => {
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
     // The tab model reaches the extension host by message: wait for the closing to arrive.

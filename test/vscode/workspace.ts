@@ -1,7 +1,10 @@
 // What the extension-host suites share: the files of the e2e workspace (a copy of
-// test/e2e-workspace made for each run) and waits on conditions with a time limit.
+// test/e2e-workspace made for each run), waits on conditions with a time limit, and the set-up
+// each suite does in its before() so that it runs alone as well as after any other suite
+// (MEMLENS_E2E_SUITES, see index.ts).
 import { readFileSync } from 'node:fs';
 import * as vscode from 'vscode';
+import type { AnalysisReport } from '../../src/core/report/schema';
 
 export const EXTENSION_ID = 'memlens.memlens';
 export const COMMANDS = [
@@ -101,6 +104,8 @@ export function waitFor<T>(
 
 /** The MemLens code lenses of a document, resolved, with their 0-based line and title. */
 export async function memlensLenses(uri: vscode.Uri): Promise<{ line: number; title: string }[]> {
+  // The lens providers run on open documents only.
+  await vscode.workspace.openTextDocument(uri);
   const lenses = await vscode.commands.executeCommand<vscode.CodeLens[]>(
     'vscode.executeCodeLensProvider',
     uri,
@@ -110,4 +115,53 @@ export async function memlensLenses(uri: vscode.Uri): Promise<{ line: number; ti
     .filter((l) => l.command?.title.startsWith('MemLens'))
     .map((l) => ({ line: l.range.start.line, title: l.command?.title ?? '' }))
     .sort((a, b) => a.line - b.line);
+}
+
+/** The extension, activated (commands, lenses and diagnostics registered). */
+export async function activated(): Promise<vscode.Extension<unknown>> {
+  const ext = vscode.extensions.getExtension(EXTENSION_ID);
+  if (!ext) throw new Error(`${EXTENSION_ID} is not installed`);
+  await ext.activate();
+  return ext;
+}
+
+/** The MemLens diagnostics of train.js. */
+const memlensDiagnostics = () =>
+  vscode.languages
+    .getDiagnostics(trainingScript())
+    .filter((d) => d.source === 'MemLens' || d.message.startsWith('MemLens'));
+
+/**
+ * No result is stored (memlens.clearResults), no editor is open, and train.js carries no MemLens
+ * diagnostic any more: the state of a fresh workspace, whatever suites ran before.
+ */
+export async function withoutResults(): Promise<void> {
+  await activated();
+  await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+  await vscode.commands.executeCommand('memlens.clearResults');
+  await waitFor(
+    'train.js without MemLens diagnostics',
+    () => (memlensDiagnostics().length === 0 ? true : undefined),
+    [vscode.languages.onDidChangeDiagnostics],
+  );
+}
+
+/** train.js open in an editor, as the user has it: its lenses and diagnostics are computed. */
+export async function trainingScriptOpen(): Promise<void> {
+  await activated();
+  await vscode.window.showTextDocument(trainingScript());
+}
+
+/**
+ * The shortcut example model has a stored result: analysed now, or its cached result when an
+ * earlier suite analysed it and it has not changed since.
+ */
+export async function analysedShortcut(): Promise<AnalysisReport> {
+  await activated();
+  const report = await vscode.commands.executeCommand<AnalysisReport | undefined>(
+    'memlens.analyze',
+    shortcutModel(),
+  );
+  if (!report) throw new Error('set-up: memlens.analyze of the shortcut model returned nothing');
+  return report;
 }
