@@ -32,6 +32,11 @@ export async function hashFiles(files: string[], signal?: AbortSignal): Promise<
     const stat = await fs.stat(file).catch(() => {
       throw new UserError(`${file}: expected a readable file, found nothing at that path`);
     });
+    // A FIFO or a device would block or never end: only regular files are hashed.
+    if (!stat.isFile())
+      throw new UserError(
+        `${file}: expected a regular file, found ${stat.isDirectory() ? 'a folder' : 'a special file (a device, FIFO or socket)'}`,
+      );
     hash.update(`${path.basename(file)}\0${stat.size}\0`);
     await new Promise<void>((resolve, reject) => {
       const stream = createReadStream(file);

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -89,6 +90,14 @@ void test('content hash covers names, sizes and bytes of every file; a changed s
     await assert.rejects(
       hashFiles([path.join(dir, 'missing.bin')]),
       (err: unknown) => err instanceof UserError && /missing\.bin/.test(err.message),
+    );
+    // A FIFO would block the read forever: refused before it is opened.
+    execFileSync('mkfifo', [path.join(dir, 'pipe.npy')]);
+    await assert.rejects(
+      hashFiles([path.join(dir, 'pipe.npy')]),
+      (err: unknown) =>
+        err instanceof UserError &&
+        /pipe\.npy: expected a regular file, found a special file/.test(err.message),
     );
   } finally {
     rmSync(dir, { recursive: true, force: true });
