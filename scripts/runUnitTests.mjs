@@ -16,7 +16,7 @@
 //
 // MEMLENS_REQUIRE_ALL=1 (CI): a skipped or todo test is a failure, except a skip for want of an
 // optional dependency (test/fixtures/optionalDeps.ts) named in MEMLENS_ALLOW_MISSING
-// (comma-separated). MEMLENS_TEST_KEEP=1 keeps the bundles (for c8, see `npm run coverage`).
+// (comma-separated). Coverage: scripts/coverage.mjs (`npm run coverage`).
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
@@ -90,7 +90,7 @@ try {
 } catch {
   console.error('runUnitTests: the test runner reported no results');
 }
-if (process.env.MEMLENS_TEST_KEEP !== '1') rmSync(outdir, { recursive: true, force: true });
+rmSync(outdir, { recursive: true, force: true });
 
 const allowMissing = new Set(
   (process.env.MEMLENS_ALLOW_MISSING ?? '')
