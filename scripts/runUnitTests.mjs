@@ -104,7 +104,9 @@ const allowed = (s) => {
 };
 const requireAll = process.env.MEMLENS_REQUIRE_ALL === '1';
 const forbidden = requireAll ? report.skipped.filter((s) => !allowed(s)) : [];
-const where = (s) => (s.file ? ` (${path.relative(process.cwd(), s.file)})` : '');
+// A skip's file is its bundle: name the test file it came from.
+const sourceOf = new Map(tests.map((t) => [`${t.name}.js`, `${t.dir}/${t.name}.ts`]));
+const where = (s) => (s.file ? ` (${sourceOf.get(path.basename(s.file)) ?? s.file})` : '');
 for (const s of report.skipped) {
   const verdict = forbidden.includes(s) ? '✖ forbidden by MEMLENS_REQUIRE_ALL=1' : '﹣';
   console.log(`${verdict} ${s.kind}: ${s.name}${where(s)}${s.reason ? `: ${s.reason}` : ''}`);

@@ -7,7 +7,7 @@ import { UserError } from '../../src/core/errors';
 import { parseNpy, toFloat64 } from '../../src/core/io/npy';
 import { parseNpz } from '../../src/core/io/npz';
 import { assertColumns, probeOf, tempDir } from '../fixtures/capture/helpers';
-import { resolvable, skipWithout } from '../fixtures/optionalDeps';
+import { hasTfjsNode, skipWithout } from '../fixtures/optionalDeps';
 
 const tmp = tempDir('memlens-savedmodel-');
 after(tmp.cleanup);
@@ -49,7 +49,7 @@ void describe('TF SavedModel folders', () => {
 
 void describe('a SavedModel exported by Keras (model.export) read through tfjs-node', () => {
   const DIR = path.resolve(__dirname, '../../test/fixtures/real-keras');
-  const skip = skipWithout('tfjs-node', resolvable('@tensorflow/tfjs-node'));
+  const skip = skipWithout('tfjs-node', hasTfjsNode());
 
   void it(
     'lists the signature outputs and captures them as TensorFlow computed them',

@@ -17,6 +17,8 @@ import type { NdArray } from '../../src/core/io/npy';
 import { parseNpy, toFloat64 } from '../../src/core/io/npy';
 import { parseNpz } from '../../src/core/io/npz';
 import { assertColumns, probeOf } from '../fixtures/capture/helpers';
+import type { OptionalDependency } from '../fixtures/optionalDeps';
+import { hasTfjsNode, skipWithout } from '../fixtures/optionalDeps';
 
 interface Row {
   file: string;
@@ -45,12 +47,22 @@ const python = process.env.MEMLENS_TEST_PYTHON ?? '/usr/bin/python3';
 function installed(pkg: string): boolean {
   if (pkg.startsWith('python3 with torch'))
     return spawnSync(python, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
+  if (pkg === '@tensorflow/tfjs-node') return hasTfjsNode();
   try {
     require.resolve(pkg);
     return true;
   } catch {
     return false;
   }
+}
+
+/** The optional dependency (test/fixtures/optionalDeps.ts) a row's `requires` names. */
+function dependency(requires: string): OptionalDependency {
+  if (requires.startsWith('python3 with torch')) return 'python3-torch';
+  if (requires === '@tensorflow/tfjs-node') return 'tfjs-node';
+  throw new Error(
+    `formats.json: a row requires '${requires}', which optionalDeps.ts does not list`,
+  );
 }
 
 /** Rows of features from an expected array: channels-last maps averaged over positions. */
@@ -69,8 +81,9 @@ function rowsOf(a: NdArray): { values: Float64Array; width: number } {
 
 void describe('the format table', () => {
   for (const row of models) {
-    const skip =
-      row.requires && !installed(row.requires) ? `${row.requires} is not installed` : false;
+    const skip = row.requires
+      ? skipWithout(dependency(row.requires), installed(row.requires))
+      : false;
     void it(`${row.file}: ${row.format}`, { skip }, async () => {
       const file = at(row.file);
       const { format, file: opened } = await resolveModel(file);

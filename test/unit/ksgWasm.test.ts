@@ -5,6 +5,7 @@ import { ksgMi } from '../../src/core/measures/ksg';
 import { KsgScratch, ksgPair, prepareColumn } from '../../src/core/measures/ksgKernel';
 import { KsgWasmKernel } from '../../src/core/measures/ksgWasm';
 import { Rng } from '../../src/core/random';
+import { skipWithout } from '../fixtures/optionalDeps';
 
 /** A column of S values of one of the shapes that drive the kernel down its different paths. */
 function column(kind: string, S: number, rng: Rng, base: Float64Array): Float64Array {
@@ -43,12 +44,10 @@ function column(kind: string, S: number, rng: Rng, base: Float64Array): Float64A
 const KINDS = ['gaussian', 'dependent', 'relu', 'integers', 'coarse', 'constant', 'outliers'];
 
 /** A build without clang has no .wasm (the workers then run the TypeScript kernel). */
-const noWasm = KsgWasmKernel.available()
-  ? null
-  : 'ksgKernel.wasm was not built (no clang): the MI workers run the TypeScript kernel';
+const noWasm = skipWithout('clang', KsgWasmKernel.available());
 
 void test('wasm kernel: bit-identical to the TypeScript kernel on every path', (t) => {
-  if (noWasm !== null) return t.skip(noWasm);
+  if (noWasm) return t.skip(noWasm);
   const kernel = KsgWasmKernel.load();
   const rng = new Rng(11);
   let compared = 0;
@@ -85,7 +84,7 @@ void test('wasm kernel: bit-identical to the TypeScript kernel on every path', (
 });
 
 void test('wasm kernel: hand-worked S = 5, k = 1 with duplicated points (eps = 0)', (t) => {
-  if (noWasm !== null) return t.skip(noWasm);
+  if (noWasm) return t.skip(noWasm);
   // The case worked out in ksg.test.ts: I = 73/60 nats.
   const kernel = KsgWasmKernel.load();
   const x = prepareColumn(Float64Array.from([1, 1, 2, 4, 1]));
@@ -99,7 +98,7 @@ void test('wasm kernel: hand-worked S = 5, k = 1 with duplicated points (eps = 0
 });
 
 void test('wasm kernel: memory grows for large S and reset reuses it', (t) => {
-  if (noWasm !== null) return t.skip(noWasm);
+  if (noWasm) return t.skip(noWasm);
   const kernel = KsgWasmKernel.load();
   const rng = new Rng(3);
   const S = 20000;
