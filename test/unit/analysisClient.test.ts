@@ -61,40 +61,44 @@ function inspectorTargets(port: number): Promise<{ type: string; url: string }[]
   });
 }
 
-void test('MEMLENS_INSPECT_CHILD=1: the child waits for a debugger on the port; cancel kills it', async (t) => {
-  if (!(await portFree(CHILD_INSPECT_PORT))) {
-    return t.skip(`port ${CHILD_INSPECT_PORT} is in use`);
-  }
-  const before = process.env.MEMLENS_INSPECT_CHILD;
-  process.env.MEMLENS_INSPECT_CHILD = '1';
-  const controller = new AbortController();
-  try {
-    const job = runJob(
-      HOST,
-      {
-        type: 'job/analyze',
-        source: path.resolve(__dirname, '../../examples/shortcut/model.json'),
-        baseline: null,
-        baselineCache: null,
-        params: defaultJobParams(path.resolve(__dirname, '../../examples/probe.npy')),
-      },
-      { signal: controller.signal },
-    );
-    let targets: { type: string; url: string }[] | null = null;
-    for (let i = 0; i < 100 && targets === null; i++) {
-      targets = await inspectorTargets(CHILD_INSPECT_PORT);
-      if (targets === null) await new Promise((r) => setTimeout(r, 100));
+void test(
+  'MEMLENS_INSPECT_CHILD=1: the child waits for a debugger on the port; cancel kills it',
+  { timeout: 120_000 },
+  async (t) => {
+    if (!(await portFree(CHILD_INSPECT_PORT))) {
+      return t.skip(`port ${CHILD_INSPECT_PORT} is in use`);
     }
-    assert.ok(targets !== null, `nothing answers on port ${CHILD_INSPECT_PORT}`);
-    assert.ok(
-      targets.some((x) => x.type === 'node' && x.url.endsWith('analysisHost.js')),
-      JSON.stringify(targets),
-    );
-    controller.abort();
-    await assert.rejects(job, CancelledError);
-  } finally {
-    controller.abort();
-    if (before === undefined) delete process.env.MEMLENS_INSPECT_CHILD;
-    else process.env.MEMLENS_INSPECT_CHILD = before;
-  }
-});
+    const before = process.env.MEMLENS_INSPECT_CHILD;
+    process.env.MEMLENS_INSPECT_CHILD = '1';
+    const controller = new AbortController();
+    try {
+      const job = runJob(
+        HOST,
+        {
+          type: 'job/analyze',
+          source: path.resolve(__dirname, '../../examples/shortcut/model.json'),
+          baseline: null,
+          baselineCache: null,
+          params: defaultJobParams(path.resolve(__dirname, '../../examples/probe.npy')),
+        },
+        { signal: controller.signal },
+      );
+      let targets: { type: string; url: string }[] | null = null;
+      // Until the child listens, however long that takes here (the test's timeout bounds it).
+      while (targets === null) {
+        targets = await inspectorTargets(CHILD_INSPECT_PORT);
+        if (targets === null) await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.ok(
+        targets.some((x) => x.type === 'node' && x.url.endsWith('analysisHost.js')),
+        JSON.stringify(targets),
+      );
+      controller.abort();
+      await assert.rejects(job, CancelledError);
+    } finally {
+      controller.abort();
+      if (before === undefined) delete process.env.MEMLENS_INSPECT_CHILD;
+      else process.env.MEMLENS_INSPECT_CHILD = before;
+    }
+  },
+);
