@@ -9,24 +9,44 @@
 //
 // The test bundles carry linked source maps; Node keeps them in the coverage files
 // (source-map-cache), so c8 maps the bundles back to the TypeScript sources even after the
-// runner has deleted them. Files no test loads count as uncovered (--all). Each include pattern
+// runner has deleted them. Files no test loads count as uncovered (--all), except those that
+// hold types only. Each include pattern
 // comes twice: Node records the sources as file:// URLs, which c8's --exclude-after-remap tests
 // against the patterns as they are (as 'file:/abs/path', relative to nothing), so 'src/**' alone
 // would drop every range and report 100%; and a pattern like '**/src/**' would let in the
 // sources of the bundled TF.js, whose maps point at its own src/ folders outside node_modules.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import ts from 'typescript';
 
 const c8 = path.join('node_modules', 'c8', 'bin', 'c8.js');
 const measured = ['src', 'webview-ui'];
 const asUrl = (dir) => `file:${path.resolve(dir)}/**`;
+
+/**
+ * The .ts files that hold types only (interfaces, type aliases): the bundles erase them, so
+ * under --all they would count as never-run code.
+ */
+function typeOnlyFiles() {
+  return measured
+    .flatMap((dir) => readdirSync(dir, { recursive: true }).map((f) => path.join(dir, f)))
+    .filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))
+    .filter((f) => {
+      const js = ts.transpileModule(readFileSync(f, 'utf8'), {
+        compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
+      }).outputText;
+      return js.replace(/\/\/.*|\/\*[\s\S]*?\*\/|export \{\};?|\s/g, '') === '';
+    });
+}
+
 const scope = [
   '--all',
   ...measured.map((d) => `--src=${d}`),
   ...measured.flatMap((d) => [`--include=${d}/**`, `--include=${asUrl(d)}`]),
   '--exclude=**/*.d.ts',
+  ...typeOnlyFiles().map((f) => `--exclude=${f}`),
   '--exclude-after-remap',
 ];
 
