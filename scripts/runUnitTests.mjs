@@ -8,6 +8,9 @@
 //   node scripts/runUnitTests.mjs --pipeline      the pipeline tier (--unit, --all: as named)
 //   node scripts/runUnitTests.mjs onnx html       the files of either tier whose name contains
 //                                                 onnx or html (a tier flag narrows the search)
+//   node scripts/runUnitTests.mjs ksg --test-name-pattern='hand-worked'
+//                                                 only the tests of those files whose name
+//                                                 matches (node's own flag, passed through)
 //
 // Bundles the chosen test/<tier>/*.test.ts with esbuild into out/test-<pid> (beside the workers
 // they spawn; one folder per run, so two runs at once never delete each other's bundles), then
@@ -28,12 +31,14 @@ const TIERS = { unit: 'test/unit', pipeline: 'test/pipeline' };
 /** Must match OPTIONAL_SKIP in test/fixtures/optionalDeps.ts. */
 const OPTIONAL_SKIP = 'optional dependency missing:';
 
-const flags = process.argv.slice(2).filter((a) => a.startsWith('--'));
-const only = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const args = process.argv.slice(2);
+const passThrough = args.filter((a) => a.startsWith('--test-name-pattern='));
+const flags = args.filter((a) => a.startsWith('--') && !passThrough.includes(a));
+const only = args.filter((a) => !a.startsWith('--'));
 const unknown = flags.filter((f) => !['--unit', '--pipeline', '--all'].includes(f));
 if (unknown.length > 0 || flags.length > 1) {
   console.error(
-    `runUnitTests: expected at most one of --unit, --pipeline, --all, then file-name substrings; found ${process.argv.slice(2).join(' ')}`,
+    `runUnitTests: expected at most one of --unit, --pipeline, --all, file-name substrings and --test-name-pattern=<regex>; found ${args.join(' ')}`,
   );
   process.exit(2);
 }
@@ -79,6 +84,7 @@ const run = spawnSync(
     '--test-reporter-destination=stdout',
     `--test-reporter=${gate}`,
     `--test-reporter-destination=${gateFile}`,
+    ...passThrough,
     ...files,
   ],
   { stdio: 'inherit' },
@@ -91,6 +97,10 @@ try {
   console.error('runUnitTests: the test runner reported no results');
 }
 rmSync(outdir, { recursive: true, force: true });
+// The tests --test-name-pattern leaves out are not skips.
+report.skipped = report.skipped.filter(
+  (s) => !(passThrough.length > 0 && s.reason === 'test name does not match pattern'),
+);
 
 const allowMissing = new Set(
   (process.env.MEMLENS_ALLOW_MISSING ?? '')
