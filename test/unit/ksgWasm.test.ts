@@ -1,8 +1,15 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { test } from 'node:test';
 import { digammaTable } from '../../src/core/measures/digamma';
 import { ksgMi } from '../../src/core/measures/ksg';
-import { KsgScratch, ksgPair, prepareColumn } from '../../src/core/measures/ksgKernel';
+import {
+  KSG_ESTIMATORS,
+  KsgScratch,
+  ksgPair,
+  prepareColumn,
+} from '../../src/core/measures/ksgKernel';
 import { KsgWasmKernel } from '../../src/core/measures/ksgWasm';
 import { Rng } from '../../src/core/random';
 import { skipWithout } from '../fixtures/optionalDeps';
@@ -31,6 +38,10 @@ function column(kind: string, S: number, rng: Rng, base: Float64Array): Float64A
       case 'constant':
         v[s] = -1.25;
         break;
+      case 'blocks': // each value 4 times in a row: with another `blocks`, short runs of equal
+        // points (eps = 0 on the grid path)
+        v[s] = s % 4 === 0 ? base[s] + g : v[s - 1];
+        break;
       case 'outliers': // wide range: crowded guide buckets in the marginal counts
         v[s] = s % 97 === 0 ? g * 1e6 : g;
         break;
@@ -41,16 +52,26 @@ function column(kind: string, S: number, rng: Rng, base: Float64Array): Float64A
   return v;
 }
 
-const KINDS = ['gaussian', 'dependent', 'relu', 'integers', 'coarse', 'constant', 'outliers'];
+const KINDS = [
+  'gaussian',
+  'dependent',
+  'relu',
+  'integers',
+  'coarse',
+  'constant',
+  'outliers',
+  'blocks',
+];
 
 /** A build without clang has no .wasm (the workers then run the TypeScript kernel). */
 const noWasm = skipWithout('clang', KsgWasmKernel.available());
 
-void test('wasm kernel: bit-identical to the TypeScript kernel on every path', (t) => {
+void test('wasm kernel: bit-identical to the TypeScript kernel on every path, both estimators', (t) => {
   if (noWasm) return t.skip(noWasm);
   const kernel = KsgWasmKernel.load();
   const rng = new Rng(11);
   let compared = 0;
+  let zeroEps = 0;
   for (const [S, k] of [
     [5, 1],
     [9, 2],
@@ -66,35 +87,77 @@ void test('wasm kernel: bit-identical to the TypeScript kernel on every path', (
     const prepared = values.map((v) => prepareColumn(v));
     const handles = prepared.map((c) => kernel.addColumn(c));
     const psi = digammaTable(S);
-    const scratch = kernel.newScratch(S, k, psi);
-    const ts = new KsgScratch(S, k, psi);
-    for (let a = 0; a < KINDS.length; a++) {
-      for (let b = 0; b < KINDS.length; b++) {
-        const want = ksgPair(prepared[a], prepared[b], ts);
-        const got = kernel.pair(handles[a], handles[b], scratch);
-        assert.ok(
-          Object.is(got, want),
-          `S = ${S}, k = ${k}, ${KINDS[a]} x ${KINDS[b]}: wasm ${got}, TS ${want}`,
-        );
-        compared++;
+    for (const estimator of KSG_ESTIMATORS) {
+      const scratch = kernel.newScratch(S, k, psi, estimator);
+      const ts = new KsgScratch(S, k, psi, estimator);
+      for (let a = 0; a < KINDS.length; a++) {
+        for (let b = 0; b < KINDS.length; b++) {
+          const want = ksgPair(prepared[a], prepared[b], ts);
+          const got = kernel.pair(handles[a], handles[b], scratch);
+          assert.ok(
+            Object.is(got, want),
+            `${estimator}, S = ${S}, k = ${k}, ${KINDS[a]} x ${KINDS[b]}: wasm ${got}, TS ${want}`,
+          );
+          compared++;
+          if (ts.eps.some((e) => e === 0)) zeroEps++;
+        }
       }
     }
   }
-  assert.equal(compared, 7 * KINDS.length * KINDS.length);
+  assert.equal(compared, 2 * 7 * KINDS.length * KINDS.length);
+  assert.ok(zeroEps > 100, `${zeroEps} pairs with eps = 0`);
 });
 
-void test('wasm kernel: hand-worked S = 5, k = 1 with duplicated points (eps = 0)', (t) => {
+void test('wasm kernel: scikit-learn fixtures, tie-heavy ones included, bit-identical to TS', (t) => {
   if (noWasm) return t.skip(noWasm);
-  // The case worked out in ksg.test.ts: I = 73/60 nats.
+  const file = path.join(__dirname, '../../test/fixtures/ksg/sklearn.json');
+  const { cases } = JSON.parse(readFileSync(file, 'utf8')) as {
+    cases: { name: string; k: number; x: number[]; y: number[]; mi: number }[];
+  };
+  const kernel = KsgWasmKernel.load();
+  for (const c of cases) {
+    kernel.reset();
+    const S = c.x.length;
+    const x = prepareColumn(Float64Array.from(c.x));
+    const y = prepareColumn(Float64Array.from(c.y));
+    const hx = kernel.addColumn(x);
+    const hy = kernel.addColumn(y);
+    const psi = digammaTable(S);
+    for (const estimator of KSG_ESTIMATORS) {
+      const scratch = kernel.newScratch(S, c.k, psi, estimator);
+      const ts = new KsgScratch(S, c.k, psi, estimator);
+      for (const [a, b, p, q] of [
+        [hx, hy, x, y],
+        [hy, hx, y, x],
+      ] as const) {
+        const got = kernel.pair(a, b, scratch);
+        assert.ok(Object.is(got, ksgPair(p, q, ts)), `${estimator} ${c.name}: ${got}`);
+        if (estimator === 'ksg') assert.ok(Math.abs(got - c.mi) < 1e-9, `${c.name}: ${got}`);
+      }
+    }
+  }
+});
+
+void test('wasm kernel: hand-worked cases with duplicated points (eps = 0)', (t) => {
+  if (noWasm) return t.skip(noWasm);
+  // The cases worked out in ksg.test.ts: S = 5, k = 1: I = 13/60 nats (exact ties counted at
+  // eps = 0), either estimator; S = 7, k = 2: KSG-1 1/60, mixed 1/60 + 2/7.
   const kernel = KsgWasmKernel.load();
   const x = prepareColumn(Float64Array.from([1, 1, 2, 4, 1]));
   const y = prepareColumn(Float64Array.from([1, 1, 5, 3, 2]));
-  const mi = kernel.pair(
-    kernel.addColumn(x),
-    kernel.addColumn(y),
-    kernel.newScratch(5, 1, digammaTable(5)),
-  );
-  assert.ok(Math.abs(mi - 73 / 60) < 1e-12, `${mi}`);
+  const hx = kernel.addColumn(x);
+  const hy = kernel.addColumn(y);
+  for (const estimator of KSG_ESTIMATORS) {
+    const mi = kernel.pair(hx, hy, kernel.newScratch(5, 1, digammaTable(5), estimator));
+    assert.ok(Math.abs(mi - 13 / 60) < 1e-12, `${estimator}: ${mi}`);
+  }
+  const x7 = kernel.addColumn(prepareColumn(Float64Array.from([0, 0, 0, 0, 0, 2, 3])));
+  const y7 = kernel.addColumn(prepareColumn(Float64Array.from([0, 0, 0, 0, 1, 0, 3])));
+  const psi7 = digammaTable(7);
+  const ksg = kernel.pair(x7, y7, kernel.newScratch(7, 2, psi7));
+  assert.ok(Math.abs(ksg - 1 / 60) < 1e-12, `ksg: ${ksg}`);
+  const mixed = kernel.pair(x7, y7, kernel.newScratch(7, 2, psi7, 'mixed'));
+  assert.ok(Math.abs(mixed - (1 / 60 + 2 / 7)) < 1e-12, `mixed: ${mixed}`);
 });
 
 void test('wasm kernel: memory grows for large S and reset reuses it', (t) => {

@@ -52,6 +52,7 @@ void test('offDiagonalMi: pairs i < j, NaN (not computed) skipped, subset by act
     pairsComputed: 2,
     pairsTotal: 3,
     k: 3,
+    estimator: 'ksg',
     kernel: 'wasm',
   };
   assert.deepEqual(Array.from(offDiagonalMi(m)), [0.1, 0.2]);
@@ -119,6 +120,7 @@ void test('measure: entropy, per-layer and overall summaries agree with the buil
     bins: 50,
     binning: 'global',
     k: 3,
+    estimator: 'ksg',
     threads: availableParallelism(),
     miNeuronCap: null,
     miPairs: null,

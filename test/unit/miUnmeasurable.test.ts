@@ -11,6 +11,7 @@ import { fromRowMajor } from '../../src/core/activations';
 import { analyze } from '../../src/core/analysis/analyze';
 import { loneModelFlags } from '../../src/core/analysis/flags';
 import { encodeNpy } from '../../src/core/io/npy';
+import { digammaInt } from '../../src/core/measures/digamma';
 import { ksgMi } from '../../src/core/measures/ksg';
 import { measure } from '../../src/core/measures/measure';
 import { capNeurons } from '../../src/core/measures/neuronCap';
@@ -66,14 +67,27 @@ void test('miMeasurable: fewer than k + 1 distinct values, or every value repeat
   );
 });
 
-void test('constant and independent binary neurons: no MI pairs, no flag (was 7.37 nats, mi-high)', async () => {
+void test('constant and independent binary neurons: no MI pairs, no flag (were 7.37 nats, mi-high)', async () => {
   const S = 200;
   const rng = new Rng(2);
   const bits = Array.from({ length: 4 }, () =>
     Array.from({ length: S }, () => (rng.next() < 0.5 ? 0 : 1)),
   );
-  // What KSG-1 gives on them: psi(S) + psi(k) - 2 psi(1) = 7.373 nats at S = 200.
-  assert.ok(Math.abs(ksgMi(Float64Array.from(bits[0]), Float64Array.from(bits[1])) - 7.373) < 1e-3);
+  // What KSG-1 gives on them. Every point has eps = 0 (each of the four (x, y) cells holds
+  // dozens of points), where the authors' code counts the exact ties: n_x + 1 = c_x, the count
+  // of the point's x value, so I = psi(S) + psi(k) - mean psi(c_x) - mean psi(c_y), about -3
+  // nats at S = 200; psi(k) - psi(S) = -4.37 for two constants. (Counting no ties at eps = 0,
+  // MemLens gave psi(S) + psi(k) - 2 psi(1) = 7.373 nats for both.)
+  const meanPsiCount = (v: number[]): number => {
+    const ones = v.filter((b) => b === 1).length;
+    return (ones * digammaInt(ones) + (S - ones) * digammaInt(S - ones)) / S;
+  };
+  const binaryMi = ksgMi(Float64Array.from(bits[0]), Float64Array.from(bits[1]));
+  const binaryWant = digammaInt(S) + digammaInt(3) - meanPsiCount(bits[0]) - meanPsiCount(bits[1]);
+  assert.ok(Math.abs(binaryMi - binaryWant) < 1e-9, `${binaryMi} vs ${binaryWant}`);
+  assert.ok(binaryMi < -2.5 && binaryMi > -3.5, `${binaryMi}`);
+  const constantMi = ksgMi(new Float64Array(S).fill(1), new Float64Array(S).fill(2));
+  assert.ok(Math.abs(constantMi - (digammaInt(3) - digammaInt(S))) < 1e-9, `${constantMi}`);
   const constant = matrix(
     S,
     [0, 1, 2, 3].map((c) => () => c),
@@ -163,6 +177,39 @@ void test('a mix: the MI medians are those of the continuous neurons alone', asy
   assert.equal(capped.mi.columns.length, 4);
   assert.ok(capped.mi.columns.every(measurable));
   assert.ok(capped.warnings.some((w) => w.code === 'mi-subsampled'));
+});
+
+void test('mixed estimator: discrete neurons are measured, only constant ones left out', async () => {
+  const S = 400;
+  const rng = new Rng(6);
+  const bit = Array.from({ length: S }, () => (rng.next() < 0.5 ? 0 : 1));
+  const acts = matrix(S, [
+    (s) => bit[s],
+    (s) => (rng.next() < 0.1 ? 1 - bit[s] : bit[s]), // the bit, 10% flipped
+    () => 0.5,
+    (s) => s % 4, // quantised to 4 values
+    () => Math.max(0, rng.normal()),
+  ]);
+  assert.equal(miMeasurable(bit, 3, 'mixed'), true);
+  assert.equal(miMeasurable([2, 2, 2, 2, 2], 3, 'mixed'), false);
+  const m = await measure(acts, { threads: 1, estimator: 'mixed' });
+  assert.equal(m.params.estimator, 'mixed');
+  assert.equal(m.mi.estimator, 'mixed');
+  assert.deepEqual(m.miMeasurable, [true, true, false, true, true]);
+  assert.deepEqual(m.mi.columns, [0, 1, 3, 4]);
+  // The bit and its noisy copy: ln 2 - H_b(0.1) = 0.368 nats in truth.
+  const col = (n: number): Float64Array => acts.data.subarray(n * S, (n + 1) * S);
+  assert.ok(Object.is(m.mi.values[0 * 4 + 1], ksgMi(col(0), col(1), 3, 'mixed')));
+  assert.ok(Math.abs(m.mi.values[1] - 0.368) < 0.08, `${m.mi.values[1]}`);
+  const warning = m.warnings.find((w) => w.code === 'mi-unmeasurable');
+  assert.equal(
+    warning?.message,
+    'all: 1 of 5 neurons left out of MI: constant over the probe set (their MI with any neuron is 0)',
+  );
+  // The default leaves the binary and quantised neurons out, as before.
+  const d = await measure(acts, { threads: 1 });
+  assert.equal(d.params.estimator, 'ksg');
+  assert.deepEqual(d.mi.columns, [4]);
 });
 
 void test('analyze on a dump of binary neurons: no memorization flag, the reason in the warnings', async () => {

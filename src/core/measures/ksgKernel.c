@@ -9,7 +9,8 @@
 // TypeScript kernel, which stays as the independent reference the tests compare against.
 // Memory: a bump allocator over the module's linear memory; the host (ksgWasm.ts) writes the
 // prepared columns (ksgKernel.ts prepareColumn; raw values are not copied) into it and calls
-// ksg_pair.
+// ksg_pair. The estimator (KSG-1, or the tie-aware `mixed`: psi(k_m) where eps = 0) is fixed
+// per scratch area (scratch_new), as in ksgKernel.ts KsgScratch.
 #include <stdint.h>
 #include <wasm_simd128.h>
 
@@ -51,6 +52,9 @@ typedef struct Scratch {
   int32_t *cellOf;
   double *xLo, *xHi, *yLo, *yHi;
   double *term;
+  /* 1: the `mixed` estimator (ksgKernel.ts mixedTerms); zero[s] = 1 where eps of sample s is 0. */
+  int32_t mixed;
+  uint8_t *zero;
 } Scratch;
 
 /** Finest grid refinement of a crowded pair: up to MAX_REFINE x G bands per axis. */
@@ -86,12 +90,18 @@ static int32_t gridSize(int32_t n) {
   return r < 1 ? 1 : r;
 }
 
-/** Scratch buffers for n samples and k neighbours; psi must hold psi(0..n). */
-EXPORT("scratch_new") Scratch *scratch_new(int32_t n, int32_t k, const double *psi) {
+/**
+ * Scratch buffers for n samples and k neighbours; psi must hold psi(0..n). mixed = 1: the
+ * tie-aware estimator, 0: KSG-1.
+ */
+EXPORT("scratch_new") Scratch *scratch_new(int32_t n, int32_t k, const double *psi,
+                                           int32_t mixed) {
   Scratch *sc = (Scratch *)mem_alloc(sizeof(Scratch));
   if (sc == 0) return 0;
   sc->n = n;
   sc->k = k;
+  sc->mixed = mixed != 0;
+  sc->zero = (uint8_t *)mem_alloc(mixed != 0 ? (uint32_t)n : 0u);
   sc->G = gridSize(n);
   sc->xs = (double *)mem_alloc(8u * n);
   sc->ys = (double *)mem_alloc(8u * n);
@@ -162,8 +172,14 @@ static void layout(const Col *X, const Col *Y, Scratch *sc) {
   }
 }
 
+/** The other positions holding the value at sorted position self (its tie run less itself). */
+static inline int32_t exactTies(const Col *C, int32_t self) {
+  if (C->groupStart == 0 || C->groupEnd == 0) return 0;
+  return C->groupEnd[self] - C->groupStart[self] - 1;
+}
+
 static int32_t countWithinSearch(const Col *C, int32_t self, double v, double eps) {
-  if (!(eps > 0)) return 0;
+  if (!(eps > 0)) return exactTies(C, self);
   const double *sorted = C->guarded + GUARD;
   int32_t n = C->n;
   int32_t g = C->bucketStart[bucketOf(v + eps, C->min, C->scale, n) + 1] - 1;
@@ -228,7 +244,7 @@ static int32_t countWithinSearch(const Col *C, int32_t self, double v, double ep
 }
 
 static inline int32_t countWithin(const Col *C, int32_t self, double v, double eps) {
-  if (!(eps > 0)) return 0;
+  if (!(eps > 0)) return exactTies(C, self);
   int32_t n = C->n;
   const int32_t *guide = C->bucketStart;
   const double *g = C->guarded;
@@ -399,7 +415,7 @@ static void knnTies(const int32_t *gsArr, const int32_t *geArr, Scratch *sc) {
       while (hi >= g1 && xs[hi] - xp >= kth) hi = gsArr[hi] - 1;
       nx[i] = hi - lo;
     } else {
-      nx[i] = 0;
+      nx[i] = g1 - g0 - 1; /* eps = 0: the exact ties of x */
     }
   }
 }
@@ -686,13 +702,47 @@ static void knnGrid(const Col *X, const Col *Y, Scratch *sc) {
   farRings(X, Y, sc, G, xLo, xHi, yLo, yHi);
 }
 
-/** KSG-1 MI (nats) of two prepared columns of sc->n samples; same result as ksgKernel.ts. */
+/** The `mixed` estimator's per-sample terms (see ksgKernel.ts mixedTerms). */
+static void mixedTerms(const Col *X, const Col *Y, Scratch *sc, const int32_t *nx,
+                       const int32_t *ny, int relayout) {
+  int32_t n = sc->n;
+  const double *psi = sc->psi;
+  const double *eps = sc->eps;
+  double *term = sc->term;
+  uint8_t *zero = sc->zero;
+  int32_t zeros = 0;
+  for (int32_t i = 0; i < n; i++) {
+    int32_t s = sc->sample[i];
+    term[s] = psi[nx[i] + 1] + psi[ny[i] + 1];
+    uint8_t z = eps[i] > 0 ? 0 : 1;
+    zero[s] = z;
+    zeros += z;
+  }
+  if (zeros == 0) return;
+  if (relayout) layout(X, Y, sc);
+  const double *xs = sc->xs, *ys = sc->ys;
+  const int32_t *sample = sc->sample;
+  double pk = psi[sc->k];
+  int32_t start = 0;
+  for (int32_t i = 1; i <= n; i++) {
+    if (i < n && xs[i] == xs[i - 1] && ys[i] == ys[i - 1]) continue;
+    int32_t dup = i - start - 1;
+    for (int32_t q = start; q < i; q++) {
+      int32_t s = sample[q];
+      if (zero[s] != 0) term[s] += pk - psi[dup];
+    }
+    start = i;
+  }
+}
+
+/** KSG-1 (or mixed) MI (nats) of two prepared columns of sc->n samples, as ksgKernel.ts. */
 EXPORT("ksg_pair") double ksg_pair(const Col *X, const Col *Y, Scratch *sc) {
   int32_t n = X->n;
   int32_t longRun = (int32_t)__builtin_floor((double)n / sc->G / 2);
   if (longRun < 1) longRun = 1;
   int swapped = 0;
-  if (X->maxRun <= longRun && Y->maxRun <= longRun) {
+  int grid = X->maxRun <= longRun && Y->maxRun <= longRun;
+  if (grid) {
     knnGrid(X, Y, sc);
   } else {
     swapped = X->maxRun > Y->maxRun;
@@ -708,7 +758,9 @@ EXPORT("ksg_pair") double ksg_pair(const Col *X, const Col *Y, Scratch *sc) {
   const int32_t *ny = swapped ? sc->nx : sc->ny;
   const int32_t *sample = sc->sample;
   double *term = sc->term;
-  for (int32_t i = 0; i < n; i++) term[sample[i]] = psi[nx[i] + 1] + psi[ny[i] + 1];
+  if (sc->mixed) mixedTerms(X, Y, sc, nx, ny, grid);
+  else
+    for (int32_t i = 0; i < n; i++) term[sample[i]] = psi[nx[i] + 1] + psi[ny[i] + 1];
   double sum = 0;
   for (int32_t i = 0; i < n; i++) sum += term[i];
   return psi[n] + psi[sc->k] - sum / n;

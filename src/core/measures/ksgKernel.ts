@@ -2,6 +2,10 @@
 // Conventions (spec section 4): max-norm, k-th neighbour distance eps with the point itself
 // excluded and duplicates counted, strict marginal counts |x_j - x_m| < eps evaluated as a
 // float64 difference (the same arithmetic as scikit-learn's KDTree), float64 throughout.
+// Where eps = 0 the marginal counts are the exact ties, n_x = #{j != m : x_j = x_m}, as in
+// scikit-learn's _compute_mi_cc (radius nextafter(0, 0) = 0 counted with <=). The opt-in
+// `mixed` estimator (Gao, Kannan, Oh & Viswanath 2017) also replaces k by the number of points
+// equal to z_m there: psi(k_m) instead of psi(k); elsewhere it is KSG-1, bit for bit.
 // The MI workers run ksgKernel.c, a WebAssembly port of this kernel with bit-identical results
 // (ksgWasm.ts); this one serves ksgMi / ksgDetail and is the reference the wasm is tested against.
 
@@ -132,14 +136,30 @@ function bucketOf(u: number, min: number, scale: number, n: number): number {
   return b < 0 ? 0 : b >= n ? n - 1 : b;
 }
 
+/**
+ * The k-NN MI estimator: `ksg` is KSG-1 (the authors' and scikit-learn's, ties at eps = 0
+ * counted exactly); `mixed` is the tie-aware variant for discrete-continuous mixtures
+ * (Gao, Kannan, Oh & Viswanath, NeurIPS 2017): where a point's k-th neighbour distance is 0,
+ * k is replaced by the number of points equal to it.
+ */
+export type KsgEstimator = 'ksg' | 'mixed';
+
+/** The estimators, the default first. */
+export const KSG_ESTIMATORS: readonly KsgEstimator[] = ['ksg', 'mixed'];
+
 /** Per-point results, filled only when a caller asks for them (tests, diagnostics). */
 export interface KsgPointDetail {
   /** eps of each sample (sample order): max-norm distance to its k-th nearest neighbour. */
   eps: Float64Array;
-  /** n_x of each sample: #{j != m : |x_j - x_m| < eps_m}. */
+  /** n_x of each sample: #{j != m : |x_j - x_m| < eps_m}, or #{j != m : x_j = x_m} at eps_m = 0. */
   nx: Int32Array;
   /** n_y of each sample. */
   ny: Int32Array;
+  /**
+   * The neighbour count in psi(k_m) of each sample: k, except under `mixed` where eps_m = 0:
+   * k_m = #{j != m : z_j = z_m}. Filled when present.
+   */
+  km?: Int32Array;
 }
 
 /** Scratch buffers for one sample count, reused across pairs (no allocation per pair). */
@@ -172,13 +192,19 @@ export class KsgScratch {
   /** The k best distances of every point (point-major) and the k-th of each (grid path). */
   readonly bestAll: Float64Array;
   readonly kthAll: Float64Array;
-  /** psi(n_x + 1) + psi(n_y + 1) of each sample (sample order). */
+  /** psi(n_x + 1) + psi(n_y + 1) of each sample (sample order); under `mixed` also - psi(k_m) + psi(k). */
   readonly term: Float64Array;
+  /** The estimator of every pair computed with this scratch. */
+  readonly estimator: KsgEstimator;
+  /** `mixed`: 1 where the sample's eps is 0 (sample order). */
+  readonly zero: Uint8Array;
 
-  constructor(n: number, k: number, psi: Float64Array) {
+  constructor(n: number, k: number, psi: Float64Array, estimator: KsgEstimator = 'ksg') {
     if (psi.length < n + 1) throw new RangeError('KsgScratch: digamma table shorter than n + 1');
     this.n = n;
     this.k = k;
+    this.estimator = estimator;
+    this.zero = new Uint8Array(estimator === 'mixed' ? n : 0);
     this.xs = new Float64Array(n);
     this.ys = new Float64Array(n);
     this.yr = new Int32Array(n);
@@ -243,7 +269,8 @@ const GUARD = WINDOW + 1;
 
 /**
  * Number of sorted positions q != self of column C with |C.sorted[q] - v| < eps (difference
- * predicate), where C.sorted[self] === v.
+ * predicate), where C.sorted[self] === v; at eps = 0, the positions q != self with
+ * C.sorted[q] === v (scikit-learn's count at radius 0).
  * Fast path: the bucket guide puts each end of the window in a bucket of a few values; when a
  * WINDOW-wide stretch from that bucket brackets the end (one predictable check on each side),
  * the end is the bracket start plus the number of positions in the stretch that satisfy the
@@ -251,7 +278,7 @@ const GUARD = WINDOW + 1;
  * Otherwise (ties, crowded buckets, outliers) a galloping search finds it.
  */
 function countWithin(C: PreparedColumn, self: number, v: number, eps: number): number {
-  if (!(eps > 0)) return 0;
+  if (!(eps > 0)) return exactTies(C, self);
   const n = C.n;
   const guide = C.bucketStart;
   const g = C.guarded;
@@ -279,9 +306,19 @@ function countWithin(C: PreparedColumn, self: number, v: number, eps: number): n
   return countWithinSearch(C, self, v, eps);
 }
 
+/**
+ * The other positions holding the value at sorted position `self`: its tie run less itself.
+ * A zero k-th distance needs a duplicate point, hence a tie run, so the groups are present.
+ */
+function exactTies(C: PreparedColumn, self: number): number {
+  const gs = C.groupStart;
+  const ge = C.groupEnd;
+  return gs === null || ge === null ? 0 : ge[self] - gs[self] - 1;
+}
+
 /** countWithin by galloping from the guide's guesses: O(log distance) for any guess. */
 function countWithinSearch(C: PreparedColumn, self: number, v: number, eps: number): number {
-  if (!(eps > 0)) return 0;
+  if (!(eps > 0)) return exactTies(C, self);
   const sorted = C.sorted;
   const n = C.n;
   // Upper end: the largest q >= self with sorted[q] - v < eps (true at self).
@@ -523,7 +560,7 @@ function knnTies(gsArr: Int32Array, geArr: Int32Array, sc: KsgScratch): void {
       while (hi >= g1 && xs[hi] - xp >= kth) hi = gsArr[hi] - 1;
       nx[i] = hi - lo;
     } else {
-      nx[i] = 0;
+      nx[i] = g1 - g0 - 1; // eps = 0: the exact ties of x, the own run less the point
     }
   }
 }
@@ -707,9 +744,57 @@ function farRings(X: PreparedColumn, Y: PreparedColumn, sc: KsgScratch): void {
 }
 
 /**
+ * The per-sample terms of the `mixed` estimator: KSG-1's psi(n_x + 1) + psi(n_y + 1), plus
+ * psi(k) - psi(k_m) where eps = 0, k_m = the number of other points equal to the point, so that
+ * psi(S) + psi(k) - mean(term) averages psi(k_m) in place of psi(k). Equal points are adjacent
+ * in (x, y)-lexicographic order, which the sweep paths have already laid out; the grid path is
+ * laid out so first (`relayout`; O(S), and only when some eps is 0). Points with eps > 0 get
+ * KSG-1's term, bit for bit. `km` (sample order), when given, receives each k_m.
+ */
+function mixedTerms(
+  X: PreparedColumn,
+  Y: PreparedColumn,
+  sc: KsgScratch,
+  nx: Int32Array,
+  ny: Int32Array,
+  relayout: boolean,
+  km: Int32Array | undefined,
+): void {
+  const { n, k, psi, eps, sample, term, zero } = sc;
+  let zeros = 0;
+  for (let i = 0; i < n; i++) {
+    const s = sample[i];
+    term[s] = psi[nx[i] + 1] + psi[ny[i] + 1];
+    const z = eps[i] > 0 ? 0 : 1;
+    zero[s] = z;
+    zeros += z;
+  }
+  if (zeros === 0) return;
+  // A zero distance needs a duplicate point, so both columns have tie groups here.
+  if (relayout) layout(X, Y, sc);
+  const { xs, ys } = sc;
+  const pk = psi[k];
+  let start = 0;
+  for (let i = 1; i <= n; i++) {
+    if (i < n && xs[i] === xs[i - 1] && ys[i] === ys[i - 1]) continue;
+    // Positions start .. i - 1 hold one point; each has i - start - 1 (>= k where eps = 0) equals.
+    const dup = i - start - 1;
+    for (let q = start; q < i; q++) {
+      const s = sample[q];
+      if (zero[s] !== 0) {
+        term[s] += pk - psi[dup];
+        if (km !== undefined) km[s] = dup;
+      }
+    }
+    start = i;
+  }
+}
+
+/**
  * KSG-1 mutual information (nats) of two prepared columns of the same length:
- * psi(S) + psi(k) - mean psi(n_x + 1) - mean psi(n_y + 1). Allocates nothing.
- * When `detail` is given, also stores eps, n_x and n_y per sample.
+ * psi(S) + psi(k) - mean psi(n_x + 1) - mean psi(n_y + 1); under the scratch's `mixed`
+ * estimator psi(S) + mean psi(k_m) - mean psi(n_x + 1) - mean psi(n_y + 1). Allocates nothing.
+ * When `detail` is given, also stores eps, n_x, n_y (and k_m when it has `km`) per sample.
  */
 export function ksgPair(
   X: PreparedColumn,
@@ -719,8 +804,9 @@ export function ksgPair(
 ): number {
   const n = X.n;
   const longRun = Math.max(1, Math.floor(n / sc.G / 2));
+  const grid = X.maxRun <= longRun && Y.maxRun <= longRun;
   let swapped = false;
-  if (X.maxRun <= longRun && Y.maxRun <= longRun) {
+  if (grid) {
     knnGrid(X, Y, sc);
   } else {
     // Sweep along the column with the shorter tie runs (cheaper: its sweep needs no run
@@ -736,12 +822,6 @@ export function ksgPair(
   const { psi } = sc;
   const nx = swapped ? sc.ny : sc.nx;
   const ny = swapped ? sc.nx : sc.ny;
-  // Summed in sample order, so the result does not depend on the search's point order (the
-  // wasm kernel may search on a finer grid and gets the same bits).
-  const { sample, term } = sc;
-  for (let i = 0; i < n; i++) term[sample[i]] = psi[nx[i] + 1] + psi[ny[i] + 1];
-  let sum = 0;
-  for (let s = 0; s < n; s++) sum += term[s];
   if (detail !== undefined) {
     for (let i = 0; i < n; i++) {
       const s = sc.sample[i];
@@ -749,6 +829,17 @@ export function ksgPair(
       detail.nx[s] = nx[i];
       detail.ny[s] = ny[i];
     }
+    detail.km?.fill(sc.k);
   }
+  // Summed in sample order, so the result does not depend on the search's point order (the
+  // wasm kernel may search on a finer grid and gets the same bits).
+  const { sample, term } = sc;
+  if (sc.estimator === 'mixed') {
+    mixedTerms(X, Y, sc, nx, ny, grid, detail?.km);
+  } else {
+    for (let i = 0; i < n; i++) term[sample[i]] = psi[nx[i] + 1] + psi[ny[i] + 1];
+  }
+  let sum = 0;
+  for (let s = 0; s < n; s++) sum += term[s];
   return psi[n] + psi[sc.k] - sum / n;
 }

@@ -5,7 +5,7 @@
 // without clang has no .wasm: the MI workers then run the TypeScript kernel (src/core/mi/kernel.ts).
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import type { PreparedColumn } from './ksgKernel';
+import type { KsgEstimator, PreparedColumn } from './ksgKernel';
 
 /** The wasm file's name; the build puts it beside every Node bundle (dist/, out/test/). */
 export const KSG_WASM_FILE = 'ksgKernel.wasm';
@@ -21,7 +21,7 @@ interface KsgExports {
   memory: { buffer: ArrayBuffer };
   mem_alloc(bytes: number): number;
   mem_reset(): void;
-  scratch_new(n: number, k: number, psi: number): number;
+  scratch_new(n: number, k: number, psi: number, mixed: number): number;
   ksg_pair(x: number, y: number, scratch: number): number;
 }
 
@@ -125,19 +125,22 @@ export class KsgWasmKernel {
     return header;
   }
 
-  /** Scratch buffers for pairs of n samples with k neighbours; psi = digammaTable(>= n). */
-  newScratch(n: number, k: number, psi: Float64Array): number {
+  /**
+   * Scratch buffers for pairs of n samples with k neighbours; psi = digammaTable(>= n). Every
+   * pair computed with it uses `estimator` (default `ksg`).
+   */
+  newScratch(n: number, k: number, psi: Float64Array, estimator: KsgEstimator = 'ksg'): number {
     if (psi.length < n + 1) throw new RangeError('MI kernel: digamma table shorter than n + 1');
     const psiPtr = this.copyF64(psi);
-    const sc = this.ex.scratch_new(n, k, psiPtr);
+    const sc = this.ex.scratch_new(n, k, psiPtr, estimator === 'mixed' ? 1 : 0);
     if (sc === 0)
       throw new RangeError(`MI kernel: WebAssembly memory exhausted (scratch, S = ${n})`);
     return sc;
   }
 
   /**
-   * KSG-1 mutual information (nats) of columns x and y (handles from {@link addColumn}, same
-   * sample count as the scratch): bit-identical to ksgKernel.ts ksgPair.
+   * KSG-1 (or the scratch's `mixed`) mutual information (nats) of columns x and y (handles from
+   * {@link addColumn}, same sample count as the scratch): bit-identical to ksgKernel.ts ksgPair.
    */
   pair(x: number, y: number, scratch: number): number {
     return this.ex.ksg_pair(x, y, scratch);

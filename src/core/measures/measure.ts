@@ -14,6 +14,7 @@ import type {
 import { entropyBoxSummary, miSummary } from './boxSummary';
 import type { Binning } from './entropy';
 import { entropies } from './entropy';
+import type { KsgEstimator } from './ksgKernel';
 import { miDensity } from './gmm';
 import { capNeurons } from './neuronCap';
 import { layerTieStats, neuronMiMeasurable, neuronTieFractions } from './ties';
@@ -25,6 +26,8 @@ export interface MeasureOptions extends JobOptions {
   binning?: Binning;
   /** KSG neighbours (default 3). */
   k?: number;
+  /** MI estimator (default `ksg`: KSG-1; `mixed`: tie-aware, see computeMiMatrix). */
+  estimator?: KsgEstimator;
   /** MI worker threads (default: all cores, os.availableParallelism()). */
   threads?: number;
   /** At most this many neurons per layer enter the MI estimate (default null: all). */
@@ -40,6 +43,7 @@ export interface MeasureParams {
   bins: number;
   binning: Binning;
   k: number;
+  estimator: KsgEstimator;
   threads: number;
   miNeuronCap: number | null;
   miPairs: number | null;
@@ -78,13 +82,15 @@ export const SMALL_PROBE = 1000;
 
 /**
  * Entropy, MI and their summaries for one activation matrix: per-neuron binned entropy
- * ({@link entropies}, nats), KSG-1 MI between the neurons kept by the per-layer cap
- * (`computeMiMatrix`, k neighbours, max-norm, nats; optionally on M sampled pairs), and per
+ * ({@link entropies}, nats), KSG-1 MI (or the tie-aware `mixed` estimator's) between the
+ * neurons kept by the per-layer cap (`computeMiMatrix`, k neighbours, max-norm, nats;
+ * optionally on M sampled pairs), and per
  * layer and overall: the entropy box summary, the off-diagonal MI summary (pairs inside the
  * layer; all pairs overall) and its Gaussian-mixture density, the mean tie fraction and the
  * count of dead (constant) neurons, with warnings for heavy ties, dead neurons, small probe
  * sets and subsampled MI. Neurons without a continuous part (`miMeasurable` in ./ties:
- * constant, binary, ...) are left out of the MI estimate and its summaries, with an
+ * constant, binary, ...; under `mixed` only constant ones) are left out of the MI estimate and
+ * its summaries, with an
  * `mi-unmeasurable` warning per layer; the neuron cap draws among the measurable ones. Entropy
  * notches are clipped to [0, ln B]. Cancellable through `signal`; reports stages 'entropy',
  * the MI kernel's progress, and 'summary' (layers done).
@@ -98,6 +104,7 @@ export async function measure(
     bins: opts.bins ?? 100,
     binning: opts.binning ?? 'global',
     k: opts.k ?? 3,
+    estimator: opts.estimator ?? 'ksg',
     threads: opts.threads ?? availableParallelism(),
     miNeuronCap: opts.miNeuronCap ?? null,
     miPairs: opts.pairs ?? null,
@@ -117,10 +124,11 @@ export async function measure(
 
   t = performance.now();
   // Neurons without a continuous part (constant, binary, ...) have no KSG-1 estimate: left out.
-  const measurable = neuronMiMeasurable(acts, params.k);
+  const measurable = neuronMiMeasurable(acts, params.k, params.estimator);
   const columns = capNeurons(acts.layers, params.miNeuronCap, params.seed, (c) => measurable[c]);
   const mi = await computeMiMatrix(acts, {
     k: params.k,
+    estimator: params.estimator,
     columns,
     seed: params.seed,
     threads: params.threads,
@@ -220,7 +228,10 @@ function warningsFor(params: MeasureParams, layers: LayerReport[], mi: MiMatrix)
       warnings.push({
         code: 'heavy-ties',
         layer: l.name,
-        message: `${l.name}: on average ${(100 * l.tieFraction).toFixed(1)}% of each neuron's values are tied (e.g. post-ReLU zeros); KSG MI is biased by ties, prefer pre-activation values`,
+        message:
+          params.estimator === 'mixed'
+            ? `${l.name}: on average ${(100 * l.tieFraction).toFixed(1)}% of each neuron's values are tied (e.g. post-ReLU zeros); the mixed estimator counts them as discrete values`
+            : `${l.name}: on average ${(100 * l.tieFraction).toFixed(1)}% of each neuron's values are tied (e.g. post-ReLU zeros); KSG MI is biased by ties, prefer pre-activation values or the tie-aware estimator (mixed)`,
       });
     }
     const unmeasurable = l.miUnmeasurable ?? 0;
@@ -228,7 +239,10 @@ function warningsFor(params: MeasureParams, layers: LayerReport[], mi: MiMatrix)
       warnings.push({
         code: 'mi-unmeasurable',
         layer: l.name,
-        message: `${l.name}: ${unmeasurable} of ${l.neurons} neurons left out of MI (not measurable): no continuous part (fewer than k + 1 = ${params.k + 1} distinct values, or every value repeated at least ${params.k + 1} times: constant, binary ...), where KSG-1 gives meaningless values`,
+        message:
+          params.estimator === 'mixed'
+            ? `${l.name}: ${unmeasurable} of ${l.neurons} neurons left out of MI: constant over the probe set (their MI with any neuron is 0)`
+            : `${l.name}: ${unmeasurable} of ${l.neurons} neurons left out of MI (not measurable): no continuous part (fewer than k + 1 = ${params.k + 1} distinct values, or every value repeated at least ${params.k + 1} times: constant, binary ...), where KSG-1 gives meaningless values`,
       });
     }
     if (l.deadNeurons > 0) {

@@ -1,5 +1,6 @@
 import type { ActivationMatrix, LayerSlice } from '../activations';
 import { column } from '../activations';
+import type { KsgEstimator } from './ksgKernel';
 
 /**
  * Fraction of a neuron's values that equal at least one other of its values (0 when all are
@@ -77,11 +78,20 @@ export function layerTieStats(
  *   neighbour in the neuron's own values is at distance 0 (a discrete neuron, e.g. a one-hot
  *   or coarsely quantised unit).
  * For such neurons the k-NN distances of a pair are mostly 0 and KSG-1 gives meaningless
- * values (about psi(S) + psi(k) - 2 psi(1), e.g. 7.37 nats at S = 200, for two independent
- * binary or two constant neurons). A neuron with a continuous part next to many ties (post-ReLU
- * zeros) stays measurable: its ties are reported as a tie fraction instead.
+ * values: with the exact ties counted at eps = 0 (scikit-learn's rule) psi(k) - psi(S), e.g.
+ * -4.37 nats at S = 200, for two constant neurons, and about psi(S) + psi(k) - 2 psi(S / 2),
+ * -2.98 nats, for two independent binary ones (the earlier rule, no ties counted, gave
+ * +7.37 for both). A neuron with a continuous part next to many ties (post-ReLU zeros) stays
+ * measurable: its ties are reported as a tie fraction instead.
+ * Under the `mixed` estimator, which handles discrete values, only a constant neuron is left
+ * out (its MI with any neuron is 0).
  */
-export function miMeasurable(values: ArrayLike<number>, k: number): boolean {
+export function miMeasurable(
+  values: ArrayLike<number>,
+  k: number,
+  estimator: KsgEstimator = 'ksg',
+): boolean {
+  if (estimator === 'mixed') return values.length > 0 && !isConstant(values);
   return discreteProfile(Float64Array.from(values).sort(), k);
 }
 
@@ -106,8 +116,12 @@ function discreteProfile(sorted: Float64Array, k: number): boolean {
 }
 
 /** {@link miMeasurable} of every neuron (column) of the matrix, in column order. */
-export function neuronMiMeasurable(acts: ActivationMatrix, k: number): boolean[] {
+export function neuronMiMeasurable(
+  acts: ActivationMatrix,
+  k: number,
+  estimator: KsgEstimator = 'ksg',
+): boolean[] {
   const out: boolean[] = [];
-  for (let n = 0; n < acts.neurons; n++) out.push(miMeasurable(column(acts, n), k));
+  for (let n = 0; n < acts.neurons; n++) out.push(miMeasurable(column(acts, n), k, estimator));
   return out;
 }

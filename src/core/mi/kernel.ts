@@ -2,7 +2,7 @@
 // when its .wasm sits beside the bundle, else the TypeScript kernel (ksgKernel.ts), which
 // gives the same bits (test/unit/ksgWasm.test.ts holds them to each other) about 2.5 times as
 // slowly. The .wasm is missing when the build found no clang (macOS and Windows without LLVM).
-import type { PreparedColumn } from '../measures/ksgKernel';
+import type { KsgEstimator, PreparedColumn } from '../measures/ksgKernel';
 import { KsgScratch, ksgPair } from '../measures/ksgKernel';
 import { KsgWasmKernel } from '../measures/ksgWasm';
 
@@ -29,7 +29,8 @@ export interface PairKernel {
   /** Drops every column and scratch area. */
   reset(): void;
   addColumn(c: PreparedColumn): number;
-  newScratch(n: number, k: number, psi: Float64Array): number;
+  /** Every pair computed with the scratch uses `estimator`. */
+  newScratch(n: number, k: number, psi: Float64Array, estimator: KsgEstimator): number;
   pair(x: number, y: number, scratch: number): number;
 }
 
@@ -48,8 +49,8 @@ export class TsPairKernel implements PairKernel {
     return this.columns.push(c) - 1;
   }
 
-  newScratch(n: number, k: number, psi: Float64Array): number {
-    return this.scratches.push(new KsgScratch(n, k, psi)) - 1;
+  newScratch(n: number, k: number, psi: Float64Array, estimator: KsgEstimator): number {
+    return this.scratches.push(new KsgScratch(n, k, psi, estimator)) - 1;
   }
 
   pair(x: number, y: number, scratch: number): number {
@@ -66,8 +67,8 @@ class WasmPairKernel implements PairKernel {
   addColumn(c: PreparedColumn): number {
     return this.wasm.addColumn(c);
   }
-  newScratch(n: number, k: number, psi: Float64Array): number {
-    return this.wasm.newScratch(n, k, psi);
+  newScratch(n: number, k: number, psi: Float64Array, estimator: KsgEstimator): number {
+    return this.wasm.newScratch(n, k, psi, estimator);
   }
   pair(x: number, y: number, scratch: number): number {
     return this.wasm.pair(x, y, scratch);

@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import type { ActivationMatrix } from '../activations';
 import { UserError } from '../errors';
 import type { JobOptions } from '../progress';
+import type { KsgEstimator } from '../measures/ksgKernel';
 import type { KsgKernelChoice, KsgKernelName } from './kernel';
 import { KsgWasmKernel } from '../measures/ksgWasm';
 import { kernelChoiceFromEnv } from './kernel';
@@ -14,6 +15,11 @@ export { disposeMiPool } from './pool';
 export interface MiOptions extends JobOptions {
   /** Neighbours of the KSG estimator; default 3. */
   k?: number;
+  /**
+   * `ksg` (default): KSG-1, as the authors and scikit-learn; `mixed`: the tie-aware variant
+   * (psi(k_m) where a point's k-th neighbour distance is 0; Gao et al. 2017).
+   */
+  estimator?: KsgEstimator;
   /** Worker threads; default os.availableParallelism(). */
   threads?: number;
   /** Neuron indices to include, ascending (default: all), e.g. after a per-layer cap. */
@@ -41,6 +47,8 @@ export interface MiMatrix {
   /** m(m-1)/2. */
   pairsTotal: number;
   k: number;
+  /** The estimator of every pair. */
+  estimator: KsgEstimator;
   /** The kernel that computed the pairs (`ts` if any worker ran the TypeScript one). */
   kernel: KsgKernelName;
 }
@@ -66,7 +74,8 @@ function selectColumns(acts: ActivationMatrix, columns: number[] | undefined): n
 
 /**
  * The symmetric matrix of KSG-1 mutual information (nats; k neighbours, max-norm, strict
- * marginal counts, no scaling/noise/clipping, float64) between the selected neurons, computed
+ * marginal counts, exact ties where eps = 0, no scaling/noise/clipping, float64; or the `mixed`
+ * estimator's) between the selected neurons, computed
  * exactly on all pairs or on a seeded uniform sample of pairs, in the shared worker pool.
  * Reports progress `{stage: 'mi', done, total}` in pairs (diagonal entries included when
  * requested) at most ~10 times a second; rejects with CancelledError when `signal` aborts.
@@ -78,6 +87,7 @@ export async function computeMiMatrix(
 ): Promise<MiMatrix> {
   const k = opts.k ?? 3;
   if (!Number.isInteger(k) || k < 1) throw new UserError(`MI: expected k >= 1, found ${k}`);
+  const estimator = opts.estimator ?? 'ksg';
   const S = acts.samples;
   if (S < k + 1) {
     throw new UserError(`MI: expected at least k + 1 = ${k + 1} samples, found ${S}`);
@@ -135,6 +145,7 @@ export async function computeMiMatrix(
     signal: opts.signal,
     onPairsDone: report,
     kernel: choice,
+    estimator,
     onKernel: (name, fallback) => {
       if (reported !== 'ts') reported = name;
       if (fallback !== undefined && !fallbackTold) {
@@ -150,5 +161,5 @@ export async function computeMiMatrix(
   }
   // No worker starts when there are no pairs: then the kernel they would have run.
   const kernel = reported ?? (choice === 'auto' && KsgWasmKernel.available() ? 'wasm' : 'ts');
-  return { columns, values, pairsComputed: nOff, pairsTotal, k, kernel };
+  return { columns, values, pairsComputed: nOff, pairsTotal, k, estimator, kernel };
 }

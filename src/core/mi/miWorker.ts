@@ -50,7 +50,7 @@ function load(msg: LoadMessage): void {
   job = {
     jobId: msg.jobId,
     columns,
-    scratch: kernel.newScratch(samples, k, digammaTable(samples)),
+    scratch: kernel.newScratch(samples, k, digammaTable(samples), msg.estimator ?? 'ksg'),
     cancel,
   };
 }

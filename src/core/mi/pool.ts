@@ -7,6 +7,7 @@
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { CancelledError } from '../errors';
+import type { KsgEstimator } from '../measures/ksgKernel';
 import type { KsgKernelChoice, KsgKernelName } from './kernel';
 import type { FromWorker, ToWorker } from './protocol';
 
@@ -28,6 +29,8 @@ export interface PairJob {
   onPairsDone?: (done: number) => void;
   /** The kernel the workers run (default `auto`: WebAssembly when built, else TypeScript). */
   kernel?: KsgKernelChoice;
+  /** The estimator (default `ksg`: KSG-1). */
+  estimator?: KsgEstimator;
   /** Called once per worker used, when it has loaded the columns: its kernel, and why it fell back. */
   onKernel?: (kernel: KsgKernelName, fallback?: string) => void;
 }
@@ -250,6 +253,7 @@ export class MiPool {
             data: copy,
             cancel: cancelBuf,
             ...(job.kernel !== undefined ? { kernel: job.kernel } : {}),
+            ...(job.estimator !== undefined ? { estimator: job.estimator } : {}),
           },
           [copy.buffer],
         );

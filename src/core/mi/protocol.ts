@@ -1,4 +1,5 @@
 // Messages between the MI pool (main thread) and its workers (miWorker.ts).
+import type { KsgEstimator } from '../measures/ksgKernel';
 import type { KsgKernelChoice, KsgKernelName } from './kernel';
 
 /** main -> worker: the columns of one job, sent once per job and per worker (transferred). */
@@ -14,6 +15,8 @@ export interface LoadMessage {
   cancel: SharedArrayBuffer;
   /** The kernel to run (default `auto`: WebAssembly when built, else TypeScript). */
   kernel?: KsgKernelChoice;
+  /** The estimator of every pair of the job (default `ksg`: KSG-1). */
+  estimator?: KsgEstimator;
 }
 
 /** main -> worker: compute the pairs (a[i], b[i]) of the loaded job (indices into its columns). */
