@@ -1,5 +1,7 @@
 // MI speed and memory: single-thread kernel throughput at S = 1000/2000/4000 (and how much
-// slower the TypeScript kernel, the fallback without clang, is at S = 2000), all pairs of
+// slower the TypeScript kernel, the fallback without clang, is at S = 2000), the tie-aware
+// `mixed` estimator beside KSG-1 at S = 2000 on untied and post-ReLU data (goal: within
+// 1.5x), all pairs of
 // N = 768 at S = 2000 through the worker pool (goal: <= 60 s on 2 cores), post-ReLU ties vs
 // none (goal: <= 3x), peak RSS at N = 768, S = 10000 (goal: <= 1 GB), and scikit-learn's
 // per-pair time side by side when python3-sklearn is installed (goal: >= 20x per core).
@@ -9,6 +11,7 @@ import { availableParallelism, loadavg } from 'node:os';
 import * as path from 'node:path';
 import type { ActivationMatrix } from '../src/core/activations';
 import { digammaTable } from '../src/core/measures/digamma';
+import type { KsgEstimator } from '../src/core/measures/ksgKernel';
 import { KsgScratch, ksgPair, prepareColumn } from '../src/core/measures/ksgKernel';
 import { KsgWasmKernel } from '../src/core/measures/ksgWasm';
 import { computeMiMatrix, disposeMiPool } from '../src/core/mi/miMatrix';
@@ -49,6 +52,7 @@ function kernelPairsPerSecond(
   acts: ActivationMatrix,
   seconds: number,
   kernel: 'wasm' | 'ts' = KsgWasmKernel.available() ? 'wasm' : 'ts',
+  estimator: KsgEstimator = 'ksg',
 ): number {
   const S = acts.samples;
   const cols = Array.from({ length: acts.neurons }, (_, n) =>
@@ -59,10 +63,10 @@ function kernelPairsPerSecond(
   if (kernel === 'wasm') {
     const wasm = KsgWasmKernel.load();
     const handles = cols.map((c) => wasm.addColumn(c));
-    const scratch = wasm.newScratch(S, 3, psi);
+    const scratch = wasm.newScratch(S, 3, psi, estimator);
     pair = (a, b) => wasm.pair(handles[a], handles[b], scratch);
   } else {
-    const scratch = new KsgScratch(S, 3, psi);
+    const scratch = new KsgScratch(S, 3, psi, estimator);
     pair = (a, b) => ksgPair(cols[a], cols[b], scratch);
   }
   const t0 = process.cpuUsage();
@@ -154,6 +158,32 @@ export async function benchMi(log: (line: string) => void = console.log): Promis
         `against ${wasmAt2000.toFixed(0)} for wasm: ${(wasmAt2000 / tsAt2000).toFixed(2)}x slower`,
     );
   }
+
+  // The tie-aware estimator beside KSG-1, S = 2000, 1 thread: untied pairs (no eps = 0, the
+  // same work plus one pass) and post-ReLU pairs (a quarter of the points at (0, 0): the
+  // extra pass over the equal points). Alternated twice, the best of each kept, against load.
+  const estimatorRates: string[] = [];
+  for (const [name, reluShare] of [
+    ['untied', 0],
+    ['post-ReLU', 1],
+  ] as const) {
+    const layer = syntheticLayer(2000, 24, 2000, reluShare);
+    const best = { ksg: 0, mixed: 0 };
+    for (let round = 0; round < 2; round++) {
+      for (const estimator of ['ksg', 'mixed'] as const) {
+        const rate = kernelPairsPerSecond(layer, 2, undefined, estimator);
+        best[estimator] = Math.max(best[estimator], rate);
+      }
+    }
+    estimatorRates.push(
+      `${name}: mixed ${best.mixed.toFixed(0)}, ksg ${best.ksg.toFixed(0)} pairs/s ` +
+        `(mixed ${(best.ksg / best.mixed).toFixed(2)}x the time)`,
+    );
+  }
+  log(
+    `  estimator mixed vs ksg (${hasWasm ? 'wasm' : 'TypeScript'}), 1 thread, S = 2000: ` +
+      `${estimatorRates.join('; ')}; goal <= 1.5x; load average ${load()}`,
+  );
 
   // Heavy ties in one pair (S = 2000): must stay near the no-tie cost, not turn quadratic.
   const tieCases: [string, (v: number, s: number) => number][] = [

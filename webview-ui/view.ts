@@ -80,7 +80,7 @@ function paramsLine(report: AnalysisReport | CompareReport): string {
       ? `probe ${displayName(report.probe.path)} (${report.probe.samples} samples)`
       : null,
     `${p.bins} bins (${p.binning})`,
-    `KSG k = ${p.k}`,
+    p.estimator === 'mixed' ? `mixed (tie-aware) KSG k = ${p.k}` : `KSG k = ${p.k}`,
     `capture: ${p.point === 'preactivation' ? 'pre-activation' : 'layer output'}`,
     p.miNeuronCap !== null ? `MI cap ${p.miNeuronCap} neurons/layer` : null,
   ];

@@ -75,6 +75,7 @@ export function analyzeOptions(
     bins: params.bins,
     binning: params.binning,
     k: params.k,
+    estimator: params.estimator,
     miNeuronCap: params.miNeurons,
     threads: params.threads,
     ...(params.backend === 'wasm' || params.backend === 'cpu' ? { backend: params.backend } : {}),

@@ -19,6 +19,8 @@ export interface JobParams {
   bins: number;
   binning: 'global' | 'layer' | 'neuron';
   k: number;
+  /** The MI estimator: `ksg` (KSG-1, the default) or the tie-aware `mixed`. */
+  estimator: 'ksg' | 'mixed';
   miNeurons: number | null;
   threads: number;
   backend: 'auto' | 'wasm' | 'cpu' | 'onnx';
@@ -188,6 +190,7 @@ function isParams(value: unknown): value is JobParams {
     typeof value.bins === 'number' &&
     (value.binning === 'global' || value.binning === 'layer' || value.binning === 'neuron') &&
     typeof value.k === 'number' &&
+    (value.estimator === 'ksg' || value.estimator === 'mixed') &&
     (value.miNeurons === null || typeof value.miNeurons === 'number') &&
     typeof value.threads === 'number' &&
     ['auto', 'wasm', 'cpu', 'onnx'].includes(value.backend as string) &&

@@ -15,6 +15,7 @@ export function readParams(scope: vscode.Uri | undefined): JobParams {
   };
   const point = c.get<string>('point', 'preactivation');
   const binning = c.get<string>('binning', 'global');
+  const estimator = c.get<string>('estimator', 'ksg');
   const backend = c.get<string>('backend', 'auto') as JobParams['backend'];
   const miNeurons = c.get<number | null>('miNeurons', null);
   const threads = int('threads', 0, 0);
@@ -31,6 +32,7 @@ export function readParams(scope: vscode.Uri | undefined): JobParams {
     bins: int('bins', 100, 2),
     binning: binning === 'layer' || binning === 'neuron' ? binning : 'global',
     k: int('k', 3, 1),
+    estimator: estimator === 'mixed' ? 'mixed' : 'ksg',
     miNeurons: typeof miNeurons === 'number' && miNeurons >= 2 ? Math.round(miNeurons) : null,
     threads: threads > 0 ? threads : Math.max(1, os.availableParallelism() - 1),
     backend: BACKENDS.includes(backend) ? backend : 'auto',

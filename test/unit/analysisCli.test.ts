@@ -57,6 +57,26 @@ void test('analyze writes JSON, CSV and HTML and prints the per-layer table', as
     const text = analysisTable(report);
     assert.match(text, /^layer\s+neurons\s+median H/m);
     assert.match(text, /^all layers\s+3\s/m);
+    assert.equal(report.params.estimator, 'ksg');
+    assert.match(text, /; I: KSG-1, k = 3, nats$/m);
+    // The tie-aware estimator is named in the report and the table; older reports (no
+    // estimator) read as KSG-1.
+    const mixedOut = path.join(dir, 'mixed.json');
+    await run(analyzeCommand, [
+      path.join(dir, 'acts.npy'),
+      '--estimator',
+      'mixed',
+      '--out',
+      mixedOut,
+      '--threads',
+      '1',
+    ]);
+    const mixed = JSON.parse(readFileSync(mixedOut, 'utf8')) as AnalysisReport;
+    assert.equal(mixed.params.estimator, 'mixed');
+    assert.match(analysisTable(mixed), /; I: mixed \(tie-aware KSG, Gao et al\.\), k = 3, nats$/m);
+    const older = { ...report.params };
+    delete older.estimator;
+    assert.match(analysisTable({ ...report, params: older }), /; I: KSG-1, k = 3, nats$/m);
     assert.match(text, /note: A lone model has no verdict/);
     assert.equal(
       readFileSync(path.join(dir, 'r.csv'), 'utf8').split('\r\n')[1].split(',')[1],
@@ -93,6 +113,10 @@ void test('unwritable outputs and bad flags fail before any work, leaving no fil
     await assert.rejects(
       run(analyzeCommand, [path.join(dir, 'acts.npy'), '--point', 'post']),
       userError(/--point: expected one of preactivation, output/),
+    );
+    await assert.rejects(
+      run(analyzeCommand, [path.join(dir, 'acts.npy'), '--estimator', 'kraskov']),
+      userError(/--estimator: expected one of ksg, mixed, found 'kraskov'/),
     );
     await assert.rejects(
       run(analyzeCommand, [path.join(dir, 'acts.npy'), '--nope']),

@@ -111,6 +111,7 @@ void test('writes entropy, a symmetric N x N MI with null diagonal, per-layer su
     bins: 20,
     binning: 'global',
     k: 3,
+    estimator: 'ksg',
     threads: availableParallelism(),
     layerSizes: [2, 4],
     miNeuronCap: null,
@@ -128,7 +129,7 @@ void test('without --out the JSON goes to stdout; no per-layer summary without -
   const io = streams();
   assert.equal(
     await runMeasure(
-      [path.join(dir, 'acts.npy'), '--k', '5', '--binning', 'neuron'],
+      [path.join(dir, 'acts.npy'), '--k', '5', '--binning', 'neuron', '--estimator', 'mixed'],
       signal,
       io.io,
     ),
@@ -138,6 +139,7 @@ void test('without --out the JSON goes to stdout; no per-layer summary without -
   assert.equal(r.summary.layers, undefined);
   assert.equal(r.params.k, 5);
   assert.equal(r.params.binning, 'neuron');
+  assert.equal(r.params.estimator, 'mixed');
   assert.equal(r.entropy.length, N);
 });
 
@@ -271,6 +273,7 @@ void test('bad input: a one-line UserError naming the problem, and no output fil
       /--binning: expected one of global, layer, neuron, found 'layers'/,
     ],
     [[f('acts.npy'), '--mi-neurons', '1'], /--mi-neurons: expected an integer >= 2/],
+    [[f('acts.npy'), '--estimator', 'gao'], /--estimator: expected one of ksg, mixed, found 'gao'/],
     [
       [f('acts.npy'), '--threads', '1000'],
       /--threads: expected an integer in 1\.\.256, found '1000'/,

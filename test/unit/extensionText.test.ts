@@ -171,6 +171,9 @@ void test('IPC guards accept well-formed messages and reject malformed ones', ()
     'baseline is required (null or path)',
   );
   assert.equal(isJobRequest(analyzeJob({ binning: 'log' })), false);
+  assert.equal(isJobRequest(analyzeJob({ estimator: 'mixed' })), true);
+  assert.equal(isJobRequest(analyzeJob({ estimator: 'gao' })), false);
+  assert.equal(isJobRequest(analyzeJob({ estimator: undefined })), false, 'estimator is required');
   assert.equal(isJobRequest(analyzeJob({ input: 3 })), false, 'input is a name or null');
   assert.equal(isJobRequest(analyzeJob({ input: 'input_ids' })), true);
   assert.equal(isJobRequest({ type: 'job/compare', paths: [], baseline: null, params }), false);

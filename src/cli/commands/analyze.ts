@@ -25,6 +25,14 @@ ${MODEL_FORMATS_HELP}
 
 ${MEASURE_FLAGS_HELP}`;
 
+/** The MI estimator of a report's params, as the table's header line names it. */
+export function estimatorLabel(p: { estimator?: 'ksg' | 'mixed'; k: number }): string {
+  // Reports written before the setting existed have no estimator: KSG-1.
+  return p.estimator === 'mixed'
+    ? `mixed (tie-aware KSG, Gao et al.), k = ${p.k}`
+    : `KSG-1, k = ${p.k}`;
+}
+
 /** The human-readable per-layer table of an analysis. */
 export function analysisTable(r: AnalysisReport): string {
   const header = [
@@ -65,7 +73,7 @@ export function analysisTable(r: AnalysisReport): string {
   const p = r.params;
   const lines = [
     `${r.model.path} (${r.model.format}${r.backend === null ? '' : `, backend ${r.backend}`})`,
-    `${r.probe === null ? 'activation dump' : `probe ${r.probe.path}`}: ${p.samples} samples; ${p.point}; H: ${p.bins} bins (${p.binning} range), nats; I: KSG-1, k = ${p.k}, nats`,
+    `${r.probe === null ? 'activation dump' : `probe ${r.probe.path}`}: ${p.samples} samples; ${p.point}; H: ${p.bins} bins (${p.binning} range), nats; I: ${estimatorLabel(p)}, nats`,
     '',
     formatTable(header, rows),
     '',

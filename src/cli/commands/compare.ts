@@ -12,7 +12,7 @@ import { modelName } from '../../core/capture/registry';
 import { UserError } from '../../core/errors';
 import type { CompareReport } from '../../core/report/schema';
 import type { Command } from '../command';
-import { writeOutputs } from './analyze';
+import { estimatorLabel, writeOutputs } from './analyze';
 import { checkOutputs, formatTable, MODEL_FORMATS_HELP, num, numberFlag } from '../flags';
 import {
   analyzeOptionsFrom,
@@ -99,7 +99,7 @@ export function compareTable(r: CompareReport): string {
   const p = r.params;
   const lines = [
     `${r.models.length} models; reference: ${r.baseline === null ? 'for each model, the rest of the cohort pooled' : `baseline ${r.baseline}`}`,
-    `${r.probe === null ? 'activation dumps' : `probe ${r.probe.path}`}: ${p.samples} samples; layers ${p.layers.join(', ')}; H: ${p.bins} bins (${p.binning} range per model), nats; I: KSG-1, k = ${p.k}, nats`,
+    `${r.probe === null ? 'activation dumps' : `probe ${r.probe.path}`}: ${p.samples} samples; layers ${p.layers.join(', ')}; H: ${p.bins} bins (${p.binning} range per model), nats; I: ${estimatorLabel(p)}, nats`,
     `signature thresholds: |dH| >= ${r.thresholds.deltaEntropy} nats with notches apart; I ratio >= ${r.thresholds.miRatio} (or <= 1/${r.thresholds.miRatio}) with its interval excluding 1; when a median I is below ${MI_RATIO_FLOOR} nats, I difference >= ${MI_MIN_DIFFERENCE} nats (or <= -${MI_MIN_DIFFERENCE}) with its interval excluding 0`,
     '',
     formatTable(header, rows, 2),

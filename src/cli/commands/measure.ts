@@ -5,12 +5,13 @@ import { readSidecarLayers } from '../../core/dumps/loadDump';
 import { readActivationsNpy } from '../../core/io/activationsNpy';
 import type { Binning } from '../../core/measures/entropy';
 import { BINNINGS } from '../../core/measures/entropy';
+import { KSG_ESTIMATORS } from '../../core/measures/ksgKernel';
 import type { MeasureResult } from '../../core/measures/measure';
 import { measure } from '../../core/measures/measure';
 import { disposeMiPool } from '../../core/mi/miMatrix';
 import type { Progress } from '../../core/progress';
 import type { Command } from '../command';
-import { checkOutputs, intFlag } from '../flags';
+import { checkOutputs, intFlag, oneOf } from '../flags';
 
 const HELP = `Usage: memlens measure <activations.npy> [options]
 
@@ -24,6 +25,8 @@ Options:
   --bins N              equal-width entropy bins (default 100)
   --binning MODE        bin range: global (all neurons, default), layer or neuron
   --k N                 KSG neighbours (default 3)
+  --estimator E         MI estimator: ksg (default, KSG-1 as the authors) or mixed
+                        (tie-aware: discrete and post-ReLU values; Gao et al. 2017)
   --layer-sizes A,B,..  neurons per layer, in column order; must sum to N (default: the
                         layers of the <file>.layers.json that memlens capture writes, if any)
   --threads N           MI worker threads (default: all cores)
@@ -55,6 +58,7 @@ export async function runMeasure(
         bins: { type: 'string' },
         binning: { type: 'string' },
         k: { type: 'string' },
+        estimator: { type: 'string' },
         'layer-sizes': { type: 'string' },
         threads: { type: 'string' },
         'mi-neurons': { type: 'string' },
@@ -82,6 +86,7 @@ export async function runMeasure(
   const input = positionals[0];
   const bins = intFlag('bins', v.bins, 1) ?? 100;
   const k = intFlag('k', v.k, 1) ?? 3;
+  const estimator = oneOf('estimator', v.estimator, KSG_ESTIMATORS) ?? 'ksg';
   const threads = intFlag('threads', v.threads, 1, 256);
   const miNeuronCap = intFlag('mi-neurons', v['mi-neurons'], 2) ?? null;
   const pairs = intFlag('pairs', v.pairs, 1) ?? null;
@@ -111,6 +116,7 @@ export async function runMeasure(
       bins,
       binning,
       k,
+      estimator,
       miNeuronCap,
       pairs,
       seed,
@@ -133,6 +139,7 @@ export async function runMeasure(
       bins,
       binning,
       k,
+      estimator,
       threads: result.params.threads,
       layerSizes: layerSizes ?? sidecar?.map((l) => l.end - l.start) ?? null,
       miNeuronCap,

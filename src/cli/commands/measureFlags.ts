@@ -2,6 +2,7 @@ import type { ParseArgsConfig } from 'node:util';
 import type { AnalyzeOptions } from '../../core/analysis/analyze';
 import type { BackendName, CapturePoint } from '../../core/capture/format';
 import type { Binning } from '../../core/measures/entropy';
+import { KSG_ESTIMATORS } from '../../core/measures/ksgKernel';
 import type { Progress } from '../../core/progress';
 import { intFlag, oneOf } from '../flags';
 import { TORCH_FLAGS_HELP, torchFlagConfig, torchOpenOptions } from '../torchFlags';
@@ -16,6 +17,7 @@ export const measureFlagConfig = {
   bins: { type: 'string' },
   binning: { type: 'string' },
   k: { type: 'string' },
+  estimator: { type: 'string' },
   'mi-neurons': { type: 'string' },
   pairs: { type: 'string' },
   threads: { type: 'string' },
@@ -39,6 +41,8 @@ export const MEASURE_FLAGS_HELP = `Measure options:
   --bins <B>            entropy bins (default 100)
   --binning <r>         global (default), layer or neuron bin range
   --k <K>               KSG neighbours (default 3)
+  --estimator <e>       MI estimator: ksg (default, KSG-1 as the authors) or mixed (tie-aware:
+                        discrete and post-ReLU values; Gao et al. 2017)
   --mi-neurons <N>      at most N neurons per layer in the MI estimate (default: all)
   --pairs <M>           estimate MI on M sampled pairs (default: all pairs)
   --threads <N>         MI worker threads (default: all cores)
@@ -78,6 +82,7 @@ export function analyzeOptionsFrom(values: Values, signal: AbortSignal): Analyze
   set('bins', intFlag('bins', values.bins, 1));
   set('binning', oneOf<Binning>('binning', values.binning, ['global', 'layer', 'neuron']));
   set('k', intFlag('k', values.k, 1));
+  set('estimator', oneOf('estimator', values.estimator, KSG_ESTIMATORS));
   set('miNeuronCap', intFlag('mi-neurons', values['mi-neurons'], 2));
   set('pairs', intFlag('pairs', values.pairs, 1));
   set('threads', intFlag('threads', values.threads, 1));

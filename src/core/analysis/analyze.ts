@@ -7,6 +7,7 @@ import { isActivationDump } from '../dumps/dumpFiles';
 import { loadActivationDump } from '../dumps/loadDump';
 import { throwIfAborted, UserError } from '../errors';
 import type { Binning } from '../measures/entropy';
+import type { KsgEstimator } from '../measures/ksgKernel';
 import { measure, offDiagonalMi } from '../measures/measure';
 import { fitProbe } from '../probe/fit';
 import { loadProbe } from '../probe/loadProbe';
@@ -34,6 +35,8 @@ export interface AnalyzeOptions extends JobOptions {
   binning?: Binning;
   /** KSG neighbours (default 3). */
   k?: number;
+  /** MI estimator: `ksg` (default, KSG-1) or the tie-aware `mixed`. */
+  estimator?: KsgEstimator;
   /** At most this many neurons per layer in the MI estimate (default: all). */
   miNeuronCap?: number | null;
   /** Estimate MI on this many sampled pairs (default: all pairs). */
@@ -217,6 +220,7 @@ export async function analyzeDetailed(
     bins: opts.bins ?? 100,
     binning: opts.binning ?? 'global',
     k: opts.k ?? 3,
+    estimator: opts.estimator ?? 'ksg',
     miNeuronCap: opts.miNeuronCap ?? null,
     pairs: opts.pairs ?? null,
     seed: opts.seed ?? 0,
@@ -228,6 +232,7 @@ export async function analyzeDetailed(
     bins: m.params.bins,
     binning: m.params.binning,
     k: m.params.k,
+    estimator: m.params.estimator,
     samples: got.acts.samples,
     seed: m.params.seed,
     point: got.point,

@@ -292,6 +292,7 @@ export async function compare(
     bins: opts.bins ?? 100,
     binning: opts.binning ?? 'global',
     k: opts.k ?? 3,
+    estimator: opts.estimator ?? 'ksg',
     samples: probe?.shape[0] ?? 0,
     seed,
     point: opts.point ?? 'preactivation',

@@ -57,7 +57,8 @@ export interface LayerReport {
   miNeurons: number;
   /**
    * Neurons of this layer left out of MI for want of a continuous part (constant, binary, or
-   * every value repeated at least k + 1 times; see `miMeasurable` in measures/ties.ts).
+   * every value repeated at least k + 1 times; under the `mixed` estimator only constant
+   * neurons; see `miMeasurable` in measures/ties.ts).
    * Absent in reports written before it was added (read as 0).
    */
   miUnmeasurable?: number;
@@ -101,6 +102,12 @@ export interface AnalysisParams {
   bins: number;
   binning: 'global' | 'layer' | 'neuron';
   k: number;
+  /**
+   * The MI estimator: `ksg` (KSG-1, exact ties counted where eps = 0, as scikit-learn) or
+   * `mixed` (tie-aware, Gao et al. 2017). Absent in reports written before it was added: read
+   * as `ksg` (which then counted no ties at eps = 0; docs/report-schema.md).
+   */
+  estimator?: 'ksg' | 'mixed';
   samples: number;
   seed: number;
   point: 'preactivation' | 'output';
