@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { UserError, throwIfAborted } from '../core/errors';
 
 /** Bumped when the engine's numbers change, so old cached results are not reused. */
-export const RESULT_FORMAT = 2;
+export const RESULT_FORMAT = 3;
 
 /** JSON with object keys sorted at every level, so equal values give equal text. */
 export function canonicalJson(value: unknown): string {
