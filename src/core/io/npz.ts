@@ -1,7 +1,9 @@
-import { unzipSync } from 'fflate';
-import { UserError } from '../errors';
+import { UserError, excerpt } from '../errors';
 import type { NdArray } from './npy';
 import { parseNpy } from './npy';
+import { isZip, readZip } from './zip';
+
+export { isZip };
 
 /** One named array of an .npz archive. */
 export interface NamedArray {
@@ -10,20 +12,12 @@ export interface NamedArray {
   array: NdArray;
 }
 
-export function isZip(bytes: Uint8Array): boolean {
-  return (
-    bytes.length >= 4 &&
-    bytes[0] === 0x50 &&
-    bytes[1] === 0x4b &&
-    bytes[2] === 0x03 &&
-    bytes[3] === 0x04
-  );
-}
-
 /**
  * Parses an .npz archive (numpy `savez` / `savez_compressed`: a zip of .npy members, stored
  * or deflated). Arrays come back in archive order, which is the order they were passed to
- * `savez`.
+ * `savez`. The archive is read by the bounded reader of ./zip: only the .npy members are
+ * inflated, within ZIP_INFLATE_LIMIT (4 GiB) together, each checked against its declared size
+ * and CRC-32.
  */
 export function parseNpz(bytes: Uint8Array, name: string): NamedArray[] {
   if (!isZip(bytes)) {
@@ -32,23 +26,21 @@ export function parseNpz(bytes: Uint8Array, name: string): NamedArray[] {
       `${name}: expected an .npz file (a zip archive, magic PK), found ${head ? `bytes ${head}` : 'an empty file'}`,
     );
   }
-  let members: Record<string, Uint8Array>;
-  try {
-    members = unzipSync(bytes);
-  } catch (err) {
+  const { entries, members } = readZip(bytes, name, (member) => member.endsWith('.npy'), {
+    archive: 'a readable .npz zip archive',
+  });
+  const other = entries.find((e) => !e.name.endsWith('/') && !e.name.endsWith('.npy'));
+  if (other !== undefined) {
     throw new UserError(
-      `${name}: expected a readable .npz zip archive, found a damaged one (${(err as Error).message})`,
+      `${name}: expected only .npy members in the .npz archive, found '${excerpt(other.name, 40)}'`,
     );
   }
   const arrays: NamedArray[] = [];
-  for (const [member, data] of Object.entries(members)) {
-    if (member.endsWith('/')) continue;
-    if (!member.endsWith('.npy')) {
-      throw new UserError(
-        `${name}: expected only .npy members in the .npz archive, found '${member}'`,
-      );
-    }
-    arrays.push({ name: member.slice(0, -4), array: parseNpy(data, `${name}:${member}`) });
+  for (const [member, data] of members) {
+    arrays.push({
+      name: member.slice(0, -4),
+      array: parseNpy(data, `${name}:${excerpt(member, 60)}`),
+    });
   }
   if (arrays.length === 0)
     throw new UserError(`${name}: expected at least one array in the .npz archive, found none`);

@@ -1,5 +1,5 @@
 import type { LayersModel, io } from '@tensorflow/tfjs';
-import { strToU8, unzipSync } from 'fflate';
+import { strToU8 } from 'fflate';
 import { UserError } from '../../errors';
 import { normalizeKerasConfig } from './kerasConfig';
 import { registerStandIns } from './kerasStandInClasses';
@@ -16,6 +16,7 @@ import { loadTf } from '../tfjs/tfjsRuntime';
 import type { ModelFileInfo, ModelFormat, ModelHandle, OpenModelOptions } from '../format';
 import { fileStem } from '../common/modelFiles';
 import { readInput } from '../../io/readInput';
+import { readZip } from '../../io/zip';
 
 const ZIP = [0x50, 0x4b, 0x03, 0x04];
 const HDF5 = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
@@ -64,17 +65,17 @@ function parseConfig(text: string, where: string): Record<string, unknown> {
   return normalized;
 }
 
+/** The members of a .keras archive that are read (the others, e.g. assets/, are not inflated). */
+const KERAS_MEMBERS = ['config.json', 'metadata.json', 'model.weights.h5'];
+
 /** A .keras file (Keras 3): a zip of config.json and model.weights.h5 (layers/<name>/vars/<i>). */
 async function readKerasZip(file: string, bytes: Uint8Array): Promise<KerasSource> {
-  let entries: Record<string, Uint8Array>;
-  try {
-    entries = unzipSync(bytes);
-  } catch (err) {
-    throw new UserError(
-      `${file}: expected a .keras zip archive, found one that does not unpack (${(err as Error).message}; truncated?)`,
-    );
-  }
-  const names = Object.keys(entries);
+  // The bounded zip reader: only these three members are inflated, within its size budget.
+  const zip = readZip(bytes, file, (n) => KERAS_MEMBERS.includes(n), {
+    archive: 'a .keras zip archive',
+  });
+  const entries: Record<string, Uint8Array> = Object.fromEntries(zip.members);
+  const names = zip.entries.map((e) => e.name);
   if (!('config.json' in entries))
     throw new UserError(
       `${file}: expected config.json in the .keras archive, found ${names.join(', ') || 'no files'}`,
