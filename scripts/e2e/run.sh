@@ -17,7 +17,8 @@
 # Arguments choose what runs (default: everything): names of extension-host suites
 # (test/vscode/<name>.test.ts, e.g. `npm run test:e2e -- analyze panel`, run alone in that order)
 # and/or `browser` for the browser run. MEMLENS_E2E_GREP=<regex> keeps only the extension-host
-# tests whose full title matches.
+# tests whose full title matches. MEMLENS_E2E_PYTHON=<path> is the Python with torch that runs
+# the workspace's PyTorch files (default /usr/bin/python3).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
@@ -117,6 +118,28 @@ node scripts/e2e/buildE2e.mjs
 vsix=$(node -p "const p=require('./package.json'); p.name + '-' + p.version + '.vsix'")
 extId=$(node -p "const p=require('./package.json'); p.publisher + '.' + p.name")
 
+# The Python that runs the workspace's PyTorch files (needs torch): the workspace's
+# memlens.pythonPath is set to it, and it runs torch/train.py. Debian's python3-torch is for
+# /usr/bin/python3 (the python3 on PATH may lack torch).
+python=${MEMLENS_E2E_PYTHON:-/usr/bin/python3}
+
+# torch/mlp_state.pt is not kept in git: torch/train.py (deterministic seeds) writes it, once per
+# e2e run, in a copy of test/e2e-workspace/torch; prepare_run copies it into each workspace.
+torchState=
+train_torch() {
+  [ -z "$torchState" ] || return 0
+  local dir=$runs/torch-train
+  mkdir -p "$dir"
+  cp -r test/e2e-workspace/torch "$dir/torch"
+  echo "e2e: training torch/train.py with $python"
+  (cd "$dir/torch" && PYTHONDONTWRITEBYTECODE=1 "$python" train.py) >"$dir/train.log" 2>&1 || {
+    cat "$dir/train.log"
+    echo "e2e: torch/train.py failed under $python (set MEMLENS_E2E_PYTHON to a Python with torch)" >&2
+    return 1
+  }
+  torchState=$dir/torch/mlp_state.pt
+}
+
 # Fresh folders for one server run: profile, extensions, XDG homes, TMPDIR and a workspace copied
 # from test/e2e-workspace (its links to examples/ dereferenced), so runs never share state.
 prepare_run() {
@@ -126,6 +149,12 @@ prepare_run() {
   # No welcome page or walkthrough: the tests start from the plain workbench.
   echo '{ "workbench.startupEditor": "none" }' >"$dir/user-data/User/settings.json"
   cp -rL test/e2e-workspace "$dir/workspace"
+  train_torch
+  cp "$torchState" "$dir/workspace/torch/mlp_state.pt"
+  node -e 'const fs = require("fs"), [file, python] = process.argv.slice(1);
+    const s = JSON.parse(fs.readFileSync(file, "utf8"));
+    fs.writeFileSync(file, JSON.stringify({ ...s, "memlens.pythonPath": python }, null, 2) + "\n");' \
+    "$dir/workspace/.vscode/settings.json" "$python"
 }
 
 # The environment of every process of run $1 (into the array runEnv): nothing is written to

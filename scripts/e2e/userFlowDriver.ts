@@ -2,11 +2,14 @@
 // Opens the workspace, right-clicks the shortcut example model in the explorer, chooses
 // "MemLens: Analyze Memorization", waits for the progress to end, checks the report panel's
 // webview (charts painted, the summary table naming the heuristic signature), then opens the
-// training script and checks the code lens and the warning squiggle. Every wait is on a
-// condition (a locator or an event) with a time limit; screenshots go to --artifacts.
+// training script and checks the code lens and the warning squiggle. Then, on their own (they
+// need only the workbench), the PyTorch steps: torch/train.py's lens on its torch.save line,
+// the factory quick pick for the state_dict it saves, the report panel, and the factory kept in
+// the workspace settings. Every wait is on a condition (a locator or an event) with a time
+// limit; screenshots go to --artifacts.
 // Prints one line per step and ends with `N passed, N failed` (also written to --results);
 // a step whose prerequisite failed cannot run and counts as failed.
-import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { FrameLocator, Locator, Page } from 'playwright-core';
@@ -37,6 +40,22 @@ const SAVE_CALL = 'shortcutModel.save(';
 const ANALYZE_TITLE = 'MemLens: Analyze Memorization';
 /** The lens once the shortcut model has a result: "MemLens: H 2.31 · I 0.84 · heuristic ...". */
 const RESULT_LENS = /^MemLens: H \d+\.\d\d · I \d+\.\d\d · heuristic memorization signature$/;
+/** The PyTorch files (test/e2e-workspace/torch/; run.sh ran train.py to write mlp_state.pt). */
+const TORCH_FOLDER = 'torch';
+const TORCH_SCRIPT = 'train.py';
+const TORCH_MODEL = 'mlp_state.pt';
+/** The line of TORCH_SCRIPT that saves the model (no spaces: the editor renders them apart). */
+const TORCH_SAVE_CALL = 'torch.save(model.state_dict()';
+/** The lens of a save line whose model has no result yet. */
+const ANALYZE_LENS = 'MemLens: analyze memorization';
+/** The factory to pick (torch/nets.py), and the modules MemLens measures: Mlp's but the head. */
+const TORCH_FACTORY = 'nets:Mlp';
+const TORCH_LAYERS = ['hidden1', 'hidden2', 'hidden3'];
+const TORCH_HEAD = 'output';
+/** The title of the factory quick pick. */
+const FACTORY_PICK_TITLE = `MemLens: ${TORCH_FOLDER}/${TORCH_MODEL} holds a state_dict: which code builds its model?`;
+/** Any MemLens lens with a result: "MemLens: H 3.41 · I 0.21 · ...". */
+const ANY_RESULT_LENS = /^MemLens: H \d+\.\d\d · I \d+\.\d\d · /;
 /**
  * Upper bounds, not delays: every wait ends as soon as its condition holds. The analysis (the
  * shortcut model and its baseline, 192 neurons each on 600 probe inputs) takes 20-60 s here.
@@ -86,6 +105,76 @@ function reportFrame(page: Page): FrameLocator {
     .contentFrame();
 }
 
+/** Expands the explorer folder `name` (a visible row) unless it is expanded already. */
+async function expandFolder(page: Page, name: string): Promise<void> {
+  const row = explorerRow(page, name);
+  if ((await row.getAttribute('aria-expanded')) !== 'true') await row.click();
+  await page
+    .locator('.explorer-folders-view .monaco-list-row[aria-expanded="true"]')
+    .filter({ has: page.locator('.label-name', { hasText: new RegExp(`^${name}$`) }) })
+    .waitFor({ timeout: UI_MS });
+}
+
+/** Runs the command-palette entry whose label is exactly `label`. */
+async function runCommand(page: Page, label: string): Promise<void> {
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ timeout: UI_MS });
+  await input.fill(`>${label}`);
+  const row = page.locator('.quick-input-list .monaco-list-row').filter({
+    has: page.locator('.label-name', { hasText: new RegExp(`^${label}$`) }),
+  });
+  await row.first().click({ timeout: UI_MS });
+  await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: UI_MS });
+}
+
+/** A MemLens error notification (an analysis that failed), to end a long wait early. */
+function memlensError(page: Page): Locator {
+  return page
+    .locator('.notification-toast', { hasText: 'MemLens' })
+    .filter({ has: page.locator('.codicon-error') })
+    .first();
+}
+
+/** Waits for `target`, failing early with the text of a MemLens error notification. */
+async function waitWithoutError(page: Page, target: Locator, ms: number): Promise<void> {
+  const error = memlensError(page);
+  await target.or(error).first().waitFor({ timeout: ms });
+  if (await error.isVisible()) {
+    throw new Error(`MemLens reported: ${(await error.innerText()).split('\n')[0]}`);
+  }
+}
+
+/** Waits until no MemLens progress notification is running. */
+async function progressEnded(page: Page): Promise<void> {
+  const progress = page
+    .locator('.notification-toast', { hasText: 'MemLens' })
+    .filter({ has: page.locator('.monaco-progress-container.active') });
+  await progress.first().waitFor({ state: 'hidden', timeout: ANALYSIS_MS });
+}
+
+/** The non-transparent pixels of each canvas of the report panel; throws unless all are painted. */
+async function paintedCanvases(page: Page): Promise<string> {
+  const painted = await reportFrame(page)
+    .locator('canvas')
+    .evaluateAll((list) =>
+      list.map((c) => {
+        const canvas = c as unknown as PaintableCanvas;
+        const ctx = canvas.getContext('2d');
+        if (!ctx || canvas.width === 0 || canvas.height === 0) return 0;
+        const d = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+        let n = 0;
+        for (let i = 3; i < d.length; i += 4) if (d[i] !== 0) n++;
+        return n;
+      }),
+    );
+  if (painted.length < 2) throw new Error(`expected at least 2 charts, found ${painted.length}`);
+  const blank = painted.filter((n) => n < MIN_PAINTED).length;
+  if (blank > 0)
+    throw new Error(`${blank} of ${painted.length} canvases are blank: ${painted.join(', ')}`);
+  return `${painted.length} canvases, painted pixels ${painted.join(', ')}`;
+}
+
 const steps: Step[] = [
   {
     name: 'the workbench opens the workspace with the models in the explorer',
@@ -97,14 +186,7 @@ const steps: Step[] = [
   {
     name: `the explorer context menu of ${MODEL_FOLDERS.join('/')}/${MODEL_FILE} offers "${ANALYZE_TITLE}"`,
     run: async (page) => {
-      for (const folder of MODEL_FOLDERS) {
-        const row = explorerRow(page, folder);
-        if ((await row.getAttribute('aria-expanded')) !== 'true') await row.click();
-        await page
-          .locator('.explorer-folders-view .monaco-list-row[aria-expanded="true"]')
-          .filter({ has: page.locator('.label-name', { hasText: new RegExp(`^${folder}$`) }) })
-          .waitFor({ timeout: UI_MS });
-      }
+      for (const folder of MODEL_FOLDERS) await expandFolder(page, folder);
       const model = explorerRow(page, MODEL_FILE);
       await model.click({ button: 'right' });
       // Wait for the item to be enabled, not just shown: a click on a disabled item does nothing.
@@ -121,44 +203,17 @@ const steps: Step[] = [
     run: async (page) => {
       const tab = page.locator('.tabs-container .tab', { hasText: 'MemLens' }).first();
       // An error notification from MemLens ends the wait early, with its text.
-      const error = page
-        .locator('.notification-toast', { hasText: 'MemLens' })
-        .filter({ has: page.locator('.codicon-error') })
-        .first();
-      await tab.or(error).first().waitFor({ timeout: ANALYSIS_MS });
-      if (await error.isVisible()) {
-        throw new Error(`MemLens reported: ${(await error.innerText()).split('\n')[0]}`);
-      }
+      await waitWithoutError(page, tab, ANALYSIS_MS);
       // The panel opens once the analysis is done; its progress notification must be gone.
-      const progress = page
-        .locator('.notification-toast', { hasText: 'MemLens' })
-        .filter({ has: page.locator('.monaco-progress-container.active') });
-      await progress.first().waitFor({ state: 'hidden', timeout: ANALYSIS_MS });
+      await progressEnded(page);
       await reportFrame(page).locator('body[data-rendered="true"]').waitFor({ timeout: UI_MS });
     },
   },
   {
     name: 'the report panel paints its charts (canvas pixels)',
     run: async (page) => {
-      const canvases = reportFrame(page).locator('canvas');
-      const painted = await canvases.evaluateAll((list) =>
-        list.map((c) => {
-          const canvas = c as unknown as PaintableCanvas;
-          const ctx = canvas.getContext('2d');
-          if (!ctx || canvas.width === 0 || canvas.height === 0) return 0;
-          const d = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
-          let n = 0;
-          for (let i = 3; i < d.length; i += 4) if (d[i] !== 0) n++;
-          return n;
-        }),
-      );
       await shot(page, '2-report-panel');
-      if (painted.length < 2)
-        throw new Error(`expected at least 2 charts, found ${painted.length}`);
-      const blank = painted.filter((n) => n < MIN_PAINTED).length;
-      if (blank > 0)
-        throw new Error(`${blank} of ${painted.length} canvases are blank: ${painted.join(', ')}`);
-      return `${painted.length} canvases, painted pixels ${painted.join(', ')}`;
+      return paintedCanvases(page);
     },
   },
   {
@@ -204,6 +259,134 @@ const steps: Step[] = [
     },
   },
 ];
+
+/**
+ * The PyTorch steps, from index `first` on: each needs the workbench (step 0) and the PyTorch
+ * steps before it, not the TF.js ones.
+ */
+function torchSteps(first: number): Step[] {
+  const after = (n: number) => [0, ...Array.from({ length: n }, (_, i) => first + i)];
+  const script = `${TORCH_FOLDER}/${TORCH_SCRIPT}`;
+  return [
+    {
+      name: `${script} shows "${ANALYZE_LENS}" on its torch.save line`,
+      needs: after(0),
+      run: async (page) => {
+        // From a plain workbench, whatever the steps before left: no quick input, no editor
+        // (so the report webview found later is the PyTorch one).
+        await page.keyboard.press('Escape');
+        await runCommand(page, 'View: Close All Editors');
+        await page
+          .locator('iframe.webview[src*="extensionId=memlens.memlens"]')
+          .first()
+          .waitFor({ state: 'detached', timeout: UI_MS });
+        await expandFolder(page, TORCH_FOLDER);
+        await explorerRow(page, TORCH_SCRIPT).click();
+        // The save is near the end of the script, below the fold: the editor renders only the
+        // lines in view. Ctrl+End in the editor brings the end of the file into view.
+        const editor = page.locator('.editor-instance .monaco-editor .view-lines').first();
+        await page
+          .locator('.tabs-container .tab.active', { hasText: TORCH_SCRIPT })
+          .waitFor({ timeout: UI_MS });
+        await editor.click();
+        await page.keyboard.press('Control+End');
+        const saveLine = page.locator('.view-line', { hasText: TORCH_SAVE_CALL });
+        await saveLine.waitFor({ timeout: UI_MS });
+        const lens = page.locator('.codelens-decoration a', { hasText: ANALYZE_LENS });
+        await lens.waitFor({ timeout: UI_MS });
+        await shot(page, 'torch-1-lens');
+        // A lens sits in the view zone just above its line.
+        const line = await saveLine.boundingBox();
+        const box = await lens.boundingBox();
+        if (
+          !line ||
+          !box ||
+          box.y + box.height > line.y + 1 ||
+          box.y + box.height < line.y - line.height
+        ) {
+          throw new Error(
+            `the lens (y ${box?.y}, height ${box?.height}) is not just above the line "${TORCH_SAVE_CALL}..." (y ${line?.y})`,
+          );
+        }
+      },
+    },
+    {
+      name: `the lens asks which code builds the state_dict's model, offering ${TORCH_FACTORY}`,
+      needs: after(1),
+      run: async (page) => {
+        await page.locator('.codelens-decoration a', { hasText: ANALYZE_LENS }).click();
+        const widget = page.locator('.quick-input-widget', { hasText: FACTORY_PICK_TITLE });
+        // Python starts, loads the file and finds a state_dict before the pick shows.
+        await waitWithoutError(page, widget, ANALYSIS_MS);
+        const rows = widget.locator('.quick-input-list .monaco-list-row .label-name');
+        await rows.first().waitFor({ timeout: UI_MS });
+        const labels = (await rows.allInnerTexts()).map((t) => t.trim());
+        await shot(page, 'torch-2-factory-pick');
+        if (!labels.includes(TORCH_FACTORY)) {
+          throw new Error(`the quick pick lists ${labels.join(', ')}, not ${TORCH_FACTORY}`);
+        }
+        return labels.join(', ');
+      },
+    },
+    {
+      name: `picking ${TORCH_FACTORY} analyses ${TORCH_FOLDER}/${TORCH_MODEL} and opens its report`,
+      needs: after(2),
+      run: async (page) => {
+        await page
+          .locator('.quick-input-widget .quick-input-list .monaco-list-row')
+          .filter({
+            has: page.locator('.label-name', { hasText: new RegExp(`^${TORCH_FACTORY}$`) }),
+          })
+          .click();
+        await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: UI_MS });
+        const tab = page.locator('.tabs-container .tab', {
+          hasText: `MemLens: ${TORCH_FOLDER}/${TORCH_MODEL}`,
+        });
+        await waitWithoutError(page, tab, ANALYSIS_MS);
+        await progressEnded(page);
+        await reportFrame(page).locator('body[data-rendered="true"]').waitFor({ timeout: UI_MS });
+        const table = reportFrame(page).locator('#summary-table');
+        await table.waitFor({ timeout: UI_MS });
+        await shot(page, 'torch-3-report-panel');
+        const text = (await table.innerText()).replace(/\s+/g, ' ');
+        const missing = TORCH_LAYERS.filter((l) => !new RegExp(`\\b${l}\\b`).test(text));
+        if (missing.length > 0 || new RegExp(`\\b${TORCH_HEAD}\\b`).test(text)) {
+          throw new Error(
+            `#summary-table should name ${TORCH_LAYERS.join(', ')} and not ${TORCH_HEAD}: "${text.slice(0, 300)}"`,
+          );
+        }
+        return paintedCanvases(page);
+      },
+    },
+    {
+      name: `the workspace settings keep memlens.torchFactory = ${TORCH_FACTORY}`,
+      needs: after(3),
+      run: () => {
+        const file = path.join(need('workspace'), '.vscode', 'settings.json');
+        const settings = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+        const factory = settings['memlens.torchFactory'];
+        if (factory !== TORCH_FACTORY) {
+          throw new Error(`${file}: memlens.torchFactory is ${JSON.stringify(factory)}`);
+        }
+        return Promise.resolve();
+      },
+    },
+    {
+      name: `${script}'s lens shows the result`,
+      needs: after(3),
+      run: async (page) => {
+        await explorerRow(page, TORCH_SCRIPT).click();
+        const lens = page
+          .locator('.codelens-decoration')
+          .locator('a, span', { hasText: ANY_RESULT_LENS });
+        await lens.first().waitFor({ timeout: UI_MS });
+        await shot(page, 'torch-4-result-lens');
+        return (await lens.first().innerText()).trim();
+      },
+    },
+  ];
+}
+steps.push(...torchSteps(steps.length));
 
 async function main(): Promise<number> {
   mkdirSync(artifacts, { recursive: true });

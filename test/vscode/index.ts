@@ -20,6 +20,7 @@ export const SUITES = [
   'export',
   'compare',
   'formats',
+  'torch',
 ];
 
 /**
