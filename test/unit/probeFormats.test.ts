@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
+import * as zlib from 'node:zlib';
 import { after, describe, it } from 'node:test';
 import { zipSync } from 'fflate';
 import { encode as encodeJpeg } from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { UserError } from '../../src/core/errors';
 import { encodeNpy } from '../../src/core/io/npy';
+import { MAX_IMAGE_PIXELS, decodeImage } from '../../src/core/probe/images';
 import { loadProbe } from '../../src/core/probe/loadProbe';
 import { tempDir } from '../fixtures/capture/helpers';
 
@@ -37,6 +39,70 @@ function png(width: number, height: number, rgb: number[][]): Uint8Array {
   const img = new PNG({ width, height });
   rgb.forEach(([r, g, b], i) => img.data.set([r, g, b, 255], i * 4));
   return PNG.sync.write(img);
+}
+
+/** A PNG written chunk by hand (valid CRCs), so that its header can declare anything. */
+function rawPng(
+  width: number,
+  height: number,
+  idat: Uint8Array,
+  opts: { interlaced?: boolean; colorType?: number } = {},
+): Uint8Array {
+  const chunk = (type: string, data: Uint8Array): Buffer => {
+    const out = Buffer.alloc(12 + data.length);
+    out.writeUInt32BE(data.length, 0);
+    out.write(type, 4, 'latin1');
+    out.set(data, 8);
+    out.writeUInt32BE(zlib.crc32(out.subarray(4, 8 + data.length)), 8 + data.length);
+    return out;
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr.set([8, opts.colorType ?? 2, 0, 0, opts.interlaced ? 1 : 0], 8);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', idat),
+    chunk('IEND', new Uint8Array(0)),
+  ]);
+}
+
+/** A baseline JPEG header (SOI, an APP0, SOF0) declaring `width` x `height`, then junk. */
+function rawJpegHeader(width: number, height: number): Uint8Array {
+  return Uint8Array.from([
+    0xff,
+    0xd8,
+    0xff,
+    0xe0,
+    0,
+    4,
+    0,
+    0,
+    0xff,
+    0xc0,
+    0,
+    17,
+    8,
+    height >> 8,
+    height & 0xff,
+    width >> 8,
+    width & 0xff,
+    3,
+    1,
+    0x11,
+    0,
+    2,
+    0x11,
+    1,
+    3,
+    0x11,
+    1,
+    0xff,
+    0xda,
+    0,
+    2,
+  ]);
 }
 
 function rejectsWith(p: Promise<unknown>, pattern: RegExp): Promise<void> {
@@ -211,6 +277,56 @@ void describe('probe formats', () => {
       imageScale: '0-255',
     });
     j.data.forEach((v) => assert.ok(Math.abs(v - 200) <= 2, `jpeg value ${v}`));
+  });
+
+  void it('an image declaring more than 100 megapixels is refused from its header', async () => {
+    assert.equal(MAX_IMAGE_PIXELS, 100_000_000);
+    // 20000 x 20000 RGB would decode to 1.6 GB of RGBA (and pngjs holds it three times).
+    const bigPng = rawPng(20000, 20000, zlib.deflateSync(Buffer.alloc(1000)));
+    assert.throws(
+      () => decodeImage(bigPng, 'big.png'),
+      (e: unknown) =>
+        e instanceof UserError &&
+        /^big\.png: expected an image of at most 100,000,000 pixels, found 20000 x 20000 \(400,000,000 pixels\) in its PNG header$/.test(
+          e.message,
+        ),
+    );
+    assert.throws(
+      () => decodeImage(rawJpegHeader(20000, 20000), 'big.jpg'),
+      /big\.jpg: expected an image of at most 100,000,000 pixels, found 20000 x 20000 \(400,000,000 pixels\) in its JPEG header/,
+    );
+    // A small header passes: the (fake) data is what fails to decode.
+    assert.throws(
+      () => decodeImage(rawJpegHeader(100, 100), 'ok.jpg'),
+      /ok\.jpg: cannot decode the image: expected a valid JPEG/,
+    );
+    // In a folder, the image is named and can be skipped like any other that does not decode.
+    write('huge/a.png', bigPng);
+    write('huge/b.png', png(1, 1, [[1, 2, 3]]));
+    await rejectsWith(
+      loadProbe(path.join(tmp.dir, 'huge'), { inputShape: [null, 1, 1, 3] }),
+      /huge\/a\.png: expected an image of at most 100,000,000 pixels/,
+    );
+    const skipped = await loadProbe(path.join(tmp.dir, 'huge'), {
+      inputShape: [null, 1, 1, 3],
+      onBadImage: 'skip',
+    });
+    assert.deepEqual(skipped.sampleIndices, [1]);
+  });
+
+  void it('an interlaced PNG whose data inflates past its size is refused; a real one decodes', () => {
+    // Adam7 on 1 x 1: pass 1 holds the only pixel (a filter byte and RGB), the rest are empty.
+    const one = decodeImage(
+      rawPng(1, 1, zlib.deflateSync(Uint8Array.of(0, 10, 20, 30)), { interlaced: true }),
+      'one.png',
+    );
+    assert.deepEqual(Array.from(one.data), [10, 20, 30, 255]);
+    // 100 x 100 RGB needs at most 31,400 bytes; this stream inflates to 4 MiB.
+    const bomb = rawPng(100, 100, zlib.deflateSync(Buffer.alloc(4 << 20)), { interlaced: true });
+    assert.throws(
+      () => decodeImage(bomb, 'bomb.png'),
+      /bomb\.png: expected the image data of a 100 x 100 PNG \(at most 31400 bytes inflated\), found more/,
+    );
   });
 
   void it('an image that fails to decode is named; skipped or fatal as asked', async () => {

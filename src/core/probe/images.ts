@@ -1,5 +1,6 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import * as zlib from 'node:zlib';
 import { decode as decodeJpeg } from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { UserError } from '../errors';
@@ -35,20 +36,128 @@ export async function listImages(dir: string): Promise<string[]> {
     .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
+/**
+ * Most pixels an image may have: 100 megapixels (jpeg-js's own default, now explicit and shared
+ * by PNG). Decoding holds a few bytes per pixel several times over (RGBA output, pngjs's
+ * inflated and unfiltered rows, jpeg-js's component planes, capped at 1 GiB): about 1 to 1.6
+ * GB at the limit. Probe images are resized to the model input anyway; 100 MP is over any
+ * camera photo's 12 to 50 MP. Checked from the header, before anything is decoded.
+ */
+export const MAX_IMAGE_PIXELS = 100_000_000;
+
+/** jpeg-js's cap on the memory one decode may allocate (it counts its own buffers). */
+const JPEG_MAX_MEMORY_MB = 1024;
+
+/** Width and height from a PNG's IHDR chunk (bytes 16-23), or undefined when there is none. */
+function pngSize(
+  bytes: Uint8Array,
+): { width: number; height: number; interlaced: boolean } | undefined {
+  if (bytes.length < 29) return undefined;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const type = String.fromCharCode(bytes[12], bytes[13], bytes[14], bytes[15]);
+  if (type !== 'IHDR') return undefined;
+  return { width: view.getUint32(16), height: view.getUint32(20), interlaced: bytes[28] !== 0 };
+}
+
+/** Width and height from a JPEG's first start-of-frame marker, or undefined before any. */
+function jpegSize(bytes: Uint8Array): { width: number; height: number } | undefined {
+  let at = 2;
+  while (at + 9 <= bytes.length) {
+    if (bytes[at] !== 0xff) return undefined;
+    const marker = bytes[at + 1];
+    if (marker === 0xff) {
+      at++; // fill byte
+      continue;
+    }
+    // Markers without a length: TEM, RSTn; SOS starts the entropy-coded data (no frame seen).
+    if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) {
+      at += 2;
+      continue;
+    }
+    if (marker === 0xda || marker === 0xd9) return undefined;
+    const length = (bytes[at + 2] << 8) | bytes[at + 3];
+    // SOF0-SOF15, except DHT (C4), JPG (C8) and DAC (CC).
+    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
+      return {
+        height: (bytes[at + 5] << 8) | bytes[at + 6],
+        width: (bytes[at + 7] << 8) | bytes[at + 8],
+      };
+    }
+    at += 2 + length;
+  }
+  return undefined;
+}
+
+/**
+ * A bound on the bytes an interlaced PNG's image data inflates to: every bit of every pixel,
+ * plus, for each of the 7 passes' rows (at most 7 x height), a filter byte and a partial byte.
+ */
+function interlacedBound(bytes: Uint8Array, width: number, height: number): number {
+  const depth = bytes[24];
+  const channels = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 }[bytes[25]] ?? 4;
+  return Math.ceil((width * height * channels * depth) / 8) + 14 * height;
+}
+
+/** The IDAT chunks' data of a PNG, concatenated (the zlib stream of its pixels). */
+function pngImageData(bytes: Uint8Array): Buffer {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const parts: Uint8Array[] = [];
+  for (let at = 8; at + 8 <= bytes.length;) {
+    const length = view.getUint32(at);
+    if (String.fromCharCode(bytes[at + 4], bytes[at + 5], bytes[at + 6], bytes[at + 7]) === 'IDAT')
+      parts.push(bytes.subarray(at + 8, Math.min(at + 8 + length, bytes.length)));
+    at += 12 + length;
+  }
+  return Buffer.concat(parts);
+}
+
+/**
+ * Refuses an image whose header declares more than {@link MAX_IMAGE_PIXELS}, before decoding.
+ * pngjs bounds the inflation of a non-interlaced PNG by its size; for an interlaced one it
+ * does not, so its image data is first inflated here with that bound.
+ */
+function checkImageSize(bytes: Uint8Array, file: string, isPng: boolean): void {
+  const size = isPng ? pngSize(bytes) : jpegSize(bytes);
+  if (size === undefined) return; // the decoder names what is wrong
+  const pixels = size.width * size.height;
+  if (pixels > MAX_IMAGE_PIXELS) {
+    throw new UserError(
+      `${file}: expected an image of at most ${MAX_IMAGE_PIXELS.toLocaleString('en-US')} pixels, found ${size.width} x ${size.height} (${pixels.toLocaleString('en-US')} pixels) in its ${isPng ? 'PNG' : 'JPEG'} header`,
+    );
+  }
+  if (isPng && 'interlaced' in size && size.interlaced) {
+    const bound = interlacedBound(bytes, size.width, size.height);
+    try {
+      zlib.inflateSync(pngImageData(bytes), { maxOutputLength: Math.max(1, bound) });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+        throw new UserError(
+          `${file}: expected the image data of a ${size.width} x ${size.height} PNG (at most ${bound} bytes inflated), found more (a decompression bomb?)`,
+        );
+      }
+      // Damaged data: pngjs names it.
+    }
+  }
+}
+
 /** Decodes a PNG or JPEG (told apart by their magic bytes) with pngjs / jpeg-js. */
 export function decodeImage(bytes: Uint8Array, file: string): Rgba {
   const isPng = bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47;
   const isJpeg = bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff;
+  if (isPng || isJpeg) checkImageSize(bytes, file, isPng);
   try {
     if (isPng) {
       const png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-      return { width: png.width, height: png.height, data: new Uint8Array(png.data) };
+      // A view, not a copy: the RGBA data is only read.
+      const data = new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.byteLength);
+      return { width: png.width, height: png.height, data };
     }
     if (isJpeg) {
       const jpg = decodeJpeg(bytes, {
         useTArray: true,
         formatAsRGBA: true,
-        maxMemoryUsageInMB: 1024,
+        maxResolutionInMP: MAX_IMAGE_PIXELS / 1e6,
+        maxMemoryUsageInMB: JPEG_MAX_MEMORY_MB,
       });
       return { width: jpg.width, height: jpg.height, data: jpg.data };
     }
