@@ -1,6 +1,9 @@
-import { constants, promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import { modelContentFiles, sameModel } from '../core/capture/registry';
+import { isActivationDump } from '../core/dumps/dumpFiles';
 import { UserError } from '../core/errors';
+import type { RunFile } from '../core/io/outputGuard';
+import { guardOutputs } from '../core/io/outputGuard';
 
 /** What a <model> argument may be (the formats of src/core/capture/registry.ts), for --help. */
 export const MODEL_FORMATS_HELP = `A model is a TF.js model.json or the folder holding it, an ONNX .onnx, a Keras .keras, .h5
@@ -52,27 +55,44 @@ export function oneOf<T extends string>(
   return value as T;
 }
 
-/**
- * Checks, before any long work, that each output file can be created: its folder exists and
- * is writable, and the path is not a folder. '-' (stdout) and undefined are skipped.
- */
-export async function checkOutputs(files: (string | undefined)[]): Promise<void> {
-  for (const file of files) {
-    if (file === undefined || file === '-') continue;
-    const dir = path.dirname(path.resolve(file));
-    try {
-      await fs.access(dir, constants.W_OK);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code ?? 'error';
-      throw new UserError(
-        `${file}: cannot write output (${code}): expected an existing, writable folder '${dir}'`,
-      );
-    }
-    const stat = await fs.stat(file).catch(() => null);
-    if (stat?.isDirectory()) {
-      throw new UserError(`${file}: cannot write output: expected a file path, found a folder`);
-    }
+/** What a run reads and writes, for {@link checkOutputs}. */
+export interface RunFiles {
+  /** Each output by its flag ('--out', '--html' ...); undefined and '-' (stdout) are skipped. */
+  outputs: [role: string, file: string | undefined][];
+  /** The models or activation dumps read: each with its content files and a folder model's folder. */
+  models?: string[];
+  /** The other files and folders read ('probe', 'metric CSV' ...); undefined is skipped. */
+  inputs?: [role: string, file: string | undefined][];
+  /** Create the outputs' missing folders once the checks pass. */
+  createFolders?: boolean;
+}
+
+/** A model's files as inputs: the path, its content files (weight shards), a folder model's folder. */
+async function modelFiles(model: string): Promise<RunFile[]> {
+  const dump = isActivationDump(model);
+  const files: RunFile[] = [{ file: model, role: dump ? 'activation dump' : 'model' }];
+  const content = await modelContentFiles(model).catch(() => [] as string[]);
+  for (const file of content) files.push({ file, role: dump ? 'dump file' : 'model file' });
+  // A marker file (model.json, saved_model.pb, config.json) stands for its folder.
+  for (const file of [model, ...content]) {
+    if (sameModel(file, path.dirname(file)))
+      files.push({ file: path.dirname(file), role: 'model folder' });
   }
+  return files;
+}
+
+/**
+ * Checks, before any long work, every output of a run with the output guard
+ * (src/core/io/outputGuard.ts): none is an input of the run or lies inside an input folder
+ * (a model's folder, an image folder), no two name the same file, none is a folder, device,
+ * FIFO or socket, and each one's folder exists and is writable. A one-line UserError otherwise.
+ */
+export async function checkOutputs(run: RunFiles): Promise<void> {
+  const present = (pairs: [string, string | undefined][]): RunFile[] =>
+    pairs.flatMap(([role, file]) => (file === undefined ? [] : [{ file, role }]));
+  const inputs = present(run.inputs ?? []);
+  for (const model of run.models ?? []) inputs.push(...(await modelFiles(model)));
+  await guardOutputs(present(run.outputs), inputs, { createFolders: run.createFolders });
 }
 
 /** Formats a number for tables: fixed digits, '-' for NaN/null. */

@@ -1,4 +1,5 @@
 import { CancelledError, oneLine, UserError } from '../core/errors';
+import { exitOnSignals } from '../core/io/exitOnSignal';
 import { commands } from './commands';
 
 const USAGE = `memlens: diagnose memorization from neuron entropy and mutual information
@@ -25,8 +26,17 @@ async function main(argv: string[]): Promise<number> {
     );
     return 2;
   }
+  // SIGTERM and SIGHUP end the run at once (a write in flight: its temporary file removed).
+  // The first Ctrl-C cancels the job (exit 130, 'cancelled'); a second one ends it at once.
+  exitOnSignals(['SIGTERM', 'SIGHUP']);
   const abort = new AbortController();
-  process.once('SIGINT', () => abort.abort());
+  process.once('SIGINT', () => {
+    abort.abort();
+    exitOnSignals(['SIGINT']);
+    if (process.stderr.isTTY) {
+      process.stderr.write('\r\x1b[2Kmemlens: cancelling; press Ctrl-C again to stop at once\n');
+    }
+  });
   return command.run(rest, abort.signal);
 }
 

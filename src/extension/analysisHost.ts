@@ -23,6 +23,7 @@ import { loadProbe } from '../core/probe/loadProbe';
 import { hashFiles, hashProbe } from './cacheKey';
 import { UserError } from '../core/errors';
 import { writeFileAtomic } from '../core/io/atomicWrite';
+import { exitOnSignals } from '../core/io/exitOnSignal';
 import { disposeMiPool } from '../core/mi/miMatrix';
 import type { AnalysisReport, BoxSummary } from '../core/report/schema';
 import type { Progress } from '../core/progress';
@@ -287,6 +288,8 @@ async function main(job: unknown): Promise<void> {
   }
 }
 
+// Cancelling kills this process (SIGTERM): a write in flight leaves no temporary file.
+exitOnSignals(['SIGTERM', 'SIGINT', 'SIGHUP']);
 process.once('message', (job: unknown) => void main(job));
 // The extension host went away: stop at once.
 process.on('disconnect', () => process.exit(0));

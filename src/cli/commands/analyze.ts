@@ -91,14 +91,28 @@ export function analysisTable(r: AnalysisReport): string {
 export async function writeReportFiles(
   report: AnalysisReport | CompareReport,
   out: { json?: string; html?: string; csv?: string },
+  signal?: AbortSignal,
 ): Promise<void> {
   if (out.json !== undefined) {
     const text = JSON.stringify(report, null, 1) + '\n';
     if (out.json === '-') process.stdout.write(text);
-    else await writeFileAtomic(out.json, text);
+    else await writeFileAtomic(out.json, text, { signal });
   }
-  if (out.html !== undefined) await writeFileAtomic(out.html, renderHtmlReport(report));
-  if (out.csv !== undefined) await writeFileAtomic(out.csv, layerTableCsv(report));
+  if (out.html !== undefined) await writeFileAtomic(out.html, renderHtmlReport(report), { signal });
+  if (out.csv !== undefined) await writeFileAtomic(out.csv, layerTableCsv(report), { signal });
+}
+
+/** The report outputs of the shared flags, for checkOutputs. */
+export function reportOutputs(values: {
+  out?: string;
+  html?: string;
+  csv?: string;
+}): [string, string | undefined][] {
+  return [
+    ['--out', values.out],
+    ['--html', values.html],
+    ['--csv', values.csv],
+  ];
 }
 
 /**
@@ -109,8 +123,9 @@ export async function writeOutputs(
   report: AnalysisReport | CompareReport,
   out: { json?: string; html?: string; csv?: string },
   table: string,
+  signal?: AbortSignal,
 ): Promise<void> {
-  await writeReportFiles(report, out);
+  await writeReportFiles(report, out, signal);
   if (out.json === '-') return;
   process.stdout.write(table + '\n');
   for (const [what, file] of [
@@ -147,7 +162,14 @@ export const analyzeCommand: Command = {
       );
     }
     const opts = analyzeOptionsFrom(values, signal);
-    await checkOutputs([values.out, values.html, values.csv]);
+    await checkOutputs({
+      outputs: reportOutputs(values),
+      models: [positionals[0]],
+      inputs: [
+        ['probe', values.probe],
+        ['Python interpreter', values.python],
+      ],
+    });
     let report: AnalysisReport;
     try {
       report = await analyze(positionals[0], opts);
@@ -158,6 +180,7 @@ export const analyzeCommand: Command = {
       report,
       { json: values.out, html: values.html, csv: values.csv },
       analysisTable(report),
+      signal,
     );
     return 0;
   },

@@ -119,7 +119,17 @@ export async function runCapture(
     ?.split(',')
     .map((s) => s.trim())
     .filter((s) => s !== '');
-  await checkOutputs([out, side]);
+  await checkOutputs({
+    outputs: [
+      ['--out', out],
+      ['the sidecar of --out', side],
+    ],
+    models: [positionals[0]],
+    inputs: [
+      ['probe', v.probe],
+      ['Python interpreter', v.python],
+    ],
+  });
 
   const progress = v.quiet !== true && process.stderr.isTTY;
   const warn = (m: string): void => {
@@ -167,11 +177,16 @@ export async function runCapture(
       probe: { path: v.probe, shape: probe.shape, seed, sampleIndices: probe.sampleIndices },
       layers: result.layers,
     };
-    await writeFileAtomic(out, encodeNpy(toRowMajorFloat32(acts), [acts.samples, acts.neurons]));
+    const written = await writeFileAtomic(
+      out,
+      encodeNpy(toRowMajorFloat32(acts), [acts.samples, acts.neurons]),
+      { signal },
+    );
     try {
-      await writeFileAtomic(side, sidecarJson(sidecar));
+      await writeFileAtomic(side, sidecarJson(sidecar), { signal });
     } catch (err) {
-      await rm(out, { force: true });
+      // No matrix without its sidecar (through a symbolic link: the file it points to).
+      await rm(written, { force: true });
       throw err;
     }
     const rows = result.layers.map((l) => [

@@ -8,11 +8,12 @@ import {
   MI_MIN_DIFFERENCE,
   MI_RATIO_FLOOR,
 } from '../../core/analysis/signature';
+import { expandModelSources } from '../../core/analysis/sources';
 import { modelName } from '../../core/capture/registry';
 import { UserError } from '../../core/errors';
 import type { CompareReport } from '../../core/report/schema';
 import type { Command } from '../command';
-import { estimatorLabel, writeOutputs } from './analyze';
+import { estimatorLabel, reportOutputs, writeOutputs } from './analyze';
 import { checkOutputs, formatTable, MODEL_FORMATS_HELP, num, numberFlag } from '../flags';
 import {
   analyzeOptionsFrom,
@@ -190,7 +191,17 @@ export const compareCommand: Command = {
     };
     const reps = numberFlag('bootstrap', values.bootstrap, 10);
     if (reps !== undefined) opts.bootstrapReplicates = Math.round(reps);
-    await checkOutputs([values.out, values.html, values.csv]);
+    // The models the arguments name (a folder of checkpoints: each checkpoint in it).
+    const models = await expandModelSources(positionals).catch(() => positionals);
+    await checkOutputs({
+      outputs: reportOutputs(values),
+      models: [...models, ...(values.baseline === undefined ? [] : [values.baseline])],
+      inputs: [
+        ['probe', values.probe],
+        ['metric CSV (--ood)', values.ood],
+        ['Python interpreter', values.python],
+      ],
+    });
     let report: CompareReport;
     try {
       report = await compare(positionals, opts);
@@ -201,6 +212,7 @@ export const compareCommand: Command = {
       report,
       { json: values.out, html: values.html, csv: values.csv },
       compareTable(report),
+      signal,
     );
     return report.models.every((m) => m.error !== undefined) ? 1 : 0;
   },

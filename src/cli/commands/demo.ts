@@ -5,6 +5,7 @@ import { analyze } from '../../core/analysis/analyze';
 import { compare } from '../../core/analysis/compare';
 import { UserError } from '../../core/errors';
 import type { Command } from '../command';
+import { checkOutputs } from '../flags';
 import { analysisTable, writeReportFiles } from './analyze';
 import { compareTable } from './compare';
 import { clearProgress } from './measureFlags';
@@ -76,17 +77,20 @@ export const demoCommand: Command = {
     ]) {
       await mustExist(p);
     }
-    try {
-      await fs.mkdir(outDir, { recursive: true });
-    } catch (err) {
-      throw new UserError(
-        `${outDir}: cannot create the output folder (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
-      );
-    }
     const out = (stem: string) => ({
       json: path.join(outDir, `${stem}.json`),
       html: path.join(outDir, `${stem}.html`),
       csv: path.join(outDir, `${stem}.csv`),
+    });
+    const stems = ['generalising', 'shortcut-compare', 'labels-compare'];
+    // Never into (or over) the example models and probe; --out-dir is created when missing.
+    await checkOutputs({
+      outputs: stems.flatMap((stem) =>
+        Object.values(out(stem)).map((file): [string, string] => ['--out-dir', file]),
+      ),
+      models: ['generalising', 'random-labels', 'shortcut', 'shortcut-baseline'].map(ex),
+      inputs: [['probe', probe]],
+      createFolders: true,
     });
     const common = { probe, signal, ...(threads === undefined ? {} : { threads }) };
     const written: string[] = [];
@@ -94,7 +98,7 @@ export const demoCommand: Command = {
     const say = (s: string): boolean => process.stdout.write(s + '\n');
     say('== 1. One model on its own: examples/generalising (10 digits, true labels)\n');
     const single = await analyze(ex('generalising'), common).finally(clearProgress);
-    await writeReportFiles(single, out('generalising'));
+    await writeReportFiles(single, out('generalising'), signal);
     written.push(out('generalising').html);
     say(analysisTable(single));
 
@@ -103,7 +107,7 @@ export const demoCommand: Command = {
       ...common,
       baseline: ex('shortcut-baseline'),
     }).finally(clearProgress);
-    await writeReportFiles(shortcut, out('shortcut-compare'));
+    await writeReportFiles(shortcut, out('shortcut-compare'), signal);
     written.push(out('shortcut-compare').html);
     say(compareTable(shortcut));
 
@@ -112,7 +116,7 @@ export const demoCommand: Command = {
       ...common,
       baseline: ex('generalising'),
     }).finally(clearProgress);
-    await writeReportFiles(labels, out('labels-compare'));
+    await writeReportFiles(labels, out('labels-compare'), signal);
     written.push(out('labels-compare').html);
     say(compareTable(labels));
     say(

@@ -97,7 +97,8 @@ export async function runMeasure(
   }
   const layerSizes = v['layer-sizes'] === undefined ? undefined : sizesFlag(v['layer-sizes']);
   const out = v.out;
-  if (out !== undefined) await checkOutputs([out]);
+  // The matrix and the sidecar beside it (read when there is no --layer-sizes) are inputs.
+  await checkOutputs({ outputs: [['--out', out]], models: [input] });
 
   const loaded = await readActivationsNpy(input, {
     k,
@@ -173,7 +174,7 @@ export async function runMeasure(
   };
   const json = formatJson(report) + '\n';
   if (out !== undefined) {
-    await writeFileAtomic(out, json);
+    await writeFileAtomic(out, json, { signal });
   } else {
     io.stdout.write(json);
   }

@@ -106,6 +106,8 @@ export async function captureBatches(
   let layers: CapturedLayer[] = [];
   let neurons = 0;
   for (let start = 0; start < samples; start += opts.batchSize) {
+    // A turn of the event loop between batches, so that Ctrl-C (SIGINT) can abort the signal.
+    await new Promise<void>((resolve) => setImmediate(resolve));
     throwIfAborted(opts.signal);
     const count = Math.min(opts.batchSize, samples - start);
     // Integer inputs (token ids) are converted from the probe's float values.
