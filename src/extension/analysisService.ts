@@ -10,7 +10,8 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import {
   factoryCandidates,
-  moduleNameOf,
+  importNameFor,
+  sysPathFor,
   NEEDS_FACTORY,
 } from '../core/capture/torch/factoryCandidates';
 import { CancelledError, UserError } from '../core/errors';
@@ -245,13 +246,10 @@ export class AnalysisService implements vscode.Disposable {
       500,
     );
     const items: (vscode.QuickPickItem & { factory: string })[] = [];
+    // The names the model's Python imports them by: its sys.path as the capture sets it.
+    const sysPath = sysPathFor(path.dirname(uri.fsPath), folder ? [folder.uri.fsPath] : []);
     for (const f of files) {
-      // A module imports from the workspace folder, or from the model's own folder.
-      const base = folder?.uri.fsPath ?? path.dirname(uri.fsPath);
-      const module =
-        path.dirname(f.fsPath) === path.dirname(uri.fsPath)
-          ? moduleNameOf(path.basename(f.fsPath))
-          : moduleNameOf(path.relative(base, f.fsPath));
+      const module = importNameFor(f.fsPath, sysPath);
       if (module === null) continue;
       const text = Buffer.from(await vscode.workspace.fs.readFile(f)).toString('utf8');
       for (const factory of factoryCandidates(module, text))

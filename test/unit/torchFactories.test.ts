@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { factoryCandidates, moduleNameOf } from '../../src/core/capture/torch/factoryCandidates';
+import {
+  factoryCandidates,
+  importNameFor,
+  moduleNameOf,
+  sysPathFor,
+} from '../../src/core/capture/torch/factoryCandidates';
 
 void test('factory candidates: nn.Module subclasses, then argument-free model builders', () => {
   const source = [
@@ -38,4 +43,17 @@ void test('module names of Python files relative to a sys.path folder', () => {
   assert.equal(moduleNameOf('pkg/__init__.py'), 'pkg');
   assert.equal(moduleNameOf('my-scripts/train.py'), null);
   assert.equal(moduleNameOf('2020/run.py'), null);
+});
+
+void test("a model's sys.path: its folder and each one above it up to the workspace, nearest first", () => {
+  const ws = '/ws';
+  const sysPath = sysPathFor('/ws/runs/epochs', [ws]);
+  assert.deepEqual(sysPath, ['/ws/runs/epochs', '/ws/runs', '/ws']);
+  // A model outside the workspace: its folder, then the workspace.
+  assert.deepEqual(sysPathFor('/elsewhere/m', [ws]), ['/elsewhere/m', '/ws']);
+  // runs/nets.py imports as nets from runs/epochs/x.pt; lib/nets.py as lib.nets.
+  assert.equal(importNameFor('/ws/runs/nets.py', sysPath), 'nets');
+  assert.equal(importNameFor('/ws/runs/epochs/local.py', sysPath), 'local');
+  assert.equal(importNameFor('/ws/lib/nets.py', sysPath), 'lib.nets');
+  assert.equal(importNameFor('/other/nets.py', sysPath), null);
 });

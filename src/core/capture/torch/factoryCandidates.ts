@@ -5,6 +5,36 @@
  * text scan (no Python is run), so the pick is offered even before any interpreter works.
  */
 
+import * as path from 'node:path';
+
+/**
+ * The folders put on the model's sys.path, nearest first: the model's folder and each folder
+ * above it up to the workspace (CLI: the current directory), then the workspace, so that the
+ * user's classes import by the names their files have beside the training script
+ * (`nets:Mlp` for runs/epochs/x.pt next to runs/nets.py) and from the workspace root.
+ */
+export function sysPathFor(modelFolder: string, searchPaths: readonly string[]): string[] {
+  const chain: string[] = [];
+  const root = searchPaths[0] === undefined ? undefined : path.resolve(searchPaths[0]);
+  let dir = path.resolve(modelFolder);
+  chain.push(dir);
+  while (root !== undefined && dir !== root && dir.startsWith(root + path.sep)) {
+    dir = path.dirname(dir);
+    chain.push(dir);
+  }
+  return [...new Set([...chain, ...searchPaths.map((p) => path.resolve(p))])];
+}
+
+/**
+ * The name a Python file imports by from the first sys.path folder that holds it
+ * (`nets` for runs/nets.py with runs/ on the path), or null when none does or a part of the
+ * path is no Python identifier.
+ */
+export function importNameFor(file: string, sysPath: readonly string[]): string | null {
+  const dir = sysPath.find((d) => path.resolve(file).startsWith(path.resolve(d) + path.sep));
+  return dir === undefined ? null : moduleNameOf(path.relative(dir, file));
+}
+
 /** Words in a function name that say it builds a model. */
 const BUILDER = /(^|_)(make|build|create|get|new|load)(_|$)|model|net|network|classifier|encoder/i;
 

@@ -169,7 +169,7 @@ def load_state(model, state, spec):
 
 def open_model(req):
     path = req['model']
-    for p in req.get('paths', []):
+    for p in reversed(req.get('paths', [])):  # the first path is searched first
         if p and p not in sys.path:
             sys.path.insert(0, p)
     if os.path.isdir(path):

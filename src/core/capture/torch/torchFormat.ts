@@ -19,6 +19,7 @@ import type {
   OpenModelOptions,
 } from '../format';
 import { onnxFormat } from '../onnx/onnxFormat';
+import { sysPathFor } from './factoryCandidates';
 import { PythonBridge } from './pythonBridge';
 
 const EXTENSIONS = ['.pt', '.pth', '.ckpt'];
@@ -58,8 +59,7 @@ async function openTorch(file: string, opts: OpenModelOptions): Promise<ModelHan
   const probe = probeOf(file, opts);
   const python = opts.python ?? 'python3';
   const folder = path.dirname(path.resolve(file));
-  // The model's folder, then the workspace (CLI: the current directory), for the user's classes.
-  const paths = [folder, ...(opts.searchPaths ?? [process.cwd()])];
+  const paths = sysPathFor(folder, opts.searchPaths ?? [process.cwd()]);
   const base = path.basename(file);
   const target = base === HF_WEIGHTS || base === HF_CONFIG ? folder : file;
   const bridge = new PythonBridge(python, file, opts.searchPaths?.[0] ?? process.cwd());
