@@ -2,6 +2,7 @@ import type { ParseArgsConfig } from 'node:util';
 import type { AnalyzeOptions } from '../../core/analysis/analyze';
 import type { BackendName, CapturePoint } from '../../core/capture/format';
 import type { Binning } from '../../core/measures/entropy';
+import { MAX_BINS } from '../../core/measures/entropy';
 import { KSG_ESTIMATORS } from '../../core/measures/ksgKernel';
 import type { Progress } from '../../core/progress';
 import { intFlag, oneOf } from '../flags';
@@ -38,7 +39,7 @@ export const MEASURE_FLAGS_HELP = `Measure options:
   --point <p>           preactivation (default) or output
   --samples <S>         use S probe examples, a subset drawn with --seed (default: all)
   --seed <N>            seed of the probe subset, MI neuron cap, pair sample (default 0)
-  --bins <B>            entropy bins (default 100)
+  --bins <B>            entropy bins, 1 to 10000 (default 100)
   --binning <r>         global (default), layer or neuron bin range
   --k <K>               KSG neighbours (default 3)
   --estimator <e>       MI estimator: ksg (default, KSG-1 as the authors) or mixed (tie-aware:
@@ -79,7 +80,7 @@ export function analyzeOptionsFrom(values: Values, signal: AbortSignal): Analyze
   set('point', oneOf<CapturePoint>('point', values.point, ['preactivation', 'output']));
   set('samples', intFlag('samples', values.samples, 2));
   set('seed', intFlag('seed', values.seed, 0));
-  set('bins', intFlag('bins', values.bins, 1));
+  set('bins', intFlag('bins', values.bins, 1, MAX_BINS));
   set('binning', oneOf<Binning>('binning', values.binning, ['global', 'layer', 'neuron']));
   set('k', intFlag('k', values.k, 1));
   set('estimator', oneOf('estimator', values.estimator, KSG_ESTIMATORS));

@@ -7,6 +7,7 @@ import { isActivationDump } from '../dumps/dumpFiles';
 import { loadActivationDump } from '../dumps/loadDump';
 import { throwIfAborted, UserError } from '../errors';
 import type { Binning } from '../measures/entropy';
+import { checkBins } from '../measures/entropy';
 import type { KsgEstimator } from '../measures/ksgKernel';
 import { measure, offDiagonalMi } from '../measures/measure';
 import { fitProbe } from '../probe/fit';
@@ -211,6 +212,8 @@ export async function analyzeDetailed(
   opts: AnalyzeOptions = {},
 ): Promise<DetailedAnalysis> {
   const t0 = performance.now();
+  // Settings that measure() would refuse, refused before the capture.
+  checkBins(opts.bins ?? 100);
   throwIfAborted(opts.signal);
   // Notices of the probe loader (a CSV header skipped, a subset larger than the set).
   const probeNotices: string[] = [];

@@ -1,4 +1,5 @@
 import type { ActivationMatrix } from '../activations';
+import { UserError } from '../errors';
 
 /**
  * Which values set the bin range: all measured neurons together (the paper's choice), each
@@ -7,6 +8,26 @@ import type { ActivationMatrix } from '../activations';
 export type Binning = 'global' | 'layer' | 'neuron';
 
 export const BINNINGS: readonly Binning[] = ['global', 'layer', 'neuron'];
+
+/**
+ * Most equal-width bins B: 10,000. H cannot exceed ln S (S probe examples, 1,000 to 10,000 in
+ * practice), so bins beyond S only split empty space (the paper uses 100). The cap also keeps
+ * the cost bounded: a count array of 4 bytes a bin and a pass over it per neuron (N x B steps;
+ * 2^32 bins took more than 6 GB before). `--bins` and the `memlens.bins` setting share it.
+ */
+export const MAX_BINS = 10_000;
+
+/**
+ * Checks a bin count B for a job before any work: an integer in 1..{@link MAX_BINS}, else a
+ * one-line UserError naming the flag and the setting.
+ */
+export function checkBins(bins: number): void {
+  if (!Number.isInteger(bins) || bins < 1 || bins > MAX_BINS) {
+    throw new UserError(
+      `bins (--bins, setting memlens.bins): expected an integer in 1..${MAX_BINS}, found ${bins}`,
+    );
+  }
+}
 
 export interface EntropyOptions {
   /** Number of equal-width bins B (default 100). */
@@ -29,13 +50,13 @@ export interface EntropyOptions {
  * that they bin exactly like the same data scaled down.
  *
  * @returns one entropy per neuron, in column order, in nats.
- * @throws RangeError when B is not a positive integer or a value is NaN or infinite.
+ * @throws RangeError when B is not an integer in 1..MAX_BINS or a value is NaN or infinite.
  */
 export function entropies(acts: ActivationMatrix, opts: EntropyOptions = {}): Float64Array {
   const bins = opts.bins ?? 100;
   const binning = opts.binning ?? 'global';
-  if (!Number.isInteger(bins) || bins < 1) {
-    throw new RangeError(`bins must be a positive integer, got ${bins}`);
+  if (!Number.isInteger(bins) || bins < 1 || bins > MAX_BINS) {
+    throw new RangeError(`bins must be an integer in 1..${MAX_BINS}, got ${bins}`);
   }
   const { samples, data } = acts;
   const out = new Float64Array(acts.neurons);
@@ -65,8 +86,8 @@ export function binnedEntropy(
   max: number,
   bins: number,
 ): number {
-  if (!Number.isInteger(bins) || bins < 1) {
-    throw new RangeError(`bins must be a positive integer, got ${bins}`);
+  if (!Number.isInteger(bins) || bins < 1 || bins > MAX_BINS) {
+    throw new RangeError(`bins must be an integer in 1..${MAX_BINS}, got ${bins}`);
   }
   return binnedEntropyOf(values, 0, values.length, min, max, new Uint32Array(bins));
 }
