@@ -120,6 +120,7 @@ void test('writes entropy, a symmetric N x N MI with null diagonal, per-layer su
     pairsComputed: 15,
     pairsTotal: 15,
     seed: 5,
+    miMatrix: 'inline',
   });
   assert.deepEqual(readdirSync(dir).sort(), ['acts.npy', 'm.json']);
 });
@@ -266,8 +267,17 @@ void test('bad input: a one-line UserError naming the problem, and no output fil
       /acts\.npy: layer sizes 2,2 must be .* 6 neurons .* found sum 4/,
     ],
     [[f('acts.npy'), '--layer-sizes', '2,x'], /--layer-sizes: expected positive integers/],
-    [[f('acts.npy'), '--bins', 'many'], /--bins: expected an integer >= 1, found 'many'/],
-    [[f('acts.npy'), '--bins', '0'], /--bins: expected an integer >= 1, found '0'/],
+    [[f('acts.npy'), '--bins', 'many'], /--bins: expected an integer in 1\.\.10000, found 'many'/],
+    [[f('acts.npy'), '--bins', '0'], /--bins: expected an integer in 1\.\.10000, found '0'/],
+    [
+      [f('acts.npy'), '--bins', '4294967296'],
+      /--bins: expected an integer in 1\.\.10000, found '4294967296'/,
+    ],
+    [
+      [f('acts.npy'), '--mi-matrix', 'csv'],
+      /--mi-matrix: expected one of auto, inline, npy, none, found 'csv'/,
+    ],
+    [[f('acts.npy'), '--max-memory', '0'], /--max-memory: expected a number >= 0\.01, found '0'/],
     [
       [f('acts.npy'), '--binning', 'layers'],
       /--binning: expected one of global, layer, neuron, found 'layers'/,

@@ -1,17 +1,19 @@
+import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { UserError } from '../../core/errors';
 import { writeFileAtomic } from '../../core/io/atomicWrite';
 import { readSidecarLayers } from '../../core/dumps/loadDump';
 import { readActivationsNpy } from '../../core/io/activationsNpy';
+import { encodeNpy } from '../../core/io/npy';
 import type { Binning } from '../../core/measures/entropy';
-import { BINNINGS } from '../../core/measures/entropy';
+import { BINNINGS, MAX_BINS } from '../../core/measures/entropy';
 import { KSG_ESTIMATORS } from '../../core/measures/ksgKernel';
 import type { MeasureResult } from '../../core/measures/measure';
 import { measure } from '../../core/measures/measure';
 import { disposeMiPool } from '../../core/mi/miMatrix';
 import type { Progress } from '../../core/progress';
 import type { Command } from '../command';
-import { checkOutputs, intFlag, oneOf } from '../flags';
+import { checkOutputs, intFlag, numberFlag, oneOf } from '../flags';
 
 const HELP = `Usage: memlens measure <activations.npy> [options]
 
@@ -19,10 +21,13 @@ Per-neuron binned entropy and all-pairs KSG mutual information (nats) of an S x 
 activation matrix (float32 or float64 .npy, C order: S examples, N neurons), with
 per-layer summaries. Writes JSON: params, summary, warnings, timing, entropy (N numbers),
 ties (per neuron, the fraction of its values tied with another) and mi (N x N; null on
-the diagonal and for pairs not computed).
+the diagonal and for pairs not computed). Up to 2,048 neurons the MI matrix is inline;
+beyond, it goes to FILE.mi.npy beside the --out FILE (m x m float64 over the neurons of
+params.miColumns, NaN on the diagonal and for pairs not computed) and mi points at it.
+A job whose estimated memory is over the limit is refused before the MI starts.
 
 Options:
-  --bins N              equal-width entropy bins (default 100)
+  --bins N              equal-width entropy bins, 1 to 10000 (default 100)
   --binning MODE        bin range: global (all neurons, default), layer or neuron
   --k N                 KSG neighbours (default 3)
   --estimator E         MI estimator: ksg (default, KSG-1 as the authors) or mixed
@@ -34,6 +39,10 @@ Options:
   --pairs M             estimate MI on M uniformly sampled pairs only (preview)
   --seed N              seed of the neuron subset and the pair sample (default 0)
   --drop-nonfinite      drop examples (rows) holding NaN or Inf instead of failing
+  --mi-matrix MODE      auto (default: inline up to 2,048 neurons, else npy), inline (JSON,
+                        up to 4,096 neurons), npy (FILE.mi.npy, needs --out) or none
+  --max-memory GIB      refuse a job estimated to need more (default: half the machine's
+                        memory, at most 4)
   --out FILE            write the JSON to FILE (default: standard output)
   -h, --help            show this help`;
 
@@ -65,6 +74,8 @@ export async function runMeasure(
         pairs: { type: 'string' },
         seed: { type: 'string' },
         'drop-nonfinite': { type: 'boolean' },
+        'mi-matrix': { type: 'string' },
+        'max-memory': { type: 'string' },
         out: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -84,7 +95,7 @@ export async function runMeasure(
     );
   }
   const input = positionals[0];
-  const bins = intFlag('bins', v.bins, 1) ?? 100;
+  const bins = intFlag('bins', v.bins, 1, MAX_BINS) ?? 100;
   const k = intFlag('k', v.k, 1) ?? 3;
   const estimator = oneOf('estimator', v.estimator, KSG_ESTIMATORS) ?? 'ksg';
   const threads = intFlag('threads', v.threads, 1, 256);
@@ -96,9 +107,23 @@ export async function runMeasure(
     throw new UserError(`--binning: expected one of ${BINNINGS.join(', ')}, found '${v.binning}'`);
   }
   const layerSizes = v['layer-sizes'] === undefined ? undefined : sizesFlag(v['layer-sizes']);
+  const matrixMode = oneOf('mi-matrix', v['mi-matrix'], MI_MATRIX_MODES) ?? 'auto';
+  const maxMemory = numberFlag('max-memory', v['max-memory'], 0.01);
   const out = v.out;
+  if (matrixMode === 'npy' && out === undefined)
+    throw new UserError(`--mi-matrix npy: expected --out FILE (the matrix goes to FILE.mi.npy)`);
+  const npyOut =
+    out !== undefined && matrixMode !== 'inline' && matrixMode !== 'none'
+      ? `${out}.mi.npy`
+      : undefined;
   // The matrix and the sidecar beside it (read when there is no --layer-sizes) are inputs.
-  await checkOutputs({ outputs: [['--out', out]], models: [input] });
+  await checkOutputs({
+    outputs: [
+      ['--out', out],
+      ['MI matrix', npyOut],
+    ],
+    models: [input],
+  });
 
   const loaded = await readActivationsNpy(input, {
     k,
@@ -110,6 +135,20 @@ export async function runMeasure(
     layerSizes === undefined ? await readSidecarLayers(input, loaded.acts.neurons) : undefined;
   if (sidecar) loaded.acts.layers = sidecar;
   const perLayer = layerSizes !== undefined || sidecar !== undefined;
+  const N = loaded.acts.neurons;
+  const cells = N * N;
+  const matrix: 'inline' | 'npy' | 'none' =
+    matrixMode === 'auto' ? (cells <= MI_INLINE_CELLS ? 'inline' : 'npy') : matrixMode;
+  if (matrix === 'npy' && out === undefined) {
+    throw new UserError(
+      `${input}: expected at most ${MI_INLINE_CELLS.toLocaleString('en-US')} cells for an inline MI matrix on standard output, found ${N.toLocaleString('en-US')} x ${N.toLocaleString('en-US')}; give --out FILE (the matrix goes to FILE.mi.npy), --mi-matrix none, or fewer neurons (--mi-neurons N)`,
+    );
+  }
+  if (matrix === 'inline' && cells > MI_INLINE_MAX_CELLS) {
+    throw new UserError(
+      `${input}: expected at most ${MI_INLINE_MAX_CELLS.toLocaleString('en-US')} cells for --mi-matrix inline (4,096 neurons), found ${N.toLocaleString('en-US')} x ${N.toLocaleString('en-US')}; use --mi-matrix npy with --out, none, or fewer neurons (--mi-neurons N)`,
+    );
+  }
   const progress = io.stderr.isTTY ? ttyProgress(io.stderr) : undefined;
   let result: MeasureResult;
   try {
@@ -122,6 +161,9 @@ export async function runMeasure(
       pairs,
       seed,
       signal,
+      source: input,
+      outputBytes: (mi) => outputBytes(matrix, cells, mi.neurons),
+      ...(maxMemory !== undefined ? { memoryLimit: maxMemory * 1024 ** 3 } : {}),
       ...(threads !== undefined ? { threads } : {}),
       ...(progress ? { onProgress: progress.report } : {}),
     });
@@ -149,6 +191,7 @@ export async function runMeasure(
       pairsComputed: result.mi.pairsComputed,
       pairsTotal: result.mi.pairsTotal,
       seed,
+      miMatrix: matrix,
     },
     summary: {
       entropy: result.summary.entropy,
@@ -170,9 +213,31 @@ export async function runMeasure(
     timing: result.timing,
     entropy: Array.from(result.entropy),
     ties: Array.from(result.tieFractions),
-    mi: fullMiMatrix(result, loaded.acts.neurons),
+    mi:
+      matrix === 'inline'
+        ? new JsonRows(miRows(result, N, progress?.report))
+        : matrix === 'npy'
+          ? {
+              file: path.basename(npyOut!),
+              dtype: 'float64',
+              shape: [result.mi.columns.length, result.mi.columns.length],
+              columns: result.mi.columns.length < N ? result.mi.columns : null,
+            }
+          : null,
   };
+  if (matrix === 'npy') {
+    const m = result.mi.columns.length;
+    progress?.report({ stage: 'write', done: 0, total: 1, detail: npyOut });
+    await writeFileAtomic(npyOut!, encodeNpy(result.mi.values, [m, m]), { signal });
+    progress?.report({ stage: 'write', done: 1, total: 1, detail: npyOut });
+    if (matrixMode === 'auto') {
+      io.stderr.write(
+        `memlens: the ${m.toLocaleString('en-US')} x ${m.toLocaleString('en-US')} MI matrix is in ${npyOut} (float64; inline JSON stops at ${MI_INLINE_CELLS.toLocaleString('en-US')} cells; --mi-matrix inline|npy|none)\n`,
+      );
+    }
+  }
   const json = formatJson(report) + '\n';
+  progress?.end();
   if (out !== undefined) {
     await writeFileAtomic(out, json, { signal });
   } else {
@@ -186,19 +251,63 @@ export const measureCommand: Command = {
   run: (args, signal) => runMeasure(args, signal, process),
 };
 
-/** The N x N matrix over all neurons: null on the diagonal and where no pair was computed. */
-function fullMiMatrix(result: MeasureResult, neurons: number): (number | null)[][] {
-  const rows: (number | null)[][] = Array.from({ length: neurons }, () =>
-    new Array<number | null>(neurons).fill(null),
-  );
+/** The CLI's ways of writing the MI matrix (--mi-matrix). */
+const MI_MATRIX_MODES = ['auto', 'inline', 'npy', 'none'] as const;
+
+/**
+ * `auto` writes the N x N matrix inline up to this many cells (2,048 neurons: up to ~110 MB
+ * of JSON, already more than most JSON tools open comfortably), as .npy beyond.
+ */
+export const MI_INLINE_CELLS = 2048 * 2048;
+
+/**
+ * `inline` at most: 4,096 neurons, 16.8 million cells, up to ~440 million characters: the
+ * JSON is one string and V8's longest is 2^29 - 24 (536,870,888) characters.
+ */
+export const MI_INLINE_MAX_CELLS = 4096 * 4096;
+
+/** Most characters one cell takes in the JSON ("-0.12345678901234567, "), for the estimate. */
+const CELL_CHARS = 26;
+
+/**
+ * Memory the output of the matrix needs beyond the result: inline, the row strings, the
+ * matrix's JSON they are joined into, the whole report's text and the bytes written (one byte
+ * a character, four times); npy, the file's bytes (a copy of the m x m float64 matrix).
+ */
+function outputBytes(matrix: 'inline' | 'npy' | 'none', cells: number, m: number): number {
+  if (matrix === 'inline') return 4 * CELL_CHARS * cells;
+  if (matrix === 'npy') return 8 * m * m + 128;
+  return 0;
+}
+
+/** Pre-rendered rows of a JSON array of arrays, written by {@link formatJson} as they are. */
+class JsonRows {
+  constructor(readonly rows: string[]) {}
+}
+
+/**
+ * The N x N matrix over all neurons as JSON rows, one string per row, rendered straight from
+ * the m x m result (no N x N array of JS values): null on the diagonal and where no pair was
+ * computed.
+ */
+function miRows(result: MeasureResult, neurons: number, report?: (p: Progress) => void): string[] {
   const { columns, values } = result.mi;
   const m = columns.length;
-  for (let a = 0; a < m; a++) {
-    for (let b = 0; b < m; b++) {
-      const x = values[a * m + b];
-      if (a !== b && !Number.isNaN(x)) rows[columns[a]][columns[b]] = x;
+  const position = new Int32Array(neurons).fill(-1);
+  columns.forEach((c, i) => (position[c] = i));
+  const rows: string[] = [];
+  const cells = new Array<string>(neurons);
+  for (let i = 0; i < neurons; i++) {
+    const a = position[i];
+    for (let j = 0; j < neurons; j++) {
+      const b = position[j];
+      const x = a < 0 || b < 0 || a === b ? NaN : values[a * m + b];
+      cells[j] = Number.isNaN(x) ? 'null' : JSON.stringify(x);
     }
+    rows.push(`[${cells.join(', ')}]`);
+    if (report && i % 256 === 255) report({ stage: 'write', done: i + 1, total: neurons });
   }
+  report?.({ stage: 'write', done: neurons, total: neurons });
   return rows;
 }
 
@@ -235,6 +344,11 @@ function ttyProgress(stderr: CliStreams['stderr']) {
 
 /** JSON with two-space indentation, but arrays of numbers (or null) on one line each. */
 export function formatJson(value: unknown, indent = ''): string {
+  if (value instanceof JsonRows) {
+    if (value.rows.length === 0) return '[]';
+    const inner = indent + '  ';
+    return `[\n${inner}${value.rows.join(`,\n${inner}`)}\n${indent}]`;
+  }
   if (Array.isArray(value)) {
     if (value.every((x) => x === null || typeof x === 'number'))
       return `[${value.map((x) => JSON.stringify(x)).join(', ')}]`;

@@ -1,6 +1,6 @@
-import { availableParallelism } from 'node:os';
+import { availableParallelism, totalmem } from 'node:os';
 import type { ActivationMatrix } from '../activations';
-import { throwIfAborted } from '../errors';
+import { UserError, throwIfAborted } from '../errors';
 import type { MiMatrix } from '../mi/miMatrix';
 import { computeMiMatrix } from '../mi/miMatrix';
 import type { JobOptions } from '../progress';
@@ -13,7 +13,7 @@ import type {
 } from '../report/schema';
 import { entropyBoxSummary, miSummary } from './boxSummary';
 import type { Binning } from './entropy';
-import { entropies } from './entropy';
+import { checkBins, entropies } from './entropy';
 import type { KsgEstimator } from './ksgKernel';
 import { miDensity } from './gmm';
 import { capNeurons } from './neuronCap';
@@ -36,6 +36,106 @@ export interface MeasureOptions extends JobOptions {
   pairs?: number | null;
   /** Seed of the neuron cap and the pair sample (default 0). */
   seed?: number;
+  /**
+   * Most bytes the job may need by {@link planMeasure}'s estimate, checked before the MI
+   * (default {@link defaultMemoryLimit}: half the machine's memory, at most 4 GiB; Infinity:
+   * no limit). Over it, a UserError names the estimate and the ways out.
+   */
+  memoryLimit?: number;
+  /** Bytes the caller will need to write the result out (e.g. the CLI's JSON), for the plan. */
+  outputBytes?: (mi: { neurons: number; pairs: number }) => number;
+  /** The input, to name in messages (e.g. the .npy path). */
+  source?: string;
+}
+
+/** The estimated peak memory of a {@link measure} job, in bytes, by part. */
+export interface MeasurePlan {
+  /** Neurons entering the MI estimate (measurable ones, after the per-layer cap). */
+  miNeurons: number;
+  /** Pairs to estimate. */
+  pairs: number;
+  /** Worker threads that will hold a copy of the MI columns. */
+  threads: number;
+  bytes: {
+    /** The activation matrix, already loaded. */
+    activations: number;
+    /** The MI columns as float64: one copy, plus one per worker. */
+    miColumns: number;
+    /** Pair lists (two int32 each), results and the summaries' copies: 24 bytes a pair, 72 sampled. */
+    pairs: number;
+    /** The m x m float64 MI matrix. */
+    matrix: number;
+    /** What the caller needs to write the result ({@link MeasureOptions.outputBytes}). */
+    output: number;
+    /** Node itself, the other arrays (entropies, ties) and slack. */
+    runtime: number;
+    total: number;
+  };
+}
+
+const GIB = 1024 ** 3;
+/** Largest MI matrix: m x m float64 in one typed array (2^32 elements at most). */
+const MAX_MI_NEURONS = 65_536;
+
+/** The default {@link MeasureOptions.memoryLimit}: half the machine's memory, at most 4 GiB. */
+export function defaultMemoryLimit(): number {
+  return Math.min(4 * GIB, totalmem() / 2);
+}
+
+/**
+ * The estimated peak memory of a job measuring MI between `miNeurons` neurons of `acts` on
+ * `pairs` pairs (sampled or all of them) with `threads` workers. The parts follow
+ * computeMiMatrix and the summaries: the columns copied to float64 once and to each worker,
+ * the pair lists (a, b as int32, built then copied), the float64 results and the m x m
+ * matrix; then the summaries' copies of the pair values (the pair lists freed by then).
+ */
+export function planMeasure(
+  acts: ActivationMatrix,
+  miNeurons: number,
+  pairs: number,
+  opts: { threads: number; sampled: boolean; output?: number },
+): MeasurePlan {
+  const S = acts.samples;
+  const m = miNeurons;
+  const chunk = Math.max(1, Math.min(1024, Math.round(100_000 / S)));
+  const threads = pairs === 0 ? 0 : Math.max(1, Math.min(opts.threads, Math.ceil(pairs / chunk)));
+  const bytes = {
+    activations: acts.data.byteLength,
+    miColumns: 8 * m * S * (1 + threads),
+    // Sampling keeps a Set of the drawn indices (~40 bytes each) and a sorted float64 copy.
+    pairs: pairs * (24 + (opts.sampled ? 48 : 0)),
+    matrix: 8 * m * m,
+    output: opts.output ?? 0,
+    runtime: 64 * 1024 ** 2 + 32 * acts.neurons,
+    total: 0,
+  };
+  bytes.total =
+    bytes.activations + bytes.miColumns + bytes.pairs + bytes.matrix + bytes.output + bytes.runtime;
+  return { miNeurons: m, pairs, threads, bytes };
+}
+
+/** Bytes as a short figure: 812 MiB, 7.5 GiB. */
+export function formatBytes(n: number): string {
+  if (n < 1024 ** 2) return `${Math.ceil(n / 1024)} KiB`;
+  if (n < GIB) return `${Math.round(n / 1024 ** 2)} MiB`;
+  return `${(n / GIB).toFixed(1)} GiB`;
+}
+
+/** Refuses a plan over the memory limit (or beyond what one typed array holds), in one line. */
+function checkPlan(plan: MeasurePlan, limit: number, source: string | undefined): void {
+  const where = source === undefined ? 'MI' : `${source}: MI`;
+  const ways = 'use --mi-neurons N (setting memlens.miNeurons) or --pairs M';
+  const m = plan.miNeurons.toLocaleString('en-US');
+  if (plan.miNeurons > MAX_MI_NEURONS) {
+    throw new UserError(
+      `${where}: expected at most ${MAX_MI_NEURONS.toLocaleString('en-US')} neurons (an m x m matrix in one array), found ${m}; ${ways}`,
+    );
+  }
+  if (plan.bytes.total <= limit) return;
+  const b = plan.bytes;
+  throw new UserError(
+    `${where}: expected a job within the ${formatBytes(limit)} memory limit, found one needing about ${formatBytes(b.total)} (${m} neurons: matrix ${formatBytes(b.matrix)}, ${plan.pairs.toLocaleString('en-US')} pairs ${formatBytes(b.pairs)}, output ${formatBytes(b.output)}); ${ways}, or raise --max-memory GiB`,
+  );
 }
 
 /** The settings a {@link measure} call used, defaults filled in. */
@@ -113,6 +213,7 @@ export async function measure(
     neurons: acts.neurons,
     layers: acts.layers.map((l) => ({ name: l.name, neurons: l.end - l.start })),
   };
+  checkBins(params.bins);
   throwIfAborted(signal);
 
   let t = performance.now();
@@ -126,6 +227,15 @@ export async function measure(
   // Neurons without a continuous part (constant, binary, ...) have no KSG-1 estimate: left out.
   const measurable = neuronMiMeasurable(acts, params.k, params.estimator);
   const columns = capNeurons(acts.layers, params.miNeuronCap, params.seed, (c) => measurable[c]);
+  // The memory the MI and its output will take, checked before any of it is allocated.
+  const m = columns.length;
+  const pairs = Math.min(params.miPairs ?? Infinity, (m * (m - 1)) / 2);
+  const plan = planMeasure(acts, m, pairs, {
+    threads: params.threads,
+    sampled: params.miPairs !== null && pairs < (m * (m - 1)) / 2,
+    output: opts.outputBytes?.({ neurons: m, pairs }) ?? 0,
+  });
+  checkPlan(plan, opts.memoryLimit ?? defaultMemoryLimit(), opts.source);
   const mi = await computeMiMatrix(acts, {
     k: params.k,
     estimator: params.estimator,
@@ -210,15 +320,23 @@ export function offDiagonalMi(m: MiMatrix, subset?: readonly number[]): Float64A
       if (wanted.has(c)) positions.push(i);
     });
   }
-  const out: number[] = [];
+  // Counted first, then filled: no growing JS array (a billion pairs would not fit the heap).
+  let count = 0;
+  for (let a = 0; a < positions.length; a++) {
+    const row = positions[a] * size;
+    for (let b = a + 1; b < positions.length; b++)
+      if (!Number.isNaN(m.values[row + positions[b]])) count++;
+  }
+  const out = new Float64Array(count);
+  let at = 0;
   for (let a = 0; a < positions.length; a++) {
     const row = positions[a] * size;
     for (let b = a + 1; b < positions.length; b++) {
       const v = m.values[row + positions[b]];
-      if (!Number.isNaN(v)) out.push(v);
+      if (!Number.isNaN(v)) out[at++] = v;
     }
   }
-  return Float64Array.from(out);
+  return out;
 }
 
 function warningsFor(params: MeasureParams, layers: LayerReport[], mi: MiMatrix): ReportWarning[] {
