@@ -34,39 +34,11 @@ const KNOWN_FAILURES: {
   what: string;
 }[] = [
   {
-    reader: 'onnx',
-    kind: 'temp-file',
-    seed: 1,
-    index: 1,
-    what: 'ONNX Runtime leaves .ses and mat-debug-<pid>.log in TMPDIR whenever it creates a session, on every run that reaches it',
-  },
-  {
-    reader: 'onnx',
-    kind: 'read-outside',
-    seed: 1,
-    index: 7,
-    what: "a Constant node's value tensor with external data at 'outside/const.bin' is not checked: ONNX Runtime reads it from the working directory",
-  },
-  {
-    reader: 'hdf5',
-    kind: 'internal-error',
-    seed: 1,
-    index: 27,
-    what: "a damaged model.weights.h5 in conv.keras: Cannot read properties of undefined (reading 'shape') in keraWeights (kerasFormat.ts)",
-  },
-  {
     reader: 'keras-h5',
     kind: 'internal-error',
     seed: 20251202,
     index: 11,
     what: "masked.h5 with recurrent_activation 'keras': TF.js's 'Unknown activation: keras' passes through",
-  },
-  {
-    reader: 'tfjs',
-    kind: 'internal-error',
-    seed: 20251202,
-    index: 47,
-    what: 'a graph-model node input that is not a string: ref.replace is not a function in inputNode (graphRewrite.ts)',
   },
 ];
 

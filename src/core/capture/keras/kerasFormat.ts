@@ -229,6 +229,11 @@ function keraWeights(
       );
     }
     want.forEach((w, i) => {
+      // A damaged weights file can leave holes where arrays should be.
+      if (have[i] === undefined || !Array.isArray(have[i].shape))
+        throw new UserError(
+          `${file}: weight ${w.originalName} of layer '${label}': expected an array in the weights file, found none readable (damaged?)`,
+        );
       if (!sameShape(w.shape, have[i].shape)) {
         throw new UserError(
           `${file}: weight ${w.originalName} has shape [${have[i].shape.join(', ')}]: expected [${w.shape.join(', ')}]`,

@@ -13,6 +13,7 @@ import {
   dimSize,
   encodeOnnxModel,
   externalDataLocations,
+  graphTensors,
   int64,
 } from './onnxProto';
 import { fillValue, otherInputsNotice, pickInput } from '../common/modelInputs';
@@ -191,7 +192,7 @@ async function openOnnx(file: string, opts: OpenModelOptions): Promise<ModelHand
     throw new UserError(`${file}: expected an ONNX model (protobuf), found ${other}`);
   const model: OnnxModelProto = decodeOnnxModel(bytes, file);
   const graph = model.graph!;
-  await inlineExternalData(file, graph.initializer);
+  await inlineExternalData(file, graphTensors(graph));
   const layers = onnxLayers(graph);
   const weightNames = new Set(graph.initializer.map((t) => t.name ?? ''));
   const inputs = graph.input.filter((v) => !weightNames.has(v.name ?? ''));

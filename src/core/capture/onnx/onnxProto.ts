@@ -210,6 +210,10 @@ export interface OnnxAttribute {
   floats?: number[];
   g?: OnnxGraphProto;
   graphs?: OnnxGraphProto[];
+  t?: OnnxTensorProto;
+  tensors?: OnnxTensorProto[];
+  sparseTensor?: { values?: OnnxTensorProto; indices?: OnnxTensorProto };
+  sparseTensors?: { values?: OnnxTensorProto; indices?: OnnxTensorProto }[];
 }
 export interface OnnxNodeProto {
   input: string[];
@@ -223,6 +227,7 @@ export interface OnnxGraphProto {
   node: OnnxNodeProto[];
   name?: string;
   initializer: OnnxTensorProto[];
+  sparseInitializer?: { values?: OnnxTensorProto; indices?: OnnxTensorProto }[];
   input: OnnxValueInfo[];
   output: OnnxValueInfo[];
   valueInfo: OnnxValueInfo[];
@@ -310,12 +315,41 @@ export function decodeOnnxFloatTensor(
 }
 
 /**
- * The side files a model keeps initializer data in (external-data `location`s, relative to the
+ * Every tensor a graph holds, wherever external data can hide: initializers, and the tensor
+ * attributes of its nodes (a Constant's value, sparse tensors), subgraphs (If, Loop) included.
+ */
+export function graphTensors(graph: OnnxGraphProto | undefined): OnnxTensorProto[] {
+  const out: OnnxTensorProto[] = [];
+  const stack = graph === undefined ? [] : [graph];
+  for (let g = stack.pop(); g !== undefined; g = stack.pop()) {
+    out.push(...(g.initializer ?? []));
+    for (const sparse of g.sparseInitializer ?? []) {
+      if (sparse.values) out.push(sparse.values);
+      if (sparse.indices) out.push(sparse.indices);
+    }
+    for (const node of g.node ?? []) {
+      for (const a of node.attribute ?? []) {
+        if (a.t) out.push(a.t);
+        out.push(...(a.tensors ?? []));
+        for (const sparse of [a.sparseTensor, ...(a.sparseTensors ?? [])]) {
+          if (sparse?.values) out.push(sparse.values);
+          if (sparse?.indices) out.push(sparse.indices);
+        }
+        if (a.g) stack.push(a.g);
+        stack.push(...(a.graphs ?? []));
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * The side files a model keeps tensor data in (external-data `location`s, relative to the
  * model's folder), each once, in order of first use.
  */
 export function externalDataLocations(model: OnnxModelProto): string[] {
   const locations = new Set<string>();
-  for (const t of model.graph?.initializer ?? []) {
+  for (const t of graphTensors(model.graph)) {
     if (t.dataLocation !== 1) continue;
     const location = t.externalData.find((e) => e.key === 'location')?.value;
     if (location !== undefined) locations.add(location);

@@ -1,5 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { fork } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { CancelledError, UserError } from '../../errors';
 import type { HostReply, HostRequest, WireTensor } from './onnxProtocol';
@@ -18,6 +20,8 @@ export class OnnxSession {
   private constructor(
     private readonly child: ChildProcess,
     private readonly file: string,
+    /** The child's own temporary folder (ONNX Runtime writes there). */
+    private readonly tmp: string,
     /** Names of the graph inputs and outputs as the runtime sees them. */
     public inputs: string[] = [],
     public outputs: string[] = [],
@@ -38,6 +42,7 @@ export class OnnxSession {
     });
     child.on('exit', (code, signal) => {
       this.exited = signal !== null ? `signal ${signal}` : `exit code ${code ?? '?'}`;
+      this.removeTmp();
       this.idle();
       const p = this.pending;
       this.pending = undefined;
@@ -71,11 +76,15 @@ export class OnnxSession {
 
   /** Forks the host and creates the session from the (edited) model bytes. */
   static async open(file: string, model: Uint8Array, signal?: AbortSignal): Promise<OnnxSession> {
+    // ONNX Runtime leaves files in the temporary folder (.ses, mat-debug-<pid>.log): the child
+    // gets a folder of its own, removed when it ends, however it ends.
+    const tmp = mkdtempSync(path.join(tmpdir(), 'memlens-onnx-'));
     const child = fork(path.join(__dirname, 'onnxHost.js'), [], {
       serialization: 'advanced',
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+      env: { ...process.env, TMPDIR: tmp, TMP: tmp, TEMP: tmp },
     });
-    const session = new OnnxSession(child, file);
+    const session = new OnnxSession(child, file, tmp);
     const reply = await session.request({ kind: 'open', model }, 'loading the model', signal);
     if (reply.kind === 'error') {
       session.close();
@@ -151,5 +160,11 @@ export class OnnxSession {
   /** Ends the child process. */
   close(): void {
     if (this.exited === undefined) this.child.kill();
+    this.removeTmp();
+  }
+
+  /** Removes the child's temporary folder (also when it ends on its own). */
+  private removeTmp(): void {
+    rmSync(this.tmp, { recursive: true, force: true });
   }
 }

@@ -115,6 +115,37 @@ function headNodes(nodes: GraphNode[], outputs: string[]): Set<string> {
 }
 
 /** Opens a TF.js graph-model whose model.json has been read. */
+/**
+ * Every node of a graph-model is an object with a string name and op and, when it has
+ * inputs, an array of string references: a crafted topology stops here in one line instead
+ * of failing deep inside TF.js.
+ */
+function checkGraphNodes(file: string, nodes: unknown): void {
+  if (!Array.isArray(nodes))
+    throw new UserError(
+      `${file}: expected modelTopology.node to be an array of nodes, found ${typeof nodes}`,
+    );
+  nodes.forEach((n: unknown, i) => {
+    const node = n as Partial<Record<'name' | 'op' | 'input', unknown>> | null;
+    // What was found is described, not echoed: a crafted node may nest 100,000 deep.
+    const kind = (v: unknown): string =>
+      Array.isArray(v) ? 'an array' : v === null ? 'null' : typeof v;
+    const bad = (what: string, found: unknown): UserError =>
+      new UserError(`${file}: graph node ${i}: expected ${what}, found ${kind(found)}`);
+    if (typeof node !== 'object' || node === null || Array.isArray(node)) throw bad('an object', n);
+    if (typeof node.name !== 'string') throw bad('a string name', node.name);
+    if (typeof node.op !== 'string') throw bad('a string op', node.op);
+    if (
+      node.input !== undefined &&
+      (!Array.isArray(node.input) || node.input.some((r) => typeof r !== 'string'))
+    )
+      throw bad(
+        'inputs as an array of node names',
+        Array.isArray(node.input) ? node.input.find((r) => typeof r !== 'string') : node.input,
+      );
+  });
+}
+
 export async function openGraphModel(
   file: string,
   json: TfjsModelJson,
@@ -123,6 +154,7 @@ export async function openGraphModel(
   const artifacts = await loadArtifacts(file, json);
   const topo = artifacts.modelTopology as { node?: GraphNode[] };
   const original = topo.node ?? [];
+  checkGraphNodes(file, original);
   const fused = new Map(original.map((n) => [n.name, fusedActivation(n)]));
   const nodes = splitFusedActivations(original);
   const byName = new Map(nodes.map((n) => [n.name, n]));
