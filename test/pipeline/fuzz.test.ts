@@ -10,11 +10,11 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { build } from 'esbuild';
 import type { ReaderName } from '../fuzz/cases';
 import { controlCases, loadSeeds, READERS } from '../fuzz/cases';
 import type { FailureKind } from '../fuzz/run';
 import { DEFAULT_LIMITS, formatTally, runCase, runFuzz } from '../fuzz/run';
+import { bundleCli } from '../fixtures/cliBundle';
 
 const SEED = 20251202;
 const CASES = 300;
@@ -49,17 +49,7 @@ void test(
   { timeout: 15 * 60_000 },
   async () => {
     const cli = path.join(__dirname, 'memlensCliFuzz.js');
-    await build({
-      entryPoints: [path.join(__dirname, '../../src/cli/main.ts')],
-      outfile: cli,
-      bundle: true,
-      platform: 'node',
-      target: 'node20',
-      format: 'cjs',
-      packages: 'external',
-      loader: { '.py': 'text' },
-      logLevel: 'warning',
-    });
+    await bundleCli(cli);
     const root = path.resolve(__dirname, '../..');
     const seeds = loadSeeds(root);
     const workDir = mkdtempSync(path.join(tmpdir(), 'memlens-fuzz-'));

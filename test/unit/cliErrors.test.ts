@@ -6,8 +6,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { build } from 'esbuild';
 import { MAX_MESSAGE } from '../../src/core/errors';
+import { bundleCli } from '../fixtures/cliBundle';
 
 const cli = path.join(__dirname, 'memlensCliErrors.js');
 
@@ -20,18 +20,7 @@ function npy(header: string): Uint8Array {
 }
 
 void test('memlens prints a UserError as one printable line, exit 1', async () => {
-  await build({
-    entryPoints: [path.join(__dirname, '../../src/cli/main.ts')],
-    outfile: cli,
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    packages: 'external',
-    // As scripts/bundles.mjs: the PyTorch capture script ships as text.
-    loader: { '.py': 'text' },
-    logLevel: 'warning',
-  });
+  await bundleCli(cli);
   const dir = mkdtempSync(path.join(tmpdir(), 'memlens-cli-errors-'));
   try {
     const cases: [string, Uint8Array | string, RegExp][] = [

@@ -7,7 +7,6 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { build } from 'esbuild';
 import { MI_INLINE_CELLS, runMeasure } from '../../src/cli/commands/measure';
 import { fromRowMajor } from '../../src/core/activations';
 import { UserError } from '../../src/core/errors';
@@ -16,6 +15,7 @@ import { MAX_BINS, entropies } from '../../src/core/measures/entropy';
 import { measure, planMeasure } from '../../src/core/measures/measure';
 import { disposeMiPool } from '../../src/core/mi/miMatrix';
 import { Rng } from '../../src/core/random';
+import { bundleCli } from '../fixtures/cliBundle';
 
 const signal = new AbortController().signal;
 const MIB = 1 << 20;
@@ -244,17 +244,7 @@ void test('bins: at most 10,000, checked in the core for the CLI and the extensi
 void test('as a process: the refused job prints one line, no stack, exit 1, promptly', async () => {
   const cli = path.join(__dirname, 'memlensBoundsCli.js');
   assert.ok(existsSync(path.join(__dirname, 'miWorker.js')), 'the MI worker bundle is missing');
-  await build({
-    entryPoints: [path.join(__dirname, '../../src/cli/main.ts')],
-    outfile: cli,
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    packages: 'external',
-    loader: { '.py': 'text' },
-    logLevel: 'warning',
-  });
+  await bundleCli(cli);
   const { dir, file } = workdir(5, 20_000, 6);
   const run = spawnSync(
     process.execPath,

@@ -3,29 +3,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { build } from 'esbuild';
 import { encodeNpy } from '../../src/core/io/npy';
 import { Rng } from '../../src/core/random';
+import { bundleCli } from '../fixtures/cliBundle';
 
 const cli = path.join(__dirname, 'memlensCli.js');
-
-async function bundleCli(): Promise<void> {
-  assert.ok(existsSync(path.join(__dirname, 'miWorker.js')), 'the MI worker bundle is missing');
-  await build({
-    entryPoints: [path.join(__dirname, '../../src/cli/main.ts')],
-    outfile: cli,
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    packages: 'external',
-    loader: { '.py': 'text' },
-    logLevel: 'warning',
-  });
-}
 
 function run(args: string[]) {
   return spawnSync(process.execPath, [cli, 'measure', ...args], {
@@ -35,7 +20,7 @@ function run(args: string[]) {
 }
 
 void test('memlens measure as a process: JSON file, exit 0, prompt exit; bad input: one line, exit 1', async () => {
-  await bundleCli();
+  await bundleCli(cli);
   const dir = mkdtempSync(path.join(tmpdir(), 'memlens-proc-'));
   const rng = new Rng(9);
   const S = 300;

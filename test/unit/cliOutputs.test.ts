@@ -22,35 +22,18 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { build } from 'esbuild';
 import { UserError } from '../../src/core/errors';
 import { writeFileAtomic } from '../../src/core/io/atomicWrite';
 import { encodeNpy } from '../../src/core/io/npy';
 import { guardOutputs } from '../../src/core/io/outputGuard';
 import { Rng } from '../../src/core/random';
+import { bundleCli } from '../fixtures/cliBundle';
 
 const cli = path.join(__dirname, 'memlensCliOutputs.js');
 const examples = path.join(__dirname, '../../examples');
 const dir = mkdtempSync(path.join(tmpdir(), 'memlens-outputs-'));
 const f = (name: string): string => path.join(dir, name);
 after(() => rmSync(dir, { recursive: true, force: true }));
-
-let bundled: Promise<void> | null = null;
-function bundleCli(): Promise<void> {
-  assert.ok(existsSync(path.join(__dirname, 'miWorker.js')), 'the MI worker bundle is missing');
-  bundled ??= build({
-    entryPoints: [path.join(__dirname, '../../src/cli/main.ts')],
-    outfile: cli,
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    packages: 'external',
-    loader: { '.py': 'text' },
-    logLevel: 'warning',
-  }).then(() => undefined);
-  return bundled;
-}
 
 function run(args: string[]) {
   return spawnSync(process.execPath, [cli, ...args], {
@@ -112,7 +95,7 @@ function setUp(): void {
 }
 
 void test('an output onto an input of the same run is refused; the input stays as it was', async () => {
-  await bundleCli();
+  await bundleCli(cli);
   setUp();
   const before = hashes(dir);
   const cases: [string[], string, RegExp][] = [
@@ -183,7 +166,7 @@ function linkEntries(): Record<string, string> {
 }
 
 void test('two outputs naming one file are refused, also through a link; nothing is written', async () => {
-  await bundleCli();
+  await bundleCli(cli);
   symlinkSync('r.json', f('alias.json'));
   assertRefused(
     run(['analyze', 'acts.npy', '--out', 'r.json', '--html', 'r.json']),
@@ -199,7 +182,7 @@ void test('two outputs naming one file are refused, also through a link; nothing
 });
 
 void test('special files are refused (FIFO, device, folder); a link is written through', async (t) => {
-  await bundleCli();
+  await bundleCli(cli);
   const mkfifo = spawnSync('mkfifo', [f('pipe')]);
   if (mkfifo.status !== 0) t.skip('mkfifo is not available');
   else {

@@ -9,9 +9,9 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { build } from 'esbuild';
 import { encodeNpy } from '../../src/core/io/npy';
 import { Rng } from '../../src/core/random';
+import { bundleCli } from '../fixtures/cliBundle';
 
 const cli = path.join(__dirname, 'memlensCliSignals.js');
 const examples = path.join(__dirname, '../../examples');
@@ -48,23 +48,6 @@ if (process.env.BUSY_AFTER_CTRL_C === '1') {
 }
 `,
 );
-
-let bundled: Promise<void> | null = null;
-function bundleCli(): Promise<void> {
-  assert.ok(existsSync(path.join(__dirname, 'miWorker.js')), 'the MI worker bundle is missing');
-  bundled ??= build({
-    entryPoints: [path.join(__dirname, '../../src/cli/main.ts')],
-    outfile: cli,
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    packages: 'external',
-    loader: { '.py': 'text' },
-    logLevel: 'warning',
-  }).then(() => undefined);
-  return bundled;
-}
 
 interface Outcome {
   code: number | null;
@@ -161,7 +144,7 @@ const captureArgs = (out: string): string[] => [
 ];
 
 void test('Ctrl-C during a TF.js capture stops it: exit 130, one line, no output file', async () => {
-  await bundleCli();
+  await bundleCli(cli);
   const out = path.join(dir, 'cancelled.npy');
   const r = await runWithSignals(captureArgs(out), [
     { when: /capture \d+\/\d+ examples/, send: 'SIGINT' },
@@ -175,7 +158,7 @@ void test('Ctrl-C during a TF.js capture stops it: exit 130, one line, no output
 });
 
 void test('a second Ctrl-C ends the process at once, also in synchronous work', async () => {
-  await bundleCli();
+  await bundleCli(cli);
   const out = path.join(dir, 'busy.npy');
   const r = await runWithSignals(
     captureArgs(out),
@@ -192,7 +175,7 @@ void test('a second Ctrl-C ends the process at once, also in synchronous work', 
 });
 
 void test('a second Ctrl-C during a write exits 130 and removes the temporary file', async () => {
-  await bundleCli();
+  await bundleCli(cli);
   const acts = activations('held.npy', 200, 6);
   const out = path.join(dir, 'held.json');
   writeFileSync(out, 'previous report\n');
@@ -210,7 +193,7 @@ void test('a second Ctrl-C during a write exits 130 and removes the temporary fi
 });
 
 void test('SIGTERM during a write leaves no temporary file and the old output as it was', async () => {
-  await bundleCli();
+  await bundleCli(cli);
   const acts = activations('term.npy', 200, 6);
   const out = path.join(dir, 'term.json');
   writeFileSync(out, 'previous report\n');
@@ -225,7 +208,7 @@ void test('SIGTERM during a write leaves no temporary file and the old output as
 });
 
 void test('SIGTERM outside a write ends the process at once (its default action)', async () => {
-  await bundleCli();
+  await bundleCli(cli);
   const out = path.join(dir, 'terminated.npy');
   const r = await runWithSignals(captureArgs(out), [
     { when: /capture \d+\/\d+ examples/, send: 'SIGTERM' },
@@ -236,7 +219,7 @@ void test('SIGTERM outside a write ends the process at once (its default action)
 });
 
 void test('Ctrl-C during MI stops the worker pool: exit 130, no output', async () => {
-  await bundleCli();
+  await bundleCli(cli);
   const acts = activations('mi.npy', 3000, 120);
   const out = path.join(dir, 'mi.json');
   const r = await runWithSignals(

@@ -10,7 +10,6 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { build } from 'esbuild';
 import { strToU8, unzipSync, zipSync } from 'fflate';
 import type * as H5wasm from 'h5wasm';
 import { normalizeKerasConfig } from '../../src/core/capture/keras/kerasConfig';
@@ -19,6 +18,7 @@ import { TOPOLOGY_LIMITS, checkLayersTopology } from '../../src/core/capture/tfj
 import { openModel } from '../../src/core/capture/registry';
 import { UserError } from '../../src/core/errors';
 import { probeOf, randn, rejectsWith, tempDir } from '../fixtures/capture/helpers';
+import { bundleCli } from '../fixtures/cliBundle';
 
 const tmp = tempDir('memlens-crafted-');
 after(tmp.cleanup);
@@ -410,18 +410,7 @@ function writeTfjs(name: string, layers: Json[], kernel: Float32Array = randn(7,
 void describe('crafted model files through the CLI: one line on stderr, never a hang', () => {
   const cli = path.join(__dirname, 'memlensCliCrafted.js');
   before(async () => {
-    await build({
-      entryPoints: [path.join(root, 'src/cli/main.ts')],
-      outfile: cli,
-      bundle: true,
-      platform: 'node',
-      target: 'node20',
-      format: 'cjs',
-      packages: 'external',
-      // The PyTorch capture script is bundled as text (as scripts/bundles.mjs does).
-      loader: { '.py': 'text' },
-      logLevel: 'warning',
-    });
+    await bundleCli(cli);
   });
 
   /** `memlens layers <file>`: it must end (within 60 s) with exit 1 and one stderr line. */
