@@ -32,15 +32,7 @@ const KNOWN_FAILURES: {
   seed: number;
   index: number;
   what: string;
-}[] = [
-  {
-    reader: 'keras-h5',
-    kind: 'internal-error',
-    seed: 20251202,
-    index: 11,
-    what: "masked.h5 with recurrent_activation 'keras': TF.js's 'Unknown activation: keras' passes through",
-  },
-];
+}[] = [];
 
 const CI_READERS = READERS.filter((r) => !KNOWN_FAILURES.some((k) => k.reader === r));
 

@@ -143,6 +143,14 @@ export function registerStandIns(tf: Tf): void {
    * [batch, time] leaves out keeps the previous state, as Keras does. Returns the states in the
    * order the steps were taken (reversed time when going backwards).
    */
+  /**
+   * Resolves a GRU's activations while the model is being loaded, so that an unknown name is
+   * refused there (one line, naming it) rather than at the first forward pass.
+   */
+  const checkActivations = (spec: GruSpec): void => {
+    tf.layers.activation({ activation: spec.activation as 'tanh' });
+    tf.layers.activation({ activation: spec.recurrentActivation as 'sigmoid' });
+  };
   const gruSteps = (x: Tensor, spec: GruSpec, w: GruWeights, mask?: Tensor): Tensor[] => {
     const act = tf.layers.activation({ activation: spec.activation as 'tanh' });
     const rec = tf.layers.activation({ activation: spec.recurrentActivation as 'sigmoid' });
@@ -184,6 +192,7 @@ export function registerStandIns(tf: Tf): void {
     private weightsOf?: GruWeights;
     constructor(spec: GruSpec) {
       super(spec);
+      checkActivations(spec);
       this.supportsMasking = true;
     }
     /** The mask goes on with the sequence; a last state has none (TF.js takes null). */
@@ -225,6 +234,11 @@ export function registerStandIns(tf: Tf): void {
     static readonly className = BIDIRECTIONAL_GRU;
     private forwardWeights?: GruWeights;
     private backwardWeights?: GruWeights;
+    constructor(spec: BidirectionalSpec) {
+      super(spec);
+      checkActivations(spec.forward);
+      checkActivations(spec.backward);
+    }
     build(shape: Shape | Shape[]): void {
       this.forwardWeights = this.gruWeights(this.spec.forward, lastDim(shape), 'forward_');
       this.backwardWeights = this.gruWeights(this.spec.backward, lastDim(shape), 'backward_');
