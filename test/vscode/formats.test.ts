@@ -7,15 +7,10 @@ import { encodeNpy } from '../../src/core/io/npy';
 import type { AnalysisReport } from '../../src/core/report/schema';
 import { randn } from '../fixtures/capture/helpers';
 import { mlpModel } from '../fixtures/capture/onnxModels';
-import { activated, workspaceUri } from './workspace';
+import { activated, workspaceUri, suiteSettings } from './workspace';
 
 describe('Keras and ONNX models in the extension', () => {
-  const settings = () => vscode.workspace.getConfiguration('memlens');
-  const saved: Record<string, unknown> = {};
-  const set = async (key: string, value: unknown): Promise<void> => {
-    if (!(key in saved)) saved[key] = settings().inspect(key)?.workspaceValue;
-    await settings().update(key, value, vscode.ConfigurationTarget.Workspace);
-  };
+  const { set, restore } = suiteSettings();
 
   before(async () => {
     await activated();
@@ -24,8 +19,7 @@ describe('Keras and ONNX models in the extension', () => {
   });
 
   after(async () => {
-    for (const [key, value] of Object.entries(saved))
-      await settings().update(key, value, vscode.ConfigurationTarget.Workspace);
+    await restore();
   });
 
   it('analyses a Keras 3 .keras whose backbone is a nested model, measuring the inner layers', async () => {

@@ -9,7 +9,7 @@ import * as assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as vscode from 'vscode';
 import type { AnalysisReport, CompareReport } from '../../src/core/report/schema';
-import { activated, workspaceUri } from './workspace';
+import { activated, workspaceUri, suiteSettings } from './workspace';
 
 const FACTORY = 'nets:Mlp';
 const EPOCHS = [1, 2, 10];
@@ -30,12 +30,7 @@ function linearModules(): { name: string; units: number }[] {
 }
 
 describe('PyTorch state_dict in the extension', () => {
-  const settings = () => vscode.workspace.getConfiguration('memlens');
-  const saved: Record<string, unknown> = {};
-  const set = async (key: string, value: unknown): Promise<void> => {
-    if (!(key in saved)) saved[key] = settings().inspect(key)?.workspaceValue;
-    await settings().update(key, value, vscode.ConfigurationTarget.Workspace);
-  };
+  const { set, restore } = suiteSettings();
 
   before(async () => {
     await activated();
@@ -60,8 +55,7 @@ describe('PyTorch state_dict in the extension', () => {
   });
 
   after(async () => {
-    for (const [key, value] of Object.entries(saved))
-      await settings().update(key, value, vscode.ConfigurationTarget.Workspace);
+    await restore();
     await vscode.workspace.fs.delete(epochsFolder(), { recursive: true, useTrash: false });
   });
 

@@ -165,3 +165,25 @@ export async function analysedShortcut(): Promise<AnalysisReport> {
   if (!report) throw new Error('set-up: memlens.analyze of the shortcut model returned nothing');
   return report;
 }
+
+/**
+ * Workspace-level `memlens.*` settings a suite changes: `set` keeps each key's first value,
+ * `restore` (in after()) puts them all back.
+ */
+export function suiteSettings(): {
+  set(key: string, value: unknown): Promise<void>;
+  restore(): Promise<void>;
+} {
+  const settings = () => vscode.workspace.getConfiguration('memlens');
+  const saved: Record<string, unknown> = {};
+  return {
+    async set(key, value) {
+      if (!(key in saved)) saved[key] = settings().inspect(key)?.workspaceValue;
+      await settings().update(key, value, vscode.ConfigurationTarget.Workspace);
+    },
+    async restore() {
+      for (const [key, value] of Object.entries(saved))
+        await settings().update(key, value, vscode.ConfigurationTarget.Workspace);
+    },
+  };
+}
