@@ -147,7 +147,9 @@ export function runJob<T extends JobRequest>(
       }
     });
     child.on('error', (err) => finish(() => reject(err)));
-    child.on('exit', (code, signal) => {
+    // 'close', not 'exit': the result message can still be in the IPC channel when the child
+    // has exited (seen once under load), and 'close' comes after the channel is drained.
+    child.on('close', (code, signal) => {
       if (killTimer) clearTimeout(killTimer);
       // Node prints an uncaught error as the stack, then a blank line and its version: the
       // line naming the error says most.
