@@ -21,6 +21,9 @@ const PIXELS = 64;
 const INPUTS = 2 * PIXELS;
 const HIDDEN = 64;
 const BATCH = 32;
+/** `--onset`: epochs trained with random colour before the switch, and the saved epochs. */
+const ONSET_SWITCH = 6;
+const ONSET_EPOCHS = [2, 4, 6, 8, 10, 12];
 
 interface Digits {
   images: Float32Array; // n x 64, scaled to [0, 1]
@@ -74,6 +77,8 @@ interface ExampleSpec {
   epochs: number;
   /** Keep training (up to maxEpochs) until the training labels are fitted exactly. */
   untilPerfect?: { maxEpochs: number };
+  /** After `afterEpoch` epochs, train on these colours instead (a mid-training data change). */
+  colourSwitch?: { afterEpoch: number; colours: Int32Array };
 }
 
 function buildModel(classes: number, seed: number): tf.Sequential {
@@ -124,12 +129,15 @@ async function train(
   const model = buildModel(spec.classes, spec.seed);
   await onEpoch?.(0, model);
   const n = spec.labels.length;
-  const x = encode(trainImages, spec.colours);
+  let x = encode(trainImages, spec.colours);
   const y = new Float32Array(n * spec.classes);
   spec.labels.forEach((l, r) => (y[r * spec.classes + l] = 1));
   const rng = new Rng(spec.seed);
   const maxEpochs = spec.untilPerfect?.maxEpochs ?? spec.epochs;
   for (let epoch = 0; epoch < maxEpochs; epoch++) {
+    if (spec.colourSwitch !== undefined && epoch === spec.colourSwitch.afterEpoch) {
+      x = encode(trainImages, spec.colourSwitch.colours);
+    }
     const order = Array.from({ length: n }, (_, i) => i);
     for (let i = n - 1; i > 0; i--) {
       const j = rng.int(i + 1);
@@ -300,6 +308,30 @@ async function main(): Promise<void> {
     const at = new Set([0, 1, 2, 3, 5, 10, 20, 40, 60]);
     const model = await train(spec, trainSet.images, async (epoch, m) => {
       if (at.has(epoch)) await save(m, path.join(dir, `epoch-${epoch}`));
+    });
+    model.dispose();
+    console.log(`checkpoints of ${spec.name} in ${dir}`);
+    return;
+  }
+  // `--onset [dir]`: the committed trajectory examples/shortcut-onset (see examples/README.md):
+  // the shortcut-baseline labels, seed and batch order, but after ONSET_SWITCH epochs the
+  // colour equals the noisy label (alpha 0 -> 1, a data pipeline change mid-training).
+  const onsetAt = process.argv.indexOf('--onset');
+  if (onsetAt >= 0) {
+    const dir = path.resolve(process.argv[onsetAt + 1] ?? path.join(OUT, 'shortcut-onset'));
+    const base = specs.find((s) => s.name === 'shortcut-baseline')!;
+    const spec: ExampleSpec = {
+      ...base,
+      name: 'shortcut-onset',
+      description: `${base.description}; from epoch ${ONSET_SWITCH + 1} on colour = label (alpha 1)`,
+      epochs: Math.max(...ONSET_EPOCHS),
+      colourSwitch: { afterEpoch: ONSET_SWITCH, colours: noisyBinary },
+    };
+    const model = await train(spec, trainSet.images, async (epoch, m) => {
+      if (!ONSET_EPOCHS.includes(epoch)) return;
+      await save(m, path.join(dir, `epoch-${epoch}`));
+      const oodAcc = accuracy(m, evalX, spec.heldOutLabels);
+      console.log(`epoch-${epoch}: colour-decorrelated held-out acc ${oodAcc.toFixed(3)}`);
     });
     model.dispose();
     console.log(`checkpoints of ${spec.name} in ${dir}`);
