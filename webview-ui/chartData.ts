@@ -8,11 +8,17 @@ import { miEvidence } from '../src/shared/miEvidence';
 import type {
   AnalysisReport,
   BoxSummary,
+  CompareModel,
+  CompareReference,
   CompareReport,
   LayerReport,
   MiDensity,
+  RankingEntry,
+  RankingTarget,
   ReportSnapshot,
   SignatureKind,
+  TrajectoryOnset,
+  ValueRange,
 } from '../src/shared/protocol';
 
 /** The theme colours the charts use (VS Code's --vscode-charts-* names). */
@@ -341,17 +347,6 @@ export function miDensityCurves(snapshot: ReportSnapshot, layer: string | null):
 
 // ---------------------------------------------------------------- compare
 
-export interface ComparePoint {
-  label: string;
-  path: string;
-  /** Median H over all measured neurons (nats). */
-  x: number;
-  /** Median off-diagonal I over all pairs (nats). */
-  y: number;
-  signature: SignatureKind;
-  color: ColorKey;
-}
-
 /** Median of numbers (numpy's: mean of the two middle values for an even count). */
 export function median(values: readonly number[]): number {
   if (values.length === 0) return Number.NaN;
@@ -360,43 +355,267 @@ export function median(values: readonly number[]): number {
   return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
+/**
+ * A compare report as it may be stored: version 2, or version 1 (saved before references were
+ * named: `reference` absent, null or `{ label: 'baseline' | 'pooled cohort', ... }`, numeric
+ * ranks, no target, orderings or onsets). Numbers that were NaN are null in JSON.
+ */
+type StoredCompare = Omit<
+  CompareReport,
+  | 'version'
+  | 'reference'
+  | 'target'
+  | 'ranking'
+  | 'rankingRule'
+  | 'orderings'
+  | 'onsets'
+  | 'thresholds'
+  | 'correlation'
+  | 'trajectory'
+> & {
+  version?: number;
+  reference?: {
+    mode?: CompareReference['mode'];
+    path?: string | null;
+    initialisation?: boolean;
+    label?: string;
+    entropyMedian?: number | null;
+    miMedian?: number | null;
+  } | null;
+  target?: RankingTarget | null;
+  ranking?: (Omit<RankingEntry, 'rank'> & { rank?: number | null })[];
+  rankingRule?: string;
+  orderings?: { entropy?: string[]; mi?: string[] };
+  onsets?: TrajectoryOnset[];
+  thresholds?: { deltaEntropy?: number; miRatio?: number; scaleRatio?: number };
+  correlation?: CompareReport['correlation'];
+  trajectory?: CompareReport['trajectory'];
+};
+
+/**
+ * The reports normalizeCompare made: already in shape, they pass through as they are. (Inputs
+ * are not cached: a report object changed after it was read must be read again.)
+ */
+const normalised = new WeakSet<CompareReport>();
+
+const numberOr = (value: number | null | undefined, fallback = Number.NaN): number =>
+  typeof value === 'number' ? value : fallback;
+
+/** Paths by a measure, highest first (NaN last): the per-axis orderings of older reports. */
+function orderBy(models: readonly CompareModel[], measure: (m: CompareModel) => number): string[] {
+  const value = (m: CompareModel) => numberOr(measure(m));
+  return [...models]
+    .sort((a, b) =>
+      Number.isNaN(value(a)) ? 1 : Number.isNaN(value(b)) ? -1 : value(b) - value(a),
+    )
+    .map((m) => m.path);
+}
+
+/**
+ * The report in the current (version 2) shape, for the chart and table functions: a version 1
+ * report gets its reference from `baseline` (else the cohort, as it was then read), its
+ * ranking sorted by rank, per-axis orderings computed from the models, no onsets; null
+ * medians (NaN in the core) read as NaN. Every compare function below reads through this.
+ */
+export function normalizeCompare(report: CompareReport): CompareReport {
+  if (normalised.has(report)) return report;
+  const stored = report as unknown as StoredCompare;
+  const models = Array.isArray(stored.models) ? stored.models : [];
+  const given = stored.reference ?? null;
+  let reference: CompareReference;
+  if (given !== null && given.mode !== undefined) {
+    reference = {
+      mode: given.mode,
+      path: given.path ?? null,
+      initialisation: given.initialisation === true,
+      label: given.label ?? '',
+      entropyMedian: numberOr(given.entropyMedian),
+      miMedian: numberOr(given.miMedian),
+    };
+  } else if (typeof stored.baseline === 'string') {
+    const base = models.find((m) => m.path === stored.baseline);
+    reference = {
+      mode: 'baseline',
+      path: stored.baseline,
+      initialisation: false,
+      label: stored.baseline,
+      entropyMedian: numberOr(given?.entropyMedian, numberOr(base?.summary.entropy.median)),
+      miMedian: numberOr(given?.miMedian, numberOr(base?.summary.mi.median)),
+    };
+  } else {
+    // Version 1 without a baseline read each model against the rest of the cohort.
+    const ok = models.filter((m) => m.error === undefined);
+    reference = {
+      mode: 'cohort',
+      path: null,
+      initialisation: false,
+      label: given === null ? 'the median of the model medians' : 'the cohort median',
+      entropyMedian: numberOr(
+        given?.entropyMedian,
+        median(ok.map((m) => numberOr(m.summary.entropy.median))),
+      ),
+      miMedian: numberOr(given?.miMedian, median(ok.map((m) => numberOr(m.summary.mi.median)))),
+    };
+  }
+  const ranking = (Array.isArray(stored.ranking) ? stored.ranking : [])
+    .map((e) => ({ ...e, rank: typeof e.rank === 'number' ? e.rank : null }))
+    // Best first, flagged (rank null) last; stable, so a version 2 order is kept.
+    .sort((a, b) => (a.rank ?? Infinity) - (b.rank ?? Infinity));
+  const candidates = models.filter(
+    (m) => m.error === undefined && m.notComparable === undefined && m.path !== reference.path,
+  );
+  const t = stored.thresholds ?? {};
+  const result = {
+    ...stored,
+    models,
+    reference,
+    target: stored.target ?? null,
+    ranking,
+    rankingRule: stored.rankingRule ?? '',
+    orderings: {
+      entropy: stored.orderings?.entropy ?? orderBy(candidates, (m) => m.summary.entropy.median),
+      mi: stored.orderings?.mi ?? orderBy(candidates, (m) => m.summary.mi.median),
+    },
+    onsets: Array.isArray(stored.onsets) ? stored.onsets : [],
+    thresholds: {
+      deltaEntropy: numberOr(t.deltaEntropy),
+      miRatio: numberOr(t.miRatio),
+      scaleRatio: numberOr(t.scaleRatio),
+    },
+    correlation: stored.correlation ?? null,
+    trajectory: stored.trajectory ?? null,
+  } as CompareReport;
+  normalised.add(result);
+  return result;
+}
+
+/**
+ * What a model is in a comparison: failed (not analysed), not comparable with the reference's
+ * group (measured, no signature, no rank), the reference itself (no verdict), unread (no
+ * reference at all, so no signature), or read against the reference (it has a signature).
+ */
+export type ModelRole = 'failed' | 'not-comparable' | 'reference' | 'unread' | 'read';
+
+export function modelRole(report: CompareReport, model: CompareModel): ModelRole {
+  const r = normalizeCompare(report);
+  if (model.error !== undefined) return 'failed';
+  if (model.notComparable !== undefined) return 'not-comparable';
+  if (r.reference.path !== null && model.path === r.reference.path) return 'reference';
+  if (r.reference.mode === 'none') return 'unread';
+  return 'read';
+}
+
+/** The reference model of a comparison (baseline or reference checkpoint), if it has one. */
+export function referenceModel(report: CompareReport): CompareModel | undefined {
+  const r = normalizeCompare(report);
+  return r.reference.path === null ? undefined : r.models.find((m) => m.path === r.reference.path);
+}
+
+/**
+ * The reference in words, for the compare header: what the signatures are read against, with
+ * the initialisation caveat, or that there is none.
+ */
+export function referenceSummary(report: CompareReport): string {
+  const r = normalizeCompare(report);
+  const ref = r.reference;
+  const model = referenceModel(r);
+  const name = ref.path === null ? '' : displayName(ref.path);
+  const step = model?.step ?? null;
+  switch (ref.mode) {
+    case 'baseline':
+      return `Reference: the baseline ${name}. Signatures are read against it.`;
+    case 'checkpoint':
+      if (ref.initialisation) {
+        return `Reference: initialisation (${name}${step === null ? '' : `, step ${step}`}). Verdicts are relative to initialisation: training alone lowers H and raises I, so they show how far training moved each checkpoint, not memorization as such.`;
+      }
+      return `Reference: the reference checkpoint ${name}${step === null ? '' : ` (step ${step})`}. Signatures are read against it.`;
+    case 'cohort':
+      return ref.label === 'the median of the model medians'
+        ? 'Reference: the rest of the cohort. Each model’s signature is relative to the other models pooled (a report saved before references were named).'
+        : 'Reference: the cohort median. Each model’s signature is relative to the cohort median (the other comparable models pooled).';
+    case 'none':
+      return 'No reference: the charts show the models’ H and I; signatures need a baseline, a reference checkpoint or the cohort median.';
+  }
+}
+
+/** A value range as "[min, max]" with 2 decimals, or '' when absent. */
+export function formatRange(range: ValueRange | null | undefined): string {
+  if (range === null || range === undefined) return '';
+  return `[${formatNumber(range.min)}, ${formatNumber(range.max)}]`;
+}
+
+export interface ComparePoint {
+  label: string;
+  path: string;
+  /** Median H over all measured neurons (nats). */
+  x: number;
+  /** Median off-diagonal I over all pairs (nats). */
+  y: number;
+  /** Read, the reference, unread (no reference) or not comparable (failed models are left out). */
+  role: Exclude<ModelRole, 'failed'>;
+  signature: SignatureKind;
+  /** The signature colour of a model read against the reference; null: drawn neutral. */
+  color: ColorKey | null;
+}
+
 /** One point per successfully analysed model: median H against median I, by signature. */
 export function comparePoints(report: CompareReport): ComparePoint[] {
-  const labels = shortLabels(report.models.map((m) => m.path));
-  return report.models
-    .map((m, i) => ({ m, label: labels[i] }))
-    .filter(({ m }) => m.error === undefined)
-    .map(({ m, label }) => ({
+  const r = normalizeCompare(report);
+  const labels = shortLabels(r.models.map((m) => m.path));
+  return r.models
+    .map((m, i) => ({ m, label: labels[i], role: modelRole(r, m) }))
+    .filter(
+      (p): p is { m: CompareModel; label: string; role: ComparePoint['role'] } =>
+        p.role !== 'failed',
+    )
+    .map(({ m, label, role }) => ({
       label,
       path: m.path,
-      x: m.summary.entropy.median,
-      y: m.summary.mi.median,
+      x: numberOr(m.summary.entropy.median),
+      y: numberOr(m.summary.mi.median),
+      role,
       signature: m.signature.kind,
-      color: SIGNATURE_COLORS[m.signature.kind],
+      color: role === 'read' ? SIGNATURE_COLORS[m.signature.kind] : null,
     }));
 }
 
 /**
- * The reference the signatures are relative to, as the core computed it: the baseline's
- * medians, or the medians of the whole cohort pooled. Reports from before the core kept it:
- * the baseline's point, else the median of the models' medians (marked as such).
+ * The centre of the chart's quadrants, as the core computed it: the reference model's medians
+ * (baseline or reference checkpoint), or in cohort mode every comparable model pooled. Null
+ * without a reference (mode `none`) or when its medians are unknown.
  */
 export function compareReference(
   report: CompareReport,
 ): { label: string; x: number; y: number } | null {
-  const points = comparePoints(report);
+  const r = normalizeCompare(report);
+  const ref = r.reference;
+  if (ref.mode === 'none' || !Number.isFinite(ref.entropyMedian) || !Number.isFinite(ref.miMedian))
+    return null;
+  const points = comparePoints(r);
   if (points.length === 0) return null;
-  const base = points.find((p) => p.path === report.baseline);
-  if (report.reference) {
-    const { label, entropyMedian: x, miMedian: y } = report.reference;
-    return { label: base === undefined ? label : `baseline: ${base.label}`, x, y };
+  const model = points.find((p) => p.role === 'reference');
+  let label: string;
+  if (ref.mode === 'cohort') label = ref.label.replace(/^the /, '');
+  else {
+    const what =
+      ref.mode === 'baseline'
+        ? 'baseline'
+        : ref.initialisation
+          ? 'initialisation'
+          : 'reference checkpoint';
+    label = `${what}: ${model?.label ?? (ref.path === null ? ref.label : displayName(ref.path))}`;
   }
-  if (base !== undefined) return { label: `baseline: ${base.label}`, x: base.x, y: base.y };
-  return {
-    label: 'median of the model medians',
-    x: median(points.map((p) => p.x)),
-    y: median(points.map((p) => p.y)),
-  };
+  return { label, x: ref.entropyMedian, y: ref.miMedian };
+}
+
+/** A signature's first appearance along a trajectory, as the trajectory chart marks it. */
+export interface OnsetMark {
+  step: number;
+  kind: TrajectoryOnset['kind'];
+  /** "heuristic from step 200". */
+  label: string;
+  persists: boolean;
+  color: ColorKey;
 }
 
 export interface TrajectoryData {
@@ -404,16 +623,44 @@ export interface TrajectoryData {
   entropy: { x: number; y: number }[];
   /** Median I per checkpoint step (nats), ascending step. */
   mi: { x: number; y: number }[];
+  /** Where each signature first appears, ascending step. */
+  onsets: OnsetMark[];
 }
 
 /** Median H and median I over training steps, or null when the compare has no trajectory. */
 export function trajectoryData(report: CompareReport): TrajectoryData | null {
-  if (report.trajectory === null || report.trajectory.length === 0) return null;
-  const steps = [...report.trajectory].sort((a, b) => a.step - b.step);
+  const r = normalizeCompare(report);
+  if (r.trajectory === null || r.trajectory.length === 0) return null;
+  const steps = [...r.trajectory].sort((a, b) => a.step - b.step);
   return {
-    entropy: steps.map((t) => ({ x: t.step, y: t.entropyMedian })),
-    mi: steps.map((t) => ({ x: t.step, y: t.miMedian })),
+    entropy: steps.map((t) => ({ x: t.step, y: numberOr(t.entropyMedian) })),
+    mi: steps.map((t) => ({ x: t.step, y: numberOr(t.miMedian) })),
+    onsets: [...r.onsets]
+      .filter((o) => Number.isFinite(o.step))
+      .sort((a, b) => a.step - b.step)
+      .map((o) => ({
+        step: o.step,
+        kind: o.kind,
+        label: `${o.kind} from step ${o.step}`,
+        persists: o.persists,
+        color: SIGNATURE_COLORS[o.kind],
+      })),
   };
+}
+
+/** The onsets in words, for the trajectory chart's caption ('' without any). */
+export function onsetSummary(report: CompareReport): string {
+  const r = normalizeCompare(report);
+  const labels = new Map(
+    shortLabels(r.models.map((m) => m.path)).map((label, i) => [r.models[i].path, label]),
+  );
+  return [...r.onsets]
+    .sort((a, b) => a.step - b.step)
+    .map(
+      (o) =>
+        `${o.kind} from step ${o.step} (${labels.get(o.path) ?? o.path}; ${o.persists ? 'at every later checkpoint' : 'not at every later checkpoint'})`,
+    )
+    .join('; ');
 }
 
 // ---------------------------------------------------------------- tables
@@ -473,9 +720,31 @@ export function baselineSignature(
   };
 }
 
-/** The per-layer summary of one model, with a whole-model row last. */
+/**
+ * The bins in words, for the header: under `global` binning the model's bin range (its
+ * `summary.range`), e.g. "100 bins (global, over [−1.20, 3.40])".
+ */
+export function binsText(report: AnalysisReport | CompareReport): string {
+  const p = report.params;
+  if (report.schema === 'memlens.report' && p.binning === 'global') {
+    const range = formatRange(report.summary.range);
+    if (range !== '') return `${p.bins} bins (global, over ${range})`;
+  }
+  if (report.schema === 'memlens.compare' && p.binning === 'global') {
+    return `${p.bins} bins (global range per model)`;
+  }
+  return `${p.bins} bins (${p.binning})`;
+}
+
+/**
+ * The per-layer summary of one model, with a whole-model row last. When the report has value
+ * ranges, a "Value range" column: each layer's (its bin range under `layer` binning) and, on
+ * the whole-model row, the model's (the bin range under `global` binning).
+ */
 export function analysisTable(snapshot: Extract<ReportSnapshot, { kind: 'analysis' }>): TableData {
   const report = snapshot.report;
+  const withRange =
+    report.summary.range !== undefined || report.layers.some((l) => l.range !== undefined);
   const columns = [
     'Layer',
     'Neurons',
@@ -487,6 +756,7 @@ export function analysisTable(snapshot: Extract<ReportSnapshot, { kind: 'analysi
     'Tied values',
     'Dead neurons',
   ];
+  if (withRange) columns.push('Value range');
   const rows = report.layers.map((l) => ({
     cells: [
       l.name,
@@ -498,6 +768,7 @@ export function analysisTable(snapshot: Extract<ReportSnapshot, { kind: 'analysi
       String(l.mi.pairs),
       formatPercent(l.tieFraction),
       String(l.deadNeurons),
+      ...(withRange ? [formatRange(l.range)] : []),
     ],
   }));
   const s = report.summary;
@@ -512,6 +783,7 @@ export function analysisTable(snapshot: Extract<ReportSnapshot, { kind: 'analysi
       String(s.mi.pairs),
       '',
       String(report.layers.reduce((a, l) => a + l.deadNeurons, 0)),
+      ...(withRange ? [formatRange(s.range)] : []),
     ],
   });
   const signature = baselineSignature(report);
@@ -526,12 +798,26 @@ export function analysisTable(snapshot: Extract<ReportSnapshot, { kind: 'analysi
   };
 }
 
-/** Per model: its signature and the evidence behind it, in report order. */
+/** Whether a comparison ranks its models (a target, or a version 1 report with ranks). */
+export function hasRanking(report: CompareReport): boolean {
+  const r = normalizeCompare(report);
+  return r.target !== null || r.ranking.length > 0;
+}
+
+/**
+ * Per model: its signature and the evidence behind it, in report order. The reference says
+ * "reference", a model outside the reference's group "not comparable" (why: its tooltip), and
+ * without a reference the signature cells are empty. A failed model's row spans its error.
+ */
 export function compareTable(report: CompareReport): TableData {
-  const labels = shortLabels(report.models.map((m) => m.path));
-  const rank = new Map(report.ranking.map((r) => [r.path, r.rank]));
+  const r = normalizeCompare(report);
+  const labels = shortLabels(r.models.map((m) => m.path));
+  const rank = new Map(
+    r.ranking.map((e) => [e.path, e.rank === null ? 'flagged' : String(e.rank)]),
+  );
+  const ranked = hasRanking(r);
   // A step column only for checkpoints with steps, a metric column only with a correlation.
-  const withSteps = report.models.some((m) => m.step !== null);
+  const withSteps = r.models.some((m) => m.step !== null);
   const columns: string[] = ['Model'];
   const numeric: boolean[] = [false];
   const add = (name: string, isNumber: boolean) => {
@@ -545,35 +831,49 @@ export function compareTable(report: CompareReport): TableData {
   add('I ratio [95% CI]', true);
   add('Median H (nats)', true);
   add('Median I (nats)', true);
-  add('Rank', true);
-  if (report.correlation !== null) add(report.correlation.metric, true);
-  const rows = report.models.map((m, i) => {
+  add('Value range', true);
+  if (ranked) add('Rank', true);
+  if (r.correlation !== null) add(r.correlation.metric, true);
+  const rows = r.models.map((m, i) => {
     const lead = withSteps ? [labels[i], m.step === null ? '' : String(m.step)] : [labels[i]];
-    if (m.error !== undefined) {
+    const role = modelRole(r, m);
+    if (role === 'failed') {
       return {
-        cells: [...lead, `failed: ${m.error}`],
+        cells: [...lead, `failed: ${m.error ?? ''}`],
         path: m.path,
         title: m.error,
         spanLast: true,
       };
     }
     const sig = m.signature;
-    const isReference = report.baseline === m.path;
+    const evidence =
+      role === 'read'
+        ? [
+            SIGNATURE_LABELS[sig.kind],
+            formatNumber(sig.deltaEntropy),
+            sig.notchesOverlap ? 'yes' : 'no',
+            miEvidence(sig, (n) => formatNumber(n), '×'),
+          ]
+        : [
+            role === 'reference' ? 'reference' : role === 'not-comparable' ? 'not comparable' : '',
+            '',
+            '',
+            '',
+          ];
     const cells = [
       ...lead,
-      isReference ? 'baseline (reference)' : SIGNATURE_LABELS[sig.kind],
-      isReference ? '' : formatNumber(sig.deltaEntropy),
-      isReference ? '' : sig.notchesOverlap ? 'yes' : 'no',
-      isReference ? '' : miEvidence(sig, (n) => formatNumber(n), '×'),
+      ...evidence,
       formatNumber(m.summary.entropy.median),
       formatNumber(m.summary.mi.median, 3),
-      rank.has(m.path) ? String(rank.get(m.path)) : '',
+      formatRange(m.summary.range),
     ];
-    if (report.correlation !== null) cells.push(formatNumber(m.metric, 3));
+    if (ranked) cells.push(rank.get(m.path) ?? '');
+    if (r.correlation !== null) cells.push(formatNumber(m.metric, 3));
     return {
       cells,
-      tone: isReference ? undefined : SIGNATURE_COLORS[sig.kind],
-      title: sig.explanation,
+      tone: role === 'read' ? SIGNATURE_COLORS[sig.kind] : undefined,
+      title:
+        role === 'not-comparable' ? `not comparable: ${m.notComparable ?? ''}` : sig.explanation,
       path: m.path,
     };
   });
@@ -583,16 +883,20 @@ export function compareTable(report: CompareReport): TableData {
 /**
  * Per model, per layer: median H with its notch and median I, for the models that succeeded
  * (all layers, or only `layer`). Shows which layers carry a model's signature. With a
- * baseline, a notch that does not overlap the baseline's in that layer is marked "≠".
+ * reference model (baseline or reference checkpoint), a notch of a comparable model that does
+ * not overlap the reference's in that layer is marked "≠".
  */
 export function compareLayerTable(report: CompareReport, layer: string | null): TableData {
-  const models = modelSeries({ kind: 'compare', report });
+  const r = normalizeCompare(report);
+  const models = modelSeries({ kind: 'compare', report: r });
   const layers = layerNames(models).filter((name) => layer === null || name === layer);
   const columns = ['Model'];
   for (const name of layers) columns.push(`${name}: median H (notch)`, `${name}: median I`);
-  const baseline = models.find((m) => m.path === report.baseline);
+  const reference = models.find((m) => m.path === r.reference.path);
   const rows = models.map((m) => {
     const cells = [m.label];
+    const model = r.models.find((x) => x.path === m.path);
+    const marked = model !== undefined && modelRole(r, model) === 'read';
     for (const name of layers) {
       const l = m.layers.find((x) => x.name === name);
       if (l === undefined) {
@@ -600,7 +904,7 @@ export function compareLayerTable(report: CompareReport, layer: string | null): 
         continue;
       }
       const e = l.entropy;
-      const ref = m === baseline ? undefined : baseline?.layers.find((x) => x.name === name);
+      const ref = marked ? reference?.layers.find((x) => x.name === name) : undefined;
       const apart = ref !== undefined && !notchesOverlap(e, ref.entropy) ? ' ≠' : '';
       cells.push(
         `${formatNumber(e.median)} (${formatNumber(e.notchLow)} – ${formatNumber(e.notchHigh)})${apart}`,
@@ -612,28 +916,121 @@ export function compareLayerTable(report: CompareReport, layer: string | null): 
   return { columns, numeric: columns.map((_, i) => i > 0), rows };
 }
 
-/** The ranking, best first, with both measures shown. */
-export function rankingTable(report: CompareReport): TableData {
-  const labels = new Map(
+function pathLabels(report: CompareReport): Map<string, string> {
+  return new Map(
     shortLabels(report.models.map((m) => m.path)).map((label, i) => [report.models[i].path, label]),
   );
-  const rows = [...report.ranking]
-    .sort((a, b) => a.rank - b.rank)
-    .map((r) => ({
-      cells: [
-        String(r.rank),
-        labels.get(r.path) ?? r.path,
-        formatNumber(r.entropyMedian),
-        formatNumber(r.miMedian, 3),
-      ],
-      path: r.path,
-    }));
+}
+
+/**
+ * The ranking, best first, with both measures shown; flagged models last, their rank cell
+ * "flagged" and (in a Flag column) why.
+ */
+export function rankingTable(report: CompareReport): TableData {
+  const r = normalizeCompare(report);
+  const labels = pathLabels(r);
+  const flagged = r.ranking.some((e) => e.rank === null || e.flag !== undefined);
+  const rows = r.ranking.map((e) => ({
+    cells: [
+      e.rank === null ? 'flagged' : String(e.rank),
+      labels.get(e.path) ?? e.path,
+      formatNumber(e.entropyMedian),
+      formatNumber(e.miMedian, 3),
+      ...(flagged ? [e.flag ?? ''] : []),
+    ],
+    path: e.path,
+    ...(e.flag === undefined ? {} : { title: e.flag }),
+  }));
   return {
-    columns: ['Rank', 'Model', 'Median H (nats)', 'Median I (nats)'],
-    numeric: [true, false, true, true],
+    columns: ['Rank', 'Model', 'Median H (nats)', 'Median I (nats)', ...(flagged ? ['Flag'] : [])],
+    numeric: [true, false, true, true, ...(flagged ? [false] : [])],
     linkColumn: 1,
     rows,
   };
+}
+
+/** One per-axis ordering (no target): the models by median H or by median I, highest first. */
+export function orderingTable(report: CompareReport, axis: 'entropy' | 'mi'): TableData {
+  const r = normalizeCompare(report);
+  const labels = pathLabels(r);
+  const rows = r.orderings[axis].map((path, i) => {
+    const m = r.models.find((x) => x.path === path);
+    const value =
+      axis === 'entropy'
+        ? formatNumber(m?.summary.entropy.median)
+        : formatNumber(m?.summary.mi.median, 3);
+    return { cells: [String(i + 1), labels.get(path) ?? path, value], path };
+  });
+  return {
+    columns: ['#', 'Model', axis === 'entropy' ? 'Median H (nats)' : 'Median I (nats)'],
+    numeric: [true, false, true],
+    linkColumn: 1,
+    rows,
+  };
+}
+
+/** Why there is no ranking without a target. */
+export const NO_TARGET_NOTE =
+  'Without a target there is no single best: higher H with lower I is better against shortcut learning, lower H with higher I against label-noise memorization. The lists order the models by each measure alone; name the failure mode to guard against (memlens compare --target shortcut or --target label-noise) to rank them.';
+
+/** The ranking section: its tables, each with an id and a caption, and the lines under them. */
+export interface RankingSection {
+  tables: { id: string; caption: string; table: TableData }[];
+  notes: string[];
+}
+
+/**
+ * With a target (or the ranks of a version 1 report): the ranking table and its rule. Without
+ * one: the models by median H and by median I, each highest first, and why there is no best.
+ */
+export function rankingSection(report: CompareReport): RankingSection {
+  const r = normalizeCompare(report);
+  if (hasRanking(r)) {
+    const target =
+      r.target === 'shortcut'
+        ? ' (target: shortcut learning)'
+        : r.target === 'label-noise'
+          ? ' (target: label-noise memorization)'
+          : '';
+    return {
+      tables: [{ id: 'ranking-table', caption: `Model ranking${target}`, table: rankingTable(r) }],
+      notes: r.rankingRule === '' ? [] : [`Ranking rule: ${r.rankingRule}`],
+    };
+  }
+  return {
+    tables: [
+      {
+        id: 'ordering-entropy-table',
+        caption: 'By median H (highest first)',
+        table: orderingTable(r, 'entropy'),
+      },
+      {
+        id: 'ordering-mi-table',
+        caption: 'By median I (highest first)',
+        table: orderingTable(r, 'mi'),
+      },
+    ],
+    notes: [NO_TARGET_NOTE],
+  };
+}
+
+/**
+ * Models whose H change under global bins was not counted because it follows the activation
+ * scale (bin ranges `factor` apart, per-layer bins disagreeing), in words.
+ */
+export function scaleNotes(report: CompareReport): string[] {
+  const r = normalizeCompare(report);
+  const labels = pathLabels(r);
+  const notes: string[] = [];
+  for (const m of r.models) {
+    const scale = modelRole(r, m) === 'read' ? m.signature.scale : undefined;
+    if (scale?.layerBinned === undefined) continue;
+    if (scale.globalDirection === 'equal' || m.signature.entropyDirection !== 'equal') continue;
+    notes.push(
+      `${labels.get(m.path) ?? m.path}: H is ${scale.globalDirection} under global bins but ${scale.layerBinned.direction} under per-layer bins; the value ranges differ ×${formatNumber(scale.factor)} (${formatRange(scale.range)} against ${formatRange(scale.referenceRange)}), so the H change follows the activation scale and H is read as equal.`,
+    );
+  }
+  return notes;
 }
 
 // ---------------------------------------------------------------- CSV

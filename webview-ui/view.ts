@@ -19,6 +19,7 @@ import {
   SIGNATURE_LABELS,
   baselineSignature,
   analysisTable,
+  binsText,
   compareLayerTable,
   compareReference,
   comparePoints,
@@ -28,8 +29,13 @@ import {
   exportStem,
   layerCsv,
   miDensityCurves,
+  modelRole,
   modelSeries,
-  rankingTable,
+  normalizeCompare,
+  onsetSummary,
+  rankingSection,
+  referenceSummary,
+  scaleNotes,
   shortLabels,
   trajectoryData,
 } from './chartData';
@@ -79,7 +85,7 @@ function paramsLine(report: AnalysisReport | CompareReport): string {
     report.probe !== null
       ? `probe ${displayName(report.probe.path)} (${report.probe.samples} samples)`
       : null,
-    `${p.bins} bins (${p.binning})`,
+    binsText(report),
     p.estimator === 'mixed' ? `mixed (tie-aware) KSG k = ${p.k}` : `KSG k = ${p.k}`,
     `capture: ${p.point === 'preactivation' ? 'pre-activation' : 'layer output'}`,
     p.miNeuronCap !== null ? `MI cap ${p.miNeuronCap} neurons/layer` : null,
@@ -290,13 +296,15 @@ export class ReportView {
     pending.push(() => this.charts.push(createMiDensityChart(mi.canvas, curves, theme)));
 
     if (snapshot.kind === 'compare') {
-      const report = snapshot.report;
+      const report = normalizeCompare(snapshot.report);
       const cmp = this.card(
         'compare',
         'Median H against median I, by signature',
         stem,
         theme,
-        'Each model against the reference: heuristic = H lower and I higher; example-level = H higher and I lower.',
+        report.reference.mode === 'none'
+          ? 'Each model’s median H and median I. No reference, so no signatures and no quadrants.'
+          : 'Each model against the reference (the dotted cross): heuristic = H lower and I higher; example-level = H higher and I lower.',
       );
       grid.append(cmp.card);
       const points = comparePoints(report);
@@ -306,12 +314,16 @@ export class ReportView {
       );
       const traj = trajectoryData(report);
       if (traj !== null) {
+        const onsets = onsetSummary(report);
         const tr = this.card(
           'trajectory',
           'Trajectory over training',
           stem,
           theme,
-          'Median H and median I of each checkpoint by step: the onset of memorization shows as H falling while I rises.',
+          'Median H and median I of each checkpoint by step: the onset of memorization shows as H falling while I rises.' +
+            (onsets === ''
+              ? ''
+              : ` Vertical lines mark where a signature first appears: ${onsets}.`),
         );
         grid.append(tr.card);
         pending.push(() => this.charts.push(createTrajectoryChart(tr.canvas, traj, theme)));
@@ -324,7 +336,7 @@ export class ReportView {
         renderTable('summary-table', analysisTable(snapshot), this.host, 'Per-layer summary'),
       );
     } else {
-      const report = snapshot.report;
+      const report = normalizeCompare(snapshot.report);
       parts.push(
         renderTable(
           'summary-table',
@@ -338,16 +350,16 @@ export class ReportView {
           'layer-table',
           compareLayerTable(report, state.ui.selectedLayer),
           this.host,
-          report.baseline !== null
-            ? 'Per-layer medians (nats); ≠: notch apart from the baseline’s in that layer'
+          report.reference.path !== null
+            ? 'Per-layer medians (nats); ≠: notch apart from the reference’s in that layer'
             : 'Per-layer medians (nats)',
         ),
       );
       const ranking = el('section', 'ml-ranking');
-      ranking.append(
-        renderTable('ranking-table', rankingTable(report), this.host, 'Model ranking'),
-      );
-      ranking.append(el('p', 'ml-muted', `Ranking rule: ${report.rankingRule}`));
+      const section = rankingSection(report);
+      const tables = section.tables.map((t) => renderTable(t.id, t.table, this.host, t.caption));
+      ranking.append(tables.length > 1 ? el('div', 'ml-orderings', ...tables) : tables[0]);
+      for (const note of section.notes) ranking.append(el('p', 'ml-muted', note));
       if (report.correlation !== null) {
         const c = report.correlation;
         ranking.append(
@@ -378,13 +390,17 @@ export class ReportView {
       h.append(path, el('p', 'ml-muted', paramsLine(r)));
       return h;
     }
-    const r = snapshot.report;
+    const r = normalizeCompare(snapshot.report);
     const ok = r.models.filter((m) => m.error === undefined).length;
     document.title = `MemLens: comparison of ${r.models.length} models`;
+    const reference = el('p', 'ml-reference', referenceSummary(r));
+    reference.id = 'compare-reference';
+    if (r.reference.initialisation) reference.classList.add('ml-reference-caveat');
     return el(
       'header',
       'ml-header',
       el('h1', null, `MemLens · comparison of ${r.models.length} models`),
+      reference,
       el('p', 'ml-muted', `${ok} analysed · ${paramsLine(r)}`),
     );
   }
@@ -479,32 +495,52 @@ export class ReportView {
         list.append(el('li', 'ml-note-warning', el('strong', null, 'Warning: '), text));
       }
     } else {
-      const r = snapshot.report;
-      const reference =
-        r.baseline !== null ? `the baseline ${displayName(r.baseline)}` : 'the cohort median';
-      list.append(
-        el(
-          'li',
-          'ml-note-info',
-          `Signatures are relative to ${reference} (thresholds: ΔH median ${r.thresholds.deltaEntropy} nats, median I ratio ${r.thresholds.miRatio}). Hover a row for its evidence.`,
-        ),
-      );
-      const counts = new Map<string, number>();
-      for (const m of r.models) {
-        if (m.error === undefined)
-          counts.set(m.signature.kind, (counts.get(m.signature.kind) ?? 0) + 1);
+      const r = normalizeCompare(snapshot.report);
+      const t = r.thresholds;
+      if (r.reference.mode !== 'none') {
+        const scale = Number.isFinite(t.scaleRatio)
+          ? `; where two models’ value ranges differ ×${t.scaleRatio} or more, an H change must hold under per-layer bins too`
+          : '';
+        list.append(
+          el(
+            'li',
+            'ml-note-info',
+            `Signature thresholds: ΔH median ${t.deltaEntropy} nats with notches apart, median I ratio ${t.miRatio}${scale}. Hover a row for its evidence.`,
+          ),
+        );
       }
-      const summary = [...counts].map(
-        ([k, n]) => `${n} ${SIGNATURE_LABELS[k as keyof typeof SIGNATURE_LABELS]}`,
-      );
+      // How many models are in each role and, read against the reference, of each signature.
+      const counts = new Map<string, number>();
+      const count = (key: string) => counts.set(key, (counts.get(key) ?? 0) + 1);
+      for (const m of r.models) {
+        const role = modelRole(r, m);
+        if (role === 'read') count(SIGNATURE_LABELS[m.signature.kind]);
+        else if (role === 'reference') count('reference');
+        else if (role === 'not-comparable') count('not comparable');
+        else if (role === 'unread') count('measured without a reference');
+      }
+      const summary = [...counts].map(([k, n]) => `${n} ${k}`);
       if (summary.length > 0)
         list.append(el('li', 'ml-note-info', `Models: ${summary.join(', ')}.`));
+      for (const note of scaleNotes(r)) {
+        list.append(el('li', 'ml-note-info', el('strong', null, 'Scale: '), note));
+      }
       const labels = shortLabels(r.models.map((m) => m.path));
       r.models.forEach((m, i) => {
-        if (m.error === undefined) return;
-        list.append(
-          el('li', 'ml-note-warning', el('strong', null, 'Failed: '), `${labels[i]}: ${m.error}`),
-        );
+        if (m.error !== undefined) {
+          list.append(
+            el('li', 'ml-note-warning', el('strong', null, 'Failed: '), `${labels[i]}: ${m.error}`),
+          );
+        } else if (m.notComparable !== undefined) {
+          list.append(
+            el(
+              'li',
+              'ml-note-warning',
+              el('strong', null, 'Not comparable: '),
+              `${labels[i]}: ${m.notComparable}`,
+            ),
+          );
+        }
       });
     }
     return list;

@@ -7,7 +7,13 @@ import { PNG } from 'pngjs';
 import { layerTableCsv } from '../../src/core/report/csv';
 import { renderHtmlReport } from '../../src/core/report/html';
 import type { AnalysisReport, CompareReport } from '../../src/core/report/schema';
-import { realisticAnalysis, realisticCompare, signature } from '../unit/chartDataFixtures';
+import {
+  noReferenceCompare,
+  realisticAnalysis,
+  realisticCompare,
+  signature,
+  versionOneCompare,
+} from '../unit/chartDataFixtures';
 import type { PageGlobals } from './htmlBrowser';
 import { launchChromium, skipWithoutChromium } from './htmlBrowser';
 
@@ -21,6 +27,7 @@ interface PageFacts {
   rendered: string | undefined;
   title: string;
   summary: string;
+  ranking: string;
   canvases: { id: string; width: number; painted: number }[];
   text: string;
 }
@@ -58,6 +65,7 @@ async function renderInChromium(
         rendered: document.body.dataset.rendered,
         title: document.title,
         summary: document.getElementById('summary-table')?.textContent ?? '',
+        ranking: document.getElementById('ranking-table')?.textContent ?? '',
         canvases,
         text: document.body.innerText,
       };
@@ -104,6 +112,13 @@ void test(
     // The median H of dense_1, to two decimals, as the table shows it.
     assert.ok(facts.summary.includes(report.layers[0].entropy.median.toFixed(2)));
     assert.ok(facts.text.includes('a verdict needs a reference'));
+    // The global bin range in the header, each layer's range in the table.
+    const range = report.summary.range;
+    assert.ok(range !== undefined);
+    assert.ok(
+      facts.text.includes(`bins (global, over [${range.min.toFixed(2).replace('-', '−')},`),
+    );
+    assert.ok(facts.summary.includes('Value range'));
     // Exports download the same CSV as the CLI, the report itself, and a PNG of the chart.
     assert.equal(downloads.csv.name, 'shortcut-memlens-layers.csv');
     assert.equal(downloads.csv.bytes.toString('utf8'), layerTableCsv(report));
@@ -127,8 +142,45 @@ void test(
     for (const c of facts.canvases) assert.ok(c.painted > 5000, `${c.id} is painted`);
     assert.ok(facts.summary.includes('heuristic memorization'));
     assert.ok(facts.summary.includes('example-level memorization'));
-    assert.ok(facts.summary.includes('baseline (reference)'));
-    assert.ok(facts.text.includes('Model ranking'));
+    assert.ok(facts.summary.includes('reference'));
+    assert.ok(facts.summary.includes('Value range'));
+    assert.ok(
+      facts.text.includes('Reference: the baseline generalising/model.json.'),
+      'the header names the reference',
+    );
+    // Target shortcut: the ranking, the flagged model and why, the rule.
+    assert.ok(facts.text.includes('Model ranking (target: shortcut learning)'));
+    assert.ok(facts.ranking.includes('flagged'));
+    assert.ok(facts.ranking.includes('a possible label-noise memoriser'));
+    assert.ok(facts.text.includes('Ranking rule: '));
+    // The onsets, in the trajectory's caption.
+    assert.ok(facts.text.includes('heuristic from step 1000'));
+  },
+);
+
+void test(
+  'a compare report without a reference or target, and a version 1 report, render in Chromium',
+  { skip: skipWithoutChromium },
+  async () => {
+    const none = await renderInChromium(noReferenceCompare(), 'light');
+    assert.deepEqual(none.problems, []);
+    assert.ok(
+      none.facts.text.includes(
+        'No reference: the charts show the models’ H and I; signatures need a baseline, a reference checkpoint or the cohort median.',
+      ),
+    );
+    assert.ok(!none.facts.summary.includes('memorization'), 'no signatures');
+    assert.ok(none.facts.text.includes('By median H (highest first)'));
+    assert.ok(none.facts.text.includes('By median I (highest first)'));
+    assert.ok(none.facts.text.includes('Without a target there is no single best'));
+    assert.ok(!none.facts.text.includes('Model ranking'));
+    for (const c of none.facts.canvases) assert.ok(c.painted > 5000, `${c.id} is painted`);
+
+    const old = await renderInChromium(versionOneCompare(), 'dark');
+    assert.deepEqual(old.problems, []);
+    assert.ok(old.facts.text.includes('Reference: the baseline base/model.json.'));
+    assert.ok(old.facts.text.includes('Model ranking'));
+    assert.ok(old.facts.summary.includes('heuristic memorization'));
   },
 );
 

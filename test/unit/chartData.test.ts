@@ -2,8 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   GROUP_WIDTH,
+  NO_TARGET_NOTE,
   analysisTable,
   baselineSignature,
+  binsText,
   compareLayerTable,
   compareReference,
   comparePoints,
@@ -17,17 +19,32 @@ import {
   median,
   miDensityCurves,
   modelSeries,
+  normalizeCompare,
   notchedBoxOutline,
   notchesOverlap,
+  onsetSummary,
+  rankingSection,
   rankingTable,
+  referenceSummary,
+  scaleNotes,
   seriesColor,
   seriesMarker,
   shortLabels,
   trajectoryData,
+  hasRanking,
 } from '../../webview-ui/chartData';
-import type { ReportSnapshot } from '../../src/shared/protocol';
+import type { CompareReport, ReportSnapshot } from '../../src/shared/protocol';
 import { toCsv } from '../../src/core/report/csv';
-import { BOX_A, BOX_B, signature, tinyAnalysis, tinyCompare } from './chartDataFixtures';
+import {
+  BOX_A,
+  BOX_B,
+  EXAMPLE_LEVEL_FLAG,
+  noReferenceCompare,
+  signature,
+  tinyAnalysis,
+  tinyCompare,
+  versionOneCompare,
+} from './chartDataFixtures';
 
 const near = (actual: number, expected: number, tol = 1e-9) =>
   assert.ok(Math.abs(actual - expected) <= tol, `${actual} != ${expected}`);
@@ -182,41 +199,124 @@ void test('several models: an MI curve per model, over all pairs or one layer', 
   );
 });
 
-void test('compare points: median H against median I, coloured by signature', () => {
+void test('compare points: median H against median I, coloured by signature; the reference marked', () => {
   assert.deepEqual(
-    comparePoints(tinyCompare()).map((p) => [p.label, p.x, p.y, p.signature, p.color]),
+    comparePoints(tinyCompare()).map((p) => [p.label, p.x, p.y, p.role, p.signature, p.color]),
     [
-      ['base/model.json', 2.0, 0.1, 'none', 'green'],
-      ['shortcut/model.json', 1.2, 0.4, 'heuristic', 'red'],
-      ['random/model.json', 2.6, 0.04, 'example-level', 'purple'],
+      ['base/model.json', 2.0, 0.1, 'reference', 'none', null],
+      ['shortcut/model.json', 1.2, 0.4, 'read', 'heuristic', 'red'],
+      ['random/model.json', 2.6, 0.04, 'read', 'example-level', 'purple'],
+    ],
+  );
+  // Not comparable: measured, drawn neutral, no signature colour.
+  const report = tinyCompare();
+  report.models[2].notComparable = 'its layers differ: dense_2 has 8 neurons, expected 4';
+  assert.deepEqual(
+    comparePoints(report).map((p) => [p.role, p.color]),
+    [
+      ['reference', null],
+      ['read', 'red'],
+      ['not-comparable', null],
     ],
   );
 });
 
-void test('the reference is the baseline, or the pooled cohort the core reports', () => {
+void test('the quadrant centre is the named reference: the baseline, a checkpoint, the cohort median', () => {
   assert.deepEqual(compareReference(tinyCompare()), {
     label: 'baseline: base/model.json',
     x: 2,
     y: 0.1,
   });
-  const report = { ...tinyCompare(), baseline: null };
-  report.models = report.models.slice(0, 2); // H 2.0 and 1.2, I 0.1 and 0.4
-  const ref = compareReference(report);
-  assert.equal(ref?.label, 'median of the model medians');
-  near(ref?.x ?? NaN, 1.6);
-  near(ref?.y ?? NaN, 0.25);
-  // The core's pooled reference, when the report has it, is what the quadrants use.
-  const pooled = { label: 'pooled cohort' as const, entropyMedian: 1.9, miMedian: 0.2 };
-  assert.deepEqual(compareReference({ ...report, reference: pooled }), {
-    label: 'pooled cohort',
-    x: 1.9,
-    y: 0.2,
-  });
+  const checkpoint = tinyCompare();
+  checkpoint.baseline = null;
+  checkpoint.reference = { ...checkpoint.reference, mode: 'checkpoint', label: 'step 100' };
+  assert.equal(compareReference(checkpoint)?.label, 'reference checkpoint: base/model.json');
+  checkpoint.reference.initialisation = true;
+  assert.equal(compareReference(checkpoint)?.label, 'initialisation: base/model.json');
+  // Cohort: every comparable model pooled, as the core computed it; no reference model.
+  const cohort = tinyCompare();
+  cohort.baseline = null;
+  cohort.reference = {
+    mode: 'cohort',
+    path: null,
+    initialisation: false,
+    label: 'the cohort median',
+    entropyMedian: 1.9,
+    miMedian: 0.2,
+  };
+  assert.deepEqual(compareReference(cohort), { label: 'cohort median', x: 1.9, y: 0.2 });
+  assert.ok(comparePoints(cohort).every((p) => p.role === 'read'));
+  // Medians unknown (NaN, or null from JSON): no quadrants.
+  cohort.reference.miMedian = Number.NaN;
+  assert.equal(compareReference(cohort), null);
+  const fromJson = JSON.parse(JSON.stringify({ ...cohort, reference: { ...cohort.reference } }));
+  assert.equal(fromJson.reference.miMedian, null);
+  assert.equal(compareReference(fromJson), null);
   assert.equal(median([3, 1, 2]), 2);
   assert.ok(Number.isNaN(median([])));
 });
 
-void test('the trajectory is sorted by step', () => {
+void test('the reference is named in the header, with the initialisation caveat', () => {
+  assert.equal(
+    referenceSummary(tinyCompare()),
+    'Reference: the baseline base/model.json. Signatures are read against it.',
+  );
+  const checkpoint = tinyCompare();
+  checkpoint.reference = { ...checkpoint.reference, mode: 'checkpoint' };
+  assert.equal(
+    referenceSummary(checkpoint),
+    'Reference: the reference checkpoint base/model.json (step 100). Signatures are read against it.',
+  );
+  checkpoint.reference.initialisation = true;
+  checkpoint.models[0].step = 0;
+  const init = referenceSummary(checkpoint);
+  assert.ok(init.startsWith('Reference: initialisation (base/model.json, step 0).'), init);
+  assert.ok(
+    init.includes('relative to initialisation: training alone lowers H and raises I'),
+    init,
+  );
+  const cohort = tinyCompare();
+  cohort.reference = { ...cohort.reference, mode: 'cohort', path: null };
+  assert.ok(referenceSummary(cohort).includes('relative to the cohort median'));
+  assert.equal(
+    referenceSummary(noReferenceCompare()),
+    'No reference: the charts show the models’ H and I; signatures need a baseline, a reference checkpoint or the cohort median.',
+  );
+});
+
+void test('no reference (mode none): no quadrants, neutral points, empty signature cells', () => {
+  const report = noReferenceCompare();
+  assert.equal(compareReference(report), null);
+  assert.ok(comparePoints(report).every((p) => p.role === 'unread' && p.color === null));
+  const t = compareTable(report);
+  const sig = t.columns.indexOf('Signature');
+  assert.deepEqual(t.columns.slice(sig, sig + 4), [
+    'Signature',
+    'ΔH median (nats)',
+    'Notches overlap',
+    'I ratio [95% CI]',
+  ]);
+  for (const row of t.rows.slice(0, 3)) {
+    assert.deepEqual(row.cells.slice(sig, sig + 4), ['', '', '', '']);
+    assert.equal(row.tone, undefined);
+  }
+  // The measures stay, and no rank column without a target.
+  assert.deepEqual(t.rows[1].cells.slice(sig + 4), ['1.20', '0.400', '[−1.20, 2.40]']);
+  assert.ok(!t.columns.includes('Rank'));
+  // Without a reference model nothing is marked in the per-layer table.
+  assert.ok(
+    compareLayerTable(report, null).rows.every((r) => r.cells.every((c) => !c.includes('≠'))),
+  );
+  // Through JSON (NaN written as null) it renders the same.
+  const json = JSON.parse(JSON.stringify(report)) as typeof report;
+  assert.equal(compareReference(json), null);
+  assert.deepEqual(
+    compareTable(json).rows.map((r) => r.cells),
+    t.rows.map((r) => r.cells),
+  );
+});
+
+void test('the trajectory is sorted by step and marks where each signature first appears', () => {
   const t = trajectoryData(tinyCompare());
   assert.deepEqual(t?.entropy, [
     { x: 100, y: 2.0 },
@@ -227,7 +327,28 @@ void test('the trajectory is sorted by step', () => {
     t?.mi.map((p) => p.y),
     [0.1, 0.4, 0.04],
   );
+  assert.deepEqual(t?.onsets, [
+    {
+      step: 200,
+      kind: 'heuristic',
+      label: 'heuristic from step 200',
+      persists: false,
+      color: 'red',
+    },
+    {
+      step: 300,
+      kind: 'example-level',
+      label: 'example-level from step 300',
+      persists: true,
+      color: 'purple',
+    },
+  ]);
+  assert.equal(
+    onsetSummary(tinyCompare()),
+    'heuristic from step 200 (shortcut/model.json; not at every later checkpoint); example-level from step 300 (random/model.json; at every later checkpoint)',
+  );
   assert.equal(trajectoryData({ ...tinyCompare(), trajectory: null }), null);
+  assert.deepEqual(trajectoryData(noReferenceCompare())?.onsets, []);
 });
 
 void test('numbers: fixed decimals, a real minus sign, no negative zero, a dash when missing', () => {
@@ -239,9 +360,10 @@ void test('numbers: fixed decimals, a real minus sign, no negative zero, a dash 
   assert.equal(formatNumber(null), '—');
 });
 
-void test('the per-layer table of one model, with a whole-model row', () => {
+void test('the per-layer table of one model, with a whole-model row and the bin ranges', () => {
   const t = analysisTable(analysis());
   assert.equal(t.columns[2], 'Median H (nats)');
+  assert.equal(t.columns[9], 'Value range');
   assert.deepEqual(t.rows[0].cells, [
     'dense_1',
     '5',
@@ -252,6 +374,7 @@ void test('the per-layer table of one model, with a whole-model row', () => {
     '10',
     '1.3%',
     '0',
+    '[−1.50, 2.50]',
   ]);
   // dense_2: notch 1.25 -/+ 0.58875; 3 of its 4 neurons entered the MI estimate.
   assert.deepEqual(t.rows[1].cells, [
@@ -264,15 +387,42 @@ void test('the per-layer table of one model, with a whole-model row', () => {
     '3',
     '50.0%',
     '1',
+    '[0.00, 4.25]',
   ]);
   assert.deepEqual(t.rows[2].cells.slice(0, 3), ['all layers', '9', '2.00']);
   assert.equal(t.rows[2].cells[8], '1');
+  // The whole-model row: the model's range, the bin range under global binning.
+  assert.equal(t.rows[2].cells[9], '[−1.50, 4.25]');
+  assert.equal(binsText(tinyAnalysis()), '100 bins (global, over [−1.50, 4.25])');
+  const perLayer = tinyAnalysis();
+  perLayer.params = { ...perLayer.params, binning: 'layer' };
+  assert.equal(binsText(perLayer), '100 bins (layer)');
+  // Reports written before ranges were kept: no range column.
+  const old = analysis();
+  delete old.report.summary.range;
+  for (const l of old.report.layers) delete l.range;
+  assert.equal(analysisTable(old).columns.length, 9);
+  assert.equal(binsText(old.report), '100 bins (global)');
 });
 
 void test('the compare table gives each signature and its evidence', () => {
   const t = compareTable(tinyCompare());
+  assert.deepEqual(t.columns.slice(-3), ['Median I (nats)', 'Value range', 'Rank']);
   const [base, shortcut, random, broken] = t.rows;
-  assert.deepEqual(base.cells.slice(0, 3), ['base/model.json', '100', 'baseline (reference)']);
+  // The reference has no verdict and, in version 2, no rank.
+  assert.deepEqual(base.cells, [
+    'base/model.json',
+    '100',
+    'reference',
+    '',
+    '',
+    '',
+    '2.00',
+    '0.100',
+    '[−2.00, 4.00]',
+    '',
+  ]);
+  assert.equal(base.tone, undefined);
   assert.deepEqual(shortcut.cells, [
     'shortcut/model.json',
     '200',
@@ -282,11 +432,18 @@ void test('the compare table gives each signature and its evidence', () => {
     '×4.00 [3.20, 5.00]',
     '1.20',
     '0.400',
-    '3',
+    '[−1.20, 2.40]',
+    '1',
   ]);
   assert.equal(shortcut.tone, 'red');
+  assert.equal(shortcut.title, 'heuristic: median H -0.8 nats, median I x4');
   assert.equal(random.cells[2], 'example-level memorization');
+  assert.equal(random.cells.at(-1), 'flagged');
   assert.equal(random.tone, 'purple');
+  // No value range in the report: an empty cell.
+  const noRange = tinyCompare();
+  delete noRange.models[1].summary.range;
+  assert.equal(compareTable(noRange).rows[1].cells[8], '');
   assert.equal(
     broken.cells[2],
     'failed: runs/broken/model.json: expected a layers-model, found a graph-model',
@@ -321,20 +478,196 @@ void test('the compare table gives each signature and its evidence', () => {
   ]);
 });
 
-void test('the ranking table lists models best first with both measures', () => {
+void test('a not-comparable model says so, with why, and has no rank', () => {
+  const report = tinyCompare();
+  const why = 'its layers differ: dense_2 has 8 neurons, expected 4 (the reference’s)';
+  report.models[2].notComparable = why;
+  report.models[2].signature = {
+    ...signature('none', Number.NaN, Number.NaN),
+    explanation: `not comparable: ${why}`,
+  };
+  // As the core writes it: only comparable models are ranked and ordered.
+  report.ranking = report.ranking.filter((e) => e.path !== 'runs/random/model.json');
+  report.orderings = { entropy: ['runs/shortcut/model.json'], mi: ['runs/shortcut/model.json'] };
+  const row = compareTable(report).rows[2];
+  assert.deepEqual(row.cells, [
+    'random/model.json',
+    '300',
+    'not comparable',
+    '',
+    '',
+    '',
+    '2.60',
+    '0.040',
+    '[−2.60, 5.20]',
+    '',
+  ]);
+  assert.equal(row.title, `not comparable: ${why}`);
+  assert.equal(row.tone, undefined);
+  assert.ok(rankingTable(report).rows.every((r) => r.path !== 'runs/random/model.json'));
+  assert.ok(
+    rankingSection({ ...report, target: null, ranking: [] }).tables.every((t) =>
+      t.table.rows.every((r) => r.path !== 'runs/random/model.json'),
+    ),
+  );
+  // Nor is it marked against the reference in the per-layer table.
+  report.models[2].layers[1].entropy = { ...BOX_B, median: 0.6, notchLow: 0.5, notchHigh: 0.7 };
+  assert.ok(!compareLayerTable(report, 'dense_2').rows[2].cells[1].includes('≠'));
+});
+
+void test('with a target the ranking lists models best first, flagged ones last with why', () => {
+  const t = rankingTable(tinyCompare());
   assert.deepEqual(
-    rankingTable(tinyCompare()).rows.map((r) => r.cells),
+    t.rows.map((r) => r.cells),
     [
-      ['1', 'random/model.json', '2.60', '0.040'],
-      ['2', 'base/model.json', '2.00', '0.100'],
-      ['3', 'shortcut/model.json', '1.20', '0.400'],
+      ['1', 'shortcut/model.json', '1.20', '0.400', ''],
+      ['flagged', 'random/model.json', '2.60', '0.040', EXAMPLE_LEVEL_FLAG],
     ],
   );
+  assert.deepEqual(t.columns, ['Rank', 'Model', 'Median H (nats)', 'Median I (nats)', 'Flag']);
+  assert.equal(t.rows[1].title, EXAMPLE_LEVEL_FLAG);
   // The model name (column 1) links to the model's file.
-  const t = rankingTable(tinyCompare());
   assert.equal(t.linkColumn, 1);
-  assert.deepEqual(t.numeric, [true, false, true, true]);
-  assert.equal(t.rows[0].path, 'runs/random/model.json');
+  assert.deepEqual(t.numeric, [true, false, true, true, false]);
+  assert.equal(t.rows[0].path, 'runs/shortcut/model.json');
+  // Even if a report lists a flagged model first, it is shown last.
+  const shuffled = tinyCompare();
+  shuffled.ranking.reverse();
+  assert.deepEqual(
+    rankingTable(shuffled).rows.map((r) => r.cells[0]),
+    ['1', 'flagged'],
+  );
+  const section = rankingSection(tinyCompare());
+  assert.deepEqual(
+    section.tables.map((x) => [x.id, x.caption]),
+    [['ranking-table', 'Model ranking (target: shortcut learning)']],
+  );
+  assert.deepEqual(section.notes, [`Ranking rule: ${tinyCompare().rankingRule}`]);
+  // No flags: no Flag column.
+  const clean = tinyCompare();
+  clean.ranking = clean.ranking.slice(0, 1);
+  assert.deepEqual(rankingTable(clean).columns, [
+    'Rank',
+    'Model',
+    'Median H (nats)',
+    'Median I (nats)',
+  ]);
+});
+
+void test('without a target: the models by median H and by median I, and no single best', () => {
+  const report = noReferenceCompare();
+  assert.equal(hasRanking(report), false);
+  const section = rankingSection(report);
+  assert.deepEqual(
+    section.tables.map((t) => [t.id, t.caption]),
+    [
+      ['ordering-entropy-table', 'By median H (highest first)'],
+      ['ordering-mi-table', 'By median I (highest first)'],
+    ],
+  );
+  assert.deepEqual(
+    section.tables[0].table.rows.map((r) => r.cells),
+    [
+      ['1', 'random/model.json', '2.60'],
+      ['2', 'base/model.json', '2.00'],
+      ['3', 'shortcut/model.json', '1.20'],
+    ],
+  );
+  assert.deepEqual(
+    section.tables[1].table.rows.map((r) => r.cells),
+    [
+      ['1', 'shortcut/model.json', '0.400'],
+      ['2', 'base/model.json', '0.100'],
+      ['3', 'random/model.json', '0.040'],
+    ],
+  );
+  assert.equal(section.tables[1].table.columns[2], 'Median I (nats)');
+  assert.equal(section.tables[0].table.rows[0].path, 'runs/random/model.json');
+  assert.deepEqual(section.notes, [NO_TARGET_NOTE]);
+  assert.ok(NO_TARGET_NOTE.startsWith('Without a target there is no single best'));
+  // A reference but no target: the same, over the models other than the reference.
+  const baseline = { ...tinyCompare(), target: null, ranking: [] };
+  assert.deepEqual(
+    rankingSection(baseline).tables[0].table.rows.map((r) => r.cells[1]),
+    ['random/model.json', 'shortcut/model.json'],
+  );
+});
+
+void test('a version 1 report (saved earlier) still renders', () => {
+  for (const old of [
+    versionOneCompare(),
+    versionOneCompare({ label: 'baseline', entropyMedian: 2, miMedian: 0.1 }),
+    JSON.parse(JSON.stringify(versionOneCompare())) as CompareReport,
+  ]) {
+    const snapshot = { kind: 'compare' as const, report: old };
+    assert.deepEqual(compareReference(old), { label: 'baseline: base/model.json', x: 2, y: 0.1 });
+    assert.equal(comparePoints(old)[0].role, 'reference');
+    assert.ok(referenceSummary(old).startsWith('Reference: the baseline base/model.json'));
+    const t = compareTable(old);
+    assert.equal(t.rows[0].cells[2], 'reference');
+    assert.equal(t.rows[1].cells[8], ''); // no value ranges then
+    // Its ranks, as before, sorted: the ranking table (numeric ranks) and rule.
+    assert.equal(t.columns.at(-1), 'Rank');
+    assert.deepEqual(
+      rankingTable(old).rows.map((r) => [r.cells[0], r.cells[1]]),
+      [
+        ['1', 'random/model.json'],
+        ['2', 'base/model.json'],
+        ['3', 'shortcut/model.json'],
+      ],
+    );
+    const section = rankingSection(old);
+    assert.equal(section.tables[0].caption, 'Model ranking');
+    assert.deepEqual(section.notes, [
+      'Ranking rule: higher median H first, then lower median I (shortcut learning)',
+    ]);
+    assert.deepEqual(trajectoryData(old)?.onsets, []);
+    assert.equal(onsetSummary(old), '');
+    assert.deepEqual(scaleNotes(old), []);
+    assert.equal(compareLayerTable(old, null).rows.length, 3);
+    assert.equal(miDensityCurves(snapshot, null).length, 3);
+    assert.ok(layerCsv(snapshot).split('\r\n')[1].includes(',reference,'));
+    assert.ok(Number.isNaN(normalizeCompare(old).thresholds.scaleRatio));
+  }
+  // Without a baseline, version 1 read each model against the rest of the cohort.
+  const cohort = { ...versionOneCompare(), baseline: null };
+  const ref = compareReference(cohort);
+  assert.equal(ref?.label, 'median of the model medians');
+  near(ref?.x ?? NaN, 2.0); // median of 2.0, 1.2, 2.6
+  near(ref?.y ?? NaN, 0.1); // median of 0.1, 0.4, 0.04
+  assert.ok(comparePoints(cohort).every((p) => p.role === 'read'));
+  assert.equal(compareTable(cohort).rows[0].cells[2], 'no signature');
+  // With the old pooled reference, its medians are the centre.
+  const pooled = {
+    ...versionOneCompare({ label: 'pooled cohort', entropyMedian: 1.9, miMedian: 0.2 }),
+    baseline: null,
+  };
+  assert.deepEqual(compareReference(pooled), { label: 'cohort median', x: 1.9, y: 0.2 });
+  // No orderings in version 1: computed from the models if ever needed.
+  assert.deepEqual(normalizeCompare(cohort).orderings.entropy, [
+    'runs/random/model.json',
+    'runs/base/model.json',
+    'runs/shortcut/model.json',
+  ]);
+});
+
+void test('a model whose H change follows the activation scale gets a note', () => {
+  const report = tinyCompare();
+  report.models[1].signature = {
+    ...report.models[1].signature,
+    entropyDirection: 'equal',
+    scale: {
+      range: { min: -8, max: 8 },
+      referenceRange: { min: -2, max: 2 },
+      factor: 4,
+      layerBinned: { deltaEntropy: 0.02, notchesOverlap: true, direction: 'equal' },
+      globalDirection: 'lower',
+    },
+  };
+  assert.deepEqual(scaleNotes(report), [
+    'shortcut/model.json: H is lower under global bins but equal under per-layer bins; the value ranges differ ×4.00 ([−8.00, 8.00] against [−2.00, 2.00]), so the H change follows the activation scale and H is read as equal.',
+  ]);
+  assert.deepEqual(scaleNotes(tinyCompare()), []);
 });
 
 void test('CSV quoting: commas, quotes, formula-like text, CRLF', () => {
@@ -388,7 +721,7 @@ void test('the compare CSV has a row per model and layer with the signature; a f
   assert.equal(lines.length, 1 + 3 * 2 + 1);
   const rows = lines.slice(0, -1).map((line) => line.split(','));
   const header = rows[0];
-  assert.deepEqual(header.slice(-7), [
+  assert.deepEqual(header.slice(-12), [
     'signature',
     'delta_entropy',
     'notches_overlap',
@@ -396,23 +729,38 @@ void test('the compare CSV has a row per model and layer with the signature; a f
     'mi_ratio_low',
     'mi_ratio_high',
     'error',
+    'not_comparable',
+    'range_min',
+    'range_max',
+    'rank',
+    'flag',
   ]);
-  const sig = header.indexOf('signature');
+  const col = (name: string) => header.indexOf(name);
   assert.deepEqual(
-    rows.slice(1).map((r) => [r[0], r[1], r[sig], r[header.indexOf('mi_ratio')]]),
+    rows
+      .slice(1)
+      .map((r) => [
+        r[0],
+        r[1],
+        r[col('signature')],
+        r[col('mi_ratio')],
+        r[col('range_min')],
+        r[col('rank')],
+      ]),
     [
-      ['runs/base/model.json', 'dense_1', 'baseline', '1'],
-      ['runs/base/model.json', 'dense_2', 'baseline', '1'],
-      ['runs/shortcut/model.json', 'dense_1', 'heuristic', '4'],
-      ['runs/shortcut/model.json', 'dense_2', 'heuristic', '4'],
-      ['runs/random/model.json', 'dense_1', 'example-level', '0.4'],
-      ['runs/random/model.json', 'dense_2', 'example-level', '0.4'],
+      ['runs/base/model.json', 'dense_1', 'reference', '1', '-2', ''],
+      ['runs/base/model.json', 'dense_2', 'reference', '1', '-2', ''],
+      ['runs/shortcut/model.json', 'dense_1', 'heuristic', '4', '-1.2', '1'],
+      ['runs/shortcut/model.json', 'dense_2', 'heuristic', '4', '-1.2', '1'],
+      ['runs/random/model.json', 'dense_1', 'example-level', '0.4', '-2.6', 'flagged'],
+      ['runs/random/model.json', 'dense_2', 'example-level', '0.4', '-2.6', 'flagged'],
     ],
   );
-  // 16 layer columns and 7 compare columns: the path, 21 empty cells, the quoted error.
+  // 16 layer columns and 12 compare columns: the path, 21 empty cells, the quoted error, and
+  // the 5 newer columns empty.
   assert.equal(
     lines.at(-1),
-    `runs/broken/model.json${','.repeat(22)}"runs/broken/model.json: expected a layers-model, found a graph-model"`,
+    `runs/broken/model.json${','.repeat(22)}"runs/broken/model.json: expected a layers-model, found a graph-model"${','.repeat(5)}`,
   );
 });
 
@@ -517,10 +865,16 @@ void test('the per-layer compare table gives each model its layer medians, notch
   report.models[2].layers[1].entropy = { ...BOX_B, median: 0.6, notchLow: 0.5, notchHigh: 0.7 };
   const marked = compareLayerTable(report, 'dense_2').rows.map((r) => r.cells[1]);
   assert.deepEqual(marked, ['1.25 (0.66 – 1.84)', '0.35 (0.20 – 0.50) ≠', '0.60 (0.50 – 0.70)']);
-  // Without a baseline nothing is marked.
-  const cohort = compareLayerTable({ ...report, baseline: null }, 'dense_2').rows.map(
-    (r) => r.cells[1],
+  // Against a reference checkpoint the same; against the cohort median nothing is marked.
+  const checkpoint = { ...report, baseline: null };
+  checkpoint.reference = { ...report.reference, mode: 'checkpoint' };
+  assert.deepEqual(
+    compareLayerTable(checkpoint, 'dense_2').rows.map((r) => r.cells[1]),
+    marked,
   );
+  const cohortReport = { ...report, baseline: null };
+  cohortReport.reference = { ...report.reference, mode: 'cohort', path: null };
+  const cohort = compareLayerTable(cohortReport, 'dense_2').rows.map((r) => r.cells[1]);
   assert.ok(cohort.every((c) => !c.includes('≠')));
 });
 

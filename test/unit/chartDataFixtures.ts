@@ -82,6 +82,7 @@ export function tinyLayers(): LayerReport[] {
       density: DENSITY,
       tieFraction: 0.0125,
       deadNeurons: 0,
+      range: { min: -1.5, max: 2.5 },
     },
     {
       name: 'dense_2',
@@ -94,6 +95,7 @@ export function tinyLayers(): LayerReport[] {
       density: { ...DENSITY, x: [0, 0.25, 0.5, 0.75], density: [0.1, Number.NaN, 2, 0.3] },
       tieFraction: 0.5,
       deadNeurons: 1,
+      range: { min: 0, max: 4.25 },
     },
   ];
 }
@@ -119,6 +121,8 @@ export function tinyAnalysis(): AnalysisReport {
       entropy: { ...BOX_A, n: 9, median: 2 },
       mi: { pairs: 13, median: 0.2, mean: 0.22, q1: 0.1, q3: 0.3 },
       density: DENSITY,
+      // The global bin range: over both layers' ranges.
+      range: { min: -1.5, max: 4.25 },
     },
   };
 }
@@ -155,6 +159,8 @@ function compareModel(
       entropy: { ...BOX_A, median: hMedian },
       mi: { pairs: 13, median: iMedian, mean: iMedian * 1.1, q1: iMedian / 2, q3: iMedian * 2 },
       density: DENSITY,
+      // Value range [-H, 2H]: base [-2, 4], shortcut [-1.2, 2.4], random [-2.6, 5.2].
+      range: { min: -hMedian, max: 2 * hMedian },
     },
     layers,
     signature: sig,
@@ -162,19 +168,36 @@ function compareModel(
   };
 }
 
+/** The ranking flag of a model carrying the example-level signature, under target shortcut. */
+export const EXAMPLE_LEVEL_FLAG =
+  'carries the example-level signature (H higher, I lower): a possible label-noise memoriser';
+
 /**
- * Three models against a baseline: base (H 2.0, I 0.10), shortcut (H 1.2, I 0.40: heuristic),
- * random labels (H 2.6, I 0.04: example-level), and one that failed.
+ * Three models against a baseline: base (H 2.0, I 0.10; the reference), shortcut (H 1.2,
+ * I 0.40: heuristic), random labels (H 2.6, I 0.04: example-level), and one that failed.
+ * Target shortcut: shortcut is the only one ranked (1), random is flagged (it carries the
+ * example-level signature) and listed last; the baseline is not ranked. Orderings: by H
+ * random (2.6), shortcut (1.2); by I shortcut (0.4), random (0.04). Onsets after the
+ * reference step 100: heuristic at 200 (not at 300), example-level at 300.
  */
 export function tinyCompare(): CompareReport {
   return {
     schema: 'memlens.compare',
-    version: 1,
+    version: 2,
     createdAt: '2026-11-26T18:00:00.000Z',
     probe: { path: '/work/data/probe.npy', samples: 600 },
     params: PARAMS,
     baseline: 'runs/base/model.json',
-    thresholds: { deltaEntropy: 0.1, miRatio: 1.5 },
+    reference: {
+      mode: 'baseline',
+      path: 'runs/base/model.json',
+      initialisation: false,
+      label: 'runs/base/model.json',
+      entropyMedian: 2.0,
+      miMedian: 0.1,
+    },
+    thresholds: { deltaEntropy: 0.1, miRatio: 1.5, scaleRatio: 1.5 },
+    target: 'shortcut',
     models: [
       compareModel('runs/base/model.json', 100, 2.0, 0.1, signature('none', 0, 1)),
       compareModel('runs/shortcut/model.json', 200, 1.2, 0.4, signature('heuristic', -0.8, 4)),
@@ -192,18 +215,113 @@ export function tinyCompare(): CompareReport {
       },
     ],
     ranking: [
-      { path: 'runs/random/model.json', rank: 1, entropyMedian: 2.6, miMedian: 0.04 },
-      { path: 'runs/base/model.json', rank: 2, entropyMedian: 2.0, miMedian: 0.1 },
-      { path: 'runs/shortcut/model.json', rank: 3, entropyMedian: 1.2, miMedian: 0.4 },
+      { path: 'runs/shortcut/model.json', rank: 1, entropyMedian: 1.2, miMedian: 0.4 },
+      {
+        path: 'runs/random/model.json',
+        rank: null,
+        entropyMedian: 2.6,
+        miMedian: 0.04,
+        flag: EXAMPLE_LEVEL_FLAG,
+      },
     ],
-    rankingRule: 'higher median H first, then lower median I (shortcut learning)',
+    rankingRule:
+      'target shortcut learning: higher median H and lower median I are better; a model whose I is lower than the reference, with H not lower, is flagged and not ranked',
+    orderings: {
+      entropy: ['runs/random/model.json', 'runs/shortcut/model.json'],
+      mi: ['runs/shortcut/model.json', 'runs/random/model.json'],
+    },
     correlation: null,
     trajectory: [
       { step: 300, path: 'runs/random/model.json', entropyMedian: 2.6, miMedian: 0.04 },
       { step: 100, path: 'runs/base/model.json', entropyMedian: 2.0, miMedian: 0.1 },
       { step: 200, path: 'runs/shortcut/model.json', entropyMedian: 1.2, miMedian: 0.4 },
     ],
+    onsets: [
+      { kind: 'example-level', step: 300, path: 'runs/random/model.json', persists: true },
+      { kind: 'heuristic', step: 200, path: 'runs/shortcut/model.json', persists: false },
+    ],
   };
+}
+
+/**
+ * tinyCompare without a reference (mode `none`) or a target: no signatures (each model's says
+ * why), no ranking, the per-axis orderings of all three analysed models, no onsets. Medians
+ * are NaN, as the core writes them (null once through JSON).
+ */
+export function noReferenceCompare(): CompareReport {
+  const report = tinyCompare();
+  const why =
+    'no signature: no reference to read it against (a baseline, a reference checkpoint, or the cohort median)';
+  return {
+    ...report,
+    baseline: null,
+    reference: {
+      mode: 'none',
+      path: null,
+      initialisation: false,
+      label: 'no reference',
+      entropyMedian: Number.NaN,
+      miMedian: Number.NaN,
+    },
+    models: report.models.map((m) =>
+      m.error !== undefined
+        ? m
+        : {
+            ...m,
+            signature: {
+              kind: 'none',
+              deltaEntropy: Number.NaN,
+              notchesOverlap: true,
+              miRatio: Number.NaN,
+              miRatioLow: Number.NaN,
+              miRatioHigh: Number.NaN,
+              reference: '',
+              explanation: why,
+            },
+          },
+    ),
+    target: null,
+    ranking: [],
+    rankingRule:
+      'no target: no single best; the models are ordered by each measure alone (name the failure mode to guard against to rank them)',
+    orderings: {
+      entropy: ['runs/random/model.json', 'runs/base/model.json', 'runs/shortcut/model.json'],
+      mi: ['runs/shortcut/model.json', 'runs/base/model.json', 'runs/random/model.json'],
+    },
+    onsets: [],
+  };
+}
+
+/**
+ * tinyCompare as a version 1 report saved earlier: no reference object (or the old
+ * `{ label, entropyMedian, miMedian }`), numeric ranks in any order (the baseline ranked too),
+ * no target, orderings, onsets or scale threshold. Cast: the schema type is version 2 only.
+ */
+export function versionOneCompare(reference?: {
+  label: 'baseline' | 'pooled cohort';
+  entropyMedian: number;
+  miMedian: number;
+}): CompareReport {
+  const report = tinyCompare();
+  const old: Record<string, unknown> = {
+    ...report,
+    version: 1,
+    thresholds: { deltaEntropy: 0.1, miRatio: 1.5 },
+    models: report.models.map((m) => {
+      const copy = { ...m, summary: { ...m.summary } };
+      delete copy.summary.range;
+      return copy;
+    }),
+    ranking: [
+      { path: 'runs/base/model.json', rank: 2, entropyMedian: 2.0, miMedian: 0.1 },
+      { path: 'runs/random/model.json', rank: 1, entropyMedian: 2.6, miMedian: 0.04 },
+      { path: 'runs/shortcut/model.json', rank: 3, entropyMedian: 1.2, miMedian: 0.4 },
+    ],
+    rankingRule: 'higher median H first, then lower median I (shortcut learning)',
+  };
+  for (const key of ['target', 'orderings', 'onsets', 'reference']) delete old[key];
+  if (reference !== undefined) old.reference = reference;
+  return old as unknown as CompareReport;
 }
 
 // ---------------------------------------------------------------- realistic, generated
@@ -277,6 +395,7 @@ function realisticLayers(rng: Rng, hCentre: number, iCentre: number): LayerRepor
       ]),
       tieFraction: 0.001 * li,
       deadNeurons: li === 2 ? 1 : 0,
+      range: { min: -2.5 - 0.5 * li, max: 3 + 0.75 * li },
     };
   });
 }
@@ -297,6 +416,10 @@ function summaryOf(layers: LayerReport[]): AnalysisReport['summary'] {
       { weight: 0.6, mean: iMedian, sd: 0.4 * iMedian + 0.02 },
       { weight: 0.4, mean: iMedian * 1.8, sd: 0.5 * iMedian + 0.03 },
     ]),
+    range: {
+      min: Math.min(...layers.map((l) => l.range?.min ?? Infinity)),
+      max: Math.max(...layers.map((l) => l.range?.max ?? -Infinity)),
+    },
   };
 }
 
@@ -336,36 +459,38 @@ export function realisticCompare(): CompareReport {
       metric: null,
     };
   });
+  const medians = (m: CompareModel) => ({
+    path: m.path,
+    entropyMedian: m.summary.entropy.median,
+    miMedian: m.summary.mi.median,
+  });
+  // Target shortcut against the baseline: random-labels carries the example-level signature,
+  // so it is flagged; the baseline itself is not ranked.
   return {
     ...tinyCompare(),
     params: { ...PARAMS, layers: ['dense_1', 'dense_2', 'dense_3'] },
     baseline: 'examples/generalising/model.json',
+    reference: {
+      mode: 'baseline',
+      path: models[0].path,
+      initialisation: false,
+      label: models[0].path,
+      entropyMedian: models[0].summary.entropy.median,
+      miMedian: models[0].summary.mi.median,
+    },
     models,
     ranking: [
-      {
-        path: models[2].path,
-        rank: 1,
-        entropyMedian: models[2].summary.entropy.median,
-        miMedian: models[2].summary.mi.median,
-      },
-      {
-        path: models[0].path,
-        rank: 2,
-        entropyMedian: models[0].summary.entropy.median,
-        miMedian: models[0].summary.mi.median,
-      },
-      {
-        path: models[1].path,
-        rank: 3,
-        entropyMedian: models[1].summary.entropy.median,
-        miMedian: models[1].summary.mi.median,
-      },
+      { ...medians(models[1]), rank: 1 },
+      { ...medians(models[2]), rank: null, flag: EXAMPLE_LEVEL_FLAG },
     ],
-    trajectory: models.map((m) => ({
-      step: m.step ?? 0,
-      path: m.path,
-      entropyMedian: m.summary.entropy.median,
-      miMedian: m.summary.mi.median,
-    })),
+    orderings: {
+      entropy: [models[2].path, models[1].path],
+      mi: [models[1].path, models[2].path],
+    },
+    trajectory: models.map((m) => ({ ...medians(m), step: m.step ?? 0 })),
+    onsets: [
+      { kind: 'heuristic', step: 1000, path: models[1].path, persists: false },
+      { kind: 'example-level', step: 1500, path: models[2].path, persists: true },
+    ],
   };
 }

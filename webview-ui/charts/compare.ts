@@ -1,10 +1,12 @@
 /**
  * The comparison chart: each model's median H (x) against its median I (y), coloured by its
  * signature, labelled with its name, with the reference the signatures are read against marked
- * (the baseline, or the whole cohort pooled, as the core reports it).
+ * (the reference model's point, or the cohort median, as the core reports it). Without a
+ * reference the points are neutral and there are no quadrants; models that are not comparable
+ * with the reference's group are drawn hollow.
  * Lower-right is where shortcut learning is least suspected (higher H, lower I).
  */
-import type { Plugin } from 'chart.js';
+import type { ChartDataset, Plugin } from 'chart.js';
 import type { ComparePoint } from '../chartData';
 import { SIGNATURE_COLORS, SIGNATURE_LABELS, formatNumber } from '../chartData';
 import type { SignatureKind } from '../../src/shared/protocol';
@@ -118,13 +120,15 @@ export function createCompareChart(
   reference: { label: string; x: number; y: number } | null,
   theme: Theme,
 ): Chart<'scatter', LabelledPoint[]> {
-  const datasets = KINDS.filter((k) => points.some((p) => p.signature === k)).map((kind) => {
+  const data = (role: ComparePoint['role'], kind?: SignatureKind): LabelledPoint[] =>
+    points
+      .filter((p) => p.role === role && (kind === undefined || p.signature === kind))
+      .map((p) => ({ x: p.x, y: p.y, label: p.label }));
+  const datasets: ChartDataset<'scatter', LabelledPoint[]>[] = KINDS.map((kind) => {
     const color = theme.colors[SIGNATURE_COLORS[kind]];
     return {
       label: SIGNATURE_LABELS[kind],
-      data: points
-        .filter((p) => p.signature === kind)
-        .map((p) => ({ x: p.x, y: p.y, label: p.label })),
+      data: data('read', kind),
       backgroundColor: withAlpha(color, 0.85),
       borderColor: color,
       pointRadius: 6,
@@ -132,21 +136,49 @@ export function createCompareChart(
       pointStyle: 'circle' as const,
     };
   });
-  if (reference !== null) {
+  // Without a reference: neutral points, in the theme's text colour.
+  datasets.push({
+    label: 'no reference (no signature)',
+    data: data('unread'),
+    backgroundColor: withAlpha(theme.foreground, 0.55),
+    borderColor: theme.foreground,
+    pointRadius: 6,
+    pointHoverRadius: 8,
+    pointStyle: 'circle',
+  });
+  // Not comparable with the reference's group: hollow, muted.
+  datasets.push({
+    label: 'not comparable',
+    data: data('not-comparable'),
+    backgroundColor: 'transparent',
+    borderColor: theme.muted,
+    borderWidth: 2,
+    pointRadius: 6,
+    pointHoverRadius: 8,
+    pointStyle: 'circle',
+  });
+  // The reference: its model's point (named), else the cohort median (a bare cross).
+  const referencePoints = data('reference');
+  if (referencePoints.length > 0 || reference !== null) {
     datasets.push({
-      label: reference.label,
-      data: [{ x: reference.x, y: reference.y, label: '' }],
+      label: reference?.label ?? 'reference',
+      data:
+        referencePoints.length > 0
+          ? referencePoints
+          : [{ x: reference?.x ?? NaN, y: reference?.y ?? NaN, label: '' }],
       backgroundColor: 'transparent',
       borderColor: theme.foreground,
+      borderWidth: 2,
       pointRadius: 9,
       pointHoverRadius: 10,
-      pointStyle: 'crossRot' as 'circle',
+      pointStyle: 'crossRot',
     });
   }
+  const shown = datasets.filter((d) => d.data.length > 0);
   const base = baseOptions(theme, true);
   return new Chart<'scatter', LabelledPoint[]>(canvas, {
     type: 'scatter',
-    data: { datasets },
+    data: { datasets: shown },
     options: {
       ...base,
       layout: { padding: { right: 16, top: 8 } },

@@ -36,7 +36,12 @@ export const LAYER_CSV_COLUMNS = [
   'dead_neurons',
 ] as const;
 
-/** Extra columns of a comparison: the model's signature and its evidence. */
+/**
+ * Extra columns of a comparison, after the layer columns: the model's signature and its
+ * evidence, its error if it failed; then (added with compare report version 2, at the end so
+ * the earlier columns keep their places) why it is not comparable, its value range (the global
+ * bin range, `summary.range`), its rank and its ranking flag.
+ */
 export const COMPARE_CSV_COLUMNS = [
   'signature',
   'delta_entropy',
@@ -45,6 +50,11 @@ export const COMPARE_CSV_COLUMNS = [
   'mi_ratio_low',
   'mi_ratio_high',
   'error',
+  'not_comparable',
+  'range_min',
+  'range_max',
+  'rank',
+  'flag',
 ] as const;
 
 function layerCells(model: string, l: LayerReport): Cell[] {
@@ -70,8 +80,17 @@ function layerCells(model: string, l: LayerReport): Cell[] {
 
 /**
  * The per-layer table of a report as CSV: one row per layer (analysis) or per (model, layer)
- * (comparison), at full precision. A comparison adds each model's signature and evidence on
- * its rows; a model that failed gets one row with its error and empty measures.
+ * (comparison), at full precision. A comparison adds on each model's rows (COMPARE_CSV_COLUMNS):
+ * - `signature`: the kind (heuristic, example-level, none) with its evidence; `reference` for
+ *   the reference model (baseline or reference checkpoint; its evidence is against itself:
+ *   delta 0, ratio 1); `not comparable` for a model outside the reference's group, with its
+ *   evidence cells empty and the reason in `not_comparable`; empty, with empty evidence, when
+ *   the comparison has no reference (mode `none`).
+ * - `range_min`, `range_max`: the model's value range (`summary.range`), empty when absent.
+ * - `rank`: its rank, `flagged` when the ranking flagged it, empty when not ranked (no target,
+ *   the reference, not comparable); `flag`: the ranking flag's reason.
+ * A model that failed gets one row with its error and empty measures.
+ * Reports saved as version 1 (no `reference` object) name the baseline as the reference.
  */
 export function layerTableCsv(report: AnalysisReport | CompareReport): string {
   if (report.schema === 'memlens.report') {
@@ -80,24 +99,60 @@ export function layerTableCsv(report: AnalysisReport | CompareReport): string {
       report.layers.map((l) => layerCells(report.model.path, l)),
     );
   }
+  // Version 1 reports have no reference object (or one without a mode): the baseline.
+  const reference = report.reference as Partial<CompareReport['reference']> | null | undefined;
+  const referencePath = reference?.mode === undefined ? report.baseline : (reference.path ?? null);
+  const noReference = reference?.mode === 'none';
+  const ranking = new Map((report.ranking ?? []).map((e) => [e.path, e]));
   const rows: Cell[][] = [];
   for (const m of report.models) {
     if (m.error !== undefined) {
       const row: Cell[] = [m.path, ...new Array<Cell>(LAYER_CSV_COLUMNS.length - 1).fill(null)];
-      rows.push([...row, null, null, null, null, null, null, m.error]);
+      rows.push([
+        ...row,
+        null,
+        null,
+        null,
+        null,
+        null,
+        null,
+        m.error,
+        null,
+        null,
+        null,
+        null,
+        null,
+      ]);
       continue;
     }
     const s = m.signature;
+    const entry = ranking.get(m.path);
+    const rank: Cell =
+      entry === undefined ? null : typeof entry.rank === 'number' ? entry.rank : 'flagged';
+    const notComparable = m.notComparable !== undefined;
+    const unread = notComparable || (noReference && m.path !== referencePath);
+    const signature: Cell = notComparable
+      ? 'not comparable'
+      : m.path === referencePath
+        ? 'reference'
+        : unread
+          ? null
+          : s.kind;
+    const evidence: Cell[] = unread
+      ? [null, null, null, null, null]
+      : [s.deltaEntropy, s.notchesOverlap, s.miRatio, s.miRatioLow, s.miRatioHigh];
+    const range = m.summary.range;
     for (const l of m.layers) {
       rows.push([
         ...layerCells(m.path, l),
-        m.path === report.baseline ? 'baseline' : s.kind,
-        s.deltaEntropy,
-        s.notchesOverlap,
-        s.miRatio,
-        s.miRatioLow,
-        s.miRatioHigh,
+        signature,
+        ...evidence,
         null,
+        m.notComparable ?? null,
+        range?.min ?? null,
+        range?.max ?? null,
+        rank,
+        entry?.flag ?? null,
       ]);
     }
   }
