@@ -73,6 +73,10 @@ export interface DetailedAnalysis {
   report: AnalysisReport;
   /** All computed off-diagonal MI values (nats). */
   pairValues: Float64Array;
+  /** Under global binning, the per-neuron entropies binned per layer (the scale check); else null. */
+  entropyLayerBinned: Float64Array | null;
+  /** The model's output shape when its format tells it (the last layer's), else null. */
+  outputShape: (number | null)[] | null;
 }
 
 /** A probe already loaded (for a cohort sharing one subset), or the path to load it from. */
@@ -91,6 +95,7 @@ async function activationsOf(
   captureMs: number;
   probeInfo: AnalysisReport['probe'];
   point: CapturePoint;
+  outputShape: (number | null)[] | null;
 }> {
   const t0 = performance.now();
   if (isActivationDump(source)) {
@@ -113,6 +118,7 @@ async function activationsOf(
       captureMs: performance.now() - t0,
       probeInfo: null,
       point: 'output',
+      outputShape: null,
     };
   }
   if (probe === null) {
@@ -158,6 +164,7 @@ async function activationsOf(
       captureMs: performance.now() - t0,
       probeInfo: { path: set.source, samples: set.shape[0] },
       point: opts.point ?? 'preactivation',
+      outputShape: handle.layers.at(-1)?.outputShape ?? null,
     };
   } finally {
     handle.dispose();
@@ -265,7 +272,12 @@ export async function analyzeDetailed(
     layers: m.layers,
     summary: m.summary,
   };
-  return { report, pairValues: offDiagonalMi(m.mi) };
+  return {
+    report,
+    pairValues: offDiagonalMi(m.mi),
+    entropyLayerBinned: m.entropyLayerBinned,
+    outputShape: got.outputShape,
+  };
 }
 
 /**

@@ -1,43 +1,59 @@
 import { CancelledError, oneLine, UserError } from '../errors';
-import { boxSummary, entropyBoxSummary, quantileSorted, sortedCopy } from '../measures/boxSummary';
+import { boxSummary, quantileSorted, sortedCopy } from '../measures/boxSummary';
 import { loadProbe } from '../probe/loadProbe';
 import type { ProbeSet } from '../probe/types';
 import type {
   AnalysisParams,
-  AnalysisReport,
   BoxSummary,
   CompareModel,
+  CompareReference,
   CompareReport,
+  RankingTarget,
   ReportWarning,
   Signature,
 } from '../report/schema';
 import type { AnalyzeOptions, DetailedAnalysis } from './analyze';
 import { isActivationDump } from '../dumps/dumpFiles';
 import { analyzeDetailed } from './analyze';
-import { medianRatioInterval } from './bootstrap';
 import type { MetricTable } from './metricCsv';
 import { readMetricCsv } from './metricCsv';
-import type { RankingRule } from './ranking';
-import { RANKING_RULE_TEXT, rankModels } from './ranking';
+import { perAxisOrderings, rankingFlag, rankingRuleText, rankModels } from './ranking';
+import { groupAnchor, notComparableReason } from './comparability';
+import { modelReference, pooledReference, signatureAgainst } from './reference';
 import type { SignatureThresholds } from './signature';
-import { DEFAULT_THRESHOLDS, signatureOf } from './signature';
+import { DEFAULT_THRESHOLDS } from './signature';
 import { modelName, sameModel } from '../capture/registry';
 import { expandModelSources } from './sources';
 import { spearman } from './spearman';
-import { parseStep, trajectoryOf } from './trajectory';
+import { parseStep, trajectoryOf, trajectoryOnsets } from './trajectory';
 
 export interface CompareOptions extends AnalyzeOptions {
-  /** The reference model (one of the models); default: for each model, the rest of the cohort. */
+  /** The baseline model (one of the models): the reference, before any other. */
   baseline?: string;
+  /**
+   * The reference when there is no baseline: one of the models (a trajectory's reference
+   * checkpoint; default the earliest), or `cohort`: each model against the other comparable
+   * models pooled, "relative to the cohort median". Without a baseline, a reference or a
+   * trajectory there is none, and no signatures.
+   */
+  reference?: string;
+  /**
+   * Without a baseline, a reference or a trajectory: `none` (default), no signatures; or
+   * `cohort`, the cohort median (the extension's Compare Models, whose reports say so).
+   */
+  fallback?: 'none' | 'cohort';
   /** A CSV of `model,<metric>` rows (e.g. OOD accuracy): Spearman of median H and I with it. */
   metricCsv?: string;
-  /** Signature thresholds (defaults: 0.1 nats, x1.5). */
+  /** Signature thresholds (defaults: 0.1 nats, x1.5, scale x1.5). */
   thresholds?: Partial<SignatureThresholds>;
-  /** Ranking rule (default 'shortcut'). */
-  ranking?: RankingRule;
+  /** The failure mode the ranking guards against; without one, no ranking (per-axis orderings). */
+  target?: RankingTarget;
   /** Bootstrap replicates of the MI-ratio interval (default 1000). */
   bootstrapReplicates?: number;
 }
+
+/** The keyword of `reference` that reads each model against the cohort median. */
+export const COHORT_REFERENCE = 'cohort';
 
 /** Models that have a metric need at least this many for a rank correlation. */
 export const MIN_CORRELATION_MODELS = 3;
@@ -46,6 +62,8 @@ interface Outcome {
   path: string;
   step: number | null;
   result?: DetailedAnalysis;
+  /** Analysed, but not comparable with the reference's group: why. */
+  notComparable?: string;
   error?: string;
 }
 
@@ -79,20 +97,7 @@ function matchMetrics(table: MetricTable, sources: string[]): (number | null)[] 
   return values;
 }
 
-/** Checks a model's measured layers against the reference's: same names, same widths. */
-function architectureMismatch(
-  report: AnalysisReport,
-  reference: AnalysisReport,
-  refPath: string,
-): string | null {
-  const mine = report.layers.map((l) => `${l.name} (${l.neurons})`).join(', ');
-  const theirs = reference.layers.map((l) => `${l.name} (${l.neurons})`).join(', ');
-  return mine === theirs
-    ? null
-    : `different architecture: measured layers ${mine}, expected those of ${refPath}: ${theirs}`;
-}
-
-/** The signature of a model that has no reference to be read against, saying why. */
+/** The signature of a model that is not read against a reference, saying why. */
 function noSignature(explanation: string): Signature {
   return {
     kind: 'none',
@@ -103,6 +108,26 @@ function noSignature(explanation: string): Signature {
     miRatioHigh: NaN,
     reference: '',
     explanation,
+  };
+}
+
+/** The reference model's own signature: none, ratio 1. */
+function referenceSignature(label: string): Signature {
+  return {
+    kind: 'none',
+    deltaEntropy: 0,
+    notchesOverlap: true,
+    miRatio: 1,
+    miRatioLow: 1,
+    miRatioHigh: 1,
+    miComparison: 'ratio',
+    miDifference: 0,
+    miDifferenceLow: 0,
+    miDifferenceHigh: 0,
+    entropyDirection: 'equal',
+    miDirection: 'equal',
+    reference: label,
+    explanation: `the reference: the other models are read against it (${label})`,
   };
 }
 
@@ -124,49 +149,109 @@ function failedModel(o: Outcome, metric: number | null): CompareModel {
   };
 }
 
-function allEntropies(r: AnalysisReport): number[] {
-  return r.layers.flatMap((l) => l.entropies);
+/** How the signatures will be read, decided from the options and the model names alone. */
+interface ReferencePlan {
+  mode: CompareReference['mode'];
+  /** The reference model, for `baseline` and `checkpoint`. */
+  path: string | null;
+  initialisation: boolean;
+  label: string;
+  note?: string;
 }
 
-function concat(arrays: Float64Array[]): Float64Array {
-  const out = new Float64Array(arrays.reduce((n, a) => n + a.length, 0));
-  let at = 0;
-  for (const a of arrays) {
-    out.set(a, at);
-    at += a.length;
+const INITIALISATION_NOTE =
+  'relative to initialisation: training alone lowers H and raises I, so this shows how far training moved the model, not memorization as such';
+
+function planReference(
+  sources: readonly string[],
+  steps: readonly (number | null)[],
+  opts: CompareOptions,
+): ReferencePlan {
+  const find = (given: string, what: string): string => {
+    const found = sources.find((s) => sameModel(s, given));
+    if (found === undefined) {
+      throw new UserError(
+        `${given}: the ${what} is not among the compared models: expected one of ${sources.join(', ')}`,
+      );
+    }
+    return found;
+  };
+  if (opts.baseline !== undefined) {
+    const path = find(opts.baseline, 'baseline');
+    return { mode: 'baseline', path, initialisation: false, label: path };
   }
-  return out;
+  if (opts.reference === COHORT_REFERENCE) {
+    return { mode: 'cohort', path: null, initialisation: false, label: 'the cohort median' };
+  }
+  const trajectory =
+    steps.every((s) => s !== null) && new Set(steps).size === steps.length && steps.length >= 2;
+  let path: string | null = null;
+  if (opts.reference !== undefined) path = find(opts.reference, 'reference');
+  else if (trajectory) {
+    const earliest = Math.min(...(steps as number[]));
+    path = sources[steps.indexOf(earliest)];
+  }
+  if (path === null) {
+    return opts.fallback === 'cohort'
+      ? { mode: 'cohort', path: null, initialisation: false, label: 'the cohort median' }
+      : { mode: 'none', path: null, initialisation: false, label: 'no reference' };
+  }
+  if (!trajectory) return { mode: 'baseline', path, initialisation: false, label: path };
+  const step = steps[sources.indexOf(path)];
+  if (step === 0) {
+    return {
+      mode: 'checkpoint',
+      path,
+      initialisation: true,
+      label: `initialisation (${path})`,
+      note: INITIALISATION_NOTE,
+    };
+  }
+  return {
+    mode: 'checkpoint',
+    path,
+    initialisation: false,
+    label: `the reference checkpoint ${path} (step ${step})`,
+  };
 }
+
+const NO_REFERENCE =
+  'no signature: no reference to read it against (a baseline, a reference checkpoint, or the cohort median)';
 
 /**
- * Compares a cohort of models of the same architecture on one shared probe subset with one
- * bin rule (B bins, each model binned over its own global range: see docs/report-schema.md).
- * Each model gets a memorization signature against the baseline, or without one against the
- * rest of the cohort pooled (per-neuron entropies and MI pair values of the other models);
- * the evidence is delta median H with notch overlap and the median-I ratio with a bootstrap
- * interval. Also: a ranking (documented rule), Spearman correlations with a metric CSV, and
- * a trajectory when every model name carries a distinct step. A model that fails is reported
- * with its error and the others complete.
+ * Compares models on one shared probe subset with one bin rule (B bins, each model binned
+ * over its own global range: see docs/report-schema.md). Signatures are read only where the
+ * paper's logic applies:
+ * - against a named reference: the baseline; else the reference checkpoint of a trajectory
+ *   (every model name carries a distinct step; by default the earliest, an initialisation at
+ *   step 0 said so); else, asked for, the cohort median (the other comparable models pooled);
+ *   with none of these, no signatures. The reference itself gets none.
+ * - like with like: only the models comparable with the reference's group (same measured
+ *   layers and widths, same output shape, same probe: ./comparability) get signatures and
+ *   ranks; the others are listed as not comparable, with why.
+ * The evidence is delta median H with notch overlap (and, where the bin ranges differ in
+ * scale, the same under per-layer bins) and the median-I ratio with a bootstrap interval.
+ * With a target, a ranking (./ranking); always the per-axis orderings, Spearman correlations
+ * with a metric CSV, and a trajectory with the onsets of signatures. A model that fails is
+ * reported with its error and the others complete.
  */
 export async function compare(
   inputs: readonly string[],
   opts: CompareOptions = {},
 ): Promise<CompareReport> {
+  if (opts.baseline !== undefined && opts.reference !== undefined) {
+    throw new UserError(
+      `${opts.reference}: a reference was named beside the baseline ${opts.baseline}: expected one of them (the baseline is the reference)`,
+    );
+  }
   const sources = await expandModelSources(inputs);
   if (sources.length < 2) {
     throw new UserError(
       `${inputs.join(' ')}: expected at least two models to compare, found ${sources.length}${sources.length === 1 ? ` (${sources[0]})` : ''}`,
     );
   }
-  let baseline: string | null = null;
-  if (opts.baseline !== undefined) {
-    baseline = sources.find((s) => sameModel(s, opts.baseline as string)) ?? null;
-    if (baseline === null) {
-      throw new UserError(
-        `${opts.baseline}: the baseline is not among the compared models: expected one of ${sources.join(', ')}`,
-      );
-    }
-  }
+  const steps = sources.map(parseStep);
+  const plan = planReference(sources, steps, opts);
   const table = opts.metricCsv === undefined ? null : await readMetricCsv(opts.metricCsv);
   const metrics = table === null ? sources.map(() => null) : matchMetrics(table, sources);
 
@@ -186,20 +271,19 @@ export async function compare(
     });
   }
 
-  // The baseline first: its measured layers are what the other models are matched against.
+  // The reference model first: the other models are measured on its layers.
   const order = sources.map((_, i) => i);
-  if (baseline !== null) {
-    const b = sources.indexOf(baseline);
+  if (plan.path !== null) {
+    const b = sources.indexOf(plan.path);
     order.splice(order.indexOf(b), 1);
     order.unshift(b);
   }
-  const outcomes: Outcome[] = sources.map((p) => ({ path: p, step: parseStep(p) }));
-  let reference: { report: AnalysisReport; path: string } | null = null;
+  const outcomes: Outcome[] = sources.map((p, i) => ({ path: p, step: steps[i] }));
+  let forcedLayers: string[] | undefined = opts.layers;
   for (const [done, i] of order.entries()) {
     const o = outcomes[i];
-    const layers = opts.layers ?? reference?.report.params.layers;
-    try {
-      const result = await analyzeDetailed(o.path, probe === null ? null : { loaded: probe }, {
+    const run = (layers: string[] | undefined): Promise<DetailedAnalysis> =>
+      analyzeDetailed(o.path, probe === null ? null : { loaded: probe }, {
         ...opts,
         ...(layers === undefined ? {} : { layers }),
         onProgress: (p) =>
@@ -208,27 +292,80 @@ export async function compare(
             detail: `${modelName(o.path)} (model ${done + 1} of ${sources.length})${p.detail === undefined ? '' : `: ${p.detail}`}`,
           }),
       });
-      const mismatch =
-        reference === null
-          ? null
-          : architectureMismatch(result.report, reference.report, reference.path);
-      if (mismatch !== null) o.error = mismatch;
-      else {
-        o.result = result;
-        reference ??= { report: result.report, path: o.path };
-      }
+    try {
+      o.result = await run(forcedLayers);
+      forcedLayers ??= o.result.report.params.layers;
     } catch (err) {
       if (err instanceof CancelledError) throw err;
       o.error = errorText(err);
+      // Layers taken from another model may not exist in this one: measured on its own
+      // layers, it is listed as not comparable rather than failed.
+      if (forcedLayers !== undefined && opts.layers === undefined) {
+        try {
+          o.result = await run(undefined);
+          o.notComparable = `its layers differ: ${o.error}`;
+          delete o.error;
+        } catch (again) {
+          if (again instanceof CancelledError) throw again;
+        }
+      }
     }
-    if (baseline !== null && o.path === baseline && o.error !== undefined) {
-      throw new UserError(`${baseline}: the baseline could not be analysed: ${o.error}`);
+    if (o.path === plan.path && o.error !== undefined) {
+      throw new UserError(
+        `${o.path}: the ${plan.mode === 'baseline' ? 'baseline' : 'reference checkpoint'} could not be analysed: ${o.error}`,
+      );
     }
   }
 
+  // Like with like: the group comparable with the reference (or the largest group).
+  const measured = outcomes.filter((o) => o.result !== undefined && o.notComparable === undefined);
+  const anchor = groupAnchor(
+    measured.map((o) => ({ path: o.path, result: o.result as DetailedAnalysis })),
+    plan.path,
+  );
+  if (anchor !== null) {
+    for (const o of measured) {
+      const why = notComparableReason(
+        { path: o.path, result: o.result as DetailedAnalysis },
+        anchor,
+      );
+      if (why !== null) o.notComparable = why;
+    }
+  }
+  const comparable = outcomes.filter(
+    (o) => o.result !== undefined && o.notComparable === undefined,
+  );
+
   const thresholds: SignatureThresholds = { ...DEFAULT_THRESHOLDS, ...opts.thresholds };
-  const ok = outcomes.filter((o) => o.result !== undefined);
   const seed = opts.seed ?? 0;
+  const bins = opts.bins ?? 100;
+  const bootstrap = { replicates: opts.bootstrapReplicates ?? 1000, seed };
+  const refOutcome = comparable.find((o) => o.path === plan.path);
+  const refMeasures =
+    refOutcome === undefined
+      ? null
+      : modelReference(
+          (refOutcome.result as DetailedAnalysis).report,
+          (refOutcome.result as DetailedAnalysis).pairValues,
+          plan.label,
+          plan.note,
+        );
+  const signatureOfModel = (o: Outcome): Signature => {
+    if (o.notComparable !== undefined) return noSignature(`not comparable: ${o.notComparable}`);
+    if (o.path === plan.path) return referenceSignature(plan.label);
+    const mine = o.result as DetailedAnalysis;
+    if (plan.mode === 'cohort') {
+      const rest = comparable.filter((x) => x !== o).map((x) => x.result as DetailedAnalysis);
+      if (rest.length === 0) {
+        return noSignature('no signature: no other comparable model to form a cohort median');
+      }
+      const label = `the cohort median (${rest.length} other model${rest.length === 1 ? '' : 's'} pooled)`;
+      return signatureAgainst(mine, pooledReference(rest, bins, label), thresholds, bootstrap);
+    }
+    if (refMeasures === null) return noSignature(NO_REFERENCE);
+    return signatureAgainst(mine, refMeasures, thresholds, bootstrap);
+  };
+
   const models: CompareModel[] = outcomes.map((o, i) => {
     if (o.result === undefined) return failedModel(o, metrics[i]);
     const { report } = o.result;
@@ -237,31 +374,36 @@ export async function compare(
       step: o.step,
       summary: report.summary,
       layers: report.layers,
-      signature: signatureFor(
-        o,
-        ok,
-        baseline,
-        thresholds,
-        opts.bootstrapReplicates ?? 1000,
-        seed,
-        opts.bins ?? 100,
-      ),
+      signature: signatureOfModel(o),
       metric: metrics[i],
       warnings: isActivationDump(o.path) ? report.warnings : [...probeNotices, ...report.warnings],
+      ...(o.result.outputShape === null ? {} : { outputShape: o.result.outputShape }),
+      ...(o.notComparable === undefined ? {} : { notComparable: o.notComparable }),
     };
   });
 
-  const done = models.filter((m) => m.error === undefined);
-  const rule = opts.ranking ?? 'shortcut';
-  const ranking = rankModels(
-    done.map((m) => ({
-      path: m.path,
-      entropyMedian: m.summary.entropy.median,
-      miMedian: m.summary.mi.median,
-    })),
-    rule,
+  const comparableModels = models.filter(
+    (m) => m.error === undefined && m.notComparable === undefined,
   );
-  const withMetric = done.filter((m) => m.metric !== null);
+  const candidates = comparableModels.filter((m) => m.path !== plan.path);
+  const medians = (m: CompareModel): { path: string; entropyMedian: number; miMedian: number } => ({
+    path: m.path,
+    entropyMedian: m.summary.entropy.median,
+    miMedian: m.summary.mi.median,
+  });
+  const flagsApply = plan.mode === 'baseline' || plan.mode === 'checkpoint';
+  const target = opts.target ?? null;
+  const ranking =
+    target === null
+      ? []
+      : rankModels(
+          candidates.map((m) => ({
+            ...medians(m),
+            flag: flagsApply ? rankingFlag(target, m.signature) : null,
+          })),
+          target,
+        );
+  const withMetric = comparableModels.filter((m) => m.metric !== null);
   const correlation =
     table === null
       ? null
@@ -277,19 +419,22 @@ export async function compare(
           ),
         };
   const trajectory = outcomes.every((o) => o.step !== null)
-    ? trajectoryOf(
-        done.map((m) => ({
-          path: m.path,
-          step: m.step,
-          entropyMedian: m.summary.entropy.median,
-          miMedian: m.summary.mi.median,
-        })),
-      )
+    ? trajectoryOf(comparableModels.map((m) => ({ ...medians(m), step: m.step })))
     : null;
+  const refStep = plan.path === null ? null : steps[sources.indexOf(plan.path)];
+  const onsets =
+    trajectory === null || !flagsApply
+      ? []
+      : trajectoryOnsets(
+          candidates
+            .filter((m) => refStep === null || (m.step as number) > refStep)
+            .map((m) => ({ step: m.step as number, path: m.path, kind: m.signature.kind }))
+            .sort((a, b) => a.step - b.step),
+        );
 
-  const first = reference?.report;
+  const first = (refOutcome ?? comparable[0] ?? outcomes.find((o) => o.result))?.result?.report;
   const params: AnalysisParams = first?.params ?? {
-    bins: opts.bins ?? 100,
+    bins,
     binning: opts.binning ?? 'global',
     k: opts.k ?? 3,
     estimator: opts.estimator ?? 'ksg',
@@ -302,99 +447,55 @@ export async function compare(
   };
   return {
     schema: 'memlens.compare',
-    version: 1,
+    version: 2,
     createdAt: new Date().toISOString(),
     probe: probe === null ? null : { path: probe.source, samples: probe.shape[0] },
     params,
-    baseline,
+    baseline: plan.mode === 'baseline' ? plan.path : null,
+    reference: referenceOf(plan, comparable, bins),
     thresholds,
     models,
+    target,
     ranking,
-    rankingRule: RANKING_RULE_TEXT[rule],
+    rankingRule: rankingRuleText(target, flagsApply),
+    orderings: perAxisOrderings(candidates.map(medians)),
     correlation,
     trajectory,
-    reference: referencePoint(ok, baseline),
+    onsets,
   };
 }
 
 /**
- * The medians the signatures are read against, for the compare chart's quadrants: the
- * baseline's, or without one the medians of the whole cohort pooled (every model's
- * per-neuron entropies and MI pair values; each model's own signature leaves that model out
- * of the pool). Null when no model, or no MI pair, was analysed.
+ * The reference in the report, with the medians the compare chart draws its quadrants
+ * around: the reference model's; in cohort mode every comparable model pooled (each model's
+ * own signature leaves that model out of the pool); NaN without a reference.
  */
-function referencePoint(ok: Outcome[], baseline: string | null): CompareReport['reference'] {
-  const results = ok.map((o) => o.result as DetailedAnalysis);
-  if (results.length === 0) return null;
-  if (baseline !== null) {
-    const base = ok.find((o) => o.path === baseline)?.result;
-    if (base === undefined) return null;
+function referenceOf(
+  plan: ReferencePlan,
+  comparable: readonly Outcome[],
+  bins: number,
+): CompareReference {
+  const base = {
+    mode: plan.mode,
+    path: plan.path,
+    initialisation: plan.initialisation,
+    label: plan.label,
+  };
+  const results = comparable.map((o) => o.result as DetailedAnalysis);
+  if (plan.mode === 'cohort' && results.length > 0) {
+    const pooled = pooledReference(results, bins, plan.label);
+    const pairs = sortedCopy(pooled.pairValues);
     return {
-      label: 'baseline',
-      entropyMedian: base.report.summary.entropy.median,
-      miMedian: base.report.summary.mi.median,
+      ...base,
+      entropyMedian: boxSummary(results.flatMap((r) => r.report.layers.flatMap((l) => l.entropies)))
+        .median,
+      miMedian: pairs.length === 0 ? NaN : quantileSorted(pairs, 0.5),
     };
   }
-  const pairs = sortedCopy(concat(results.map((r) => r.pairValues)));
-  if (pairs.length === 0) return null;
+  const ref = comparable.find((o) => o.path === plan.path)?.result;
   return {
-    label: 'pooled cohort',
-    entropyMedian: boxSummary(results.flatMap((r) => allEntropies(r.report))).median,
-    miMedian: quantileSorted(pairs, 0.5),
+    ...base,
+    entropyMedian: ref?.report.summary.entropy.median ?? NaN,
+    miMedian: ref?.report.summary.mi.median ?? NaN,
   };
-}
-
-function signatureFor(
-  o: Outcome,
-  ok: Outcome[],
-  baseline: string | null,
-  thresholds: SignatureThresholds,
-  replicates: number,
-  seed: number,
-  bins: number,
-): Signature {
-  const mine = o.result as DetailedAnalysis;
-  let refEntropy: BoxSummary;
-  let refPairs: Float64Array;
-  let refName: string;
-  if (baseline !== null) {
-    const base = ok.find((x) => x.path === baseline)?.result as DetailedAnalysis;
-    if (o.path === baseline) {
-      return {
-        kind: 'none',
-        deltaEntropy: 0,
-        notchesOverlap: true,
-        miRatio: 1,
-        miRatioLow: 1,
-        miRatioHigh: 1,
-        miComparison: 'ratio',
-        miDifference: 0,
-        miDifferenceLow: 0,
-        miDifferenceHigh: 0,
-        entropyDirection: 'equal',
-        miDirection: 'equal',
-        reference: baseline,
-        explanation: 'the baseline: the reference the other models are compared with',
-      };
-    }
-    refEntropy = base.report.summary.entropy;
-    refPairs = base.pairValues;
-    refName = baseline;
-  } else {
-    const rest = ok.filter((x) => x !== o).map((x) => x.result as DetailedAnalysis);
-    if (rest.length === 0) {
-      return noSignature('no signature: no other model of the cohort was analysed to compare with');
-    }
-    refEntropy = entropyBoxSummary(
-      rest.flatMap((r) => allEntropies(r.report)),
-      bins,
-    );
-    refPairs = concat(rest.map((r) => r.pairValues));
-    refName = `rest of cohort (${rest.length} model${rest.length === 1 ? '' : 's'} pooled)`;
-  }
-  const mi = medianRatioInterval(mine.pairValues, refPairs, { replicates, seed });
-  return signatureOf(
-    { entropy: mine.report.summary.entropy, referenceEntropy: refEntropy, mi, reference: refName },
-    thresholds,
-  );
 }

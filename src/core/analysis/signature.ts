@@ -1,4 +1,4 @@
-import type { BoxSummary, Signature, SignatureKind } from '../report/schema';
+import type { BoxSummary, Signature, SignatureKind, ValueRange } from '../report/schema';
 import type { MedianComparison, RatioInterval } from './bootstrap';
 
 /** When a difference counts as a direction (see docs/report-schema.md, "Signatures"). */
@@ -7,9 +7,18 @@ export interface SignatureThresholds {
   deltaEntropy: number;
   /** Median-I ratio at or above which I counts as higher, at or below 1/x as lower (default 1.5). */
   miRatio: number;
+  /**
+   * Factor between two models' global bin-range widths at or above which median H is also
+   * compared under per-layer bins, and the H direction must agree under both (default 1.5).
+   */
+  scaleRatio: number;
 }
 
-export const DEFAULT_THRESHOLDS: SignatureThresholds = { deltaEntropy: 0.1, miRatio: 1.5 };
+export const DEFAULT_THRESHOLDS: SignatureThresholds = {
+  deltaEntropy: 0.1,
+  miRatio: 1.5,
+  scaleRatio: 1.5,
+};
 
 /**
  * Median I (nats) below which the ratio of medians is not used: near 0 a ratio explodes, and
@@ -37,7 +46,31 @@ export interface SignatureInput {
    * with its interval. A bare ratio is read as a ratio.
    */
   mi: RatioInterval | MedianComparison;
+  /** The reference in words. */
   reference: string;
+  /** Said after the evidence, e.g. that the reference is an untrained initialisation. */
+  referenceNote?: string;
+  /**
+   * Under global binning: both bin ranges and both models' entropies binned per layer, for
+   * the scale check (see {@link signatureOf}).
+   */
+  scale?: {
+    range: ValueRange;
+    referenceRange: ValueRange;
+    entropyLayerBinned: BoxSummary;
+    referenceEntropyLayerBinned: BoxSummary;
+  };
+}
+
+/**
+ * How far apart two ranges' widths are: max(w1, w2) / min(w1, w2), 1 for two empty ranges,
+ * Infinity when only one is empty.
+ */
+export function rangeFactor(a: ValueRange, b: ValueRange): number {
+  const wa = a.max - a.min;
+  const wb = b.max - b.min;
+  if (wa === wb) return 1;
+  return Math.max(wa, wb) / Math.min(wa, wb);
 }
 
 export function notchesOverlap(a: BoxSummary, b: BoxSummary): boolean {
@@ -112,11 +145,33 @@ function miEvidence(mi: RatioInterval | MedianComparison): string {
   );
 }
 
-function explain(kind: SignatureKind, h: Direction, i: Direction, input: SignatureInput): string {
+const range = (r: ValueRange): string => `[${fmt(r.min)}, ${fmt(r.max)}]`;
+
+/** What the scale check found, when it overruled the H direction under global bins. */
+function scaleEvidence(scale: NonNullable<Signature['scale']>): string {
+  const layer = scale.layerBinned;
+  if (layer === undefined || layer.direction === scale.globalDirection) return '';
+  return (
+    `; the H change follows the activation scale: H ${scale.globalDirection} under global bins but ` +
+    `${layer.direction} under per-layer bins (median H ${signed(layer.deltaEntropy)} nats, notches ` +
+    `${layer.notchesOverlap ? 'overlap' : 'apart'}), bin ranges ${range(scale.range)} against ` +
+    `${range(scale.referenceRange)} (width x${fmt(scale.factor)}), so H is read as equal`
+  );
+}
+
+function explain(
+  kind: SignatureKind,
+  h: Direction,
+  i: Direction,
+  input: SignatureInput,
+  scale: Signature['scale'],
+): string {
   const delta = input.entropy.median - input.referenceEntropy.median;
   const evidence =
     `median H ${signed(delta)} nats (notches ${notchesOverlap(input.entropy, input.referenceEntropy) ? 'overlap' : 'apart'}), ` +
-    `${miEvidence(input.mi)} vs ${input.reference}`;
+    `${miEvidence(input.mi)} vs ${input.reference}` +
+    (scale === undefined ? '' : scaleEvidence(scale)) +
+    (input.referenceNote === undefined ? '' : `; ${input.referenceNote}`);
   if (kind === 'heuristic') {
     return `heuristic memorization (shortcut learning): H lower and I higher; ${evidence}`;
   }
@@ -141,12 +196,44 @@ function explain(kind: SignatureKind, h: Direction, i: Direction, input: Signatu
  * (notches for H, the bootstrap interval for I). Median I is compared by ratio, or by
  * difference when a median is below {@link MI_RATIO_FLOOR} (`miComparison` says which; the
  * unused ratio is then NaN).
+ *
+ * Scale check (under global binning, `input.scale`): H under global bins partly measures the
+ * activation scale (docs/measures.md). When the two bin ranges' widths differ by
+ * `thresholds.scaleRatio` or more, median H is compared under per-layer bins too, and the H
+ * direction stands only when both binnings give the same one; else H reads `equal` and the
+ * explanation says the change follows the scale.
  */
 export function signatureOf(
   input: SignatureInput,
   thresholds: SignatureThresholds = DEFAULT_THRESHOLDS,
 ): Signature {
-  const h = entropyDirection(input.entropy, input.referenceEntropy, thresholds);
+  const globalH = entropyDirection(input.entropy, input.referenceEntropy, thresholds);
+  let h = globalH;
+  let scale: Signature['scale'];
+  if (input.scale !== undefined) {
+    const {
+      range: r,
+      referenceRange,
+      entropyLayerBinned: mine,
+      referenceEntropyLayerBinned: ref,
+    } = input.scale;
+    scale = {
+      range: r,
+      referenceRange,
+      factor: rangeFactor(r, referenceRange),
+      globalDirection: globalH,
+    };
+    if (scale.factor >= thresholds.scaleRatio) {
+      const direction = entropyDirection(mine, ref, thresholds);
+      scale.layerBinned = {
+        deltaEntropy: mine.median - ref.median,
+        notchesOverlap: notchesOverlap(mine, ref),
+        direction,
+      };
+      // The H half holds only when both binnings agree.
+      if (direction !== globalH) h = 'equal';
+    }
+  }
   const i = miDirection(input.mi, thresholds);
   const kind = kindOf(h, i);
   const comparison = miComparisonOf(input.mi);
@@ -171,6 +258,7 @@ export function signatureOf(
     entropyDirection: h,
     miDirection: i,
     reference: input.reference,
-    explanation: explain(kind, h, i, input),
+    explanation: explain(kind, h, i, input, scale),
+    ...(scale === undefined ? {} : { scale }),
   };
 }

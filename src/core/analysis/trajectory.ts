@@ -1,4 +1,5 @@
 import { modelName } from '../capture/registry';
+import type { SignatureKind, TrajectoryOnset } from '../report/schema';
 
 /**
  * The training step of a checkpoint, read from its model name (see the registry's modelName:
@@ -42,4 +43,26 @@ export function trajectoryOf(
       miMedian: m.miMedian,
     }))
     .sort((a, b) => a.step - b.step);
+}
+
+/**
+ * Where each memorization signature first appears along a trajectory read against a
+ * reference checkpoint: the earliest checkpoint after the reference carrying it, and whether
+ * every later checkpoint carries it too. `points` in step order, the reference left out.
+ */
+export function trajectoryOnsets(
+  points: readonly { step: number; path: string; kind: SignatureKind }[],
+): TrajectoryOnset[] {
+  const onsets: TrajectoryOnset[] = [];
+  for (const kind of ['heuristic', 'example-level'] as const) {
+    const first = points.findIndex((p) => p.kind === kind);
+    if (first < 0) continue;
+    onsets.push({
+      kind,
+      step: points[first].step,
+      path: points[first].path,
+      persists: points.slice(first).every((p) => p.kind === kind),
+    });
+  }
+  return onsets.sort((a, b) => a.step - b.step);
 }

@@ -129,7 +129,8 @@ function binnedEntropyOf(
   return h > 0 ? h : 0;
 }
 
-function valueRange(data: Float64Array, from: number, to: number): [number, number] {
+/** The smallest and largest of data[from..to); a non-finite value is a RangeError. */
+export function valueRange(data: Float64Array, from: number, to: number): [number, number] {
   let min = Infinity;
   let max = -Infinity;
   for (let i = from; i < to; i++) {

@@ -7,13 +7,14 @@ import type { JobOptions } from '../progress';
 import type {
   BoxSummary,
   LayerReport,
+  ValueRange,
   MiDensity,
   MiSummary,
   ReportWarning,
 } from '../report/schema';
 import { entropyBoxSummary, miSummary } from './boxSummary';
 import type { Binning } from './entropy';
-import { checkBins, entropies } from './entropy';
+import { checkBins, entropies, valueRange } from './entropy';
 import type { KsgEstimator } from './ksgKernel';
 import { miDensity } from './gmm';
 import { capNeurons } from './neuronCap';
@@ -158,6 +159,8 @@ export interface MeasureResult {
   params: MeasureParams;
   /** Binned entropy per neuron, column order, nats. */
   entropy: Float64Array;
+  /** Under global binning, each neuron's entropy binned over its layer's range; else null. */
+  entropyLayerBinned: Float64Array | null;
   /** Fraction of each neuron's values tied with another of its values, column order. */
   tieFractions: Float64Array;
   /**
@@ -170,7 +173,15 @@ export interface MeasureResult {
   /** Per-layer summaries: entropy over all of the layer's neurons, MI over pairs inside it. */
   layers: LayerReport[];
   /** Over all neurons (entropy) and all computed off-diagonal pairs (MI). */
-  summary: { entropy: BoxSummary; mi: MiSummary; density: MiDensity };
+  summary: {
+    entropy: BoxSummary;
+    mi: MiSummary;
+    density: MiDensity;
+    /** All values' range: the global bin range. */
+    range: ValueRange;
+    /** Under global binning: the entropies binned per layer, summarised. */
+    entropyLayerBinned?: BoxSummary;
+  };
   warnings: ReportWarning[];
   timing: { entropyMs: number; miMs: number; summaryMs: number };
 }
@@ -259,6 +270,7 @@ export async function measure(
     const pairValues = offDiagonalMi(mi, inLayer);
     const ties = layerTieStats(acts, layer, tieFractions);
     const layerEntropy = entropy.subarray(layer.start, layer.end);
+    const [min, max] = valueRange(acts.data, layer.start * acts.samples, layer.end * acts.samples);
     let unmeasurable = 0;
     for (let c = layer.start; c < layer.end; c++) if (!measurable[c]) unmeasurable++;
     layers.push({
@@ -272,6 +284,7 @@ export async function measure(
       density: miDensity(pairValues),
       tieFraction: ties.tieFraction,
       deadNeurons: ties.deadNeurons,
+      range: { min, max },
     });
     // Let an abort (or other work) in between layers' mixture fits.
     await new Promise<void>((resolve) => setImmediate(resolve));
@@ -286,13 +299,24 @@ export async function measure(
     const allPairs = offDiagonalMi(mi);
     overall = { mi: miSummary(allPairs), density: miDensity(allPairs) };
   }
-  const summary = { entropy: entropyBoxSummary(entropy, params.bins), ...overall };
+  const summary: MeasureResult['summary'] = {
+    entropy: entropyBoxSummary(entropy, params.bins),
+    ...overall,
+    range: overallRange(layers),
+  };
+  // What a comparison checks an H change against when two models' scales differ.
+  const entropyLayerBinned =
+    params.binning === 'global' ? entropies(acts, { bins: params.bins, binning: 'layer' }) : null;
+  if (entropyLayerBinned !== null) {
+    summary.entropyLayerBinned = entropyBoxSummary(entropyLayerBinned, params.bins);
+  }
   onProgress?.({ stage: 'summary', done: total, total });
   const summaryMs = performance.now() - t;
 
   return {
     params,
     entropy,
+    entropyLayerBinned,
     tieFractions,
     miMeasurable: measurable,
     mi,
@@ -337,6 +361,18 @@ export function offDiagonalMi(m: MiMatrix, subset?: readonly number[]): Float64A
     }
   }
   return out;
+}
+
+/** The range over all layers (an empty matrix: NaN). */
+function overallRange(layers: readonly LayerReport[]): ValueRange {
+  let min = Infinity;
+  let max = -Infinity;
+  for (const l of layers) {
+    const r = l.range as ValueRange;
+    if (r.min < min) min = r.min;
+    if (r.max > max) max = r.max;
+  }
+  return layers.length === 0 ? { min: NaN, max: NaN } : { min, max };
 }
 
 function warningsFor(params: MeasureParams, layers: LayerReport[], mi: MiMatrix): ReportWarning[] {

@@ -72,6 +72,17 @@ export interface LayerReport {
   tieFraction: number;
   /** Neurons constant over the whole probe set. */
   deadNeurons: number;
+  /**
+   * Smallest and largest value of the layer's neurons: the layer's bin range under `layer`
+   * binning. Absent in reports written before it was added.
+   */
+  range?: ValueRange;
+}
+
+/** The smallest and largest of a set of activation values. */
+export interface ValueRange {
+  min: number;
+  max: number;
 }
 
 export type WarningCode =
@@ -139,6 +150,17 @@ export interface AnalysisReport {
     /** Over all off-diagonal pairs of measured neurons. */
     mi: MiSummary;
     density: MiDensity;
+    /**
+     * Smallest and largest value over all measured neurons: the bin range under `global`
+     * binning. Absent in reports written before it was added.
+     */
+    range?: ValueRange;
+    /**
+     * Under `global` binning, the per-neuron entropies binned per layer instead (each layer's
+     * bins over its own range), summarised: what a comparison checks the H change against when
+     * two models' ranges differ in scale (see Signature.scale). Absent otherwise.
+     */
+    entropyLayerBinned?: BoxSummary;
   };
 }
 
@@ -170,8 +192,73 @@ export interface Signature {
   /** How median H and median I moved against the reference, after thresholds and intervals. */
   entropyDirection?: 'lower' | 'higher' | 'equal';
   miDirection?: 'lower' | 'higher' | 'equal';
+  /** The reference in words ("the baseline shortcut-baseline", "the cohort median ..."). */
   reference: string;
   explanation: string;
+  /**
+   * Under `global` binning: the two bin ranges and how far their widths differ. When the
+   * factor reaches `thresholds.scaleRatio`, median H was also compared under per-layer bins
+   * (`layerBinned`), and the H direction holds only when both binnings agree; otherwise
+   * `entropyDirection` is `equal` and the explanation says the H change follows the
+   * activation scale. Absent without global binning and in older reports.
+   */
+  scale?: {
+    range: ValueRange;
+    referenceRange: ValueRange;
+    /** max(w, w_ref) / min(w, w_ref) of the range widths w = max - min (Infinity if one is 0). */
+    factor: number;
+    layerBinned?: {
+      deltaEntropy: number;
+      notchesOverlap: boolean;
+      direction: 'lower' | 'higher' | 'equal';
+    };
+    /** The direction under global bins before the check (what `entropyDirection` would be). */
+    globalDirection: 'lower' | 'higher' | 'equal';
+  };
+}
+
+/** Which failure mode a ranking guards against (`--target`). */
+export type RankingTarget = 'shortcut' | 'label-noise';
+
+/** What the signatures of a comparison are read against. */
+export interface CompareReference {
+  /**
+   * `baseline`: the baseline model; `checkpoint`: the reference checkpoint of a trajectory
+   * (by default the earliest); `cohort`: for each model, the other comparable models pooled
+   * ("relative to the cohort median"); `none`: no reference, so no signatures.
+   */
+  mode: 'baseline' | 'checkpoint' | 'cohort' | 'none';
+  /** The reference model (`baseline`, `checkpoint`), else null. */
+  path: string | null;
+  /** The reference checkpoint is an untrained initialisation (step 0). */
+  initialisation: boolean;
+  /** The reference in words, as the explanations use it. */
+  label: string;
+  /**
+   * The medians the chart draws its quadrants around: the reference model's, or in cohort
+   * mode every comparable model's values pooled; NaN (null in JSON) in mode `none`.
+   */
+  entropyMedian: number;
+  miMedian: number;
+}
+
+export interface RankingEntry {
+  path: string;
+  /** 1 = best; null for a flagged model, which is listed after the ranked ones. */
+  rank: number | null;
+  entropyMedian: number;
+  miMedian: number;
+  /** Why the model cannot be ranked best: it carries the other failure mode's signature. */
+  flag?: string;
+}
+
+/** Where a signature first appears along a trajectory (after the reference checkpoint). */
+export interface TrajectoryOnset {
+  kind: 'heuristic' | 'example-level';
+  step: number;
+  path: string;
+  /** The signature holds at every later checkpoint too. */
+  persists: boolean;
 }
 
 export interface CompareModel {
@@ -184,31 +271,40 @@ export interface CompareModel {
   metric: number | null;
   /** The analysis warnings of this model (heavy ties, dead neurons, small probe ...). */
   warnings?: ReportWarning[];
+  /**
+   * Present when the model was analysed but is not comparable with the reference's group
+   * (other measured layers or widths, another output width): why. It then has no signature
+   * and no rank.
+   */
+  notComparable?: string;
+  /** The model's output shape (batch dimension null), when its format tells it. */
+  outputShape?: (number | null)[];
   error?: string;
 }
 
 export interface CompareReport {
   schema: 'memlens.compare';
-  version: 1;
+  version: 2;
   createdAt: string;
   probe: { path: string; samples: number } | null;
   params: AnalysisParams;
+  /** The baseline model (`--baseline`), or null. */
   baseline: string | null;
-  thresholds: { deltaEntropy: number; miRatio: number };
+  /** What the signatures are read against. */
+  reference: CompareReference;
+  thresholds: { deltaEntropy: number; miRatio: number; scaleRatio: number };
   models: CompareModel[];
-  ranking: { path: string; rank: number; entropyMedian: number; miMedian: number }[];
+  /** The failure mode the ranking guards against; null: no ranking, only per-axis orderings. */
+  target: RankingTarget | null;
+  /** With a target: the comparable models other than the reference, rank 1 best; else empty. */
+  ranking: RankingEntry[];
+  /** The ranking rule in words (or, without a target, why there is no single best). */
   rankingRule: string;
+  /** The comparable models other than the reference, by median H and by median I, highest first. */
+  orderings: { entropy: string[]; mi: string[] };
   correlation: { metric: string; entropySpearman: number; miSpearman: number } | null;
+  /** When every model name carries a distinct step: median H and I in step order. */
   trajectory: { step: number; path: string; entropyMedian: number; miMedian: number }[] | null;
-  /**
-   * The medians the signatures are read against, for the chart's quadrants: the baseline's
-   * (label `baseline`), or the whole cohort pooled (`pooled cohort`: every model's neuron
-   * entropies and MI pairs; each model's signature leaves that model out). Absent in reports
-   * written before it was added.
-   */
-  reference?: {
-    label: 'baseline' | 'pooled cohort';
-    entropyMedian: number;
-    miMedian: number;
-  } | null;
+  /** With a trajectory read against a reference: where each signature first appears. */
+  onsets: TrajectoryOnset[];
 }
