@@ -9,8 +9,9 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { analyze, analyzeDetailed } from '../core/analysis/analyze';
 import type { AnalyzeOptions } from '../core/analysis/analyze';
-import { medianRatioInterval } from '../core/analysis/bootstrap';
-import { signatureOf } from '../core/analysis/signature';
+import type { ReferenceMeasures } from '../core/analysis/reference';
+import { modelReference, signatureAgainst } from '../core/analysis/reference';
+import { DEFAULT_THRESHOLDS } from '../core/analysis/signature';
 import { compare } from '../core/analysis/compare';
 import type { CompareOptions } from '../core/analysis/compare';
 import {
@@ -25,7 +26,7 @@ import { UserError } from '../core/errors';
 import { writeFileAtomic } from '../core/io/atomicWrite';
 import { exitOnSignals } from '../core/io/exitOnSignal';
 import { disposeMiPool } from '../core/mi/miMatrix';
-import type { AnalysisReport, BoxSummary } from '../core/report/schema';
+import type { AnalysisReport, BoxSummary, ValueRange } from '../core/report/schema';
 import type { Progress } from '../core/progress';
 import { isJobRequest } from './hostProtocol';
 import { withSignatureFlag } from './lensText';
@@ -98,54 +99,71 @@ function torchOptions(
 }
 
 /** What a signature needs of the baseline; kept in the workspace storage between jobs. */
-interface ReferenceMeasures {
-  entropy: BoxSummary;
+interface CachedBaseline {
+  measures: ReferenceMeasures;
   /** Measured layers with their widths, e.g. "hidden1 (64), hidden2 (64)". */
   shape: string;
-  /** Off-diagonal MI values (nats). */
-  pairValues: Float64Array;
 }
+
+/** The cache layout's version: entries of another version are measured again. */
+const BASELINE_CACHE_VERSION = 2;
 
 function shapeOf(report: AnalysisReport): string {
   return report.layers.map((l) => `${l.name} (${l.neurons})`).join(', ');
 }
 
 /** Reads cached baseline measures (`<file>.json` + `<file>.f64`); null when absent or damaged. */
-async function readReference(file: string): Promise<ReferenceMeasures | null> {
+async function readBaseline(file: string, label: string): Promise<CachedBaseline | null> {
   try {
     const meta = JSON.parse(await fs.readFile(`${file}.json`, 'utf8')) as {
+      version: number;
       entropy: BoxSummary;
+      range?: ValueRange;
+      entropyLayerBinned?: BoxSummary;
       shape: string;
       pairs: number;
     };
     const bytes = await fs.readFile(`${file}.f64`);
-    if (typeof meta.shape !== 'string' || bytes.length !== meta.pairs * 8) return null;
+    if (
+      meta.version !== BASELINE_CACHE_VERSION ||
+      typeof meta.shape !== 'string' ||
+      bytes.length !== meta.pairs * 8
+    )
+      return null;
     const pairValues = new Float64Array(meta.pairs);
     new Uint8Array(pairValues.buffer).set(bytes);
-    return { entropy: meta.entropy, shape: meta.shape, pairValues };
+    const measures: ReferenceMeasures = { label, entropy: meta.entropy, pairValues };
+    if (meta.range !== undefined) measures.range = meta.range;
+    if (meta.entropyLayerBinned !== undefined)
+      measures.entropyLayerBinned = meta.entropyLayerBinned;
+    return { measures, shape: meta.shape };
   } catch {
     return null;
   }
 }
 
-async function writeReference(file: string, ref: ReferenceMeasures): Promise<void> {
+async function writeBaseline(file: string, cached: CachedBaseline): Promise<void> {
   await fs.mkdir(path.dirname(file), { recursive: true });
-  const bytes = new Uint8Array(
-    ref.pairValues.buffer,
-    ref.pairValues.byteOffset,
-    ref.pairValues.byteLength,
-  );
+  const { pairValues, entropy, range, entropyLayerBinned } = cached.measures;
+  const bytes = new Uint8Array(pairValues.buffer, pairValues.byteOffset, pairValues.byteLength);
   await writeFileAtomic(`${file}.f64`, bytes);
-  const meta = { entropy: ref.entropy, shape: ref.shape, pairs: ref.pairValues.length };
+  const meta = {
+    version: BASELINE_CACHE_VERSION,
+    entropy,
+    range,
+    entropyLayerBinned,
+    shape: cached.shape,
+    pairs: pairValues.length,
+  };
   await writeFileAtomic(`${file}.json`, JSON.stringify(meta));
 }
 
 /**
  * Analyses a model and its baseline (two runs, where a two-model compare would add a third;
  * one when the baseline's measures are cached) and reads the model's signature against the
- * baseline from the core's building blocks, as
- * `compare` does with a baseline: delta median H with notches, and the ratio of median
- * off-diagonal I with a seeded bootstrap interval (1,000 replicates).
+ * baseline with the core's `signatureAgainst`, as `compare` does with a baseline: delta
+ * median H with notches (and the scale check), and the ratio of median off-diagonal I with a
+ * seeded bootstrap interval (1,000 replicates).
  */
 async function analyzeAgainst(
   source: string,
@@ -161,35 +179,26 @@ async function analyzeAgainst(
     cachePrefix === null
       ? null
       : `${cachePrefix}-${createHash('sha256').update(layers.join('\n')).digest('hex').slice(0, 16)}`;
-  let reference = cacheFile === null ? null : await readReference(cacheFile);
-  if (reference === null) {
+  let cached = cacheFile === null ? null : await readBaseline(cacheFile, baseline);
+  if (cached === null) {
     const measured = await analyzeDetailed(baseline, probe, { ...opts, layers });
-    reference = {
-      entropy: measured.report.summary.entropy,
+    cached = {
+      measures: modelReference(measured.report, measured.pairValues, baseline),
       shape: shapeOf(measured.report),
-      pairValues: measured.pairValues,
     };
-    if (cacheFile !== null) await writeReference(cacheFile, reference);
+    if (cacheFile !== null) await writeBaseline(cacheFile, cached);
   }
-  if (shapeOf(mine.report) !== reference.shape) {
+  if (shapeOf(mine.report) !== cached.shape) {
     throw new UserError(
-      `${baseline}: the baseline must have the architecture of ${source}: expected measured layers ${shapeOf(mine.report)}, found ${reference.shape}`,
+      `${baseline}: the baseline must have the architecture of ${source}: expected measured layers ${shapeOf(mine.report)}, found ${cached.shape}`,
     );
   }
-  const mi = medianRatioInterval(mine.pairValues, reference.pairValues, {
+  const thresholds = { ...DEFAULT_THRESHOLDS, ...params.thresholds };
+  const signature = signatureAgainst(mine, cached.measures, thresholds, {
     replicates: 1000,
     seed: params.seed,
   });
-  const signature = signatureOf(
-    {
-      entropy: mine.report.summary.entropy,
-      referenceEntropy: reference.entropy,
-      mi,
-      reference: baseline,
-    },
-    params.thresholds,
-  );
-  return { report: withSignatureFlag(mine.report, signature, params.thresholds), signature };
+  return { report: withSignatureFlag(mine.report, signature, thresholds), signature };
 }
 
 /** Resolves each source and hashes its content (a folder of checkpoints: its listing). */
@@ -227,6 +236,8 @@ async function run(job: JobRequest): Promise<unknown> {
       const opts: CompareOptions = {
         ...analyzeOptions(job.params, onProgress),
         ...(job.baseline === null ? {} : { baseline: job.baseline }),
+        fallback: 'cohort',
+        ...(job.params.target === null ? {} : { target: job.params.target }),
         thresholds: job.params.thresholds,
       };
       return compare(job.paths, opts);

@@ -9,8 +9,11 @@ import { createReadStream, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { UserError, throwIfAborted } from '../core/errors';
 
-/** Bumped when the engine's numbers change, so old cached results are not reused. */
-export const RESULT_FORMAT = 3;
+/**
+ * Bumped when the engine's numbers or the reports' shape change, so old cached results are not
+ * reused (4: compare reports version 2, value ranges and the scale check).
+ */
+export const RESULT_FORMAT = 4;
 
 /** JSON with object keys sorted at every level, so equal values give equal text. */
 export function canonicalJson(value: unknown): string {

@@ -6,7 +6,12 @@
  * (onnxruntime-node, tfjs-node) takes down the child, not the extension host.
  */
 import type { Progress } from '../core/progress';
-import type { AnalysisReport, CompareReport, Signature } from '../core/report/schema';
+import type {
+  AnalysisReport,
+  CompareReport,
+  RankingTarget,
+  Signature,
+} from '../core/report/schema';
 import type { LayerInfo } from '../core/capture/format';
 
 /** The analysis settings a job carries (plain JSON: the child maps them onto core options). */
@@ -32,7 +37,9 @@ export interface JobParams {
   torchFactory: string | null;
   /** The workspace folder, put on a PyTorch model's sys.path for the user's classes. */
   workspace: string | null;
-  thresholds: { deltaEntropy: number; miRatio: number };
+  thresholds: { deltaEntropy: number; miRatio: number; scaleRatio: number };
+  /** The failure mode a comparison's ranking guards against (`memlens.target`); null: none. */
+  target: RankingTarget | null;
 }
 
 /**
@@ -59,7 +66,10 @@ export interface AnalyzeResult {
   signature: Signature | null;
 }
 
-/** extension -> child: compare models (a baseline among them, or the cohort median). */
+/**
+ * extension -> child: compare models. The reference is the baseline when one is among them;
+ * else a trajectory's earliest checkpoint; else the cohort median (the core's `fallback`).
+ */
 export interface CompareJob {
   type: 'job/compare';
   paths: string[];
@@ -200,7 +210,9 @@ function isParams(value: unknown): value is JobParams {
     (value.workspace === null || typeof value.workspace === 'string') &&
     isRecord(value.thresholds) &&
     typeof value.thresholds.deltaEntropy === 'number' &&
-    typeof value.thresholds.miRatio === 'number'
+    typeof value.thresholds.miRatio === 'number' &&
+    typeof value.thresholds.scaleRatio === 'number' &&
+    (value.target === null || value.target === 'shortcut' || value.target === 'label-noise')
   );
 }
 

@@ -98,7 +98,7 @@ export function diagnosticMessage(entry: ResultEntry, displayPath: string, stale
 export function withSignatureFlag(
   report: AnalysisReport,
   signature: Signature,
-  thresholds: { deltaEntropy: number; miRatio: number },
+  thresholds: { deltaEntropy: number; miRatio: number; scaleRatio?: number },
 ): AnalysisReport {
   const delta = `${signature.deltaEntropy >= 0 ? '+' : ''}${num(signature.deltaEntropy)}`;
   const flag = {

@@ -16,6 +16,7 @@ export function readParams(scope: vscode.Uri | undefined): JobParams {
   const point = c.get<string>('point', 'preactivation');
   const binning = c.get<string>('binning', 'global');
   const estimator = c.get<string>('estimator', 'ksg');
+  const target = c.get<string>('target', 'none');
   const backend = c.get<string>('backend', 'auto') as JobParams['backend'];
   const miNeurons = c.get<number | null>('miNeurons', null);
   const threads = int('threads', 0, 0);
@@ -43,7 +44,9 @@ export function readParams(scope: vscode.Uri | undefined): JobParams {
     thresholds: {
       deltaEntropy: Math.max(0, c.get<number>('thresholds.deltaEntropy', 0.1)),
       miRatio: Math.max(1, c.get<number>('thresholds.miRatio', 1.5)),
+      scaleRatio: Math.max(1, c.get<number>('thresholds.scaleRatio', 1.5)),
     },
+    target: target === 'shortcut' || target === 'label-noise' ? target : null,
   };
 }
 
