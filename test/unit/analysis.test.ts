@@ -192,7 +192,7 @@ void test('--samples draws a seeded subset of a dump, as it does of a probe', as
   }
 });
 
-void test("a compare's reference: the baseline's medians, or the whole cohort pooled", async () => {
+void test("a compare's reference: none by default, the cohort median when asked, or the baseline", async () => {
   const { dir, cleanup } = tempDir('memlens-analysis-');
   try {
     const s = 500;
@@ -210,10 +210,19 @@ void test("a compare's reference: the baseline's medians, or the whole cohort po
         [s, 2],
       ),
     );
-    const cohort = await compare([a, b], { threads: 1 });
+    // No baseline, no trajectory, no reference named: no signatures.
+    const unread = await compare([a, b], { threads: 1 });
+    assert.equal(unread.reference.mode, 'none');
+    assert.ok(Number.isNaN(unread.reference.entropyMedian));
+    for (const m of unread.models) {
+      assert.equal(m.signature.kind, 'none');
+      assert.match(m.signature.explanation, /no reference/);
+    }
+    const cohort = await compare([a, b], { threads: 1, reference: 'cohort' });
     const [ra, rb] = cohort.models;
     // One pair per model: the pooled median I is the mean of the two pair values.
-    assert.equal(cohort.reference?.label, 'pooled cohort');
+    assert.equal(cohort.reference.mode, 'cohort');
+    assert.match(ra.signature.explanation, /vs the cohort median \(1 other model pooled\)/);
     const near = (x: number | undefined, want: number): void =>
       assert.ok(Math.abs((x ?? NaN) - want) < 1e-12, `${x} vs ${want}`);
     near(cohort.reference?.miMedian, (ra.summary.mi.median + rb.summary.mi.median) / 2);
@@ -223,7 +232,10 @@ void test("a compare's reference: the baseline's medians, or the whole cohort po
     near(cohort.reference?.entropyMedian, (h[1] + h[2]) / 2);
     const withBaseline = await compare([a, b], { threads: 1, baseline: b });
     assert.deepEqual(withBaseline.reference, {
-      label: 'baseline',
+      mode: 'baseline',
+      path: b,
+      initialisation: false,
+      label: b,
       entropyMedian: withBaseline.models[1].summary.entropy.median,
       miMedian: withBaseline.models[1].summary.mi.median,
     });

@@ -130,10 +130,21 @@ void test('unwritable outputs and bad flags fail before any work, leaving no fil
       run(compareCommand, [
         path.join(dir, 'acts.npy'),
         path.join(dir, 'acts.npy'),
-        '--rank',
+        '--target',
         'best',
       ]),
-      userError(/--rank: expected one of shortcut, entropy, mi/),
+      userError(/--target: expected one of shortcut, label-noise, found 'best'/),
+    );
+    await assert.rejects(
+      run(compareCommand, [
+        path.join(dir, 'acts.npy'),
+        path.join(dir, 'acts.npy'),
+        '--baseline',
+        path.join(dir, 'acts.npy'),
+        '--reference',
+        'cohort',
+      ]),
+      userError(/a reference was named beside the baseline .*: expected one of them/),
     );
     assert.deepEqual(readdirSync(dir), ['acts.npy']);
   } finally {
@@ -161,9 +172,33 @@ void test('compare prints signatures and ranking and writes the compare JSON', a
     const r = JSON.parse(readFileSync(out, 'utf8')) as CompareReport;
     assert.equal(r.schema, 'memlens.compare');
     assert.equal(r.baseline, path.join(dir, 'a.npy'));
+    assert.equal(r.reference.mode, 'baseline');
     const text = compareTable(r);
-    assert.match(text, /^a\s+baseline/m);
-    assert.match(text, /^ranking \(shortcut-learning target/m);
+    assert.match(text, /^a\s+reference/m);
+    // Without a target: the per-axis orderings of the candidates, and no ranking.
+    assert.deepEqual(r.ranking, []);
+    assert.match(text, /^by median I, highest first: b$/m);
+    assert.match(text, /^no ranking without a target/m);
+    await run(compareCommand, [
+      path.join(dir, 'a.npy'),
+      path.join(dir, 'b.npy'),
+      '--baseline',
+      path.join(dir, 'a.npy'),
+      '--target',
+      'shortcut',
+      '--out',
+      out,
+      '--threads',
+      '1',
+    ]);
+    const ranked = JSON.parse(readFileSync(out, 'utf8')) as CompareReport;
+    assert.equal(ranked.target, 'shortcut');
+    // The baseline is the reference, not a candidate: only b is ranked.
+    assert.deepEqual(
+      ranked.ranking.map((e) => [path.basename(e.path), e.rank]),
+      [['b.npy', 1]],
+    );
+    assert.match(compareTable(ranked), /^ranking \(target shortcut learning: .*\): 1\. b$/m);
     assert.ok(!existsSync(path.join(dir, '.c.json.tmp')));
   } finally {
     cleanup();

@@ -162,6 +162,7 @@ void test('a model that fails (unreadable, probe does not fit) is reported and t
         probe: ex('probe.npy'),
         samples: 300,
         pairs: 2000,
+        reference: 'cohort',
       },
     );
     assert.equal(r.models.length, 4);
@@ -173,12 +174,9 @@ void test('a model that fails (unreadable, probe does not fit) is reported and t
     for (const i of [0, 3]) {
       assert.equal(r.models[i].error, undefined);
       assert.ok(Number.isFinite(r.models[i].summary.mi.median));
-      assert.match(r.models[i].signature.reference, /rest of cohort \(1 model pooled\)/);
+      assert.match(r.models[i].signature.reference, /^the cohort median \(1 other model pooled\)$/);
     }
-    assert.deepEqual(
-      r.ranking.map((e) => e.path).sort(),
-      [ex('generalising'), ex('random-labels')].sort(),
-    );
+    assert.deepEqual([...r.orderings.mi].sort(), [ex('generalising'), ex('random-labels')].sort());
     assert.equal(r.probe?.samples, 300);
     // the failed models carry no numbers (null in JSON)
     const json = JSON.parse(JSON.stringify(r)) as {
@@ -190,7 +188,7 @@ void test('a model that fails (unreadable, probe does not fit) is reported and t
   }
 });
 
-void test('different architectures: layers are matched by name and width, a mismatch fails clearly', async () => {
+void test('like with like: another layer width is listed as not comparable, an unknown layer fails', async () => {
   const { dir, cleanup } = tempDir('memlens-compare-');
   try {
     gaussianDump(path.join(dir, 'a.npy'), 3, 0.5, 1);
@@ -204,10 +202,18 @@ void test('different architectures: layers are matched by name and width, a mism
     );
     assert.equal(r.models[0].error, undefined);
     assert.equal(r.models[1].error, undefined);
+    // c is measured (its own summary) but not compared: no signature, not in the orderings.
+    assert.equal(r.models[2].error, undefined);
     assert.match(
-      r.models[2].error ?? '',
-      /different architecture: measured layers all \(4\), expected those of .*a\.npy: all \(3\)/,
+      r.models[2].notComparable ?? '',
+      /^measured layers all \(4\); those of a are all \(3\)$/,
     );
+    assert.match(r.models[2].signature.explanation, /^not comparable: /);
+    assert.ok(Number.isFinite(r.models[2].summary.entropy.median));
+    assert.deepEqual([...r.orderings.entropy].sort(), [
+      path.join(dir, 'a.npy'),
+      path.join(dir, 'b.npy'),
+    ]);
     await rejects(
       compare([path.join(dir, 'a.npy'), path.join(dir, 'b.npy')], {
         layers: ['dense_9'],

@@ -134,12 +134,20 @@ void test('a compare gives every model its signature; a later lone analysis of t
     await store.putAnalysis('/w/a/model.json', keyA, a, null);
     const cmp: CompareReport = {
       schema: 'memlens.compare',
-      version: 1,
+      version: 2,
       createdAt: '2026-01-01T11:00:00.000Z',
       probe: null,
       params: a.params,
       baseline: '/w/b/model.json',
-      thresholds: { deltaEntropy: 0.1, miRatio: 1.5 },
+      reference: {
+        mode: 'baseline',
+        path: '/w/b/model.json',
+        initialisation: false,
+        label: '/w/b/model.json',
+        entropyMedian: 2.8,
+        miMedian: 0.1,
+      },
+      thresholds: { deltaEntropy: 0.1, miRatio: 1.5, scaleRatio: 1.5 },
       models: [
         {
           path: '/w/a/model.json',
@@ -167,10 +175,13 @@ void test('a compare gives every model its signature; a later lone analysis of t
           error: 'different architecture',
         },
       ],
+      target: null,
       ranking: [],
-      rankingRule: 'shortcut',
+      rankingRule: 'no target',
+      orderings: { entropy: ['/w/a/model.json'], mi: ['/w/a/model.json'] },
       correlation: null,
       trajectory: null,
+      onsets: [],
     };
     await store.putCompare('c'.repeat(64), cmp);
     assert.equal(store.latest('/w/a/model.json')?.signature?.kind, 'heuristic');

@@ -226,3 +226,43 @@ void test('measure: progress stages, and cancellation stops the work where it is
   assert.ok(!after.includes('summary'), `stages after the abort: ${after.join(', ')}`);
   await disposeMiPool();
 });
+
+void test('value ranges and per-layer-binned entropies: a wide layer narrows the other under global bins', async () => {
+  // Layer a: 0..9 (uniform over 10 values); layer b: 0..90 in steps of 10. Global range
+  // [0, 90] with 10 bins of width 9: a's values fall in bins 0 and 1 only (0..8, 9), so
+  // H(a) = entropy of (9/10, 1/10); per layer, a's own range [0, 9] gives 10 values in 10
+  // bins: ln 10. b is ln 10 under both.
+  const s = 10;
+  const data = new Float64Array(2 * s);
+  for (let i = 0; i < s; i++) {
+    data[i] = i;
+    data[s + i] = 10 * i;
+  }
+  const acts = {
+    samples: s,
+    neurons: 2,
+    data,
+    layers: [
+      { name: 'a', start: 0, end: 1 },
+      { name: 'b', start: 1, end: 2 },
+    ],
+  };
+  const m = await measure(acts, { bins: 10, threads: 1 });
+  assert.deepEqual(
+    m.layers.map((l) => l.range),
+    [
+      { min: 0, max: 9 },
+      { min: 0, max: 90 },
+    ],
+  );
+  assert.deepEqual(m.summary.range, { min: 0, max: 90 });
+  const h2 = -(0.9 * Math.log(0.9) + 0.1 * Math.log(0.1));
+  assert.ok(Math.abs(m.entropy[0] - h2) < 1e-12, `global H(a) ${m.entropy[0]}`);
+  assert.ok(Math.abs((m.entropyLayerBinned?.[0] ?? NaN) - Math.log(10)) < 1e-12);
+  assert.ok(Math.abs((m.entropyLayerBinned?.[1] ?? NaN) - Math.log(10)) < 1e-12);
+  assert.ok(Math.abs((m.summary.entropyLayerBinned?.median ?? NaN) - Math.log(10)) < 1e-12);
+  // Under per-layer binning there is no second binning to compare with.
+  const layer = await measure(acts, { bins: 10, binning: 'layer', threads: 1 });
+  assert.equal(layer.entropyLayerBinned, null);
+  assert.equal(layer.summary.entropyLayerBinned, undefined);
+});

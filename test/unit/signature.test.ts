@@ -6,6 +6,7 @@ import {
   entropyDirection,
   miDirection,
   notchesOverlap,
+  rangeFactor,
   signatureOf,
 } from '../../src/core/analysis/signature';
 import { Rng } from '../../src/core/random';
@@ -93,8 +94,11 @@ void test('thresholds are configurable', () => {
     reference: 'r',
   };
   assert.equal(signatureOf(input).kind, 'heuristic');
-  assert.equal(signatureOf(input, { deltaEntropy: 0.5, miRatio: 1.5 }).kind, 'none');
-  assert.equal(signatureOf(input, { deltaEntropy: 0.1, miRatio: 2 }).kind, 'none');
+  assert.equal(
+    signatureOf(input, { deltaEntropy: 0.5, miRatio: 1.5, scaleRatio: 1.5 }).kind,
+    'none',
+  );
+  assert.equal(signatureOf(input, { deltaEntropy: 0.1, miRatio: 2, scaleRatio: 1.5 }).kind, 'none');
 });
 
 void test('median ratio: exact point ratio, and a bootstrap interval as wide as the normal theory says', () => {
@@ -144,4 +148,58 @@ void test('an O(1) bootstrap median has the distribution of a resampled median (
       assert.ok(Math.abs(pf - ps) < 0.02, `n = ${n}, t = ${t}: ${pf} vs ${ps}`);
     }
   }
+});
+
+void test('range factor: the ratio of the two widths, either way round', () => {
+  assert.equal(rangeFactor({ min: -15, max: 21 }, { min: -39, max: 65 }), 104 / 36);
+  assert.equal(rangeFactor({ min: -39, max: 65 }, { min: -15, max: 21 }), 104 / 36);
+  assert.equal(rangeFactor({ min: 1, max: 1 }, { min: 2, max: 2 }), 1);
+  assert.equal(rangeFactor({ min: 0, max: 0 }, { min: 0, max: 1 }), Infinity);
+});
+
+void test('scale check: an H fall under global bins that per-layer bins reverse is read as equal', () => {
+  // The paper-scale case of issue 14: complete-shortcut pre-activations span [-39, 65]
+  // against [-15, 21]; layer-1 H falls 0.3 nats under global bins but rises under per-layer
+  // bins (2.67 against 2.51).
+  const input = {
+    entropy: boxAround(2.2, 0.02),
+    referenceEntropy: boxAround(2.5, 0.02),
+    mi: ratio(2.0, 1.8, 2.2),
+    reference: 'r',
+    scale: {
+      range: { min: -39, max: 65 },
+      referenceRange: { min: -15, max: 21 },
+      entropyLayerBinned: boxAround(2.67, 0.02),
+      referenceEntropyLayerBinned: boxAround(2.51, 0.02),
+    },
+  };
+  const s = signatureOf(input);
+  assert.equal(s.entropyDirection, 'equal');
+  assert.equal(s.kind, 'none');
+  assert.equal(s.scale?.globalDirection, 'lower');
+  assert.equal(s.scale?.layerBinned?.direction, 'higher');
+  assert.ok(Math.abs((s.scale?.layerBinned?.deltaEntropy ?? NaN) - 0.16) < 1e-12);
+  assert.match(
+    s.explanation,
+    /the H change follows the activation scale: H lower under global bins but higher under per-layer bins .*bin ranges \[-39\.00, 65\.00\] against \[-15\.00, 21\.00\] \(width x2\.89\)/,
+  );
+  // Both binnings agree: the heuristic signature stands.
+  const agree = signatureOf({
+    ...input,
+    scale: { ...input.scale, entropyLayerBinned: boxAround(2.2, 0.02) },
+  });
+  assert.equal(agree.kind, 'heuristic');
+  assert.equal(agree.scale?.layerBinned?.direction, 'lower');
+  // Ranges within the factor: no per-layer comparison, the global direction stands.
+  const close = signatureOf({
+    ...input,
+    scale: { ...input.scale, range: { min: -16, max: 24 } },
+  });
+  assert.equal(close.kind, 'heuristic');
+  assert.equal(close.scale?.layerBinned, undefined);
+  // The factor is a threshold: at x3 the check does not run for x2.89.
+  assert.equal(
+    signatureOf(input, { deltaEntropy: 0.1, miRatio: 1.5, scaleRatio: 3 }).kind,
+    'heuristic',
+  );
 });
