@@ -484,12 +484,11 @@ function referenceOf(
   const results = comparable.map((o) => o.result as DetailedAnalysis);
   if (plan.mode === 'cohort' && results.length > 0) {
     const pooled = pooledReference(results, bins, plan.label);
-    const pairs = sortedCopy(pooled.pairValues);
     return {
       ...base,
-      entropyMedian: boxSummary(results.flatMap((r) => r.report.layers.flatMap((l) => l.entropies)))
-        .median,
-      miMedian: pairs.length === 0 ? NaN : quantileSorted(pairs, 0.5),
+      entropyMedian: pooled.entropy.median,
+      miMedian:
+        pooled.pairValues.length === 0 ? NaN : quantileSorted(sortedCopy(pooled.pairValues), 0.5),
     };
   }
   const ref = comparable.find((o) => o.path === plan.path)?.result;

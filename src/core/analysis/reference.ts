@@ -1,4 +1,4 @@
-import { entropyBoxSummary } from '../measures/boxSummary';
+import { entropyBoxSummary, quantileSorted, sortedCopy } from '../measures/boxSummary';
 import type { AnalysisReport, BoxSummary, Signature, ValueRange } from '../report/schema';
 import type { DetailedAnalysis } from './analyze';
 import { medianRatioInterval } from './bootstrap';
@@ -36,11 +36,7 @@ export function modelReference(
   };
 }
 
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
+const median = (values: number[]): number => quantileSorted(sortedCopy(values), 0.5);
 
 function concat(arrays: ArrayLike<number>[]): Float64Array {
   const out = new Float64Array(arrays.reduce((n, a) => n + a.length, 0));
