@@ -40,6 +40,22 @@ export default tseslint.config(
     },
   },
   {
+    // The extension's pure logic and its analysis child import no VS Code API: the logic is
+    // unit-tested in Node, and the child is a plain Node process.
+    files: ['src/extension/logic/**/*.ts', 'src/extension/child/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [{ name: 'vscode', message: 'Only src/extension/host/ may use the VS Code API.' }],
+          patterns: [
+            { regex: '(^|/)host/', message: 'Logic and the child must not import host code.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // The webview and the shared protocol run in the browser: no VS Code API, no engine code;
     // only the report schema's types may come from the core.
     files: ['webview-ui/**/*.ts', 'src/shared/**/*.ts'],

@@ -22,8 +22,8 @@ export const nodeExternals = [
 /** Node-side helper entries that a bundle spawns at run time. */
 export const auxNodeEntries = {
   miWorker: 'src/core/mi/miWorker.ts',
-  // The extension's analysis child process (forked per job; see src/extension/hostProtocol.ts).
-  analysisHost: 'src/extension/analysisHost.ts',
+  // The extension's analysis child process (forked per job; see src/extension/child/protocol.ts).
+  analysisHost: 'src/extension/child/analysisHost.ts',
   // The onnxruntime child process of ONNX capture (see src/core/capture/onnx/onnxSession.ts).
   onnxHost: 'src/core/capture/onnx/onnxHost.ts',
 };
@@ -38,7 +38,7 @@ export function productNodeEntries() {
   const optional = (name, file) => (existsSync(file) ? { [name]: file } : {});
   return {
     cli: 'src/cli/main.ts',
-    ...optional('extension', 'src/extension/extension.ts'),
+    ...optional('extension', 'src/extension/host/extension.ts'),
     ...optional('bench', 'bench/bench.ts'),
     ...auxNodeEntries,
   };

@@ -9,7 +9,7 @@ import { encodeOnnxModel } from '../../src/core/capture/onnx/onnxProto';
 import { CancelledError, UserError } from '../../src/core/errors';
 import { encodeNpy } from '../../src/core/io/npy';
 import type { Progress } from '../../src/core/progress';
-import { runJob } from '../../src/extension/analysisClient';
+import { runJob } from '../../src/extension/child/client';
 import { randn } from '../fixtures/capture/helpers';
 import { forward, mlpModel } from '../fixtures/capture/onnxModels';
 import { defaultJobParams } from '../fixtures/jobParams';

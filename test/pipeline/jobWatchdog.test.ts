@@ -1,4 +1,4 @@
-// The watchdog of the analysis child (src/extension/analysisClient.ts): a job that does not
+// The watchdog of the analysis child (src/extension/child/client.ts): a job that does not
 // finish in its time limit is killed, and fails with a one-line UserError naming the file. A FIFO,
 // whose read would block for ever, is refused before the watchdog is needed.
 import assert from 'node:assert/strict';
@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import { after, test } from 'node:test';
 import { UserError } from '../../src/core/errors';
-import { JOB_TIMEOUT_MS, runJob } from '../../src/extension/analysisClient';
+import { JOB_TIMEOUT_MS, runJob } from '../../src/extension/child/client';
 import { tempDir } from '../fixtures/capture/helpers';
 import { defaultJobParams } from '../fixtures/jobParams';
 

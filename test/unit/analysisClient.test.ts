@@ -7,7 +7,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { CancelledError } from '../../src/core/errors';
-import { CHILD_INSPECT_PORT, childExecArgv, runJob } from '../../src/extension/analysisClient';
+import { CHILD_INSPECT_PORT, childExecArgv, runJob } from '../../src/extension/child/client';
 import { defaultJobParams } from '../fixtures/jobParams';
 
 const HOST = path.join(__dirname, 'analysisHost.js');

@@ -11,7 +11,7 @@ import {
   hashProbe,
   resultCacheKey,
   RESULT_FORMAT,
-} from '../../src/extension/cacheKey';
+} from '../../src/extension/logic/cacheKey';
 import { UserError } from '../../src/core/errors';
 import { modelContentFiles } from '../../src/core/capture/registry';
 

@@ -4,7 +4,7 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { AnalysisReport, CompareReport, Signature } from '../../src/core/report/schema';
-import { ResultStore } from '../../src/extension/resultStore';
+import { ResultStore } from '../../src/extension/logic/resultStore';
 import { boxAround } from '../fixtures/boxes';
 
 function report(

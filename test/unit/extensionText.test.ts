@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Signature } from '../../src/core/report/schema';
 import { UserError } from '../../src/core/errors';
-import { exportFormatOf } from '../../src/extension/exportFormats';
-import { isChildMessage, isJobRequest } from '../../src/extension/hostProtocol';
+import { exportFormatOf } from '../../src/extension/logic/exportFormats';
+import { isChildMessage, isJobRequest } from '../../src/extension/child/protocol';
 import { defaultJobParams } from '../fixtures/jobParams';
 import {
   ANALYZE_LENS_TITLE,
@@ -13,11 +13,11 @@ import {
   lensTitle,
   showsMemorization,
   withSignatureFlag,
-} from '../../src/extension/lensText';
-import { commandLink, modelViewerHtml } from '../../src/extension/modelViewerHtml';
-import { ProgressTracker, progressLabel } from '../../src/extension/progressTracker';
-import type { ResultEntry } from '../../src/extension/resultStore';
-import { makeNonce, resourceCspSource } from '../../src/extension/webviewCsp';
+} from '../../src/extension/logic/lensText';
+import { commandLink, modelViewerHtml } from '../../src/extension/logic/modelViewerHtml';
+import { ProgressTracker, progressLabel } from '../../src/extension/logic/progressTracker';
+import type { ResultEntry } from '../../src/extension/logic/resultStore';
+import { makeNonce, resourceCspSource } from '../../src/extension/logic/webviewCsp';
 import { webviewShellHtml } from '../../src/shared/webviewShell';
 
 const signature: Signature = {

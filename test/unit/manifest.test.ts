@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import test from 'node:test';
 import { analysableFileNames } from '../../src/core/capture/registry';
-import { analysableNames } from '../../src/extension/modelFileNames';
+import { analysableNames } from '../../src/extension/logic/modelFileNames';
 
 const manifest = JSON.parse(readFileSync('package.json', 'utf8')) as {
   contributes: {

@@ -6,14 +6,14 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { UserError } from '../core/errors';
-import { writeFileAtomic } from '../core/io/atomicWrite';
-import type { AnalysisReport, CompareReport } from '../core/report/schema';
+import { UserError } from '../../core/errors';
+import { writeFileAtomic } from '../../core/io/atomicWrite';
+import type { AnalysisReport, CompareReport } from '../../core/report/schema';
 import type { AnalysisService } from './analysisService';
-import { exportContent, exportFormatOf } from './exportFormats';
+import { exportContent, exportFormatOf } from '../logic/exportFormats';
 import type { ReportPanels } from './reportPanel';
 import { analysisReportId, compareReportId, loadSnapshot } from './webviewContent';
-import { isAnalysableFile, markerFiles, modelDialogFilters } from './modelFileNames';
+import { isAnalysableFile, markerFiles, modelDialogFilters } from '../logic/modelFileNames';
 
 export interface CommandContext {
   service: AnalysisService;

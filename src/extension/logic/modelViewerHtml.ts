@@ -3,8 +3,8 @@
  * no script at all (CSP script-src 'none'); its two actions are command links, and every
  * piece of text is escaped. Pure (no VS Code).
  */
-import { escapeHtml } from '../shared/webviewShell';
-import type { ModelOutline } from './hostProtocol';
+import { escapeHtml } from '../../shared/webviewShell';
+import type { ModelOutline } from '../child/protocol';
 import { signatureLabel } from './lensText';
 import type { ResultEntry } from './resultStore';
 

@@ -3,8 +3,8 @@
  * Pure (no VS Code): the providers only wrap these strings in VS Code objects.
  */
 import * as path from 'node:path';
-import type { AnalysisReport, Signature, SignatureKind } from '../core/report/schema';
-import { miEvidence } from '../shared/miEvidence';
+import type { AnalysisReport, Signature, SignatureKind } from '../../core/report/schema';
+import { miEvidence } from '../../shared/miEvidence';
 import type { ResultEntry } from './resultStore';
 
 /** The lens shown before any result exists for the saved path. */

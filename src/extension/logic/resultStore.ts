@@ -6,8 +6,8 @@
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { writeFileAtomic } from '../core/io/atomicWrite';
-import type { AnalysisReport, CompareReport, Signature } from '../core/report/schema';
+import { writeFileAtomic } from '../../core/io/atomicWrite';
+import type { AnalysisReport, CompareReport, Signature } from '../../core/report/schema';
 
 export interface ResultEntry {
   /** Absolute, normalised path of the analysed model or dump. */

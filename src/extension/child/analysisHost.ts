@@ -7,29 +7,29 @@
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { analyze, analyzeDetailed } from '../core/analysis/analyze';
-import type { AnalyzeOptions } from '../core/analysis/analyze';
-import type { ReferenceMeasures } from '../core/analysis/reference';
-import { modelReference, signatureAgainst } from '../core/analysis/reference';
-import { DEFAULT_THRESHOLDS } from '../core/analysis/signature';
-import { compare } from '../core/analysis/compare';
-import type { CompareOptions } from '../core/analysis/compare';
+import { analyze, analyzeDetailed } from '../../core/analysis/analyze';
+import type { AnalyzeOptions } from '../../core/analysis/analyze';
+import type { ReferenceMeasures } from '../../core/analysis/reference';
+import { modelReference, signatureAgainst } from '../../core/analysis/reference';
+import { DEFAULT_THRESHOLDS } from '../../core/analysis/signature';
+import { compare } from '../../core/analysis/compare';
+import type { CompareOptions } from '../../core/analysis/compare';
 import {
   isModelFolder,
   modelContentFiles,
   openModel,
   openWithProbe,
-} from '../core/capture/registry';
-import { loadProbe } from '../core/probe/loadProbe';
-import { hashFiles, hashProbe } from './cacheKey';
-import { UserError } from '../core/errors';
-import { writeFileAtomic } from '../core/io/atomicWrite';
-import { exitOnSignals } from '../core/io/exitOnSignal';
-import { disposeMiPool } from '../core/mi/miMatrix';
-import type { AnalysisReport, BoxSummary, ValueRange } from '../core/report/schema';
-import type { Progress } from '../core/progress';
-import { isJobRequest } from './hostProtocol';
-import { withSignatureFlag } from './lensText';
+} from '../../core/capture/registry';
+import { loadProbe } from '../../core/probe/loadProbe';
+import { hashFiles, hashProbe } from '../logic/cacheKey';
+import { UserError } from '../../core/errors';
+import { writeFileAtomic } from '../../core/io/atomicWrite';
+import { exitOnSignals } from '../../core/io/exitOnSignal';
+import { disposeMiPool } from '../../core/mi/miMatrix';
+import type { AnalysisReport, BoxSummary, ValueRange } from '../../core/report/schema';
+import type { Progress } from '../../core/progress';
+import { isJobRequest } from './protocol';
+import { withSignatureFlag } from '../logic/lensText';
 import type {
   AnalyzeResult,
   ChildMessage,
@@ -38,7 +38,7 @@ import type {
   JobParams,
   JobRequest,
   ModelOutline,
-} from './hostProtocol';
+} from './protocol';
 
 /** Minimum time between two progress messages of the same stage (ms). */
 const PROGRESS_INTERVAL_MS = 100;

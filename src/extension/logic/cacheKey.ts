@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { UserError, throwIfAborted } from '../core/errors';
+import { UserError, throwIfAborted } from '../../core/errors';
 
 /**
  * Bumped when the engine's numbers or the reports' shape change, so old cached results are not

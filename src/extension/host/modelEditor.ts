@@ -4,12 +4,12 @@
  * analysis, with links to analyse and to open the report.
  */
 import * as vscode from 'vscode';
-import { isActivationDump } from '../core/dumps/dumpFiles';
-import { UserError } from '../core/errors';
+import { isActivationDump } from '../../core/dumps/dumpFiles';
+import { UserError } from '../../core/errors';
 import type { AnalysisService } from './analysisService';
-import type { ModelOutline } from './hostProtocol';
-import { modelViewerHtml } from './modelViewerHtml';
-import { makeNonce } from './webviewCsp';
+import type { ModelOutline } from '../child/protocol';
+import { modelViewerHtml } from '../logic/modelViewerHtml';
+import { makeNonce } from '../logic/webviewCsp';
 
 export const MODEL_EDITOR_TYPES = ['memlens.modelFile', 'memlens.modelFileOption'] as const;
 

@@ -13,21 +13,21 @@ import {
   importNameFor,
   sysPathFor,
   NEEDS_FACTORY,
-} from '../core/capture/torch/factoryCandidates';
-import { CancelledError, UserError } from '../core/errors';
-import type { AnalysisReport, CompareReport } from '../core/report/schema';
-import { runJob } from './analysisClient';
-import { isActivationDump } from '../core/dumps/dumpFiles';
-import { resultCacheKey } from './cacheKey';
+} from '../../core/capture/torch/factoryCandidates';
+import { CancelledError, UserError } from '../../core/errors';
+import type { AnalysisReport, CompareReport } from '../../core/report/schema';
+import { runJob } from '../child/client';
+import { isActivationDump } from '../../core/dumps/dumpFiles';
+import { resultCacheKey } from '../logic/cacheKey';
 import type {
   IdentifyResult,
   JobParams,
   JobRequest,
   JobResults,
   ModelOutline,
-} from './hostProtocol';
-import { ProgressTracker } from './progressTracker';
-import { ResultStore } from './resultStore';
+} from '../child/protocol';
+import { ProgressTracker } from '../logic/progressTracker';
+import { ResultStore } from '../logic/resultStore';
 import { selectedPython } from './pythonInterpreter';
 import { readParams, settingPath } from './settings';
 import { MemLensStatusBar } from './statusBar';

@@ -1,9 +1,9 @@
 /** The files a report exports to, chosen by the target's extension. No VS Code imports. */
 import * as path from 'node:path';
-import { UserError } from '../core/errors';
-import { layerTableCsv } from '../core/report/csv';
-import { renderHtmlReport } from '../core/report/html';
-import type { AnalysisReport, CompareReport } from '../core/report/schema';
+import { UserError } from '../../core/errors';
+import { layerTableCsv } from '../../core/report/csv';
+import { renderHtmlReport } from '../../core/report/html';
+import type { AnalysisReport, CompareReport } from '../../core/report/schema';
 
 export type ExportFormat = 'json' | 'csv' | 'html';
 

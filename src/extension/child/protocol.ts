@@ -5,14 +5,14 @@
  * child to cancel. Model files are parsed only in the child, so a native reader that crashes
  * (onnxruntime-node, tfjs-node) takes down the child, not the extension host.
  */
-import type { Progress } from '../core/progress';
+import type { Progress } from '../../core/progress';
 import type {
   AnalysisReport,
   CompareReport,
   RankingTarget,
   Signature,
-} from '../core/report/schema';
-import type { LayerInfo } from '../core/capture/format';
+} from '../../core/report/schema';
+import type { LayerInfo } from '../../core/capture/format';
 
 /** The analysis settings a job carries (plain JSON: the child maps them onto core options). */
 export interface JobParams {

@@ -3,7 +3,7 @@
  * stage ("capturing activations 512/1000", "MI pairs 1200/2016") and a monotone overall
  * percentage, given as increments. Pure (no VS Code).
  */
-import type { Progress } from '../core/progress';
+import type { Progress } from '../../core/progress';
 
 /**
  * Share of the overall bar per stage, in the order an analysis runs them: the stages the core

@@ -5,8 +5,8 @@
  * would pull the model readers into the extension host). No VS Code imports.
  */
 import * as path from 'node:path';
-import { contributes } from '../../package.json';
-import { DUMP_EXTENSIONS } from '../core/dumps/dumpFiles';
+import { contributes } from '../../../package.json';
+import { DUMP_EXTENSIONS } from '../../core/dumps/dumpFiles';
 
 /** What the manifest's selectors name: extensions (`.onnx`) and folder markers (`model.json`). */
 export interface AnalysableNames {

@@ -1,6 +1,6 @@
 /** The side-panel webview view: the charts of the latest analysis or compare, kept current. */
 import type * as vscode from 'vscode';
-import type { HostMessage } from '../shared/protocol';
+import type { HostMessage } from '../../shared/protocol';
 import type { AnalysisService } from './analysisService';
 import {
   analysisReportId,

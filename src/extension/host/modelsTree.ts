@@ -1,9 +1,9 @@
 /** The tree of analysed models in the MemLens side panel; clicking a model opens its report. */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { signatureLabel } from './lensText';
-import { isFolderMarker } from './modelFileNames';
-import type { ResultEntry, ResultStore } from './resultStore';
+import { signatureLabel } from '../logic/lensText';
+import { isFolderMarker } from '../logic/modelFileNames';
+import type { ResultEntry, ResultStore } from '../logic/resultStore';
 
 export const MODELS_VIEW_ID = 'memlens.models';
 

@@ -4,10 +4,10 @@
  * the work, its MI worker threads included, stops within a second. No VS Code imports.
  */
 import { fork } from 'node:child_process';
-import { CancelledError, UserError, throwIfAborted } from '../core/errors';
-import type { JobOptions } from '../core/progress';
-import { isChildMessage } from './hostProtocol';
-import type { JobRequest, JobResults } from './hostProtocol';
+import { CancelledError, UserError, throwIfAborted } from '../../core/errors';
+import type { JobOptions } from '../../core/progress';
+import { isChildMessage } from './protocol';
+import type { JobRequest, JobResults } from './protocol';
 
 /** How long progress messages and stderr are kept for an error message (characters). */
 const STDERR_TAIL = 2000;

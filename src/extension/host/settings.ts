@@ -2,7 +2,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { JobParams } from './hostProtocol';
+import type { JobParams } from '../child/protocol';
 
 const BACKENDS: JobParams['backend'][] = ['auto', 'wasm', 'cpu', 'onnx'];
 

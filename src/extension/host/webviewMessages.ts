@@ -4,7 +4,7 @@
  * webviews (what `webview/ready` gets back) is passed in.
  */
 import * as vscode from 'vscode';
-import { assertNever, isWebviewMessage } from '../shared/protocol';
+import { assertNever, isWebviewMessage } from '../../shared/protocol';
 import { saveExport } from './webviewContent';
 
 export interface WebviewMessageHandling {

@@ -5,7 +5,7 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { HostMessage, ReportSnapshot } from '../shared/protocol';
+import type { HostMessage, ReportSnapshot } from '../../shared/protocol';
 import type { AnalysisService } from './analysisService';
 import {
   analysisReportId,

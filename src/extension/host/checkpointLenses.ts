@@ -7,16 +7,16 @@
 import { statSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { findCheckpointSaves } from '../core/training/checkpointLines';
-import type { CheckpointSave, ScriptLanguage } from '../core/training/checkpointLines';
+import { findCheckpointSaves } from '../../core/training/checkpointLines';
+import type { CheckpointSave, ScriptLanguage } from '../../core/training/checkpointLines';
 import {
   diagnosticMessage,
   entryForSavedPath,
   isStale,
   lensTitle,
   showsMemorization,
-} from './lensText';
-import type { ResultStore } from './resultStore';
+} from '../logic/lensText';
+import type { ResultStore } from '../logic/resultStore';
 
 export const SCRIPT_SELECTOR: vscode.DocumentFilter[] = [
   { language: 'python', scheme: 'file' },

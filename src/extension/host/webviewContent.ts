@@ -1,10 +1,10 @@
 /** Shared plumbing of the report panel and the side view: HTML shell, report loading, exports. */
 import * as vscode from 'vscode';
-import { writeFileAtomic } from '../core/io/atomicWrite';
-import type { ReportSnapshot, WebviewMessage } from '../shared/protocol';
-import { webviewShellHtml } from '../shared/webviewShell';
-import type { ResultStore } from './resultStore';
-import { makeNonce, resourceCspSource } from './webviewCsp';
+import { writeFileAtomic } from '../../core/io/atomicWrite';
+import type { ReportSnapshot, WebviewMessage } from '../../shared/protocol';
+import { webviewShellHtml } from '../../shared/webviewShell';
+import type { ResultStore } from '../logic/resultStore';
+import { makeNonce, resourceCspSource } from '../logic/webviewCsp';
 
 export function webviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions {
   return { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist')] };
