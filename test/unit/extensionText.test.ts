@@ -7,11 +7,15 @@ import { isChildMessage, isJobRequest } from '../../src/extension/child/protocol
 import { defaultJobParams } from '../fixtures/jobParams';
 import {
   ANALYZE_LENS_TITLE,
+  SAVED_PICK_TITLE,
   diagnosticMessage,
   entryForSavedPath,
   isStale,
   lensTitle,
+  savedFileDescription,
+  savedPickPlaceholder,
   showsMemorization,
+  unresolvedTooltip,
   withSignatureFlag,
 } from '../../src/extension/logic/lensText';
 import { commandLink, modelViewerHtml } from '../../src/extension/logic/modelViewerHtml';
@@ -60,6 +64,30 @@ void test('lens titles: before analysis, with a signature, without a reference',
   assert.equal(
     lensTitle(entry('/w/m.onnx', 't', null)),
     'MemLens: H 2.31 · I 0.84 · no reference (set memlens.baseline or compare)',
+  );
+});
+
+void test('an unresolved lens says why its path is unknown and what a click offers', () => {
+  const loop = { reason: 'the path depends on `epoch`, a loop variable', glob: 'ckpt/epoch_*.pt' };
+  assert.equal(
+    unresolvedTooltip(loop),
+    'The saved path is not known statically (the path depends on `epoch`, a loop variable): ' +
+      'choose one of the files matching ckpt/epoch_*.pt',
+  );
+  assert.equal(
+    unresolvedTooltip({ reason: 'the path depends on `path`, a parameter of `save`', glob: null }),
+    'The saved path is not known statically (the path depends on `path`, a parameter of `save`): ' +
+      'choose the model file to analyse',
+  );
+  assert.equal(SAVED_PICK_TITLE, 'MemLens: Analyze a Saved Checkpoint');
+  assert.equal(
+    savedPickPlaceholder(loop.reason, loop.glob),
+    'The path depends on `epoch`, a loop variable: the files matching ckpt/epoch_*.pt, newest first',
+  );
+  // Local time: 5 January 2024, 09:07:30.
+  assert.equal(
+    savedFileDescription(new Date(2024, 0, 5, 9, 7, 30).getTime()),
+    'saved 2024-01-05 09:07',
   );
 });
 

@@ -1,14 +1,20 @@
 /**
  * Finds the lines of a training script that save a model or a checkpoint, and resolves the
- * saved path when it is statically known. Pure (no VS Code): the extension turns the findings
- * into code lenses and diagnostics.
+ * saved path when it is statically known, or says why it is not. Pure (no VS Code): the
+ * extension turns the findings into code lenses and diagnostics.
  */
 import * as path from 'node:path';
-import { PathEvaluator, matchingClose, splitArgs } from './pathExpr';
+import { importsMlLibrary } from './mlImports';
+import { PathEvaluator } from './pathExpr';
+import type { PathPattern } from './pathExpr';
 import { tokenizeScript } from './scriptTokens';
 import type { ScriptLanguage, Token } from './scriptTokens';
+import { matchingClose, splitArgs } from './tokenRanges';
+import { kerasFilepath, unresolvedPath } from './unresolvedPath';
+import type { UnresolvedPath } from './unresolvedPath';
 
 export type { ScriptLanguage } from './scriptTokens';
+export type { UnresolvedPath } from './unresolvedPath';
 
 export type CheckpointSaveKind =
   | 'torch.save'
@@ -19,7 +25,8 @@ export type CheckpointSaveKind =
   | 'tf.saved_model.save'
   | 'safetensors.save_file';
 
-export interface CheckpointSave {
+/** One call that saves a model: where it is, what it is, and the path it saves to if known. */
+export type CheckpointSave = {
   /** 0-based line of the start of the call (the callee's first token), as in VS Code. */
   line: number;
   /** 0-based column where the callee starts on `line`. */
@@ -29,13 +36,23 @@ export interface CheckpointSave {
   kind: CheckpointSaveKind;
   /** The callee as written, e.g. `self.model.save`, `torch.save`. */
   call: string;
-  /**
-   * Absolute, normalised path the call writes to, resolved relative to the script's folder;
-   * null when the path is not statically known (a loop variable, a CLI argument...). For
-   * `model.save('file://dir')` (TF.js) and `save_pretrained(dir)` this is the folder.
-   */
-  savedPath: string | null;
-}
+} & (
+  | {
+      /**
+       * Absolute, normalised path the call writes to, resolved relative to the script's
+       * folder. For `model.save('file://dir')` (TF.js) and `save_pretrained(dir)` this is the
+       * folder.
+       */
+      savedPath: string;
+      unresolved: null;
+    }
+  | {
+      /** Not statically known (a loop variable, a CLI argument...). */
+      savedPath: null;
+      /** Why, and which files the call may write. */
+      unresolved: UnresolvedPath;
+    }
+);
 
 /** Where the call's path argument is: position and keyword name. */
 interface PathArg {
@@ -46,6 +63,8 @@ interface PathArg {
 interface Rule {
   kind: CheckpointSaveKind;
   arg: PathArg;
+  /** A bare `x.save(...)`, which ORMs share: see isModelSave. */
+  bareSave?: true;
 }
 
 const MODELISH = /model|net|classifier|encoder|generator|checkpoint/i;
@@ -69,7 +88,7 @@ function ruleFor(
       MODELISH.test(receiver) &&
       !NOT_MODEL.test(receiver)
     )
-      return { kind: 'model.save', arg: { position: 0, keyword: '' } };
+      return { kind: 'model.save', arg: { position: 0, keyword: '' }, bareSave: true };
     return null;
   }
   if (joined === 'torch.save') return { kind: 'torch.save', arg: { position: 1, keyword: 'f' } };
@@ -94,8 +113,84 @@ function ruleFor(
     return null;
   }
   if (last === 'save' && receiver !== null && MODELISH.test(receiver) && !NOT_MODEL.test(receiver))
-    return { kind: 'model.save', arg: { position: 0, keyword: 'filepath' } };
+    return { kind: 'model.save', arg: { position: 0, keyword: 'filepath' }, bareSave: true };
   return null;
+}
+
+/** A string naming a model file, or a TF.js file:// URL. */
+const MODEL_FILE_STRING = /file:\/\/|\.(?:keras|h5|hdf5|pt|pth|ckpt|onnx|safetensors|tflite|pb)\b/i;
+/** Names that build paths: os.path.join, path.resolve, pathlib.Path, __file__... */
+const PATH_NAMES = new Set([
+  'os',
+  'path',
+  'pathlib',
+  'Path',
+  '__file__',
+  '__dirname',
+  '__filename',
+]);
+
+const NOT_PATHS = ['function', 'async', 'lambda', 'None', 'null', 'undefined', 'True', 'False'];
+
+/** Literals that are not a path: an options object, a list, a callback, a number, None. */
+function isOtherLiteral(tokens: Token[], arg: [number, number]): boolean {
+  const first = tokens[arg[0]];
+  if (first.kind === 'number' || (first.kind === 'punct' && ['{', '['].includes(first.text)))
+    return true;
+  if (first.kind === 'ident' && NOT_PATHS.includes(first.text)) return true;
+  return tokens.slice(arg[0], arg[1]).some((t) => t.kind === 'punct' && t.text === '=>');
+}
+
+/**
+ * Whether a path argument looks like a path: the evaluator resolves it to a non-empty string
+ * (a string literal, a join of known parts, a variable assigned one), or one of its tokens is
+ * path-ish: an f-string or template literal, a string naming a model file (.keras, .h5, .pt...)
+ * or a file:// URL, a path-building name (os.path.join, path.join, Path, __file__, __dirname),
+ * or in Python a `/` (a pathlib join). A bare variable the evaluator cannot follow is not.
+ */
+function looksLikePath(
+  tokens: Token[],
+  arg: [number, number],
+  value: PathPattern | null,
+  python: boolean,
+): boolean {
+  if (value !== null && value.unknown.length === 0 && value.pattern !== '') return true;
+  for (let i = arg[0]; i < arg[1]; i++) {
+    const t = tokens[i];
+    if (t.kind === 'fstring' || t.kind === 'template') return true;
+    if (t.kind === 'string' && MODEL_FILE_STRING.test(t.text)) return true;
+    if (t.kind === 'ident' && PATH_NAMES.has(t.text)) return true;
+    if (python && t.kind === 'punct' && t.text === '/') return true;
+  }
+  return false;
+}
+
+/**
+ * Whether a bare `x.save(...)` saves a model rather than a record (Django's
+ * `article_model.save()`, Mongoose's `await userModel.save()`). Keras and TF.js always take
+ * a path, so the call needs an argument that is not another kind of literal (isOtherLiteral);
+ * then the script must import an ML library, or the argument must look like a path.
+ */
+function isModelSave(
+  tokens: Token[],
+  arg: [number, number] | null,
+  value: PathPattern | null,
+  python: boolean,
+  mlImport: boolean,
+): boolean {
+  if (arg === null || isOtherLiteral(tokens, arg)) return false;
+  return mlImport || looksLikePath(tokens, arg, value, python);
+}
+
+/**
+ * The callee names whose calls the finder may report. A script that mentions none of them as a
+ * word has no finding, so it is not tokenised: most scripts a user opens are not training ones.
+ */
+const SAVE_CALLEES = /\b(?:save|save_pretrained|save_model|save_file|ModelCheckpoint)\b/;
+
+/** Whether a script may hold a checkpoint save (the cheap pre-check of findCheckpointSaves). */
+export function mentionsSaveCallee(text: string): boolean {
+  return SAVE_CALLEES.test(text);
 }
 
 /** The token range of the argument at `arg` (keyword first, then position), or null. */
@@ -130,9 +225,11 @@ function fileSchemePath(value: string): string | null {
 /**
  * Finds every model/checkpoint save in a training script: PyTorch `torch.save`, Keras and
  * TF.js `model.save`, Hugging Face `save_pretrained` and `trainer.save_model`, Keras
- * `ModelCheckpoint(...)`, `tf.saved_model.save` and safetensors `save_file`. Comments and
- * strings that merely mention "save" are ignored; multi-line calls are reported at the line
- * where the callee starts. Results are in source order.
+ * `ModelCheckpoint(...)`, `tf.saved_model.save` and safetensors `save_file`. A bare
+ * `x.save(...)` counts only with a path argument, in a script that imports an ML library or
+ * when the argument looks like a path (isModelSave): Django's and Mongoose's saves do not.
+ * Comments and strings that merely mention "save" are ignored; multi-line calls are reported at
+ * the line where the callee starts. Results are in source order.
  * @param scriptPath absolute path of the script; relative saved paths resolve against its folder.
  */
 export function findCheckpointSaves(
@@ -140,8 +237,10 @@ export function findCheckpointSaves(
   language: ScriptLanguage,
   scriptPath: string,
 ): CheckpointSave[] {
+  if (!mentionsSaveCallee(text)) return [];
   const python = language === 'python';
   const tokens = tokenizeScript(text, language);
+  const mlImport = importsMlLibrary(tokens, language);
   const evaluator = new PathEvaluator(tokens, language, scriptPath);
   const mentionsSafetensors =
     python && tokens.some((t) => t.kind === 'ident' && t.text === 'safetensors');
@@ -178,17 +277,27 @@ export function findCheckpointSaves(
     // A method definition (JS/TS `save(path) { ... }`) is not a call.
     if (!python && chain.length === 1 && tokens[close + 1]?.text === '{') continue;
 
-    let savedPath: string | null = null;
     const arg = findArg(tokens, open, close, rule.arg, python);
-    let value = arg ? evaluator.evaluate(arg[0], arg[1]) : null;
+    let value = arg ? evaluator.pattern(arg[0], arg[1]) : null;
+    if (rule.bareSave && !isModelSave(tokens, arg, value, python, mlImport)) continue;
     if (!arg && rule.kind === 'trainer.save_model')
       value = trainingArgsOutputDir(tokens, evaluator, i);
     if (value !== null && !python) {
       // TF.js saves to indexeddb://, localstorage://, http:// are not files MemLens can open.
-      value = fileSchemePath(value);
-      if (value === null) continue;
+      const file = fileSchemePath(value.pattern);
+      if (file === null) continue;
+      value = { ...value, pattern: file };
     }
-    if (value !== null && value !== '') savedPath = path.resolve(scriptDir, value);
+    let kerasField: string | null = null;
+    if (value !== null && rule.kind === 'ModelCheckpoint') {
+      const formatted = kerasFilepath(value.pattern);
+      kerasField = formatted.firstField;
+      value = { ...value, pattern: formatted.pattern };
+    }
+    const savedPath =
+      value !== null && value.unknown.length === 0 && kerasField === null && value.pattern !== ''
+        ? path.resolve(scriptDir, value.pattern)
+        : null;
 
     const start = tokens[k];
     const closeTok = tokens[close];
@@ -201,7 +310,9 @@ export function findCheckpointSaves(
       endColumn,
       kind: rule.kind,
       call: chain.join('.'),
-      savedPath,
+      ...(savedPath !== null
+        ? { savedPath, unresolved: null }
+        : { savedPath, unresolved: unresolvedPath(value, kerasField, scriptDir) }),
     });
   }
   return found;
@@ -242,8 +353,8 @@ function trainingArgsOutputDir(
   tokens: Token[],
   evaluator: PathEvaluator,
   before: number,
-): string | null {
-  let value: string | null = null;
+): PathPattern | null {
+  let value: PathPattern | null = null;
   for (let i = 0; i < before; i++) {
     if (
       tokens[i].kind !== 'ident' ||
@@ -254,7 +365,7 @@ function trainingArgsOutputDir(
     const close = matchingClose(tokens, i + 1);
     if (close < 0) continue;
     const arg = findArg(tokens, i + 1, close, { position: 0, keyword: 'output_dir' }, true);
-    value = arg ? evaluator.evaluate(arg[0], arg[1]) : null;
+    value = arg ? evaluator.pattern(arg[0], arg[1]) : null;
   }
   return value;
 }

@@ -4,19 +4,36 @@
  * VS Code objects. Lenses are cheap in provideCodeLenses (positions only) and get their
  * title and command in resolveCodeLens.
  */
-import { statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { contributes } from '../../../package.json';
 import { findCheckpointSaves } from '../../core/training/checkpointLines';
-import type { CheckpointSave, ScriptLanguage } from '../../core/training/checkpointLines';
+import type {
+  CheckpointSave,
+  ScriptLanguage,
+  UnresolvedPath,
+} from '../../core/training/checkpointLines';
+import { modelFilesGlob, savedFilesMatching } from '../../core/training/savedFiles';
 import {
+  SAVED_PICK_TITLE,
   diagnosticMessage,
   entryForSavedPath,
   isStale,
   lensTitle,
+  savedFileDescription,
+  savedPickPlaceholder,
   showsMemorization,
+  unresolvedTooltip,
 } from '../logic/lensText';
+import { analysableNames, isAnalysableFile, markerFiles } from '../logic/modelFileNames';
 import type { ResultStore } from '../logic/resultStore';
+
+/**
+ * The command of a lens whose saved path is not known statically (arguments: the script's
+ * folder and the finding's UnresolvedPath). Lens-only, so not in the manifest's commands.
+ */
+export const ANALYZE_SAVED_COMMAND = 'memlens.analyzeSavedCheckpoint';
 
 export const SCRIPT_SELECTOR: vscode.DocumentFilter[] = [
   { language: 'python', scheme: 'file' },
@@ -63,9 +80,58 @@ function findingRange(f: CheckpointSave): vscode.Range {
 }
 
 class CheckpointLens extends vscode.CodeLens {
-  constructor(readonly finding: CheckpointSave) {
+  constructor(
+    readonly finding: CheckpointSave,
+    readonly scriptDir: string,
+  ) {
     super(findingRange(finding));
   }
+}
+
+/** What to analyse for a glob match: a model or dump file, or the marker file of a model folder. */
+function analysableMatch(match: string, isDirectory: boolean): string | null {
+  if (!isDirectory) return isAnalysableFile(match) ? match : null;
+  return markerFiles(match).find((m) => existsSync(m)) ?? null;
+}
+
+/**
+ * Offers the files an unresolved save may have written (its glob, newest first) and analyses
+ * the one chosen; with no such file, memlens.analyze's own file picker. Returns its report.
+ */
+async function analyzeSavedCheckpoint(
+  scriptDir: string,
+  unresolved: UnresolvedPath,
+): Promise<unknown> {
+  const { glob, reason } = unresolved;
+  const files = glob ? savedFilesMatching(scriptDir, glob, analysableMatch) : [];
+  if (!glob || files.length === 0) return vscode.commands.executeCommand('memlens.analyze');
+  const pick = await vscode.window.showQuickPick(
+    files.map((f) => ({
+      label: vscode.workspace.asRelativePath(f.path),
+      description: savedFileDescription(f.mtimeMs),
+      file: f.path,
+    })),
+    { title: SAVED_PICK_TITLE, placeHolder: savedPickPlaceholder(reason, glob) },
+  );
+  return pick && vscode.commands.executeCommand('memlens.analyze', vscode.Uri.file(pick.file));
+}
+
+/** A lens's command before any result: analyse the saved path, or offer the files it may be. */
+function analyzeCommand(lens: CheckpointLens): vscode.Command {
+  const f = lens.finding;
+  if (f.savedPath !== null)
+    return {
+      title: lensTitle(undefined),
+      command: 'memlens.analyze',
+      arguments: [vscode.Uri.file(f.savedPath)],
+      tooltip: `Analyse ${vscode.workspace.asRelativePath(f.savedPath)} with MemLens`,
+    };
+  return {
+    title: lensTitle(undefined),
+    command: ANALYZE_SAVED_COMMAND,
+    arguments: [lens.scriptDir, f.unresolved],
+    tooltip: unresolvedTooltip(f.unresolved),
+  };
 }
 
 export class CheckpointLensProvider
@@ -73,17 +139,21 @@ export class CheckpointLensProvider
 {
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChangeCodeLenses = this.changed.event;
-  private readonly sub: { dispose(): void };
+  private readonly subs: { dispose(): void }[];
 
   constructor(
     private readonly findings: ScriptFindings,
     private readonly store: ResultStore,
   ) {
-    this.sub = store.onDidChange(() => this.changed.fire());
+    this.subs = [
+      store.onDidChange(() => this.changed.fire()),
+      vscode.commands.registerCommand(ANALYZE_SAVED_COMMAND, analyzeSavedCheckpoint),
+    ];
   }
 
   provideCodeLenses(doc: vscode.TextDocument): CheckpointLens[] {
-    return this.findings.get(doc).map((f) => new CheckpointLens(f));
+    const scriptDir = path.dirname(doc.uri.fsPath);
+    return this.findings.get(doc).map((f) => new CheckpointLens(f, scriptDir));
   }
 
   resolveCodeLens(lens: CheckpointLens): CheckpointLens {
@@ -104,14 +174,7 @@ export class CheckpointLensProvider
             arguments: [vscode.Uri.file(entry.modelPath)],
             tooltip: entry.signature?.explanation ?? 'Open the MemLens report',
           }
-        : {
-            title: lensTitle(undefined),
-            command: 'memlens.analyze',
-            arguments: savedPath ? [vscode.Uri.file(savedPath)] : [],
-            tooltip: savedPath
-              ? `Analyse ${vscode.workspace.asRelativePath(savedPath)} with MemLens`
-              : 'The saved path is not known statically: choose the model file to analyse',
-          };
+        : analyzeCommand(lens);
     return lens;
   }
 
@@ -121,7 +184,7 @@ export class CheckpointLensProvider
   }
 
   dispose(): void {
-    this.sub.dispose();
+    this.subs.forEach((s) => s.dispose());
     this.changed.dispose();
   }
 }
@@ -229,12 +292,16 @@ export class CheckpointDiagnostics implements vscode.CodeActionProvider, vscode.
   }
 }
 
+const names = analysableNames(contributes.customEditors);
+/** The files MemLens analyses (model files, folder markers, dumps): the only ones to watch. */
+const ANALYSABLE_GLOB = modelFilesGlob(names.extensions, names.markers);
+
 /**
  * Calls `onChange` when a model with a stored result is written again in the workspace (a
  * training run saving the checkpoint), so lenses and warnings can say the result is stale.
  */
 export function watchAnalysedModels(store: ResultStore, onChange: () => void): vscode.Disposable {
-  const watcher = vscode.workspace.createFileSystemWatcher('**/*');
+  const watcher = vscode.workspace.createFileSystemWatcher(ANALYSABLE_GLOB);
   const check = (uri: vscode.Uri): void => {
     const changed = path.resolve(uri.fsPath);
     if (store.entries().some((e) => e.modelPath === changed)) onChange();

@@ -4,6 +4,7 @@
  */
 import * as path from 'node:path';
 import type { AnalysisReport, Signature, SignatureKind } from '../../core/report/schema';
+import type { UnresolvedPath } from '../../core/training/checkpointLines';
 import { miEvidence } from '../../shared/miEvidence';
 import type { ResultEntry } from './resultStore';
 
@@ -64,6 +65,32 @@ export function lensTitle(entry: ResultEntry | undefined, stale = false): string
     : 'no reference (set memlens.baseline or compare)';
   const title = `MemLens: H ${num(entry.entropyMedian)} · I ${num(entry.miMedian)} · ${verdict}`;
   return stale ? title + STALE_LENS_SUFFIX : title;
+}
+
+/** The tooltip of a lens whose saved path is not known statically: why, and what a click offers. */
+export function unresolvedTooltip(unresolved: UnresolvedPath): string {
+  const offer = unresolved.glob
+    ? `choose one of the files matching ${unresolved.glob}`
+    : 'choose the model file to analyse';
+  return `The saved path is not known statically (${unresolved.reason}): ${offer}`;
+}
+
+/** The title of the quick pick of the files an unresolved save may have written. */
+export const SAVED_PICK_TITLE = 'MemLens: Analyze a Saved Checkpoint';
+
+/** That quick pick's placeholder: why the path is unknown, and which files it lists. */
+export function savedPickPlaceholder(reason: string, glob: string): string {
+  return `${reason[0].toUpperCase()}${reason.slice(1)}: the files matching ${glob}, newest first`;
+}
+
+/** A listed file's description: when it was saved, in local time ("saved 2024-01-05 09:07"). */
+export function savedFileDescription(mtimeMs: number): string {
+  const d = new Date(mtimeMs);
+  const two = (n: number): string => String(n).padStart(2, '0');
+  return (
+    `saved ${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())} ` +
+    `${two(d.getHours())}:${two(d.getMinutes())}`
+  );
 }
 
 /** True when the entry should raise a warning on the lines that save its model. */
