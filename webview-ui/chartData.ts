@@ -13,6 +13,7 @@ import type {
   CompareReport,
   LayerReport,
   MiDensity,
+  MiSummary,
   RankingEntry,
   RankingTarget,
   ReportSnapshot,
@@ -21,17 +22,45 @@ import type {
   ValueRange,
 } from '../src/shared/protocol';
 
-/** The theme colours the charts use (VS Code's --vscode-charts-* names). */
-export type ColorKey = 'blue' | 'orange' | 'green' | 'purple' | 'red' | 'yellow';
+/**
+ * The theme colours the charts use: VS Code's six --vscode-charts-* colours, then six more
+ * that styles.css defines per theme kind (light, dark, high contrast), for up to 12 series.
+ */
+export type ColorKey =
+  | 'blue'
+  | 'orange'
+  | 'green'
+  | 'purple'
+  | 'red'
+  | 'yellow'
+  | 'teal'
+  | 'pink'
+  | 'brown'
+  | 'indigo'
+  | 'lime'
+  | 'gray';
 
-/** Series colours in order: model i (or layer i) gets PALETTE[i % 6]. */
-export const PALETTE: readonly ColorKey[] = ['blue', 'orange', 'green', 'purple', 'red', 'yellow'];
+/** Series colours in order: model i (or layer i) gets PALETTE[i % 12]. */
+export const PALETTE: readonly ColorKey[] = [
+  'blue',
+  'orange',
+  'green',
+  'purple',
+  'red',
+  'yellow',
+  'teal',
+  'pink',
+  'brown',
+  'indigo',
+  'lime',
+  'gray',
+];
 
 export function seriesColor(index: number): ColorKey {
   return PALETTE[index % PALETTE.length];
 }
 
-/** Point markers: the 7th to 12th series repeat the colours with squares, and so on. */
+/** Point markers: the 13th to 24th series repeat the colours with squares, and so on. */
 export const MARKERS = ['circle', 'rect', 'triangle', 'rectRot'] as const;
 export type Marker = (typeof MARKERS)[number];
 
@@ -94,6 +123,13 @@ export function displayName(path: string): string {
   const segments = pathSegments(path);
   const depth = segments.length > 1 && GENERIC_FILE.test(segments[segments.length - 1]) ? 2 : 1;
   return segments.slice(-depth).join('/') || path;
+}
+
+/** What a report is about, in a title: the model's name, or "comparison of N models". */
+export function reportSubject(snapshot: ReportSnapshot): string {
+  return snapshot.kind === 'analysis'
+    ? displayName(snapshot.report.model.path)
+    : `comparison of ${snapshot.report.models.length} models`;
 }
 
 /** The models a snapshot draws (compare models that failed are left out of the charts). */
@@ -275,6 +311,62 @@ export function notchesOverlap(a: BoxSummary, b: BoxSummary): boolean {
   return a.notchLow <= b.notchHigh && b.notchLow <= a.notchHigh;
 }
 
+// ---------------------------------------------------------------- axis ranges
+
+/** An axis range in data units. */
+export interface AxisRange {
+  min: number;
+  max: number;
+}
+
+/** The padding on each side, as a part of the (widened) data span. */
+const AXIS_PADDING = 0.05;
+/** Entropy axes are at least this wide (nats), so a near-constant set reads as flat. */
+const ENTROPY_MIN_SPAN = 0.5;
+/** MI axes are at least this wide (nats). */
+const MI_MIN_SPAN = 0.05;
+
+/**
+ * An axis range that fits `values` (non-finite ones ignored; null when none is finite): their
+ * span, widened about its centre to at least `minSpan`, plus AXIS_PADDING of it on each side.
+ * It stays inside `limits` (a widened range is moved inside, padding is cut at the limit), and
+ * it does not cross zero when the data do not.
+ */
+export function paddedRange(
+  values: Iterable<number>,
+  minSpan: number,
+  limits: Partial<AxisRange> = {},
+): AxisRange | null {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of values) {
+    if (!Number.isFinite(v)) continue;
+    lo = Math.min(lo, v);
+    hi = Math.max(hi, v);
+  }
+  if (lo > hi) return null;
+  const floor = Math.max(limits.min ?? -Infinity, lo >= 0 ? 0 : -Infinity);
+  const ceiling = Math.min(limits.max ?? Infinity, hi < 0 ? 0 : Infinity);
+  if (hi - lo < minSpan) {
+    const mid = (lo + hi) / 2;
+    lo = mid - minSpan / 2;
+    hi = mid + minSpan / 2;
+    if (lo < floor) [lo, hi] = [floor, hi + floor - lo];
+    if (hi > ceiling) [lo, hi] = [Math.max(floor, lo - (hi - ceiling)), ceiling];
+  }
+  const pad = (hi - lo) * AXIS_PADDING;
+  return { min: Math.max(floor, lo - pad), max: Math.min(ceiling, hi + pad) };
+}
+
+/**
+ * The entropy axis of the box chart: every box from its lowest to its highest neuron, notch
+ * ends included, padded, within 0 .. ln(bins) (the most entropy the binning allows).
+ */
+export function entropyAxisRange(data: EntropyBoxData): AxisRange | null {
+  const values = data.boxes.flatMap((g) => [g.box.min, g.box.max, g.box.notchLow, g.box.notchHigh]);
+  return paddedRange(values, ENTROPY_MIN_SPAN, { min: 0, max: data.maxEntropy });
+}
+
 // ---------------------------------------------------------------- MI density
 
 export interface DensityCurve {
@@ -282,20 +374,87 @@ export interface DensityCurve {
   color: ColorKey;
   /** Drawn dashed (the whole-model curve beside per-layer ones). */
   dashed: boolean;
+  /** The density from the smallest MI value of the pairs on (when that is known). */
   points: { x: number; y: number }[];
   /** Median off-diagonal MI of the pairs behind this curve (nats). */
   median: number;
+  /** Where the x axis may start for this curve (see densityAxisStart); null: unknown. */
+  start: number | null;
 }
 
-function curvePoints(density: MiDensity): { x: number; y: number }[] {
+/**
+ * The range of the MI values behind a density, recovered from its grid: the core evaluates the
+ * mixture from the smallest value to the largest, each padded by max(10% of their range, 3 sd
+ * of the narrowest component) (miDensity in src/core/measures/gmm.ts), so on a grid G wide the
+ * padding is max(G / 12, 3 sd). Null when the grid is not such a grid: under two points, a
+ * padding wider than half of it, or a range that leaves out the pairs' quartiles.
+ */
+export function densityDataRange(density: MiDensity, mi: MiSummary): AxisRange | null {
+  const x = density.x;
+  if (x.length < 2) return null;
+  const lo = x[0];
+  const hi = x[x.length - 1];
+  const minSd = Math.min(...density.components.map((c) => c.sd));
+  if (!(hi > lo) || !Number.isFinite(hi - lo) || !Number.isFinite(minSd)) return null;
+  const pad = Math.max((hi - lo) / 12, 3 * minSd);
+  const range = { min: lo + pad, max: hi - pad };
+  const slack = (hi - lo) * 1e-9;
+  if (range.min > range.max + slack) return null;
+  // NaN quartiles (none in the report) compare false and do not refuse the range.
+  if (range.min > mi.q1 + slack || range.max < mi.q3 - slack) return null;
+  return range;
+}
+
+/** A data minimum this close to 0 (as a part of the data range) starts the axis at 0. */
+const ZERO_SNAP = 0.1;
+
+/** Where an MI axis starts for data in `range`: at 0 when the data start at or just above it. */
+export function densityAxisStart(range: AxisRange): number {
+  return range.min >= 0 && range.min <= ZERO_SNAP * (range.max - range.min) ? 0 : range.min;
+}
+
+/** The points from x = `from` on: those left of it dropped, the value at `from` interpolated. */
+export function clipCurve(
+  points: readonly { x: number; y: number }[],
+  from: number,
+): { x: number; y: number }[] {
+  const i = points.findIndex((p) => p.x >= from);
+  if (i <= 0) return i === 0 ? [...points] : [];
+  const [a, b] = [points[i - 1], points[i]];
+  const y = a.y + ((b.y - a.y) * (from - a.x)) / (b.x - a.x);
+  return b.x === from ? points.slice(i) : [{ x: from, y }, ...points.slice(i)];
+}
+
+/** The x axis minimum of the MI chart: the lowest start, or null when one is unknown. */
+export function miAxisMin(curves: readonly DensityCurve[]): number | null {
+  if (curves.length === 0 || curves.some((c) => c.start === null)) return null;
+  return Math.min(...curves.map((c) => c.start ?? 0));
+}
+
+function densityCurve(
+  label: string,
+  color: ColorKey,
+  dashed: boolean,
+  density: MiDensity,
+  mi: MiSummary,
+): DensityCurve {
   const n = Math.min(density.x.length, density.density.length);
-  const out: { x: number; y: number }[] = [];
+  const points: { x: number; y: number }[] = [];
   for (let i = 0; i < n; i++) {
     const x = density.x[i];
     const y = density.density[i];
-    if (Number.isFinite(x) && Number.isFinite(y)) out.push({ x, y });
+    if (Number.isFinite(x) && Number.isFinite(y)) points.push({ x, y });
   }
-  return out;
+  const range = densityDataRange(density, mi);
+  return {
+    label,
+    color,
+    dashed,
+    // No density below the smallest measured value: the mixture's tail there is no data.
+    points: range === null ? points : clipCurve(points, range.min),
+    median: mi.median,
+    start: range === null ? null : densityAxisStart(range),
+  };
 }
 
 /**
@@ -307,21 +466,25 @@ export function miDensityCurves(snapshot: ReportSnapshot, layer: string | null):
   if (snapshot.kind === 'analysis') {
     const report = snapshot.report;
     const layers = report.layers.filter((l) => layer === null || l.name === layer);
-    const curves = layers.map((l, i) => ({
-      label: l.name,
-      color: seriesColor(layer === null ? i : report.layers.indexOf(l)),
-      dashed: false,
-      points: curvePoints(l.density),
-      median: l.mi.median,
-    }));
+    const curves = layers.map((l, i) =>
+      densityCurve(
+        l.name,
+        seriesColor(layer === null ? i : report.layers.indexOf(l)),
+        false,
+        l.density,
+        l.mi,
+      ),
+    );
     if (layer === null && report.layers.length > 1) {
-      curves.push({
-        label: 'all layers (all pairs)',
-        color: seriesColor(report.layers.length),
-        dashed: true,
-        points: curvePoints(report.summary.density),
-        median: report.summary.mi.median,
-      });
+      curves.push(
+        densityCurve(
+          'all layers (all pairs)',
+          seriesColor(report.layers.length),
+          true,
+          report.summary.density,
+          report.summary.mi,
+        ),
+      );
     }
     return curves.filter((c) => c.points.length > 0);
   }
@@ -330,17 +493,10 @@ export function miDensityCurves(snapshot: ReportSnapshot, layer: string | null):
     const model = snapshot.report.models.find((x) => x.path === m.path);
     if (model === undefined) return;
     const l = layer === null ? undefined : model.layers.find((x) => x.name === layer);
-    const density = l === undefined ? model.summary.density : l.density;
-    const median = l === undefined ? model.summary.mi.median : l.mi.median;
     if (layer !== null && l === undefined) return;
-    curves.push({
-      label: m.label,
-      color: seriesColor(i),
-      // Beyond six models the colours repeat: the repeats are dashed.
-      dashed: i >= PALETTE.length,
-      points: curvePoints(density),
-      median,
-    });
+    const { density, mi } = l ?? model.summary;
+    // Beyond twelve models the colours repeat: the repeats are dashed.
+    curves.push(densityCurve(m.label, seriesColor(i), i >= PALETTE.length, density, mi));
   });
   return curves.filter((c) => c.points.length > 0);
 }
@@ -608,6 +764,102 @@ export function compareReference(
   return { label, x: ref.entropyMedian, y: ref.miMedian };
 }
 
+// ---------------------------------------------------------------- label placement
+
+/** A box in pixels (y grows downwards, as on a canvas). */
+export interface PixelBox {
+  left: number;
+  top: number;
+  right: number;
+  bottom: number;
+}
+
+/** A label to place beside a point: the point in pixels, its marker's radius, the label's size. */
+export interface LabelRequest {
+  x: number;
+  y: number;
+  radius: number;
+  width: number;
+  height: number;
+}
+
+/** Whether two boxes share area (touching edges do not count). */
+export function boxesOverlap(a: PixelBox, b: PixelBox): boolean {
+  return a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+}
+
+/** The square a point's marker covers. */
+function markerBox(r: LabelRequest): PixelBox {
+  return {
+    left: r.x - r.radius,
+    top: r.y - r.radius,
+    right: r.x + r.radius,
+    bottom: r.y + r.radius,
+  };
+}
+
+/**
+ * Where a label may go, in order of preference: above right of its point, above left, below
+ * right, below left, centred above, centred below; `gap` pixels (at least 2 more than the
+ * marker's radius) from the point.
+ */
+function labelCandidates(r: LabelRequest, gap: number): PixelBox[] {
+  const g = Math.max(gap, r.radius + 2);
+  const at = (left: number, top: number) => ({
+    left,
+    top,
+    right: left + r.width,
+    bottom: top + r.height,
+  });
+  const right = r.x + g;
+  const left = r.x - g - r.width;
+  const above = r.y - g / 2 - r.height;
+  const below = r.y + g / 2;
+  const centred = r.x - r.width / 2;
+  return [
+    at(right, above),
+    at(left, above),
+    at(right, below),
+    at(left, below),
+    at(centred, r.y - g - r.height),
+    at(centred, r.y + g),
+  ];
+}
+
+/**
+ * Greedy label placement, in the order given: each label takes its first candidate
+ * (labelCandidates) that lies inside `bounds` and covers neither a label placed before it nor
+ * another point's marker; a label with no such candidate is left out (null).
+ */
+export function placeLabels(
+  labels: readonly LabelRequest[],
+  bounds: PixelBox,
+  gap = 8,
+): (PixelBox | null)[] {
+  const placed: PixelBox[] = [];
+  const inside = (b: PixelBox) =>
+    b.left >= bounds.left &&
+    b.right <= bounds.right &&
+    b.top >= bounds.top &&
+    b.bottom <= bounds.bottom;
+  return labels.map((r, i) => {
+    const markers = labels.filter((_, j) => j !== i).map(markerBox);
+    const free = labelCandidates(r, gap).find(
+      (b) => inside(b) && ![...placed, ...markers].some((o) => boxesOverlap(b, o)),
+    );
+    if (free === undefined) return null;
+    placed.push(free);
+    return free;
+  });
+}
+
+// ---------------------------------------------------------------- PNG export
+
+/** Exported PNGs have at least this many pixels per CSS pixel (the charts render at it). */
+export const PNG_SCALE = 2;
+/** The band above an exported chart that carries its title, in CSS pixels. */
+export const PNG_TITLE_BAND = 32;
+
 /** A signature's first appearance along a trajectory, as the trajectory chart marks it. */
 export interface OnsetMark {
   step: number;
@@ -648,6 +900,28 @@ export function trajectoryData(report: CompareReport): TrajectoryData | null {
   };
 }
 
+/**
+ * The trajectory's two y axes, each fitted to its own series: padded, at least
+ * ENTROPY_MIN_SPAN (H) and MI_MIN_SPAN (I) wide, H never below 0; neither is pulled to 0 when
+ * the values are far from it.
+ */
+export function trajectoryAxes(data: TrajectoryData): {
+  entropy: AxisRange | null;
+  mi: AxisRange | null;
+} {
+  return {
+    entropy: paddedRange(
+      data.entropy.map((p) => p.y),
+      ENTROPY_MIN_SPAN,
+      { min: 0 },
+    ),
+    mi: paddedRange(
+      data.mi.map((p) => p.y),
+      MI_MIN_SPAN,
+    ),
+  };
+}
+
 /** The onsets in words, for the trajectory chart's caption ('' without any). */
 export function onsetSummary(report: CompareReport): string {
   const r = normalizeCompare(report);
@@ -674,12 +948,16 @@ export interface TableData {
   linkColumn?: number;
   /** The column drawn in the row's tone (its signature colour). */
   toneColumn?: number;
+  /** The column whose cell expands to the row's `evidence` (a disclosure, not only a tooltip). */
+  evidenceColumn?: number;
   /** A line under the caption, e.g. a lone model's signature against a baseline. */
   note?: { text: string; tone: ColorKey };
   rows: {
     cells: string[];
     tone?: ColorKey;
     title?: string;
+    /** Why the row reads as it does, shown when its evidence cell is expanded. */
+    evidence?: string;
     path?: string;
     /** The last cell spans the remaining columns and wraps (a failure message). */
     spanLast?: boolean;
@@ -869,15 +1147,19 @@ export function compareTable(report: CompareReport): TableData {
     ];
     if (ranked) cells.push(rank.get(m.path) ?? '');
     if (r.correlation !== null) cells.push(formatNumber(m.metric, 3));
+    const why =
+      role === 'not-comparable' ? `not comparable: ${m.notComparable ?? ''}` : sig.explanation;
     return {
       cells,
       tone: role === 'read' ? SIGNATURE_COLORS[sig.kind] : undefined,
-      title:
-        role === 'not-comparable' ? `not comparable: ${m.notComparable ?? ''}` : sig.explanation,
+      title: why,
+      // Without a reference the signature cell is empty: nothing to expand.
+      evidence: role === 'unread' || why === '' ? undefined : why,
       path: m.path,
     };
   });
-  return { columns, numeric, toneColumn: columns.indexOf('Signature'), rows };
+  const signatureColumn = columns.indexOf('Signature');
+  return { columns, numeric, toneColumn: signatureColumn, evidenceColumn: signatureColumn, rows };
 }
 
 /**

@@ -32,8 +32,25 @@ import {
   shortLabels,
   trajectoryData,
   hasRanking,
+  boxesOverlap,
+  clipCurve,
+  densityAxisStart,
+  densityDataRange,
+  entropyAxisRange,
+  miAxisMin,
+  paddedRange,
+  placeLabels,
+  reportSubject,
+  trajectoryAxes,
 } from '../../webview-ui/chartData';
-import type { CompareReport, ReportSnapshot } from '../../src/shared/protocol';
+import type {
+  CompareReport,
+  MiDensity,
+  MiSummary,
+  ReportSnapshot,
+} from '../../src/shared/protocol';
+import { miDensity } from '../../src/core/measures/gmm';
+import { Rng } from '../../src/core/random';
 import { toCsv } from '../../src/core/report/csv';
 import {
   BOX_A,
@@ -778,37 +795,44 @@ void test('export file names come from the model file name', () => {
   assert.equal(exportStem(odd), 'report-memlens');
 });
 
-void test('beyond six series the colours repeat with other markers, and repeated curves are dashed', () => {
+void test('twelve models get twelve colours; beyond them the colours repeat with other markers, dashed', () => {
   assert.deepEqual(
-    [0, 5, 6, 11, 12, 23, 24].map((i) => [seriesColor(i), seriesMarker(i)]),
+    [0, 5, 6, 11, 12, 23, 24, 47, 48].map((i) => [seriesColor(i), seriesMarker(i)]),
     [
       ['blue', 'circle'],
       ['yellow', 'circle'],
+      ['teal', 'circle'],
+      ['gray', 'circle'],
       ['blue', 'rect'],
-      ['yellow', 'rect'],
+      ['gray', 'rect'],
       ['blue', 'triangle'],
-      ['yellow', 'rectRot'],
+      ['gray', 'rectRot'],
       ['blue', 'circle'],
     ],
   );
   const report = tinyCompare();
   const first = report.models[0];
-  report.models = Array.from({ length: 8 }, (_, i) => ({
+  report.models = Array.from({ length: 14 }, (_, i) => ({
     ...first,
     path: `runs/s${i}/model.json`,
   }));
+  const boxes = entropyBoxData(modelSeries({ kind: 'compare', report }), 100);
+  const twelve = boxes.models.slice(0, 12);
+  assert.equal(new Set(twelve.map((m) => m.color)).size, 12);
+  assert.ok(twelve.every((m) => m.marker === 'circle'));
+  assert.deepEqual(
+    boxes.models.slice(11, 14).map((m) => [m.color, m.marker]),
+    [
+      ['gray', 'circle'],
+      ['blue', 'rect'],
+      ['orange', 'rect'],
+    ],
+  );
   const curves = miDensityCurves({ kind: 'compare', report }, null);
+  assert.equal(new Set(curves.slice(0, 12).map((c) => c.color)).size, 12);
   assert.deepEqual(
     curves.map((c) => c.dashed),
-    [false, false, false, false, false, false, true, true],
-  );
-  const boxes = entropyBoxData(modelSeries({ kind: 'compare', report }), 100);
-  assert.deepEqual(
-    boxes.models.slice(5, 7).map((m) => [m.color, m.marker]),
-    [
-      ['yellow', 'circle'],
-      ['blue', 'rect'],
-    ],
+    [...Array<boolean>(12).fill(false), true, true],
   );
 });
 
@@ -896,4 +920,194 @@ void test('a lone model read against a baseline shows its signature under the ta
   assert.equal(baselineSignature(snapshot.report)?.kind, 'example-level');
   snapshot.report.signature = signature('none', 0, 1);
   assert.equal(analysisTable(snapshot).note?.tone, 'green');
+});
+
+void test('an axis fits its data: padded 5% a side, widened when near-constant, never across 0', () => {
+  const range = (values: number[], minSpan: number, limits = {}) => {
+    const r = paddedRange(values, minSpan, limits);
+    return r === null ? null : [r.min, r.max];
+  };
+  // 1 .. 3: span 2, padding 0.1 a side.
+  const wide = range([2, 1, 3, Number.NaN], 0.5);
+  near(wide?.[0] ?? NaN, 0.9);
+  near(wide?.[1] ?? NaN, 3.1);
+  // 2.40 .. 2.42 is widened about 2.41 to 0.5 (2.16 .. 2.66), then padded by 0.025.
+  const flat = range([2.4, 2.42], 0.5);
+  near(flat?.[0] ?? NaN, 2.135);
+  near(flat?.[1] ?? NaN, 2.685);
+  // 0.1 widened to -0.15 .. 0.35 would cross 0: moved up to 0 .. 0.5, and padded above only.
+  const low = range([0.1], 0.5);
+  near(low?.[0] ?? NaN, 0);
+  near(low?.[1] ?? NaN, 0.525);
+  // 0.01 .. 0.4 padded by 0.0195 would reach -0.0095: it stops at 0. 0.02 .. 0.4 is not
+  // pulled to 0 (padded by 0.019, from 0.001).
+  assert.equal(range([0.01, 0.4], 0.05)?.[0], 0);
+  near(range([0.02, 0.4], 0.05)?.[0] ?? NaN, 0.001);
+  // Values below 0 may show below 0; an upper limit cuts the padding.
+  const negative = range([-0.01, 0.02], 0.05);
+  near(negative?.[0] ?? NaN, -0.0225);
+  near(negative?.[1] ?? NaN, 0.0325);
+  const capped = range([1, 3], 0.5, { max: 3 });
+  near(capped?.[1] ?? NaN, 3);
+  assert.equal(range([Number.NaN], 0.5), null);
+  assert.equal(range([], 0.5), null);
+});
+
+void test('the entropy axis spans the boxes and their notches, within 0 .. ln(bins)', () => {
+  // BOX_A: 1 .. 5, BOX_B: 0.5 .. 2 (notches inside): 0.5 .. 5, padded by 0.225.
+  const data = entropyBoxData(modelSeries(analysis()), 1000);
+  const r = entropyAxisRange(data);
+  near(r?.min ?? NaN, 0.275);
+  near(r?.max ?? NaN, 5.225);
+  // With 100 bins no entropy passes ln 100 = 4.605: the axis stops there.
+  near(entropyAxisRange(entropyBoxData(modelSeries(analysis()), 100))?.max ?? NaN, Math.log(100));
+  // One near-constant layer at H = 2 shows 1.75 .. 2.25 padded: 1.725 .. 2.275.
+  const constant = analysis();
+  const box = { ...BOX_A, min: 2, q1: 2, median: 2, q3: 2, max: 2, notchLow: 2, notchHigh: 2 };
+  constant.report.layers = [{ ...constant.report.layers[0], entropies: [2, 2, 2], entropy: box }];
+  const c = entropyAxisRange(entropyBoxData(modelSeries(constant), 100));
+  near(c?.min ?? NaN, 1.725);
+  near(c?.max ?? NaN, 2.275);
+  // A notch reaching below 0 (few neurons) does not take the axis below 0.
+  constant.report.layers[0].entropy = { ...box, min: 0.2, notchLow: -0.4 };
+  assert.equal(entropyAxisRange(entropyBoxData(modelSeries(constant), 100))?.min, 0);
+});
+
+void test('the trajectory axes each fit their series, not pulled to 0', () => {
+  const t = trajectoryData(tinyCompare());
+  assert.ok(t !== null);
+  // H 1.2 .. 2.6 padded by 0.07; I 0.04 .. 0.4 padded by 0.018.
+  const axes = trajectoryAxes(t);
+  near(axes.entropy?.min ?? NaN, 1.13);
+  near(axes.entropy?.max ?? NaN, 2.67);
+  near(axes.mi?.min ?? NaN, 0.022);
+  near(axes.mi?.max ?? NaN, 0.418);
+  // A flat I (0.30 .. 0.32) is widened to 0.05 about 0.31, then padded: 0.2825 .. 0.3375.
+  const flat = trajectoryAxes({
+    ...t,
+    mi: [0.3, 0.31, 0.32].map((y, i) => ({ x: i, y })),
+  });
+  near(flat.mi?.min ?? NaN, 0.2825);
+  near(flat.mi?.max ?? NaN, 0.3375);
+  assert.deepEqual(trajectoryAxes({ ...t, entropy: [], mi: [] }), { entropy: null, mi: null });
+});
+
+/** A density on `x` with one component of `sd`, and quartiles inside its data. */
+function grid(x: number[], density: number[], sd: number): MiDensity {
+  return { components: [{ weight: 1, mean: 0.5, sd }], bic: 0, x, density };
+}
+const QUARTILES: MiSummary = { pairs: 100, median: 0.5, mean: 0.5, q1: 0.3, q3: 0.7 };
+
+void test('the MI data range comes back from the density grid; the curve starts at the data', () => {
+  // A grid 1.2 wide: padding max(1.2 / 12, 3 sd) = 0.1 for sd 0.01, so the data span 0 .. 1.
+  const d = grid([-0.1, 0.2, 0.5, 0.8, 1.1], [1, 4, 2, 1, 0.5], 0.01);
+  const r = densityDataRange(d, QUARTILES);
+  near(r?.min ?? NaN, 0);
+  near(r?.max ?? NaN, 1);
+  // sd 0.05: padding 0.15, data 0.05 .. 0.95.
+  near(
+    densityDataRange({ ...d, components: [{ weight: 1, mean: 0.5, sd: 0.05 }] }, QUARTILES)?.min ??
+      NaN,
+    0.05,
+  );
+  // Not a grid of the core's rule: the padding would pass the middle, or leave out q1.
+  assert.equal(densityDataRange(grid([0, 0.5, 1], [1, 2, 1], 0.2), QUARTILES), null);
+  assert.equal(densityDataRange(d, { ...QUARTILES, q1: -0.05 }), null);
+  assert.equal(densityDataRange(grid([0.5], [Number.NaN], 0), QUARTILES), null);
+  // Where the axis starts: at 0 for data from 0 or just above it (within 10% of their range).
+  assert.equal(densityAxisStart({ min: 0.05, max: 0.95 }), 0);
+  assert.equal(densityAxisStart({ min: 1, max: 2 }), 1);
+  assert.equal(densityAxisStart({ min: -0.2, max: 0.8 }), -0.2);
+  // The curve from the data minimum on, its value there interpolated: 1 + 3 * (0.1 / 0.3).
+  const points = d.x.map((x, i) => ({ x, y: d.density[i] }));
+  assert.deepEqual(
+    clipCurve(points, 0).map((p) => [p.x, Math.round(p.y * 1e9) / 1e9]),
+    [
+      [0, 2],
+      [0.2, 4],
+      [0.5, 2],
+      [0.8, 1],
+      [1.1, 0.5],
+    ],
+  );
+  assert.deepEqual(clipCurve(points, 0.5), points.slice(2));
+  assert.deepEqual(clipCurve(points, 2), []);
+  // In the chart data: dense_1 on this grid, dense_2 on the tiny grid (its range unknown).
+  const snapshot = analysis();
+  snapshot.report.layers[0].density = d;
+  snapshot.report.layers[0].mi = QUARTILES;
+  const [one, two] = miDensityCurves(snapshot, null);
+  near(one.points[0].x, 0);
+  assert.deepEqual([one.start, two.start], [0, null]);
+  assert.equal(miAxisMin([one]), 0);
+  assert.equal(miAxisMin([one, two]), null);
+});
+
+void test('the data range read back from the grid is that of the values the core fitted', () => {
+  const rng = new Rng(5);
+  for (const [n, centre] of [
+    [40, 0.05],
+    [500, 0.3],
+    [2000, 1.2],
+  ]) {
+    const values = Array.from({ length: n }, () => centre * Math.exp(0.5 * rng.normal()) - 0.01);
+    const sorted = [...values].sort((a, b) => a - b);
+    const mi = { pairs: n, median: NaN, mean: NaN, q1: sorted[n >> 2], q3: sorted[(3 * n) >> 2] };
+    const r = densityDataRange(miDensity(values), mi);
+    near(r?.min ?? NaN, sorted[0], 1e-9);
+    near(r?.max ?? NaN, sorted[n - 1], 1e-9);
+  }
+});
+
+void test('scatter labels are placed greedily where they overlap no label and no other marker', () => {
+  const bounds = { left: 0, top: 0, right: 200, bottom: 100 };
+  const label = (x: number, y: number, width = 40) => ({ x, y, radius: 4, width, height: 10 });
+  const placed = placeLabels(
+    [
+      label(50, 50), // above right: 58 .. 98 x 36 .. 46
+      label(60, 52), // above right would cover the first label, above left its marker: below right
+      label(195, 50), // at the right edge: above left
+      label(100, 5), // at the top: below right
+      label(100, 50, 300), // wider than the plot: left out
+    ],
+    bounds,
+  );
+  assert.deepEqual(placed, [
+    { left: 58, top: 36, right: 98, bottom: 46 },
+    { left: 68, top: 56, right: 108, bottom: 66 },
+    { left: 147, top: 36, right: 187, bottom: 46 },
+    { left: 108, top: 9, right: 148, bottom: 19 },
+    null,
+  ]);
+  const boxes = placed.filter((b) => b !== null);
+  boxes.forEach((a, i) => boxes.slice(i + 1).forEach((b) => assert.ok(!boxesOverlap(a, b))));
+  // A bigger marker keeps its label further out (radius 9: 11 px, not 8).
+  assert.deepEqual(placeLabels([{ ...label(50, 50), radius: 9 }], bounds)[0], {
+    left: 61,
+    top: 34.5,
+    right: 101,
+    bottom: 44.5,
+  });
+});
+
+void test('each signature cell expands to its evidence; without a reference there is none', () => {
+  const report = tinyCompare();
+  report.models[2].notComparable = 'its layers differ: dense_2 has 8 neurons, expected 4';
+  const t = compareTable(report);
+  assert.equal(t.evidenceColumn, t.columns.indexOf('Signature'));
+  assert.deepEqual(
+    t.rows.map((r) => r.evidence),
+    [
+      report.models[0].signature.explanation,
+      'heuristic: median H -0.8 nats, median I x4',
+      'not comparable: its layers differ: dense_2 has 8 neurons, expected 4',
+      undefined,
+    ],
+  );
+  // No reference: empty signature cells, nothing to expand (the row tooltip stays).
+  const none = compareTable(noReferenceCompare());
+  assert.ok(none.rows.every((r) => r.evidence === undefined));
+  assert.ok(none.rows[0].title?.startsWith('no signature'));
+  assert.equal(reportSubject(analysis()), 'shortcut/model.json');
+  assert.equal(reportSubject(compare()), 'comparison of 4 models');
 });

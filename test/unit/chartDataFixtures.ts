@@ -1,7 +1,8 @@
 /**
  * Hand-built reports for the chart, reducer and HTML tests. The "tiny" ones have values worked
  * out by hand (see the comments); the "realistic" ones are generated with a seeded RNG and
- * summarised here with numpy's conventions, for the visual and browser checks.
+ * summarised here with numpy's conventions and the core's MI density, for the visual and
+ * browser checks.
  */
 import type {
   AnalysisParams,
@@ -11,8 +12,10 @@ import type {
   CompareReport,
   LayerReport,
   MiDensity,
+  MiSummary,
   Signature,
 } from '../../src/core/report/schema';
+import { miDensity } from '../../src/core/measures/gmm';
 import { Rng } from '../../src/core/random';
 
 export const PARAMS: AnalysisParams = {
@@ -356,43 +359,49 @@ export function boxOf(values: readonly number[]): BoxSummary {
   };
 }
 
-function mixture(components: MiDensity['components']): MiDensity {
-  const x: number[] = [];
-  const density: number[] = [];
-  for (let i = 0; i <= 120; i++) {
-    const v = -0.1 + (i / 120) * 1.3;
-    x.push(v);
-    density.push(
-      components.reduce(
-        (a, c) =>
-          a +
-          (c.weight * Math.exp(-0.5 * ((v - c.mean) / c.sd) ** 2)) /
-            (c.sd * Math.sqrt(2 * Math.PI)),
-        0,
-      ),
-    );
-  }
-  return { components, bic: -1234.5, x, density };
+/**
+ * `n` pair values drawn from two log-normal modes, at `centre` (a part `main` of the pairs)
+ * and twice it, skewed right and above 0 as MI estimates of related neurons are. Summarised
+ * as the core does (numpy quantiles, the core's mixture density).
+ */
+function pairValues(
+  rng: Rng,
+  n: number,
+  centre: number,
+  main: number,
+): { mi: MiSummary; density: MiDensity } {
+  const values = Array.from({ length: n }, () =>
+    rng.next() < main
+      ? centre * Math.exp(0.35 * rng.normal())
+      : 2 * centre * Math.exp(0.3 * rng.normal()),
+  );
+  const s = [...values].sort((a, b) => a - b);
+  return {
+    mi: {
+      pairs: n,
+      median: quantile(s, 0.5),
+      mean: values.reduce((a, b) => a + b, 0) / n,
+      q1: quantile(s, 0.25),
+      q3: quantile(s, 0.75),
+    },
+    density: miDensity(values, { maxComponents: 3 }),
+  };
 }
 
 function realisticLayers(rng: Rng, hCentre: number, iCentre: number): LayerReport[] {
+  // The pair values draw from their own generator: the entropies stay those of the seed.
+  const pairs = new Rng(Math.round(iCentre * 1000));
   return ['dense_1', 'dense_2', 'dense_3'].map((name, li) => {
     const entropies = Array.from({ length: 64 }, () =>
       Math.max(0.05, hCentre - 0.25 * li + 0.45 * rng.normal()),
     );
-    const iMean = iCentre * (1 + 0.3 * li);
-    const pairs = 2016;
     return {
       name,
       neurons: 64,
       miNeurons: 64,
       entropies,
       entropy: boxOf(entropies),
-      mi: { pairs, median: iMean, mean: iMean * 1.15, q1: iMean * 0.6, q3: iMean * 1.5 },
-      density: mixture([
-        { weight: 0.7, mean: iMean, sd: 0.35 * iMean + 0.02 },
-        { weight: 0.3, mean: iMean * 2, sd: 0.5 * iMean + 0.03 },
-      ]),
+      ...pairValues(pairs, 2016, iCentre * (1 + 0.3 * li), 0.7),
       tieFraction: 0.001 * li,
       deadNeurons: li === 2 ? 1 : 0,
       range: { min: -2.5 - 0.5 * li, max: 3 + 0.75 * li },
@@ -402,20 +411,11 @@ function realisticLayers(rng: Rng, hCentre: number, iCentre: number): LayerRepor
 
 function summaryOf(layers: LayerReport[]): AnalysisReport['summary'] {
   const all = layers.flatMap((l) => l.entropies);
-  const iMedian = layers[1].mi.median;
+  // All 18336 pairs of the 192 neurons, centred on the middle layer's median.
+  const pairs = pairValues(new Rng(layers.length), 18336, layers[1].mi.median, 0.6);
   return {
     entropy: boxOf(all),
-    mi: {
-      pairs: 18336,
-      median: iMedian,
-      mean: iMedian * 1.2,
-      q1: iMedian * 0.5,
-      q3: iMedian * 1.6,
-    },
-    density: mixture([
-      { weight: 0.6, mean: iMedian, sd: 0.4 * iMedian + 0.02 },
-      { weight: 0.4, mean: iMedian * 1.8, sd: 0.5 * iMedian + 0.03 },
-    ]),
+    ...pairs,
     range: {
       min: Math.min(...layers.map((l) => l.range?.min ?? Infinity)),
       max: Math.max(...layers.map((l) => l.range?.max ?? -Infinity)),

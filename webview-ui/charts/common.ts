@@ -11,7 +11,9 @@ import {
   Title,
   Tooltip,
 } from 'chart.js';
-import type { FontSpec } from 'chart.js';
+import type { ChartEvent, FontSpec } from 'chart.js';
+import type { AxisRange } from '../chartData';
+import { PNG_SCALE } from '../chartData';
 import type { Theme } from '../theme';
 
 Chart.register(
@@ -27,6 +29,12 @@ Chart.register(
 );
 
 export { Chart };
+
+/** The pointer over a legend entry says it can be clicked. */
+function setCursor(event: ChartEvent, cursor: string): void {
+  const target = event.native?.target;
+  if (target instanceof HTMLElement) target.style.cursor = cursor;
+}
 
 /** Fonts in the theme's family and size. */
 export function themeFont(theme: Theme, delta = 0, weight?: FontSpec['weight']): Partial<FontSpec> {
@@ -49,18 +57,25 @@ export function linearAxis(theme: Theme, title: string) {
   };
 }
 
-/** Options every chart shares: no animation (render at once), theme-coloured legend and tooltip. */
+/**
+ * Options every chart shares: no animation (render at once), drawn at PNG_SCALE pixels per CSS
+ * pixel or more (what a PNG export holds), a theme-coloured tooltip and a legend whose entries
+ * show and hide their series on click (chart.js's own legend handler, kept on every chart).
+ */
 export function baseOptions(theme: Theme, showLegend: boolean) {
   return {
     animation: false as const,
     responsive: true,
     maintainAspectRatio: false,
+    devicePixelRatio: Math.max(PNG_SCALE, window.devicePixelRatio),
     color: theme.foreground,
     font: themeFont(theme),
     plugins: {
       legend: {
         display: showLegend,
         position: 'top' as const,
+        onHover: (event: ChartEvent) => setCursor(event, 'pointer'),
+        onLeave: (event: ChartEvent) => setCursor(event, ''),
         labels: {
           color: theme.foreground,
           font: themeFont(theme),
@@ -78,5 +93,22 @@ export function baseOptions(theme: Theme, showLegend: boolean) {
         bodyFont: themeFont(theme, -1),
       },
     },
+  };
+}
+
+/**
+ * An axis set to `range` (chart.js fits the data itself when it is null), with ticks only at
+ * round values inside it, not at its padded ends.
+ */
+export function fittedAxis<A extends ReturnType<typeof linearAxis>>(
+  axis: A,
+  range: AxisRange | null,
+) {
+  if (range === null) return axis;
+  return {
+    ...axis,
+    min: range.min,
+    max: range.max,
+    ticks: { ...axis.ticks, includeBounds: false },
   };
 }

@@ -8,7 +8,14 @@
  */
 import type { ChartDataset, Plugin } from 'chart.js';
 import type { ComparePoint } from '../chartData';
-import { SIGNATURE_COLORS, SIGNATURE_LABELS, formatNumber } from '../chartData';
+import type { PixelBox } from '../chartData';
+import {
+  SIGNATURE_COLORS,
+  SIGNATURE_LABELS,
+  boxesOverlap,
+  formatNumber,
+  placeLabels,
+} from '../chartData';
 import type { SignatureKind } from '../../src/shared/protocol';
 import type { Theme } from '../theme';
 import { withAlpha } from '../theme';
@@ -18,12 +25,11 @@ type LabelledPoint = { x: number; y: number; label: string };
 
 const KINDS: SignatureKind[] = ['heuristic', 'example-level', 'none'];
 
-type Rect = { left: number; right: number; top: number; bottom: number };
-
 /**
- * Through the reference, dotted cross-hairs; each model's point labelled with its name (right
- * of it, else left); and the two signature quadrants named in their corners where that does
- * not hide a label. A label that would overlap another is left out (its tooltip names it).
+ * Through the reference, dotted cross-hairs; each model's point labelled with its name where
+ * it overlaps no other label or marker (placeLabels: beside, above or below the point; a label
+ * with no such place is left out and its tooltip names it); and the two signature quadrants
+ * named in their corners where that does not hide a label.
  */
 function annotationPlugin(
   theme: Theme,
@@ -53,35 +59,35 @@ function annotationPlugin(
       ctx.save();
       const font = themeFont(theme, -1);
       const height = font.size ?? 12;
-      ctx.textBaseline = 'bottom';
+      ctx.textBaseline = 'top';
       ctx.textAlign = 'left';
-      const drawn: Rect[] = [];
-      const free = (r: Rect) =>
-        r.left >= area.left &&
-        r.right <= area.right &&
-        r.top >= area.top &&
-        drawn.every(
-          (d) => r.right < d.left || r.left > d.right || r.bottom < d.top || r.top > d.bottom,
-        );
       ctx.fillStyle = theme.foreground;
       ctx.font = `${height}px ${font.family}`;
-      chart.data.datasets.forEach((ds, i) => {
-        if (!chart.isDatasetVisible(i)) return;
+      // Every shown point, labelled or not (a bare cohort cross), so labels keep off markers.
+      const shown = chart.data.datasets.flatMap((ds, i) => {
+        if (!chart.isDatasetVisible(i)) return [];
         const meta = chart.getDatasetMeta(i);
-        (ds.data as LabelledPoint[]).forEach((d, j) => {
+        const radius = typeof ds.pointRadius === 'number' ? ds.pointRadius : 6;
+        return (ds.data as LabelledPoint[]).flatMap((d, j) => {
           const point = meta.data[j];
-          if (point === undefined || d.label === '') return;
-          const width = ctx.measureText(d.label).width;
-          const top = point.y - 5 - height;
-          const bottom = point.y - 5;
-          const right = { left: point.x + 8, right: point.x + 8 + width, top, bottom };
-          const left = { left: point.x - 8 - width, right: point.x - 8, top, bottom };
-          const place = free(right) ? right : free(left) ? left : null;
-          if (place === null) return;
-          drawn.push(place);
-          ctx.fillText(d.label, place.left, bottom);
+          if (point === undefined) return [];
+          const width = d.label === '' ? 0 : ctx.measureText(d.label).width;
+          return [{ text: d.label, x: point.x, y: point.y, radius, width, height }];
         });
       });
+      const boxes = placeLabels(shown, area);
+      // What the quadrant names must not cover: the labels drawn and the markers.
+      const drawn: PixelBox[] = [];
+      boxes.forEach((box, i) => {
+        if (box === null || shown[i].text === '') return;
+        drawn.push(box);
+        ctx.fillText(shown[i].text, box.left, box.top);
+      });
+      for (const p of shown) {
+        const r = p.radius;
+        drawn.push({ left: p.x - r, top: p.y - r, right: p.x + r, bottom: p.y + r });
+      }
+      const free = (box: PixelBox) => !drawn.some((d) => boxesOverlap(box, d));
       if (reference !== null) {
         const small = themeFont(theme, -2);
         const h = small.size ?? 11;
@@ -103,7 +109,7 @@ function annotationPlugin(
               };
           if (!free(r)) return;
           ctx.fillStyle = withAlpha(theme.colors[SIGNATURE_COLORS[kind]], 0.9);
-          ctx.fillText(text, r.left, r.bottom);
+          ctx.fillText(text, r.left, r.top);
         };
         corner('heuristic: H lower, I higher', 'heuristic', true);
         corner('example-level: H higher, I lower', 'example-level', false);

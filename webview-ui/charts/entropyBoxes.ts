@@ -6,10 +6,10 @@
  */
 import type { Plugin, ScriptableContext, TooltipItem } from 'chart.js';
 import type { BoxGlyph, EntropyBoxData, NeuronPoint } from '../chartData';
-import { entropyPoints, formatNumber, notchedBoxOutline } from '../chartData';
+import { entropyAxisRange, entropyPoints, formatNumber, notchedBoxOutline } from '../chartData';
 import type { Theme } from '../theme';
 import { withAlpha } from '../theme';
-import { Chart, baseOptions, linearAxis } from './common';
+import { Chart, baseOptions, fittedAxis, linearAxis } from './common';
 
 /** A point of the chart's data: a neuron, or the invisible hover target at a box's median. */
 type EntropyDatum =
@@ -185,11 +185,7 @@ export function createEntropyChart(
             callback: (value) => data.layers[Number(value)] ?? '',
           },
         },
-        y: {
-          ...linearAxis(theme, 'Entropy H per neuron (nats)'),
-          min: 0,
-          suggestedMax: data.maxEntropy,
-        },
+        y: fittedAxis(linearAxis(theme, 'Entropy H per neuron (nats)'), entropyAxisRange(data)),
       },
     },
     plugins: [boxPlugin(data, theme)],

@@ -5,7 +5,7 @@
  */
 import type { Plugin } from 'chart.js';
 import type { DensityCurve } from '../chartData';
-import { formatNumber } from '../chartData';
+import { formatNumber, miAxisMin } from '../chartData';
 import type { Theme } from '../theme';
 import { withAlpha } from '../theme';
 import { Chart, baseOptions, linearAxis } from './common';
@@ -84,7 +84,11 @@ export function createMiDensityChart(
         },
       },
       scales: {
-        x: linearAxis(theme, 'Mutual information I between neuron pairs (nats)'),
+        x: {
+          ...linearAxis(theme, 'Mutual information I between neuron pairs (nats)'),
+          // From where the pairs' values start (chart.js would start at the grid's padded end).
+          min: miAxisMin(curves) ?? undefined,
+        },
         y: { ...linearAxis(theme, 'Density of neuron pairs'), min: 0 },
       },
     },

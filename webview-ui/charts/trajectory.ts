@@ -5,10 +5,10 @@
  */
 import type { Plugin } from 'chart.js';
 import type { OnsetMark, TrajectoryData } from '../chartData';
-import { formatNumber } from '../chartData';
+import { formatNumber, trajectoryAxes } from '../chartData';
 import type { Theme } from '../theme';
 import { withAlpha } from '../theme';
-import { Chart, baseOptions, linearAxis, themeFont } from './common';
+import { Chart, baseOptions, fittedAxis, linearAxis, themeFont } from './common';
 
 /**
  * A dashed vertical line at each onset step, labelled at the top of the plot area (right of
@@ -61,8 +61,9 @@ export function createTrajectoryChart(
   const hColor = theme.colors.blue;
   const iColor = theme.colors.orange;
   const base = baseOptions(theme, true);
-  const yLeft = linearAxis(theme, 'Median H (nats)');
-  const yRight = linearAxis(theme, 'Median I (nats)');
+  const axes = trajectoryAxes(data);
+  const yLeft = fittedAxis(linearAxis(theme, 'Median H (nats)'), axes.entropy);
+  const yRight = fittedAxis(linearAxis(theme, 'Median I (nats)'), axes.mi);
   return new Chart<'line', { x: number; y: number }[]>(canvas, {
     type: 'line',
     data: {
@@ -115,7 +116,6 @@ export function createTrajectoryChart(
           position: 'left',
           title: { ...yLeft.title, color: hColor },
           ticks: { ...yLeft.ticks, color: hColor },
-          grace: '10%',
         },
         y1: {
           ...yRight,
@@ -123,7 +123,6 @@ export function createTrajectoryChart(
           title: { ...yRight.title, color: iColor },
           ticks: { ...yRight.ticks, color: iColor },
           grid: { drawOnChartArea: false },
-          grace: '10%',
         },
       },
     },
