@@ -15,6 +15,7 @@ import type { TableData } from './chartData';
 import {
   BASELINE_SIGNATURE_FLAG,
   MAX_POINTS_PER_BOX,
+  PNG_TITLE_BAND,
   SIGNATURE_COLORS,
   SIGNATURE_LABELS,
   baselineSignature,
@@ -35,6 +36,7 @@ import {
   onsetSummary,
   rankingSection,
   referenceSummary,
+  reportSubject,
   scaleNotes,
   shortLabels,
   trajectoryData,
@@ -139,6 +141,11 @@ function renderTable(id: string, table: TableData, host: ViewHost, caption: stri
         button.title = `Open ${path}`;
         button.addEventListener('click', () => open(path));
         td.append(button);
+      } else if (i === table.evidenceColumn && row.evidence !== undefined) {
+        // A disclosure (keyboard and touch reachable), not only the row's hover tooltip.
+        td.append(
+          el('details', 'ml-evidence', el('summary', null, cell), el('p', null, row.evidence)),
+        );
       } else {
         td.textContent = cell;
       }
@@ -147,7 +154,12 @@ function renderTable(id: string, table: TableData, host: ViewHost, caption: stri
     body.append(tr);
   }
   t.append(body);
-  return el('div', 'ml-scroll', t);
+  // A table wider than the page scrolls inside its own box, which the keyboard can scroll too.
+  const scroll = el('div', 'ml-scroll', t);
+  scroll.tabIndex = 0;
+  scroll.setAttribute('role', 'region');
+  scroll.setAttribute('aria-label', caption);
+  return scroll;
 }
 
 /** Makes a chart taller when its legend needs more than one row (about three entries a row). */
@@ -157,16 +169,25 @@ function growForLegend(canvas: HTMLCanvasElement, entries: number): void {
   if (box !== null && extraRows > 0) box.style.height = `${340 + 22 * extraRows}px`;
 }
 
-/** A PNG of the chart on the theme background (a bare canvas is transparent). */
-function chartPng(canvas: HTMLCanvasElement, background: string): string {
+/**
+ * A PNG of the chart as drawn (charts render at PNG_SCALE or the screen's ratio, if higher),
+ * under a band with its title, all on the theme background (a bare canvas is transparent).
+ */
+function chartPng(canvas: HTMLCanvasElement, title: string, theme: Theme): string {
+  const scale = canvas.width / Math.max(1, canvas.clientWidth);
+  const band = Math.round(PNG_TITLE_BAND * scale);
   const out = document.createElement('canvas');
   out.width = canvas.width;
-  out.height = canvas.height;
+  out.height = canvas.height + band;
   const ctx = out.getContext('2d');
   if (ctx === null) return canvas.toDataURL('image/png');
-  ctx.fillStyle = background;
+  ctx.fillStyle = theme.background;
   ctx.fillRect(0, 0, out.width, out.height);
-  ctx.drawImage(canvas, 0, 0);
+  ctx.fillStyle = theme.foreground;
+  ctx.font = `600 ${(theme.fontSize + 2) * scale}px ${theme.fontFamily}`;
+  ctx.textBaseline = 'middle';
+  ctx.fillText(title, 12 * scale, band / 2, out.width - 24 * scale);
+  ctx.drawImage(canvas, 0, band);
   return out.toDataURL('image/png');
 }
 
@@ -258,12 +279,12 @@ export class ReportView {
     const grid = el('div', 'ml-grid');
     const models = modelSeries(snapshot);
     const layer = state.ui.selectedLayer;
-    const stem = exportStem(snapshot);
+    const names = { stem: exportStem(snapshot), subject: reportSubject(snapshot) };
 
     const entropy = this.card(
       'entropy',
       'Entropy per neuron, by layer',
-      stem,
+      names,
       theme,
       'Boxes span the quartiles; the notch is the 95% interval of the median (median ± 1.57 IQR/√n). ' +
         'Non-overlapping notches mean the medians differ. Lower H: low-variety neurons (heuristic memorization); higher H: idiosyncratic neurons (example-level).',
@@ -286,7 +307,7 @@ export class ReportView {
     const mi = this.card(
       'mi',
       'Mutual information between neuron pairs',
-      stem,
+      names,
       theme,
       'Gaussian-mixture density of the off-diagonal pair values (KSG, nats); dotted lines mark the medians. ' +
         'Mass moving to higher I: neurons become alike (heuristic memorization).',
@@ -300,7 +321,7 @@ export class ReportView {
       const cmp = this.card(
         'compare',
         'Median H against median I, by signature',
-        stem,
+        names,
         theme,
         report.reference.mode === 'none'
           ? 'Each model’s median H and median I. No reference, so no signatures and no quadrants.'
@@ -318,7 +339,7 @@ export class ReportView {
         const tr = this.card(
           'trajectory',
           'Trajectory over training',
-          stem,
+          names,
           theme,
           'Median H and median I of each checkpoint by step: the onset of memorization shows as H falling while I rises.' +
             (onsets === ''
@@ -383,8 +404,8 @@ export class ReportView {
   private header(snapshot: ReportSnapshot): HTMLElement {
     if (snapshot.kind === 'analysis') {
       const r = snapshot.report;
-      document.title = `MemLens: ${displayName(r.model.path)}`;
-      const h = el('header', 'ml-header', el('h1', null, `MemLens · ${displayName(r.model.path)}`));
+      document.title = `MemLens: ${reportSubject(snapshot)}`;
+      const h = el('header', 'ml-header', el('h1', null, `MemLens · ${reportSubject(snapshot)}`));
       const path = el('p', 'ml-path', r.model.path);
       path.title = `sha256 ${r.model.sha256}`;
       h.append(path, el('p', 'ml-muted', paramsLine(r)));
@@ -392,14 +413,14 @@ export class ReportView {
     }
     const r = normalizeCompare(snapshot.report);
     const ok = r.models.filter((m) => m.error === undefined).length;
-    document.title = `MemLens: comparison of ${r.models.length} models`;
+    document.title = `MemLens: ${reportSubject(snapshot)}`;
     const reference = el('p', 'ml-reference', referenceSummary(r));
     reference.id = 'compare-reference';
     if (r.reference.initialisation) reference.classList.add('ml-reference-caveat');
     return el(
       'header',
       'ml-header',
-      el('h1', null, `MemLens · comparison of ${r.models.length} models`),
+      el('h1', null, `MemLens · ${reportSubject(snapshot)}`),
       reference,
       el('p', 'ml-muted', `${ok} analysed · ${paramsLine(r)}`),
     );
@@ -505,7 +526,7 @@ export class ReportView {
           el(
             'li',
             'ml-note-info',
-            `Signature thresholds: ΔH median ${t.deltaEntropy} nats with notches apart, median I ratio ${t.miRatio}${scale}. Hover a row for its evidence.`,
+            `Signature thresholds: ΔH median ${t.deltaEntropy} nats with notches apart, median I ratio ${t.miRatio}${scale}. Expand a signature for its evidence.`,
           ),
         );
       }
@@ -557,7 +578,7 @@ export class ReportView {
   private card(
     chart: ChartId,
     title: string,
-    stem: string,
+    names: { stem: string; subject: string },
     theme: Theme,
     caption: string,
   ): { card: HTMLElement; canvas: HTMLCanvasElement } {
@@ -570,10 +591,11 @@ export class ReportView {
         type: 'export/request',
         format: 'png',
         chart,
-        fileName: `${stem}-${chart}.png`,
-        dataUrl: chartPng(canvas, theme.background),
+        fileName: `${names.stem}-${chart}.png`,
+        dataUrl: chartPng(canvas, `${title} · ${names.subject}`, theme),
       }),
     );
+    png.classList.add('ml-secondary');
     png.title = `Save this chart as PNG`;
     const card = el(
       'figure',
