@@ -2,7 +2,7 @@
 // analysisHost.js (beside this test file), the real core, the committed example models.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { encodeOnnxModel } from '../../src/core/capture/onnx/onnxProto';
@@ -10,6 +10,7 @@ import { CancelledError, UserError } from '../../src/core/errors';
 import { encodeNpy } from '../../src/core/io/npy';
 import type { Progress } from '../../src/core/progress';
 import { runJob } from '../../src/extension/child/client';
+import type { JobRequest, JobResults } from '../../src/extension/child/protocol';
 import { randn } from '../fixtures/capture/helpers';
 import { forward, mlpModel } from '../fixtures/capture/onnxModels';
 import { defaultJobParams } from '../fixtures/jobParams';
@@ -38,7 +39,7 @@ void test('the shortcut example analysed against its baseline: three hidden laye
       type: 'job/analyze',
       source: model('shortcut'),
       baseline: model('shortcut-baseline'),
-      baselineCache: null,
+      measurements: null,
       params: { ...params, miNeurons: 32 },
     },
     { onProgress: (p) => stages.push(p) },
@@ -68,6 +69,7 @@ void test('cancelling kills the child: the job rejects with CancelledError and t
       type: 'job/compare',
       paths: [model('shortcut'), model('shortcut-baseline'), model('generalising')],
       baseline: null,
+      measurements: null,
       // One MI worker per core in the child: all of them busy when the cancel arrives.
       params: { ...params, threads: availableParallelism() },
     },
@@ -96,7 +98,7 @@ void test('a user error in the child arrives as a UserError with its one-line me
       type: 'job/analyze',
       source: missing,
       baseline: null,
-      baselineCache: null,
+      measurements: null,
       params,
     }),
     (err: unknown) =>
@@ -130,7 +132,7 @@ void test('memlens.modelInput names the input of a two-input ONNX model, for ana
       type: 'job/analyze' as const,
       source: file,
       baseline: null,
-      baselineCache: null,
+      measurements: null,
       params: { ...params, probe, input, binning: 'neuron' as const, bins: 4 },
     });
     await assert.rejects(
@@ -180,38 +182,63 @@ function columnEntropies(m: Float64Array, s: number, width: number): number[] {
   });
 }
 
-void test('a cached baseline is measured once: the second job captures one model and gives the same signature', async () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'memlens-baseline-'));
+void test('one measurement per model: a baseline run and a compare reuse what an analysis measured', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'memlens-measurements-'));
   try {
-    const job = {
-      type: 'job/analyze' as const,
-      source: model('shortcut'),
-      baseline: model('shortcut-baseline'),
-      baselineCache: path.join(dir, 'baseline'),
-      params: { ...params, miNeurons: 16 },
-    };
-    const captures = async (): Promise<{
-      runs: number;
-      kind: string | undefined;
-      ratio: number | undefined;
-    }> => {
-      let runs = 0;
+    const quick = { ...params, miNeurons: 16 };
+    /** Runs a job, counting the models it captured (a capture stage begun). */
+    const counted = async <T extends JobRequest>(
+      job: T,
+    ): Promise<[JobResults[T['type']], number]> => {
+      let captures = 0;
       let last = '';
       const result = await runJob(HOST, job, {
         onProgress: (p) => {
-          if (p.stage === 'capture' && last !== 'capture') runs++;
+          if (p.stage === 'capture' && last !== 'capture') captures++;
           last = p.stage;
         },
       });
-      return { runs, kind: result.signature?.kind, ratio: result.signature?.miRatio };
+      return [result, captures];
     };
-    const first = await captures();
-    const second = await captures();
-    assert.equal(first.runs, 2);
-    assert.equal(second.runs, 1);
-    assert.equal(second.kind, first.kind);
-    assert.equal(second.ratio, first.ratio);
-    assert.equal(readdirSync(dir).filter((f) => f.endsWith('.f64')).length, 1);
+    const [alone, aloneCaptures] = await counted({
+      type: 'job/analyze',
+      source: model('shortcut'),
+      baseline: null,
+      measurements: dir,
+      params: quick,
+    });
+    assert.equal(aloneCaptures, 1);
+    assert.deepEqual([alone.measured, alone.reused], [1, 0]);
+    const [against, againstCaptures] = await counted({
+      type: 'job/analyze',
+      source: model('shortcut'),
+      baseline: model('shortcut-baseline'),
+      measurements: dir,
+      params: quick,
+    });
+    // Only the baseline is captured; the model's measures are read back unchanged.
+    assert.equal(againstCaptures, 1);
+    assert.deepEqual([against.measured, against.reused], [1, 1]);
+    assert.deepEqual(against.report.summary, alone.report.summary);
+    const compareJob = {
+      type: 'job/compare' as const,
+      paths: [model('shortcut'), model('shortcut-baseline')],
+      baseline: model('shortcut-baseline'),
+      params: quick,
+    };
+    const [cached, cachedCaptures] = await counted({ ...compareJob, measurements: dir });
+    assert.deepEqual([cached.measured, cached.reused, cachedCaptures], [0, 2, 0]);
+    assert.deepEqual([cached.measured, cached.reused], [0, 2]);
+    // The compare's signature is the baseline run's, and a compare measuring afresh (its
+    // probe loaded once for both models) gives the same numbers.
+    const fromCache = cached.report.models.find((m) => m.path === model('shortcut'));
+    assert.deepEqual(fromCache?.signature, against.signature);
+    const [fresh, freshCaptures] = await counted({ ...compareJob, measurements: null });
+    assert.equal(freshCaptures, 2);
+    assert.deepEqual(
+      fresh.report.models.map((m) => m.signature),
+      cached.report.models.map((m) => m.signature),
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

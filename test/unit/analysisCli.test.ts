@@ -204,3 +204,32 @@ void test('compare prints signatures and ranking and writes the compare JSON', a
     cleanup();
   }
 });
+
+void test('analyze --baseline writes the signature compare reads against that baseline', async () => {
+  const { dir, cleanup } = tempDir('memlens-cli-');
+  try {
+    const a = path.join(dir, 'a.npy');
+    const b = path.join(dir, 'b.npy');
+    dump(a, 1);
+    dump(b, 2);
+    const out = path.join(dir, 'a.json');
+    assert.equal(
+      await run(analyzeCommand, [a, '--baseline', b, '--threads', '1', '--quiet', '--out', out]),
+      0,
+    );
+    const report = JSON.parse(readFileSync(out, 'utf8')) as AnalysisReport;
+    const cmp = path.join(dir, 'cmp.json');
+    await run(compareCommand, [a, b, '--baseline', b, '--threads', '1', '--quiet', '--out', cmp]);
+    const compared = JSON.parse(readFileSync(cmp, 'utf8')) as CompareReport;
+    assert.deepEqual(report.signature, compared.models.find((m) => m.path === a)?.signature);
+    assert.ok(report.flags.some((f) => f.code === 'baseline-signature'));
+    // A model as baseline needs the probe: refused before any work, naming the flag.
+    const model = path.join(dir, 'm', 'model.json');
+    await assert.rejects(
+      run(analyzeCommand, [a, '--baseline', model]),
+      userError(/the baseline is a model, which runs on probe inputs: expected --probe/),
+    );
+  } finally {
+    cleanup();
+  }
+});

@@ -78,7 +78,7 @@ void test(
           type: 'job/analyze',
           source: path.resolve(__dirname, '../../examples/shortcut/model.json'),
           baseline: null,
-          baselineCache: null,
+          measurements: null,
           params: defaultJobParams(path.resolve(__dirname, '../../examples/probe.npy')),
         },
         { signal: controller.signal },

@@ -5,13 +5,8 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import {
-  canonicalJson,
-  hashFiles,
-  hashProbe,
-  resultCacheKey,
-  RESULT_FORMAT,
-} from '../../src/extension/logic/cacheKey';
+import { canonicalJson, hashFiles, hashProbe } from '../../src/core/io/contentHash';
+import { resultCacheKey, RESULT_FORMAT } from '../../src/extension/logic/cacheKey';
 import { UserError } from '../../src/core/errors';
 import { modelContentFiles } from '../../src/core/capture/registry';
 

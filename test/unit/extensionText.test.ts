@@ -16,8 +16,8 @@ import {
   savedPickPlaceholder,
   showsMemorization,
   unresolvedTooltip,
-  withSignatureFlag,
 } from '../../src/extension/logic/lensText';
+import { withSignatureFlag } from '../../src/core/report/signatureText';
 import { commandLink, modelViewerHtml } from '../../src/extension/logic/modelViewerHtml';
 import { ProgressTracker, progressLabel } from '../../src/extension/logic/progressTracker';
 import type { ResultEntry } from '../../src/extension/logic/resultStore';
@@ -189,7 +189,7 @@ void test('IPC guards accept well-formed messages and reject malformed ones', ()
     type: 'job/analyze',
     source: '/w/m.onnx',
     baseline: null,
-    baselineCache: null,
+    measurements: null,
     params: { ...params, ...p },
   });
   assert.equal(isJobRequest(analyzeJob({})), true);
@@ -206,7 +206,13 @@ void test('IPC guards accept well-formed messages and reject malformed ones', ()
   assert.equal(isJobRequest(analyzeJob({ input: 'input_ids' })), true);
   assert.equal(isJobRequest({ type: 'job/compare', paths: [], baseline: null, params }), false);
   assert.equal(
-    isJobRequest({ type: 'job/compare', paths: ['/a', '/b'], baseline: '/a', params }),
+    isJobRequest({
+      type: 'job/compare',
+      paths: ['/a', '/b'],
+      baseline: '/a',
+      measurements: null,
+      params,
+    }),
     true,
   );
   assert.equal(

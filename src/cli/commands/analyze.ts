@@ -1,5 +1,7 @@
 import { parseArgs } from 'node:util';
+import { analyzeAgainstBaseline } from '../../core/analysis/againstBaseline';
 import { analyze } from '../../core/analysis/analyze';
+import { isActivationDump } from '../../core/dumps/dumpFiles';
 import { UserError } from '../../core/errors';
 import { writeFileAtomic } from '../../core/io/atomicWrite';
 import { layerTableCsv } from '../../core/report/csv';
@@ -19,9 +21,15 @@ const HELP = `Usage: memlens analyze <model|activation dump> --probe <inputs> [o
 Measures one model (run on the probe inputs) or an activation dump (.npy S x N with an
 optional .layers.json sidecar, .npz, .safetensors; no probe needed): per-neuron binned
 entropy H and pairwise KSG mutual information I (nats), per layer and overall. A lone model
-gets measures and indicative flags, no verdict: use 'memlens compare'.
+gets measures and indicative flags, no verdict: name a baseline, or use 'memlens compare'.
 
 ${MODEL_FORMATS_HELP}
+
+Baseline:
+  --baseline <path>     a model (or dump) of the same architecture, measured on the same
+                        probe and layers: the report then carries the model's signature
+                        against it (heuristic, example-level or none, with the evidence;
+                        the default thresholds of 'memlens compare')
 
 ${MEASURE_FLAGS_HELP}`;
 
@@ -144,7 +152,7 @@ export const analyzeCommand: Command = {
     try {
       parsed = parseArgs({
         args,
-        options: measureFlagConfig,
+        options: { ...measureFlagConfig, baseline: { type: 'string' } },
         allowPositionals: true,
         strict: true,
       });
@@ -162,9 +170,15 @@ export const analyzeCommand: Command = {
       );
     }
     const opts = analyzeOptionsFrom(values, signal);
+    const baseline = values.baseline;
+    if (baseline !== undefined && values.probe === undefined && !isActivationDump(baseline)) {
+      throw new UserError(
+        `${baseline}: the baseline is a model, which runs on probe inputs: expected --probe <file|folder>, found none`,
+      );
+    }
     await checkOutputs({
       outputs: reportOutputs(values),
-      models: [positionals[0]],
+      models: baseline === undefined ? [positionals[0]] : [positionals[0], baseline],
       inputs: [
         ['probe', values.probe],
         ['Python interpreter', values.python],
@@ -172,7 +186,10 @@ export const analyzeCommand: Command = {
     });
     let report: AnalysisReport;
     try {
-      report = await analyze(positionals[0], opts);
+      report =
+        baseline === undefined
+          ? await analyze(positionals[0], opts)
+          : (await analyzeAgainstBaseline(positionals[0], baseline, opts)).report;
     } finally {
       clearProgress();
     }

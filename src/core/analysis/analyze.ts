@@ -18,6 +18,8 @@ import type { JobOptions } from '../progress';
 import type { AnalysisParams, AnalysisReport } from '../report/schema';
 import { loneModelFlags } from './flags';
 import { readInput } from '../io/readInput';
+import type { MeasurementCache } from './measurementCache';
+import { measurementKeys } from './measurementCache';
 
 /** Options of {@link analyze} (and, shared by every model, of `compare`). */
 export interface AnalyzeOptions extends JobOptions {
@@ -56,6 +58,8 @@ export interface AnalyzeOptions extends JobOptions {
   torchFactory?: string;
   /** PyTorch: folders put on sys.path for the user's classes (default: the current directory). */
   searchPaths?: string[];
+  /** Where measurements are kept between runs: a hit is returned without measuring. */
+  measurements?: MeasurementCache;
 }
 
 /**
@@ -96,6 +100,8 @@ async function activationsOf(
   probeInfo: AnalysisReport['probe'];
   point: CapturePoint;
   outputShape: (number | null)[] | null;
+  /** The layers measured when none are named (a dump's: all of them). */
+  defaultLayers: string[];
 }> {
   const t0 = performance.now();
   if (isActivationDump(source)) {
@@ -119,6 +125,7 @@ async function activationsOf(
       probeInfo: null,
       point: 'output',
       outputShape: null,
+      defaultLayers: acts.layers.map((l) => l.name),
     };
   }
   if (probe === null) {
@@ -165,6 +172,7 @@ async function activationsOf(
       probeInfo: { path: set.source, samples: set.shape[0] },
       point: opts.point ?? 'preactivation',
       outputShape: handle.layers.at(-1)?.outputShape ?? null,
+      defaultLayers: handle.layers.filter((l) => l.measuredByDefault).map((l) => l.name),
     };
   } finally {
     handle.dispose();
@@ -211,13 +219,36 @@ function selectLayers(file: string, acts: ActivationMatrix, names: string[]): Ac
 
 /**
  * Analyses one model (run on a probe) or one activation dump, returning the report and the
- * raw off-diagonal MI values. See {@link analyze}.
+ * raw off-diagonal MI values. See {@link analyze}. With `opts.measurements`, a measurement
+ * kept there is returned as it was, and a new one is kept.
  */
 export async function analyzeDetailed(
   source: string,
   probe: ProbeInput,
   opts: AnalyzeOptions = {},
 ): Promise<DetailedAnalysis> {
+  const cache = opts.measurements;
+  // A probe loaded elsewhere is keyed by its path: without one there is no key.
+  const probePath = probe === null ? null : 'path' in probe ? probe.path : (opts.probe ?? null);
+  if (cache === undefined || (probe !== null && probePath === null))
+    return (await measureSource(source, probe, opts)).measured;
+  const keys = await measurementKeys(source, probePath, opts);
+  const kept = await cache.get(keys.asked);
+  if (kept !== null) return kept;
+  const { measured, defaultLayers } = await measureSource(source, probe, opts);
+  // Kept under the layers asked for, those measured, and "default" when they are the default.
+  const layers = measured.report.params.layers;
+  const all = [keys.asked, keys.measuredOn(layers)];
+  if (layers.join('\n') === defaultLayers.join('\n')) all.push(keys.measuredOn(null));
+  await cache.put([...new Set(all)], measured);
+  return measured;
+}
+
+async function measureSource(
+  source: string,
+  probe: ProbeInput,
+  opts: AnalyzeOptions,
+): Promise<{ measured: DetailedAnalysis; defaultLayers: string[] }> {
   const t0 = performance.now();
   // Settings that measure() would refuse, refused before the capture.
   checkBins(opts.bins ?? 100);
@@ -273,10 +304,13 @@ export async function analyzeDetailed(
     summary: m.summary,
   };
   return {
-    report,
-    pairValues: offDiagonalMi(m.mi),
-    entropyLayerBinned: m.entropyLayerBinned,
-    outputShape: got.outputShape,
+    measured: {
+      report,
+      pairValues: offDiagonalMi(m.mi),
+      entropyLayerBinned: m.entropyLayerBinned,
+      outputShape: got.outputShape,
+    },
+    defaultLayers: got.defaultLayers,
   };
 }
 

@@ -4,39 +4,38 @@
  * worker pool), streams throttled progress, answers with one result or error, and exits.
  * Cancelling = the extension kills this process. No VS Code imports.
  */
-import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import * as path from 'node:path';
-import { analyze, analyzeDetailed } from '../../core/analysis/analyze';
+import { analyzeAgainstBaseline } from '../../core/analysis/againstBaseline';
+import { analyze } from '../../core/analysis/analyze';
 import type { AnalyzeOptions } from '../../core/analysis/analyze';
-import type { ReferenceMeasures } from '../../core/analysis/reference';
-import { modelReference, signatureAgainst } from '../../core/analysis/reference';
-import { DEFAULT_THRESHOLDS } from '../../core/analysis/signature';
 import { compare } from '../../core/analysis/compare';
+import type { MeasurementCache } from '../../core/analysis/measurementCache';
+import { diskMeasurementCache } from '../../core/analysis/measurementCache';
 import type { CompareOptions } from '../../core/analysis/compare';
 import {
   isModelFolder,
   modelContentFiles,
+  sameModel,
   openModel,
   openWithProbe,
 } from '../../core/capture/registry';
+import { expandModelSources } from '../../core/analysis/sources';
 import { loadProbe } from '../../core/probe/loadProbe';
-import { hashFiles, hashProbe } from '../logic/cacheKey';
+import { hashFiles, hashProbe } from '../../core/io/contentHash';
 import { UserError } from '../../core/errors';
-import { writeFileAtomic } from '../../core/io/atomicWrite';
 import { exitOnSignals } from '../../core/io/exitOnSignal';
 import { disposeMiPool } from '../../core/mi/miMatrix';
-import type { AnalysisReport, BoxSummary, ValueRange } from '../../core/report/schema';
 import type { Progress } from '../../core/progress';
 import { isJobRequest } from './protocol';
-import { withSignatureFlag } from '../logic/lensText';
 import type {
   AnalyzeResult,
   ChildMessage,
+  CompareResult,
   IdentifiedSource,
   IdentifyResult,
   JobParams,
   JobRequest,
+  MeasuredJob,
   ModelOutline,
 } from './protocol';
 
@@ -98,109 +97,6 @@ function torchOptions(
   };
 }
 
-/** What a signature needs of the baseline; kept in the workspace storage between jobs. */
-interface CachedBaseline {
-  measures: ReferenceMeasures;
-  /** Measured layers with their widths, e.g. "hidden1 (64), hidden2 (64)". */
-  shape: string;
-}
-
-/** The cache layout's version: entries of another version are measured again. */
-const BASELINE_CACHE_VERSION = 2;
-
-function shapeOf(report: AnalysisReport): string {
-  return report.layers.map((l) => `${l.name} (${l.neurons})`).join(', ');
-}
-
-/** Reads cached baseline measures (`<file>.json` + `<file>.f64`); null when absent or damaged. */
-async function readBaseline(file: string, label: string): Promise<CachedBaseline | null> {
-  try {
-    const meta = JSON.parse(await fs.readFile(`${file}.json`, 'utf8')) as {
-      version: number;
-      entropy: BoxSummary;
-      range?: ValueRange;
-      entropyLayerBinned?: BoxSummary;
-      shape: string;
-      pairs: number;
-    };
-    const bytes = await fs.readFile(`${file}.f64`);
-    if (
-      meta.version !== BASELINE_CACHE_VERSION ||
-      typeof meta.shape !== 'string' ||
-      bytes.length !== meta.pairs * 8
-    )
-      return null;
-    const pairValues = new Float64Array(meta.pairs);
-    new Uint8Array(pairValues.buffer).set(bytes);
-    const measures: ReferenceMeasures = { label, entropy: meta.entropy, pairValues };
-    if (meta.range !== undefined) measures.range = meta.range;
-    if (meta.entropyLayerBinned !== undefined)
-      measures.entropyLayerBinned = meta.entropyLayerBinned;
-    return { measures, shape: meta.shape };
-  } catch {
-    return null;
-  }
-}
-
-async function writeBaseline(file: string, cached: CachedBaseline): Promise<void> {
-  await fs.mkdir(path.dirname(file), { recursive: true });
-  const { pairValues, entropy, range, entropyLayerBinned } = cached.measures;
-  const bytes = new Uint8Array(pairValues.buffer, pairValues.byteOffset, pairValues.byteLength);
-  await writeFileAtomic(`${file}.f64`, bytes);
-  const meta = {
-    version: BASELINE_CACHE_VERSION,
-    entropy,
-    range,
-    entropyLayerBinned,
-    shape: cached.shape,
-    pairs: pairValues.length,
-  };
-  await writeFileAtomic(`${file}.json`, JSON.stringify(meta));
-}
-
-/**
- * Analyses a model and its baseline (two runs, where a two-model compare would add a third;
- * one when the baseline's measures are cached) and reads the model's signature against the
- * baseline with the core's `signatureAgainst`, as `compare` does with a baseline: delta
- * median H with notches (and the scale check), and the ratio of median off-diagonal I with a
- * seeded bootstrap interval (1,000 replicates).
- */
-async function analyzeAgainst(
-  source: string,
-  baseline: string,
-  opts: AnalyzeOptions,
-  params: JobParams,
-  cachePrefix: string | null,
-): Promise<AnalyzeResult> {
-  const probe = opts.probe === undefined ? null : { path: opts.probe };
-  const mine = await analyzeDetailed(source, probe, opts);
-  const layers = mine.report.params.layers;
-  const cacheFile =
-    cachePrefix === null
-      ? null
-      : `${cachePrefix}-${createHash('sha256').update(layers.join('\n')).digest('hex').slice(0, 16)}`;
-  let cached = cacheFile === null ? null : await readBaseline(cacheFile, baseline);
-  if (cached === null) {
-    const measured = await analyzeDetailed(baseline, probe, { ...opts, layers });
-    cached = {
-      measures: modelReference(measured.report, measured.pairValues, baseline),
-      shape: shapeOf(measured.report),
-    };
-    if (cacheFile !== null) await writeBaseline(cacheFile, cached);
-  }
-  if (shapeOf(mine.report) !== cached.shape) {
-    throw new UserError(
-      `${baseline}: the baseline must have the architecture of ${source}: expected measured layers ${shapeOf(mine.report)}, found ${cached.shape}`,
-    );
-  }
-  const thresholds = { ...DEFAULT_THRESHOLDS, ...params.thresholds };
-  const signature = signatureAgainst(mine, cached.measures, thresholds, {
-    replicates: 1000,
-    seed: params.seed,
-  });
-  return { report: withSignatureFlag(mine.report, signature, thresholds), signature };
-}
-
 /** Resolves each source and hashes its content (a folder of checkpoints: its listing). */
 async function identify(sources: string[], probe: string | null): Promise<IdentifyResult> {
   const identified: IdentifiedSource[] = [];
@@ -220,27 +116,65 @@ async function identify(sources: string[], probe: string | null): Promise<Identi
   return { sources: identified, probeSha256: probe === null ? null : await hashProbe(probe) };
 }
 
+/**
+ * Whether `memlens.baseline` is one of the compared models (a model folder and its marker
+ * file are the same model) or inside a compared folder of checkpoints; otherwise the compare
+ * reads each model against the cohort.
+ */
+async function baselineAmong(baseline: string, paths: string[]): Promise<boolean> {
+  const sources = await expandModelSources(paths);
+  return sources.some((s) => sameModel(s, baseline));
+}
+
+/** What a job measured and what it read back from the measurement cache. */
+function measuredOf(cache: MeasurementCache | undefined): MeasuredJob {
+  return { measured: cache?.stores.length ?? 0, reused: cache?.hits.length ?? 0 };
+}
+
 async function run(job: JobRequest): Promise<unknown> {
   const onProgress = throttledProgress();
   switch (job.type) {
     case 'job/analyze': {
-      const opts = analyzeOptions(job.params, onProgress);
-      if (job.baseline === null) {
-        const report = await analyze(job.source, opts);
-        const result: AnalyzeResult = { report, signature: null };
-        return result;
-      }
-      return analyzeAgainst(job.source, job.baseline, opts, job.params, job.baselineCache);
+      const measurements =
+        job.measurements === null ? undefined : diskMeasurementCache(job.measurements);
+      const opts = {
+        ...analyzeOptions(job.params, onProgress),
+        ...(measurements === undefined ? {} : { measurements }),
+      };
+      const result: AnalyzeResult =
+        job.baseline === null
+          ? {
+              report: await analyze(job.source, opts),
+              signature: null,
+              ...measuredOf(measurements),
+            }
+          : {
+              ...(await analyzeAgainstBaseline(job.source, job.baseline, {
+                ...opts,
+                thresholds: job.params.thresholds,
+              })),
+              ...measuredOf(measurements),
+            };
+      return result;
     }
     case 'job/compare': {
+      const measurements =
+        job.measurements === null ? undefined : diskMeasurementCache(job.measurements);
       const opts: CompareOptions = {
         ...analyzeOptions(job.params, onProgress),
-        ...(job.baseline === null ? {} : { baseline: job.baseline }),
+        ...(measurements === undefined ? {} : { measurements }),
+        ...(job.baseline !== null && (await baselineAmong(job.baseline, job.paths))
+          ? { baseline: job.baseline }
+          : {}),
         fallback: 'cohort',
         ...(job.params.target === null ? {} : { target: job.params.target }),
         thresholds: job.params.thresholds,
       };
-      return compare(job.paths, opts);
+      const result: CompareResult = {
+        report: await compare(job.paths, opts),
+        ...measuredOf(measurements),
+      };
+      return result;
     }
     case 'job/identify':
       return identify(job.sources, job.probe);

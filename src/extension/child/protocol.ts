@@ -51,19 +51,30 @@ export interface AnalyzeJob {
   source: string;
   baseline: string | null;
   /**
-   * Where the baseline's measures (overall entropy box, measured layers, off-diagonal MI
-   * values) are kept between jobs: a path prefix in the workspace storage, named by the
-   * baseline's content, probe and parameters. Null: always measure the baseline.
+   * The measurement cache folder (the core's diskMeasurementCache), shared by every job of
+   * the workspace: a model measured once is read back by analyses, baselines and compares.
+   * Null: measure everything.
    */
-  baselineCache: string | null;
+  measurements: string | null;
   params: JobParams;
 }
 
+/** How many models a job measured, and how many it read back from the measurement cache. */
+export interface MeasuredJob {
+  measured: number;
+  reused: number;
+}
+
 /** The result of an analyze job. */
-export interface AnalyzeResult {
+export interface AnalyzeResult extends MeasuredJob {
   report: AnalysisReport;
   /** The signature against the baseline; null without a baseline. */
   signature: Signature | null;
+}
+
+/** The result of a compare job. */
+export interface CompareResult extends MeasuredJob {
+  report: CompareReport;
 }
 
 /**
@@ -74,6 +85,8 @@ export interface CompareJob {
   type: 'job/compare';
   paths: string[];
   baseline: string | null;
+  /** As for an analyze job. */
+  measurements: string | null;
   params: JobParams;
 }
 
@@ -129,7 +142,7 @@ export interface ModelOutline {
 /** The result each request kind resolves to. */
 export interface JobResults {
   'job/analyze': AnalyzeResult;
-  'job/compare': CompareReport;
+  'job/compare': CompareResult;
   'job/inspect': ModelOutline;
   'job/identify': IdentifyResult;
 }
@@ -225,7 +238,7 @@ export function isJobRequest(value: unknown): value is JobRequest {
       return (
         typeof value.source === 'string' &&
         (value.baseline === null || typeof value.baseline === 'string') &&
-        (value.baselineCache === null || typeof value.baselineCache === 'string') &&
+        (value.measurements === null || typeof value.measurements === 'string') &&
         isParams(value.params)
       );
     case 'job/compare':
@@ -234,6 +247,7 @@ export function isJobRequest(value: unknown): value is JobRequest {
         value.paths.length > 0 &&
         value.paths.every((p) => typeof p === 'string') &&
         (value.baseline === null || typeof value.baseline === 'string') &&
+        (value.measurements === null || typeof value.measurements === 'string') &&
         isParams(value.params)
       );
     case 'job/identify':

@@ -5,7 +5,6 @@
  * after telling the user) so commands can hand it back to their callers.
  */
 import { createHash } from 'node:crypto';
-import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import {
@@ -150,12 +149,16 @@ export class AnalysisService implements vscode.Disposable {
     try {
       const target = path.resolve(uri.fsPath);
       const params = await this.paramsFor(uri);
-      if (!isActivationDump(target)) {
+      const baselineSetting = settingPath('baseline', uri);
+      // A dump brings its activations; a model, or a dump read against a model, needs probe data.
+      if (
+        !isActivationDump(target) ||
+        (baselineSetting !== undefined && !isActivationDump(baselineSetting))
+      ) {
         const probe = await this.ensureProbe(uri);
         if (!probe) return undefined;
         params.probe = probe;
       }
-      const baselineSetting = settingPath('baseline', uri);
       const ids = await this.identify(
         baselineSetting ? [target, baselineSetting] : [target],
         params.probe,
@@ -177,37 +180,12 @@ export class AnalysisService implements vscode.Disposable {
         probeSha256: ids.probeSha256,
         params: { ...numbers, baselineSha256: baseline?.sha256 ?? null },
       });
-      const baselineKey = baseline
-        ? resultCacheKey({
-            modelSha256: baseline.sha256,
-            probeSha256: ids.probeSha256,
-            params: numbers,
-          })
-        : null;
-      const cached = await this.store.report(key);
-      if (cached) {
-        await this.store.whenLoaded();
-        const entry = this.store.latest(model);
-        if (entry?.key !== key)
-          await this.store.putAnalysis(model, key, cached, await this.store.signature(key));
-        else await this.store.markChecked(model);
-        this.log.info(
-          `cached result for ${model} (${key.slice(0, 12)}) in ${Date.now() - started} ms`,
-        );
-        return { key, report: cached };
-      }
       const label = vscode.workspace.asRelativePath(model);
-      const baselineCache = baselineKey
-        ? path.join(this.store.dir, 'baselines', baselineKey)
-        : null;
-      // Against a baseline whose measures are not cached the child analyses two models: each
-      // gets half of the bar.
-      const runs = baselineCache && !(await hasCachedBaseline(baselineCache)) ? 2 : 1;
-      const result = await this.run(`Analyzing ${label}`, runs, {
+      const result = await this.run(`Analyzing ${label}`, baseline ? 2 : 1, {
         type: 'job/analyze',
         source: model,
         baseline: baseline?.file ?? null,
-        baselineCache,
+        measurements: this.store.measurementsDir,
         params,
       });
       if (!result) return undefined;
@@ -292,13 +270,8 @@ export class AnalysisService implements vscode.Disposable {
       if (!probe) return undefined;
       params.probe = probe;
       const paths = uris.map((u) => path.resolve(u.fsPath));
-      const baselineSetting = settingPath('baseline', scope);
-      const resolvedBaseline = baselineSetting ? path.resolve(baselineSetting) : null;
-      const baseline =
-        resolvedBaseline &&
-        paths.some((p) => p === resolvedBaseline || resolvedBaseline.startsWith(p + path.sep))
-          ? resolvedBaseline
-          : null;
+      // The child makes it the reference when it is one of the models (or in their folders).
+      const baseline = settingPath('baseline', scope) ?? null;
       const ids = await this.identify(paths, params.probe);
       if (!ids) return undefined;
       const key = resultCacheKey({
@@ -315,13 +288,15 @@ export class AnalysisService implements vscode.Disposable {
         paths.length === 1
           ? `Comparing checkpoints in ${vscode.workspace.asRelativePath(paths[0])}`
           : `Comparing ${paths.length} models`;
-      const report = await this.run(title, Math.max(1, paths.length), {
+      const result = await this.run(title, Math.max(1, paths.length), {
         type: 'job/compare',
         paths,
         baseline,
+        measurements: this.store.measurementsDir,
         params,
       });
-      if (!report) return undefined;
+      if (!result) return undefined;
+      const { report } = result;
       await this.store.putCompare(key, report);
       this.log.info(`compared ${report.models.length} models (${key.slice(0, 12)})`);
       return { key, report };
@@ -481,12 +456,6 @@ export class AnalysisService implements vscode.Disposable {
     this.statusBar.dispose();
     this.busyEmitter.dispose();
   }
-}
-
-/** Whether the analysis child has kept measures of a baseline under this prefix. */
-async function hasCachedBaseline(prefix: string): Promise<boolean> {
-  const names = await fs.readdir(path.dirname(prefix)).catch(() => [] as string[]);
-  return names.some((n) => n.startsWith(`${path.basename(prefix)}-`) && n.endsWith('.f64'));
 }
 
 /** The parameters that change the numbers (threads do not). */

@@ -1,7 +1,7 @@
 /** The tree of analysed models in the MemLens side panel; clicking a model opens its report. */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { signatureLabel } from '../logic/lensText';
+import { signatureLabel } from '../../core/report/signatureText';
 import { isFolderMarker } from '../logic/modelFileNames';
 import type { ResultEntry, ResultStore } from '../logic/resultStore';
 

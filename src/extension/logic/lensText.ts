@@ -3,24 +3,13 @@
  * Pure (no VS Code): the providers only wrap these strings in VS Code objects.
  */
 import * as path from 'node:path';
-import type { AnalysisReport, Signature, SignatureKind } from '../../core/report/schema';
+import { signatureLabel } from '../../core/report/signatureText';
 import type { UnresolvedPath } from '../../core/training/checkpointLines';
 import { miEvidence } from '../../shared/miEvidence';
 import type { ResultEntry } from './resultStore';
 
 /** The lens shown before any result exists for the saved path. */
 export const ANALYZE_LENS_TITLE = 'MemLens: analyze memorization';
-
-export function signatureLabel(kind: SignatureKind): string {
-  switch (kind) {
-    case 'heuristic':
-      return 'heuristic memorization signature';
-    case 'example-level':
-      return 'example-level memorization signature';
-    case 'none':
-      return 'no memorization signature';
-  }
-}
 
 /**
  * The stored result for a path a script saves to: the model itself, or a model file inside
@@ -114,33 +103,4 @@ export function diagnosticMessage(entry: ResultEntry, displayPath: string, stale
     `median H ${delta} nats (${notches}), median I ${miEvidence(s, num)}` +
     (stale ? ' (from an earlier save of the model: analyze it again)' : '')
   );
-}
-
-/**
- * The report of an analysis read against a baseline: it carries the signature, and the
- * lone-model "no reference" flag gives way to a "baseline-signature" flag stating the signature,
- * its evidence and the thresholds, so the panel, the HTML report and the exported JSON say
- * what the lenses and warnings say.
- */
-export function withSignatureFlag(
-  report: AnalysisReport,
-  signature: Signature,
-  thresholds: { deltaEntropy: number; miRatio: number; scaleRatio?: number },
-): AnalysisReport {
-  const delta = `${signature.deltaEntropy >= 0 ? '+' : ''}${num(signature.deltaEntropy)}`;
-  const flag = {
-    code: 'baseline-signature',
-    message:
-      `${signatureLabel(signature.kind)} against the baseline ${signature.reference}: ` +
-      `median H ${delta} nats (${signature.notchesOverlap ? 'notches overlap' : 'notches apart'}), ` +
-      `median I ${miEvidence(signature, num)}`,
-    threshold:
-      `H differs by at least ${thresholds.deltaEntropy} nats with notches apart; ` +
-      `I ratio at least ${thresholds.miRatio} (or at most 1/${thresholds.miRatio}) with its 95% bootstrap interval excluding 1`,
-  };
-  return {
-    ...report,
-    signature,
-    flags: [flag, ...report.flags.filter((f) => f.code !== 'no-reference')],
-  };
 }

@@ -5,7 +5,7 @@
  */
 import { escapeHtml } from '../../shared/webviewShell';
 import type { ModelOutline } from '../child/protocol';
-import { signatureLabel } from './lensText';
+import { signatureLabel } from '../../core/report/signatureText';
 import type { ResultEntry } from './resultStore';
 
 export interface ModelViewerInput {

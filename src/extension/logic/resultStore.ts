@@ -61,6 +61,11 @@ export class ResultStore {
     return path.join(this.dir, 'reports', `${key}.json`);
   }
 
+  /** The measurement cache the analysis child reads and fills (the core's diskMeasurementCache). */
+  get measurementsDir(): string {
+    return path.join(this.dir, 'measurements');
+  }
+
   compareFile(key: string): string {
     return path.join(this.dir, 'compares', `${key}.json`);
   }
@@ -257,13 +262,14 @@ export class ResultStore {
     await this.save();
   }
 
-  /** Forgets every result and deletes the stored reports. */
+  /** Forgets every result and deletes the stored reports and measurements. */
   async clear(): Promise<void> {
     await this.loaded;
     this.entriesByPath.clear();
     this.compares = [];
     await fs.rm(path.join(this.dir, 'reports'), { recursive: true, force: true });
     await fs.rm(path.join(this.dir, 'compares'), { recursive: true, force: true });
+    await fs.rm(this.measurementsDir, { recursive: true, force: true });
     await this.save();
   }
 }
