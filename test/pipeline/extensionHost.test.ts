@@ -69,6 +69,7 @@ void test('cancelling kills the child: the job rejects with CancelledError and t
       type: 'job/compare',
       paths: [model('shortcut'), model('shortcut-baseline'), model('generalising')],
       baseline: null,
+      reference: null,
       measurements: null,
       // One MI worker per core in the child: all of them busy when the cancel arrives.
       params: { ...params, threads: availableParallelism() },
@@ -224,6 +225,7 @@ void test('one measurement per model: a baseline run and a compare reuse what an
       type: 'job/compare' as const,
       paths: [model('shortcut'), model('shortcut-baseline')],
       baseline: model('shortcut-baseline'),
+      reference: null,
       params: quick,
     };
     const [cached, cachedCaptures] = await counted({ ...compareJob, measurements: dir });

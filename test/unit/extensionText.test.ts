@@ -210,6 +210,7 @@ void test('IPC guards accept well-formed messages and reject malformed ones', ()
       type: 'job/compare',
       paths: ['/a', '/b'],
       baseline: '/a',
+      reference: null,
       measurements: null,
       params,
     }),

@@ -18,10 +18,20 @@ describe('activation', () => {
     assert.equal(ext.isActive, true);
   });
 
-  it('registers the commands analyze, compare, selectProbe, openReport and exportReport', async () => {
+  it('registers every command it contributes, each titled "MemLens: ..."', async () => {
     const all = new Set(await vscode.commands.getCommands(true));
+    const ext = vscode.extensions.getExtension(EXTENSION_ID);
+    assert.ok(ext);
+    const contributed = (
+      ext.packageJSON as { contributes: { commands: { command: string; title: string }[] } }
+    ).contributes.commands;
+    assert.ok(COMMANDS.every((c) => contributed.some((x) => x.command === c)));
     assert.deepEqual(
-      COMMANDS.filter((c) => !all.has(c)),
+      contributed.filter((c) => !all.has(c.command)).map((c) => c.command),
+      [],
+    );
+    assert.deepEqual(
+      contributed.filter((c) => !c.title.startsWith('MemLens: ')).map((c) => c.command),
       [],
     );
   });

@@ -5,7 +5,13 @@
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import type { CompareReport } from '../../src/core/report/schema';
+import type { MemLensApi } from '../../src/extension/host/extension';
 import { activated, shortcutModel, waitFor, workspaceUri } from './workspace';
+
+/** The latest job's figures, from the extension's API. */
+async function lastJob(): Promise<ReturnType<MemLensApi['lastJob']>> {
+  return ((await activated()).exports as MemLensApi).lastJob();
+}
 
 describe('compare', () => {
   before(activated);
@@ -45,5 +51,77 @@ describe('compare', () => {
       [vscode.window.tabGroups.onDidChangeTabs],
     );
     assert.ok(tab);
+  });
+
+  it('reads the comparison again against another reference without measuring a model', async () => {
+    const cohort = await vscode.commands.executeCommand<CompareReport>(
+      'memlens.chooseReference',
+      'cohort',
+    );
+    assert.ok(cohort, 'memlens.chooseReference returned nothing');
+    assert.equal(cohort.reference.mode, 'cohort');
+    const job = await lastJob();
+    assert.ok(job);
+    // Both models were measured by the first compare: this job only computes the comparison.
+    assert.deepEqual([job.measured, job.reused], [0, 2]);
+    console.log(`      re-read against the cohort median in ${job.ms} ms, no model measured`);
+    const againstShortcut = await vscode.commands.executeCommand<CompareReport>(
+      'memlens.chooseReference',
+      shortcutModel().fsPath,
+    );
+    assert.ok(againstShortcut);
+    assert.equal(againstShortcut.reference.path, shortcutModel().fsPath);
+    // The mirror of the heuristic signature: against the shortcut model, the baseline has
+    // higher H and lower I.
+    const base = againstShortcut.models.find((m) => m.path === baseline().fsPath);
+    assert.equal(base?.signature.kind, 'example-level');
+    assert.deepEqual([(await lastJob())?.measured, (await lastJob())?.reused], [0, 2]);
+  });
+
+  it('compares with a reference picked by command, and sets the baseline by command', async () => {
+    const generalising = workspaceUri('models', 'generalising', 'model.json');
+    const report = await vscode.commands.executeCommand<CompareReport>(
+      'memlens.compareWith',
+      generalising,
+      shortcutModel(),
+    );
+    assert.ok(report);
+    assert.equal(report.reference.path, shortcutModel().fsPath);
+    assert.equal(report.models.length, 2);
+    const config = vscode.workspace.getConfiguration('memlens');
+    const before = config.inspect<string>('baseline')?.workspaceValue;
+    try {
+      const set = await vscode.commands.executeCommand<string>(
+        'memlens.useAsBaseline',
+        generalising,
+      );
+      assert.equal(set, 'models/generalising/model.json');
+      assert.equal(
+        vscode.workspace.getConfiguration('memlens').get<string>('baseline'),
+        'models/generalising/model.json',
+      );
+    } finally {
+      await config.update('baseline', before, vscode.ConfigurationTarget.Workspace);
+    }
+  });
+
+  it("changes a trajectory's reference checkpoint, measuring nothing again", async () => {
+    const onset = workspaceUri('models', 'shortcut-onset');
+    const first = await vscode.commands.executeCommand<CompareReport>('memlens.compare', onset);
+    assert.ok(first);
+    assert.equal(first.reference.mode, 'checkpoint');
+    assert.match(first.reference.path ?? '', /epoch-2/);
+    const epoch8 = first.models.find((m) => /epoch-8/.test(m.path));
+    assert.ok(epoch8);
+    const again = await vscode.commands.executeCommand<CompareReport>(
+      'memlens.chooseReference',
+      epoch8.path,
+    );
+    assert.ok(again);
+    assert.equal(again.reference.mode, 'checkpoint');
+    assert.equal(again.reference.path, epoch8.path);
+    const job = await lastJob();
+    assert.deepEqual([job?.measured, job?.reused], [0, 6]);
+    console.log(`      trajectory re-read against epoch-8 in ${job?.ms} ms, no model measured`);
   });
 });

@@ -13,6 +13,9 @@ export const COMMANDS = [
   'memlens.selectProbe',
   'memlens.openReport',
   'memlens.exportReport',
+  'memlens.compareWith',
+  'memlens.useAsBaseline',
+  'memlens.chooseReference',
 ];
 export const ANALYZE_LENS = 'MemLens: analyze memorization';
 

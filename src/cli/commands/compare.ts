@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { CompareOptions } from '../../core/analysis/compare';
 import { compare } from '../../core/analysis/compare';
-import { COHORT_REFERENCE } from '../../core/analysis/compare';
+import { COHORT_REFERENCE } from '../../core/report/schema';
 import { RANKING_TARGETS } from '../../core/analysis/ranking';
 import {
   DEFAULT_THRESHOLDS,

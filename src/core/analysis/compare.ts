@@ -12,6 +12,7 @@ import type {
   ReportWarning,
   Signature,
 } from '../report/schema';
+import { COHORT_REFERENCE } from '../report/schema';
 import type { AnalyzeOptions, DetailedAnalysis } from './analyze';
 import { isActivationDump } from '../dumps/dumpFiles';
 import { analyzeDetailed } from './analyze';
@@ -52,8 +53,6 @@ export interface CompareOptions extends AnalyzeOptions {
   bootstrapReplicates?: number;
 }
 
-/** The keyword of `reference` that reads each model against the cohort median. */
-export const COHORT_REFERENCE = 'cohort';
 
 /** Models that have a metric need at least this many for a rank correlation. */
 export const MIN_CORRELATION_MODELS = 3;

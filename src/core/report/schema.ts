@@ -220,6 +220,9 @@ export interface Signature {
 /** Which failure mode a ranking guards against (`--target`). */
 export type RankingTarget = 'shortcut' | 'label-noise';
 
+/** The keyword of a compare's `reference` option that reads each model against the cohort median. */
+export const COHORT_REFERENCE = 'cohort';
+
 /** What the signatures of a comparison are read against. */
 export interface CompareReference {
   /**

@@ -166,6 +166,7 @@ async function run(job: JobRequest): Promise<unknown> {
         ...(job.baseline !== null && (await baselineAmong(job.baseline, job.paths))
           ? { baseline: job.baseline }
           : {}),
+        ...(job.reference === null ? {} : { reference: job.reference }),
         fallback: 'cohort',
         ...(job.params.target === null ? {} : { target: job.params.target }),
         thresholds: job.params.thresholds,

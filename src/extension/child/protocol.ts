@@ -85,6 +85,8 @@ export interface CompareJob {
   type: 'job/compare';
   paths: string[];
   baseline: string | null;
+  /** The reference chosen for this compare (a model path, or `cohort`); null: the default. */
+  reference: string | null;
   /** As for an analyze job. */
   measurements: string | null;
   params: JobParams;
@@ -247,6 +249,7 @@ export function isJobRequest(value: unknown): value is JobRequest {
         value.paths.length > 0 &&
         value.paths.every((p) => typeof p === 'string') &&
         (value.baseline === null || typeof value.baseline === 'string') &&
+        (value.reference === null || typeof value.reference === 'string') &&
         (value.measurements === null || typeof value.measurements === 'string') &&
         isParams(value.params)
       );

@@ -23,6 +23,7 @@ import type {
   JobParams,
   JobRequest,
   JobResults,
+  MeasuredJob,
   ModelOutline,
 } from '../child/protocol';
 import { ProgressTracker } from '../logic/progressTracker';
@@ -46,6 +47,7 @@ export class AnalysisService implements vscode.Disposable {
   readonly store: ResultStore;
   private readonly statusBar = new MemLensStatusBar();
   private readonly running = new Set<AbortController>();
+  private jobStarted = 0;
   private readonly busyEmitter = new vscode.EventEmitter<BusyState | null>();
   /** Fires with the running job's progress, and null when it ends. */
   readonly onDidChangeBusy = this.busyEmitter.event;
@@ -189,6 +191,7 @@ export class AnalysisService implements vscode.Disposable {
         params,
       });
       if (!result) return undefined;
+      this.noteJob(`Analyzing ${label}`, result);
       await this.store.putAnalysis(model, key, result.report, result.signature);
       this.statusBar.setBackend(result.report.backend ?? params.backend);
       this.log.info(
@@ -262,7 +265,10 @@ export class AnalysisService implements vscode.Disposable {
    * when it is one of the models or inside one of the folders; otherwise each model is read
    * against the rest of the cohort.
    */
-  async compare(uris: vscode.Uri[]): Promise<{ key: string; report: CompareReport } | undefined> {
+  async compare(
+    uris: vscode.Uri[],
+    reference: string | null = null,
+  ): Promise<{ key: string; report: CompareReport } | undefined> {
     try {
       const scope = uris[0];
       const params = await this.paramsFor(scope);
@@ -270,14 +276,15 @@ export class AnalysisService implements vscode.Disposable {
       if (!probe) return undefined;
       params.probe = probe;
       const paths = uris.map((u) => path.resolve(u.fsPath));
-      // The child makes it the reference when it is one of the models (or in their folders).
-      const baseline = settingPath('baseline', scope) ?? null;
+      // The child makes it the reference when it is one of the models (or in their folders);
+      // a reference chosen for this compare takes its place.
+      const baseline = reference === null ? (settingPath('baseline', scope) ?? null) : null;
       const ids = await this.identify(paths, params.probe);
       if (!ids) return undefined;
       const key = resultCacheKey({
         modelSha256: ids.sources.map((s) => s.sha256).join(','),
         probeSha256: ids.probeSha256,
-        params: { ...numbersOnly(params), paths, baseline, kind: 'compare' },
+        params: { ...numbersOnly(params), paths, baseline, reference, kind: 'compare' },
       });
       const cached = await this.store.compareReport(key);
       if (cached) {
@@ -292,11 +299,13 @@ export class AnalysisService implements vscode.Disposable {
         type: 'job/compare',
         paths,
         baseline,
+        reference,
         measurements: this.store.measurementsDir,
         params,
       });
       if (!result) return undefined;
       const { report } = result;
+      this.noteJob(title, result);
       await this.store.putCompare(key, report);
       this.log.info(`compared ${report.models.length} models (${key.slice(0, 12)})`);
       return { key, report };
@@ -306,6 +315,21 @@ export class AnalysisService implements vscode.Disposable {
     } finally {
       this.statusBar.idle();
     }
+  }
+
+  /** The latest job that ran in a child: how many models it measured and read back. */
+  lastJob: { title: string; measured: number; reused: number; ms: number } | undefined;
+
+  private noteJob(title: string, result: MeasuredJob): void {
+    this.lastJob = {
+      title,
+      measured: result.measured,
+      reused: result.reused,
+      ms: Date.now() - this.jobStarted,
+    };
+    this.log.info(
+      `${title}: ${result.measured} model(s) measured, ${result.reused} read back from the measurement cache, ${this.lastJob.ms} ms`,
+    );
   }
 
   /** The job parameters from the settings, with the Python the Python extension selected. */
@@ -390,6 +414,7 @@ export class AnalysisService implements vscode.Disposable {
           this.statusBar.busy(title, 0);
           this.busyEmitter.fire({ label: title, fraction: 0 });
           const started = Date.now();
+          this.jobStarted = started;
           try {
             return await runJob(this.hostScript, job, {
               signal: controller.signal,

@@ -14,6 +14,9 @@ import { exportContent, exportFormatOf } from '../logic/exportFormats';
 import type { ReportPanels } from './reportPanel';
 import { analysisReportId, compareReportId, loadSnapshot } from './webviewContent';
 import { isAnalysableFile, markerFiles, modelDialogFilters } from '../logic/modelFileNames';
+import type { MeasuredModel } from '../logic/referenceCandidates';
+import { layerShape, referenceCandidates } from '../logic/referenceCandidates';
+import { COHORT_REFERENCE } from '../../core/report/schema';
 
 export interface CommandContext {
   service: AnalysisService;
@@ -103,6 +106,77 @@ async function reportIdFor(
   return entry.compareKey ? compareReportId(entry.compareKey) : undefined;
 }
 
+/** The analysed models with their measured layers (from their stored reports). */
+async function measuredModels(ctx: CommandContext): Promise<MeasuredModel[]> {
+  const { store } = ctx.service;
+  await store.whenLoaded();
+  const out: MeasuredModel[] = [];
+  for (const e of store.entries()) {
+    const report = e.key ? await store.report(e.key) : undefined;
+    if (report)
+      out.push({
+        modelPath: e.modelPath,
+        analysedAt: e.analysedAt,
+        layers: report.layers.map((l) => [l.name, l.neurons]),
+      });
+  }
+  return out;
+}
+
+/**
+ * Lets the user pick a reference for `target`: the analysed models of its architecture, or
+ * any model file. Undefined when dismissed.
+ */
+async function pickReference(
+  ctx: CommandContext,
+  target: vscode.Uri,
+): Promise<vscode.Uri | undefined> {
+  const models = await measuredModels(ctx);
+  const own =
+    models.find((m) => m.modelPath === target.fsPath) ??
+    models.find((m) => path.dirname(m.modelPath) === target.fsPath);
+  const candidates = referenceCandidates(target.fsPath, own?.layers ?? null, models);
+  type Item = vscode.QuickPickItem & { uri?: vscode.Uri };
+  const items: Item[] = candidates.map((c) => ({
+    label: vscode.workspace.asRelativePath(c.modelPath),
+    description: layerShape(c.layers),
+    uri: vscode.Uri.file(c.modelPath),
+  }));
+  items.push({ label: '$(folder-opened) Browse for a model…' });
+  const name = vscode.workspace.asRelativePath(target);
+  const pick = await vscode.window.showQuickPick(items, {
+    title: `MemLens: Compare ${name} with…`,
+    placeHolder: own
+      ? `The reference: a model of the same architecture (${layerShape(own.layers)})`
+      : 'The reference: a model of the same architecture (analysed models are listed)',
+    matchOnDescription: true,
+  });
+  if (!pick) return undefined;
+  if (pick.uri) return pick.uri;
+  return (
+    await vscode.window.showOpenDialog({
+      canSelectMany: false,
+      openLabel: 'Use as Reference',
+      filters: modelDialogFilters(false),
+    })
+  )?.[0];
+}
+
+/** The compare a command acts on: the active panel's, else the latest. */
+async function currentCompare(
+  ctx: CommandContext,
+): Promise<{ id: string; report: CompareReport } | undefined> {
+  const { store } = ctx.service;
+  await store.whenLoaded();
+  const active = ctx.panels.activeReportId;
+  const key =
+    active !== undefined && active.startsWith(compareReportId(''))
+      ? active.slice(compareReportId('').length)
+      : store.latestCompare()?.key;
+  const report = key === undefined ? undefined : await store.compareReport(key);
+  return report && key !== undefined ? { id: compareReportId(key), report } : undefined;
+}
+
 /** Opens a report's panel; a failure is shown, and does not lose the result already computed. */
 async function showPanel(ctx: CommandContext, reportId: string): Promise<void> {
   try {
@@ -165,6 +239,88 @@ export const COMMANDS: Record<string, (ctx: CommandContext) => Handler> = {
       return undefined;
     }
     const result = await ctx.service.compare(uris);
+    if (!result) return undefined;
+    await showPanel(ctx, compareReportId(result.key));
+    return result.report;
+  },
+
+  /**
+   * (target?: model, reference?: model) => CompareReport | undefined. Compares the model with
+   * a reference picked among the analysed models of its architecture.
+   */
+  'memlens.compareWith': (ctx) => async (arg?: unknown, ref?: unknown) => {
+    if (!(await requireTrust())) return undefined;
+    const target = toUri(arg) ?? activeModel() ?? (await pickModel());
+    if (!target) return undefined;
+    const reference = toUri(ref) ?? (await pickReference(ctx, target));
+    if (!reference) return undefined;
+    const result = await ctx.service.compare([reference, target], reference.fsPath);
+    if (!result) return undefined;
+    await showPanel(ctx, compareReportId(result.key));
+    return result.report;
+  },
+
+  /** (target?: model) => the memlens.baseline value set, or undefined. */
+  'memlens.useAsBaseline': () => async (arg?: unknown) => {
+    const target = toUri(arg) ?? activeModel() ?? (await pickModel());
+    if (!target) return undefined;
+    const folder = vscode.workspace.getWorkspaceFolder(target);
+    const value = folder ? vscode.workspace.asRelativePath(target, false) : target.fsPath;
+    await vscode.workspace
+      .getConfiguration('memlens', target)
+      .update(
+        'baseline',
+        value,
+        folder ? vscode.ConfigurationTarget.WorkspaceFolder : vscode.ConfigurationTarget.Global,
+      );
+    void vscode.window.showInformationMessage(
+      `MemLens: ${value} is the baseline: analyses read their signature against it, and compares that include it use it as the reference.`,
+    );
+    return value;
+  },
+
+  /**
+   * (reference?: model path | 'cohort') => CompareReport | undefined. Compares the current
+   * comparison's models again against another of them (a trajectory's checkpoint) or the
+   * cohort median; the models' measurements are reused, so only the reading is computed.
+   */
+  'memlens.chooseReference': (ctx) => async (ref?: unknown) => {
+    if (!(await requireTrust())) return undefined;
+    const current = await currentCompare(ctx);
+    if (!current) {
+      void vscode.window.showInformationMessage(
+        'MemLens: no comparison yet. Compare models first (MemLens: Compare Models).',
+      );
+      return undefined;
+    }
+    const { report } = current;
+    let reference = typeof ref === 'string' ? ref : toUri(ref)?.fsPath;
+    if (reference === undefined) {
+      type Item = vscode.QuickPickItem & { reference: string };
+      const items: Item[] = report.models
+        .filter((m) => m.error === undefined && m.notComparable === undefined)
+        .map((m) => ({
+          label: vscode.workspace.asRelativePath(m.path),
+          description: m.path === report.reference.path ? 'the current reference' : '',
+          reference: m.path,
+        }));
+      items.push({
+        label: 'The cohort median',
+        description:
+          report.reference.mode === 'cohort'
+            ? 'the current reference'
+            : 'each model against the other models pooled',
+        reference: COHORT_REFERENCE,
+      });
+      const pick = await vscode.window.showQuickPick(items, {
+        title: 'MemLens: Choose the Reference',
+        placeHolder: `Signatures are read against it (now: ${report.reference.label ?? report.reference.mode})`,
+      });
+      if (!pick) return undefined;
+      reference = pick.reference;
+    }
+    const uris = report.models.map((m) => vscode.Uri.file(m.path));
+    const result = await ctx.service.compare(uris, reference);
     if (!result) return undefined;
     await showPanel(ctx, compareReportId(result.key));
     return result.report;

@@ -29,6 +29,8 @@ export interface MemLensApi {
   activationMs: number;
   /** Wall time from the start of evaluating the extension's bundle to the start of activate(). */
   moduleLoadMs: number;
+  /** The latest analysis or compare job: models measured and read back, wall time. */
+  lastJob(): AnalysisService['lastJob'];
 }
 
 export function activate(context: vscode.ExtensionContext): MemLensApi {
@@ -77,7 +79,7 @@ export function activate(context: vscode.ExtensionContext): MemLensApi {
   log.info(
     `activated in ${activationMs.toFixed(1)} ms (bundle evaluated ${moduleLoadMs.toFixed(1)} ms before activate)`,
   );
-  return { activationMs, moduleLoadMs };
+  return { activationMs, moduleLoadMs, lastJob: () => service.lastJob };
 }
 
 /** Everything is owned by context.subscriptions; running jobs are killed by the service's dispose. */
