@@ -53,7 +53,6 @@ export interface CompareOptions extends AnalyzeOptions {
   bootstrapReplicates?: number;
 }
 
-
 /** Models that have a metric need at least this many for a rank correlation. */
 export const MIN_CORRELATION_MODELS = 3;
 
