@@ -112,6 +112,7 @@ void test('checkedAt: now for an analysis or a cache hit of an old report, the r
     // An index from before checkedAt existed.
     const legacy = { ...imported } as Partial<typeof imported>;
     delete legacy.checkedAt;
+    delete legacy.context;
     writeFileSync(
       path.join(dir, 'index.json'),
       JSON.stringify({ version: 1, entries: [legacy], compares: [] }),
@@ -119,12 +120,13 @@ void test('checkedAt: now for an analysis or a cache hit of an old report, the r
     const reloaded = new ResultStore(dir);
     await reloaded.load();
     assert.equal(reloaded.latest('/w/m.onnx')?.checkedAt, '2026-01-01T10:00:00.000Z');
+    assert.equal(reloaded.latest('/w/m.onnx')?.context.kind, 'alone');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 });
 
-void test('a compare gives every model its signature; a later lone analysis of the same content keeps it', async () => {
+void test('a compare gives every model its signature in its own context; the user can switch back and forth', async () => {
   const dir = tempDir();
   try {
     const store = new ResultStore(dir);
@@ -185,18 +187,98 @@ void test('a compare gives every model its signature; a later lone analysis of t
     };
     await store.putCompare('c'.repeat(64), cmp);
     assert.equal(store.latest('/w/a/model.json')?.signature?.kind, 'heuristic');
+    assert.equal(store.latest('/w/a/model.json')?.context.kind, 'compare');
     assert.equal(store.latest('/w/a/model.json')?.key, keyA, 'the analysis report stays reachable');
     assert.equal(store.latest('/w/b/model.json')?.entropyMedian, 2.8);
     assert.equal(store.latest('/w/b/model.json')?.key, '', 'b was only compared');
     assert.equal(store.latest('/w/c/model.json'), undefined, 'a failed model gets no entry');
     assert.equal(store.latestCompare()?.key, 'c'.repeat(64));
 
-    // Re-analysing unchanged content (same key) without a baseline keeps the compare's signature.
-    await store.putAnalysis('/w/a/model.json', keyA, a, null);
-    assert.equal(store.latest('/w/a/model.json')?.signatureSource, 'compare');
-    // New content (a new key) drops it: the old signature described another model.
-    await store.putAnalysis('/w/a/model.json', 'd'.repeat(64), a, null);
-    assert.equal(store.latest('/w/a/model.json')?.signature, null);
+    // a keeps both results: alone, and in the compare (newest, current).
+    assert.deepEqual(
+      store.results('/w/a/model.json').map((e) => [e.context.kind, e.signature?.kind ?? null]),
+      [
+        ['compare', 'heuristic'],
+        ['alone', null],
+      ],
+    );
+    // Re-analysing alone makes the lone result current again; the compare's is still kept.
+    await store.putAnalysis(
+      '/w/a/model.json',
+      keyA,
+      { ...a, createdAt: '2026-01-01T12:00:00.000Z' },
+      null,
+    );
+    assert.equal(store.latest('/w/a/model.json')?.context.kind, 'alone');
+    assert.equal(store.results('/w/a/model.json').length, 2, 'same context replaced, not added');
+    const compared = store.results('/w/a/model.json').find((e) => e.context.kind === 'compare');
+    assert.ok(compared);
+    assert.equal(await store.select('/w/a/model.json', compared.context.id), true);
+    assert.equal(store.latest('/w/a/model.json')?.signature?.kind, 'heuristic');
+    assert.equal(await store.select('/w/a/model.json', 'no such context'), false);
+    // The choice survives a reload.
+    const again = new ResultStore(dir);
+    await again.load();
+    assert.equal(again.latest('/w/a/model.json')?.context.id, compared.context.id);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+void test('results are kept per context: probe, baseline and settings each make their own', async () => {
+  const dir = tempDir();
+  try {
+    const store = new ResultStore(dir);
+    await store.load();
+    const m = '/w/m/model.json';
+    const base = report(m, 2.0, 0.3, '2026-01-01T10:00:00.000Z');
+    await store.putAnalysis(m, '1'.repeat(64), base, null);
+    const otherProbe = {
+      ...base,
+      createdAt: '2026-01-01T10:01:00.000Z',
+      probe: { path: '/w/wrong.npy', samples: 600 },
+    };
+    await store.putAnalysis(m, '2'.repeat(64), otherProbe, null);
+    const baselined = { ...base, createdAt: '2026-01-01T10:02:00.000Z' };
+    await store.putAnalysis(m, '3'.repeat(64), baselined, heuristic);
+    const moreBins = {
+      ...base,
+      createdAt: '2026-01-01T10:03:00.000Z',
+      params: { ...base.params, bins: 30 },
+    };
+    await store.putAnalysis(m, '4'.repeat(64), moreBins, null);
+    const results = store.results(m);
+    assert.deepEqual(
+      results.map((e) => e.key[0]),
+      ['4', '3', '2', '1'],
+    );
+    assert.equal(new Set(results.map((e) => e.context.id)).size, 4);
+    assert.equal(results[1].context.kind, 'baseline');
+    assert.equal(results[1].context.reference, heuristic.reference);
+    assert.equal(results[2].context.probe, '/w/wrong.npy');
+    assert.match(results[0].context.settings, /30 global bins/);
+    assert.equal(store.latest(m)?.key, '4'.repeat(64), 'the newest is current');
+    // A retrained model in the first context replaces that context's result.
+    await store.putAnalysis(
+      m,
+      '5'.repeat(64),
+      { ...base, createdAt: '2026-01-01T11:00:00.000Z' },
+      null,
+    );
+    assert.equal(store.results(m).length, 4);
+    assert.equal(store.results(m)[0].key, '5'.repeat(64));
+    // A baseline measured for another model's reading does not take over its current result.
+    await store.putAnalysis(m, '6'.repeat(64), otherProbe, null, undefined, false);
+    assert.equal(store.latest(m)?.key, '5'.repeat(64));
+    assert.equal(
+      store.results(m).find((e) => e.context.probe === '/w/wrong.npy')?.key,
+      '6'.repeat(64),
+    );
+    // The entries list has one (current) result per model.
+    assert.deepEqual(
+      store.entries().map((e) => e.key),
+      ['5'.repeat(64)],
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -47,6 +47,13 @@ function entry(modelPath: string, analysedAt: string, sig: Signature | null): Re
     signature: sig,
     signatureSource: sig ? 'baseline' : null,
     compareKey: null,
+    context: {
+      id: sig ? 'b' : 'a',
+      kind: sig ? 'baseline' : 'alone',
+      probe: '/w/probe.npy',
+      reference: sig?.reference ?? null,
+      settings: '1000 samples',
+    },
   };
 }
 
@@ -228,7 +235,7 @@ void test('IPC guards accept well-formed messages and reject malformed ones', ()
     isJobRequest({
       type: 'job/inspect',
       source: '/w/m.onnx',
-      params: { ...params, backend: 'onnx', input: 'ids', python: '/usr/bin/python3' },
+      params: { ...params, backend: 'cpu', input: 'ids', python: '/usr/bin/python3' },
     }),
     true,
   );

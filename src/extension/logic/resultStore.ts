@@ -1,18 +1,26 @@
 /**
  * The per-workspace store of analysis results: each report is a JSON file named by its cache
- * key (reports/<key>.json), and index.json keeps, per model path, the latest entry with the
- * few numbers the lenses, diagnostics and tree need. Writes are atomic. No VS Code imports:
- * listeners are plain callbacks.
+ * key (reports/<key>.json), and index.json keeps, per model path, one entry per context (probe,
+ * reference, settings: see resultContext.ts) with the few numbers the lenses, diagnostics and
+ * tree need, and which of them is current. Writes are atomic. No VS Code imports: listeners
+ * are plain callbacks.
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../../core/io/atomicWrite';
 import type { AnalysisReport, CompareReport, Signature } from '../../core/report/schema';
+import { analysisContext, compareContext, type ResultContext } from './resultContext';
+
+/** Results kept per model; the oldest context beyond it is forgotten (its report stays on disk until cleared). */
+const CONTEXTS_PER_MODEL = 8;
 
 export interface ResultEntry {
   /** Absolute, normalised path of the analysed model or dump. */
   modelPath: string;
-  /** The cache key of the latest analysis (its report is reports/<key>.json). */
+  /**
+   * The cache key of the analysis (its report is reports/<key>.json); for a compare's result,
+   * the model's latest analysis before it, or '' when it was only compared.
+   */
   key: string;
   /** ISO time of the analysis. */
   analysedAt: string;
@@ -32,18 +40,40 @@ export interface ResultEntry {
   signatureSource: 'baseline' | 'compare' | null;
   /** The compare report that gave the signature, when it came from a compare. */
   compareKey: string | null;
+  /** What the model was run on and read against. */
+  context: ResultContext;
 }
 
 interface IndexFile {
-  version: 1;
+  version: 2;
+  /** Every kept result, newest first per model. */
   entries: ResultEntry[];
+  /** Per model path, the id of the context shown (lenses, tree, viewer). */
+  current: Record<string, string>;
   compares: { key: string; createdAt: string; paths: string[] }[];
+}
+
+/** Index entries written before contexts existed (version 1): one per model. */
+type LegacyEntry = Omit<ResultEntry, 'context' | 'checkedAt'> & { checkedAt?: string };
+
+function legacyContext(e: LegacyEntry): ResultContext {
+  const kind =
+    e.signatureSource === 'compare' ? 'compare' : e.signatureSource ? 'baseline' : 'alone';
+  return {
+    id: `v1-${kind}`,
+    kind,
+    probe: null,
+    reference: e.signature?.reference ?? null,
+    settings: 'settings not recorded',
+  };
 }
 
 export type StoreListener = () => void;
 
 export class ResultStore {
-  private entriesByPath = new Map<string, ResultEntry>();
+  /** Per model path, its results newest first. */
+  private resultsByPath = new Map<string, ResultEntry[]>();
+  private currentByPath = new Map<string, string>();
   private compares: IndexFile['compares'] = [];
   private listeners = new Set<StoreListener>();
   /** Index writes run one after another, each writing the state current when it starts. */
@@ -85,23 +115,46 @@ export class ResultStore {
   }
 
   private async readIndex(): Promise<void> {
+    this.resultsByPath = new Map();
+    this.currentByPath = new Map();
+    this.compares = [];
     try {
-      const parsed = JSON.parse(await fs.readFile(this.indexFile, 'utf8')) as IndexFile;
-      if (parsed.version === 1 && Array.isArray(parsed.entries)) {
+      const parsed = JSON.parse(await fs.readFile(this.indexFile, 'utf8')) as
+        IndexFile | { version: 1; entries: LegacyEntry[]; compares?: IndexFile['compares'] };
+      if (parsed.version === 2 && Array.isArray(parsed.entries)) {
+        for (const e of parsed.entries) this.addResult(e, false);
+        for (const [p, id] of Object.entries(parsed.current ?? {})) this.currentByPath.set(p, id);
+        this.compares = Array.isArray(parsed.compares) ? parsed.compares : [];
+      } else if (parsed.version === 1 && Array.isArray(parsed.entries)) {
         // Indexes written before checkedAt existed: the analysis time is the last check.
-        this.entriesByPath = new Map(
-          parsed.entries.map((e) => [
-            e.modelPath,
-            { ...e, checkedAt: e.checkedAt ?? e.analysedAt },
-          ]),
-        );
+        for (const e of parsed.entries)
+          this.addResult(
+            { ...e, checkedAt: e.checkedAt ?? e.analysedAt, context: legacyContext(e) },
+            true,
+          );
         this.compares = Array.isArray(parsed.compares) ? parsed.compares : [];
       }
     } catch {
-      this.entriesByPath = new Map();
+      this.resultsByPath = new Map();
+      this.currentByPath = new Map();
       this.compares = [];
     }
     for (const l of this.listeners) l();
+  }
+
+  /**
+   * Keeps `entry` as its model's result in its context (replacing that context's older one),
+   * newest first, at most CONTEXTS_PER_MODEL; `current`: whether it becomes the one shown.
+   */
+  private addResult(entry: ResultEntry, current: boolean): void {
+    const kept = (this.resultsByPath.get(entry.modelPath) ?? []).filter(
+      (e) => e.context.id !== entry.context.id,
+    );
+    const results = [entry, ...kept]
+      .sort((a, b) => b.analysedAt.localeCompare(a.analysedAt))
+      .slice(0, CONTEXTS_PER_MODEL);
+    this.resultsByPath.set(entry.modelPath, results);
+    if (current) this.currentByPath.set(entry.modelPath, entry.context.id);
   }
 
   onDidChange(listener: StoreListener): { dispose(): void } {
@@ -112,8 +165,9 @@ export class ResultStore {
   private save(): Promise<void> {
     const write = async (): Promise<void> => {
       const index: IndexFile = {
-        version: 1,
-        entries: [...this.entriesByPath.values()],
+        version: 2,
+        entries: [...this.resultsByPath.values()].flat(),
+        current: Object.fromEntries(this.currentByPath),
         compares: this.compares,
       };
       await fs.mkdir(this.dir, { recursive: true });
@@ -124,14 +178,37 @@ export class ResultStore {
     return this.writes;
   }
 
+  /** The current result of every model, newest first. */
   entries(): ResultEntry[] {
-    return [...this.entriesByPath.values()].sort((a, b) =>
-      b.analysedAt.localeCompare(a.analysedAt),
-    );
+    const current: ResultEntry[] = [];
+    for (const p of this.resultsByPath.keys()) {
+      const e = this.latest(p);
+      if (e) current.push(e);
+    }
+    return current.sort((a, b) => b.analysedAt.localeCompare(a.analysedAt));
   }
 
+  /** A model's current result: the one the user chose, else its newest. */
   latest(modelPath: string): ResultEntry | undefined {
-    return this.entriesByPath.get(path.resolve(modelPath));
+    const resolved = path.resolve(modelPath);
+    const results = this.resultsByPath.get(resolved);
+    const id = this.currentByPath.get(resolved);
+    return results?.find((e) => e.context.id === id) ?? results?.[0];
+  }
+
+  /** Every kept result of a model, one per context, newest first. */
+  results(modelPath: string): ResultEntry[] {
+    return [...(this.resultsByPath.get(path.resolve(modelPath)) ?? [])];
+  }
+
+  /** Makes a model's result in another context the one shown. False when there is none. */
+  async select(modelPath: string, contextId: string): Promise<boolean> {
+    await this.loaded;
+    const resolved = path.resolve(modelPath);
+    if (!this.resultsByPath.get(resolved)?.some((e) => e.context.id === contextId)) return false;
+    this.currentByPath.set(resolved, contextId);
+    await this.save();
+    return true;
   }
 
   /** The most recent entry overall (for the side panel). */
@@ -177,10 +254,11 @@ export class ResultStore {
   }
 
   /**
-   * Stores an analysis under `key` and makes it the latest for its model. A signature from a
-   * baseline replaces the old one; without one, an earlier compare's signature is kept (it
-   * still describes this model unless the model changed, which changes the key). `checkedAt`:
-   * when the model's content was seen to match (now, unless the report comes from elsewhere).
+   * Stores an analysis under `key` as its model's result in its context (alone, or against the
+   * baseline its signature names), and makes it current unless `becomeCurrent` is false (a
+   * baseline measured for another model's reading does not take over the baseline's view).
+   * `checkedAt`: when the model's content was seen to match (now, unless the report comes
+   * from elsewhere).
    */
   async putAnalysis(
     modelPath: string,
@@ -188,6 +266,7 @@ export class ResultStore {
     report: AnalysisReport,
     signature: Signature | null,
     checkedAt: string = new Date().toISOString(),
+    becomeCurrent = true,
   ): Promise<ResultEntry> {
     await this.loaded;
     const file = this.reportFile(key);
@@ -195,9 +274,6 @@ export class ResultStore {
     await writeFileAtomic(file, JSON.stringify(report));
     if (signature) await writeFileAtomic(this.signatureFile(key), JSON.stringify(signature));
     const resolved = path.resolve(modelPath);
-    const previous = this.entriesByPath.get(resolved);
-    const keepCompare =
-      signature === null && previous?.signatureSource === 'compare' && previous.key === key;
     const entry: ResultEntry = {
       modelPath: resolved,
       key,
@@ -206,28 +282,28 @@ export class ResultStore {
       entropyMedian: report.summary.entropy.median,
       miMedian: report.summary.mi.median,
       backend: report.backend,
-      signature: signature ?? (keepCompare ? previous.signature : null),
-      signatureSource: signature ? 'baseline' : keepCompare ? 'compare' : null,
-      compareKey: keepCompare ? previous.compareKey : null,
+      signature,
+      signatureSource: signature ? 'baseline' : null,
+      compareKey: null,
+      context: analysisContext(report, signature),
     };
-    this.entriesByPath.set(resolved, entry);
+    this.addResult(entry, becomeCurrent || !this.currentByPath.has(resolved));
     await this.save();
     return entry;
   }
 
-  /** Records that a model's content was just seen to match its latest result (a cache hit). */
+  /** Records that a model's content was just seen to match its current result (a cache hit). */
   async markChecked(modelPath: string): Promise<void> {
     await this.loaded;
-    const resolved = path.resolve(modelPath);
-    const entry = this.entriesByPath.get(resolved);
+    const entry = this.latest(modelPath);
     if (!entry) return;
-    this.entriesByPath.set(resolved, { ...entry, checkedAt: new Date().toISOString() });
+    this.addResult({ ...entry, checkedAt: new Date().toISOString() }, false);
     await this.save();
   }
 
   /**
-   * Stores a compare report and gives every model in it (without an error) its signature.
-   * Models not analysed alone yet get an entry whose numbers come from the compare.
+   * Stores a compare report and gives every model in it (without an error) its result in the
+   * compare's context, made current.
    */
   async putCompare(
     key: string,
@@ -238,22 +314,27 @@ export class ResultStore {
     const file = this.compareFile(key);
     await fs.mkdir(path.dirname(file), { recursive: true });
     await writeFileAtomic(file, JSON.stringify(report));
+    const context = compareContext(report);
     for (const m of report.models) {
       if (m.error !== undefined) continue;
       const resolved = path.resolve(m.path);
-      const previous = this.entriesByPath.get(resolved);
-      this.entriesByPath.set(resolved, {
-        modelPath: resolved,
-        key: previous?.key ?? '',
-        analysedAt: report.createdAt,
-        checkedAt,
-        entropyMedian: m.summary.entropy.median,
-        miMedian: m.summary.mi.median,
-        backend: previous?.backend ?? null,
-        signature: m.signature,
-        signatureSource: 'compare',
-        compareKey: key,
-      });
+      const analysed = this.results(resolved).find((e) => e.context.kind !== 'compare');
+      this.addResult(
+        {
+          modelPath: resolved,
+          key: analysed?.key ?? '',
+          analysedAt: report.createdAt,
+          checkedAt,
+          entropyMedian: m.summary.entropy.median,
+          miMedian: m.summary.mi.median,
+          backend: analysed?.backend ?? null,
+          signature: m.signature,
+          signatureSource: 'compare',
+          compareKey: key,
+          context,
+        },
+        true,
+      );
     }
     this.compares = [
       ...this.compares.filter((c) => c.key !== key),
@@ -265,7 +346,8 @@ export class ResultStore {
   /** Forgets every result and deletes the stored reports and measurements. */
   async clear(): Promise<void> {
     await this.loaded;
-    this.entriesByPath.clear();
+    this.resultsByPath.clear();
+    this.currentByPath.clear();
     this.compares = [];
     await fs.rm(path.join(this.dir, 'reports'), { recursive: true, force: true });
     await fs.rm(path.join(this.dir, 'compares'), { recursive: true, force: true });
