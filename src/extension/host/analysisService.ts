@@ -45,7 +45,7 @@ export interface BusyState {
 
 export class AnalysisService implements vscode.Disposable {
   readonly store: ResultStore;
-  private readonly statusBar = new MemLensStatusBar();
+  private readonly statusBar: MemLensStatusBar;
   private readonly running = new Set<AbortController>();
   private jobStarted = 0;
   private readonly busyEmitter = new vscode.EventEmitter<BusyState | null>();
@@ -58,6 +58,7 @@ export class AnalysisService implements vscode.Disposable {
   ) {
     const storage = context.storageUri ?? context.globalStorageUri;
     this.store = new ResultStore(path.join(storage.fsPath, 'results'));
+    this.statusBar = new MemLensStatusBar(this.store);
   }
 
   /**
@@ -65,10 +66,7 @@ export class AnalysisService implements vscode.Disposable {
    * warnings and views refresh when it is loaded.
    */
   init(): void {
-    void this.store.load().then(() => {
-      this.statusBar.setBackend(this.store.newest()?.backend ?? readParams(undefined).backend);
-      this.statusBar.idle();
-    });
+    void this.store.load();
   }
 
   private get hostScript(): string {
@@ -192,8 +190,8 @@ export class AnalysisService implements vscode.Disposable {
       });
       if (!result) return undefined;
       this.noteJob(`Analyzing ${label}`, result);
+      this.statusBar.succeeded({ model });
       await this.store.putAnalysis(model, key, result.report, result.signature);
-      this.statusBar.setBackend(result.report.backend ?? params.backend);
       this.log.info(
         `analysed ${model} in ${Date.now() - started} ms (report ${Math.round(result.report.timing.totalMs)} ms)` +
           (result.signature ? `: ${result.signature.kind} vs ${result.signature.reference}` : ''),
@@ -206,6 +204,7 @@ export class AnalysisService implements vscode.Disposable {
         if (await this.pickFactory(uri)) return this.analyze(uri);
         return undefined;
       }
+      this.statusBar.failed(err);
       this.report(err);
       return undefined;
     } finally {
@@ -289,6 +288,7 @@ export class AnalysisService implements vscode.Disposable {
       const cached = await this.store.compareReport(key);
       if (cached) {
         await this.store.putCompare(key, cached);
+        this.statusBar.succeeded({ compare: key });
         return { key, report: cached };
       }
       const title =
@@ -306,10 +306,12 @@ export class AnalysisService implements vscode.Disposable {
       if (!result) return undefined;
       const { report } = result;
       this.noteJob(title, result);
+      this.statusBar.succeeded({ compare: key });
       await this.store.putCompare(key, report);
       this.log.info(`compared ${report.models.length} models (${key.slice(0, 12)})`);
       return { key, report };
     } catch (err) {
+      this.statusBar.failed(err);
       this.report(err);
       return undefined;
     } finally {
@@ -422,7 +424,7 @@ export class AnalysisService implements vscode.Disposable {
               onProgress: (p) => {
                 const step = tracker.update(p);
                 progress.report({ message: step.message, increment: step.increment });
-                this.statusBar.busy(step.message, step.fraction);
+                this.statusBar.busy(title, step.fraction, step.message);
                 this.busyEmitter.fire({
                   label: `${title}: ${step.message}`,
                   fraction: step.fraction,
@@ -432,6 +434,7 @@ export class AnalysisService implements vscode.Disposable {
           } catch (err) {
             if (err instanceof CancelledError) {
               this.log.info(`${title}: cancelled after ${Date.now() - started} ms`);
+              this.statusBar.cancelled(title);
               void vscode.window.showInformationMessage(`MemLens: ${title} cancelled.`);
               return undefined;
             }
