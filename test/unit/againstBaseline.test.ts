@@ -47,7 +47,11 @@ void test('a model against its baseline reads the signature compare reads with t
     const independent = path.join(dir, 'independent.npy');
     writeDump(coupled, 0.95, 1);
     writeDump(independent, 0, 2);
-    const { report, signature } = await analyzeAgainstBaseline(coupled, independent, opts);
+    const { report, signature, baselineReport } = await analyzeAgainstBaseline(
+      coupled,
+      independent,
+      opts,
+    );
     // Shared latent: every pair's I is far above the independent baseline's.
     assert.ok(signature.miRatio > 1.5 || signature.miComparison === 'difference');
     assert.equal(signature.reference, independent);
@@ -57,6 +61,12 @@ void test('a model against its baseline reads the signature compare reads with t
     const viaCompare = await compare([coupled, independent], { ...opts, baseline: independent });
     const mine = viaCompare.models.find((m) => m.path === coupled);
     assert.deepEqual(mine?.signature, signature);
+    // The baseline's own report: the numbers compare measured for it, on the model's layers.
+    const theirs = viaCompare.models.find((m) => m.path === independent);
+    assert.equal(baselineReport.model.path, independent);
+    assert.deepEqual(baselineReport.params.layers, report.params.layers);
+    assert.deepEqual(baselineReport.summary.entropy, theirs?.summary.entropy);
+    assert.equal(baselineReport.summary.mi.median, theirs?.summary.mi.median);
   } finally {
     cleanup();
   }

@@ -26,6 +26,8 @@ export interface BaselineAnalysis {
   /** The model's report, carrying the signature and the baseline-signature flag. */
   report: AnalysisReport;
   signature: Signature;
+  /** The baseline's own report, measured on the model's layers (for charts beside the model's). */
+  baselineReport: AnalysisReport;
 }
 
 /**
@@ -78,5 +80,9 @@ export async function analyzeAgainstBaseline(
     thresholds,
     { replicates: opts.bootstrapReplicates ?? 1000, seed: opts.seed ?? 0 },
   );
-  return { report: withSignatureFlag(mine.report, signature, thresholds), signature };
+  return {
+    report: withSignatureFlag(mine.report, signature, thresholds),
+    signature,
+    baselineReport: theirs.report,
+  };
 }

@@ -146,6 +146,7 @@ async function run(job: JobRequest): Promise<unknown> {
           ? {
               report: await analyze(job.source, opts),
               signature: null,
+              baselineReport: null,
               ...measuredOf(measurements),
             }
           : {

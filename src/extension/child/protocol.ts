@@ -70,6 +70,8 @@ export interface AnalyzeResult extends MeasuredJob {
   report: AnalysisReport;
   /** The signature against the baseline; null without a baseline. */
   signature: Signature | null;
+  /** The baseline's own report (measured on the model's layers); null without a baseline. */
+  baselineReport: AnalysisReport | null;
 }
 
 /** The result of a compare job. */

@@ -192,6 +192,22 @@ export class AnalysisService implements vscode.Disposable {
       this.noteJob(`Analyzing ${label}`, result);
       this.statusBar.succeeded({ model });
       await this.store.putAnalysis(model, key, result.report, result.signature);
+      if (baseline && result.baselineReport) {
+        // The baseline's own numbers, for the charts beside the model's; kept as its lone result.
+        const baselineKey = resultCacheKey({
+          modelSha256: baseline.sha256,
+          probeSha256: ids.probeSha256,
+          params: { ...numbers, baselineSha256: null },
+        });
+        await this.store.putAnalysis(
+          baseline.file,
+          baselineKey,
+          result.baselineReport,
+          null,
+          undefined,
+          false,
+        );
+      }
       this.log.info(
         `analysed ${model} in ${Date.now() - started} ms (report ${Math.round(result.report.timing.totalMs)} ms)` +
           (result.signature ? `: ${result.signature.kind} vs ${result.signature.reference}` : ''),

@@ -67,7 +67,7 @@ export class ScriptFindings {
 }
 
 /** The model file's modification time (ms), or undefined when it is gone. */
-function modelMtime(modelPath: string): number | undefined {
+export function modelMtime(modelPath: string): number | undefined {
   try {
     return statSync(modelPath).mtimeMs;
   } catch {

@@ -72,8 +72,8 @@ async function readReportFile(file: string): Promise<AnalysisReport | CompareRep
 }
 
 /**
- * The report id for a target: a model's latest analysis (or the compare that gave its
- * signature), or with no target the active panel's report, else the newest result.
+ * The report id for a target: the report of a model's current result (its analysis, or the
+ * compare it came from), or with no target the active panel's report, else a pick.
  */
 async function reportIdFor(
   ctx: CommandContext,
@@ -102,6 +102,9 @@ async function reportIdFor(
     modelPath = markerFiles(modelPath).find((m) => store.latest(m)) ?? modelPath;
   const entry = store.latest(modelPath);
   if (!entry) return undefined;
+  // The current result's own report: the compare it came from, else its analysis.
+  if (entry.context.kind === 'compare' && entry.compareKey)
+    return compareReportId(entry.compareKey);
   if (entry.key) return analysisReportId(entry.key);
   return entry.compareKey ? compareReportId(entry.compareKey) : undefined;
 }

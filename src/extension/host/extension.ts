@@ -22,6 +22,7 @@ import { LATEST_VIEW_ID, LatestAnalysisView } from './latestView';
 import { MODEL_EDITOR_TYPES, ModelEditorProvider } from './modelEditor';
 import { MODELS_VIEW_ID, ModelsTree } from './modelsTree';
 import { REPORT_VIEW_TYPE, ReportPanels } from './reportPanel';
+import { registerResultChoice } from './resultChoice';
 
 /** What `vscode.extensions.getExtension('memlens.memlens').exports` gives (for tests). */
 export interface MemLensApi {
@@ -56,10 +57,12 @@ export function activate(context: vscode.ExtensionContext): MemLensApi {
     watchAnalysedModels(service.store, () => {
       lenses.refresh();
       diagnostics.updateAll();
+      tree.refresh();
     }),
     latest,
     tree,
     ...registerCommands({ service, panels }),
+    registerResultChoice(service.store),
     vscode.window.registerWebviewPanelSerializer(REPORT_VIEW_TYPE, panels),
     vscode.window.registerWebviewViewProvider(LATEST_VIEW_ID, latest),
     vscode.window.registerTreeDataProvider(MODELS_VIEW_ID, tree),
