@@ -12,6 +12,7 @@ import {
   entryForSavedPath,
   isStale,
   lensTitle,
+  resultTooltip,
   savedFileDescription,
   savedPickPlaceholder,
   showsMemorization,
@@ -347,4 +348,16 @@ void test('an analysis against a baseline states its signature as a flag instead
     'H differs by at least 0.1 nats with notches apart; I ratio at least 1.5 (or at most 1/1.5) with its 95% bootstrap interval excluding 1',
   );
   assert.equal(report.flags.length, 2, 'the input report is not modified');
+});
+
+void test('a result lens tooltip names the context and offers the other results', () => {
+  const rel = (p: string) => p.replace('/w/', '');
+  assert.equal(
+    resultTooltip(entry('/w/m.onnx', 't', signature), 3, rel),
+    'heuristic memorization (shortcut learning). Result against examples/shortcut-baseline/model.json, on probe.npy (1000 samples). 2 other result(s): MemLens: Switch Result… shows another.',
+  );
+  assert.equal(
+    resultTooltip(entry('/w/m.onnx', 't', null), 1, rel),
+    'No reference: open the report. Result alone, on probe.npy (1000 samples).',
+  );
 });

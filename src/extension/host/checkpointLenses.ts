@@ -21,6 +21,7 @@ import {
   entryForSavedPath,
   isStale,
   lensTitle,
+  resultTooltip,
   savedFileDescription,
   savedPickPlaceholder,
   showsMemorization,
@@ -172,7 +173,11 @@ export class CheckpointLensProvider
             title: lensTitle(entry),
             command: 'memlens.openReport',
             arguments: [vscode.Uri.file(entry.modelPath)],
-            tooltip: entry.signature?.explanation ?? 'Open the MemLens report',
+            tooltip: resultTooltip(
+              entry,
+              this.store.results(entry.modelPath).length,
+              vscode.workspace.asRelativePath,
+            ),
           }
         : analyzeCommand(lens);
     return lens;

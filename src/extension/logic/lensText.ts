@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { signatureLabel } from '../../core/report/signatureText';
 import type { UnresolvedPath } from '../../core/training/checkpointLines';
 import { miEvidence } from '../../shared/miEvidence';
+import { contextLabel } from './resultContext';
 import type { ResultEntry } from './resultStore';
 
 /** The lens shown before any result exists for the saved path. */
@@ -80,6 +81,21 @@ export function savedFileDescription(mtimeMs: number): string {
     `saved ${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())} ` +
     `${two(d.getHours())}:${two(d.getMinutes())}`
   );
+}
+
+/**
+ * A result lens's tooltip: the signature's explanation (or how to get one), which context the
+ * result is from, and whether the model has results in other contexts.
+ */
+export function resultTooltip(
+  entry: ResultEntry,
+  results: number,
+  relative: (p: string) => string,
+): string {
+  const what = entry.signature?.explanation ?? 'No reference: open the report';
+  const others =
+    results > 1 ? ` ${results - 1} other result(s): MemLens: Switch Result… shows another.` : '';
+  return `${what}. Result ${contextLabel(entry.context, relative)} (${entry.context.settings}).${others}`;
 }
 
 /** True when the entry should raise a warning on the lines that save its model. */
