@@ -176,7 +176,7 @@ export class CheckpointLensProvider
             tooltip: resultTooltip(
               entry,
               this.store.results(entry.modelPath).length,
-              vscode.workspace.asRelativePath,
+              (p) => vscode.workspace.asRelativePath(p),
             ),
           }
         : analyzeCommand(lens);
