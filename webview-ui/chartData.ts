@@ -87,6 +87,16 @@ export interface ModelSeries {
   label: string;
   path: string;
   layers: LayerReport[];
+  /**
+   * The reference the others are read against (an analysis's baseline, a comparison's
+   * baseline or reference checkpoint): drawn muted and hatched, its legend "reference: name".
+   */
+  reference?: boolean;
+}
+
+/** How the legends name the reference's series. */
+export function referenceLabel(label: string): string {
+  return `reference: ${label}`;
 }
 
 function pathSegments(path: string): string[] {
@@ -132,18 +142,42 @@ export function reportSubject(snapshot: ReportSnapshot): string {
     : `comparison of ${snapshot.report.models.length} models`;
 }
 
-/** The models a snapshot draws (compare models that failed are left out of the charts). */
+/**
+ * The models a snapshot draws (compare models that failed are left out of the charts). An
+ * analysis with its baseline's report draws the baseline last, as the reference; a comparison
+ * marks its reference model (mode baseline or checkpoint) in place.
+ */
 export function modelSeries(snapshot: ReportSnapshot): ModelSeries[] {
   if (snapshot.kind === 'analysis') {
     const path = snapshot.report.model.path;
-    return [{ label: displayName(path), path, layers: snapshot.report.layers }];
+    const ref = snapshot.reference;
+    if (ref === undefined)
+      return [{ label: displayName(path), path, layers: snapshot.report.layers }];
+    const [label, refLabel] = shortLabels([path, ref.model.path]);
+    // The reference adds no layer slot of its own: its boxes sit beside the model's.
+    const names = new Set(snapshot.report.layers.map((l) => l.name));
+    return [
+      { label, path, layers: snapshot.report.layers },
+      {
+        label: refLabel,
+        path: ref.model.path,
+        layers: ref.layers.filter((l) => names.has(l.name)),
+        reference: true,
+      },
+    ];
   }
-  const models = snapshot.report.models;
+  const report = normalizeCompare(snapshot.report);
+  const models = report.models;
   const labels = shortLabels(models.map((m) => m.path));
+  const refPath = report.reference.path;
   return models
     .map((m, i) => ({ label: labels[i], path: m.path, layers: m.layers, error: m.error }))
     .filter((m) => m.error === undefined && m.layers.length > 0)
-    .map(({ label, path, layers }) => ({ label, path, layers }));
+    .map(({ label, path, layers }) =>
+      refPath !== null && path === refPath
+        ? { label, path, layers, reference: true }
+        : { label, path, layers },
+    );
 }
 
 /** Layer names in order of first appearance over the models. */
@@ -165,6 +199,8 @@ export interface BoxGlyph {
   halfWidth: number;
   box: BoxSummary;
   color: ColorKey;
+  /** The reference's box: drawn hatched in the muted colour. */
+  reference: boolean;
 }
 
 /** A per-neuron entropy, jittered inside its box. */
@@ -179,7 +215,7 @@ export interface EntropyBoxData {
   layers: string[];
   /** Whether some boxes show only a strided subset of their neurons (wide layers). */
   subsampled: boolean;
-  models: { label: string; color: ColorKey; marker: Marker }[];
+  models: { label: string; color: ColorKey; marker: Marker; reference: boolean }[];
   boxes: BoxGlyph[];
   /** Per model: its neurons' entropies as jittered points. */
   points: NeuronPoint[][];
@@ -230,6 +266,7 @@ export function entropyBoxData(
         halfWidth,
         box: l.entropy,
         color: seriesColor(modelIndex),
+        reference: model.reference === true,
       });
       // Wide layers: every stride-th neuron plus every outlier, so a box carries at most
       // about MAX_POINTS_PER_BOX points (a denser cloud is unreadable and slow to draw).
@@ -252,9 +289,10 @@ export function entropyBoxData(
     layers,
     subsampled,
     models: models.map((m, i) => ({
-      label: m.label,
+      label: m.reference === true ? referenceLabel(m.label) : m.label,
       color: seriesColor(i),
       marker: seriesMarker(i),
+      reference: m.reference === true,
     })),
     boxes,
     points,
@@ -374,6 +412,8 @@ export interface DensityCurve {
   color: ColorKey;
   /** Drawn dashed (the whole-model curve beside per-layer ones). */
   dashed: boolean;
+  /** The reference's curve: drawn dashed in the muted colour. */
+  reference: boolean;
   /** The density from the smallest MI value of the pairs on (when that is known). */
   points: { x: number; y: number }[];
   /** Median off-diagonal MI of the pairs behind this curve (nats). */
@@ -437,6 +477,7 @@ function densityCurve(
   dashed: boolean,
   density: MiDensity,
   mi: MiSummary,
+  reference = false,
 ): DensityCurve {
   const n = Math.min(density.x.length, density.density.length);
   const points: { x: number; y: number }[] = [];
@@ -450,6 +491,7 @@ function densityCurve(
     label,
     color,
     dashed,
+    reference,
     // No density below the smallest measured value: the mixture's tail there is no data.
     points: range === null ? points : clipCurve(points, range.min),
     median: mi.median,
@@ -459,8 +501,10 @@ function densityCurve(
 
 /**
  * MI density curves ("density of neuron pairs" against MI in nats). One model: a curve per
- * layer plus the whole model dashed, or only `layer`. Several models: a curve per model, over
- * all pairs, or over the pairs of `layer`.
+ * layer plus the whole model dashed, or only `layer`; with its baseline's report, the
+ * baseline's curve (all its pairs, or those of `layer`) as the dashed reference. Several
+ * models: a curve per model, over all pairs, or over the pairs of `layer`; the reference
+ * model's dashed.
  */
 export function miDensityCurves(snapshot: ReportSnapshot, layer: string | null): DensityCurve[] {
   if (snapshot.kind === 'analysis') {
@@ -486,6 +530,18 @@ export function miDensityCurves(snapshot: ReportSnapshot, layer: string | null):
         ),
       );
     }
+    const ref = modelSeries(snapshot).find((m) => m.reference === true);
+    const refReport = snapshot.reference;
+    if (ref !== undefined && refReport !== undefined) {
+      const l = layer === null ? undefined : refReport.layers.find((x) => x.name === layer);
+      if (layer === null || l !== undefined) {
+        const { density, mi } = l ?? refReport.summary;
+        const what = layer === null ? 'all pairs' : layer;
+        curves.push(
+          densityCurve(`${referenceLabel(ref.label)} (${what})`, 'gray', true, density, mi, true),
+        );
+      }
+    }
     return curves.filter((c) => c.points.length > 0);
   }
   const curves: DensityCurve[] = [];
@@ -495,8 +551,18 @@ export function miDensityCurves(snapshot: ReportSnapshot, layer: string | null):
     const l = layer === null ? undefined : model.layers.find((x) => x.name === layer);
     if (layer !== null && l === undefined) return;
     const { density, mi } = l ?? model.summary;
-    // Beyond twelve models the colours repeat: the repeats are dashed.
-    curves.push(densityCurve(m.label, seriesColor(i), i >= PALETTE.length, density, mi));
+    // Beyond twelve models the colours repeat: the repeats are dashed, and so is the reference.
+    const reference = m.reference === true;
+    curves.push(
+      densityCurve(
+        reference ? referenceLabel(m.label) : m.label,
+        seriesColor(i),
+        reference || i >= PALETTE.length,
+        density,
+        mi,
+        reference,
+      ),
+    );
   });
   return curves.filter((c) => c.points.length > 0);
 }
@@ -1340,4 +1406,146 @@ export function exportStem(snapshot: ReportSnapshot): string {
     .replace(/^[-.]+/, '');
   const name = stem.length > 0 ? stem : 'report';
   return snapshot.kind === 'analysis' ? `${name}-memlens` : `${name}-compare-memlens`;
+}
+
+// ---------------------------------------------------------------- lone model
+
+/**
+ * What a lone model's report says in VS Code, where buttons run the commands that get a
+ * verdict (the standalone HTML report keeps the core's note, which names the CLI).
+ */
+export const LONE_MODEL_NOTE =
+  'A lone model has no verdict: memorization signatures are relative to a reference of the same architecture (a baseline, an earlier checkpoint, other candidates). Compare it with one, or make it the baseline other models are read against. The flags below are indicative only.';
+
+/** The lone-model note without a host to run commands: the core's flag, or its gist. */
+export const LONE_MODEL_CLI_NOTE =
+  'These measures are comparative: a verdict needs a reference model of the same architecture (memlens compare). Flags below are indicative only.';
+
+// ---------------------------------------------------------------- side-view summary
+
+/** Signatures in the words of src/core/report/signatureText.ts `signatureLabel` (a test holds them equal). */
+export const SIGNATURE_PHRASES: Record<SignatureKind, string> = {
+  heuristic: 'heuristic memorization signature',
+  'example-level': 'example-level memorization signature',
+  none: 'no memorization signature',
+};
+
+export interface SummaryRow {
+  /** A layer (analysis) or a model (comparison). */
+  name: string;
+  /** Median H and median I, formatted (nats). */
+  entropy: string;
+  mi: string;
+  /** A comparison's row: the model's signature or role, in its tone. */
+  signature?: { text: string; tone?: ColorKey };
+  path?: string;
+}
+
+export interface SummaryData {
+  /** The model's name, or "comparison of N models". */
+  title: string;
+  /** The analysis's signature against its baseline, or null for a lone model or a comparison. */
+  signature: { text: string; tone: ColorKey } | null;
+  /** One line under the title: what the reading is against (or that there is none). */
+  note: string;
+  /** The first column's heading: 'Layer' or 'Model'. */
+  rowHeading: 'Layer' | 'Model';
+  rows: SummaryRow[];
+  /** Median I per layer (analysis) or per checkpoint (trajectory); null without one. */
+  spark: { title: string; values: number[] } | null;
+}
+
+/** Whether an analysis snapshot is a lone model (no signature against a baseline). */
+export function isLoneModel(snapshot: ReportSnapshot): boolean {
+  return snapshot.kind === 'analysis' && snapshot.report.signature === undefined;
+}
+
+/** What the side view shows of a snapshot: signature, per-row medians and a sparkline. */
+export function summaryData(snapshot: ReportSnapshot): SummaryData {
+  if (snapshot.kind === 'analysis') {
+    const r = snapshot.report;
+    const s = r.signature;
+    const rows: SummaryRow[] = r.layers.map((l) => ({
+      name: l.name,
+      entropy: formatNumber(l.entropy.median),
+      mi: formatNumber(l.mi.median, 3),
+    }));
+    rows.push({
+      name: 'all layers',
+      entropy: formatNumber(r.summary.entropy.median),
+      mi: formatNumber(r.summary.mi.median, 3),
+    });
+    return {
+      title: reportSubject(snapshot),
+      signature:
+        s === undefined
+          ? null
+          : { text: SIGNATURE_PHRASES[s.kind], tone: SIGNATURE_COLORS[s.kind] },
+      note:
+        s === undefined
+          ? 'No reference: a lone model has no verdict.'
+          : `Against the baseline ${displayName(s.reference)}.`,
+      rowHeading: 'Layer',
+      rows,
+      spark:
+        r.layers.length > 1
+          ? { title: 'Median I per layer', values: r.layers.map((l) => l.mi.median) }
+          : null,
+    };
+  }
+  const r = normalizeCompare(snapshot.report);
+  const labels = shortLabels(r.models.map((m) => m.path));
+  const rows: SummaryRow[] = r.models.map((m, i) => {
+    const role = modelRole(r, m);
+    const signature =
+      role === 'read'
+        ? { text: SIGNATURE_LABELS[m.signature.kind], tone: SIGNATURE_COLORS[m.signature.kind] }
+        : {
+            text:
+              role === 'reference'
+                ? 'reference'
+                : role === 'failed'
+                  ? 'failed'
+                  : role === 'not-comparable'
+                    ? 'not comparable'
+                    : 'no reference',
+          };
+    return {
+      name: labels[i],
+      entropy: formatNumber(m.error === undefined ? m.summary.entropy.median : null),
+      mi: formatNumber(m.error === undefined ? m.summary.mi.median : null, 3),
+      signature,
+      path: m.path,
+    };
+  });
+  const traj = trajectoryData(r);
+  return {
+    title: reportSubject(snapshot),
+    signature: null,
+    note: referenceSummary(r).split('. ')[0].replace(/\.$/, '') + '.',
+    rowHeading: 'Model',
+    rows,
+    spark:
+      traj !== null && traj.mi.length > 1
+        ? { title: 'Median I per checkpoint', values: traj.mi.map((p) => p.y) }
+        : null,
+  };
+}
+
+/**
+ * A sparkline's polyline points ("x,y x,y ...") for `values` in a `width` x `height` box, y
+ * down, 1 px inside each edge; non-finite values are left out. A flat series sits mid-height.
+ */
+export function sparklinePoints(values: readonly number[], width: number, height: number): string {
+  const finite = values.filter((v) => Number.isFinite(v));
+  if (finite.length === 0) return '';
+  const lo = Math.min(...finite);
+  const hi = Math.max(...finite);
+  const step = values.length > 1 ? (width - 2) / (values.length - 1) : 0;
+  const y = (v: number) => (hi > lo ? 1 + ((hi - v) / (hi - lo)) * (height - 2) : height / 2);
+  const round = (v: number) => Math.round(v * 100) / 100;
+  return values
+    .map((v, i) => (Number.isFinite(v) ? `${round(1 + i * step)},${round(y(v))}` : null))
+    .filter((p): p is string => p !== null)
+    .join(' ');
 }

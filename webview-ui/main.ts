@@ -1,7 +1,8 @@
 /**
  * The VS Code webview entry (report panel and side view). Talks to the extension host only
- * through the typed protocol: posts `webview/ready`, renders each `report/show` snapshot, asks
- * the host to save exports. Persists only UI state. Follows theme changes by redrawing when
+ * through the typed protocol: posts `webview/ready`, renders each `report/show` snapshot (in
+ * the layout the host names: the full report or the side view's summary), asks the host to save
+ * exports and to run the few commands a report offers. Persists only UI state. Follows theme changes by redrawing when
  * VS Code changes the body class (vscode-light / vscode-dark / vscode-high-contrast).
  */
 import type { WebviewMessage } from '../src/shared/protocol';
@@ -27,6 +28,14 @@ const root =
 const view = new ReportView(root, {
   exportFile: (request) => vscode.postMessage(request),
   openSource: (path) => vscode.postMessage({ type: 'report/openSource', path }),
+  runCommand: (command, modelPath) =>
+    vscode.postMessage(
+      modelPath === undefined
+        ? { type: 'command/run', command }
+        : { type: 'command/run', command, modelPath },
+    ),
+  openReport: () => vscode.postMessage({ type: 'report/open' }),
+  exportsHtml: true,
   dispatch,
 });
 

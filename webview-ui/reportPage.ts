@@ -11,6 +11,8 @@ import { ReportView } from './view';
 import './styles.css';
 
 function download(request: ExportRequestMessage): void {
+  // This page is the HTML report already: it offers no HTML export (ViewHost.exportsHtml).
+  if (request.format === 'html') return;
   const a = document.createElement('a');
   a.download = request.fileName;
   let url: string;

@@ -3,7 +3,7 @@
  * snapshots); UI actions change only what the user picked. Only the UI part is persisted
  * (vscode.setState), never the report itself.
  */
-import type { BusyInfo, HostMessage, ReportSnapshot } from '../src/shared/protocol';
+import type { BusyInfo, HostMessage, ReportSnapshot, ViewMode } from '../src/shared/protocol';
 import { assertNever } from '../src/shared/protocol';
 import { layerNames, modelSeries } from './chartData';
 
@@ -22,6 +22,8 @@ export interface ViewState {
   /** Why nothing is shown (when snapshot is null). */
   emptyMessage: string;
   busy: BusyInfo | null;
+  /** The layout the host asked for with the report (the side view: `summary`). */
+  mode: ViewMode;
   ui: UiState;
 }
 
@@ -49,6 +51,7 @@ export function initialState(persisted?: unknown): ViewState {
     snapshot: null,
     emptyMessage: 'Waiting for a report…',
     busy: null,
+    mode: 'full',
     ui: restoreUi(persisted),
   };
 }
@@ -67,6 +70,7 @@ export function reducer(state: ViewState, action: Action): ViewState {
       return {
         ...state,
         snapshot: action.snapshot,
+        mode: action.mode ?? 'full',
         ui: {
           ...state.ui,
           selectedLayer: selected !== null && layers.includes(selected) ? selected : null,

@@ -10,10 +10,13 @@ import type {
   CompareReport,
   ExportRequestMessage,
   ReportSnapshot,
+  RunnableCommand,
 } from '../src/shared/protocol';
-import type { TableData } from './chartData';
+import type { SummaryData, TableData } from './chartData';
 import {
   BASELINE_SIGNATURE_FLAG,
+  LONE_MODEL_CLI_NOTE,
+  LONE_MODEL_NOTE,
   MAX_POINTS_PER_BOX,
   PNG_TITLE_BAND,
   SIGNATURE_COLORS,
@@ -39,6 +42,8 @@ import {
   reportSubject,
   scaleNotes,
   shortLabels,
+  sparklinePoints,
+  summaryData,
   trajectoryData,
 } from './chartData';
 import { createCompareChart } from './charts/compare';
@@ -56,6 +61,15 @@ export interface ViewHost {
   exportFile(request: ExportRequestMessage): void;
   /** Opens a model file (only inside VS Code). */
   openSource?: (path: string) => void;
+  /**
+   * Runs a MemLens command on the report's model (only inside VS Code): without it, the page
+   * tells a lone model's reader what to run instead.
+   */
+  runCommand?: (command: RunnableCommand, modelPath?: string) => void;
+  /** Opens the shown report in the report panel (the side view's Open Report). */
+  openReport?: () => void;
+  /** Whether the host writes the self-contained HTML report (`export/request` format html). */
+  exportsHtml?: boolean;
   /** Feeds a user action back into the reducer. */
   dispatch(action: UiAction): void;
 }
@@ -191,6 +205,37 @@ function chartPng(canvas: HTMLCanvasElement, title: string, theme: Theme): strin
   return out.toDataURL('image/png');
 }
 
+const SVG_NS = 'http://www.w3.org/2000/svg';
+const SPARK_WIDTH = 240;
+const SPARK_HEIGHT = 36;
+
+/** A sparkline as inline SVG (no canvas: it scales with the view and needs no chart). */
+function sparkline(spark: { title: string; values: number[] }): HTMLElement {
+  const svg = document.createElementNS(SVG_NS, 'svg');
+  svg.setAttribute('viewBox', `0 0 ${SPARK_WIDTH} ${SPARK_HEIGHT}`);
+  svg.setAttribute('preserveAspectRatio', 'none');
+  svg.setAttribute('class', 'ml-spark-line');
+  svg.setAttribute('role', 'img');
+  const finite = spark.values.filter((v) => Number.isFinite(v));
+  const range =
+    finite.length > 0
+      ? `${Math.min(...finite).toFixed(3)} to ${Math.max(...finite).toFixed(3)} nats`
+      : 'no values';
+  svg.setAttribute('aria-label', `${spark.title}: ${range}`);
+  const line = document.createElementNS(SVG_NS, 'polyline');
+  line.setAttribute('points', sparklinePoints(spark.values, SPARK_WIDTH, SPARK_HEIGHT));
+  line.setAttribute('vector-effect', 'non-scaling-stroke');
+  svg.append(line);
+  const figure = el(
+    'figure',
+    'ml-spark',
+    el('figcaption', 'ml-muted', `${spark.title} (${range})`),
+  );
+  figure.prepend(svg);
+  figure.id = 'summary-spark';
+  return figure;
+}
+
 export class ReportView {
   private charts: { destroy(): void }[] = [];
   private shown: { snapshot: ReportSnapshot | null; ui: ViewState['ui'] | null } = {
@@ -272,8 +317,14 @@ export class ReportView {
       this.markRendered();
       return;
     }
-    const theme = readTheme();
     const snapshot = state.snapshot;
+    if (state.mode === 'summary') {
+      this.content.replaceChildren(this.summary(snapshot));
+      if (focused !== '') document.getElementById(focused)?.focus();
+      requestAnimationFrame(() => this.markRendered());
+      return;
+    }
+    const theme = readTheme();
     const pending: (() => void)[] = [];
     parts.push(this.header(snapshot), this.toolbar(snapshot, state.ui), this.notes(snapshot));
     const grid = el('div', 'ml-grid');
@@ -470,7 +521,119 @@ export class ReportView {
         content: layerCsv(snapshot),
       }),
     );
-    return el('div', 'ml-toolbar', layerLabel, neuronLabel, el('span', 'ml-spacer'), json, csv);
+    const html = this.host.exportsHtml === true ? this.htmlExportButton(snapshot) : null;
+    return el(
+      'div',
+      'ml-toolbar',
+      layerLabel,
+      neuronLabel,
+      el('span', 'ml-spacer'),
+      json,
+      csv,
+      html,
+    );
+  }
+
+  /** Export HTML: the host writes the standalone report (what MemLens: Export Report writes). */
+  private htmlExportButton(snapshot: ReportSnapshot, text = 'Export HTML'): HTMLButtonElement {
+    const b = this.button(text, 'export-html', () =>
+      this.host.exportFile({
+        type: 'export/request',
+        format: 'html',
+        fileName: `${exportStem(snapshot)}.html`,
+        report: snapshot.report,
+      }),
+    );
+    b.title = 'Save the report as one self-contained HTML file';
+    return b;
+  }
+
+  /** Buttons that run the commands giving a lone model a verdict (inside VS Code). */
+  private verdictButtons(modelPath: string): HTMLElement | null {
+    const run = this.host.runCommand;
+    if (run === undefined) return null;
+    const compare = this.button('Compare With…', 'run-compare-with', () =>
+      run('memlens.compareWith', modelPath),
+    );
+    compare.title = 'Compare this model with a reference of its architecture';
+    const baseline = this.button('Use as Baseline', 'run-use-as-baseline', () =>
+      run('memlens.useAsBaseline', modelPath),
+    );
+    baseline.classList.add('ml-secondary');
+    baseline.title = 'Read the signatures of other analyses against this model';
+    return el('span', 'ml-actions', compare, baseline);
+  }
+
+  /** The side view's compact summary: signature, medians, a sparkline and buttons. */
+  private summary(snapshot: ReportSnapshot): HTMLElement {
+    const data = summaryData(snapshot);
+    document.title = `MemLens: ${data.title}`;
+    const section = el('section', 'ml-summary');
+    section.id = 'summary';
+    section.append(el('h1', 'ml-summary-title', data.title));
+    if (data.signature !== null) {
+      const sig = el('p', `ml-summary-signature tone-${data.signature.tone}`, data.signature.text);
+      sig.id = 'summary-signature';
+      section.append(sig);
+    }
+    section.append(el('p', 'ml-muted', data.note));
+    section.append(this.summaryTable(data));
+    if (data.spark !== null) section.append(sparkline(data.spark));
+    const open = this.host.openReport;
+    const run = this.host.runCommand;
+    const actions = el('div', 'ml-summary-actions');
+    if (open !== undefined) actions.append(this.button('Open Report', 'summary-open', open));
+    if (run !== undefined) {
+      const other =
+        snapshot.kind === 'analysis'
+          ? this.button('Compare With…', 'summary-compare-with', () =>
+              run('memlens.compareWith', snapshot.report.model.path),
+            )
+          : this.button('Choose the Reference…', 'summary-choose-reference', () =>
+              run('memlens.chooseReference'),
+            );
+      other.classList.add('ml-secondary');
+      actions.append(other);
+    }
+    if (this.host.exportsHtml === true) {
+      const exp = this.htmlExportButton(snapshot, 'Export');
+      exp.id = 'summary-export';
+      exp.classList.add('ml-secondary');
+      actions.append(exp);
+    }
+    section.append(actions);
+    return section;
+  }
+
+  private summaryTable(data: SummaryData): HTMLElement {
+    const t = el('table', 'ml-table ml-compact');
+    t.id = 'summary-medians';
+    const head = el('tr', null);
+    for (const [i, c] of [data.rowHeading, 'Median H', 'Median I'].entries()) {
+      const th = el('th', i === 0 ? 'ml-text' : 'ml-num', c);
+      th.scope = 'col';
+      head.append(th);
+    }
+    t.append(el('thead', null, head));
+    const body = el('tbody', null);
+    for (const row of data.rows) {
+      const name = el('td', 'ml-text', row.name);
+      if (row.signature !== undefined) {
+        const tone = row.signature.tone;
+        name.append(
+          el(
+            'div',
+            tone === undefined ? 'ml-muted' : `ml-summary-tone tone-${tone}`,
+            row.signature.text,
+          ),
+        );
+      }
+      body.append(
+        el('tr', null, name, el('td', 'ml-num', row.entropy), el('td', 'ml-num', row.mi)),
+      );
+    }
+    t.append(body);
+    return t;
   }
 
   private notes(snapshot: ReportSnapshot): HTMLElement {
@@ -490,15 +653,14 @@ export class ReportView {
             `${signature.message} (thresholds: ${signature.threshold})`,
           ),
         );
+      } else if (this.host.runCommand !== undefined) {
+        // Inside VS Code the buttons run what the core's note would tell a CLI user to type.
+        const note = el('li', 'ml-note-info ml-note-lone', LONE_MODEL_NOTE, ' ');
+        note.id = 'lone-model-note';
+        note.append(this.verdictButtons(r.model.path) ?? '');
+        list.append(note);
       } else {
-        list.append(
-          el(
-            'li',
-            'ml-note-info',
-            noReference?.message ??
-              'These measures are comparative: a verdict needs a reference model of the same architecture (memlens compare). Flags below are indicative only.',
-          ),
-        );
+        list.append(el('li', 'ml-note-info', noReference?.message ?? LONE_MODEL_CLI_NOTE));
       }
       for (const f of r.flags) {
         if (f === noReference || f.code === BASELINE_SIGNATURE_FLAG) continue;

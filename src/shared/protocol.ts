@@ -16,9 +16,31 @@ import type { AnalysisReport, CompareReport } from '../core/report/schema';
 /** The report types travel in the messages; the webview imports them from here, not the core. */
 export type * from '../core/report/schema';
 
-/** What a panel shows: one analysed model, or a comparison of several. */
+/**
+ * What a panel shows: one analysed model, or a comparison of several. An analysis read against
+ * a baseline may carry the baseline's own report as `reference`, which the charts draw beside
+ * the model's (absent when the store has no report of the baseline).
+ */
 export type ReportSnapshot =
-  { kind: 'analysis'; report: AnalysisReport } | { kind: 'compare'; report: CompareReport };
+  | { kind: 'analysis'; report: AnalysisReport; reference?: AnalysisReport }
+  | { kind: 'compare'; report: CompareReport };
+
+/**
+ * How a webview lays a report out: `full` (the report panel: charts and tables) or `summary`
+ * (the side view: signature, medians, a sparkline and buttons, for about 300 px).
+ */
+export type ViewMode = 'full' | 'summary';
+
+/**
+ * The commands a webview may ask the host to run (`command/run`), each with the report's model
+ * as its argument when it has one. Nothing else runs from a webview.
+ */
+export const RUNNABLE_COMMANDS = [
+  'memlens.compareWith',
+  'memlens.useAsBaseline',
+  'memlens.chooseReference',
+] as const;
+export type RunnableCommand = (typeof RUNNABLE_COMMANDS)[number];
 
 /** Progress of a running analysis, as shown by the webview's busy bar. */
 export interface BusyInfo {
@@ -44,6 +66,8 @@ export interface ReportShowMessage {
    * after a reload.
    */
   reportId?: string;
+  /** The layout (default `full`); the side view sends `summary`. */
+  mode?: ViewMode;
 }
 
 /** host -> webview: nothing to show (yet); `message` says why, e.g. "No analysis yet". */
@@ -71,6 +95,8 @@ export interface WebviewReadyMessage {
 /**
  * webview -> host: save an export. The webview produces the bytes (a PNG data URL of one
  * chart, the report JSON, the per-layer table as CSV); the host asks where and writes them.
+ * For `html` the webview sends the report and the host writes the self-contained HTML report
+ * (the same file as `memlens analyze --html` and MemLens: Export Report).
  */
 export type ExportRequestMessage =
   | {
@@ -81,7 +107,13 @@ export type ExportRequestMessage =
       /** A suggested bare file name, e.g. "model-entropy.png". */
       fileName: string;
     }
-  | { type: 'export/request'; format: 'json' | 'csv'; content: string; fileName: string };
+  | { type: 'export/request'; format: 'json' | 'csv'; content: string; fileName: string }
+  | {
+      type: 'export/request';
+      format: 'html';
+      report: AnalysisReport | CompareReport;
+      fileName: string;
+    };
 
 /** webview -> host: open a model file named in the report (e.g. a row of the compare table). */
 export interface ReportOpenSourceMessage {
@@ -89,8 +121,28 @@ export interface ReportOpenSourceMessage {
   path: string;
 }
 
+/**
+ * webview -> host: run one of RUNNABLE_COMMANDS (e.g. Compare With… from a lone model's
+ * report), given the model file of the report when there is one.
+ */
+export interface CommandRunMessage {
+  type: 'command/run';
+  command: RunnableCommand;
+  modelPath?: string;
+}
+
+/** webview -> host: open the shown report in the report panel (the side view's Open Report). */
+export interface ReportOpenMessage {
+  type: 'report/open';
+}
+
 /** Every message a webview sends to the host. */
-export type WebviewMessage = WebviewReadyMessage | ExportRequestMessage | ReportOpenSourceMessage;
+export type WebviewMessage =
+  | WebviewReadyMessage
+  | ExportRequestMessage
+  | ReportOpenSourceMessage
+  | CommandRunMessage
+  | ReportOpenMessage;
 
 // ---------------------------------------------------------------- guards
 
@@ -103,25 +155,34 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+function isAnalysisReport(report: unknown): report is AnalysisReport {
+  return (
+    isRecord(report) &&
+    report.schema === 'memlens.report' &&
+    Array.isArray(report.layers) &&
+    isRecord(report.summary) &&
+    isRecord(report.model)
+  );
+}
+
+function isCompareReport(report: unknown): report is CompareReport {
+  return (
+    isRecord(report) &&
+    report.schema === 'memlens.compare' &&
+    Array.isArray(report.models) &&
+    Array.isArray(report.ranking)
+  );
+}
+
 function isSnapshot(value: unknown): value is ReportSnapshot {
-  if (!isRecord(value) || !isRecord(value.report)) return false;
-  const report = value.report;
+  if (!isRecord(value)) return false;
   if (value.kind === 'analysis') {
     return (
-      report.schema === 'memlens.report' &&
-      Array.isArray(report.layers) &&
-      isRecord(report.summary) &&
-      isRecord(report.model)
+      isAnalysisReport(value.report) &&
+      (value.reference === undefined || isAnalysisReport(value.reference))
     );
   }
-  if (value.kind === 'compare') {
-    return (
-      report.schema === 'memlens.compare' &&
-      Array.isArray(report.models) &&
-      Array.isArray(report.ranking)
-    );
-  }
-  return false;
+  return value.kind === 'compare' && isCompareReport(value.report);
 }
 
 function isBusyInfo(value: unknown): value is BusyInfo {
@@ -141,7 +202,8 @@ export function isHostMessage(value: unknown): value is HostMessage {
     case 'report/show':
       return (
         isSnapshot(value.snapshot) &&
-        (value.reportId === undefined || typeof value.reportId === 'string')
+        (value.reportId === undefined || typeof value.reportId === 'string') &&
+        (value.mode === undefined || value.mode === 'full' || value.mode === 'summary')
       );
     case 'report/clear':
       return typeof value.message === 'string';
@@ -165,6 +227,14 @@ export function isWebviewMessage(value: unknown): value is WebviewMessage {
       return true;
     case 'report/openSource':
       return typeof value.path === 'string' && value.path.length > 0;
+    case 'report/open':
+      return true;
+    case 'command/run':
+      return (
+        (RUNNABLE_COMMANDS as readonly unknown[]).includes(value.command) &&
+        (value.modelPath === undefined ||
+          (typeof value.modelPath === 'string' && value.modelPath.length > 0))
+      );
     case 'export/request':
       if (typeof value.fileName !== 'string' || !SAFE_FILE_NAME.test(value.fileName)) return false;
       if (value.format === 'png') {
@@ -173,6 +243,9 @@ export function isWebviewMessage(value: unknown): value is WebviewMessage {
           PNG_DATA_URL.test(value.dataUrl) &&
           (CHART_IDS as readonly unknown[]).includes(value.chart)
         );
+      }
+      if (value.format === 'html') {
+        return isAnalysisReport(value.report) || isCompareReport(value.report);
       }
       return (
         (value.format === 'json' || value.format === 'csv') && typeof value.content === 'string'

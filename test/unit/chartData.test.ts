@@ -204,7 +204,8 @@ void test('several models: an MI curve per model, over all pairs or one layer', 
   assert.deepEqual(
     all.map((c) => [c.label, c.median]),
     [
-      ['base/model.json', 0.1],
+      // base is the comparison's baseline: its curve is the reference's.
+      ['reference: base/model.json', 0.1],
       ['shortcut/model.json', 0.4],
       ['random/model.json', 0.04],
     ],

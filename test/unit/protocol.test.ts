@@ -156,3 +156,64 @@ void test('the shell escapes its URIs and refuses a weak nonce or a CSP source t
     '&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;',
   );
 });
+
+void test('the reference, the side view’s mode, HTML exports and commands pass the guards', () => {
+  const baseline = { ...tinyAnalysis(), model: { ...tinyAnalysis().model, path: '/w/base.json' } };
+  const host: HostMessage[] = [
+    {
+      type: 'report/show',
+      snapshot: { kind: 'analysis', report: tinyAnalysis(), reference: baseline },
+      mode: 'summary',
+    },
+    { type: 'report/show', snapshot: { kind: 'compare', report: tinyCompare() }, mode: 'full' },
+  ];
+  for (const m of host) assert.equal(isHostMessage(clone(m)), true, JSON.stringify(m).slice(0, 80));
+  const webview: WebviewMessage[] = [
+    { type: 'command/run', command: 'memlens.compareWith', modelPath: '/w/model.json' },
+    { type: 'command/run', command: 'memlens.useAsBaseline', modelPath: '/w/model.json' },
+    { type: 'command/run', command: 'memlens.chooseReference' },
+    { type: 'report/open' },
+    { type: 'export/request', format: 'html', report: tinyAnalysis(), fileName: 'm-memlens.html' },
+    { type: 'export/request', format: 'html', report: tinyCompare(), fileName: 'c.html' },
+  ];
+  for (const m of webview) assert.equal(isWebviewMessage(clone(m)), true, JSON.stringify(m));
+});
+
+void test('command/run runs only the whitelisted MemLens commands', () => {
+  const bad: unknown[] = [
+    // Not on the list: another MemLens command, VS Code's own, a terminal, an empty id.
+    { type: 'command/run', command: 'memlens.clearResults' },
+    { type: 'command/run', command: 'memlens.analyze', modelPath: '/w/model.json' },
+    { type: 'command/run', command: 'workbench.action.terminal.new' },
+    { type: 'command/run', command: 'vscode.open', modelPath: '/etc/passwd' },
+    { type: 'command/run', command: '' },
+    { type: 'command/run' },
+    { type: 'command/run', command: ['memlens.compareWith'] },
+    // The argument is a model path or nothing.
+    { type: 'command/run', command: 'memlens.compareWith', modelPath: '' },
+    { type: 'command/run', command: 'memlens.compareWith', modelPath: 7 },
+    { type: 'command/run', command: 'memlens.compareWith', modelPath: { fsPath: '/w' } },
+  ];
+  for (const m of bad) assert.equal(isWebviewMessage(m), false, JSON.stringify(m));
+});
+
+void test('the guards refuse a malformed reference, mode or HTML export', () => {
+  const analysis = tinyAnalysis();
+  const badHost: unknown[] = [
+    { type: 'report/show', snapshot: { kind: 'analysis', report: analysis, reference: {} } },
+    {
+      type: 'report/show',
+      snapshot: { kind: 'analysis', report: analysis, reference: tinyCompare() },
+    },
+    { type: 'report/show', snapshot: { kind: 'analysis', report: analysis }, mode: 'tiny' },
+  ];
+  for (const m of badHost) assert.equal(isHostMessage(m), false, JSON.stringify(m).slice(0, 80));
+  const badWebview: unknown[] = [
+    { type: 'export/request', format: 'html', fileName: 'a.html' },
+    { type: 'export/request', format: 'html', content: '<html>', fileName: 'a.html' },
+    { type: 'export/request', format: 'html', report: { schema: 'x' }, fileName: 'a.html' },
+    { type: 'export/request', format: 'html', report: analysis, fileName: '../a.html' },
+  ];
+  for (const m of badWebview)
+    assert.equal(isWebviewMessage(m), false, JSON.stringify(m).slice(0, 80));
+});

@@ -2,7 +2,8 @@
  * Per-layer notched entropy box plots. chart.js has no box plot, so a plugin draws each box
  * (q1..q3 with a notch indent of median +/- 1.57 IQR / sqrt(n), the median line and the
  * whiskers) under a scatter of the per-neuron entropies. Several models sit side by side in
- * each layer slot so overlapping notches are visible.
+ * each layer slot so overlapping notches are visible; the reference's boxes are hatched in the
+ * theme's muted text colour (readable in every theme, and apart from the series colours).
  */
 import type { Plugin, ScriptableContext, TooltipItem } from 'chart.js';
 import type { BoxGlyph, EntropyBoxData, NeuronPoint } from '../chartData';
@@ -14,6 +15,32 @@ import { Chart, baseOptions, fittedAxis, linearAxis } from './common';
 /** A point of the chart's data: a neuron, or the invisible hover target at a box's median. */
 type EntropyDatum =
   (NeuronPoint & { glyph?: undefined }) | { x: number; y: number; glyph: BoxGlyph };
+
+/** A diagonal hatch in `color`, for the reference's boxes (colour alone does not tell them). */
+function hatch(ctx: CanvasRenderingContext2D, color: string): CanvasPattern | string {
+  const tile = document.createElement('canvas');
+  tile.width = 8;
+  tile.height = 8;
+  const t = tile.getContext('2d');
+  if (t === null) return withAlpha(color, 0.2);
+  t.strokeStyle = withAlpha(color, 0.55);
+  t.lineWidth = 1.5;
+  t.beginPath();
+  // Two strokes so the lines run on across tile edges.
+  t.moveTo(0, 8);
+  t.lineTo(8, 0);
+  t.moveTo(-2, 2);
+  t.lineTo(2, -2);
+  t.moveTo(6, 10);
+  t.lineTo(10, 6);
+  t.stroke();
+  return ctx.createPattern(tile, 'repeat') ?? withAlpha(color, 0.2);
+}
+
+/** A series' colour: its palette colour, or the muted one for the reference. */
+function seriesColour(theme: Theme, s: { color: BoxGlyph['color']; reference: boolean }): string {
+  return s.reference ? theme.muted : theme.colors[s.color];
+}
 
 function boxPlugin(data: EntropyBoxData, theme: Theme): Plugin<'scatter'> {
   return {
@@ -28,7 +55,7 @@ function boxPlugin(data: EntropyBoxData, theme: Theme): Plugin<'scatter'> {
       ctx.clip();
       for (const g of data.boxes) {
         if (!chart.isDatasetVisible(g.modelIndex)) continue;
-        const color = theme.colors[g.color];
+        const color = seriesColour(theme, g);
         const px = (v: number) => x.getPixelForValue(v);
         const py = (v: number) => y.getPixelForValue(v);
         const cx = px(g.center);
@@ -54,10 +81,12 @@ function boxPlugin(data: EntropyBoxData, theme: Theme): Plugin<'scatter'> {
           i === 0 ? ctx.moveTo(px(vx), py(vy)) : ctx.lineTo(px(vx), py(vy)),
         );
         ctx.closePath();
-        ctx.fillStyle = withAlpha(color, 0.2);
+        ctx.fillStyle = g.reference ? hatch(ctx, color) : withAlpha(color, 0.2);
         ctx.fill();
         ctx.lineWidth = 1.5;
+        if (g.reference) ctx.setLineDash([4, 2]);
         ctx.stroke();
+        ctx.setLineDash([]);
         // A notch reaching past the box (few neurons) is clamped to it above; mark its true
         // ends with dotted ticks so overlaps between models stay readable.
         const ticks = [
@@ -123,7 +152,7 @@ export function createEntropyChart(
     const markers: EntropyDatum[] = data.boxes
       .filter((g) => g.modelIndex === modelIndex)
       .map((g) => ({ x: g.center, y: g.box.median, glyph: g }));
-    const color = theme.colors[m.color];
+    const color = seriesColour(theme, m);
     return {
       label: m.label,
       data: [...points[modelIndex], ...markers] as EntropyDatum[],

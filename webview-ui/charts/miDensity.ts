@@ -1,7 +1,8 @@
 /**
  * MI density curves: the Gaussian-mixture density of the off-diagonal pair values ("density
  * of neuron pairs") against MI in nats, one curve per layer or per model, with each curve's
- * median marked by a dotted vertical line.
+ * median marked by a dotted vertical line. The reference's curve is dashed in the theme's
+ * muted text colour.
  */
 import type { Plugin } from 'chart.js';
 import type { DensityCurve } from '../chartData';
@@ -9,6 +10,17 @@ import { formatNumber, miAxisMin } from '../chartData';
 import type { Theme } from '../theme';
 import { withAlpha } from '../theme';
 import { Chart, baseOptions, linearAxis } from './common';
+
+/** A curve's colour: its palette colour, or the muted one for the reference. */
+function curveColour(theme: Theme, c: DensityCurve): string {
+  return c.reference ? theme.muted : theme.colors[c.color];
+}
+
+/** The dash of a curve: the reference's short, a whole-model or repeated colour's long. */
+function curveDash(c: DensityCurve): number[] | undefined {
+  if (c.reference) return [3, 3];
+  return c.dashed ? [6, 4] : undefined;
+}
 
 function medianPlugin(curves: readonly DensityCurve[], theme: Theme): Plugin<'line'> {
   return {
@@ -23,7 +35,7 @@ function medianPlugin(curves: readonly DensityCurve[], theme: Theme): Plugin<'li
         if (!chart.isDatasetVisible(i) || !Number.isFinite(c.median)) return;
         const px = x.getPixelForValue(c.median);
         if (px < chartArea.left || px > chartArea.right) return;
-        ctx.strokeStyle = withAlpha(theme.colors[c.color], 0.9);
+        ctx.strokeStyle = withAlpha(curveColour(theme, c), 0.9);
         ctx.beginPath();
         ctx.moveTo(px, chartArea.top);
         ctx.lineTo(px, chartArea.bottom);
@@ -48,11 +60,11 @@ export function createMiDensityChart(
       datasets: curves.map((c) => ({
         label: `${c.label} (median ${formatNumber(c.median, 3)})`,
         data: c.points,
-        borderColor: theme.colors[c.color],
-        backgroundColor: withAlpha(theme.colors[c.color], single ? 0.15 : 0.5),
+        borderColor: curveColour(theme, c),
+        backgroundColor: withAlpha(curveColour(theme, c), single ? 0.15 : 0.5),
         fill: single ? 'origin' : false,
         borderWidth: c.dashed ? 2.5 : 2,
-        borderDash: c.dashed ? [6, 4] : undefined,
+        borderDash: curveDash(c),
         pointRadius: 0,
         pointHitRadius: 4,
         tension: 0,

@@ -23,6 +23,7 @@ import { MODEL_EDITOR_TYPES, ModelEditorProvider } from './modelEditor';
 import { MODELS_VIEW_ID, ModelsTree } from './modelsTree';
 import { REPORT_VIEW_TYPE, ReportPanels } from './reportPanel';
 import { registerResultChoice } from './resultChoice';
+import type { ResultContext } from '../logic/resultContext';
 
 /** What `vscode.extensions.getExtension('memlens.memlens').exports` gives (for tests). */
 export interface MemLensApi {
@@ -32,6 +33,10 @@ export interface MemLensApi {
   moduleLoadMs: number;
   /** The latest analysis or compare job: models measured and read back, wall time. */
   lastJob(): AnalysisService['lastJob'];
+  /** A model's kept results, newest first: their context and whether each is the one shown. */
+  results(
+    modelPath: string,
+  ): { context: ResultContext; current: boolean; signature: string | null }[];
 }
 
 export function activate(context: vscode.ExtensionContext): MemLensApi {
@@ -44,7 +49,7 @@ export function activate(context: vscode.ExtensionContext): MemLensApi {
   const findings = new ScriptFindings();
   const lenses = new CheckpointLensProvider(findings, service.store);
   const diagnostics = new CheckpointDiagnostics(findings, service.store);
-  const latest = new LatestAnalysisView(context.extensionUri, service);
+  const latest = new LatestAnalysisView(context.extensionUri, service, (id) => panels.show(id));
   const tree = new ModelsTree(service.store);
   const editor = new ModelEditorProvider(service);
 
@@ -82,7 +87,15 @@ export function activate(context: vscode.ExtensionContext): MemLensApi {
   log.info(
     `activated in ${activationMs.toFixed(1)} ms (bundle evaluated ${moduleLoadMs.toFixed(1)} ms before activate)`,
   );
-  return { activationMs, moduleLoadMs, lastJob: () => service.lastJob };
+  const results: MemLensApi['results'] = (modelPath) => {
+    const current = service.store.latest(modelPath)?.context.id;
+    return service.store.results(modelPath).map((e) => ({
+      context: e.context,
+      current: e.context.id === current,
+      signature: e.signature?.kind ?? null,
+    }));
+  };
+  return { activationMs, moduleLoadMs, lastJob: () => service.lastJob, results };
 }
 
 /** Everything is owned by context.subscriptions; running jobs are killed by the service's dispose. */

@@ -1,4 +1,8 @@
-/** The side-panel webview view: the charts of the latest analysis or compare, kept current. */
+/**
+ * The side-panel webview view: a compact summary of the latest analysis or compare (signature,
+ * medians, a sparkline, Open Report / Compare With… / Export), kept current. The full report
+ * opens in the report panel.
+ */
 import type * as vscode from 'vscode';
 import type { HostMessage } from '../../shared/protocol';
 import type { AnalysisService } from './analysisService';
@@ -16,10 +20,14 @@ export const LATEST_VIEW_ID = 'memlens.latest';
 export class LatestAnalysisView implements vscode.WebviewViewProvider, vscode.Disposable {
   private view: vscode.WebviewView | undefined;
   private readonly subs: vscode.Disposable[] = [];
+  /** The report id the view shows, for Open Report. */
+  private shownId: string | undefined;
 
   constructor(
     private readonly extensionUri: vscode.Uri,
     private readonly service: AnalysisService,
+    /** Opens a report id in the report panel (ReportPanels.show). */
+    private readonly openReport: (reportId: string) => Promise<unknown>,
   ) {
     this.subs.push(
       service.store.onDidChange(() => void this.refresh()),
@@ -36,6 +44,14 @@ export class LatestAnalysisView implements vscode.WebviewViewProvider, vscode.Di
       report: (err) => this.service.report(err),
       // The side view writes its exports without a notification; the report panel announces them.
       announceExports: false,
+      openReport: async () => {
+        if (this.shownId === undefined) return;
+        try {
+          await this.openReport(this.shownId);
+        } catch (err) {
+          this.service.report(err);
+        }
+      },
     });
     view.onDidDispose(() => {
       sub.dispose();
@@ -60,6 +76,7 @@ export class LatestAnalysisView implements vscode.WebviewViewProvider, vscode.Di
     if (!this.view) return;
     const id = this.newestReportId();
     const snapshot = id ? await loadSnapshot(this.service.store, id) : undefined;
+    this.shownId = snapshot && id ? id : undefined;
     if (!snapshot || !id) {
       this.post({
         type: 'report/clear',
@@ -68,7 +85,7 @@ export class LatestAnalysisView implements vscode.WebviewViewProvider, vscode.Di
       });
       return;
     }
-    this.post({ type: 'report/show', snapshot, reportId: id });
+    this.post({ type: 'report/show', snapshot, reportId: id, mode: 'summary' });
   }
 
   dispose(): void {

@@ -1,8 +1,10 @@
 /** Shared plumbing of the report panel and the side view: HTML shell, report loading, exports. */
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { writeFileAtomic } from '../../core/io/atomicWrite';
-import type { ReportSnapshot, WebviewMessage } from '../../shared/protocol';
+import type { AnalysisReport, ReportSnapshot, WebviewMessage } from '../../shared/protocol';
 import { webviewShellHtml } from '../../shared/webviewShell';
+import { exportContent } from '../logic/exportFormats';
 import type { ResultStore } from '../logic/resultStore';
 import { makeNonce, resourceCspSource } from '../logic/webviewCsp';
 
@@ -35,6 +37,22 @@ export function compareReportId(key: string): string {
   return `compare:${key}`;
 }
 
+/**
+ * The stored report of the baseline an analysis was read against, for the charts to draw
+ * beside the model's; undefined for a lone model or when the store has none. The signature's
+ * `reference` is the baseline's path (analyzeAgainstBaseline labels it so).
+ */
+async function baselineReport(
+  store: ResultStore,
+  report: AnalysisReport,
+): Promise<AnalysisReport | undefined> {
+  const baseline = report.signature?.reference;
+  if (baseline === undefined || !path.isAbsolute(baseline)) return undefined;
+  if (path.resolve(baseline) === path.resolve(report.model.path)) return undefined;
+  const entry = store.latest(baseline);
+  return entry?.key ? store.report(entry.key) : undefined;
+}
+
 /** Loads the snapshot a report id names from the store, or undefined when it is gone. */
 export async function loadSnapshot(
   store: ResultStore,
@@ -44,7 +62,9 @@ export async function loadSnapshot(
   if (!key || !/^[0-9a-f]{64}$/.test(key)) return undefined;
   if (kind === 'analysis') {
     const report = await store.report(key);
-    return report ? { kind: 'analysis', report } : undefined;
+    if (!report) return undefined;
+    const reference = await baselineReport(store, report);
+    return reference ? { kind: 'analysis', report, reference } : { kind: 'analysis', report };
   }
   if (kind === 'compare') {
     const report = await store.compareReport(key);
@@ -70,7 +90,9 @@ export async function saveExport(
       ? { 'PNG image': ['png'] }
       : message.format === 'json'
         ? { JSON: ['json'] }
-        : { CSV: ['csv'] };
+        : message.format === 'html'
+          ? { 'HTML report': ['html'] }
+          : { CSV: ['csv'] };
   const target = await vscode.window.showSaveDialog({
     defaultUri: folder ? vscode.Uri.joinPath(folder, message.fileName) : undefined,
     filters,
@@ -80,7 +102,9 @@ export async function saveExport(
   const bytes =
     message.format === 'png'
       ? Buffer.from(message.dataUrl.slice(message.dataUrl.indexOf(',') + 1), 'base64')
-      : message.content;
+      : message.format === 'html'
+        ? exportContent(message.report, 'html')
+        : message.content;
   await writeFileAtomic(target.fsPath, bytes);
   return target;
 }

@@ -14,11 +14,15 @@ export interface WebviewMessageHandling {
   report(err: unknown): void;
   /** Whether a written export is announced with a notification naming the file. */
   announceExports: boolean;
+  /** Opens the shown report in the report panel (the side view); absent: `report/open` is ignored. */
+  openReport?: () => void | Promise<void>;
 }
 
 /**
- * Handles what `webview` sends: ready, export requests (a save dialog, then an atomic write)
- * and opening a model file named in the report. Malformed messages are ignored.
+ * Handles what `webview` sends: ready, export requests (a save dialog, then an atomic write),
+ * opening a model file named in the report or the report itself, and running one of the
+ * whitelisted commands (RUNNABLE_COMMANDS) on the report's model. Malformed messages, and
+ * commands off the list, are ignored.
  */
 export function handleWebviewMessages(
   webview: vscode.Webview,
@@ -43,6 +47,19 @@ export function handleWebviewMessages(
         break;
       case 'report/openSource':
         await vscode.commands.executeCommand('vscode.open', vscode.Uri.file(m.path));
+        break;
+      case 'report/open':
+        await handling.openReport?.();
+        break;
+      case 'command/run':
+        try {
+          await vscode.commands.executeCommand(
+            m.command,
+            ...(m.modelPath === undefined ? [] : [vscode.Uri.file(m.modelPath)]),
+          );
+        } catch (err) {
+          handling.report(err);
+        }
         break;
       default:
         assertNever(m);
