@@ -1,10 +1,8 @@
 import { UserError } from '../errors';
+import { PROBE_MISFIT, shapeFit, showShape } from './probeFit';
 import type { ProbeSet } from './types';
 
-/** A shape for messages: `[?, 28, 28, 1]`, unknown dimensions as `?`. */
-export function showShape(shape: readonly (number | null)[]): string {
-  return `[${shape.map((d) => (d === null ? '?' : String(d))).join(', ')}]`;
-}
+export { showShape };
 
 /**
  * Fits a probe set to a model input shape (batch first, null = any): returned as is when the
@@ -12,17 +10,10 @@ export function showShape(shape: readonly (number | null)[]): string {
  * (e.g. 784 columns into [28, 28, 1]); otherwise a UserError giving both shapes.
  */
 export function fitProbe(probe: ProbeSet, inputShape: readonly (number | null)[]): ProbeSet {
-  const example = probe.shape.slice(1);
-  const want = inputShape.slice(1);
-  const mismatch = (): UserError =>
-    new UserError(
-      `${probe.source}: probe does not fit the model: expected examples of shape ${showShape(want)}, found ${showShape(example)} (probe shape ${showShape(probe.shape)})`,
+  const fit = shapeFit(probe.shape, inputShape);
+  if (!fit.fits || fit.fitted === undefined)
+    throw new UserError(
+      `${probe.source}: ${PROBE_MISFIT}: expected examples of shape ${showShape(inputShape.slice(1))}, found ${showShape(probe.shape.slice(1))} (probe shape ${showShape(probe.shape)})`,
     );
-  if (want.length === example.length && want.every((d, i) => d === null || d === example[i]))
-    return probe;
-  if (want.some((d) => d === null)) throw mismatch();
-  const wantSize = (want as number[]).reduce((a, b) => a * b, 1);
-  const haveSize = example.reduce((a, b) => a * b, 1);
-  if (wantSize !== haveSize) throw mismatch();
-  return { ...probe, shape: [probe.shape[0], ...(want as number[])] };
+  return fit.fitted.join() === probe.shape.join() ? probe : { ...probe, shape: fit.fitted };
 }

@@ -6,6 +6,7 @@ import { isNpy, parseNpy, toFloat64 } from '../io/npy';
 import { isZip, parseNpz } from '../io/npz';
 import { fitProbe } from './fit';
 import { loadImageFolder } from './images';
+import { probeArrayName } from './probePeek';
 import { checkFinite, chooseSamples, gatherRows } from './subset';
 import type { RawProbe } from './text';
 import { parseCsv, parseJsonl } from './text';
@@ -16,12 +17,8 @@ import { readInput } from '../io/readInput';
 function pickNpzArray(file: string, bytes: Uint8Array, wanted: string | undefined): NdArray {
   const arrays = parseNpz(bytes, file);
   const names = arrays.map((a) => a.name);
-  const pick =
-    wanted !== undefined
-      ? arrays.find((a) => a.name === wanted)
-      : arrays.length === 1
-        ? arrays[0]
-        : arrays.find((a) => ['x', 'X', 'input', 'inputs'].includes(a.name));
+  const chosen = probeArrayName(names, wanted);
+  const pick = arrays.find((a) => a.name === chosen);
   if (pick === undefined) {
     const what =
       wanted !== undefined
