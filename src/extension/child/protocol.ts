@@ -13,6 +13,8 @@ import type {
   Signature,
 } from '../../core/report/schema';
 import type { LayerInfo } from '../../core/capture/format';
+import type { SettingValue } from '../logic/settingsSchema';
+import { isValidSetting } from '../logic/settingValues';
 
 /** The analysis settings a job carries (plain JSON: the child maps them onto core options). */
 export interface JobParams {
@@ -28,7 +30,8 @@ export interface JobParams {
   estimator: 'ksg' | 'mixed';
   miNeurons: number | null;
   threads: number;
-  backend: 'auto' | 'wasm' | 'cpu' | 'onnx';
+  /** The TF.js backend (`memlens.backend`); ONNX models always run on ONNX Runtime. */
+  backend: SettingValue<'backend'>;
   /** The model input the probe feeds (ONNX models with several inputs); null: the only one. */
   input: string | null;
   /** PyTorch: the Python interpreter (setting, else the Python extension's); null: python3. */
@@ -205,31 +208,34 @@ export function isChildMessage(value: unknown): value is ChildMessage {
   }
 }
 
+/** Each field that comes from a setting is checked against the settings table. */
 function isParams(value: unknown): value is JobParams {
   return (
     isRecord(value) &&
     (value.probe === null || typeof value.probe === 'string') &&
-    typeof value.samples === 'number' &&
-    typeof value.seed === 'number' &&
-    Array.isArray(value.layers) &&
-    value.layers.every((l) => typeof l === 'string') &&
-    (value.point === 'preactivation' || value.point === 'output') &&
-    typeof value.bins === 'number' &&
-    (value.binning === 'global' || value.binning === 'layer' || value.binning === 'neuron') &&
-    typeof value.k === 'number' &&
-    (value.estimator === 'ksg' || value.estimator === 'mixed') &&
-    (value.miNeurons === null || typeof value.miNeurons === 'number') &&
-    typeof value.threads === 'number' &&
-    ['auto', 'wasm', 'cpu', 'onnx'].includes(value.backend as string) &&
+    isValidSetting('samples', value.samples) &&
+    isValidSetting('seed', value.seed) &&
+    isValidSetting('layers', value.layers) &&
+    isValidSetting('point', value.point) &&
+    isValidSetting('bins', value.bins) &&
+    isValidSetting('binning', value.binning) &&
+    isValidSetting('k', value.k) &&
+    isValidSetting('estimator', value.estimator) &&
+    isValidSetting('miNeurons', value.miNeurons) &&
+    // 0 (one per core) is resolved by the host: a job names its thread count.
+    isValidSetting('threads', value.threads) &&
+    value.threads !== 0 &&
+    isValidSetting('backend', value.backend) &&
     (value.input === null || typeof value.input === 'string') &&
     (value.python === null || typeof value.python === 'string') &&
     (value.torchFactory === null || typeof value.torchFactory === 'string') &&
     (value.workspace === null || typeof value.workspace === 'string') &&
     isRecord(value.thresholds) &&
-    typeof value.thresholds.deltaEntropy === 'number' &&
-    typeof value.thresholds.miRatio === 'number' &&
-    typeof value.thresholds.scaleRatio === 'number' &&
-    (value.target === null || value.target === 'shortcut' || value.target === 'label-noise')
+    isValidSetting('thresholds.deltaEntropy', value.thresholds.deltaEntropy) &&
+    isValidSetting('thresholds.miRatio', value.thresholds.miRatio) &&
+    isValidSetting('thresholds.scaleRatio', value.thresholds.scaleRatio) &&
+    // `none` is sent as null.
+    (value.target === null || (value.target !== 'none' && isValidSetting('target', value.target)))
   );
 }
 
