@@ -8,6 +8,7 @@ import {
   MI_MIN_DIFFERENCE,
   MI_RATIO_FLOOR,
 } from '../../core/analysis/signature';
+import { mappingNote } from '../../core/analysis/layerMapping';
 import { expandModelSources } from '../../core/analysis/sources';
 import { modelName } from '../../core/capture/registry';
 import { UserError } from '../../core/errors';
@@ -143,7 +144,12 @@ export function compareTable(r: CompareReport): string {
     else if (m.notComparable !== undefined)
       lines.push(`${name}: not comparable: ${m.notComparable}`);
     else if (m.path !== r.reference.path && r.reference.mode !== 'none')
+      // A model read through a layer mapping says so at the end of its explanation.
       lines.push(`${name}: ${m.signature.explanation}`);
+    else {
+      const mapped = mappingNote(m.layerMapping ?? []);
+      if (mapped !== null) lines.push(`${name}: ${mapped}`);
+    }
   }
   // Each distinct warning once, with the models it concerns.
   const warned = new Map<string, string[]>();

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import * as path from 'node:path';
 import type { ActivationMatrix } from '../activations';
+import { lookupLayer, unknownLayerMessage } from '../capture/common/layerSelection';
 import { modelContentFiles, openWithProbe } from '../capture/registry';
 import type { BackendName, CapturePoint } from '../capture/format';
 import { isActivationDump } from '../dumps/dumpFiles';
@@ -191,16 +192,22 @@ function selectRows(acts: ActivationMatrix, rows: number[]): ActivationMatrix {
   return { samples, neurons: acts.neurons, data, layers: acts.layers };
 }
 
-/** The named layers of a dump, in the order asked; an unknown name is a UserError. */
+/** The named layers of a dump, in the order asked (looked up as a capture does); an unknown name is a UserError. */
 function selectLayers(file: string, acts: ActivationMatrix, names: string[]): ActivationMatrix {
+  const known = acts.layers.map((l) => [l.name]);
   const slices = names.map((name) => {
-    const slice = acts.layers.find((l) => l.name === name);
-    if (slice === undefined) {
+    const found = lookupLayer(name, known);
+    if ('close' in found) {
       throw new UserError(
-        `${file}: unknown layer '${name}': expected one of ${acts.layers.map((l) => l.name).join(', ')}`,
+        unknownLayerMessage(
+          file,
+          name,
+          acts.layers.map((l) => l.name),
+          found.close,
+        ),
       );
     }
-    return slice;
+    return acts.layers[found.index];
   });
   const neurons = slices.reduce((n, s) => n + s.end - s.start, 0);
   const data = new Float64Array(neurons * acts.samples);

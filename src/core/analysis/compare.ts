@@ -8,6 +8,7 @@ import type {
   CompareModel,
   CompareReference,
   CompareReport,
+  LayerReport,
   RankingTarget,
   ReportWarning,
   Signature,
@@ -19,7 +20,9 @@ import { analyzeDetailed } from './analyze';
 import type { MetricTable } from './metricCsv';
 import { readMetricCsv } from './metricCsv';
 import { perAxisOrderings, rankingFlag, rankingRuleText, rankModels } from './ranking';
-import { groupAnchor, notComparableReason } from './comparability';
+import { comparability, groupAnchor } from './comparability';
+import type { LayerPair } from './layerMapping';
+import { mappingNote } from './layerMapping';
 import { modelReference, pooledReference, signatureAgainst } from './reference';
 import type { SignatureThresholds } from './signature';
 import { DEFAULT_THRESHOLDS } from './signature';
@@ -62,7 +65,24 @@ interface Outcome {
   result?: DetailedAnalysis;
   /** Analysed, but not comparable with the reference's group: why. */
   notComparable?: string;
+  /** Comparable once its layers were mapped onto the group's (some pair not by exact name). */
+  layerMapping?: LayerPair[];
   error?: string;
+}
+
+/**
+ * A measurement read under the group's layer names: its layers renamed by the pairs and put in
+ * their order (the group's); the measured values are untouched.
+ */
+function renamedLayers(d: DetailedAnalysis, pairs: readonly LayerPair[]): DetailedAnalysis {
+  const to = new Map(pairs.map((p) => [p.from, p.to]));
+  const byName = new Map(d.report.layers.map((l) => [l.name, l]));
+  const layers = pairs.map((p) => ({ ...(byName.get(p.from) as LayerReport), name: p.to }));
+  const warnings = d.report.warnings.map((w) =>
+    w.layer === undefined ? w : { ...w, layer: to.get(w.layer) ?? w.layer },
+  );
+  const params = { ...d.report.params, layers: pairs.map((p) => p.to) };
+  return { ...d, report: { ...d.report, params, layers, warnings } };
 }
 
 function errorText(err: unknown): string {
@@ -226,7 +246,9 @@ const NO_REFERENCE =
  *   with none of these, no signatures. The reference itself gets none.
  * - like with like: only the models comparable with the reference's group (same measured
  *   layers and widths, same output shape, same probe: ./comparability) get signatures and
- *   ranks; the others are listed as not comparable, with why.
+ *   ranks; the others are listed as not comparable, with why. A model whose layers match the
+ *   group's only once mapped (./layerMapping: `/fc1/Gemm` as `fc1`, or by position and
+ *   width) is read under the group's layer names, its mapping recorded and said.
  * The evidence is delta median H with notch overlap (and, where the bin ranges differ in
  * scale, the same under per-layer bins) and the median-I ratio with a bootstrap interval.
  * With a target, a ranking (./ranking); always the per-axis orderings, Spearman correlations
@@ -297,11 +319,11 @@ export async function compare(
       if (err instanceof CancelledError) throw err;
       o.error = errorText(err);
       // Layers taken from another model may not exist in this one: measured on its own
-      // layers, it is listed as not comparable rather than failed.
+      // layers, it is checked like with like below (its layers may still map onto the
+      // group's by position and width) rather than failed.
       if (forcedLayers !== undefined && opts.layers === undefined) {
         try {
           o.result = await run(undefined);
-          o.notComparable = `its layers differ: ${o.error}`;
           delete o.error;
         } catch (again) {
           if (again instanceof CancelledError) throw again;
@@ -323,11 +345,13 @@ export async function compare(
   );
   if (anchor !== null) {
     for (const o of measured) {
-      const why = notComparableReason(
-        { path: o.path, result: o.result as DetailedAnalysis },
-        anchor,
-      );
-      if (why !== null) o.notComparable = why;
+      const c = comparability({ path: o.path, result: o.result as DetailedAnalysis }, anchor);
+      if ('why' in c) o.notComparable = c.why;
+      else if (c.pairs.some((p) => p.how !== 'exact')) {
+        // Read under the group's names: the mapping is recorded and said.
+        o.layerMapping = c.pairs;
+        o.result = renamedLayers(o.result as DetailedAnalysis, c.pairs);
+      }
     }
   }
   const comparable = outcomes.filter(
@@ -349,6 +373,11 @@ export async function compare(
           plan.note,
         );
   const signatureOfModel = (o: Outcome): Signature => {
+    const sig = signatureRead(o);
+    const note = o.layerMapping === undefined ? null : mappingNote(o.layerMapping);
+    return note === null ? sig : { ...sig, explanation: `${sig.explanation}; ${note}` };
+  };
+  const signatureRead = (o: Outcome): Signature => {
     if (o.notComparable !== undefined) return noSignature(`not comparable: ${o.notComparable}`);
     if (o.path === plan.path) return referenceSignature(plan.label);
     const mine = o.result as DetailedAnalysis;
@@ -377,6 +406,7 @@ export async function compare(
       warnings: isActivationDump(o.path) ? report.warnings : [...probeNotices, ...report.warnings],
       ...(o.result.outputShape === null ? {} : { outputShape: o.result.outputShape }),
       ...(o.notComparable === undefined ? {} : { notComparable: o.notComparable }),
+      ...(o.layerMapping === undefined ? {} : { layerMapping: o.layerMapping }),
     };
   });
 

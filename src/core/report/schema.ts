@@ -280,6 +280,13 @@ export interface CompareModel {
    * and no rank.
    */
   notComparable?: string;
+  /**
+   * Present when the model is comparable only once its layers were mapped onto the group's
+   * (another format of the same network): every pair, in the group's layer order, and how it
+   * was matched: `exact` name, `name` once format decoration is stripped (`/fc1/Gemm` as
+   * `fc1`), or `position` and width. Its `layers` then carry the group's names (`to`).
+   */
+  layerMapping?: { from: string; to: string; how: 'exact' | 'name' | 'position' }[];
   /** The model's output shape (batch dimension null), when its format tells it. */
   outputShape?: (number | null)[];
   error?: string;
