@@ -259,6 +259,7 @@ void test('the model viewer runs no script and escapes every name', () => {
     displayPath: 'models/<b>evil</b>.onnx',
     modelPath: '/w/models/x".onnx',
     outline: {
+      kind: 'model',
       path: '/w/m',
       format: 'onnx',
       backend: 'cpu',
@@ -272,10 +273,13 @@ void test('the model viewer runs no script and escapes every name', () => {
           measuredByDefault: true,
         },
       ],
+      probeFit: null,
+      parameters: null,
     },
     outlineNote: null,
     entry: null,
     nonce: 'abcdefghijklmnopqrstuvwxyz012345',
+    now: new Date(),
   });
   assert.ok(!/<script/i.test(html), 'no script element at all');
   assert.ok(html.includes('&lt;script&gt;alert(1)&lt;/script&gt;'));

@@ -17,10 +17,13 @@ export const SUITES = [
   'trainingScript',
   'analyze',
   'panel',
+  'reportColumn',
   'export',
   'compare',
+  'results',
   'formats',
   'torch',
+  'walkthrough',
 ];
 
 /**

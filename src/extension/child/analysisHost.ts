@@ -12,20 +12,14 @@ import { compare } from '../../core/analysis/compare';
 import type { MeasurementCache } from '../../core/analysis/measurementCache';
 import { diskMeasurementCache } from '../../core/analysis/measurementCache';
 import type { CompareOptions } from '../../core/analysis/compare';
-import {
-  isModelFolder,
-  modelContentFiles,
-  sameModel,
-  openModel,
-  openWithProbe,
-} from '../../core/capture/registry';
+import { isModelFolder, modelContentFiles, sameModel } from '../../core/capture/registry';
 import { expandModelSources } from '../../core/analysis/sources';
-import { loadProbe } from '../../core/probe/loadProbe';
 import { hashFiles, hashProbe } from '../../core/io/contentHash';
 import { UserError } from '../../core/errors';
 import { exitOnSignals } from '../../core/io/exitOnSignal';
 import { disposeMiPool } from '../../core/mi/miMatrix';
 import type { Progress } from '../../core/progress';
+import { inspectSource } from './inspect';
 import { isJobRequest } from './protocol';
 import type {
   AnalyzeResult,
@@ -36,7 +30,6 @@ import type {
   JobParams,
   JobRequest,
   MeasuredJob,
-  ModelOutline,
 } from './protocol';
 
 /** Minimum time between two progress messages of the same stage (ms). */
@@ -182,31 +175,11 @@ async function run(job: JobRequest): Promise<unknown> {
       return identify(job.sources, job.probe);
     case 'job/inspect': {
       const { backend, input, probe } = job.params;
-      const open = {
+      return inspectSource(job.source, probe, {
         ...(backend === 'wasm' || backend === 'cpu' ? { backend } : {}),
         ...(input === null ? {} : { input }),
         ...torchOptions(job.params),
-      };
-      const handle =
-        probe === null
-          ? await openModel(job.source, open)
-          : (
-              await openWithProbe(job.source, open, (inputShape) =>
-                loadProbe(probe, { samples: 3, seed: 0, ...(inputShape ? { inputShape } : {}) }),
-              )
-            ).handle;
-      try {
-        const outline: ModelOutline = {
-          path: handle.path,
-          format: handle.format,
-          backend: handle.backend,
-          inputShape: handle.inputShape,
-          layers: handle.layers,
-        };
-        return outline;
-      } finally {
-        handle.dispose();
-      }
+      });
     }
   }
 }

@@ -13,6 +13,9 @@ import type {
   Signature,
 } from '../../core/report/schema';
 import type { LayerInfo } from '../../core/capture/format';
+import type { ModelDetails } from '../../core/capture/describeModel';
+import type { ArraysDescription } from '../../core/dumps/describeArrays';
+import type { ProbeCheck } from '../../core/probe/probeCheck';
 import type { SettingValue } from '../logic/settingsSchema';
 import { isValidSetting } from '../logic/settingValues';
 
@@ -138,13 +141,27 @@ export interface IdentifyResult {
 export type JobRequest = AnalyzeJob | CompareJob | InspectJob | IdentifyJob;
 
 /** What the model viewer shows of an opened model. */
-export interface ModelOutline {
+export interface ModelFileOutline extends ModelDetails {
+  kind: 'model';
   path: string;
   format: string;
   backend: string;
   inputShape: (number | null)[];
   layers: LayerInfo[];
+  /** The probe the analysis would use, checked against the input; null: none selected. */
+  probeFit: ProbeCheck | null;
 }
+
+/** What the model viewer shows of an .npy, .npz or .safetensors file (a dump, or not). */
+export interface ArrayFileOutline extends ArraysDescription {
+  kind: 'arrays';
+  path: string;
+  /** Whether this file is the probe the analysis would use. */
+  isProbe: boolean;
+}
+
+/** The result of an inspect job: a model, or a file of arrays. */
+export type ModelOutline = ModelFileOutline | ArrayFileOutline;
 
 /** The result each request kind resolves to. */
 export interface JobResults {

@@ -1,10 +1,10 @@
 /**
- * The read-only custom editor for model files: their layers (read in the analysis child
- * process, so a crashing native reader cannot take the extension host down) and their latest
- * analysis, with links to analyse and to open the report.
+ * The read-only custom editor for model files and files of arrays (.npy, .npz, .safetensors):
+ * what they hold, read in the analysis child process (so a crashing native reader cannot take
+ * the extension host down), whether the probe fits a model, and the latest analysis, with
+ * links to analyse, to open the report and to choose probe data.
  */
 import * as vscode from 'vscode';
-import { isActivationDump } from '../../core/dumps/dumpFiles';
 import { UserError } from '../../core/errors';
 import type { AnalysisService } from './analysisService';
 import type { ModelOutline } from '../child/protocol';
@@ -27,11 +27,13 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider 
     const modelPath = document.uri.fsPath;
     panel.webview.options = {
       enableScripts: false,
-      enableCommandUris: ['memlens.analyze', 'memlens.openReport'],
+      enableCommandUris: ['memlens.analyze', 'memlens.openReport', 'memlens.selectProbe'],
       localResourceRoots: [],
     };
     let outline: ModelOutline | null = null;
-    let note: string | null = 'Reading the model…';
+    let note: string | null = 'Reading the file…';
+    /** The probe the outline was checked against (undefined: none selected). */
+    let checkedProbe: string | undefined;
     const render = (): void => {
       panel.webview.html = modelViewerHtml({
         displayPath: vscode.workspace.asRelativePath(modelPath),
@@ -40,36 +42,55 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider 
         outlineNote: note,
         entry: this.service.store.latest(modelPath) ?? null,
         nonce: makeNonce(),
+        now: new Date(),
+        ...(checkedProbe === undefined
+          ? {}
+          : { displayProbe: vscode.workspace.asRelativePath(checkedProbe) }),
       });
     };
+    let controller = new AbortController();
+    const read = async (): Promise<void> => {
+      if (!vscode.workspace.isTrusted) return;
+      controller.abort();
+      const current = new AbortController();
+      controller = current;
+      checkedProbe = this.service.probeFor(document.uri);
+      try {
+        outline = await this.service.inspect(document.uri, current.signal);
+        note = null;
+      } catch (err) {
+        if (current.signal.aborted) return;
+        outline = null;
+        note =
+          err instanceof UserError
+            ? err.message
+            : `Cannot read the file: ${err instanceof Error ? err.message : String(err)}`;
+      }
+      render();
+    };
     render();
-    const storeSub = this.service.store.onDidChange(render);
-    const controller = new AbortController();
+    const subs = [
+      this.service.store.onDidChange(render),
+      // Another probe is checked as soon as it is chosen (the setting) or when the viewer is
+      // shown again (a remembered choice has no event); the "3 minutes ago" is renewed too.
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration('memlens.probeData', document.uri)) void read();
+      }),
+      panel.onDidChangeViewState(() => {
+        if (!panel.visible) return;
+        if (this.service.probeFor(document.uri) !== checkedProbe) void read();
+        else render();
+      }),
+    ];
     panel.onDidDispose(() => {
-      storeSub.dispose();
+      for (const s of subs) s.dispose();
       controller.abort();
     });
-    if (isActivationDump(modelPath)) {
-      note = 'An activation dump: analyse it directly; it has no layers to inspect.';
-      render();
-      return;
-    }
-    if (!vscode.workspace.isTrusted) {
+    if (vscode.workspace.isTrusted) await read();
+    else {
       note =
-        'Layers are not read in an untrusted workspace (model files are parsed by native readers).';
+        'Files are not read in an untrusted workspace (model files are parsed by native readers).';
       render();
-      return;
     }
-    try {
-      outline = await this.service.inspect(document.uri, controller.signal);
-      note = null;
-    } catch (err) {
-      if (controller.signal.aborted) return;
-      note =
-        err instanceof UserError
-          ? err.message
-          : `Cannot read the layers: ${err instanceof Error ? err.message : String(err)}`;
-    }
-    render();
   }
 }
