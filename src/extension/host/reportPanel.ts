@@ -1,6 +1,7 @@
 /**
- * Report panels: one WebviewPanel per report (reports are identified by their cache key), not
- * retained when hidden (the webview re-asks with `webview/ready` and gets the snapshot again),
+ * Report panels: one WebviewPanel per report (reports are identified by their cache key), all
+ * as tabs of one column (the first opens beside the editor, the next ones where the last
+ * active report is, so reports do not pile up columns), not retained when hidden (the webview re-asks with `webview/ready` and gets the snapshot again),
  * restored after a reload by the panel serializer from the reportId the webview persisted.
  */
 import * as path from 'node:path';
@@ -24,6 +25,8 @@ export class ReportPanels
 {
   private readonly panels = new Map<string, vscode.WebviewPanel>();
   private lastActive: string | undefined;
+  /** The report panels, the most recently active last: where the next report opens. */
+  private readonly recency: vscode.WebviewPanel[] = [];
 
   constructor(
     private readonly extensionUri: vscode.Uri,
@@ -40,6 +43,9 @@ export class ReportPanels
     const existing = this.panels.get(reportId);
     if (existing) {
       existing.reveal(undefined, true);
+      // Shown without the focus, it is still the report the user asked for last.
+      this.lastActive = reportId;
+      this.touch(existing);
       return existing;
     }
     const snapshot = await loadSnapshot(this.service.store, reportId);
@@ -52,7 +58,7 @@ export class ReportPanels
     const panel = vscode.window.createWebviewPanel(
       REPORT_VIEW_TYPE,
       snapshotTitle(snapshot),
-      { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
+      { viewColumn: this.reportColumn(), preserveFocus: true },
       { ...webviewOptions(this.extensionUri), retainContextWhenHidden: false },
     );
     this.attach(panel, reportId, snapshot);
@@ -90,6 +96,21 @@ export class ReportPanels
     this.attach(panel, reportId, snapshot);
   }
 
+  /** The column of the most recently active report panel; Beside when none is open. */
+  private reportColumn(): vscode.ViewColumn {
+    for (let i = this.recency.length - 1; i >= 0; i--) {
+      const column = this.recency[i].viewColumn;
+      if (column !== undefined) return column;
+    }
+    return vscode.ViewColumn.Beside;
+  }
+
+  private touch(panel: vscode.WebviewPanel): void {
+    const at = this.recency.indexOf(panel);
+    if (at >= 0) this.recency.splice(at, 1);
+    this.recency.push(panel);
+  }
+
   /** The report a panel title names: "MemLens: compare (…)" or "MemLens: <model path>". */
   private async idFromTitle(title: string): Promise<string | undefined> {
     const { store } = this.service;
@@ -114,6 +135,7 @@ export class ReportPanels
     panel.webview.html = shellHtml(panel.webview, this.extensionUri, snapshotTitle(snapshot));
     this.panels.set(reportId, panel);
     this.lastActive = reportId;
+    this.touch(panel);
     const post = (m: HostMessage): void => void panel.webview.postMessage(m);
     const subs: vscode.Disposable[] = [
       handleWebviewMessages(panel.webview, {
@@ -122,7 +144,9 @@ export class ReportPanels
         announceExports: true,
       }),
       panel.onDidChangeViewState((e) => {
-        if (e.webviewPanel.active) this.lastActive = reportId;
+        if (!e.webviewPanel.active) return;
+        this.lastActive = reportId;
+        this.touch(panel);
       }),
       this.service.onDidChangeBusy((busy) => post({ type: 'busy/update', busy })),
     ];
@@ -130,6 +154,8 @@ export class ReportPanels
       subs.forEach((s) => s.dispose());
       if (this.panels.get(reportId) === panel) this.panels.delete(reportId);
       if (this.lastActive === reportId) this.lastActive = undefined;
+      const at = this.recency.indexOf(panel);
+      if (at >= 0) this.recency.splice(at, 1);
     });
   }
 
@@ -141,5 +167,6 @@ export class ReportPanels
   dispose(): void {
     for (const p of this.panels.values()) p.dispose();
     this.panels.clear();
+    this.recency.length = 0;
   }
 }
