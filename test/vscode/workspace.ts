@@ -141,7 +141,7 @@ const memlensDiagnostics = () =>
 export async function withoutResults(): Promise<void> {
   await activated();
   await vscode.commands.executeCommand('workbench.action.closeAllEditors');
-  await vscode.commands.executeCommand('memlens.clearResults');
+  await vscode.commands.executeCommand('memlens.clearResults', { confirm: false });
   await waitFor(
     'train.js without MemLens diagnostics',
     () => (memlensDiagnostics().length === 0 ? true : undefined),

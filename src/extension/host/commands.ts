@@ -7,12 +7,12 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { UserError } from '../../core/errors';
-import { writeFileAtomic } from '../../core/io/atomicWrite';
 import type { AnalysisReport, CompareReport } from '../../core/report/schema';
 import type { AnalysisService } from './analysisService';
-import { exportContent, exportFormatOf } from '../logic/exportFormats';
+import { clearCachedResults } from './clearResults';
+import { exportReport } from './exportReport';
 import type { ReportPanels } from './reportPanel';
-import { analysisReportId, compareReportId, loadSnapshot } from './webviewContent';
+import { analysisReportId, compareReportId } from './webviewContent';
 import { isAnalysableFile, markerFiles, modelDialogFilters } from '../logic/modelFileNames';
 import type { MeasuredModel } from '../logic/referenceCandidates';
 import { layerShape, referenceCandidates } from '../logic/referenceCandidates';
@@ -373,50 +373,27 @@ export const COMMANDS: Record<string, (ctx: CommandContext) => Handler> = {
     return id;
   },
 
-  /** (target?: model, destination?: Uri | string (.json/.csv/.html)) => written path | undefined. */
+  /**
+   * (target?: model, destination?: Uri | string (.json/.csv/.html)) => written path | undefined.
+   * Without a target it asks which report when several could be meant.
+   */
   'memlens.exportReport': (ctx) => async (arg?: unknown, dest?: unknown) => {
     try {
-      const id = await reportIdFor(ctx, toUri(arg));
-      const snapshot = id ? await loadSnapshot(ctx.service.store, id) : undefined;
-      if (!snapshot) {
-        void vscode.window.showInformationMessage(
-          'MemLens: no report to export; analyse a model first.',
-        );
-        return undefined;
-      }
-      let target = toUri(dest);
-      if (!target) {
-        const base =
-          snapshot.kind === 'analysis'
-            ? path.basename(path.dirname(snapshot.report.model.path))
-            : 'compare';
-        const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
-        target = await vscode.window.showSaveDialog({
-          defaultUri: folder ? vscode.Uri.joinPath(folder, `${base}-memlens.html`) : undefined,
-          filters: { 'HTML report': ['html'], JSON: ['json'], 'CSV (per-layer table)': ['csv'] },
-          saveLabel: 'Export',
-        });
-      }
-      if (!target) return undefined;
-      const format = exportFormatOf(target.fsPath);
-      await writeFileAtomic(target.fsPath, exportContent(snapshot.report, format));
-      void vscode.window.showInformationMessage(
-        `MemLens: exported ${vscode.workspace.asRelativePath(target)}`,
-      );
-      return target.fsPath;
+      const target = toUri(arg);
+      return await exportReport(ctx.service.store, {
+        activeReportId: ctx.panels.activeReportId,
+        model: target ? { reportId: await reportIdFor(ctx, target) } : undefined,
+        destination: toUri(dest),
+      });
     } catch (err) {
       ctx.service.report(err);
       return undefined;
     }
   },
 
-  /** () => void: forgets every cached result of this workspace. */
-  'memlens.clearResults': (ctx) => async () => {
-    await ctx.service.store.clear();
-    void vscode.window.showInformationMessage(
-      'MemLens: cleared the cached results of this workspace.',
-    );
-  },
+  /** (options?: { confirm: false }) => whether the cache was cleared, after a modal confirmation. */
+  'memlens.clearResults': (ctx) => (options?: unknown) =>
+    clearCachedResults(ctx.service.store, options),
 };
 
 export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
