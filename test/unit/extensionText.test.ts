@@ -20,7 +20,6 @@ import {
 } from '../../src/extension/logic/lensText';
 import { withSignatureFlag } from '../../src/core/report/signatureText';
 import { commandLink, modelViewerHtml } from '../../src/extension/logic/modelViewerHtml';
-import { ProgressTracker, progressLabel } from '../../src/extension/logic/progressTracker';
 import type { ResultEntry } from '../../src/extension/logic/resultStore';
 import { makeNonce, resourceCspSource } from '../../src/extension/logic/webviewCsp';
 import { webviewShellHtml } from '../../src/shared/webviewShell';
@@ -165,29 +164,6 @@ void test('warnings only for a memorization signature; the message carries the e
     'MemLens: heuristic memorization signature in examples/shortcut/model.json vs examples/shortcut-baseline/model.json: ' +
       'median H -0.81 nats (notches apart), median I x3.13 [2.70, 3.56]',
   );
-});
-
-void test('progress: stage labels and a monotone overall percentage (hand-computed weights)', () => {
-  assert.equal(progressLabel({ stage: 'mi', done: 1200, total: 2016 }), 'MI pairs 1200/2016');
-  assert.equal(
-    progressLabel({ stage: 'capture', done: 512, total: 1000, detail: 'hidden1' }),
-    'capturing activations hidden1 512/1000',
-  );
-  const t = new ProgressTracker();
-  // capture 30, entropy 3, mi 62, summary 5.
-  assert.equal(t.update({ stage: 'capture', done: 500, total: 1000 }).fraction, 0.15);
-  const mi = t.update({ stage: 'mi', done: 50, total: 100 });
-  assert.equal(mi.fraction, 0.64);
-  assert.ok(Math.abs(mi.increment - 49) < 1e-9);
-  const back = t.update({ stage: 'capture', done: 10, total: 1000 });
-  assert.equal(back.increment, 0, 'never backwards');
-  const two = new ProgressTracker(2);
-  assert.equal(two.update({ stage: 'summary', done: 1, total: 1 }).fraction, 0.5);
-  // Capture again after summary: model 2 starts, (100 + 30 * 5/10) / 2.
-  const second = two.update({ stage: 'capture', done: 5, total: 10 });
-  assert.equal(second.fraction, 0.575);
-  assert.equal(second.message, 'model 2/2: capturing activations 5/10');
-  assert.equal(two.update({ stage: 'summary', done: 1, total: 1 }).fraction, 1);
 });
 
 const params = defaultJobParams('/w/probe.npy');

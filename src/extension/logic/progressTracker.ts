@@ -1,9 +1,12 @@
 /**
- * Turns core progress reports into what `window.withProgress` wants: a message naming the
- * stage ("capturing activations 512/1000", "MI pairs 1200/2016") and a monotone overall
- * percentage, given as increments. Pure (no VS Code).
+ * Turns core progress reports into what `window.withProgress` wants: a message that names the
+ * model being measured when the job measures several ("Measuring generalising (2 of 4): MI
+ * pairs 40%"; a lone model is named by the notification's title, which VS Code shows before
+ * the message) and a monotone overall percentage, given as increments. Pure (no VS Code).
  */
 import type { Progress } from '../../core/progress';
+import type { JobRequest } from '../child/protocol';
+import { modelDisplayName } from './modelDisplayName';
 
 /**
  * Share of the overall bar per stage, in the order an analysis runs them: the stages the core
@@ -16,22 +19,31 @@ const STAGE_WEIGHTS: Record<string, number> = {
   mi: 62,
   summary: 5,
 };
+const STAGES = Object.keys(STAGE_WEIGHTS);
 
-const STAGE_LABELS: Record<string, string> = {
-  capture: 'capturing activations',
-  entropy: 'entropy',
-  mi: 'MI pairs',
-  summary: 'summaries',
-};
+/** The model a compare's report is about: `<name> (model <i> of <n>)`, then `: <detail>`. */
+const MODEL_DETAIL = /^(.+) \(model (\d+) of (\d+)\)(?:: (.*))?$/s;
 
-export function progressLabel(p: Progress): string {
-  const label = STAGE_LABELS[p.stage] ?? p.stage;
-  const detail = p.detail ? ` ${p.detail}` : '';
-  const count = p.total > 0 ? ` ${p.done}/${p.total}` : '';
-  return `${label}${detail}${count}`;
+/** One stage in words, with the share of it done: "MI pairs 40%", "summarising dense_1". */
+export function stageText(stage: string, done: number, total: number, detail?: string): string {
+  const pct = total > 0 ? ` ${Math.floor(100 * Math.min(1, Math.max(0, done / total)))}%` : '';
+  switch (stage) {
+    case 'capture':
+      // The capture's detail (a PyTorch model's file) names the model again: left out.
+      return `capturing activations${pct}`;
+    case 'entropy':
+      return `entropy${pct}`;
+    case 'mi':
+      return `MI pairs${pct}`;
+    case 'summary':
+      return detail ? `summarising ${detail}` : 'summarising';
+    default:
+      return `${stage}${detail ? ` ${detail}` : ''}${pct}`;
+  }
 }
 
 export interface ProgressStep {
+  /** What is being done, for after the notification's title. */
   message: string;
   /** Percentage points to add to the bar (never negative). */
   increment: number;
@@ -40,33 +52,65 @@ export interface ProgressStep {
 }
 
 /**
- * Tracks overall progress of one job. Stages seen out of order or repeated (compare runs the
- * pipeline once per model) never move the bar backwards. With `models` > 1 each model gets
- * an equal share of the bar, and a stage earlier than the last one seen starts the next model's.
+ * Tracks overall progress of one job. A compare names each report's model in its detail,
+ * which says which model (and of how many) is measured. Without it, the job measures `models`
+ * models, named by `names` in that order (an analysis, then its baseline), and a stage earlier
+ * than the last one seen starts the next model. Each model gets an equal share of the bar;
+ * stages seen out of order or repeated never move it backwards.
  */
 export class ProgressTracker {
   private percent = 0;
   private model = 0;
+  private count: number;
+  private name: string | undefined;
   private lastStageIndex = -1;
 
-  constructor(private readonly models = 1) {}
+  constructor(
+    models = 1,
+    private readonly names: readonly string[] = [],
+  ) {
+    this.count = Math.max(1, models);
+    this.name = names[0];
+  }
 
   update(p: Progress): ProgressStep {
-    const stages = Object.keys(STAGE_WEIGHTS);
-    const index = stages.indexOf(p.stage);
+    const index = STAGES.indexOf(p.stage);
+    let detail = p.detail;
+    const named = detail === undefined ? null : MODEL_DETAIL.exec(detail);
+    if (named) {
+      this.name = named[1];
+      this.model = Number(named[2]) - 1;
+      this.count = Math.max(this.model + 1, Number(named[3]));
+      detail = named[4];
+    } else if (index >= 0 && index < this.lastStageIndex && this.model < this.count - 1) {
+      this.model++;
+      this.name = this.names[this.model];
+    }
     let overall = this.percent;
     if (index >= 0) {
-      if (index < this.lastStageIndex && this.model < this.models - 1) this.model++;
       this.lastStageIndex = index;
-      const before = stages.slice(0, index).reduce((s, k) => s + STAGE_WEIGHTS[k], 0);
+      const before = STAGES.slice(0, index).reduce((s, k) => s + STAGE_WEIGHTS[k], 0);
       const within = p.total > 0 ? Math.min(1, Math.max(0, p.done / p.total)) : 0;
       const inModel = before + STAGE_WEIGHTS[p.stage] * within;
-      overall = (100 * this.model + inModel) / this.models;
+      overall = (100 * this.model + inModel) / this.count;
     }
     const next = Math.max(this.percent, Math.min(100, overall));
     const increment = next - this.percent;
     this.percent = next;
-    const prefix = this.models > 1 ? `model ${this.model + 1}/${this.models}: ` : '';
-    return { message: prefix + progressLabel(p), increment, fraction: next / 100 };
+    const stage = stageText(p.stage, p.done, p.total, detail);
+    const which =
+      this.count > 1
+        ? `Measuring ${this.name ?? 'model'} (${this.model + 1} of ${this.count}): `
+        : '';
+    return { message: which + stage, increment, fraction: next / 100 };
   }
+}
+
+/**
+ * The models a job measures, in order, when its progress does not name them: an analysis and
+ * its baseline. A compare's progress names its models itself.
+ */
+export function measuredModelNames(job: JobRequest): string[] {
+  if (job.type !== 'job/analyze') return [];
+  return [job.source, ...(job.baseline === null ? [] : [job.baseline])].map(modelDisplayName);
 }

@@ -1,0 +1,133 @@
+// The progress text and bar of a job, from hand-worked sequences of core progress reports.
+// Bar weights per model: capture 30, entropy 3, mi 62, summary 5 (percentage points).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { AnalyzeJob } from '../../src/extension/child/protocol';
+import {
+  ProgressTracker,
+  measuredModelNames,
+  stageText,
+} from '../../src/extension/logic/progressTracker';
+import { defaultJobParams } from '../fixtures/jobParams';
+
+const near = (actual: number, expected: number, what: string): void =>
+  assert.ok(Math.abs(actual - expected) < 1e-9, `${what}: ${actual}, expected ${expected}`);
+
+void test('stage text: the share done in whole percent, rounded down, and the layer summarised', () => {
+  assert.equal(stageText('mi', 1200, 3000), 'MI pairs 40%');
+  assert.equal(stageText('mi', 2015, 2016), 'MI pairs 99%');
+  assert.equal(stageText('capture', 1000, 1000, '/w/net.pt'), 'capturing activations 100%');
+  assert.equal(stageText('entropy', 0, 96), 'entropy 0%');
+  assert.equal(stageText('summary', 1, 3, 'dense_1'), 'summarising dense_1');
+  assert.equal(stageText('summary', 3, 3), 'summarising');
+  assert.equal(stageText('open', 0, 0), 'open');
+});
+
+void test('one model: the title names it, the message only the stage; the bar never goes back', () => {
+  const t = new ProgressTracker(1, ['shortcut']);
+  const steps = [
+    t.update({ stage: 'capture', done: 500, total: 1000 }),
+    t.update({ stage: 'entropy', done: 0, total: 96 }),
+    t.update({ stage: 'mi', done: 50, total: 100 }),
+    t.update({ stage: 'summary', done: 1, total: 3, detail: 'dense_1' }),
+    t.update({ stage: 'capture', done: 10, total: 1000 }),
+  ];
+  assert.deepEqual(
+    steps.map((s) => s.message),
+    [
+      'capturing activations 50%',
+      'entropy 0%',
+      'MI pairs 50%',
+      'summarising dense_1',
+      'capturing activations 1%',
+    ],
+  );
+  // 30 * 0.5; 30; 33 + 62 * 0.5; 95 + 5 / 3; unchanged.
+  const fractions = [0.15, 0.3, 0.64, (95 + 5 / 3) / 100, (95 + 5 / 3) / 100];
+  steps.forEach((s, i) => near(s.fraction, fractions[i], `fraction ${i}`));
+  near(steps[2].increment, 34, 'increment from 30 to 64');
+  assert.equal(steps[4].increment, 0, 'never backwards');
+});
+
+void test('an analysis against its baseline names each model as it is measured', () => {
+  const t = new ProgressTracker(2, ['shortcut', 'shortcut-baseline']);
+  const a = t.update({ stage: 'capture', done: 500, total: 1000 });
+  assert.equal(a.message, 'Measuring shortcut (1 of 2): capturing activations 50%');
+  near(a.fraction, 0.075, '15 of 200');
+  near(t.update({ stage: 'summary', done: 3, total: 3 }).fraction, 0.5, 'first model done');
+  // Capture after summary: the baseline starts, (100 + 30 * 0.25) / 2.
+  const b = t.update({ stage: 'capture', done: 250, total: 1000 });
+  assert.equal(b.message, 'Measuring shortcut-baseline (2 of 2): capturing activations 25%');
+  near(b.fraction, 0.5375, '107.5 of 200');
+  near(t.update({ stage: 'mi', done: 2016, total: 2016 }).fraction, 0.975, '(100 + 95) / 2');
+  const end = t.update({ stage: 'summary', done: 3, total: 3 });
+  near(end.fraction, 1, 'all done');
+  assert.equal(end.message, 'Measuring shortcut-baseline (2 of 2): summarising');
+});
+
+void test('a compare names the model its reports are about, also when earlier ones were cached', () => {
+  const t = new ProgressTracker(4);
+  // Model 1 was read from the measurement cache and reported nothing.
+  const a = t.update({
+    stage: 'capture',
+    done: 0,
+    total: 1000,
+    detail: 'generalising (model 2 of 4)',
+  });
+  assert.equal(a.message, 'Measuring generalising (2 of 4): capturing activations 0%');
+  near(a.fraction, 0.25, '100 of 400');
+  const b = t.update({
+    stage: 'summary',
+    done: 1,
+    total: 3,
+    detail: 'generalising (model 2 of 4): dense_1',
+  });
+  assert.equal(b.message, 'Measuring generalising (2 of 4): summarising dense_1');
+  near(b.fraction, (195 + 5 / 3) / 400, '100 + 95 + 5/3 of 400');
+  const c = t.update({ stage: 'mi', done: 400, total: 1000, detail: 'shortcut (model 3 of 4)' });
+  assert.equal(c.message, 'Measuring shortcut (3 of 4): MI pairs 40%');
+  near(c.fraction, (200 + 33 + 24.8) / 400, '200 + 33 + 62 * 0.4 of 400');
+});
+
+void test('a compare of a folder learns the number of checkpoints from its reports', () => {
+  const t = new ProgressTracker(1);
+  const s = t.update({ stage: 'mi', done: 1, total: 2, detail: 'epoch-4 (model 2 of 6)' });
+  assert.equal(s.message, 'Measuring epoch-4 (2 of 6): MI pairs 50%');
+  near(s.fraction, (100 + 33 + 31) / 600, 'second of six');
+});
+
+void test('messages never start with the extension name nor repeat the model count', () => {
+  const t = new ProgressTracker(2, ['a', 'b']);
+  for (const p of [
+    { stage: 'capture', done: 1, total: 2, detail: 'a (model 1 of 2)' },
+    { stage: 'summary', done: 1, total: 2, detail: 'a (model 1 of 2): dense' },
+    { stage: 'capture', done: 1, total: 2 },
+  ]) {
+    const { message } = t.update(p);
+    assert.doesNotMatch(message, /^MemLens/);
+    assert.equal(message.match(/of 2/g)?.length, 1, message);
+  }
+});
+
+void test('the models an analysis measures: the model, then its baseline; a compare names its own', () => {
+  const job = (baseline: string | null): AnalyzeJob => ({
+    type: 'job/analyze',
+    source: '/w/models/shortcut/model.json',
+    baseline,
+    measurements: null,
+    params: defaultJobParams('/w/probe.npy'),
+  });
+  assert.deepEqual(measuredModelNames(job(null)), ['shortcut']);
+  assert.deepEqual(measuredModelNames(job('/w/base.onnx')), ['shortcut', 'base']);
+  assert.deepEqual(
+    measuredModelNames({
+      type: 'job/compare',
+      paths: ['/w/a.onnx', '/w/b.onnx'],
+      baseline: null,
+      reference: null,
+      measurements: null,
+      params: defaultJobParams('/w/probe.npy'),
+    }),
+    [],
+  );
+});
