@@ -113,6 +113,7 @@ void test('the model outline lists the layers of a TF.js model', async () => {
     source: model('generalising'),
     params: { ...params, probe: null },
   });
+  assert.ok(outline.kind === 'model');
   assert.deepEqual(
     outline.layers.filter((l) => l.measuredByDefault).map((l) => l.name),
     ['hidden1', 'hidden2', 'hidden3'],

@@ -86,5 +86,6 @@ void test('an inspect job over its limit names the model; a job within its limit
     source: model,
     params: { ...params, backend: 'cpu' },
   });
+  assert.ok(outline.kind === 'model');
   assert.deepEqual(outline.inputShape, [null, 128]);
 });
