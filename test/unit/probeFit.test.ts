@@ -11,7 +11,9 @@ import { fitProbe } from '../../src/core/probe/fit';
 import { loadProbe } from '../../src/core/probe/loadProbe';
 import { PROBE_MISFIT, shapeFit } from '../../src/core/probe/probeFit';
 import { peekProbe, PEEK_ROWS } from '../../src/core/probe/probePeek';
+import { isJobRequest, MAX_PROBE_CANDIDATES } from '../../src/extension/child/protocol';
 import { tempDir } from '../fixtures/capture/helpers';
+import { defaultJobParams } from '../fixtures/jobParams';
 
 const tmp = tempDir();
 after(tmp.cleanup);
@@ -153,5 +155,22 @@ void describe('peekProbe', () => {
     const file = write('cells.csv', '1,2\n3,x\n');
     await assert.rejects(peekProbe(file), /cells\.csv: line 2: expected numeric cells, found 'x'/);
     await assert.rejects(loadProbe(file), /cells\.csv: line 2: expected numeric cells, found 'x'/);
+  });
+});
+
+void describe('the job/probeFit request guard', () => {
+  const params = defaultJobParams(path.join(EXAMPLES, 'probe.npy'));
+  const job = { type: 'job/probeFit', model: null, candidates: ['a.npy'], params };
+
+  void it('accepts a job with or without a model', () => {
+    assert.equal(isJobRequest(job), true);
+    assert.equal(isJobRequest({ ...job, model: '/m/model.json' }), true);
+  });
+
+  void it('refuses more candidates than the bound, a non-string one, or bad params', () => {
+    const many = Array.from({ length: MAX_PROBE_CANDIDATES + 1 }, (_, i) => `${i}.npy`);
+    assert.equal(isJobRequest({ ...job, candidates: many }), false);
+    assert.equal(isJobRequest({ ...job, candidates: [1] }), false);
+    assert.equal(isJobRequest({ ...job, params: {} }), false);
   });
 });

@@ -20,6 +20,7 @@ import { exitOnSignals } from '../../core/io/exitOnSignal';
 import { disposeMiPool } from '../../core/mi/miMatrix';
 import type { Progress } from '../../core/progress';
 import { inspectSource } from './inspect';
+import { probeFit } from './probeFit';
 import { isJobRequest } from './protocol';
 import type {
   AnalyzeResult,
@@ -173,6 +174,14 @@ async function run(job: JobRequest): Promise<unknown> {
     }
     case 'job/identify':
       return identify(job.sources, job.probe);
+    case 'job/probeFit': {
+      const { backend, input } = job.params;
+      return probeFit(job, {
+        ...(backend === 'wasm' || backend === 'cpu' ? { backend } : {}),
+        ...(input === null ? {} : { input }),
+        ...torchOptions(job.params),
+      });
+    }
     case 'job/inspect': {
       const { backend, input, probe } = job.params;
       return inspectSource(job.source, probe, {

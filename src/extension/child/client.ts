@@ -57,6 +57,7 @@ export interface RunJobOptions extends JobOptions {
 export const JOB_TIMEOUT_MS: Record<JobRequest['type'], number | null> = {
   'job/inspect': 60_000,
   'job/identify': 120_000,
+  'job/probeFit': 60_000,
   'job/analyze': null,
   'job/compare': null,
 };
@@ -75,6 +76,8 @@ function timeoutMessage(job: JobRequest, ms: number): string {
       return `${job.source}: analysing the model took longer than ${seconds}; it may be damaged or crafted`;
     case 'job/compare':
       return `${job.paths[0] ?? 'the models'}: comparing the models took longer than ${seconds}; one may be damaged or crafted`;
+    case 'job/probeFit':
+      return `${job.model ?? job.candidates[0] ?? 'the probe files'}: reading the model or probe files took longer than ${seconds}; one may be damaged or crafted`;
   }
 }
 

@@ -138,7 +138,7 @@ export interface IdentifyResult {
   probeSha256: string | null;
 }
 
-export type JobRequest = AnalyzeJob | CompareJob | InspectJob | IdentifyJob;
+export type JobRequest = AnalyzeJob | CompareJob | InspectJob | IdentifyJob | ProbeFitJob;
 
 /** What the model viewer shows of an opened model. */
 export interface ModelFileOutline extends ModelDetails {
@@ -169,6 +169,7 @@ export interface JobResults {
   'job/compare': CompareResult;
   'job/inspect': ModelOutline;
   'job/identify': IdentifyResult;
+  'job/probeFit': ProbeFitResult;
 }
 
 /** child -> extension: progress of the running job. */
@@ -286,7 +287,55 @@ export function isJobRequest(value: unknown): value is JobRequest {
       );
     case 'job/inspect':
       return typeof value.source === 'string' && isParams(value.params);
+    case 'job/probeFit':
+      return (
+        (value.model === null || typeof value.model === 'string') &&
+        Array.isArray(value.candidates) &&
+        value.candidates.length <= MAX_PROBE_CANDIDATES &&
+        value.candidates.every((c) => typeof c === 'string') &&
+        isParams(value.params)
+      );
     default:
       return false;
   }
+}
+
+/** Most probe files one probeFit job previews. */
+export const MAX_PROBE_CANDIDATES = 100;
+
+/**
+ * extension -> child: preview probe files for the picker: each one's shape and dtype (from
+ * its header or first lines), whether it fits `model`'s input (null: no model), and a warning
+ * about its values. Bounded: at most MAX_PROBE_CANDIDATES files and a few seconds in all.
+ */
+export interface ProbeFitJob {
+  type: 'job/probeFit';
+  model: string | null;
+  candidates: string[];
+  /** For opening the model (backend, input, the PyTorch interpreter). */
+  params: JobParams;
+}
+
+/** One previewed probe file. */
+export interface ProbeCandidate {
+  path: string;
+  /** Batch first; null for a folder of images, or when the file cannot be read. */
+  shape: number[] | null;
+  /** `float32`, `uint8`, ... or `text` (CSV); null as for shape. */
+  dtype: string | null;
+  /** Whether it fits the model's input; null when there is no model or its input is unknown. */
+  fits: boolean | null;
+  /** One line: the fit (`fits [784]`, `does not fit: ...`) or why the file cannot be used. */
+  why: string;
+  /** One line about its values (integers, constant), or null. */
+  warning: string | null;
+}
+
+/** The result of a probeFit job. */
+export interface ProbeFitResult {
+  /** The model's input shape, batch first; null without a model or when it is found only by running it. */
+  inputShape: (number | null)[] | null;
+  /** Why the model's input is not known (it failed to open, or PyTorch), else null. */
+  modelNote: string | null;
+  candidates: ProbeCandidate[];
 }
