@@ -173,10 +173,8 @@ export class CheckpointLensProvider
             title: lensTitle(entry),
             command: 'memlens.openReport',
             arguments: [vscode.Uri.file(entry.modelPath)],
-            tooltip: resultTooltip(
-              entry,
-              this.store.results(entry.modelPath).length,
-              (p) => vscode.workspace.asRelativePath(p),
+            tooltip: resultTooltip(entry, this.store.results(entry.modelPath).length, (p) =>
+              vscode.workspace.asRelativePath(p),
             ),
           }
         : analyzeCommand(lens);
