@@ -5,6 +5,7 @@
  */
 import * as vscode from 'vscode';
 import { assertNever, isWebviewMessage } from '../../shared/protocol';
+import { announceExport } from './exportReport';
 import { saveExport } from './webviewContent';
 
 export interface WebviewMessageHandling {
@@ -12,7 +13,7 @@ export interface WebviewMessageHandling {
   ready(): void | Promise<void>;
   /** Shows an export that failed (the service's error reporting). */
   report(err: unknown): void;
-  /** Whether a written export is announced with a notification naming the file. */
+  /** Whether a written export is announced with a notification naming the file (Open, Reveal). */
   announceExports: boolean;
   /** Opens the shown report in the report panel (the side view); absent: `report/open` is ignored. */
   openReport?: () => void | Promise<void>;
@@ -37,10 +38,7 @@ export function handleWebviewMessages(
       case 'export/request':
         try {
           const written = await saveExport(m);
-          if (written && handling.announceExports)
-            void vscode.window.showInformationMessage(
-              `MemLens: exported ${vscode.workspace.asRelativePath(written)}`,
-            );
+          if (written && handling.announceExports) void announceExport(written);
         } catch (err) {
           handling.report(err);
         }
