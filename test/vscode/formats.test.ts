@@ -62,4 +62,17 @@ describe('Keras and ONNX models in the extension', () => {
     );
     assert.equal(report.probe?.samples, 50);
   });
+
+  it('runs a Keras model on the memlens.backend chosen, and a saved onnx (older versions) as auto', async () => {
+    const keras = workspaceUri('formats', 'nested.keras');
+    await set('probeData', 'formats/probe.npy');
+    await set('modelInput', '');
+    await set('backend', 'cpu');
+    const cpu = await vscode.commands.executeCommand<AnalysisReport>('memlens.analyze', keras);
+    assert.equal(cpu?.backend, 'cpu');
+    // No longer offered, but still in settings.json: analysed as auto (wasm), not refused.
+    await set('backend', 'onnx');
+    const old = await vscode.commands.executeCommand<AnalysisReport>('memlens.analyze', keras);
+    assert.equal(old?.backend, 'wasm');
+  });
 });
