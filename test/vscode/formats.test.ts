@@ -1,13 +1,14 @@
 // Keras and ONNX models analysed by the installed extension: its child process reads the
 // .keras with h5wasm and runs the .onnx in ONNX Runtime, both shipped in the .vsix.
 import * as assert from 'node:assert/strict';
+import { zipSync } from 'fflate';
 import * as vscode from 'vscode';
 import { encodeOnnxModel } from '../../src/core/capture/onnx/onnxProto';
 import { encodeNpy } from '../../src/core/io/npy';
 import type { AnalysisReport } from '../../src/core/report/schema';
 import { randn } from '../fixtures/capture/helpers';
 import { mlpModel } from '../fixtures/capture/onnxModels';
-import { activated, workspaceUri, suiteSettings } from './workspace';
+import { activated, waitFor, workspaceUri, suiteSettings } from './workspace';
 
 describe('Keras and ONNX models in the extension', () => {
   const { set, restore } = suiteSettings();
@@ -74,5 +75,33 @@ describe('Keras and ONNX models in the extension', () => {
     await set('backend', 'onnx');
     const old = await vscode.commands.executeCommand<AnalysisReport>('memlens.analyze', keras);
     assert.equal(old?.backend, 'wasm');
+  });
+
+  // What the viewer shows is tested at unit level (test/unit/modelViewer*.test.ts): here, that
+  // VS Code opens these files in it by default.
+  it('opens an .onnx and an .npz in the MemLens model viewer by default', async () => {
+    const onnx = workspaceUri('formats', 'viewer.onnx');
+    await vscode.workspace.fs.writeFile(onnx, encodeOnnxModel(mlpModel(false)));
+    const npz = workspaceUri('formats', 'viewer-acts.npz');
+    await vscode.workspace.fs.writeFile(
+      npz,
+      zipSync({ 'dense.npy': encodeNpy(randn(7, 20, 4), [20, 4]) }),
+    );
+    for (const file of [onnx, npz]) {
+      await vscode.commands.executeCommand('vscode.open', file);
+      const tab = await waitFor(
+        `the tab of ${file.fsPath}`,
+        () => {
+          const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
+          return input instanceof vscode.TabInputCustom && input.uri.fsPath === file.fsPath
+            ? input
+            : undefined;
+        },
+        [vscode.window.tabGroups.onDidChangeTabs],
+        10_000,
+      );
+      assert.equal(tab.viewType, 'memlens.modelFile');
+    }
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
   });
 });
