@@ -230,6 +230,54 @@ const steps: Step[] = [
     },
   },
   {
+    name: 'the report panel offers Export HTML beside Export JSON and Export CSV',
+    needs: [0, 1, 2],
+    run: async (page) => {
+      const frame = reportFrame(page);
+      for (const id of ['#export-json', '#export-csv', '#export-html']) {
+        await frame.locator(id).waitFor({ timeout: UI_MS });
+      }
+      return (await frame.locator('#export-html').innerText()).trim();
+    },
+  },
+  {
+    name: 'the Latest Analysis side view shows the compact summary, not the charts',
+    needs: [0, 1, 2],
+    run: async (page) => {
+      await page.locator('.activitybar .action-item a[aria-label^="MemLens"]').first().click();
+      // Both MemLens webviews (panel and side view) are iframes of the extension: find the
+      // one whose page draws the summary.
+      const frames = page.locator('iframe.webview.ready[src*="extensionId=memlens.memlens"]');
+      const summaryIn = (i: number) =>
+        frames.nth(i).contentFrame().locator('#active-frame').contentFrame().locator('#summary');
+      const deadline = Date.now() + UI_MS;
+      try {
+        for (;;) {
+          const n = await frames.count();
+          for (let i = 0; i < n; i++) {
+            const summary = summaryIn(i);
+            if ((await summary.count()) === 0) continue;
+            const doc = frames.nth(i).contentFrame().locator('#active-frame').contentFrame();
+            const canvases = await doc.locator('canvas').count();
+            if (canvases > 0) throw new Error(`the side view draws ${canvases} charts`);
+            await doc.locator('#summary-open').waitFor({ timeout: UI_MS });
+            await shot(page, '2b-side-summary');
+            const signature = (await doc.locator('#summary-signature').innerText()).trim();
+            if (!/heuristic memorization signature/.test(signature)) {
+              throw new Error(`the summary's signature reads "${signature}"`);
+            }
+            return signature;
+          }
+          if (Date.now() > deadline) throw new Error('no MemLens webview shows the summary');
+          await page.waitForTimeout(250);
+        }
+      } finally {
+        // The steps after this one use the explorer.
+        await runCommand(page, 'View: Show Explorer');
+      }
+    },
+  },
+  {
     name: `${SCRIPT_FILE} shows the result lens and the memorization squiggle`,
     // It needs the analysis to have run (steps 0 and 1), not the panel.
     needs: [0, 1],

@@ -110,13 +110,14 @@ void test(
       const beforeTheme = await renders();
       await page.evaluate(() => {
         const g = globalThis as unknown as PageGlobals;
-        g.document.documentElement.style.setProperty('--vscode-charts-blue', '#00ff00');
+        g.document.documentElement.style.setProperty('--vscode-charts-orange', '#00ff00');
         g.document.body.className = 'vscode-dark';
       });
       await renderAfter(beforeTheme);
       assert.ok(
         (await pixels('entropy-chart')).green > 50,
-        'the first model is drawn in the new blue',
+        // The first model is the baseline, drawn in the muted colour as the reference.
+        'the second model is drawn in the new orange',
       );
 
       // Exports: a PNG of the chart and the per-layer CSV, as messages the host accepts.
