@@ -180,7 +180,7 @@ export const SETTINGS = {
     scope: 'resource',
     restricted: true,
     description:
-      'The TF.js backend that runs TF.js and Keras models. ONNX models always run on ONNX Runtime and PyTorch models in Python, whatever this says.',
+      'The TF.js backend that runs TF.js and Keras models. It does not apply to ONNX models, which always run on ONNX Runtime, nor to PyTorch models, which run in Python.',
   },
   pythonPath: {
     type: 'string',
