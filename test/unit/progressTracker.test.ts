@@ -2,13 +2,16 @@
 // Bar weights per model: capture 30, entropy 3, mi 62, summary 5 (percentage points).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { AnalyzeJob } from '../../src/extension/child/protocol';
-import {
-  ProgressTracker,
-  measuredModelNames,
-  stageText,
-} from '../../src/extension/logic/progressTracker';
-import { defaultJobParams } from '../fixtures/jobParams';
+import { writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { analyze } from '../../src/core/analysis/analyze';
+import { analyzeAgainstBaseline } from '../../src/core/analysis/againstBaseline';
+import { diskMeasurementCache } from '../../src/core/analysis/measurementCache';
+import { encodeNpy } from '../../src/core/io/npy';
+import type { Progress } from '../../src/core/progress';
+import { Rng } from '../../src/core/random';
+import { ProgressTracker, stageText } from '../../src/extension/logic/progressTracker';
+import { tempDir } from '../fixtures/capture/helpers';
 
 const near = (actual: number, expected: number, what: string): void =>
   assert.ok(Math.abs(actual - expected) < 1e-9, `${what}: ${actual}, expected ${expected}`);
@@ -24,7 +27,7 @@ void test('stage text: the share done in whole percent, rounded down, and the la
 });
 
 void test('one model: the title names it, the message only the stage; the bar never goes back', () => {
-  const t = new ProgressTracker(1, ['shortcut']);
+  const t = new ProgressTracker(1);
   const steps = [
     t.update({ stage: 'capture', done: 500, total: 1000 }),
     t.update({ stage: 'entropy', done: 0, total: 96 }),
@@ -50,19 +53,42 @@ void test('one model: the title names it, the message only the stage; the bar ne
 });
 
 void test('an analysis against its baseline names each model as it is measured', () => {
-  const t = new ProgressTracker(2, ['shortcut', 'shortcut-baseline']);
-  const a = t.update({ stage: 'capture', done: 500, total: 1000 });
+  const t = new ProgressTracker(2);
+  const a = t.update({
+    stage: 'capture',
+    done: 500,
+    total: 1000,
+    detail: 'shortcut (model 1 of 2)',
+  });
   assert.equal(a.message, 'Measuring shortcut (1 of 2): capturing activations 50%');
   near(a.fraction, 0.075, '15 of 200');
-  near(t.update({ stage: 'summary', done: 3, total: 3 }).fraction, 0.5, 'first model done');
-  // Capture after summary: the baseline starts, (100 + 30 * 0.25) / 2.
-  const b = t.update({ stage: 'capture', done: 250, total: 1000 });
+  const s1 = t.update({ stage: 'summary', done: 3, total: 3, detail: 'shortcut (model 1 of 2)' });
+  near(s1.fraction, 0.5, 'first model done');
+  const b = t.update({
+    stage: 'capture',
+    done: 250,
+    total: 1000,
+    detail: 'shortcut-baseline (model 2 of 2)',
+  });
   assert.equal(b.message, 'Measuring shortcut-baseline (2 of 2): capturing activations 25%');
-  near(b.fraction, 0.5375, '107.5 of 200');
-  near(t.update({ stage: 'mi', done: 2016, total: 2016 }).fraction, 0.975, '(100 + 95) / 2');
-  const end = t.update({ stage: 'summary', done: 3, total: 3 });
+  near(b.fraction, 0.5375, '(100 + 30 * 0.25) / 2');
+  const end = t.update({
+    stage: 'summary',
+    done: 3,
+    total: 3,
+    detail: 'shortcut-baseline (model 2 of 2)',
+  });
   near(end.fraction, 1, 'all done');
   assert.equal(end.message, 'Measuring shortcut-baseline (2 of 2): summarising');
+});
+
+void test('without names, a stage earlier than the last one starts the next model', () => {
+  const t = new ProgressTracker(2);
+  near(t.update({ stage: 'summary', done: 3, total: 3 }).fraction, 0.5, 'first model done');
+  const b = t.update({ stage: 'capture', done: 250, total: 1000 });
+  assert.equal(b.message, 'Measuring model (2 of 2): capturing activations 25%');
+  near(b.fraction, 0.5375, '(100 + 30 * 0.25) / 2');
+  near(t.update({ stage: 'mi', done: 2016, total: 2016 }).fraction, 0.975, '(100 + 95) / 2');
 });
 
 void test('a compare names the model its reports are about, also when earlier ones were cached', () => {
@@ -97,11 +123,11 @@ void test('a compare of a folder learns the number of checkpoints from its repor
 });
 
 void test('messages never start with the extension name nor repeat the model count', () => {
-  const t = new ProgressTracker(2, ['a', 'b']);
+  const t = new ProgressTracker(2);
   for (const p of [
     { stage: 'capture', done: 1, total: 2, detail: 'a (model 1 of 2)' },
     { stage: 'summary', done: 1, total: 2, detail: 'a (model 1 of 2): dense' },
-    { stage: 'capture', done: 1, total: 2 },
+    { stage: 'capture', done: 1, total: 2, detail: 'b (model 2 of 2)' },
   ]) {
     const { message } = t.update(p);
     assert.doesNotMatch(message, /^MemLens/);
@@ -109,25 +135,43 @@ void test('messages never start with the extension name nor repeat the model cou
   }
 });
 
-void test('the models an analysis measures: the model, then its baseline; a compare names its own', () => {
-  const job = (baseline: string | null): AnalyzeJob => ({
-    type: 'job/analyze',
-    source: '/w/models/shortcut/model.json',
-    baseline,
-    measurements: null,
-    params: defaultJobParams('/w/probe.npy'),
-  });
-  assert.deepEqual(measuredModelNames(job(null)), ['shortcut']);
-  assert.deepEqual(measuredModelNames(job('/w/base.onnx')), ['shortcut', 'base']);
-  assert.deepEqual(
-    measuredModelNames({
-      type: 'job/compare',
-      paths: ['/w/a.onnx', '/w/b.onnx'],
-      baseline: null,
-      reference: null,
-      measurements: null,
-      params: defaultJobParams('/w/probe.npy'),
-    }),
-    [],
-  );
+/** An S x 4 dump (two layers of 2) of normals sharing a latent with weight `coupling`. */
+function writeDump(file: string, coupling: number, seed: number): void {
+  const S = 300;
+  const rng = new Rng(seed);
+  const values = new Float64Array(S * 4);
+  for (let i = 0; i < S; i++) {
+    const z = rng.normal();
+    for (let j = 0; j < 4; j++)
+      values[i * 4 + j] = coupling * z + Math.sqrt(1 - coupling ** 2) * rng.normal();
+  }
+  writeFileSync(file, encodeNpy(values, [S, 4]));
+  const layers = [
+    { name: 'fc1', start: 0, end: 2 },
+    { name: 'fc2', start: 2, end: 4 },
+  ];
+  writeFileSync(file.replace(/\.npy$/, '.layers.json'), JSON.stringify({ layers }));
+}
+
+void test('a real analysis against its baseline names the baseline when the model was cached', async () => {
+  const { dir, cleanup } = tempDir('memlens-progress-');
+  try {
+    const model = path.join(dir, 'shortcut.npy');
+    const baseline = path.join(dir, 'clean.npy');
+    writeDump(model, 0.9, 1);
+    writeDump(baseline, 0, 2);
+    const measurements = diskMeasurementCache(path.join(dir, 'measurements'));
+    const opts = { threads: 1, bins: 20, measurements };
+    // The model alone first: its measurement is kept, so the next job measures only the baseline.
+    await analyze(model, opts);
+    const seen: Progress[] = [];
+    await analyzeAgainstBaseline(model, baseline, { ...opts, onProgress: (p) => seen.push(p) });
+    assert.ok(seen.length > 0, 'the baseline reported progress');
+    const t = new ProgressTracker(2);
+    const messages = seen.map((p) => t.update(p).message);
+    for (const m of messages) assert.match(m, /^Measuring clean \(2 of 2\): /);
+    assert.equal(messages.at(-1), 'Measuring clean (2 of 2): summarising');
+  } finally {
+    cleanup();
+  }
 });

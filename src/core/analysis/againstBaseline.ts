@@ -4,7 +4,7 @@
  * read as `compare` reads one against its baseline: delta median H with notches (and the
  * scale check), the median-I ratio with a seeded bootstrap interval.
  */
-import { sameModel } from '../capture/registry';
+import { modelName, sameModel } from '../capture/registry';
 import { isActivationDump } from '../dumps/dumpFiles';
 import { CancelledError, UserError } from '../errors';
 import type { AnalysisReport, Signature } from '../report/schema';
@@ -52,12 +52,26 @@ export async function analyzeAgainstBaseline(
     );
   }
   const probe = opts.probe === undefined ? null : { path: opts.probe };
-  const mine = await analyzeDetailed(source, probe, opts);
+  // Progress names the model it is about, as a compare's does (the model may come from the
+  // measurement cache, and then reports nothing).
+  const { onProgress } = opts;
+  const naming = (file: string, i: number): BaselineOptions =>
+    onProgress === undefined
+      ? opts
+      : {
+          ...opts,
+          onProgress: (p) =>
+            onProgress({
+              ...p,
+              detail: `${modelName(file)} (model ${i} of 2)${p.detail === undefined ? '' : `: ${p.detail}`}`,
+            }),
+        };
+  const mine = await analyzeDetailed(source, probe, naming(source, 1));
   const layers = mine.report.params.layers;
   let theirs;
   try {
     theirs = await analyzeDetailed(baseline, isActivationDump(baseline) ? null : probe, {
-      ...opts,
+      ...naming(baseline, 2),
       layers,
     });
   } catch (err) {

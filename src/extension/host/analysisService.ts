@@ -26,7 +26,7 @@ import type {
   MeasuredJob,
   ModelOutline,
 } from '../child/protocol';
-import { measuredModelNames, ProgressTracker } from '../logic/progressTracker';
+import { ProgressTracker } from '../logic/progressTracker';
 import { ResultStore } from '../logic/resultStore';
 import { selectedPython } from './pythonInterpreter';
 import { readParams, settingPath } from './settings';
@@ -428,7 +428,7 @@ export class AnalysisService implements vscode.Disposable {
           const controller = new AbortController();
           this.running.add(controller);
           const sub = token.onCancellationRequested(() => controller.abort());
-          const tracker = new ProgressTracker(models, measuredModelNames(job));
+          const tracker = new ProgressTracker(models);
           this.statusBar.busy(title, 0);
           this.busyEmitter.fire({ label: title, fraction: 0 });
           const started = Date.now();

@@ -5,8 +5,6 @@
  * the message) and a monotone overall percentage, given as increments. Pure (no VS Code).
  */
 import type { Progress } from '../../core/progress';
-import type { JobRequest } from '../child/protocol';
-import { modelDisplayName } from './modelDisplayName';
 
 /**
  * Share of the overall bar per stage, in the order an analysis runs them: the stages the core
@@ -21,7 +19,7 @@ const STAGE_WEIGHTS: Record<string, number> = {
 };
 const STAGES = Object.keys(STAGE_WEIGHTS);
 
-/** The model a compare's report is about: `<name> (model <i> of <n>)`, then `: <detail>`. */
+/** The model a report is about, in a multi-model job: `<name> (model <i> of <n>)`, then `: <detail>`. */
 const MODEL_DETAIL = /^(.+) \(model (\d+) of (\d+)\)(?:: (.*))?$/s;
 
 /** One stage in words, with the share of it done: "MI pairs 40%", "summarising dense_1". */
@@ -52,11 +50,11 @@ export interface ProgressStep {
 }
 
 /**
- * Tracks overall progress of one job. A compare names each report's model in its detail,
- * which says which model (and of how many) is measured. Without it, the job measures `models`
- * models, named by `names` in that order (an analysis, then its baseline), and a stage earlier
- * than the last one seen starts the next model. Each model gets an equal share of the bar;
- * stages seen out of order or repeated never move it backwards.
+ * Tracks overall progress of one job. A compare, and an analysis against its baseline, name
+ * the model of each report in its detail, with which one (and of how many) it is. Without
+ * that, the job measures `models` models and a stage earlier than the last one seen starts
+ * the next. Each model gets an equal share of the bar; stages seen out of order or repeated
+ * never move it backwards.
  */
 export class ProgressTracker {
   private percent = 0;
@@ -65,12 +63,8 @@ export class ProgressTracker {
   private name: string | undefined;
   private lastStageIndex = -1;
 
-  constructor(
-    models = 1,
-    private readonly names: readonly string[] = [],
-  ) {
+  constructor(models = 1) {
     this.count = Math.max(1, models);
-    this.name = names[0];
   }
 
   update(p: Progress): ProgressStep {
@@ -84,7 +78,7 @@ export class ProgressTracker {
       detail = named[4];
     } else if (index >= 0 && index < this.lastStageIndex && this.model < this.count - 1) {
       this.model++;
-      this.name = this.names[this.model];
+      this.name = undefined;
     }
     let overall = this.percent;
     if (index >= 0) {
@@ -104,13 +98,4 @@ export class ProgressTracker {
         : '';
     return { message: which + stage, increment, fraction: next / 100 };
   }
-}
-
-/**
- * The models a job measures, in order, when its progress does not name them: an analysis and
- * its baseline. A compare's progress names its models itself.
- */
-export function measuredModelNames(job: JobRequest): string[] {
-  if (job.type !== 'job/analyze') return [];
-  return [job.source, ...(job.baseline === null ? [] : [job.baseline])].map(modelDisplayName);
 }
