@@ -23,6 +23,7 @@ export const SUITES = [
   'results',
   'formats',
   'torch',
+  'probes',
   'walkthrough',
 ];
 

@@ -14,6 +14,7 @@ import {
   NEEDS_FACTORY,
 } from '../../core/capture/torch/factoryCandidates';
 import { CancelledError, UserError } from '../../core/errors';
+import { PROBE_MISFIT } from '../../core/probe/probeFit';
 import type { AnalysisReport, CompareReport } from '../../core/report/schema';
 import { runJob } from '../child/client';
 import { isActivationDump } from '../../core/dumps/dumpFiles';
@@ -28,12 +29,12 @@ import type {
 } from '../child/protocol';
 import { ProgressTracker } from '../logic/progressTracker';
 import { ResultStore } from '../logic/resultStore';
+import { ProbeChoice } from './probeChoice';
 import { selectedPython } from './pythonInterpreter';
 import { readParams, settingPath } from './settings';
 import { MemLensStatusBar } from './statusBar';
 import { analysisReportId, compareReportId } from './webviewContent';
 
-const PROBE_STATE_KEY = 'memlens.probeData';
 /** How long reading and hashing may take before a cancellable notification shows. */
 const IDENTIFY_NOTICE_MS = 500;
 
@@ -75,69 +76,61 @@ export class AnalysisService implements vscode.Disposable {
 
   // ------------------------------------------------------------------ probe data
 
-  /** The probe data for a model: the setting, else the remembered choice, else undefined. */
-  probeFor(scope: vscode.Uri | undefined): string | undefined {
-    const fromSetting = settingPath('probeData', scope);
-    if (fromSetting) return fromSetting;
-    return this.context.workspaceState.get<string>(PROBE_STATE_KEY) || undefined;
+  private probeChoice: ProbeChoice | undefined;
+
+  /** Probe data per model, folder or workspace, and its picker (probeChoice.ts). */
+  get probes(): ProbeChoice {
+    this.probeChoice ??= new ProbeChoice(
+      this.context,
+      (job, signal) =>
+        runJob(this.hostScript, job, {
+          signal,
+          onLog: (line) => this.log.info(`[analysis] ${line}`),
+        }),
+      this.log,
+    );
+    return this.probeChoice;
   }
 
-  /** Remembers probe data for this workspace (used when `memlens.probeData` is empty). */
-  async rememberProbe(probe: string): Promise<void> {
-    await this.context.workspaceState.update(PROBE_STATE_KEY, probe);
-    this.log.info(`probe data for this workspace: ${probe}`);
+  /** The probe data for a model: its own choice, its folder's, the setting, the workspace's. */
+  probeFor(scope: vscode.Uri | undefined): string | undefined {
+    return this.probes.probeFor(scope);
+  }
+
+  /** Remembers probe data for a model, a folder or (by default) the whole workspace. */
+  async rememberProbe(probe: string, scope: vscode.Uri | 'workspace' = 'workspace'): Promise<void> {
+    await this.probes.remember(probe, scope);
   }
 
   /**
-   * Lets the user choose probe data: workspace files that look like probe sets, or any file or
-   * folder. Returns the chosen path, or undefined when dismissed.
+   * Lets the user choose probe data: workspace files that look like probe sets (with their
+   * shape and, given a model, whether they fit it), or any file or folder. Returns the chosen
+   * path, or undefined when dismissed.
    */
-  async pickProbe(): Promise<string | undefined> {
-    const found = await vscode.workspace.findFiles(
-      '**/*.{npy,npz,csv}',
-      '**/{node_modules,.git,dist,out}/**',
-      50,
-    );
-    type Item = vscode.QuickPickItem & { action: 'path' | 'file' | 'folder'; fsPath?: string };
-    const items: Item[] = found
-      .filter((u) => !/activations|dump/i.test(u.fsPath))
-      .map((u) => ({
-        label: `$(file) ${vscode.workspace.asRelativePath(u)}`,
-        action: 'path' as const,
-        fsPath: u.fsPath,
-      }));
-    items.push(
-      { label: '$(folder-opened) Browse for a file…', action: 'file' },
-      { label: '$(file-media) Browse for a folder of images…', action: 'folder' },
-    );
-    const pick = await vscode.window.showQuickPick(items, {
-      title: 'MemLens: Select Probe Data',
-      placeHolder:
-        'Unlabelled in-distribution inputs the models are run on (.npy, .npz, .csv or images)',
-    });
-    if (!pick) return undefined;
-    if (pick.action === 'path') return pick.fsPath;
-    const chosen = await vscode.window.showOpenDialog({
-      canSelectFiles: pick.action === 'file',
-      canSelectFolders: pick.action === 'folder',
-      canSelectMany: false,
-      openLabel: 'Use as Probe Data',
-      filters: pick.action === 'file' ? { 'Probe data': ['npy', 'npz', 'csv'] } : undefined,
-    });
-    return chosen?.[0]?.fsPath;
+  pickProbe(model?: vscode.Uri): Promise<string | undefined> {
+    return this.probes.pick(model);
   }
 
-  /** The probe data for an analysis; when none is set, a prompt (not an error) offers to pick it. */
+  /**
+   * The probe data for an analysis, checked in the background for integer or constant values;
+   * when none is set, a prompt (not an error) offers to pick it.
+   */
   private async ensureProbe(scope: vscode.Uri): Promise<string | undefined> {
     const probe = this.probeFor(scope);
-    if (probe) return probe;
+    if (probe) {
+      void this.probes.warnAbout(probe);
+      return probe;
+    }
     const choice = await vscode.window.showInformationMessage(
       'MemLens needs probe data to run a model: unlabelled, in-distribution inputs (.npy, .npz, .csv or a folder of images). Choose them once for this workspace, or set memlens.probeData.',
       'Select Probe Data',
     );
     if (choice !== 'Select Probe Data') return undefined;
-    const picked = await this.pickProbe();
-    if (picked) await this.rememberProbe(picked);
+    const picked = await this.pickProbe(scope);
+    if (picked) {
+      await this.rememberProbe(picked);
+      void this.probes.warnAbout(picked);
+    }
     return picked;
   }
 
@@ -218,6 +211,11 @@ export class AnalysisService implements vscode.Disposable {
       if (err instanceof UserError && err.message.includes(NEEDS_FACTORY)) {
         this.log.warn(err.message);
         if (await this.pickFactory(uri)) return this.analyze(uri);
+        return undefined;
+      }
+      // The probe does not fit the model's input: the error offers other probe data for it.
+      if (err instanceof UserError && err.message.includes(PROBE_MISFIT)) {
+        this.probes.offerOnMisfit(uri, err.message, () => void this.analyze(uri));
         return undefined;
       }
       this.statusBar.failed(err);

@@ -25,6 +25,9 @@ export interface CommandContext {
 
 type Handler = (...args: unknown[]) => unknown;
 
+/** Files read as probe data when given to Select Probe Data (not models to choose one for). */
+const PROBE_FILE = /\.(npy|npz|csv|tsv|jsonl|ndjson)$/i;
+
 /** A command's target: a Uri, a path or URI string, or an item of the models tree (its model). */
 function toUri(arg: unknown): vscode.Uri | undefined {
   if (arg instanceof vscode.Uri) return arg;
@@ -329,13 +332,42 @@ export const COMMANDS: Record<string, (ctx: CommandContext) => Handler> = {
     return result.report;
   },
 
-  /** (probe?: Uri | string) => string | undefined: remembers the probe data for this workspace. */
-  'memlens.selectProbe': (ctx) => async (arg?: unknown) => {
-    const probe = toUri(arg)?.fsPath ?? (await ctx.service.pickProbe());
+  /**
+   * (probe?: Uri | string, options?: { scope: Uri | string | 'workspace', forget?: true }) =>
+   * string | undefined: remembers probe data for a model, a folder or the workspace (the
+   * default). Invoked on a model (explorer menu, or a model file as the first argument), it
+   * asks which of the three and offers the probes that fit that model. `forget` drops the
+   * scope's choice (it then follows its folder, the setting, the workspace).
+   */
+  'memlens.selectProbe': (ctx) => async (arg?: unknown, options?: unknown) => {
+    const given = toUri(arg);
+    const opts = options as { scope?: unknown; forget?: unknown } | undefined;
+    let scope: vscode.Uri | 'workspace' | undefined =
+      opts?.scope === 'workspace' ? 'workspace' : toUri(opts?.scope);
+    let probe = given?.fsPath;
+    // The explorer passes (clicked, selected[]); a model file is a model, not its probe.
+    const onModel =
+      given !== undefined &&
+      scope === undefined &&
+      (Array.isArray(options) ||
+        (isAnalysableFile(given.fsPath) && !PROBE_FILE.test(given.fsPath)));
+    let model: vscode.Uri | undefined;
+    if (onModel) {
+      model = given;
+      probe = undefined;
+      scope = await ctx.service.probes.askScope(given);
+      if (!scope) return undefined;
+    } else if (scope instanceof vscode.Uri) model = scope;
+    scope ??= 'workspace';
+    if (opts?.forget === true) {
+      await ctx.service.probes.remember(undefined, scope);
+      return undefined;
+    }
+    probe ??= await ctx.service.pickProbe(model ?? activeModel());
     if (!probe) return undefined;
-    await ctx.service.rememberProbe(probe);
+    await ctx.service.rememberProbe(probe, scope);
     const setting = vscode.workspace.getConfiguration('memlens').get<string>('probeData', '');
-    if (setting) {
+    if (setting && scope === 'workspace') {
       void vscode.window.showWarningMessage(
         `MemLens: the setting memlens.probeData (${setting}) takes precedence over this choice.`,
       );

@@ -37,6 +37,10 @@ export interface MemLensApi {
   results(
     modelPath: string,
   ): { context: ResultContext; current: boolean; signature: string | null }[];
+  /** The probe data an analysis of `uri` would use (its own choice, its folder's, the setting, the workspace's). */
+  probeFor(uri: vscode.Uri): string | undefined;
+  /** The error of the latest analysis whose probe did not fit its model. */
+  lastProbeMisfit(): string | undefined;
 }
 
 export function activate(context: vscode.ExtensionContext): MemLensApi {
@@ -95,7 +99,14 @@ export function activate(context: vscode.ExtensionContext): MemLensApi {
       signature: e.signature?.kind ?? null,
     }));
   };
-  return { activationMs, moduleLoadMs, lastJob: () => service.lastJob, results };
+  return {
+    activationMs,
+    moduleLoadMs,
+    lastJob: () => service.lastJob,
+    results,
+    probeFor: (uri) => service.probeFor(uri),
+    lastProbeMisfit: () => service.probes.lastMisfit,
+  };
 }
 
 /** Everything is owned by context.subscriptions; running jobs are killed by the service's dispose. */
