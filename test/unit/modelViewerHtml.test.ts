@@ -243,3 +243,31 @@ void test('timestamps read as "3 minutes ago (2026-12-03 09:14)"', () => {
     /Analysed 3 minutes ago \(2026-12-03 09:14\) on wasm\./,
   );
 });
+
+void test('the result says which context it is from, and links to the others', () => {
+  const now = new Date('2026-12-03T09:17:00');
+  const entry = {
+    analysedAt: now.toISOString(),
+    entropyMedian: 1,
+    miMedian: 0.5,
+    backend: null,
+    signature: null,
+    context: {
+      id: 'a',
+      kind: 'alone',
+      probe: '/w/p.npy',
+      reference: null,
+      settings: '600 samples',
+    },
+  } as ResultEntry;
+  const one = modelViewerHtml(
+    input({ entry, now, context: { label: 'alone, on p.npy', results: 1 } }),
+  );
+  assert.match(text(one), /Result alone, on p\.npy \(600 samples\)\./);
+  assert.ok(!one.includes('memlens.switchResult'));
+  const three = modelViewerHtml(
+    input({ entry, now, context: { label: 'alone, on p.npy', results: 3 } }),
+  );
+  assert.match(text(three), /2 other result\(s\): Switch result ?\./);
+  assert.ok(three.includes('command:memlens.switchResult?'));
+});

@@ -9,6 +9,7 @@ import { UserError } from '../../core/errors';
 import type { AnalysisService } from './analysisService';
 import type { ModelOutline } from '../child/protocol';
 import { modelViewerHtml } from '../logic/modelViewerHtml';
+import { contextLabel } from '../logic/resultContext';
 import { makeNonce } from '../logic/webviewCsp';
 
 export const MODEL_EDITOR_TYPES = ['memlens.modelFile', 'memlens.modelFileOption'] as const;
@@ -27,7 +28,12 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider 
     const modelPath = document.uri.fsPath;
     panel.webview.options = {
       enableScripts: false,
-      enableCommandUris: ['memlens.analyze', 'memlens.openReport', 'memlens.selectProbe'],
+      enableCommandUris: [
+        'memlens.analyze',
+        'memlens.openReport',
+        'memlens.selectProbe',
+        'memlens.switchResult',
+      ],
       localResourceRoots: [],
     };
     let outline: ModelOutline | null = null;
@@ -35,12 +41,21 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider 
     /** The probe the outline was checked against (undefined: none selected). */
     let checkedProbe: string | undefined;
     const render = (): void => {
+      const entry = this.service.store.latest(modelPath) ?? null;
       panel.webview.html = modelViewerHtml({
         displayPath: vscode.workspace.asRelativePath(modelPath),
         modelPath,
         outline,
         outlineNote: note,
-        entry: this.service.store.latest(modelPath) ?? null,
+        entry,
+        ...(entry
+          ? {
+              context: {
+                label: contextLabel(entry.context, (p) => vscode.workspace.asRelativePath(p)),
+                results: this.service.store.results(modelPath).length,
+              },
+            }
+          : {}),
         nonce: makeNonce(),
         now: new Date(),
         ...(checkedProbe === undefined

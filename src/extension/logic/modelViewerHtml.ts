@@ -23,6 +23,8 @@ export interface ModelViewerInput {
   /** Why the layers are not shown ("loading…", a one-line error), when outline is null. */
   outlineNote: string | null;
   entry: ResultEntry | null;
+  /** The entry's context in words ("alone, on probe.npy"), and how many results the model keeps. */
+  context?: { label: string; results: number };
   nonce: string;
   /** The current time, for "analysed 3 minutes ago". */
   now: Date;
@@ -175,6 +177,13 @@ export function modelViewerHtml(input: ModelViewerInput): string {
       `${escapeHtml(entry.signature ? signatureLabel(entry.signature.kind) : 'no reference (set memlens.baseline or compare)')}</p>` +
       (entry.signature ? `<p class="note">${escapeHtml(entry.signature.explanation)}</p>` : '') +
       `<p class="note">Analysed ${escapeHtml(readableTimestamp(entry.analysedAt, input.now))}${entry.backend ? ` on ${escapeHtml(entry.backend)}` : ''}.</p>` +
+      (input.context
+        ? `<p class="note">Result ${escapeHtml(input.context.label)} (${escapeHtml(entry.context.settings)}).` +
+          (input.context.results > 1
+            ? ` ${input.context.results - 1} other result(s): ${link(commandLink('memlens.switchResult', input.modelPath), 'Switch result')}.`
+            : '') +
+          '</p>'
+        : '') +
       `<p>${link(commandLink('memlens.openReport', input.modelPath), 'Open report')} · ` +
       `${link(commandLink('memlens.analyze', input.modelPath), 'Analyze again')}</p>`
     : `<p>Not analysed yet. ${link(commandLink('memlens.analyze', input.modelPath), 'Analyze memorization')}</p>`;
