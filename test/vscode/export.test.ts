@@ -1,10 +1,12 @@
 // memlens.exportReport writes the latest report of a model as JSON and as CSV (one row per
 // layer), without a dialog when the destination is given. Set-up: the shortcut model has a result.
 import * as assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import * as vscode from 'vscode';
 import type { AnalysisReport } from '../../src/core/report/schema';
 import { analysedShortcut, denseLayers, shortcutModel, workspaceUri } from './workspace';
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('export', () => {
   before(analysedShortcut);
@@ -39,5 +41,29 @@ describe('export', () => {
       rows.map((r) => ({ name: r[col('layer')], units: Number(r[col('neurons')]) })),
       denseLayers(shortcutModel()),
     );
+  });
+
+  it('asks which report, defaulting to the active one, and names the file after the model', async () => {
+    // Two analysed models, the shortcut model's report the active one.
+    const epoch12 = workspaceUri('models', 'shortcut-onset', 'epoch-12', 'model.json');
+    assert.ok(await vscode.commands.executeCommand('memlens.analyze', epoch12));
+    await analysedShortcut();
+    const dest = workspaceUri('shortcut-memlens.json');
+    rmSync(dest.fsPath, { force: true });
+    let settled = false;
+    const exported = Promise.resolve(
+      vscode.commands.executeCommand<string | undefined>('memlens.exportReport'),
+    ).finally(() => (settled = true));
+    // Accept what each question proposes: the first item of the pick (the active report), then
+    // the path code-server's own save dialog holds. Nothing is open between them: a no-op.
+    for (let i = 0; i < 120 && !settled; i++) {
+      await pause(500);
+      if (!settled)
+        await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
+    }
+    assert.equal(await exported, dest.fsPath);
+    const report = JSON.parse(readFileSync(dest.fsPath, 'utf8')) as AnalysisReport;
+    assert.equal(report.schema, 'memlens.report');
+    assert.equal(report.model.path, shortcutModel().fsPath);
   });
 });
