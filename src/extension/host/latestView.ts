@@ -65,7 +65,15 @@ export class LatestAnalysisView implements vscode.WebviewViewProvider, vscode.Di
 
   /** The id of the newest result: the latest compare when it is newer than the newest analysis. */
   private newestReportId(): string | undefined {
-    const entry = this.service.store.newest();
+    const [first, second] = this.service.store.entries();
+    // A baseline measured for another model's reading is stored just after that model: the
+    // view follows the model read against it, not the baseline's own result.
+    const entry =
+      first &&
+      second?.signatureSource === 'baseline' &&
+      second.signature?.reference === first.modelPath
+        ? second
+        : first;
     const compare = this.service.store.latestCompare();
     if (compare && (!entry || compare.createdAt >= entry.analysedAt))
       return compareReportId(compare.key);
