@@ -52,6 +52,7 @@ void test('a model against its baseline reads the signature compare reads with t
       independent,
       opts,
     );
+    assert.ok(signature && baselineReport);
     // Shared latent: every pair's I is far above the independent baseline's.
     assert.ok(signature.miRatio > 1.5 || signature.miComparison === 'difference');
     assert.equal(signature.reference, independent);
@@ -106,6 +107,20 @@ void test('a baseline that cannot serve is refused in one line: itself, a model 
     );
     await refused(wide, a, /not comparable with .*measured layers fc1 \(3\), fc2 \(1\)/);
     await refused(renamed, a, /must have the layers of .* \(fc1, fc2\): .*unknown layer 'fc1'/);
+    // A workspace-wide baseline (notComparable: 'alone'): the model is read alone, saying why.
+    const lone = await analyze(a, opts);
+    for (const [baseline, why] of [
+      [wide, /measured layers fc1 \(3\), fc2 \(1\)/],
+      [renamed, /lacks the layers fc1, fc2/],
+    ] as const) {
+      const alone = await analyzeAgainstBaseline(a, baseline, { ...opts, notComparable: 'alone' });
+      assert.equal(alone.signature, null);
+      assert.equal(alone.baselineReport, null);
+      assert.equal(alone.report.signature, undefined);
+      const flag = alone.report.flags.find((f) => f.code === 'baseline-not-comparable');
+      assert.ok(flag && why.test(flag.message) && flag.message.includes(baseline), flag?.message);
+      assert.deepEqual(alone.report.summary, lone.summary, 'the measurement is kept');
+    }
   } finally {
     cleanup();
   }

@@ -20,14 +20,35 @@ export interface BaselineOptions extends AnalyzeOptions {
   thresholds?: Partial<SignatureThresholds>;
   /** Bootstrap replicates of the median-I interval (default 1,000). */
   bootstrapReplicates?: number;
+  /**
+   * A baseline that turns out not comparable after measuring (other layers, widths, outputs):
+   * `refuse` (default) throws; `alone` keeps the model's measurement and reads it alone, with
+   * a flag saying why (a workspace-wide baseline meets models of other architectures).
+   */
+  notComparable?: 'refuse' | 'alone';
 }
 
 export interface BaselineAnalysis {
   /** The model's report, carrying the signature and the baseline-signature flag. */
   report: AnalysisReport;
-  signature: Signature;
+  /** Null only with `notComparable: 'alone'` when the baseline could not serve. */
+  signature: Signature | null;
   /** The baseline's own report, measured on the model's layers (for charts beside the model's). */
-  baselineReport: AnalysisReport;
+  baselineReport: AnalysisReport | null;
+}
+
+/** The model read alone, flagged with why the baseline could not serve. */
+function readAlone(report: AnalysisReport, baseline: string, why: string): BaselineAnalysis {
+  const flag = {
+    code: 'baseline-not-comparable',
+    message: `the baseline ${baseline} is not comparable with this model (${why}): read alone, without a signature`,
+    threshold: 'same measured layers, widths, outputs and probe',
+  };
+  return {
+    report: { ...report, flags: [flag, ...report.flags] },
+    signature: null,
+    baselineReport: null,
+  };
 }
 
 /**
@@ -76,6 +97,8 @@ export async function analyzeAgainstBaseline(
     });
   } catch (err) {
     if (err instanceof CancelledError || !(err instanceof UserError)) throw err;
+    if (opts.notComparable === 'alone')
+      return readAlone(mine.report, baseline, `it lacks the layers ${layers.join(', ')}`);
     throw new UserError(
       `${baseline}: the baseline must have the layers of ${source} (${layers.join(', ')}): ${err.message}`,
     );
@@ -85,6 +108,7 @@ export async function analyzeAgainstBaseline(
     { path: source, result: mine },
   );
   if (why !== null) {
+    if (opts.notComparable === 'alone') return readAlone(mine.report, baseline, why);
     throw new UserError(`${baseline}: the baseline is not comparable with ${source}: ${why}`);
   }
   const thresholds = { ...DEFAULT_THRESHOLDS, ...opts.thresholds };

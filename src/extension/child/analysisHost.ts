@@ -144,9 +144,12 @@ async function run(job: JobRequest): Promise<unknown> {
               ...measuredOf(measurements),
             }
           : {
+              // memlens.baseline applies to every model of the workspace: one of another
+              // architecture is read alone (flagged), not refused after being measured.
               ...(await analyzeAgainstBaseline(job.source, job.baseline, {
                 ...opts,
                 thresholds: job.params.thresholds,
+                notComparable: 'alone',
               })),
               ...measuredOf(measurements),
             };

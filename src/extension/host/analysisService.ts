@@ -183,6 +183,8 @@ export class AnalysisService implements vscode.Disposable {
       });
       if (!result) return undefined;
       this.noteJob(`Analyzing ${label}`, result);
+      const lone = result.report.flags.find((f) => f.code === 'baseline-not-comparable');
+      if (lone) void vscode.window.showWarningMessage(`MemLens: ${label}: ${lone.message}.`);
       this.statusBar.succeeded({ model });
       await this.store.putAnalysis(model, key, result.report, result.signature);
       if (baseline && result.baselineReport) {
