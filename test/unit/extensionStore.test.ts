@@ -361,3 +361,32 @@ void test('a result stored while the index is still loading is kept, and listene
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+void test('newest: the model analysed last, not a baseline measured for its reading; kept on reload', async () => {
+  const dir = tempDir();
+  try {
+    const store = new ResultStore(dir);
+    await store.load();
+    const model = report('/w/shortcut/model.json', 1.2, 0.9, '2026-01-01T10:00:00.000Z');
+    await store.putAnalysis('/w/shortcut/model.json', '1'.repeat(64), model, heuristic);
+    // The baseline's own report comes after, and is newer.
+    const base = report('/w/shortcut-baseline/model.json', 2, 0.3, '2026-01-01T10:00:01.000Z');
+    await store.putAnalysis(
+      '/w/shortcut-baseline/model.json',
+      '2'.repeat(64),
+      base,
+      null,
+      undefined,
+      false,
+    );
+    assert.equal(store.entries()[0].modelPath, '/w/shortcut-baseline/model.json');
+    assert.equal(store.newest()?.modelPath, '/w/shortcut/model.json');
+    const again = new ResultStore(dir);
+    await again.load();
+    assert.equal(again.newest()?.modelPath, '/w/shortcut/model.json');
+    await again.clear();
+    assert.equal(again.newest(), undefined);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -65,15 +65,8 @@ export class LatestAnalysisView implements vscode.WebviewViewProvider, vscode.Di
 
   /** The id of the newest result: the latest compare when it is newer than the newest analysis. */
   private newestReportId(): string | undefined {
-    const [first, second] = this.service.store.entries();
-    // A baseline measured for another model's reading is stored just after that model: the
-    // view follows the model read against it, not the baseline's own result.
-    const entry =
-      first &&
-      second?.signatureSource === 'baseline' &&
-      second.signature?.reference === first.modelPath
-        ? second
-        : first;
+    // The model the user analysed last, not a baseline measured for its reading.
+    const entry = this.service.store.newest();
     const compare = this.service.store.latestCompare();
     if (compare && (!entry || compare.createdAt >= entry.analysedAt))
       return compareReportId(compare.key);

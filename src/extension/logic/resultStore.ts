@@ -50,6 +50,8 @@ interface IndexFile {
   entries: ResultEntry[];
   /** Per model path, the id of the context shown (lenses, tree, viewer). */
   current: Record<string, string>;
+  /** The model of the latest result a user asked for (not a baseline measured on the side). */
+  newest?: string;
   compares: { key: string; createdAt: string; paths: string[] }[];
 }
 
@@ -74,6 +76,7 @@ export class ResultStore {
   /** Per model path, its results newest first. */
   private resultsByPath = new Map<string, ResultEntry[]>();
   private currentByPath = new Map<string, string>();
+  private newestPath: string | undefined;
   private compares: IndexFile['compares'] = [];
   private listeners = new Set<StoreListener>();
   /** Index writes run one after another, each writing the state current when it starts. */
@@ -117,6 +120,7 @@ export class ResultStore {
   private async readIndex(): Promise<void> {
     this.resultsByPath = new Map();
     this.currentByPath = new Map();
+    this.newestPath = undefined;
     this.compares = [];
     try {
       const parsed = JSON.parse(await fs.readFile(this.indexFile, 'utf8')) as
@@ -124,6 +128,7 @@ export class ResultStore {
       if (parsed.version === 2 && Array.isArray(parsed.entries)) {
         for (const e of parsed.entries) this.addResult(e, false);
         for (const [p, id] of Object.entries(parsed.current ?? {})) this.currentByPath.set(p, id);
+        this.newestPath = typeof parsed.newest === 'string' ? parsed.newest : undefined;
         this.compares = Array.isArray(parsed.compares) ? parsed.compares : [];
       } else if (parsed.version === 1 && Array.isArray(parsed.entries)) {
         // Indexes written before checkedAt existed: the analysis time is the last check.
@@ -168,6 +173,7 @@ export class ResultStore {
         version: 2,
         entries: [...this.resultsByPath.values()].flat(),
         current: Object.fromEntries(this.currentByPath),
+        ...(this.newestPath === undefined ? {} : { newest: this.newestPath }),
         compares: this.compares,
       };
       await fs.mkdir(this.dir, { recursive: true });
@@ -211,9 +217,12 @@ export class ResultStore {
     return true;
   }
 
-  /** The most recent entry overall (for the side panel). */
+  /**
+   * The result the user asked for last (for the side panel): the model of the latest analysis
+   * or compare, not a baseline measured for its reading; else the most recent entry.
+   */
   newest(): ResultEntry | undefined {
-    return this.entries()[0];
+    return (this.newestPath && this.latest(this.newestPath)) || this.entries()[0];
   }
 
   /** A cached report by key, or undefined when it is not (or no longer) stored. */
@@ -288,6 +297,7 @@ export class ResultStore {
       context: analysisContext(report, signature),
     };
     this.addResult(entry, becomeCurrent || !this.currentByPath.has(resolved));
+    if (becomeCurrent) this.newestPath = resolved;
     await this.save();
     return entry;
   }
@@ -348,6 +358,7 @@ export class ResultStore {
     await this.loaded;
     this.resultsByPath.clear();
     this.currentByPath.clear();
+    this.newestPath = undefined;
     this.compares = [];
     await fs.rm(path.join(this.dir, 'reports'), { recursive: true, force: true });
     await fs.rm(path.join(this.dir, 'compares'), { recursive: true, force: true });
