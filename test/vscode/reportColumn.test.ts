@@ -62,8 +62,8 @@ describe('report column', () => {
 
     // With a report focused, Beside would be a new column to its right.
     await vscode.commands.executeCommand('workbench.action.focusSecondEditorGroup');
-    const generalising = workspaceUri('models', 'generalising', 'model.json');
-    assert.ok(await vscode.commands.executeCommand('memlens.analyze', generalising));
+    const epoch12 = workspaceUri('models', 'shortcut-onset', 'epoch-12', 'model.json');
+    assert.ok(await vscode.commands.executeCommand('memlens.analyze', epoch12));
     await reportTabs(2);
 
     await vscode.commands.executeCommand('workbench.action.focusSecondEditorGroup');
@@ -83,14 +83,11 @@ describe('report column', () => {
     assert.equal(groups[0].group.viewColumn, first.group.viewColumn);
     assert.equal(groups[0].labels.filter((l) => /compare \(2 models\)/.test(l)).length, 1);
 
-    // A report already open is revealed, not opened again.
-    await vscode.commands.executeCommand('memlens.openReport', shortcutModel());
+    // A report already open is revealed, not opened again (the compare's tab is the active one).
+    await vscode.commands.executeCommand('memlens.openReport', epoch12);
     await waitFor(
-      'the shortcut report as the active tab of the report column',
-      () =>
-        /shortcut\/model\.json/.test(reportGroups()[0]?.group.activeTab?.label ?? '')
-          ? true
-          : undefined,
+      'the epoch-12 report as the active tab of the report column',
+      () => (/epoch-12/.test(reportGroups()[0]?.group.activeTab?.label ?? '') ? true : undefined),
       [vscode.window.tabGroups.onDidChangeTabs],
     );
     assert.equal(reportTabCount(), 3);
