@@ -1317,9 +1317,13 @@ export function orderingTable(report: CompareReport, axis: 'entropy' | 'mi'): Ta
   };
 }
 
-/** Why there is no ranking without a target. */
+/** Why there is no ranking without a target (the standalone report names the CLI flag). */
 export const NO_TARGET_NOTE =
   'Without a target there is no single best: higher H with lower I is better against shortcut learning, lower H with higher I against label-noise memorization. The lists order the models by each measure alone; name the failure mode to guard against (memlens compare --target shortcut or --target label-noise) to rank them.';
+
+/** The same inside VS Code, where the target is a setting. */
+export const NO_TARGET_NOTE_VSCODE =
+  'Without a target there is no single best: higher H with lower I is better against shortcut learning, lower H with higher I against label-noise memorization. The lists order the models by each measure alone; set memlens.target to shortcut or label-noise (the failure mode to guard against) and compare again to rank them.';
 
 /** The ranking section: its tables, each with an id and a caption, and the lines under them. */
 export interface RankingSection {
@@ -1329,9 +1333,10 @@ export interface RankingSection {
 
 /**
  * With a target (or the ranks of a version 1 report): the ranking table and its rule. Without
- * one: the models by median H and by median I, each highest first, and why there is no best.
+ * one: the models by median H and by median I, each highest first, and why there is no best
+ * (`inVsCode`: in the words of the extension's settings rather than the CLI's flags).
  */
-export function rankingSection(report: CompareReport): RankingSection {
+export function rankingSection(report: CompareReport, inVsCode = false): RankingSection {
   const r = normalizeCompare(report);
   if (hasRanking(r)) {
     const target =
@@ -1358,7 +1363,7 @@ export function rankingSection(report: CompareReport): RankingSection {
         table: orderingTable(r, 'mi'),
       },
     ],
-    notes: [NO_TARGET_NOTE],
+    notes: [inVsCode ? NO_TARGET_NOTE_VSCODE : NO_TARGET_NOTE],
   };
 }
 

@@ -428,7 +428,7 @@ export class ReportView {
         ),
       );
       const ranking = el('section', 'ml-ranking');
-      const section = rankingSection(report);
+      const section = rankingSection(report, this.host.runCommand !== undefined);
       const tables = section.tables.map((t) => renderTable(t.id, t.table, this.host, t.caption));
       ranking.append(tables.length > 1 ? el('div', 'ml-orderings', ...tables) : tables[0]);
       for (const note of section.notes) ranking.append(el('p', 'ml-muted', note));

@@ -603,6 +603,9 @@ void test('without a target: the models by median H and by median I, and no sing
   assert.equal(section.tables[0].table.rows[0].path, 'runs/random/model.json');
   assert.deepEqual(section.notes, [NO_TARGET_NOTE]);
   assert.ok(NO_TARGET_NOTE.startsWith('Without a target there is no single best'));
+  // Inside VS Code the note names the setting, never a CLI flag.
+  const hosted = rankingSection(report, true).notes[0];
+  assert.ok(hosted.includes('memlens.target') && !/--|memlens compare/.test(hosted), hosted);
   // A reference but no target: the same, over the models other than the reference.
   const baseline = { ...tinyCompare(), target: null, ranking: [] };
   assert.deepEqual(
