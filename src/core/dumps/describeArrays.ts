@@ -6,8 +6,7 @@
  */
 import * as path from 'node:path';
 import { UserError } from '../errors';
-import type { NpyDtype } from '../io/npy';
-import { isNpy, parseNpy } from '../io/npy';
+import { NPY_DTYPE_NAMES, isNpy, parseNpy } from '../io/npy';
 import { isZip, parseNpz } from '../io/npz';
 import { readInput } from '../io/readInput';
 import { parseSafetensors } from '../io/safetensors';
@@ -33,20 +32,6 @@ export interface ArraysDescription {
   probe?: { shape: number[] } | { error: string };
 }
 
-const NPY_DTYPES: Record<NpyDtype, string> = {
-  f4: 'float32',
-  f8: 'float64',
-  i1: 'int8',
-  u1: 'uint8',
-  b1: 'bool',
-  i2: 'int16',
-  u2: 'uint16',
-  i4: 'int32',
-  u4: 'uint32',
-  i8: 'int64',
-  u8: 'uint64',
-};
-
 const SAFETENSORS_DTYPES: Record<string, string> = {
   F64: 'float64',
   F32: 'float32',
@@ -60,13 +45,17 @@ async function readArrays(file: string): Promise<ArraySummary[]> {
   if (isNpy(bytes) || ext === '.npy') {
     const a = parseNpy(bytes, file);
     return [
-      { name: path.basename(file, path.extname(file)), dtype: NPY_DTYPES[a.dtype], shape: a.shape },
+      {
+        name: path.basename(file, path.extname(file)),
+        dtype: NPY_DTYPE_NAMES[a.dtype],
+        shape: a.shape,
+      },
     ];
   }
   if (isZip(bytes) || ext === '.npz')
     return parseNpz(bytes, file).map(({ name, array }) => ({
       name,
-      dtype: NPY_DTYPES[array.dtype],
+      dtype: NPY_DTYPE_NAMES[array.dtype],
       shape: array.shape,
     }));
   return parseSafetensors(bytes, file).map(({ name, dtype, shape }) => ({

@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import type { ActivationMatrix, LayerSlice } from '../activations';
 import { fromRowMajor } from '../activations';
 import { UserError } from '../errors';
-import { isNpy, parseNpy } from './npy';
+import { NPY_DTYPE_NAMES, isNpy, parseNpy } from './npy';
 
 export interface ActivationsNpyOptions {
   /** k of the MI estimator: the file needs at least k + 1 examples (default 3). */
@@ -52,7 +52,7 @@ export function activationsFromNpy(
   const k = opts.k ?? 3;
   const descr = peekDescr(bytes);
   if (descr !== undefined && !/^[<>=|]f[48]$/.test(descr)) {
-    const known = DTYPE_NAMES[descr.replace(/^[<>=|]/, '')];
+    const known = NPY_DTYPE_NAMES[descr.replace(/^[<>=|]/, '')];
     throw new UserError(
       `${name}: unsupported dtype '${descr}'${known ? ` (${known})` : ''}: expected float32 or float64 activations`,
     );
@@ -124,22 +124,6 @@ export function layersFromSizes(
   });
   return layers;
 }
-
-const DTYPE_NAMES: Record<string, string> = {
-  f2: 'float16',
-  i1: 'int8',
-  u1: 'uint8',
-  b1: 'bool',
-  i2: 'int16',
-  u2: 'uint16',
-  i4: 'int32',
-  u4: 'uint32',
-  i8: 'int64',
-  u8: 'uint64',
-  c8: 'complex64',
-  c16: 'complex128',
-  O: 'object',
-};
 
 /** The 'descr' of a .npy header, or undefined when the bytes are not a readable .npy header. */
 function peekDescr(bytes: Uint8Array): string | undefined {

@@ -3,6 +3,25 @@ import { excerpt, UserError } from '../errors';
 /** numpy dtypes MemLens reads, as they appear in a .npy header ('<f4', '|u1', ...). */
 export type NpyDtype = 'f4' | 'f8' | 'i1' | 'u1' | 'i2' | 'u2' | 'i4' | 'u4' | 'i8' | 'u8' | 'b1';
 
+/** The numpy names of .npy type codes (byte order stripped), for messages and viewers. */
+export const NPY_DTYPE_NAMES: Readonly<Record<string, string>> = {
+  f2: 'float16',
+  f4: 'float32',
+  f8: 'float64',
+  i1: 'int8',
+  u1: 'uint8',
+  b1: 'bool',
+  i2: 'int16',
+  u2: 'uint16',
+  i4: 'int32',
+  u4: 'uint32',
+  i8: 'int64',
+  u8: 'uint64',
+  c8: 'complex64',
+  c16: 'complex128',
+  O: 'object',
+};
+
 export type NumericArray =
   | Float32Array
   | Float64Array

@@ -9,7 +9,7 @@ import { createReadStream, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { Inflate } from 'fflate';
 import { UserError } from '../errors';
-import { isNpy, parseNpy, parseNpyHeader, toFloat64 } from '../io/npy';
+import { NPY_DTYPE_NAMES, isNpy, parseNpy, parseNpyHeader, toFloat64 } from '../io/npy';
 import { isZip, zipEntries } from '../io/zip';
 import { readInput } from '../io/readInput';
 import { parseCsv, parseJsonl } from './text';
@@ -37,20 +37,6 @@ export interface ProbePeek {
   data: Float64Array;
   rows: number;
 }
-
-const DTYPE_NAMES: Record<string, string> = {
-  f4: 'float32',
-  f8: 'float64',
-  i1: 'int8',
-  u1: 'uint8',
-  b1: 'bool',
-  i2: 'int16',
-  u2: 'uint16',
-  i4: 'int32',
-  u4: 'uint32',
-  i8: 'int64',
-  u8: 'uint64',
-};
 
 /**
  * The array loadProbe takes from an .npz with these members: the one named `wanted`, the only
@@ -155,7 +141,7 @@ function peekNpy(prefix: Uint8Array, length: number, name: string): ProbePeek {
   );
   return {
     shape: shape.length === 1 ? [shape[0], 1] : shape,
-    dtype: DTYPE_NAMES[/([a-zA-Z]\d+)$/.exec(header.descr)?.[1] ?? ''] ?? header.descr,
+    dtype: NPY_DTYPE_NAMES[/([a-zA-Z]\d+)$/.exec(header.descr)?.[1] ?? ''] ?? header.descr,
     rowsCounted: true,
     data: toFloat64(part.data),
     rows,
@@ -170,7 +156,7 @@ function peekWhole(bytes: Uint8Array, name: string): ProbePeek {
   const size = shape.slice(1).reduce((x, y) => x * y, 1);
   return {
     shape,
-    dtype: DTYPE_NAMES[a.dtype],
+    dtype: NPY_DTYPE_NAMES[a.dtype],
     rowsCounted: true,
     data: toFloat64(a.data).subarray(0, rows * size),
     rows,
