@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { groupDir, groupModels, modelDisplayName } from '../../src/extension/logic/modelGroups';
+import { groupDir, groupModels, treeLabel } from '../../src/extension/logic/modelGroups';
 import { contextLabel, settingsText } from '../../src/extension/logic/resultContext';
 import type { ResultEntry } from '../../src/extension/logic/resultStore';
 
@@ -21,9 +21,9 @@ function entry(modelPath: string): ResultEntry {
 }
 
 void test('a folder model is listed in its parent folder by folder/marker; files by name', () => {
-  assert.equal(modelDisplayName('/w/runs/a/epoch-1/model.json'), 'epoch-1/model.json');
+  assert.equal(treeLabel('/w/runs/a/epoch-1/model.json'), 'epoch-1/model.json');
   assert.equal(groupDir('/w/runs/a/epoch-1/model.json'), '/w/runs/a');
-  assert.equal(modelDisplayName('/w/ckpt/net.onnx'), 'net.onnx');
+  assert.equal(treeLabel('/w/ckpt/net.onnx'), 'net.onnx');
   assert.equal(groupDir('/w/ckpt/net.onnx'), '/w/ckpt');
 });
 

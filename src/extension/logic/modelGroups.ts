@@ -20,8 +20,8 @@ export interface ModelGroup {
   models: ModelItem[];
 }
 
-/** The name a user recognises: the folder with a folder model's marker (model.json), else the file name. */
-export function modelDisplayName(modelPath: string): string {
+/** The tree label: the folder with a folder model's marker (`shortcut/model.json`), else the file name. */
+export function treeLabel(modelPath: string): string {
   const base = path.basename(modelPath);
   return isFolderMarker(modelPath) ? `${path.basename(path.dirname(modelPath))}/${base}` : base;
 }
@@ -44,7 +44,7 @@ export function groupModels(entries: ResultEntry[]): ModelGroup[] {
     .map(([dir, group]) => ({
       dir,
       models: group
-        .map((entry) => ({ entry, label: modelDisplayName(entry.modelPath) }))
+        .map((entry) => ({ entry, label: treeLabel(entry.modelPath) }))
         .sort((a, b) => a.label.localeCompare(b.label)),
     }));
 }
