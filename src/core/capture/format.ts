@@ -1,6 +1,6 @@
 import type { ActivationMatrix } from '../activations';
 import type { JobOptions } from '../progress';
-import type { ProbeSet } from '../probe/types';
+import type { ImageScale, ProbeSet } from '../probe/types';
 
 /** The compute backends MemLens can run a TF.js model on, in the order they are tried. */
 export type BackendName = 'tfjs-node' | 'wasm' | 'cpu';
@@ -47,6 +47,11 @@ export interface CaptureOptions extends JobOptions {
   sequence?: SequenceReduction;
   /** One-line notices, e.g. a fallback to the cpu backend for a kernel wasm lacks. */
   onWarning?: (message: string) => void;
+  /**
+   * Values for inputs the probe does not feed (ONNX: a model's `state`, `sr`): NAME -> a
+   * scalar broadcast to the input's shape, per batch. Default: the one given at open.
+   */
+  inputValues?: Record<string, number>;
 }
 
 /** What one captured layer contributed, for sidecars and reports. */
@@ -81,6 +86,11 @@ export interface ModelHandle {
   backend: string;
   /** The input shape, batch dimension first and null. */
   inputShape: (number | null)[];
+  /**
+   * The pixel scale the model's input implies, when it tells: `0-255` for an int32 or uint8
+   * image input. Image probes are read at it unless the user asks for another.
+   */
+  imageScale?: ImageScale;
   layers: LayerInfo[];
   /**
    * Runs the model on the probe set in batches and returns an S x N matrix: the named layers
@@ -100,6 +110,8 @@ export interface OpenModelOptions {
   onWarning?: (message: string) => void;
   /** For a model with several inputs (ONNX): the input the probe feeds. */
   input?: string;
+  /** ONNX: values for the inputs the probe does not feed (see CaptureOptions.inputValues). */
+  inputValues?: Record<string, number>;
   /**
    * The probe, for a format whose layers are found by running the model (PyTorch: its
    * `probeAtOpen` is true); its first examples are run once at open.

@@ -250,6 +250,7 @@ export async function loadImageFolder(dir: string, opts: ProbeOptions): Promise<
       `${dir}: the model input asks for ${layout.channels} channels: expected 1, 3 or 4 for images`,
     );
   }
+  const scale = opts.imageScale ?? '0-1';
   let full: { height: number; width: number } | undefined;
   const kept: number[] = [];
   let out = new Float32Array(0);
@@ -271,7 +272,7 @@ export async function loadImageFolder(dir: string, opts: ProbeOptions): Promise<
       size = full.height * full.width * layout.channels;
       out = new Float32Array(chosen.length * size);
     }
-    resizeInto(img, { ...layout, ...full }, opts.imageScale ?? '0-1', out, kept.length * size);
+    resizeInto(img, { ...layout, ...full }, scale, out, kept.length * size);
     kept.push(index);
   }
   if (full === undefined || kept.length === 0) {
@@ -288,5 +289,6 @@ export async function loadImageFolder(dir: string, opts: ProbeOptions): Promise<
     shape: [kept.length, ...example],
     data: out.slice(0, kept.length * size),
     sampleIndices: kept,
+    imageScale: scale,
   };
 }

@@ -10,6 +10,8 @@ export interface ProbeSet {
   data: Float32Array;
   /** For each example, its index in the source (file order; sorted path order for images). */
   sampleIndices: number[];
+  /** For a folder of images: the scale its pixel values were read at; absent for arrays and text. */
+  imageScale?: ImageScale;
 }
 
 /** How image pixel values (0-255) are scaled: to [0, 1] (default), kept as 0-255, or to [-1, 1]. */

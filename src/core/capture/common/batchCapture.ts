@@ -1,7 +1,6 @@
 import type { DataType, Tensor } from '@tensorflow/tfjs';
 import type { ActivationMatrix, LayerSlice } from '../../activations';
 import { UserError, throwIfAborted } from '../../errors';
-import type { JobOptions } from '../../progress';
 import type { ProbeSet } from '../../probe/types';
 import type { Tf } from '../tfjs/tfjsRuntime';
 import type { Reduction } from './reduction';
@@ -71,14 +70,60 @@ export function batchOptions(
   probe: ProbeSet,
   layerShapes: readonly (readonly (number | null)[])[],
   inputDtype?: DataType,
-): CaptureOptions & { batchSize: number; sequence: SequenceReduction; inputDtype?: DataType } {
+  fixedBatch?: number,
+): BatchRunOptions {
   return {
     ...copts,
     batchSize:
-      copts.batchSize ?? defaultBatchSize([[null, ...probe.shape.slice(1)], ...layerShapes]),
+      fixedBatch ??
+      copts.batchSize ??
+      defaultBatchSize([[null, ...probe.shape.slice(1)], ...layerShapes]),
     sequence: copts.sequence ?? 'first',
     ...(inputDtype === undefined ? {} : { inputDtype }),
+    ...(fixedBatch === undefined ? {} : { fixedBatch }),
   };
+}
+
+/** How {@link captureBatches} feeds the model. */
+export interface BatchRunOptions extends CaptureOptions {
+  batchSize: number;
+  sequence: SequenceReduction;
+  /** The fed input's dtype (default float32); integer inputs get the probe values rounded. */
+  inputDtype?: DataType;
+  /**
+   * The batch size the model was saved with (a graph-model whose input is [1, 128, 128, 3]):
+   * every forward pass gets exactly that many examples, the last one padded with zeros.
+   */
+  fixedBatch?: number;
+}
+
+/**
+ * The batch dimension a model input was saved with, or undefined when it is dynamic (null or
+ * -1, as TF.js and ONNX write an unknown size).
+ */
+export function fixedBatchOf(shape: readonly (number | null)[] | undefined): number | undefined {
+  const d = shape?.[0];
+  return d !== undefined && d !== null && d > 0 ? d : undefined;
+}
+
+/**
+ * One batch's input values: `count` examples from `start`, padded with zeros to `run`
+ * examples; rounded to the nearest integer for an integer input, as ONNX Runtime's readers
+ * are fed (Math.round), where a float tensor cast by TF.js would truncate.
+ */
+function batchValues(
+  probe: ProbeSet,
+  start: number,
+  count: number,
+  run: number,
+  exampleSize: number,
+  integer: boolean,
+): Float32Array | Int32Array {
+  const values = probe.data.subarray(start * exampleSize, (start + count) * exampleSize);
+  const out = integer ? new Int32Array(run * exampleSize) : new Float32Array(run * exampleSize);
+  if (integer) for (let i = 0; i < values.length; i++) out[i] = Math.round(values[i]);
+  else out.set(values);
+  return out;
 }
 
 /**
@@ -93,7 +138,7 @@ export async function captureBatches(
   probe: ProbeSet,
   targets: CaptureTarget[],
   forward: (x: Tensor) => Tensor[] | Promise<Tensor[]>,
-  opts: JobOptions & { batchSize: number; sequence: SequenceReduction; inputDtype?: DataType },
+  opts: BatchRunOptions,
 ): Promise<{ acts: ActivationMatrix; layers: CapturedLayer[] }> {
   const samples = probe.shape[0];
   if (!(samples > 0))
@@ -110,15 +155,22 @@ export async function captureBatches(
     await new Promise<void>((resolve) => setImmediate(resolve));
     throwIfAborted(opts.signal);
     const count = Math.min(opts.batchSize, samples - start);
-    // Integer inputs (token ids) are converted from the probe's float values.
+    const run = opts.fixedBatch ?? count;
+    const dtype = opts.inputDtype ?? 'float32';
     const x = tf.tensor(
-      probe.data.subarray(start * exampleSize, (start + count) * exampleSize),
-      [count, ...exampleShape],
-      opts.inputDtype ?? 'float32',
+      batchValues(probe, start, count, run, exampleSize, dtype === 'int32'),
+      [run, ...exampleShape],
+      dtype,
     );
     let raw: Tensor[];
     try {
       raw = await forward(x);
+      // A padded batch: the rows past the probe's examples are dropped.
+      if (run !== count) {
+        const padded = raw;
+        raw = padded.map((t) => tf.slice(t, 0, count));
+        tf.dispose(padded);
+      }
     } finally {
       x.dispose();
     }

@@ -1,9 +1,10 @@
 import type { GraphModel, NamedTensorMap, Tensor } from '@tensorflow/tfjs';
 import { UserError } from '../../errors';
 import { fitProbe } from '../../probe/fit';
+import { impliedImageScale, scaleForIntegerImage } from '../../probe/imageScale';
 import type { ProbeSet } from '../../probe/types';
 import type { CaptureTarget } from '../common/batchCapture';
-import { batchOptions, captureBatches } from '../common/batchCapture';
+import { batchOptions, captureBatches, fixedBatchOf } from '../common/batchCapture';
 import type { TfjsModelJson } from './fsHandler';
 import { loadArtifacts } from './fsHandler';
 import type { GraphNode } from './graphRewrite';
@@ -114,7 +115,16 @@ function headNodes(nodes: GraphNode[], outputs: string[]): Set<string> {
   return heads;
 }
 
-/** Opens a TF.js graph-model whose model.json has been read. */
+/**
+ * The element type of the fed input as the graph declares it (`uint8` for a DT_UINT8
+ * Placeholder, which TF.js runs as int32), else TF.js's dtype.
+ */
+function inputElementType(nodes: GraphNode[], input: { name: string; dtype: string }): string {
+  const node = nodes.find((n) => n.name === inputNode(input.name));
+  const declared = /^DT_([A-Z]+\d*)$/.exec(node?.attr?.dtype?.type ?? '');
+  return declared ? declared[1].toLowerCase() : input.dtype;
+}
+
 /**
  * Every node of a graph-model is an object with a string name and op and, when it has
  * inputs, an array of string references: a crafted topology stops here in one line instead
@@ -189,7 +199,11 @@ export async function openGraphModel(
     throw err;
   }
   const inputShape = toShape(model.inputs[fed].shape);
+  // A graph saved with a fixed batch (MoveNet's [1, 192, 192, 3]) runs in batches of that size.
+  const fixedBatch = fixedBatchOf(inputShape);
   if (inputShape.length > 0) inputShape[0] = null;
+  const elementType = inputElementType(original, model.inputs[fed]);
+  const imageScale = impliedImageScale(elementType, inputShape);
   const heads = headNodes(original, model.outputNodes.map(inputNode));
   const listed = original.filter((n) => !NOT_LAYERS.has(n.op));
   const asyncMode = { on: false };
@@ -205,6 +219,7 @@ export async function openGraphModel(
         inputShape,
         listed.map((n) => n.name),
         asyncMode,
+        fixedBatch ?? 1,
       ),
     opts.onWarning,
   );
@@ -229,7 +244,9 @@ export async function openGraphModel(
   };
 
   async function capture(probe: ProbeSet, copts: CaptureOptions = {}): Promise<CaptureResult> {
-    const fitted = fitProbe(probe, inputShape);
+    const scaled = scaleForIntegerImage(file, fitProbe(probe, inputShape), elementType, inputShape);
+    if (scaled.notice !== undefined) copts.onWarning?.(scaled.notice);
+    const fitted = scaled.probe;
     const others = model.inputs.filter((_, i) => i !== fed).map((i) => i.name);
     if (others.length > 0)
       copts.onWarning?.(otherInputsNotice(file, model.inputs[fed].name, others));
@@ -268,6 +285,7 @@ export async function openGraphModel(
               fitted,
               layers.map((l) => l.outputShape),
               model.inputs[fed].dtype,
+              fixedBatch,
             ),
           ),
         copts.onWarning,
@@ -291,6 +309,7 @@ export async function openGraphModel(
     format: 'tfjs-graph',
     backend: state.backend,
     inputShape,
+    ...(imageScale === undefined ? {} : { imageScale }),
     layers,
     capture,
     dispose: () => model.dispose(),
@@ -299,8 +318,9 @@ export async function openGraphModel(
 }
 
 /**
- * Output shapes of the listed nodes, from one forward pass on a single zero example when the
- * input shape is fully known (batch dimension reported as null); empty otherwise.
+ * Output shapes of the listed nodes, from one forward pass on `batch` zero examples (one, or the
+ * model's fixed batch) when the input shape is fully known (batch dimension reported as null);
+ * empty otherwise.
  */
 async function probeShapes(
   file: string,
@@ -310,11 +330,12 @@ async function probeShapes(
   inputShape: (number | null)[],
   names: string[],
   asyncMode: { on: boolean },
+  batch: number,
 ): Promise<Map<string, (number | null)[]>> {
   const shapes = new Map<string, (number | null)[]>();
   const example = inputShape.slice(1);
   if (names.length === 0 || example.some((d) => d === null)) return shapes;
-  const x = tf.zeros([1, ...(example as number[])], model.inputs[fed].dtype);
+  const x = tf.zeros([batch, ...(example as number[])], model.inputs[fed].dtype);
   try {
     const outs = await run(tf, model, fed, x, names, asyncMode);
     outs.forEach((t, i) => shapes.set(names[i], [null, ...t.shape.slice(1)]));
