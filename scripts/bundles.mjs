@@ -2,7 +2,17 @@
 // Every Node bundle lands flat in one folder, so a bundle finds its sibling workers
 // (miWorker.js) and the webview bundle (webview.js) through __dirname.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import * as esbuild from 'esbuild';
@@ -152,6 +162,128 @@ export function buildKsgWasm(outdir) {
         `(${run.error?.message ?? `exit ${run.status}`})`,
     );
   }
+  return true;
+}
+
+/** The native kernel's sources: the N-API binding and the kernel it includes. */
+const nativeSources = ['src/core/measures/native/ksgNative.c', 'src/core/measures/ksgKernel.c'];
+
+/** npm's own node-gyp (npm sets npm_config_node_gyp in scripts), else the one beside npm. */
+function findNodeGyp() {
+  const candidates = [
+    process.env.npm_config_node_gyp,
+    path.join(
+      path.dirname(process.execPath),
+      '..',
+      'lib',
+      'node_modules',
+      'npm',
+      'node_modules',
+      'node-gyp',
+      'bin',
+      'node-gyp.js',
+    ),
+  ];
+  return candidates.find((f) => f && existsSync(f)) ?? null;
+}
+
+/** The folder holding include/node/node_api.h for the running Node ($npm_config_nodedir first). */
+function findNodeDir() {
+  const candidates = [
+    process.env.npm_config_nodedir,
+    path.resolve(path.dirname(process.execPath), '..'),
+  ];
+  return (
+    candidates.find((d) => d && existsSync(path.join(d, 'include', 'node', 'node_api.h'))) ?? null
+  );
+}
+
+/** Why the native toolchain is missing, or null when node-gyp can run (Python, make, a C compiler). */
+function nativeToolchainMissing(nodeGyp, nodeDir) {
+  if (nodeGyp === null) return 'node-gyp not found (it comes with npm)';
+  if (nodeDir === null) return "Node's headers (include/node/node_api.h) not found";
+  if (process.platform === 'win32') return null; // node-gyp finds Visual Studio itself
+  const tools = [
+    [process.env.PYTHON ?? 'python3', '--version'],
+    ['make', '--version'],
+    [process.env.CC ?? 'cc', '--version'],
+    [process.env.CXX ?? 'c++', '--version'],
+  ];
+  for (const [cmd, arg] of tools) {
+    const r = spawnSync(cmd, [arg], { encoding: 'utf8' });
+    if (r.error || r.status !== 0) return `${cmd} not found`;
+  }
+  return null;
+}
+
+/**
+ * Builds the native KSG-1 kernel (src/core/measures/native/ksgNative.c, which includes
+ * ksgKernel.c) as a Node addon with npm's node-gyp against the running Node's own headers (no
+ * download), and copies it to outdir/ksgNative.node. Builds are cached in out/ksg-native/ by
+ * the sources' hash and the platform, so test runs reuse them. Without node-gyp, Node's headers,
+ * Python, make or a C compiler it prints one warning line, removes a stale
+ * outdir/ksgNative.node and skips: the MI workers then run the WebAssembly kernel. An error in
+ * the C source fails the build. Returns whether the addon was built.
+ */
+export function buildKsgNative(outdir) {
+  const out = path.join(outdir, 'ksgNative.node');
+  const nodeGyp = findNodeGyp();
+  const nodeDir = findNodeDir();
+  const missing = nativeToolchainMissing(nodeGyp, nodeDir);
+  if (missing !== null) {
+    rmSync(out, { force: true });
+    console.warn(
+      `warning: ksgNative.node not built (${missing}): the MI workers will run the WebAssembly ` +
+        'kernel, same values, slower',
+    );
+    return false;
+  }
+  const hash = createHash('sha256');
+  for (const f of nativeSources) hash.update(readFileSync(f));
+  hash.update(`${process.platform}-${process.arch} ${process.versions.modules}`);
+  const cacheRoot = path.resolve('out', 'ksg-native');
+  const cached = path.join(cacheRoot, hash.digest('hex').slice(0, 16));
+  const built = path.join(cached, 'build', 'Release', 'ksgNative.node');
+  if (!existsSync(built)) {
+    mkdirSync(cacheRoot, { recursive: true });
+    const work = mkdtempSync(path.join(cacheRoot, 'tmp-'));
+    const flags = ['-O3', '-ffp-contract=off', '-Wall', '-Wextra'];
+    const gyp = {
+      targets: [
+        {
+          target_name: 'ksgNative',
+          sources: [path.relative(work, nativeSources[0])],
+          cflags: flags,
+          xcode_settings: { OTHER_CFLAGS: flags },
+        },
+      ],
+    };
+    writeFileSync(path.join(work, 'binding.gyp'), JSON.stringify(gyp, null, 2));
+    const run = spawnSync(
+      process.execPath,
+      [nodeGyp, 'rebuild', `--nodedir=${nodeDir}`, '--loglevel=error'],
+      { cwd: work, encoding: 'utf8' },
+    );
+    if (run.error || run.status !== 0) {
+      process.stderr.write(`${run.stdout ?? ''}${run.stderr ?? ''}`);
+      rmSync(work, { recursive: true, force: true });
+      throw new Error(
+        `building ksgNative.node: node-gyp failed on ${nativeSources[0]} ` +
+          `(${run.error?.message ?? `exit ${run.status}`})`,
+      );
+    }
+    // Another build of the same sources may have finished first: either copy will do.
+    try {
+      renameSync(work, cached);
+    } catch {
+      rmSync(work, { recursive: true, force: true });
+    }
+  }
+  // A new file renamed over the old one: a process that has the old one loaded keeps its copy.
+  mkdirSync(outdir, { recursive: true });
+  const next = `${out}.${process.pid}`;
+  copyFileSync(built, next);
+  renameSync(next, out);
   return true;
 }
 

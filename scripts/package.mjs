@@ -50,8 +50,19 @@ const vsix = path.join(root, `${manifest.name}-${manifest.version}.vsix`);
  * (bin/memlens.js runs dist/cli.js from a checkout; the extension never loads it).
  */
 const notShipped = new Set(['bench.js', 'cli.js']);
+// The native MI kernel (dist/ksgNative.node) is built for this machine: it ships only in a
+// package for this platform; elsewhere the extension runs the WebAssembly kernel.
+const hostTarget = `${process.platform}-${process.arch}`;
+if (target !== hostTarget) notShipped.add('ksgNative.node');
 const distFiles = readdirSync(path.join(root, 'dist')).filter(
   (f) => !f.endsWith('.map') && !notShipped.has(f) && statSync(path.join(root, 'dist', f)).isFile(),
+);
+console.log(
+  `package: native MI kernel ${
+    distFiles.includes('ksgNative.node')
+      ? `dist/ksgNative.node (${hostTarget})`
+      : `not shipped (${target === hostTarget ? 'not built' : `built for ${hostTarget}`}): the WebAssembly kernel runs`
+  }`,
 );
 if (!distFiles.includes(path.basename(manifest.main))) {
   throw new Error(`package: ${manifest.main} is missing; run npm run build first`);

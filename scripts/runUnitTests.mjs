@@ -25,7 +25,13 @@ import { spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { auxNodeEntries, buildKsgWasm, buildNode, buildWebview } from './bundles.mjs';
+import {
+  auxNodeEntries,
+  buildKsgNative,
+  buildKsgWasm,
+  buildNode,
+  buildWebview,
+} from './bundles.mjs';
 
 const TIERS = { unit: 'test/unit', pipeline: 'test/pipeline' };
 /** Must match OPTIONAL_SKIP in test/fixtures/optionalDeps.ts. */
@@ -72,6 +78,7 @@ rmSync(outdir, { recursive: true, force: true });
 const entries = Object.fromEntries(tests.map((t) => [t.name, `${t.dir}/${t.name}.ts`]));
 await buildNode({ ...entries, ...auxNodeEntries }, outdir, { packages: 'external' });
 buildKsgWasm(outdir);
+buildKsgNative(outdir);
 if (existsSync('webview-ui/main.ts')) await buildWebview(outdir);
 const files = tests.map((t) => `${outdir}/${t.name}.js`);
 const gate = fileURLToPath(new URL('testGate.mjs', import.meta.url));

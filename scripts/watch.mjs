@@ -6,7 +6,13 @@
 // lines the background problem matcher of the "watch" task in .vscode/tasks.json waits for.
 import { existsSync, watch } from 'node:fs';
 import * as esbuild from 'esbuild';
-import { buildKsgWasm, nodeOptions, productNodeEntries, webviewOptions } from './bundles.mjs';
+import {
+  buildKsgNative,
+  buildKsgWasm,
+  nodeOptions,
+  productNodeEntries,
+  webviewOptions,
+} from './bundles.mjs';
 
 const outdir = 'dist';
 
@@ -35,6 +41,7 @@ if (existsSync('webview-ui/main.ts')) {
 const buildKernel = () => {
   try {
     buildKsgWasm(outdir);
+    buildKsgNative(outdir);
   } catch (err) {
     // A compile error in the C source: reported, and the watch goes on.
     console.error(`[watch] ${err instanceof Error ? err.message : err}`);

@@ -10,9 +10,14 @@ import {
   ksgPair,
   prepareColumn,
 } from '../../src/core/measures/ksgKernel';
+import { KsgNativeKernel } from '../../src/core/measures/ksgNative';
 import { KsgWasmKernel } from '../../src/core/measures/ksgWasm';
 import { Rng } from '../../src/core/random';
 import { skipWithout } from '../fixtures/optionalDeps';
+
+// Every compiled kernel (ksgKernel.c as WebAssembly and as a Node addon) against the TypeScript
+// reference kernel, bit for bit. Under MEMLENS_REQUIRE_ALL=1 (CI) a kernel the build did not
+// make fails the run instead of skipping.
 
 /** A column of S values of one of the shapes that drive the kernel down its different paths. */
 function column(kind: string, S: number, rng: Rng, base: Float64Array): Float64Array {
@@ -45,6 +50,12 @@ function column(kind: string, S: number, rng: Rng, base: Float64Array): Float64A
       case 'outliers': // wide range: crowded guide buckets in the marginal counts
         v[s] = s % 97 === 0 ? g * 1e6 : g;
         break;
+      case 'quantised': // the dependent column on a grid of 0.25: ties along the diagonal
+        v[s] = Math.round((base[s] + 0.3 * g) * 4) / 4;
+        break;
+      case 'duplicated': // the base column itself: with `dependent`, with itself, exact copies
+        v[s] = base[s];
+        break;
       default:
         throw new Error(kind);
     }
@@ -61,129 +72,149 @@ const KINDS = [
   'constant',
   'outliers',
   'blocks',
+  'quantised',
+  'duplicated',
 ];
 
-/** A build without clang has no .wasm (the workers then run the TypeScript kernel). */
-const noWasm = skipWithout('clang', KsgWasmKernel.available());
+/** The compiled kernels: a build without clang has no .wasm, one without a C compiler no addon. */
+const COMPILED = [
+  {
+    name: 'wasm',
+    missing: skipWithout('clang', KsgWasmKernel.available()),
+    load: () => KsgWasmKernel.load(),
+  },
+  {
+    name: 'native',
+    missing: skipWithout('node-addon', KsgNativeKernel.available()),
+    load: () => KsgNativeKernel.load(),
+  },
+] as const;
 
-void test('wasm kernel: bit-identical to the TypeScript kernel on every path, both estimators', (t) => {
-  if (noWasm) return t.skip(noWasm);
-  const kernel = KsgWasmKernel.load();
-  const rng = new Rng(11);
-  let compared = 0;
-  let zeroEps = 0;
-  for (const [S, k] of [
-    [5, 1],
-    [9, 2],
-    [40, 3],
-    [300, 3],
-    [1000, 3],
-    [700, 5],
-    [257, 1],
-  ]) {
-    kernel.reset();
-    const base = Float64Array.from({ length: S }, () => rng.normal());
-    const values = KINDS.map((kind) => column(kind, S, rng, base));
-    const prepared = values.map((v) => prepareColumn(v));
-    const handles = prepared.map((c) => kernel.addColumn(c));
-    const psi = digammaTable(S);
-    for (const estimator of KSG_ESTIMATORS) {
-      const scratch = kernel.newScratch(S, k, psi, estimator);
-      const ts = new KsgScratch(S, k, psi, estimator);
-      for (let a = 0; a < KINDS.length; a++) {
-        for (let b = 0; b < KINDS.length; b++) {
-          const want = ksgPair(prepared[a], prepared[b], ts);
-          const got = kernel.pair(handles[a], handles[b], scratch);
-          assert.ok(
-            Object.is(got, want),
-            `${estimator}, S = ${S}, k = ${k}, ${KINDS[a]} x ${KINDS[b]}: wasm ${got}, TS ${want}`,
-          );
-          compared++;
-          if (ts.eps.some((e) => e === 0)) zeroEps++;
+for (const { name, missing, load } of COMPILED) {
+  void test(`${name} kernel: bit-identical to the TypeScript kernel on every path, both estimators`, (t) => {
+    if (missing) return t.skip(missing);
+    const kernel = load();
+    const rng = new Rng(11);
+    let compared = 0;
+    let zeroEps = 0;
+    for (const [S, k] of [
+      [5, 1],
+      [9, 2],
+      [40, 3],
+      [300, 3],
+      [1000, 3],
+      [700, 5],
+      [257, 1],
+    ]) {
+      kernel.reset();
+      const base = Float64Array.from({ length: S }, () => rng.normal());
+      const values = KINDS.map((kind) => column(kind, S, rng, base));
+      const prepared = values.map((v) => prepareColumn(v));
+      const handles = prepared.map((c) => kernel.addColumn(c));
+      const psi = digammaTable(S);
+      for (const estimator of KSG_ESTIMATORS) {
+        const scratch = kernel.newScratch(S, k, psi, estimator);
+        const ts = new KsgScratch(S, k, psi, estimator);
+        for (let a = 0; a < KINDS.length; a++) {
+          for (let b = 0; b < KINDS.length; b++) {
+            const want = ksgPair(prepared[a], prepared[b], ts);
+            const got = kernel.pair(handles[a], handles[b], scratch);
+            assert.ok(
+              Object.is(got, want),
+              `${estimator}, S = ${S}, k = ${k}, ${KINDS[a]} x ${KINDS[b]}: ${name} ${got}, TS ${want}`,
+            );
+            compared++;
+            if (ts.eps.some((e) => e === 0)) zeroEps++;
+          }
         }
       }
     }
-  }
-  assert.equal(compared, 2 * 7 * KINDS.length * KINDS.length);
-  assert.ok(zeroEps > 100, `${zeroEps} pairs with eps = 0`);
-});
+    assert.equal(compared, 2 * 7 * KINDS.length * KINDS.length);
+    assert.ok(zeroEps > 100, `${zeroEps} pairs with eps = 0`);
+  });
 
-void test('wasm kernel: scikit-learn fixtures, tie-heavy ones included, bit-identical to TS', (t) => {
-  if (noWasm) return t.skip(noWasm);
-  const file = path.join(__dirname, '../../test/fixtures/ksg/sklearn.json');
-  const { cases } = JSON.parse(readFileSync(file, 'utf8')) as {
-    cases: { name: string; k: number; x: number[]; y: number[]; mi: number }[];
-  };
-  const kernel = KsgWasmKernel.load();
-  for (const c of cases) {
-    kernel.reset();
-    const S = c.x.length;
-    const x = prepareColumn(Float64Array.from(c.x));
-    const y = prepareColumn(Float64Array.from(c.y));
-    const hx = kernel.addColumn(x);
-    const hy = kernel.addColumn(y);
-    const psi = digammaTable(S);
-    for (const estimator of KSG_ESTIMATORS) {
-      const scratch = kernel.newScratch(S, c.k, psi, estimator);
-      const ts = new KsgScratch(S, c.k, psi, estimator);
-      for (const [a, b, p, q] of [
-        [hx, hy, x, y],
-        [hy, hx, y, x],
-      ] as const) {
-        const got = kernel.pair(a, b, scratch);
-        assert.ok(Object.is(got, ksgPair(p, q, ts)), `${estimator} ${c.name}: ${got}`);
-        if (estimator === 'ksg') assert.ok(Math.abs(got - c.mi) < 1e-9, `${c.name}: ${got}`);
+  void test(`${name} kernel: scikit-learn fixtures, tie-heavy ones included, bit-identical to TS`, (t) => {
+    if (missing) return t.skip(missing);
+    const file = path.join(__dirname, '../../test/fixtures/ksg/sklearn.json');
+    const { cases } = JSON.parse(readFileSync(file, 'utf8')) as {
+      cases: { name: string; k: number; x: number[]; y: number[]; mi: number }[];
+    };
+    const kernel = load();
+    for (const c of cases) {
+      kernel.reset();
+      const S = c.x.length;
+      const x = prepareColumn(Float64Array.from(c.x));
+      const y = prepareColumn(Float64Array.from(c.y));
+      const hx = kernel.addColumn(x);
+      const hy = kernel.addColumn(y);
+      const psi = digammaTable(S);
+      for (const estimator of KSG_ESTIMATORS) {
+        const scratch = kernel.newScratch(S, c.k, psi, estimator);
+        const ts = new KsgScratch(S, c.k, psi, estimator);
+        for (const [a, b, p, q] of [
+          [hx, hy, x, y],
+          [hy, hx, y, x],
+        ] as const) {
+          const got = kernel.pair(a, b, scratch);
+          assert.ok(Object.is(got, ksgPair(p, q, ts)), `${estimator} ${c.name}: ${got}`);
+          if (estimator === 'ksg') assert.ok(Math.abs(got - c.mi) < 1e-9, `${c.name}: ${got}`);
+        }
       }
     }
-  }
-});
+  });
 
-void test('wasm kernel: hand-worked cases with duplicated points (eps = 0)', (t) => {
-  if (noWasm) return t.skip(noWasm);
-  // The cases worked out in ksg.test.ts: S = 5, k = 1: I = 13/60 nats (exact ties counted at
-  // eps = 0), either estimator; S = 7, k = 2: KSG-1 1/60, mixed 1/60 + 2/7.
-  const kernel = KsgWasmKernel.load();
-  const x = prepareColumn(Float64Array.from([1, 1, 2, 4, 1]));
-  const y = prepareColumn(Float64Array.from([1, 1, 5, 3, 2]));
-  const hx = kernel.addColumn(x);
-  const hy = kernel.addColumn(y);
-  for (const estimator of KSG_ESTIMATORS) {
-    const mi = kernel.pair(hx, hy, kernel.newScratch(5, 1, digammaTable(5), estimator));
-    assert.ok(Math.abs(mi - 13 / 60) < 1e-12, `${estimator}: ${mi}`);
-  }
-  const x7 = kernel.addColumn(prepareColumn(Float64Array.from([0, 0, 0, 0, 0, 2, 3])));
-  const y7 = kernel.addColumn(prepareColumn(Float64Array.from([0, 0, 0, 0, 1, 0, 3])));
-  const psi7 = digammaTable(7);
-  const ksg = kernel.pair(x7, y7, kernel.newScratch(7, 2, psi7));
-  assert.ok(Math.abs(ksg - 1 / 60) < 1e-12, `ksg: ${ksg}`);
-  const mixed = kernel.pair(x7, y7, kernel.newScratch(7, 2, psi7, 'mixed'));
-  assert.ok(Math.abs(mixed - (1 / 60 + 2 / 7)) < 1e-12, `mixed: ${mixed}`);
-});
+  void test(`${name} kernel: hand-worked cases with duplicated points (eps = 0)`, (t) => {
+    if (missing) return t.skip(missing);
+    // The cases worked out in ksg.test.ts: S = 5, k = 1: I = 13/60 nats (exact ties counted at
+    // eps = 0), either estimator; S = 7, k = 2: KSG-1 1/60, mixed 1/60 + 2/7.
+    const kernel = load();
+    const x = prepareColumn(Float64Array.from([1, 1, 2, 4, 1]));
+    const y = prepareColumn(Float64Array.from([1, 1, 5, 3, 2]));
+    const hx = kernel.addColumn(x);
+    const hy = kernel.addColumn(y);
+    for (const estimator of KSG_ESTIMATORS) {
+      const mi = kernel.pair(hx, hy, kernel.newScratch(5, 1, digammaTable(5), estimator));
+      assert.ok(Math.abs(mi - 13 / 60) < 1e-12, `${estimator}: ${mi}`);
+    }
+    const x7 = kernel.addColumn(prepareColumn(Float64Array.from([0, 0, 0, 0, 0, 2, 3])));
+    const y7 = kernel.addColumn(prepareColumn(Float64Array.from([0, 0, 0, 0, 1, 0, 3])));
+    const psi7 = digammaTable(7);
+    const ksg = kernel.pair(x7, y7, kernel.newScratch(7, 2, psi7));
+    assert.ok(Math.abs(ksg - 1 / 60) < 1e-12, `ksg: ${ksg}`);
+    const mixed = kernel.pair(x7, y7, kernel.newScratch(7, 2, psi7, 'mixed'));
+    assert.ok(Math.abs(mixed - (1 / 60 + 2 / 7)) < 1e-12, `mixed: ${mixed}`);
+  });
 
-void test('wasm kernel: memory grows for large S and reset reuses it', (t) => {
-  if (noWasm) return t.skip(noWasm);
-  const kernel = KsgWasmKernel.load();
-  const rng = new Rng(3);
-  const S = 20000;
-  const x = Float64Array.from({ length: S }, () => rng.normal());
-  const y = Float64Array.from(x, (v) => v + rng.normal());
-  for (let round = 0; round < 2; round++) {
-    kernel.reset();
-    const mi = kernel.pair(
-      kernel.addColumn(prepareColumn(x)),
-      kernel.addColumn(prepareColumn(y)),
-      kernel.newScratch(S, 3, digammaTable(S)),
-    );
-    assert.equal(mi, ksgMi(x, y, 3));
-    // rho = 1/sqrt(2): I = -0.5 ln(1/2) = 0.3466 nats.
-    assert.ok(Math.abs(mi - 0.5 * Math.log(2)) < 0.05, `${mi}`);
-  }
-});
+  void test(`${name} kernel: memory grows for large S and reset reuses it`, (t) => {
+    if (missing) return t.skip(missing);
+    const kernel = load();
+    const rng = new Rng(3);
+    const S = 20000;
+    const x = Float64Array.from({ length: S }, () => rng.normal());
+    const y = Float64Array.from(x, (v) => v + rng.normal());
+    for (let round = 0; round < 2; round++) {
+      kernel.reset();
+      const mi = kernel.pair(
+        kernel.addColumn(prepareColumn(x)),
+        kernel.addColumn(prepareColumn(y)),
+        kernel.newScratch(S, 3, digammaTable(S)),
+      );
+      assert.equal(mi, ksgMi(x, y, 3));
+      // rho = 1/sqrt(2): I = -0.5 ln(1/2) = 0.3466 nats.
+      assert.ok(Math.abs(mi - 0.5 * Math.log(2)) < 0.05, `${mi}`);
+    }
+  });
+}
 
-void test('wasm kernel: loading a missing file is a clear error (callers check available())', () => {
+void test('compiled kernels: loading a missing file is a clear error (callers check available())', () => {
   assert.equal(KsgWasmKernel.available('/nonexistent/ksgKernel.wasm'), false);
   assert.throws(
     () => KsgWasmKernel.load('/nonexistent/ksgKernel.wasm'),
     /expected the WebAssembly kernel at \/nonexistent\/ksgKernel\.wasm, found no file/,
+  );
+  assert.equal(KsgNativeKernel.available('/nonexistent/ksgNative.node'), false);
+  assert.throws(
+    () => KsgNativeKernel.load('/nonexistent/ksgNative.node'),
+    /expected the native kernel at \/nonexistent\/ksgNative\.node, found no file/,
   );
 });

@@ -1,5 +1,5 @@
-// The MI matrix without the WebAssembly kernel (a build without clang): the workers run the
-// TypeScript kernel and give exactly the same matrix, and the fallback is told once.
+// The MI matrix without the compiled kernels (a build without a C compiler and clang): the
+// workers run the TypeScript kernel and give exactly the same matrix, and the fallback is told once.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
@@ -7,8 +7,7 @@ import * as path from 'node:path';
 import { after, test } from 'node:test';
 import type { ActivationMatrix } from '../../src/core/activations';
 import { ksgMi } from '../../src/core/measures/ksg';
-import { KsgWasmKernel } from '../../src/core/measures/ksgWasm';
-import { kernelChoiceFromEnv, loadPairKernel } from '../../src/core/mi/kernel';
+import { availableKernel, kernelChoiceFromEnv, loadPairKernel } from '../../src/core/mi/kernel';
 import { computeMiMatrix, disposeMiPool } from '../../src/core/mi/miMatrix';
 import { Rng } from '../../src/core/random';
 
@@ -41,12 +40,17 @@ if (process.env.MI_NO_WASM_CHILD) {
 } else {
   after(() => disposeMiPool());
 
-  void test('MEMLENS_MI_KERNEL=ts forces the TypeScript kernel; anything else is auto', () => {
+  void test('MEMLENS_MI_KERNEL=ts|wasm|native forces a kernel; anything else is auto', () => {
     assert.equal(kernelChoiceFromEnv({ MEMLENS_MI_KERNEL: 'ts' }), 'ts');
     assert.equal(kernelChoiceFromEnv({ MEMLENS_MI_KERNEL: ' TS ' }), 'ts');
-    assert.equal(kernelChoiceFromEnv({ MEMLENS_MI_KERNEL: 'wasm' }), 'auto');
+    assert.equal(kernelChoiceFromEnv({ MEMLENS_MI_KERNEL: 'wasm' }), 'wasm');
+    assert.equal(kernelChoiceFromEnv({ MEMLENS_MI_KERNEL: 'Native' }), 'native');
+    assert.equal(kernelChoiceFromEnv({ MEMLENS_MI_KERNEL: 'gpu' }), 'auto');
     assert.equal(kernelChoiceFromEnv({}), 'auto');
-    const missing = loadPairKernel('auto', '/nonexistent/ksgKernel.wasm');
+    const missing = loadPairKernel('auto', {
+      native: '/nonexistent/ksgNative.node',
+      wasm: '/nonexistent/ksgKernel.wasm',
+    });
     assert.equal(missing.kernel.name, 'ts');
     assert.match(missing.fallback ?? '', /\/nonexistent\/ksgKernel\.wasm\) was not built/);
     assert.equal(loadPairKernel('ts').fallback, undefined);
@@ -57,7 +61,8 @@ if (process.env.MI_NO_WASM_CHILD) {
     const ts = await computeMiMatrix(acts, { threads: 2, kernel: 'ts', diagonal: true });
     assert.equal(ts.kernel, 'ts');
     const auto = await computeMiMatrix(acts, { threads: 2, diagonal: true });
-    assert.equal(auto.kernel, KsgWasmKernel.available() ? 'wasm' : 'ts');
+    assert.equal(auto.kernel, availableKernel());
+    assert.notEqual(auto.kernel, 'ts', 'no compiled kernel was built');
     assert.ok(bytes(ts.values).equals(bytes(auto.values)), 'TS and wasm matrices differ');
     // And both are the estimator itself.
     const col = (n: number): Float64Array => acts.data.subarray(n * 600, (n + 1) * 600);
@@ -67,8 +72,8 @@ if (process.env.MI_NO_WASM_CHILD) {
     assert.ok(bytes(again.values).equals(bytes(auto.values)));
   });
 
-  void test('without ksgKernel.wasm the workers fall back, say so once, same matrix', async () => {
-    // This bundle and the worker bundle, copied to a folder without the .wasm (inside out/, so
+  void test('without ksgNative.node and ksgKernel.wasm the workers fall back, say so once', async () => {
+    // This bundle and the worker bundle, copied to a folder without the kernels (inside out/, so
     // that node_modules still resolves).
     const dir = mkdtempSync(path.join(__dirname, 'no-wasm-'));
     try {
@@ -92,7 +97,7 @@ if (process.env.MI_NO_WASM_CHILD) {
       assert.equal(notices.length, 1, run.stderr);
       assert.match(
         notices[0],
-        /^memlens: the WebAssembly MI kernel \(.*ksgKernel\.wasm\) was not built \(no clang\); running the TypeScript kernel/,
+        /^memlens: the native MI kernel \(.*ksgNative\.node\) was not built .*; the WebAssembly MI kernel \(.*ksgKernel\.wasm\) was not built \(no clang\); running the TypeScript MI kernel/,
       );
     } finally {
       rmSync(dir, { recursive: true, force: true });

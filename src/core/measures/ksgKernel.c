@@ -12,9 +12,77 @@
 // ksg_pair. The estimator (KSG-1, or the tie-aware `mixed`: psi(k_m) where eps = 0) is fixed
 // per scratch area (scratch_new), as in ksgKernel.ts KsgScratch.
 #include <stdint.h>
-#include <wasm_simd128.h>
 
+#ifdef __wasm__
 #define EXPORT(name) __attribute__((export_name(name)))
+#else
+/* Native (the Node addon, native/ksgNative.c, includes this file): nothing is exported, and
+   the including file provides the allocator. */
+#define EXPORT(name) static
+#endif
+
+/* Two float64 lanes: wasm simd128, x86-64's SSE2, or GCC/Clang vector extensions. Used by the
+   k = 3 near-pair pass (nearPairs3) and the marginal counts' windows (countWithin). vd holds
+   doubles, vc per-lane counts. */
+#if defined(__wasm_simd128__)
+#include <wasm_simd128.h>
+typedef v128_t vd;
+#define PMIN(a, b) wasm_f64x2_pmin(a, b)
+#define PMAX(a, b) wasm_f64x2_pmax(a, b)
+#define V_SPLAT(x) wasm_f64x2_splat(x)
+#define V_LOAD(p) wasm_v128_load(p)
+#define V_STORE(p, v) wasm_v128_store(p, v)
+#define V_SUB(a, b) wasm_f64x2_sub(a, b)
+#define V_ABSDIFF(a, b) wasm_v128_and(wasm_f64x2_sub(a, b), wasm_i64x2_splat(0x7fffffffffffffffLL))
+#define V_LANE1_TO(v, x) wasm_f64x2_replace_lane(v, 1, x)
+#define V_LANE0_ONLY(x, rest) wasm_f64x2_replace_lane(wasm_f64x2_splat(rest), 0, x)
+#define V_GET(v, i) wasm_f64x2_extract_lane(v, i)
+typedef v128_t vc;
+#define C_ZERO() wasm_i64x2_splat(0)
+#define C_ADD_LT(acc, a, b) wasm_i64x2_sub(acc, wasm_f64x2_lt(a, b))
+#define C_SUM(acc) ((int32_t)(wasm_i64x2_extract_lane(acc, 0) + wasm_i64x2_extract_lane(acc, 1)))
+#elif defined(__SSE2__)
+/* x86-64 baseline. pmin(a, b) is b < a ? b : a; SSE2's minpd(b, a) is exactly that. */
+#include <emmintrin.h>
+typedef __m128d vd;
+#define PMIN(a, b) _mm_min_pd(b, a)
+#define PMAX(a, b) _mm_max_pd(b, a)
+#define V_SPLAT(x) _mm_set1_pd(x)
+#define V_LOAD(p) _mm_loadu_pd(p)
+#define V_STORE(p, v) _mm_storeu_pd(p, v)
+#define V_SUB(a, b) _mm_sub_pd(a, b)
+#define V_ABSDIFF(a, b) _mm_andnot_pd(_mm_set1_pd(-0.0), _mm_sub_pd(a, b))
+#define V_LANE1_TO(v, x) _mm_move_sd(_mm_set1_pd(x), v)
+#define V_LANE0_ONLY(x, rest) _mm_move_sd(_mm_set1_pd(rest), _mm_set_sd(x))
+static inline double v_get(__m128d v, int i) { return i == 0 ? _mm_cvtsd_f64(v) : _mm_cvtsd_f64(_mm_unpackhi_pd(v, v)); }
+#define V_GET(v, i) v_get(v, i)
+typedef __m128i vc;
+#define C_ZERO() _mm_setzero_si128()
+#define C_ADD_LT(acc, a, b) _mm_sub_epi64(acc, _mm_castpd_si128(_mm_cmplt_pd(a, b)))
+#define C_SUM(acc) ((int32_t)(_mm_cvtsi128_si32(acc) + _mm_cvtsi128_si32(_mm_unpackhi_epi64(acc, acc))))
+#else
+/* Any other target: GCC/Clang vector extensions, lane-wise selects. */
+typedef double vd __attribute__((vector_size(16)));
+typedef int64_t vi __attribute__((vector_size(16)));
+static inline vd v_sel(vi m, vd a, vd b) { return (vd)((m & (vi)a) | (~m & (vi)b)); }
+#define PMIN(a, b) v_sel((b) < (a), b, a)
+#define PMAX(a, b) v_sel((a) < (b), b, a)
+#define V_SPLAT(x) ((vd){x, x})
+static inline vd v_load(const double *p) { vd v; __builtin_memcpy(&v, p, 16); return v; }
+static inline void v_store(double *p, vd v) { __builtin_memcpy(p, &v, 16); }
+#define V_LOAD(p) v_load(p)
+#define V_STORE(p, v) v_store(p, v)
+static inline vd v_absdiff(vd a, vd b) { vd d = a - b; return (vd)((vi)d & (vi){INT64_MAX, INT64_MAX}); }
+#define V_SUB(a, b) ((a) - (b))
+#define V_ABSDIFF(a, b) v_absdiff(a, b)
+#define V_LANE1_TO(v, x) ((vd){(v)[0], x})
+#define V_LANE0_ONLY(x, rest) ((vd){x, rest})
+#define V_GET(v, i) ((v)[i])
+typedef vi vc;
+#define C_ZERO() ((vi){0, 0})
+#define C_ADD_LT(acc, a, b) ((acc) - (vi)((a) < (b)))
+#define C_SUM(acc) ((int32_t)((acc)[0] + (acc)[1]))
+#endif
 #define WINDOW 8
 #define GUARD (WINDOW + 1)
 
@@ -36,8 +104,11 @@ typedef struct Col {
   const double *bandHi;
 } Col;
 
+#ifdef __wasm__
+/* ksgWasm.ts writes the header at these offsets (wasm32 pointers are 4 bytes). */
 _Static_assert(sizeof(Col) == 64, "Col layout");
 _Static_assert(__builtin_offsetof(Col, guarded) == 24, "Col layout");
+#endif
 
 typedef struct Scratch {
   int32_t n, k, G;
@@ -62,6 +133,7 @@ typedef struct Scratch {
 /** Refine when a point shares its cell with more than this many points on average. */
 #define REFINE_AT 5
 
+#ifdef __wasm__
 extern unsigned char __heap_base;
 static uintptr_t heapTop = 0;
 
@@ -81,6 +153,12 @@ EXPORT("mem_alloc") void *mem_alloc(uint32_t bytes) {
 
 /** Frees everything allocated (the memory itself stays). */
 EXPORT("mem_reset") void mem_reset(void) { heapTop = (uintptr_t)&__heap_base; }
+#define KSG_ALLOC mem_alloc
+#else
+/* Zeroed or not, 16-aligned, freed with the instance that made it (native/ksgNative.c). */
+static void *ksg_alloc(uint32_t bytes);
+#define KSG_ALLOC ksg_alloc
+#endif
 
 static int32_t gridSize(int32_t n) {
   double g = __builtin_sqrt((double)n / 2);
@@ -96,41 +174,45 @@ static int32_t gridSize(int32_t n) {
  */
 EXPORT("scratch_new") Scratch *scratch_new(int32_t n, int32_t k, const double *psi,
                                            int32_t mixed) {
-  Scratch *sc = (Scratch *)mem_alloc(sizeof(Scratch));
+  Scratch *sc = (Scratch *)KSG_ALLOC(sizeof(Scratch));
   if (sc == 0) return 0;
   sc->n = n;
   sc->k = k;
   sc->mixed = mixed != 0;
-  sc->zero = (uint8_t *)mem_alloc(mixed != 0 ? (uint32_t)n : 0u);
+  sc->zero = (uint8_t *)KSG_ALLOC(mixed != 0 ? (uint32_t)n : 0u);
   sc->G = gridSize(n);
-  sc->xs = (double *)mem_alloc(8u * n);
-  sc->ys = (double *)mem_alloc(8u * n);
-  sc->yr = (int32_t *)mem_alloc(4u * n);
-  sc->sample = (int32_t *)mem_alloc(4u * n);
-  sc->cursor = (int32_t *)mem_alloc(4u * n);
-  sc->best = (double *)mem_alloc(8u * k);
-  sc->eps = (double *)mem_alloc(8u * n);
-  sc->nx = (int32_t *)mem_alloc(4u * n);
-  sc->ny = (int32_t *)mem_alloc(4u * n);
+  sc->xs = (double *)KSG_ALLOC(8u * n);
+  sc->ys = (double *)KSG_ALLOC(8u * n);
+  sc->yr = (int32_t *)KSG_ALLOC(4u * n);
+  sc->sample = (int32_t *)KSG_ALLOC(4u * n);
+  sc->cursor = (int32_t *)KSG_ALLOC(4u * n);
+  sc->best = (double *)KSG_ALLOC(8u * k);
+  sc->eps = (double *)KSG_ALLOC(8u * n);
+  sc->nx = (int32_t *)KSG_ALLOC(4u * n);
+  sc->ny = (int32_t *)KSG_ALLOC(4u * n);
   sc->psi = psi;
   uint32_t G2 = (uint32_t)sc->G * MAX_REFINE;
-  sc->cellStart = (int32_t *)mem_alloc(4u * (G2 * G2 + 1));
-  sc->cellOf = (int32_t *)mem_alloc(4u * n);
-  sc->xLo = (double *)mem_alloc(8u * G2);
-  sc->xHi = (double *)mem_alloc(8u * G2);
-  sc->yLo = (double *)mem_alloc(8u * G2);
-  sc->yHi = (double *)mem_alloc(8u * G2);
-  sc->term = (double *)mem_alloc(8u * n);
-  sc->xr = (int32_t *)mem_alloc(4u * n);
-  sc->bestAll = (double *)mem_alloc(8u * n * k);
-  sc->kthAll = (double *)mem_alloc(8u * n);
+  sc->cellStart = (int32_t *)KSG_ALLOC(4u * (G2 * G2 + 1));
+  sc->cellOf = (int32_t *)KSG_ALLOC(4u * n);
+  sc->xLo = (double *)KSG_ALLOC(8u * G2);
+  sc->xHi = (double *)KSG_ALLOC(8u * G2);
+  sc->yLo = (double *)KSG_ALLOC(8u * G2);
+  sc->yHi = (double *)KSG_ALLOC(8u * G2);
+  sc->term = (double *)KSG_ALLOC(8u * n);
+  sc->xr = (int32_t *)KSG_ALLOC(4u * n);
+  sc->bestAll = (double *)KSG_ALLOC(8u * n * k);
+  sc->kthAll = (double *)KSG_ALLOC(8u * n);
   if (sc->kthAll == 0) return 0;
   return sc;
 }
 
+/* floor((u - min) * scale) clamped to [0, n - 1]: clamped as a double first, then truncated
+   (which is floor for t >= 0, and cheaper than floor without SSE4.1). */
 static inline int32_t bucketOf(double u, double min, double scale, int32_t n) {
-  double b = __builtin_floor((u - min) * scale);
-  return b < 0 ? 0 : b >= n ? n - 1 : (int32_t)b;
+  double t = (u - min) * scale;
+  double top = (double)(n - 1);
+  t = t < top ? t : top;
+  return (int32_t)(t > 0 ? t : 0);
 }
 
 static inline double fabs_(double v) { return __builtin_fabs(v); }
@@ -254,12 +336,14 @@ static inline int32_t countWithin(const Col *C, int32_t self, double v, double e
   int32_t il = gl + GUARD;
   if (g[iu - 1] - v < eps && !(g[iu + WINDOW] - v < eps) && v - g[il + 1] < eps &&
       !(v - g[il - WINDOW] < eps)) {
-    int32_t up = 0, low = 0;
-    for (int32_t i = 0; i < WINDOW; i++) {
-      up += (g[iu + i] - v < eps);
-      low += (v - g[il - i] < eps);
+    /* up = #{i < WINDOW: g[iu + i] - v < eps}, low = #{i < WINDOW: v - g[il - i] < eps} */
+    vd vv = V_SPLAT(v), ve = V_SPLAT(eps);
+    vc up = C_ZERO(), low = C_ZERO();
+    for (int32_t i = 0; i < WINDOW; i += 2) {
+      up = C_ADD_LT(up, V_SUB(V_LOAD(g + iu + i), vv), ve);
+      low = C_ADD_LT(low, V_SUB(vv, V_LOAD(g + il - WINDOW + 1 + i)), ve);
     }
-    return gu - 1 + up - (gl + 1 - low);
+    return gu - 1 + C_SUM(up) - (gl + 1 - C_SUM(low));
   }
   return countWithinSearch(C, self, v, eps);
 }
@@ -479,8 +563,6 @@ static void nearPairs(Scratch *sc, int32_t G) {
  * list ends with exactly the 3 smallest distances offered, as in nearPairs. Distances are
  * max-norms of float64 differences (never NaN, never -0), so pmin/pmax are exact min/max.
  */
-#define PMIN(a, b) wasm_f64x2_pmin(a, b)
-#define PMAX(a, b) wasm_f64x2_pmax(a, b)
 static inline double smin(double a, double b) { return b < a ? b : a; }
 static inline double smax(double a, double b) { return a < b ? b : a; }
 
@@ -492,7 +574,6 @@ static void nearPairs3(Scratch *sc, int32_t G) {
   double *kthAll = sc->kthAll;
   const double inf = __builtin_inf();
   for (int32_t i = 0; i < n * 3; i++) b0[i] = inf;
-  const v128_t absMask = wasm_i64x2_splat(0x7fffffffffffffffLL);
   for (int32_t bx = 0; bx < G; bx++) {
     int32_t nextCol = bx + 1 < G ? (bx + 1) * G : -1;
     for (int32_t by = 0; by < G; by++) {
@@ -503,33 +584,31 @@ static void nearPairs3(Scratch *sc, int32_t G) {
       int32_t rTo = nextCol < 0 ? 0 : cellStart[nextCol + (by + 2 <= G ? by + 2 : G)];
       for (int32_t p = cellStart[cell]; p < end; p++) {
         double xp = xs[p], yp = ys[p];
-        v128_t vx = wasm_f64x2_splat(xp), vy = wasm_f64x2_splat(yp);
-        v128_t p0 = wasm_f64x2_splat(b0[p]), p1 = wasm_f64x2_splat(b1[p]),
-               p2 = wasm_f64x2_splat(b2[p]);
+        vd vx = V_SPLAT(xp), vy = V_SPLAT(yp);
+        vd p0 = V_SPLAT(b0[p]), p1 = V_SPLAT(b1[p]), p2 = V_SPLAT(b2[p]);
         /* lane 1 starts empty so the merge below does not count p's earlier list twice */
-        p0 = wasm_f64x2_replace_lane(p0, 1, inf);
-        p1 = wasm_f64x2_replace_lane(p1, 1, inf);
-        p2 = wasm_f64x2_replace_lane(p2, 1, inf);
+        p0 = V_LANE1_TO(p0, inf);
+        p1 = V_LANE1_TO(p1, inf);
+        p2 = V_LANE1_TO(p2, inf);
         for (int pass = 0; pass < 2; pass++) {
           int32_t q = pass == 0 ? p + 1 : rFrom;
           int32_t qEnd = pass == 0 ? upEnd : rTo;
           for (; q + 1 < qEnd; q += 2) {
-            v128_t dx = wasm_v128_and(wasm_f64x2_sub(wasm_v128_load(xs + q), vx), absMask);
-            v128_t dy = wasm_v128_and(wasm_f64x2_sub(wasm_v128_load(ys + q), vy), absMask);
-            v128_t d = PMAX(dx, dy);
+            vd dx = V_ABSDIFF(V_LOAD(xs + q), vx);
+            vd dy = V_ABSDIFF(V_LOAD(ys + q), vy);
+            vd d = PMAX(dx, dy);
             p2 = PMAX(p1, PMIN(p2, d));
             p1 = PMAX(p0, PMIN(p1, d));
             p0 = PMIN(p0, d);
-            v128_t q0 = wasm_v128_load(b0 + q), q1 = wasm_v128_load(b1 + q),
-                   q2 = wasm_v128_load(b2 + q);
-            wasm_v128_store(b2 + q, PMAX(q1, PMIN(q2, d)));
-            wasm_v128_store(b1 + q, PMAX(q0, PMIN(q1, d)));
-            wasm_v128_store(b0 + q, PMIN(q0, d));
+            vd q0 = V_LOAD(b0 + q), q1 = V_LOAD(b1 + q), q2 = V_LOAD(b2 + q);
+            V_STORE(b2 + q, PMAX(q1, PMIN(q2, d)));
+            V_STORE(b1 + q, PMAX(q0, PMIN(q1, d)));
+            V_STORE(b0 + q, PMIN(q0, d));
           }
           if (q < qEnd) {
             double dx = __builtin_fabs(xs[q] - xp), dy = __builtin_fabs(ys[q] - yp);
             double d = dx > dy ? dx : dy;
-            v128_t dv = wasm_f64x2_replace_lane(wasm_f64x2_splat(inf), 0, d);
+            vd dv = V_LANE0_ONLY(d, inf);
             p2 = PMAX(p1, PMIN(p2, dv));
             p1 = PMAX(p0, PMIN(p1, dv));
             p0 = PMIN(p0, dv);
@@ -540,10 +619,8 @@ static void nearPairs3(Scratch *sc, int32_t G) {
           }
         }
         /* merge lane 1 into lane 0 */
-        double a0 = wasm_f64x2_extract_lane(p0, 0), a1 = wasm_f64x2_extract_lane(p1, 0),
-               a2 = wasm_f64x2_extract_lane(p2, 0);
-        double m[3] = {wasm_f64x2_extract_lane(p0, 1), wasm_f64x2_extract_lane(p1, 1),
-                       wasm_f64x2_extract_lane(p2, 1)};
+        double a0 = V_GET(p0, 0), a1 = V_GET(p1, 0), a2 = V_GET(p2, 0);
+        double m[3] = {V_GET(p0, 1), V_GET(p1, 1), V_GET(p2, 1)};
         for (int j = 0; j < 3; j++) {
           double d = m[j];
           a2 = smax(a1, smin(a2, d));

@@ -4,8 +4,7 @@ import { UserError } from '../errors';
 import type { JobOptions } from '../progress';
 import type { KsgEstimator } from '../measures/ksgKernel';
 import type { KsgKernelChoice, KsgKernelName } from './kernel';
-import { KsgWasmKernel } from '../measures/ksgWasm';
-import { kernelChoiceFromEnv } from './kernel';
+import { availableKernel, kernelChoiceFromEnv, slowerKernel } from './kernel';
 import type { PairList } from './pairs';
 import { allPairs, samplePairs } from './pairs';
 import { getMiPool } from './pool';
@@ -31,8 +30,8 @@ export interface MiOptions extends JobOptions {
   /** Also fill the diagonal with the estimator's value (default false: NaN). */
   diagonal?: boolean;
   /**
-   * The pair kernel: `auto` (the default, unless MEMLENS_MI_KERNEL=ts) runs the WebAssembly
-   * kernel when the build made it, else the TypeScript one; `ts` forces the TypeScript kernel.
+   * The pair kernel: `auto` (the default, unless MEMLENS_MI_KERNEL names one) runs the native
+   * kernel when it loads, else the WebAssembly one, else the TypeScript one; a name forces it.
    * Both give the same bits.
    */
   kernel?: KsgKernelChoice;
@@ -49,14 +48,14 @@ export interface MiMatrix {
   k: number;
   /** The estimator of every pair. */
   estimator: KsgEstimator;
-  /** The kernel that computed the pairs (`ts` if any worker ran the TypeScript one). */
+  /** The kernel that computed the pairs (the slowest, if the workers ran different ones). */
   kernel: KsgKernelName;
 }
 
 /** Progress reports at most this often. */
 const PROGRESS_INTERVAL_MS = 100;
 
-/** The fallback to the TypeScript kernel is told once per process, on stderr. */
+/** A fallback from the native kernel is told once per process, on stderr. */
 let fallbackTold = false;
 
 function selectColumns(acts: ActivationMatrix, columns: number[] | undefined): number[] {
@@ -132,7 +131,7 @@ export async function computeMiMatrix(
   // About 100k points per task (~0.05-0.2 s): small enough for prompt cancellation and balance.
   const chunk = Math.max(1, Math.min(1024, Math.round(100_000 / S)));
   const choice = opts.kernel ?? kernelChoiceFromEnv();
-  /** What the workers ran: `ts` if any of them ran the TypeScript kernel. */
+  /** What the workers ran: the slowest kernel any of them ran. */
   let reported: KsgKernelName | null = null;
   const mi = await getMiPool().run({
     samples: S,
@@ -147,7 +146,7 @@ export async function computeMiMatrix(
     kernel: choice,
     estimator,
     onKernel: (name, fallback) => {
-      if (reported !== 'ts') reported = name;
+      reported = reported === null ? name : slowerKernel(reported, name);
       if (fallback !== undefined && !fallbackTold) {
         fallbackTold = true;
         process.stderr.write(`memlens: ${fallback}\n`);
@@ -160,6 +159,6 @@ export async function computeMiMatrix(
     values[b[t] * m + a[t]] = mi[t];
   }
   // No worker starts when there are no pairs: then the kernel they would have run.
-  const kernel = reported ?? (choice === 'auto' && KsgWasmKernel.available() ? 'wasm' : 'ts');
+  const kernel = reported ?? availableKernel(choice);
   return { columns, values, pairsComputed: nOff, pairsTotal, k, estimator, kernel };
 }

@@ -1,7 +1,6 @@
 // Worker thread of the MI pool: prepares (sorts) a job's columns once, copies them into its
-// KSG-1 kernel (the WebAssembly one, ksgWasm.ts, or the TypeScript one when the .wasm was not
-// built or the job asks for it: kernel.ts), then computes the pairs it is sent. Checks the
-// job's shared cancel flag between pairs.
+// KSG-1 kernel (native, WebAssembly or TypeScript, as kernel.ts chooses), then computes the
+// pairs it is sent. Checks the job's shared cancel flag between pairs.
 import { parentPort } from 'node:worker_threads';
 import { digammaTable } from '../measures/digamma';
 import { prepareColumn } from '../measures/ksgKernel';
@@ -21,7 +20,7 @@ let job: LoadedJob | null = null;
 let kernel: PairKernel | null = null;
 /** The choice `kernel` was loaded for. */
 let kernelChoice: KsgKernelChoice = 'auto';
-/** Set when `auto` found no .wasm and loaded the TypeScript kernel: why. */
+/** Set when `auto` did not get the native kernel: why. */
 let fallback: string | undefined;
 
 function load(msg: LoadMessage): void {

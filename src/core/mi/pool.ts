@@ -27,7 +27,7 @@ export interface PairJob {
   signal?: AbortSignal;
   /** Called with the cumulative number of pairs done after each task. */
   onPairsDone?: (done: number) => void;
-  /** The kernel the workers run (default `auto`: WebAssembly when built, else TypeScript). */
+  /** The kernel the workers run (default `auto`: native, else WebAssembly, else TypeScript). */
   kernel?: KsgKernelChoice;
   /** The estimator (default `ksg`: KSG-1). */
   estimator?: KsgEstimator;

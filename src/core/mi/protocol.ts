@@ -13,7 +13,7 @@ export interface LoadMessage {
   data: Float64Array;
   /** Int32 flag, set to 1 by the main thread to cancel the job cooperatively. */
   cancel: SharedArrayBuffer;
-  /** The kernel to run (default `auto`: WebAssembly when built, else TypeScript). */
+  /** The kernel to run (default `auto`: native, else WebAssembly, else TypeScript). */
   kernel?: KsgKernelChoice;
   /** The estimator of every pair of the job (default `ksg`: KSG-1). */
   estimator?: KsgEstimator;
@@ -41,7 +41,7 @@ export interface LoadedMessage {
   type: 'loaded';
   jobId: number;
   kernel: KsgKernelName;
-  /** Why the worker runs the TypeScript kernel when the job asked for `auto` (no .wasm). */
+  /** Why the worker runs a slower kernel than the native one when the job asked for `auto`. */
   fallback?: string;
 }
 
