@@ -272,6 +272,8 @@ async function measureSource(
     miNeuronCap: opts.miNeuronCap ?? null,
     pairs: opts.pairs ?? null,
     seed: opts.seed ?? 0,
+    // A dump does not say where its values were taken: the ties warning then advises either way.
+    point: isActivationDump(source) ? undefined : got.point,
     ...(opts.threads === undefined ? {} : { threads: opts.threads }),
     ...(opts.signal === undefined ? {} : { signal: opts.signal }),
     ...(opts.onProgress === undefined ? {} : { onProgress: opts.onProgress }),
@@ -306,7 +308,7 @@ async function measureSource(
       ...probeNotices.map((message) => ({ code: 'probe-notice' as const, message })),
       ...m.warnings,
     ],
-    flags: loneModelFlags(m.summary, params.bins),
+    flags: loneModelFlags(m.summary, params.bins, m.hUninformative, m.layers),
     layers: m.layers,
     summary: m.summary,
   };

@@ -12,6 +12,8 @@ import type {
   MiSummary,
   ReportWarning,
 } from '../report/schema';
+import type { HUninformativeLayer } from './binSpread';
+import { hUninformativeLayers, spreadText } from './binSpread';
 import { entropyBoxSummary, miSummary } from './boxSummary';
 import type { Binning } from './entropy';
 import { checkBins, entropies, valueRange } from './entropy';
@@ -47,6 +49,11 @@ export interface MeasureOptions extends JobOptions {
   outputBytes?: (mi: { neurons: number; pairs: number }) => number;
   /** The input, to name in messages (e.g. the .npy path). */
   source?: string;
+  /**
+   * Where the values were captured, when known (a model's capture; not a dump): the heavy-ties
+   * warning advises by it.
+   */
+  point?: 'preactivation' | 'output';
 }
 
 /** The estimated peak memory of a {@link measure} job, in bytes, by part. */
@@ -183,6 +190,11 @@ export interface MeasureResult {
     entropyLayerBinned?: BoxSummary;
   };
   warnings: ReportWarning[];
+  /**
+   * Under global binning, the layers whose neurons each move by less than one bin (their H
+   * says nothing: see ./binSpread); empty otherwise.
+   */
+  hUninformative: HUninformativeLayer[];
   timing: { entropyMs: number; miMs: number; summaryMs: number };
 }
 
@@ -310,6 +322,8 @@ export async function measure(
   if (entropyLayerBinned !== null) {
     summary.entropyLayerBinned = entropyBoxSummary(entropyLayerBinned, params.bins);
   }
+  const hUninformative =
+    params.binning === 'global' ? hUninformativeLayers(acts, params.bins, summary.range) : [];
   onProgress?.({ stage: 'summary', done: total, total });
   const summaryMs = performance.now() - t;
 
@@ -322,7 +336,8 @@ export async function measure(
     mi,
     layers,
     summary,
-    warnings: warningsFor(params, layers, mi),
+    warnings: warningsFor(params, layers, mi, opts.point, hUninformative),
+    hUninformative,
     timing: { entropyMs, miMs, summaryMs },
   };
 }
@@ -375,7 +390,24 @@ function overallRange(layers: readonly LayerReport[]): ValueRange {
   return layers.length === 0 ? { min: NaN, max: NaN } : { min, max };
 }
 
-function warningsFor(params: MeasureParams, layers: LayerReport[], mi: MiMatrix): ReportWarning[] {
+/** What the heavy-ties warning advises, by where the values were captured. */
+function tiesAdvice(point: MeasureOptions['point']): string {
+  if (point === 'preactivation') {
+    return 'the capture is pre-activation already: prefer the tie-aware estimator (mixed)';
+  }
+  if (point === 'output') {
+    return 'prefer pre-activation values (capture point preactivation) or the tie-aware estimator (mixed)';
+  }
+  return 'prefer pre-activation values if these are layer outputs, or the tie-aware estimator (mixed)';
+}
+
+function warningsFor(
+  params: MeasureParams,
+  layers: LayerReport[],
+  mi: MiMatrix,
+  point: MeasureOptions['point'],
+  hUninformative: readonly HUninformativeLayer[],
+): ReportWarning[] {
   const warnings: ReportWarning[] = [];
   for (const l of layers) {
     if (l.tieFraction >= HEAVY_TIES) {
@@ -385,7 +417,15 @@ function warningsFor(params: MeasureParams, layers: LayerReport[], mi: MiMatrix)
         message:
           params.estimator === 'mixed'
             ? `${l.name}: on average ${(100 * l.tieFraction).toFixed(1)}% of each neuron's values are tied (e.g. post-ReLU zeros); the mixed estimator counts them as discrete values`
-            : `${l.name}: on average ${(100 * l.tieFraction).toFixed(1)}% of each neuron's values are tied (e.g. post-ReLU zeros); KSG MI is biased by ties, prefer pre-activation values or the tie-aware estimator (mixed)`,
+            : `${l.name}: on average ${(100 * l.tieFraction).toFixed(1)}% of each neuron's values are tied (e.g. post-ReLU zeros); KSG MI is biased by ties, ${tiesAdvice(point)}`,
+      });
+    }
+    const flat = hUninformative.find((u) => u.layer === l.name);
+    if (flat !== undefined) {
+      warnings.push({
+        code: 'h-uninformative',
+        layer: l.name,
+        message: `${l.name}: H uninformative: per-neuron spread is below one global bin (${spreadText(flat)}); its H is not read (per-layer or per-neuron binning measures it)`,
       });
     }
     const unmeasurable = l.miUnmeasurable ?? 0;

@@ -94,7 +94,12 @@ export type WarningCode =
   /** Neurons left out of MI: no continuous part (see `LayerReport.miUnmeasurable`). */
   | 'mi-unmeasurable'
   /** A notice of the probe loader, e.g. the first CSV line taken as a header. */
-  | 'probe-notice';
+  | 'probe-notice'
+  /**
+   * Under global binning, a layer whose neurons each move by less than one bin (median
+   * per-neuron max - min below the global bin width): its H says nothing and is not read.
+   */
+  | 'h-uninformative';
 
 export interface ReportWarning {
   code: WarningCode;
