@@ -128,11 +128,15 @@ async function runCommand(page: Page, label: string): Promise<void> {
   await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: UI_MS });
 }
 
-/** A MemLens error notification (an analysis that failed), to end a long wait early. */
+/**
+ * A MemLens error notification (an analysis that failed), to end a long wait early. Not VS
+ * Code's "Actual command not found, wanted to execute memlens..." of a stale lens (hasText is
+ * case-insensitive, so it would match): the lens step clicks again on that one.
+ */
 function memlensError(page: Page): Locator {
   return page
     .locator('.notification-toast', { hasText: 'MemLens' })
-    .filter({ has: page.locator('.codicon-error') })
+    .filter({ has: page.locator('.codicon-error'), hasNotText: 'Actual command not found' })
     .first();
 }
 
@@ -374,7 +378,7 @@ function torchSteps(first: number): Step[] {
           await lens.click();
           clicks++;
           // Python starts, loads the file and finds a state_dict before the pick shows.
-          await widget.or(memlensError(page)).first().waitFor({ timeout: ANALYSIS_MS });
+          await widget.or(memlensError(page)).or(stale).first().waitFor({ timeout: ANALYSIS_MS });
           if (clicks >= 3 || !(await stale.isVisible())) break;
           await runCommand(page, 'Notifications: Clear All Notifications');
           await stale.waitFor({ state: 'hidden', timeout: UI_MS });
@@ -449,6 +453,82 @@ function torchSteps(first: number): Step[] {
   ];
 }
 steps.push(...torchSteps(steps.length));
+
+/** The document of the first MemLens webview (report, side view, model viewer) whose page has `text`. */
+async function memlensWebviewWith(page: Page, text: string): Promise<FrameLocator> {
+  const frames = page.locator('iframe.webview.ready[src*="extensionId=memlens.memlens"]');
+  const deadline = Date.now() + UI_MS;
+  for (;;) {
+    const n = await frames.count();
+    for (let i = 0; i < n; i++) {
+      const doc = frames.nth(i).contentFrame().locator('#active-frame').contentFrame();
+      if ((await doc.locator('body', { hasText: text }).count()) > 0) return doc;
+    }
+    if (Date.now() > deadline) throw new Error(`no MemLens webview shows "${text}"`);
+    await page.waitForTimeout(250);
+  }
+}
+
+steps.push(
+  {
+    name: 'the Analysed Models tree lists the analysed model with the context of its result',
+    needs: [0, 1, 2],
+    run: async (page) => {
+      await page.locator('.activitybar .action-item a[aria-label^="MemLens"]').first().click();
+      try {
+        const row = page
+          .locator('.monaco-list-row', { hasText: `${MODEL_FOLDERS[1]}/${MODEL_FILE}` })
+          .first();
+        await row.waitFor({ timeout: UI_MS });
+        const text = (await row.innerText()).replace(/\s+/g, ' ');
+        if (!/against .*shortcut-baseline/.test(text))
+          throw new Error(`the tree row does not say its context: "${text}"`);
+        await shot(page, '5-models-tree');
+        return text;
+      } finally {
+        await runCommand(page, 'View: Show Explorer');
+      }
+    },
+  },
+  {
+    name: "the model viewer shows a Keras model's inputs, outputs and whether the probe fits",
+    needs: [0],
+    run: async (page) => {
+      await runCommand(page, 'View: Show Explorer');
+      await expandFolder(page, 'formats');
+      await explorerRow(page, 'conv.keras').click();
+      const doc = await memlensWebviewWith(page, 'Inputs');
+      const body = (await doc.locator('body').innerText()).replace(/\s+/g, ' ');
+      for (const want of ['Outputs', 'Probe data', 'Layers'])
+        if (!body.includes(want))
+          throw new Error(`the viewer lacks "${want}": ${body.slice(0, 300)}`);
+      await shot(page, '6-model-viewer');
+      return /Probe data:[^.]*\./.exec(body)?.[0] ?? '';
+    },
+  },
+  {
+    name: 'Welcome: Open Walkthrough offers "Get started with MemLens" and shows its steps',
+    needs: [0],
+    run: async (page) => {
+      await page.keyboard.press('F1');
+      const input = page.locator('.quick-input-widget input');
+      await input.waitFor({ timeout: UI_MS });
+      await input.fill('>Welcome: Open Walkthrough');
+      await page
+        .locator('.quick-input-list .monaco-list-row', { hasText: 'Open Walkthrough' })
+        .first()
+        .click({ timeout: UI_MS });
+      await page
+        .locator('.quick-input-list .monaco-list-row', { hasText: 'Get started with MemLens' })
+        .first()
+        .click({ timeout: UI_MS });
+      const step = page.locator('.getting-started-step', { hasText: 'Select probe data' });
+      await step.first().waitFor({ timeout: UI_MS });
+      await shot(page, '7-walkthrough');
+      return `${await page.locator('.getting-started-step').count()} steps`;
+    },
+  },
+);
 
 async function main(): Promise<number> {
   mkdirSync(artifacts, { recursive: true });
