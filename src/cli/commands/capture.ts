@@ -39,7 +39,8 @@ Options:
   --backend <b>          tfjs-node, wasm or cpu (default: the first that starts, in that order)
   --sequence <r>         sequence outputs (batch x tokens x features): first (token, default)
                          or mean; conv feature maps are always global-average-pooled
-  --image-scale <s>      image pixel scaling: 0-1 (default), 0-255 or neg1-1
+  --image-scale <s>      image pixel scaling: 0-1, 0-255 or neg1-1 (default: 0-255 for a
+                         model whose image input is int32/uint8, else 0-1)
   --on-bad-image <a>     an image that fails to decode: fail (default) or skip
   --probe-array <name>   the array of an .npz probe holding several
   --input <name>         the model input the probe feeds, for a model with several (ONNX, TF.js);
@@ -139,12 +140,12 @@ export async function runCapture(
   const { handle, probe } = await openWithProbe(
     positionals[0],
     { backend, input: v.input, onWarning: warn, ...torchOpenOptions(v) },
-    (inputShape) =>
+    (inputShape, implied) =>
       loadProbe(probePath, {
         samples,
         seed,
         inputShape,
-        imageScale,
+        imageScale: imageScale ?? implied,
         onBadImage,
         array: v['probe-array'],
         onWarning: warn,

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { openModel, openWithProbe } from '../../core/capture/registry';
+import { IMAGE_SCALES } from '../../core/probe/imageScale';
 import { loadProbe } from '../../core/probe/loadProbe';
 import { TORCH_FLAGS_HELP, torchFlagConfig, torchOpenOptions } from '../torchFlags';
 import { backendNames } from '../../core/capture/tfjs/tfjsRuntime';
@@ -7,7 +8,7 @@ import type { BackendName, ModelHandle } from '../../core/capture/format';
 import { UserError } from '../../core/errors';
 import { showShape } from '../../core/probe/fit';
 import type { Command } from '../command';
-import { formatTable, MODEL_FORMATS_HELP } from '../flags';
+import { formatTable, MODEL_FORMATS_HELP, oneOf } from '../flags';
 
 const HELP = `Usage: memlens layers <model> [--backend tfjs-node|wasm|cpu] [--json]
 
@@ -30,6 +31,8 @@ Options:
   --input <name>  the input the probe will feed, for a model with several (ONNX, TF.js)
   --probe <file>  probe inputs: a PyTorch model's layers and shapes come from running it
                   on the first examples (required for .pt/.pth/.ckpt)
+  --image-scale <s>  an image probe's pixels as 0-1, 0-255 or neg1-1 (default: 0-255 for
+                  an int32/uint8 image input, else 0-1)
   --json          print the listing as JSON
 
 ${TORCH_FLAGS_HELP}`;
@@ -70,6 +73,7 @@ export async function runLayers(args: string[], write: (text: string) => void): 
         backend: { type: 'string' },
         input: { type: 'string' },
         probe: { type: 'string' },
+        'image-scale': { type: 'string' },
         ...torchFlagConfig,
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -96,12 +100,18 @@ export async function runLayers(args: string[], write: (text: string) => void): 
     ...torchOpenOptions(values),
   };
   const probe = values.probe;
+  const imageScale = oneOf('image-scale', values['image-scale'], IMAGE_SCALES);
   const handle =
     probe === undefined
       ? await openModel(positionals[0], open)
       : (
-          await openWithProbe(positionals[0], open, (inputShape) =>
-            loadProbe(probe, { samples: 3, seed: 0, ...(inputShape ? { inputShape } : {}) }),
+          await openWithProbe(positionals[0], open, (inputShape, implied) =>
+            loadProbe(probe, {
+              samples: 3,
+              seed: 0,
+              ...(inputShape ? { inputShape } : {}),
+              imageScale: imageScale ?? implied ?? '0-1',
+            }),
           )
         ).handle;
   try {

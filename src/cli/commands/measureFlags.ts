@@ -4,6 +4,7 @@ import type { BackendName, CapturePoint } from '../../core/capture/format';
 import type { Binning } from '../../core/measures/entropy';
 import { MAX_BINS } from '../../core/measures/entropy';
 import { KSG_ESTIMATORS } from '../../core/measures/ksgKernel';
+import { IMAGE_SCALES } from '../../core/probe/imageScale';
 import type { Progress } from '../../core/progress';
 import { intFlag, oneOf } from '../flags';
 import { TORCH_FLAGS_HELP, torchFlagConfig, torchOpenOptions } from '../torchFlags';
@@ -25,6 +26,7 @@ export const measureFlagConfig = {
   backend: { type: 'string' },
   input: { type: 'string' },
   'batch-size': { type: 'string' },
+  'image-scale': { type: 'string' },
   ...torchFlagConfig,
   out: { type: 'string' },
   html: { type: 'string' },
@@ -50,6 +52,8 @@ export const MEASURE_FLAGS_HELP = `Measure options:
   --backend <b>         TF.js backend: tfjs-node, wasm or cpu (default: first that starts)
   --input <name>        the model input the probe feeds (ONNX or TF.js models with several inputs)
   --batch-size <N>      examples per forward pass
+  --image-scale <s>     image probe pixels as 0-1, 0-255 or neg1-1 (default: 0-255 for a
+                        model whose image input is int32/uint8, else 0-1)
 ${TORCH_FLAGS_HELP}
 Output options:
   --out <file.json>     write the JSON report ('-' for stdout: then no table is printed)
@@ -90,6 +94,7 @@ export function analyzeOptionsFrom(values: Values, signal: AbortSignal): Analyze
   set('backend', oneOf<BackendName>('backend', values.backend, ['tfjs-node', 'wasm', 'cpu']));
   set('input', values.input);
   set('batchSize', intFlag('batch-size', values['batch-size'], 1));
+  set('imageScale', oneOf('image-scale', values['image-scale'], IMAGE_SCALES));
   Object.assign(opts, torchOpenOptions(values));
   if (values.quiet !== true && process.stderr.isTTY) opts.onProgress = progressLine();
   return opts;

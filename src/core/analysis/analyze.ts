@@ -14,7 +14,7 @@ import { measure, offDiagonalMi } from '../measures/measure';
 import { fitProbe } from '../probe/fit';
 import { loadProbe } from '../probe/loadProbe';
 import { chooseSamples } from '../probe/subset';
-import type { ProbeSet } from '../probe/types';
+import type { ImageScale, ProbeSet } from '../probe/types';
 import type { JobOptions } from '../progress';
 import type { AnalysisParams, AnalysisReport } from '../report/schema';
 import { loneModelFlags } from './flags';
@@ -53,6 +53,8 @@ export interface AnalyzeOptions extends JobOptions {
   input?: string;
   /** Examples per forward pass during capture. */
   batchSize?: number;
+  /** How image-folder probes' pixels are scaled (default: what the model's input implies, else 0-1). */
+  imageScale?: ImageScale;
   /** PyTorch models: the user's Python (default python3 on PATH). */
   python?: string;
   /** PyTorch state_dicts: the `module:callable` building the model. */
@@ -99,6 +101,8 @@ async function activationsOf(
   backend: string | null;
   captureMs: number;
   probeInfo: AnalysisReport['probe'];
+  /** The scale an image-folder probe was read at; undefined for other probes. */
+  imageScale: ImageScale | undefined;
   point: CapturePoint;
   outputShape: (number | null)[] | null;
   /** The layers measured when none are named (a dump's: all of them). */
@@ -124,6 +128,7 @@ async function activationsOf(
       backend: null,
       captureMs: performance.now() - t0,
       probeInfo: null,
+      imageScale: undefined,
       point: 'output',
       outputShape: null,
       defaultLayers: acts.layers.map((l) => l.name),
@@ -143,7 +148,7 @@ async function activationsOf(
       ...(opts.torchFactory === undefined ? {} : { torchFactory: opts.torchFactory }),
       ...(opts.searchPaths === undefined ? {} : { searchPaths: opts.searchPaths }),
     },
-    async (inputShape) =>
+    async (inputShape, implied) =>
       'loaded' in probe
         ? inputShape === undefined
           ? probe.loaded
@@ -152,6 +157,7 @@ async function activationsOf(
             ...(opts.samples === undefined ? {} : { samples: opts.samples }),
             seed: opts.seed ?? 0,
             ...(inputShape === undefined ? {} : { inputShape }),
+            imageScale: opts.imageScale ?? implied ?? '0-1',
             onWarning: onProbeNotice,
           }),
   );
@@ -163,6 +169,8 @@ async function activationsOf(
       ...(opts.batchSize === undefined ? {} : { batchSize: opts.batchSize }),
       ...(opts.signal === undefined ? {} : { signal: opts.signal }),
       ...(opts.onProgress === undefined ? {} : { onProgress: opts.onProgress }),
+      // The capture's notices (a probe scaled for an integer input) go with the probe's.
+      onWarning: onProbeNotice,
     });
     return {
       acts: captured.acts,
@@ -171,6 +179,7 @@ async function activationsOf(
       backend: captured.backend,
       captureMs: performance.now() - t0,
       probeInfo: { path: set.source, samples: set.shape[0] },
+      imageScale: set.imageScale,
       point: opts.point ?? 'preactivation',
       outputShape: handle.layers.at(-1)?.outputShape ?? null,
       defaultLayers: handle.layers.filter((l) => l.measuredByDefault).map((l) => l.name),
@@ -289,6 +298,7 @@ async function measureSource(
     layers: got.acts.layers.map((l) => l.name),
     miNeuronCap: m.params.miNeuronCap,
     miPairs: m.params.miPairs,
+    ...(got.imageScale === undefined ? {} : { imageScale: got.imageScale }),
   };
   const report: AnalysisReport = {
     schema: 'memlens.report',

@@ -287,6 +287,7 @@ export async function compare(
     probe = await loadProbe(opts.probe, {
       ...(opts.samples === undefined ? {} : { samples: opts.samples }),
       seed: opts.seed ?? 0,
+      ...(opts.imageScale === undefined ? {} : { imageScale: opts.imageScale }),
       onWarning: (message) => probeNotices.push({ code: 'probe-notice', message }),
     });
   }

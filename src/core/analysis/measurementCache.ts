@@ -46,6 +46,7 @@ function numbersOf(opts: AnalyzeOptions, layers: readonly string[] | null): unkn
     input: opts.input ?? null,
     python: opts.python ?? null,
     torchFactory: opts.torchFactory ?? null,
+    imageScale: opts.imageScale ?? null,
   };
 }
 

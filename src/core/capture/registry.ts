@@ -5,7 +5,7 @@ import { DUMP_EXTENSIONS, isActivationDump } from '../dumps/dumpFiles';
 import { sidecarPath } from '../dumps/loadDump';
 import { UserError } from '../errors';
 import { fileStem, naturalOrder } from './common/modelFiles';
-import type { ProbeSet } from '../probe/types';
+import type { ImageScale, ProbeSet } from '../probe/types';
 import type { ModelFileInfo, ModelFormat, ModelHandle, OpenModelOptions } from './format';
 import { kerasFormat } from './keras/kerasFormat';
 import { onnxFormat } from './onnx/onnxFormat';
@@ -116,14 +116,15 @@ export async function openModel(target: string, opts: OpenModelOptions = {}): Pr
 
 /**
  * Opens a model together with its probe, in the order its format needs: the probe is loaded
- * for the model's input shape (`load(inputShape)` fits it), except for a format that finds
+ * for the model's input shape and the pixel scale its input implies (`load(inputShape,
+ * imageScale)` fits it), except for a format that finds
  * its layers by running the model (`probeAtOpen`, PyTorch), which is opened with the probe.
  * On any failure the model is disposed.
  */
 export async function openWithProbe(
   target: string,
   opts: OpenModelOptions,
-  load: (inputShape?: (number | null)[]) => Promise<ProbeSet>,
+  load: (inputShape?: (number | null)[], imageScale?: ImageScale) => Promise<ProbeSet>,
 ): Promise<{ handle: ModelHandle; probe: ProbeSet }> {
   const { file, format } = await resolveModel(target);
   if (format.probeAtOpen) {
@@ -132,7 +133,7 @@ export async function openWithProbe(
   }
   const handle = await format.open(file, opts);
   try {
-    return { handle, probe: await load(handle.inputShape) };
+    return { handle, probe: await load(handle.inputShape, handle.imageScale) };
   } catch (err) {
     handle.dispose();
     throw err;

@@ -130,6 +130,12 @@ export interface AnalysisParams {
   layers: string[];
   miNeuronCap: number | null;
   miPairs: number | null;
+  /**
+   * For a probe folder of images: the scale its pixels were read at (`0-1`, `0-255` or
+   * `neg1-1`), the user's or the one the model's input implies. Absent for other probes, for
+   * dumps and in older reports.
+   */
+  imageScale?: '0-1' | '0-255' | 'neg1-1';
 }
 
 export interface AnalysisReport {

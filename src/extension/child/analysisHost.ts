@@ -75,6 +75,7 @@ export function analyzeOptions(
     threads: params.threads,
     ...(params.backend === 'wasm' || params.backend === 'cpu' ? { backend: params.backend } : {}),
     ...(params.input === null ? {} : { input: params.input }),
+    ...(params.imageScale === null ? {} : { imageScale: params.imageScale }),
     ...torchOptions(params),
     onProgress,
   };

@@ -37,6 +37,8 @@ export interface JobParams {
   backend: SettingValue<'backend'>;
   /** The model input the probe feeds (ONNX models with several inputs); null: the only one. */
   input: string | null;
+  /** How an image-folder probe's pixels are scaled (`memlens.imageScale`); null: auto. */
+  imageScale: Exclude<SettingValue<'imageScale'>, 'auto'> | null;
   /** PyTorch: the Python interpreter (setting, else the Python extension's); null: python3. */
   python: string | null;
   /** PyTorch state_dicts: `module:callable` building the model; null: none set. */
@@ -245,6 +247,9 @@ function isParams(value: unknown): value is JobParams {
     value.threads !== 0 &&
     isValidSetting('backend', value.backend) &&
     (value.input === null || typeof value.input === 'string') &&
+    // `auto` is sent as null.
+    (value.imageScale === null ||
+      (value.imageScale !== 'auto' && isValidSetting('imageScale', value.imageScale))) &&
     (value.python === null || typeof value.python === 'string') &&
     (value.torchFactory === null || typeof value.torchFactory === 'string') &&
     (value.workspace === null || typeof value.workspace === 'string') &&

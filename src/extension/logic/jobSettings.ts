@@ -34,6 +34,7 @@ export function jobParamsFromSettings(
   const threads = get('threads');
   const python = text('pythonPath');
   const target = get('target');
+  const imageScale = get('imageScale');
   return {
     probe: null,
     samples: get('samples'),
@@ -48,6 +49,7 @@ export function jobParamsFromSettings(
     threads: threads > 0 ? threads : Math.max(1, context.cores - 1),
     backend: get('backend'),
     input: text('modelInput'),
+    imageScale: imageScale === 'auto' ? null : imageScale,
     python: python === null ? null : context.resolvePython(python),
     torchFactory: text('torchFactory'),
     workspace: context.workspace,

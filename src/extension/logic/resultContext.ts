@@ -35,6 +35,7 @@ export function settingsText(p: AnalysisParams): string {
   if (p.estimator === 'mixed') parts.push('mixed estimator');
   if (p.point === 'output') parts.push('layer outputs');
   if (p.miNeuronCap !== null) parts.push(`MI on ${p.miNeuronCap} neurons`);
+  if (p.imageScale !== undefined) parts.push(`pixels ${p.imageScale}`);
   return parts.join(', ');
 }
 

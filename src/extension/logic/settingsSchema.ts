@@ -205,6 +205,20 @@ export const SETTINGS = {
     markdownDescription:
       "For a model with several inputs (an ONNX or TF.js model taking `input_ids` and `attention_mask`, say): the name of the input the probe feeds. The others are filled: ones for an input named like a mask, zeros otherwise. Empty: the model's only input.",
   },
+  imageScale: {
+    type: 'string',
+    default: 'auto',
+    enum: ['auto', '0-1', '0-255', 'neg1-1'],
+    enumDescriptions: [
+      'What the model expects where it says: 0-255 for an int32 or uint8 image input, else 0-1.',
+      'Pixel values divided by 255.',
+      'Pixel values as they are, 0 to 255.',
+      'Pixel values scaled to -1 to 1 (MobileNet-style preprocessing).',
+    ],
+    scope: 'resource',
+    description:
+      'How the pixels of a probe folder of images are scaled before they are fed to the model. A float probe in [0, 1] fed to an integer image input is always scaled to 0-255, with a notice in the report.',
+  },
   'thresholds.deltaEntropy': {
     type: 'number',
     default: 0.1,
