@@ -145,7 +145,7 @@ void describe('ONNX capture of a model built here (Gemm -> Relu -> Gemm -> Relu 
         onWarning: (m) => warnings.push(m),
       });
       assertColumns(result.acts, 0, forward(x, s).z1, 4, 1e-5);
-      assert.match(warnings.join('\n'), /'attention_mask' get ones/);
+      assert.match(warnings.join('\n'), /'attention_mask' gets ones/);
     } finally {
       handle.dispose();
     }
@@ -480,7 +480,9 @@ void describe('ONNX runtime isolation', () => {
     // A native crash ends the process by a signal, like this one.
     process.kill(pid, 'SIGSEGV');
     await rejectsWith(
-      session.run({ x: { type: 'float32', dims: [1, 3], data: new Float32Array(3) } }, ['y']),
+      session.run({ x: { type: 'float32', dims: [1, 3], data: new Float32Array(3) } }, [
+        { name: 'y', mode: 'reduce', convLike: false, sequence: 'first', stacked: 0 },
+      ]),
       /crash\.onnx: the ONNX runtime (crashed while running the model \(signal SIGSEGV\)|has stopped \(signal SIGSEGV\))/,
     );
   });

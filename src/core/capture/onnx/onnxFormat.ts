@@ -1,12 +1,10 @@
 import { UserError, throwIfAborted } from '../../errors';
 import { fitProbe, showShape } from '../../probe/fit';
 import type { ProbeSet } from '../../probe/types';
-import { defaultBatchSize } from '../common/batchCapture';
-import { reduceRowMajor, reductionFor } from '../common/reduction';
 import type { OnnxLayer } from './onnxGraph';
 import { onnxLayers } from './onnxGraph';
 import { selectLayers } from '../common/layerSelection';
-import type { WireTensor } from './onnxProtocol';
+import type { FetchSpec, ReducedTensor } from './onnxProtocol';
 import type { OnnxModelProto, OnnxTensorProto, OnnxValueInfo } from './onnxProto';
 import {
   decodeOnnxModel,
@@ -16,14 +14,19 @@ import {
   graphTensors,
   int64,
 } from './onnxProto';
-import { fillValue, otherInputsNotice, pickInput } from '../common/modelInputs';
-import { OnnxSession } from './onnxSession';
+import { fillValue, pickInput } from '../common/modelInputs';
+import { OnnxOutOfMemory, OnnxSession } from './onnxSession';
+import type { ExposedTensor, ScopedTensor } from './onnxExpose';
+import { exposeTensors, scopedKey } from './onnxExpose';
+import { checkInputValues, feedsFor, fedTypeOf } from './onnxFeeds';
+import { batchSizeFor, outOfMemory } from './onnxBatch';
 import { containedFile, fileStem } from '../common/modelFiles';
 import { readInput } from '../../io/readInput';
 import { allFinite, modelNonFinite } from '../tfjs/nonFiniteBlame';
 import type {
   CapturedLayer,
   CaptureOptions,
+  CapturePoint,
   CaptureResult,
   ModelFileInfo,
   ModelFormat,
@@ -31,7 +34,6 @@ import type {
   OpenModelOptions,
 } from '../format';
 
-const ELEM_TYPES: Record<number, string> = { 1: 'float32', 6: 'int32', 7: 'int64', 11: 'float64' };
 const MAGIC_NAMES: [number[], string][] = [
   [[0x50, 0x4b, 0x03, 0x04], 'a zip archive (a .keras file?)'],
   [[0x89, 0x48, 0x44, 0x46], 'an HDF5 file (a Keras .h5?)'],
@@ -92,96 +94,23 @@ function inputShape(v: OnnxValueInfo): (number | null)[] {
   return dims.map((d, i) => (i === 0 ? null : dimSize(d)));
 }
 
-function wireData(type: string, values: Float32Array, size: number): WireTensor['data'] {
-  switch (type) {
-    case 'float32':
-      return values;
-    case 'float64':
-      return Float64Array.from(values);
-    case 'int32':
-      return Int32Array.from(values, Math.round);
-    case 'int64':
-      return BigInt64Array.from(values, (v) => BigInt(Math.round(v)));
-    default:
-      return new Float32Array(size);
-  }
-}
-
-function filled(type: string, size: number, value: number): WireTensor['data'] {
-  return wireData(type, new Float32Array(size).fill(value), size);
-}
-
-/** Reduces one fetched output (batch first, NCHW) to `count` rows of features by the common rule. */
-function reduceOutput(
-  t: WireTensor,
-  count: number,
-  layer: OnnxLayer,
-  sequence: 'first' | 'mean',
-): { width: number; reduction: CapturedLayer['reduction']; at: (s: number, j: number) => number } {
-  const dims = t.dims;
-  if (dims.length === 0 || dims[0] !== count) {
-    throw new UserError(
-      `layer '${layer.name}' gave an output of shape ${showShape(dims)}: expected the batch (${count}) first`,
-    );
-  }
-  const reduction = reductionFor(dims.length, layer.convLike, sequence);
-  const get = (i: number): number => Number(t.data[i]);
-  return { reduction, ...reduceRowMajor(get, dims, reduction, true) };
-}
-
-function fedTypeOf(file: string, fed: OnnxValueInfo): string {
-  const type = ELEM_TYPES[fed.type?.tensorType?.elemType ?? 1];
-  if (type === undefined)
-    throw new UserError(
-      `${file}: input '${fed.name ?? ''}' has element type ${fed.type?.tensorType?.elemType}: expected float, double, int32 or int64`,
-    );
-  return type;
-}
-
 /** The batch size a model was exported with, or undefined when its batch dimension is dynamic. */
 function fixedBatchOf(fed: OnnxValueInfo): number | undefined {
   return dimSize(fed.type?.tensorType?.shape?.dim[0]) || undefined;
 }
 
-/**
- * The feeds of one run of `run` examples: the probe values for the fed input, zeros for the
- * other inputs (ones for a mask), their dynamic dimensions taken from the fed input's
- * dimension of the same name, else 1.
- */
-function feedsFor(
+/** The one-line notice of what the inputs the probe does not feed get. */
+function otherInputsNotice(
   file: string,
-  fed: OnnxValueInfo,
-  others: OnnxValueInfo[],
-  run: number,
-  exampleShape: number[],
-  values: Float32Array,
-): Record<string, WireTensor> {
-  const fedType = fedTypeOf(file, fed);
-  const feeds: Record<string, WireTensor> = {
-    [fed.name ?? '']: {
-      type: fedType,
-      dims: [run, ...exampleShape],
-      data: wireData(fedType, values, values.length),
-    },
+  fed: string,
+  others: string[],
+  values: Readonly<Record<string, number>>,
+): string {
+  const what = (n: string): string => {
+    if (Object.prototype.hasOwnProperty.call(values, n)) return `${values[n]}`;
+    return fillValue(n) === 1 ? 'ones' : 'zeros';
   };
-  const fedDims = fed.type?.tensorType?.shape?.dim ?? [];
-  for (const v of others) {
-    const type = ELEM_TYPES[v.type?.tensorType?.elemType ?? 1] ?? 'float32';
-    const dims = (v.type?.tensorType?.shape?.dim ?? []).map((d, i) => {
-      if (i === 0) return run;
-      const size = dimSize(d);
-      if (size !== null) return size;
-      const same = fedDims.findIndex((x) => x.dimParam && x.dimParam === d.dimParam);
-      return same > 0 ? exampleShape[same - 1] : 1;
-    });
-    const size = dims.reduce((a, b) => a * b, 1);
-    feeds[v.name ?? ''] = {
-      type,
-      dims,
-      data: filled(type, size, fillValue(v.name ?? '')),
-    };
-  }
-  return feeds;
+  return `${file}: the probe feeds input '${fed}'; ${others.map((n) => `'${n}' gets ${what(n)}`).join(', ')}`;
 }
 
 /** Opens an ONNX model: parses and edits the graph here, runs it in a child process. */
@@ -193,78 +122,122 @@ async function openOnnx(file: string, opts: OpenModelOptions): Promise<ModelHand
   const model: OnnxModelProto = decodeOnnxModel(bytes, file);
   const graph = model.graph!;
   await inlineExternalData(file, graphTensors(graph));
+  // The model as read, external data inlined: each session edits a fresh copy of it.
+  const base = encodeOnnxModel(model);
   const layers = onnxLayers(graph);
   const weightNames = new Set(graph.initializer.map((t) => t.name ?? ''));
   const inputs = graph.input.filter((v) => !weightNames.has(v.name ?? ''));
   const inputNames = inputs.map((v) => v.name ?? '');
   const fed: OnnxValueInfo = inputs[pickInput(file, inputNames, opts.input)];
-  // Every layer tensor becomes a graph output, so one session serves any capture.
-  const known = new Set(graph.output.map((o) => o.name ?? ''));
-  for (const l of layers) {
-    for (const t of [l.preTensor, l.outTensor]) {
-      if (known.has(t) || inputNames.includes(t) || weightNames.has(t)) continue;
-      known.add(t);
-      graph.output.push({ name: t });
-    }
-  }
-  const opset = int64(model.opsetImport.find((o) => !o.domain || o.domain === 'ai.onnx')?.version);
-  let session: OnnxSession;
-  try {
-    session = await OnnxSession.open(file, encodeOnnxModel(model));
-  } catch (err) {
-    // onnxruntime implements the default domain from opset 7 on; say so next to its message.
-    if (err instanceof UserError && opset > 0 && opset < 7)
-      throw new UserError(
-        `${err.message} (the model uses opset ${opset} of ai.onnx: expected 7 or later; re-export it with a newer opset)`,
-      );
-    throw err;
-  }
-  const shape = inputShape(fed);
   const others = inputs.filter((v) => v !== fed);
-  // Output shapes the graph does not declare come from one pass on a zero example.
+  const openValues = opts.inputValues ?? {};
+  checkInputValues(file, fed, others, openValues);
+  const opset = int64(model.opsetImport.find((o) => !o.domain || o.domain === 'ai.onnx')?.version);
+
+  let session: OnnxSession | undefined;
+  let sessionKey = '';
+  let exposed = new Map<string, ExposedTensor>();
+  /**
+   * A session whose graph outputs are exactly `tensors` (and the model's own): the runtime
+   * keeps every graph output whole until a run ends, so a capture reopens the model with only
+   * what it reads.
+   */
+  async function sessionFor(tensors: ScopedTensor[]): Promise<OnnxSession> {
+    const key = [...new Set(tensors.map(scopedKey))].sort().join('\n');
+    if (session !== undefined && !session.stopped && key === sessionKey) return session;
+    session?.close();
+    session = undefined;
+    const copy = decodeOnnxModel(base, file);
+    exposed = exposeTensors(copy, tensors, file);
+    try {
+      session = await OnnxSession.open(file, encodeOnnxModel(copy));
+    } catch (err) {
+      // onnxruntime implements the default domain from opset 7 on; say so next to its message.
+      if (err instanceof UserError && opset > 0 && opset < 7)
+        throw new UserError(
+          `${err.message} (the model uses opset ${opset} of ai.onnx: expected 7 or later; re-export it with a newer opset)`,
+        );
+      throw err;
+    }
+    sessionKey = key;
+    return session;
+  }
+  const tensorOf = (l: OnnxLayer, point: CapturePoint): ScopedTensor => ({
+    tensor: point === 'preactivation' && l.activation !== null ? l.preTensor : l.outTensor,
+    scope: l.scope,
+  });
+
+  const shape = inputShape(fed);
+  // Output shapes the graph does not declare come from one pass on a zero example; only the
+  // dims come back over IPC.
   const example = shape.slice(1);
   if (example.every((d) => d !== null) && layers.some((l) => l.outputShape.length === 0)) {
     const run = fixedBatchOf(fed) ?? 1;
     const size = (example as number[]).reduce((a, b) => a * b, 1);
+    const s = await sessionFor(layers.map((l) => ({ tensor: l.shapeTensor, scope: l.scope })));
+    const specOf = (l: OnnxLayer): FetchSpec => ({
+      ...exposed.get(scopedKey({ tensor: l.shapeTensor, scope: l.scope }))!,
+      name: exposed.get(scopedKey({ tensor: l.shapeTensor, scope: l.scope }))!.output,
+      mode: 'shape',
+      convLike: l.convLike,
+      sequence: 'first',
+    });
     try {
-      const out = await session.run(
-        feedsFor(file, fed, others, run, example as number[], new Float32Array(run * size)),
-        [...new Set(layers.map((l) => l.shapeTensor))],
+      const specs = [...new Map(layers.map((l) => [specOf(l).name, specOf(l)])).values()];
+      const feeds = feedsFor(
+        file,
+        fed,
+        others,
+        run,
+        example as number[],
+        new Float32Array(run * size),
+        openValues,
       );
+      const out = await s.run(feeds, specs);
       for (const l of layers) {
-        const dims = out[l.shapeTensor]?.dims;
-        if (l.outputShape.length === 0 && dims !== undefined && dims[0] === run)
-          l.outputShape = [null, ...dims.slice(1)];
+        const spec = specOf(l);
+        const dims = out[spec.name]?.dims;
+        if (l.outputShape.length === 0 && dims !== undefined && dims[spec.stacked] === run)
+          l.outputShape = [null, ...dims.slice(spec.stacked + 1)];
       }
     } catch (err) {
-      if (session.stopped) throw err;
+      if (s.stopped) throw err;
       opts.onWarning?.(
         `${file}: layer output shapes unknown (a pass on a zero example failed: ${(err as Error).message})`,
       );
     }
+  } else {
+    // Loading the model now reports a model the runtime refuses at open, not at capture.
+    await sessionFor(
+      layers.filter((l) => l.measuredByDefault).map((l) => tensorOf(l, 'preactivation')),
+    );
   }
 
   async function capture(probe: ProbeSet, copts: CaptureOptions = {}): Promise<CaptureResult> {
     fedTypeOf(file, fed);
+    const values = copts.inputValues ?? openValues;
+    checkInputValues(file, fed, others, values);
     const fitted = fitProbe(probe, shape);
     const chosen = selectLayers(file, layers, copts.layers, (l) => l.aliases);
     const point = copts.point ?? 'preactivation';
     const sequence = copts.sequence ?? 'first';
-    const fetches = chosen.map((l) =>
-      point === 'preactivation' && l.activation !== null ? l.preTensor : l.outTensor,
-    );
+    const tensors = chosen.map((l) => tensorOf(l, point));
+    const s = await sessionFor(tensors);
+    const specs = chosen.map((l, i): FetchSpec => {
+      const e = exposed.get(scopedKey(tensors[i]))!;
+      return { name: e.output, mode: 'reduce', convLike: l.convLike, sequence, stacked: e.stacked };
+    });
     const samples = fitted.shape[0];
     if (!(samples > 0))
       throw new UserError(
         `${probe.source}: expected at least one probe example, found an empty probe set`,
       );
     // A model exported with a fixed batch size runs in batches of exactly that size (the last
-    // one padded with zeros, its extra rows dropped).
+    // one padded with zeros, its extra rows dropped). Otherwise the first batch is one
+    // example, and its real output sizes set the batch under a memory budget.
     const fixedBatch = fixedBatchOf(fed);
-    const batchSize =
-      fixedBatch ??
-      copts.batchSize ??
-      defaultBatchSize([[null, ...fitted.shape.slice(1)], ...chosen.map((l) => l.outputShape)]);
+    let batchSize = fixedBatch ?? copts.batchSize ?? 1;
+    let sized = fixedBatch !== undefined || copts.batchSize !== undefined;
     const exampleShape = fitted.shape.slice(1);
     const exampleSize = exampleShape.reduce((a, b) => a * b, 1);
     if (others.length > 0) {
@@ -273,56 +246,87 @@ async function openOnnx(file: string, opts: OpenModelOptions): Promise<ModelHand
           file,
           fed.name ?? '',
           others.map((v) => v.name ?? ''),
+          values,
         ),
       );
     }
-    let captured: CapturedLayer[] = [];
+    /** Per chosen layer: its columns, or null when it gave no values (a branch not taken). */
+    let columns: ({
+      start: number;
+      width: number;
+      reduction: CapturedLayer['reduction'];
+    } | null)[] = [];
     let data = new Float64Array(0);
     let neurons = 0;
-    for (let start = 0; start < samples; start += batchSize) {
+    for (let start = 0; start < samples;) {
       throwIfAborted(copts.signal);
       const count = Math.min(batchSize, samples - start);
       const run = fixedBatch ?? count;
-      const values = new Float32Array(run * exampleSize);
-      values.set(fitted.data.subarray(start * exampleSize, (start + count) * exampleSize));
-      const feeds = feedsFor(file, fed, others, run, exampleShape, values);
-      const out = await session.run(feeds, [...new Set(fetches)], copts.signal);
-      const reduced = chosen.map((l, i) => {
-        try {
-          return reduceOutput(out[fetches[i]], run, l, sequence);
-        } catch (err) {
-          throw new UserError(`${file}: ${(err as Error).message}`);
-        }
+      const batch = new Float32Array(run * exampleSize);
+      batch.set(fitted.data.subarray(start * exampleSize, (start + count) * exampleSize));
+      const feeds = feedsFor(file, fed, others, run, exampleShape, batch, values);
+      let out: Record<string, ReducedTensor>;
+      try {
+        out = await s.run(feeds, uniqueSpecs(specs), copts.signal);
+      } catch (err) {
+        if (err instanceof OnnxOutOfMemory) throw outOfMemory(file, run, err);
+        throw err;
+      }
+      if (!sized) {
+        batchSize = batchSizeFor(
+          specs.map((sp) => out[sp.name]),
+          run,
+          exampleSize * 4,
+        );
+        sized = true;
+      }
+      const results = chosen.map((l, i) => {
+        const r = out[specs[i].name];
+        if (r.reduction === null) return null;
+        if (r.dims[specs[i].stacked] !== run)
+          throw new UserError(
+            `${file}: layer '${l.name}' gave an output of shape ${showShape(r.dims)}: expected the batch (${run}) first`,
+          );
+        return r;
       });
-      if (captured.length === 0) {
+      if (start === 0) {
         let col = 0;
-        captured = chosen.map((l, i) => {
-          const width = reduced[i].width;
-          const layer: CapturedLayer = {
-            name: l.name,
-            start: col,
-            end: col + width,
-            point: fetches[i] === l.preTensor && l.activation !== null ? 'preactivation' : 'output',
-            reduction: reduced[i].reduction,
-          };
-          col += width;
-          return layer;
+        columns = results.map((r, i) => {
+          if (r === null) {
+            copts.onWarning?.(
+              `${file}: layer '${chosen[i].name}' has no activations on this probe (its If branch was not taken, or its Loop ran no iterations)`,
+            );
+            return null;
+          }
+          const c = { start: col, width: r.width, reduction: r.reduction! };
+          col += r.width;
+          return c;
         });
         neurons = col;
+        if (neurons === 0)
+          throw new UserError(
+            `${file}: the chosen layers have no activations on this probe (If branches not taken): expected at least one layer that runs; pick others (CLI --layers) or give the inputs that select the branch (CLI --input-value)`,
+          );
         data = new Float64Array(samples * neurons);
       }
-      for (let i = 0; i < captured.length; i++) {
-        const { name, start: c0, end: c1 } = captured[i];
-        const width = c1 - c0;
-        if (reduced[i].width !== width)
+      for (let i = 0; i < chosen.length; i++) {
+        const c = columns[i];
+        const r = results[i];
+        const name = chosen[i].name;
+        if ((c === null) !== (r === null))
           throw new UserError(
-            `${probe.source}: layer '${name}' gave ${reduced[i].width} values per example in a later batch: expected ${width} like the first`,
+            `${probe.source}: layer '${name}' ran on some batches only (an If branch the batch decides): expected the same branch for every batch`,
           );
-        for (let s = 0; s < count; s++) {
-          for (let j = 0; j < width; j++) {
-            const v = reduced[i].at(s, j);
+        if (c === null || r === null) continue;
+        if (r.width !== c.width)
+          throw new UserError(
+            `${probe.source}: layer '${name}' gave ${r.width} values per example in a later batch: expected ${c.width} like the first`,
+          );
+        for (let e = 0; e < count; e++) {
+          for (let j = 0; j < c.width; j++) {
+            const v = r.data[e * c.width + j];
             if (!Number.isFinite(v)) {
-              const example = probe.sampleIndices[start + s] ?? start + s;
+              const example = probe.sampleIndices[start + e] ?? start + e;
               // From a finite probe, the model made it (corrupt weights, an overflow).
               if (allFinite(fitted.data))
                 throw await modelNonFinite(
@@ -334,12 +338,25 @@ async function openOnnx(file: string, opts: OpenModelOptions): Promise<ModelHand
                 `${probe.source}: layer '${name}' produced ${String(v)} on probe example ${example} (neuron ${j}): expected finite activations`,
               );
             }
-            data[(c0 + j) * samples + start + s] = v;
+            data[(c.start + j) * samples + start + e] = v;
           }
         }
       }
-      copts.onProgress?.({ stage: 'capture', done: start + count, total: samples });
+      start += count;
+      copts.onProgress?.({ stage: 'capture', done: start, total: samples });
     }
+    const captured: CapturedLayer[] = [];
+    chosen.forEach((l, i) => {
+      const c = columns[i];
+      if (c === null) return;
+      captured.push({
+        name: l.name,
+        start: c.start,
+        end: c.start + c.width,
+        point: point === 'preactivation' && l.activation !== null ? 'preactivation' : 'output',
+        reduction: c.reduction,
+      });
+    });
     return {
       acts: {
         samples,
@@ -365,8 +382,13 @@ async function openOnnx(file: string, opts: OpenModelOptions): Promise<ModelHand
       measuredByDefault,
     })),
     capture,
-    dispose: () => session.close(),
+    dispose: () => session?.close(),
   };
+}
+
+/** Each output once (two layers may read the same tensor). */
+function uniqueSpecs(specs: FetchSpec[]): FetchSpec[] {
+  return [...new Map(specs.map((s) => [s.name, s])).values()];
 }
 
 /**

@@ -23,6 +23,22 @@ const ACTIVATIONS = new Set([
 ]);
 const CONV_LIKE = /Conv|Pool|BatchNormalization|InstanceNormalization|Resize|Upsample/;
 
+/**
+ * One step into a subgraph: the node (by index in its graph) holding it and the graph
+ * attribute (`then_branch`, `else_branch` of an If; `body` of a Loop).
+ */
+export interface OnnxScopeStep {
+  node: number;
+  attr: string;
+  op: 'If' | 'Loop';
+}
+
+/** The subgraphs the capture descends into, and the short names their paths use. */
+const SUBGRAPH_ATTRS: Record<string, Record<string, string>> = {
+  If: { then_branch: 'then', else_branch: 'else' },
+  Loop: { body: 'body' },
+};
+
 /** One capturable ONNX layer and the tensors its two capture points read. */
 export interface OnnxLayer extends LayerInfo {
   /** The tensor before the activation (the node output, or the bias Add after a MatMul). */
@@ -35,6 +51,8 @@ export interface OnnxLayer extends LayerInfo {
   aliases: string[];
   /** The tensor whose shape is the layer's output shape. */
   shapeTensor: string;
+  /** The subgraphs the layer lives in, outermost first (empty: the main graph). */
+  scope: OnnxScopeStep[];
 }
 
 function nodeName(node: OnnxNodeProto, index: number): string {
@@ -56,9 +74,32 @@ function shapeOf(info: OnnxValueInfo | undefined): (number | null)[] {
  * `outTensor` the activation's output. An activation node's own pre-activation is its input.
  */
 export function onnxLayers(graph: OnnxGraphProto): OnnxLayer[] {
-  const weights = new Set(graph.initializer.map((t) => t.name ?? ''));
+  return graphLayers(
+    graph,
+    { prefix: '', scope: [], weights: new Set(), producer: new Map() },
+    true,
+  );
+}
+
+/** What a subgraph sees of the graphs around it. */
+interface Outer {
+  /** Layer name prefix: `If_0/then/`. */
+  prefix: string;
+  scope: OnnxScopeStep[];
+  /** Weights of the enclosing graphs (initializers, Constant outputs). */
+  weights: ReadonlySet<string>;
+  producer: ReadonlyMap<string, OnnxNodeProto>;
+}
+
+/**
+ * The layers of one graph, each If or Loop followed by the layers of its subgraphs (names
+ * prefixed with the node's path). `headed`: the graph's outputs are the model's head (the
+ * main graph, or a subgraph whose node reaches the outputs through weight-free nodes).
+ */
+function graphLayers(graph: OnnxGraphProto, outer: Outer, headed: boolean): OnnxLayer[] {
+  const weights = new Set([...outer.weights, ...graph.initializer.map((t) => t.name ?? '')]);
   const consumers = new Map<string, OnnxNodeProto[]>();
-  const producer = new Map<string, OnnxNodeProto>();
+  const producer = new Map<string, OnnxNodeProto>(outer.producer);
   for (const node of graph.node) {
     if (node.opType === 'Constant') for (const o of node.output) weights.add(o);
     for (const i of node.input) {
@@ -83,18 +124,22 @@ export function onnxLayers(graph: OnnxGraphProto): OnnxLayer[] {
 
   // The head: weighted nodes that reach a graph output through weight-free nodes only.
   const head = new Set<OnnxNodeProto>();
+  /** Weight-free nodes on the way from the outputs to the head. */
+  const reached = new Set<OnnxNodeProto>();
   const seen = new Set<string>();
-  const stack = graph.output.map((o) => o.name ?? '');
+  const stack = headed ? graph.output.map((o) => o.name ?? '') : [];
+  const own = new Set(graph.node);
   while (stack.length > 0) {
     const tensor = stack.pop()!;
     if (seen.has(tensor)) continue;
     seen.add(tensor);
     const node = producer.get(tensor);
-    if (node === undefined) continue;
+    if (node === undefined || !own.has(node)) continue;
     if (isWeighted(node)) {
       head.add(node);
       continue;
     }
+    reached.add(node);
     stack.push(...node.input.filter((i) => i !== ''));
   }
 
@@ -125,8 +170,9 @@ export function onnxLayers(graph: OnnxGraphProto): OnnxLayer[] {
       }
     }
     const source = producer.get(node.input[0] ?? '');
+    const name = outer.prefix + nodeName(node, index);
     layers.push({
-      name: nodeName(node, index),
+      name,
       type: op,
       outputShape: shapeOf(infos.get(ACTIVATIONS.has(op) ? out : pre)),
       shapeTensor: ACTIVATIONS.has(op) ? out : pre,
@@ -136,10 +182,29 @@ export function onnxLayers(graph: OnnxGraphProto): OnnxLayer[] {
       outTensor: out,
       convLike: CONV_LIKE.test(op) || (ACTIVATIONS.has(op) && CONV_LIKE.test(source?.opType ?? '')),
       // A folded MatMul + Add is named by the Add's output too.
-      aliases: [...node.output, ...(pre !== node.output[0] && weighted ? [pre] : [])].filter(
-        (o) => o !== '',
-      ),
+      aliases: [...node.output, ...(pre !== node.output[0] && weighted ? [pre] : [])]
+        .filter((o) => o !== '')
+        .map((o) => outer.prefix + o),
+      scope: outer.scope,
     });
+    const attrs = SUBGRAPH_ATTRS[op];
+    if (attrs === undefined) return;
+    for (const a of node.attribute) {
+      const short = attrs[a.name ?? ''];
+      if (short === undefined || !a.g) continue;
+      layers.push(
+        ...graphLayers(
+          a.g,
+          {
+            prefix: `${name}/${short}/`,
+            scope: [...outer.scope, { node: index, attr: a.name ?? '', op: op as 'If' | 'Loop' }],
+            weights,
+            producer,
+          },
+          reached.has(node),
+        ),
+      );
+    }
   });
   return layers;
 }

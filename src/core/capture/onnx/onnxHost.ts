@@ -1,10 +1,12 @@
 /**
  * The ONNX child process (dist/onnxHost.js), forked by onnxSession.ts for each opened model.
  * onnxruntime-node is native code: if it crashes, only this process dies and the caller gets
- * a clean error. Requests arrive one at a time over IPC (advanced serialization).
+ * a clean error. Requests arrive one at a time over IPC (advanced serialization). Fetched
+ * outputs are reduced here (onnxOutputs.ts), so only one row per example crosses IPC.
  */
 import type * as Ort from 'onnxruntime-node';
-import type { HostReply, HostRequest, WireTensor } from './onnxProtocol';
+import type { HostReply, HostRequest, ReducedTensor } from './onnxProtocol';
+import { isOutOfMemory, reduceFetched, runtimeErrorLine } from './onnxOutputs';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const ort = require('onnxruntime-node') as typeof Ort;
@@ -14,8 +16,13 @@ function reply(message: HostReply): void {
   process.send?.(message);
 }
 
-function firstLine(err: unknown): string {
-  return (err instanceof Error ? err.message : String(err)).split('\n')[0];
+function errorReply(err: unknown): HostReply {
+  const message = err instanceof Error ? err.message : String(err);
+  return {
+    kind: 'error',
+    message: runtimeErrorLine(message),
+    ...(isOutOfMemory(message) ? { outOfMemory: true } : {}),
+  };
 }
 
 async function handle(req: HostRequest): Promise<HostReply> {
@@ -32,20 +39,23 @@ async function handle(req: HostRequest): Promise<HostReply> {
   for (const [name, t] of Object.entries(req.feeds)) {
     feeds[name] = new ort.Tensor(t.type as 'float32', t.data as Float32Array, t.dims);
   }
-  const results = await session.run(feeds, req.fetches);
-  const outputs: Record<string, WireTensor> = {};
-  for (const name of req.fetches) {
-    const t = results[name];
-    outputs[name] = {
-      type: t.type,
-      dims: [...t.dims],
-      data: t.data as WireTensor['data'],
-    };
+  const results = await session.run(
+    feeds,
+    req.fetches.map((f) => f.name),
+  );
+  const outputs: Record<string, ReducedTensor> = {};
+  for (const spec of req.fetches) {
+    const t = results[spec.name];
+    const reduced = reduceFetched(spec, t.type, t.dims, t.data as ArrayLike<number | bigint>);
+    if (typeof reduced === 'string') return { kind: 'error', message: reduced };
+    outputs[spec.name] = reduced;
+    // Each full tensor is let go as soon as it is reduced.
+    t.dispose();
   }
-  return { kind: 'result', outputs };
+  return { kind: 'result', outputs, maxRss: process.resourceUsage().maxRSS * 1024 };
 }
 
 process.on('message', (req: HostRequest) => {
-  handle(req).then(reply, (err: unknown) => reply({ kind: 'error', message: firstLine(err) }));
+  handle(req).then(reply, (err: unknown) => reply(errorReply(err)));
 });
 process.on('disconnect', () => process.exit(0));

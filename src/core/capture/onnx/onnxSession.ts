@@ -4,7 +4,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { CancelledError, UserError } from '../../errors';
-import type { HostReply, HostRequest, WireTensor } from './onnxProtocol';
+import { isOutOfMemory } from './onnxOutputs';
+import type { FetchSpec, HostReply, HostRequest, ReducedTensor, WireTensor } from './onnxProtocol';
+
+/**
+ * The runtime could not get the memory a batch needs (an allocation failed, or the system
+ * killed the child): the caller says which batch, and how to make it smaller.
+ */
+export class OnnxOutOfMemory extends UserError {}
 
 /**
  * An onnxruntime session in a child process (onnxHost.js, a sibling bundle). A crash of the
@@ -16,6 +23,8 @@ export class OnnxSession {
     { resolve: (r: HostReply) => void; reject: (e: Error) => void; what: string } | undefined;
   private exited: string | undefined;
   private stderrTail = '';
+  /** The child's peak resident set (bytes) as of its last reply. */
+  maxRss = 0;
 
   private constructor(
     private readonly child: ChildProcess,
@@ -50,10 +59,12 @@ export class OnnxSession {
         // The child's own last words: an error line if it printed one (an uncaught exception).
         const lines = this.stderrTail.split('\n').map((l) => l.trim());
         const detail = lines.find((l) => /Error\b/.test(l)) ?? lines.filter(Boolean).pop();
+        const message = `${file}: the ONNX runtime crashed while ${p.what} (${this.exited}${detail ? `: ${detail}` : ''})`;
+        // A SIGKILL nobody here sent is the system's out-of-memory killer.
         p.reject(
-          new UserError(
-            `${file}: the ONNX runtime crashed while ${p.what} (${this.exited}${detail ? `: ${detail}` : ''})`,
-          ),
+          signal === 'SIGKILL' || isOutOfMemory(detail ?? '')
+            ? new OnnxOutOfMemory(message)
+            : new UserError(message),
         );
       }
     });
@@ -141,19 +152,22 @@ export class OnnxSession {
     });
   }
 
-  /** Runs one batch: the fetched outputs by name. */
+  /** Runs one batch: the fetched outputs by name, reduced in the child as each spec says. */
   async run(
     feeds: Record<string, WireTensor>,
-    fetches: string[],
+    fetches: FetchSpec[],
     signal?: AbortSignal,
-  ): Promise<Record<string, WireTensor>> {
+  ): Promise<Record<string, ReducedTensor>> {
     const reply = await this.request({ kind: 'run', feeds, fetches }, 'running the model', signal);
-    if (reply.kind === 'error')
-      throw new UserError(`${this.file}: the ONNX runtime failed on a batch: ${reply.message}`);
+    if (reply.kind === 'error') {
+      const message = `${this.file}: the ONNX runtime failed on a batch: ${reply.message}`;
+      throw reply.outOfMemory === true ? new OnnxOutOfMemory(message) : new UserError(message);
+    }
     if (reply.kind !== 'result')
       throw new UserError(
         `${this.file}: expected a result from the ONNX runtime, found '${reply.kind}'`,
       );
+    this.maxRss = Math.max(this.maxRss, reply.maxRss);
     return reply.outputs;
   }
 
