@@ -19,6 +19,8 @@ import { selectLayers } from '../common/layerSelection';
 import { otherInputsNotice, pickInput, tfjsInputTensors } from '../common/modelInputs';
 import type { Tf } from './tfjsRuntime';
 import { blameNonFinite } from './nonFiniteBlame';
+import { inferLayouts } from './graphLayout';
+import { showShape } from '../../probe/fit';
 import { loadTf, selectBackend, withCpuFallback } from './tfjsRuntime';
 import type {
   BackendName,
@@ -238,9 +240,28 @@ export async function openGraphModel(
       measuredByDefault: activation !== null && !heads.has(n.name),
     };
   });
-  const dataFormat = (n: GraphNode): string | undefined => {
-    const s = n.attr?.data_format?.s;
-    return s === undefined ? undefined : Buffer.from(s, 'base64').toString('utf8');
+  const layouts = inferLayouts(
+    nodes,
+    (name) =>
+      toShape(
+        model.inputs.find((i) => inputNode(i.name) === name)?.shape ??
+          byName.get(name)?.attr?.shape?.shape?.dim?.map((d) => Number(d.size ?? -1)),
+      ),
+    (name) => {
+      const t = model.weights[name]?.[0];
+      return t === undefined || t.size > 8 ? undefined : Array.from(t.dataSync());
+    },
+  );
+  const hasChannelsFirst = [...layouts.values()].includes('NCHW');
+  /** Channels on axis 1? Unknown in a graph that holds NCHW tensors: refused, not guessed. */
+  const channelsFirst = (layer: LayerInfo, source: string): boolean => {
+    const layout = layouts.get(source) ?? null;
+    if (layout !== null || !hasChannelsFirst) return layout === 'NCHW';
+    const rank = layer.outputShape.length;
+    if (rank > 0 && rank < 4) return false;
+    throw new UserError(
+      `${file}: cannot tell the channel axis of layer '${layer.name}' (output ${rank > 0 ? showShape(layer.outputShape) : 'of unknown shape'}): the graph holds channels-first (NCHW) tensors, and no Transpose or data_format shows this one's order; measure other layers`,
+    );
   };
 
   async function capture(probe: ProbeSet, copts: CaptureOptions = {}): Promise<CaptureResult> {
@@ -268,7 +289,10 @@ export async function openGraphModel(
         name,
         point: pre ? 'preactivation' : 'output',
         convLike: CONV_OPS.test(src.op),
-        channelsFirst: dataFormat(src) === 'NCHW',
+        channelsFirst: channelsFirst(
+          layers.find((l) => l.name === name)!,
+          source,
+        ),
       };
     });
     try {
