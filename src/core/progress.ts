@@ -5,6 +5,8 @@ export interface Progress {
   total: number;
   /** Free text for display, e.g. the layer being captured. */
   detail?: string;
+  /** The MI stage: pairs per second so far (all threads) and the seconds left at that rate. */
+  eta?: { pairsPerSecond: number; remainingSeconds: number };
 }
 
 /** Options every long core job accepts: cooperative cancellation and progress reports. */

@@ -180,7 +180,8 @@ void test('a job over the memory limit is refused before the MI, naming the esti
   // With the default limit (at most 4 GiB): the brief's 5 x 20,000, 200 million pairs.
   const widest = workdir(5, 20_000, 5);
   await refused(
-    [widest.file, '--out', path.join(widest.dir, 'w.json')],
+    // Every pair asked for (no time budget): the plan would otherwise cap the neurons.
+    [widest.file, '--mi-budget', '0', '--out', path.join(widest.dir, 'w.json')],
     /MI: expected a job within the .* memory limit, found one needing about 10\.\d GiB \(20,000 neurons: matrix 3\.0 GiB, 199,990,000 pairs 4\.5 GiB, output 3\.0 GiB\)/,
   );
   const grew = peakRss() - before;
@@ -248,14 +249,25 @@ void test('as a process: the refused job prints one line, no stack, exit 1, prom
   const { dir, file } = workdir(5, 20_000, 6);
   const run = spawnSync(
     process.execPath,
-    ['--max-old-space-size=512', cli, 'measure', file, '--out', path.join(dir, 'o.json')],
+    [
+      '--max-old-space-size=512',
+      cli,
+      'measure',
+      file,
+      '--mi-budget',
+      '0',
+      '--out',
+      path.join(dir, 'o.json'),
+    ],
     { encoding: 'utf8', timeout: 60_000 },
   );
   assert.equal(run.signal, null);
   assert.equal(run.status, 1, run.stderr);
   assert.equal(run.stdout, '');
   const lines = run.stderr.trimEnd().split('\n');
-  assert.equal(lines.length, 1, run.stderr);
-  assert.match(lines[0], /^memlens: .*acts\.npy: MI: expected a job within the .* memory limit/);
+  // The MI plan's line (every pair asked for, hours of work) comes first, then the refusal.
+  assert.equal(lines.length, 2, run.stderr);
+  assert.match(lines[0], /^MI: 200\.0 M pairs, ~.* at \d+ threads? \(no time budget\)$/);
+  assert.match(lines[1], /^memlens: .*acts\.npy: MI: expected a job within the .* memory limit/);
   assert.deepEqual(readdirSync(dir), ['acts.npy']);
 });

@@ -19,6 +19,13 @@ const near = (actual: number, expected: number, what: string): void =>
 void test('stage text: the share done in whole percent, rounded down, and the layer summarised', () => {
   assert.equal(stageText('mi', 1200, 3000), 'MI pairs 40%');
   assert.equal(stageText('mi', 2015, 2016), 'MI pairs 99%');
+  // With the worker pool's rate: the time left.
+  const eta = { pairsPerSecond: 2100, remainingSeconds: 185 };
+  assert.equal(stageText('mi', 1200, 3000, undefined, eta), 'MI pairs 40%, ~3 min left');
+  assert.equal(
+    new ProgressTracker().update({ stage: 'mi', done: 1, total: 4, eta }).message,
+    'MI pairs 25%, ~3 min left',
+  );
   assert.equal(stageText('capture', 1000, 1000, '/w/net.pt'), 'capturing activations 100%');
   assert.equal(stageText('entropy', 0, 96), 'entropy 0%');
   assert.equal(stageText('summary', 1, 3, 'dense_1'), 'summarising dense_1');

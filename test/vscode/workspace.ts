@@ -16,6 +16,7 @@ export const COMMANDS = [
   'memlens.compareWith',
   'memlens.useAsBaseline',
   'memlens.chooseReference',
+  'memlens.analyzeAllPairs',
 ];
 export const ANALYZE_LENS = 'MemLens: analyze memorization';
 

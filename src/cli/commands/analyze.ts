@@ -54,12 +54,15 @@ export function analysisTable(r: AnalysisReport): string {
     'ties',
     'dead',
   ];
-  const rows = r.layers.map((l) => [
+  // Sampled MI pairs: each median with its 95% bootstrap interval.
+  const withInterval = (median: number, iv?: { low: number; high: number }): string =>
+    iv === undefined ? num(median, 3) : `${num(median, 3)} [${num(iv.low, 3)}, ${num(iv.high, 3)}]`;
+  const rows = r.layers.map((l, i) => [
     l.name,
     String(l.neurons),
     num(l.entropy.median),
     `[${num(l.entropy.notchLow)}, ${num(l.entropy.notchHigh)}]`,
-    num(l.mi.median, 3),
+    withInterval(l.mi.median, r.miPlan?.layers[i]?.miMedianInterval),
     num(l.mi.mean, 3),
     String(l.miNeurons),
     `${num(100 * l.tieFraction, 1)}%`,
@@ -72,7 +75,7 @@ export function analysisTable(r: AnalysisReport): string {
     String(neurons),
     num(r.summary.entropy.median),
     `[${num(r.summary.entropy.notchLow)}, ${num(r.summary.entropy.notchHigh)}]`,
-    num(r.summary.mi.median, 3),
+    withInterval(r.summary.mi.median, r.miPlan?.miMedianInterval),
     num(r.summary.mi.mean, 3),
     String(miNeurons),
     '',

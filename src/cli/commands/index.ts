@@ -5,13 +5,16 @@ import { compareCommand } from './compare';
 import { demoCommand } from './demo';
 import { layersCommand } from './layers';
 import { measureCommand } from './measure';
+import { mergeCommand } from './merge';
+import { shardable } from './shardFlag';
 
 /** The CLI verbs, by name. Each lives in its own module in this folder. */
 export const commands: Record<string, Command> = {
-  analyze: analyzeCommand,
+  analyze: shardable('analyze', analyzeCommand),
   capture: captureCommand,
-  compare: compareCommand,
+  compare: shardable('compare', compareCommand),
   demo: demoCommand,
   layers: layersCommand,
-  measure: measureCommand,
+  measure: shardable('measure', measureCommand),
+  merge: mergeCommand,
 };

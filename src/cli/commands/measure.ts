@@ -1,5 +1,8 @@
+import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
+import { DEFAULT_MI_BUDGET_SECONDS } from '../../core/analysis/miPlan';
+import { planFor } from '../../core/analysis/miRate';
 import { UserError } from '../../core/errors';
 import { writeFileAtomic } from '../../core/io/atomicWrite';
 import { readSidecarLayers } from '../../core/dumps/loadDump';
@@ -12,8 +15,11 @@ import type { MeasureResult } from '../../core/measures/measure';
 import { measure } from '../../core/measures/measure';
 import { disposeMiPool } from '../../core/mi/miMatrix';
 import type { Progress } from '../../core/progress';
+import { miProgressText } from '../../core/progressText';
+import type { MiPlanReport } from '../../core/report/schema';
 import type { Command } from '../command';
 import { checkOutputs, intFlag, numberFlag, oneOf } from '../flags';
+import { printPlan } from './measureFlags';
 
 const HELP = `Usage: memlens measure <activations.npy> [options]
 
@@ -37,6 +43,9 @@ Options:
   --threads N           MI worker threads (default: all cores)
   --mi-neurons N        at most N neurons per layer enter MI (seeded subset)
   --pairs M             estimate MI on M uniformly sampled pairs only (preview)
+  --mi-budget SECONDS   seconds the MI may take by the estimate made before it (default 60;
+                        0: no limit): over it, a seeded cap of 64 or more neurons per layer,
+                        then sampled pairs; --mi-neurons and --pairs win over it
   --seed N              seed of the neuron subset and the pair sample (default 0)
   --drop-nonfinite      drop examples (rows) holding NaN or Inf instead of failing
   --mi-matrix MODE      auto (default: inline up to 2,048 neurons, else npy), inline (JSON,
@@ -72,6 +81,7 @@ export async function runMeasure(
         threads: { type: 'string' },
         'mi-neurons': { type: 'string' },
         pairs: { type: 'string' },
+        'mi-budget': { type: 'string' },
         seed: { type: 'string' },
         'drop-nonfinite': { type: 'boolean' },
         'mi-matrix': { type: 'string' },
@@ -101,6 +111,7 @@ export async function runMeasure(
   const threads = intFlag('threads', v.threads, 1, 256);
   const miNeuronCap = intFlag('mi-neurons', v['mi-neurons'], 2) ?? null;
   const pairs = intFlag('pairs', v.pairs, 1) ?? null;
+  const budgetSeconds = numberFlag('mi-budget', v['mi-budget'], 0) ?? DEFAULT_MI_BUDGET_SECONDS;
   const seed = intFlag('seed', v.seed, 0, 0xffffffff) ?? 0;
   const binning = (v.binning ?? 'global') as Binning;
   if (!BINNINGS.includes(binning)) {
@@ -151,14 +162,24 @@ export async function runMeasure(
   }
   const progress = io.stderr.isTTY ? ttyProgress(io.stderr) : undefined;
   let result: MeasureResult;
+  let plan: MiPlanReport;
   try {
+    plan = await planFor(loaded.acts, {
+      k,
+      estimator,
+      threads: threads ?? availableParallelism(),
+      budgetSeconds,
+      asked: { cap: miNeuronCap, pairs },
+      signal,
+    });
+    printPlan(plan, io.stderr);
     result = await measure(loaded.acts, {
       bins,
       binning,
       k,
       estimator,
-      miNeuronCap,
-      pairs,
+      miNeuronCap: plan.cap,
+      pairs: plan.sampledPairs,
       seed,
       signal,
       source: input,
@@ -185,14 +206,15 @@ export async function runMeasure(
       estimator,
       threads: result.params.threads,
       layerSizes: layerSizes ?? sidecar?.map((l) => l.end - l.start) ?? null,
-      miNeuronCap,
+      miNeuronCap: plan.cap,
       miColumns: result.mi.columns.length < loaded.acts.neurons ? result.mi.columns : null,
-      pairs,
+      pairs: plan.sampledPairs,
       pairsComputed: result.mi.pairsComputed,
       pairsTotal: result.mi.pairsTotal,
       seed,
       miMatrix: matrix,
     },
+    miPlan: plan,
     summary: {
       entropy: result.summary.entropy,
       mi: result.summary.mi,
@@ -332,8 +354,9 @@ function ttyProgress(stderr: CliStreams['stderr']) {
       last = now;
       shown = true;
       const pct = p.total > 0 ? ` ${Math.floor((100 * p.done) / p.total)}%` : '';
+      const eta = p.stage === 'mi' && p.eta !== undefined ? ` ${miProgressText(p)}` : '';
       stderr.write(
-        `\r\x1b[Kmemlens: ${p.stage} ${p.done}/${p.total}${pct}${p.detail ? ` ${p.detail}` : ''}`,
+        `\r\x1b[Kmemlens: ${p.stage} ${p.done}/${p.total}${pct}${eta}${p.detail ? ` ${p.detail}` : ''}`,
       );
     },
     end(): void {

@@ -6,7 +6,10 @@ import { MAX_BINS } from '../../core/measures/entropy';
 import { KSG_ESTIMATORS } from '../../core/measures/ksgKernel';
 import { IMAGE_SCALES } from '../../core/probe/imageScale';
 import type { Progress } from '../../core/progress';
-import { intFlag, oneOf } from '../flags';
+import { planIsNotable, planLine } from '../../core/analysis/miPlan';
+import { miProgressText } from '../../core/progressText';
+import type { MiPlanReport } from '../../core/report/schema';
+import { intFlag, numberFlag, oneOf } from '../flags';
 import { TORCH_FLAGS_HELP, torchFlagConfig, torchOpenOptions } from '../torchFlags';
 
 /** The measure flags analyze and compare share. */
@@ -22,6 +25,7 @@ export const measureFlagConfig = {
   estimator: { type: 'string' },
   'mi-neurons': { type: 'string' },
   pairs: { type: 'string' },
+  'mi-budget': { type: 'string' },
   threads: { type: 'string' },
   backend: { type: 'string' },
   input: { type: 'string' },
@@ -48,6 +52,9 @@ export const MEASURE_FLAGS_HELP = `Measure options:
                         discrete and post-ReLU values; Gao et al. 2017)
   --mi-neurons <N>      at most N neurons per layer in the MI estimate (default: all)
   --pairs <M>           estimate MI on M sampled pairs (default: all pairs)
+  --mi-budget <s>       seconds the MI may take by the estimate made before it (default 60;
+                        0: no limit): over it, a seeded cap of 64 or more neurons per layer,
+                        then sampled pairs; --mi-neurons and --pairs win over it
   --threads <N>         MI worker threads (default: all cores)
   --backend <b>         TF.js backend: tfjs-node, wasm or cpu (default: first that starts)
   --input <name>        the model input the probe feeds (ONNX or TF.js models with several inputs)
@@ -90,6 +97,7 @@ export function analyzeOptionsFrom(values: Values, signal: AbortSignal): Analyze
   set('estimator', oneOf('estimator', values.estimator, KSG_ESTIMATORS));
   set('miNeuronCap', intFlag('mi-neurons', values['mi-neurons'], 2));
   set('pairs', intFlag('pairs', values.pairs, 1));
+  set('miBudget', numberFlag('mi-budget', values['mi-budget'], 0));
   set('threads', intFlag('threads', values.threads, 1));
   set('backend', oneOf<BackendName>('backend', values.backend, ['tfjs-node', 'wasm', 'cpu']));
   set('input', values.input);
@@ -97,7 +105,22 @@ export function analyzeOptionsFrom(values: Values, signal: AbortSignal): Analyze
   set('imageScale', oneOf('image-scale', values['image-scale'], IMAGE_SCALES));
   Object.assign(opts, torchOpenOptions(values));
   if (values.quiet !== true && process.stderr.isTTY) opts.onProgress = progressLine();
+  if (values.quiet !== true) opts.onPlan = (plan) => printPlan(plan, process.stderr);
   return opts;
+}
+
+/**
+ * The MI plan's line before the work, when it is worth one (a fallback or a long estimate),
+ * with how to get every pair when the budget chose a subset.
+ */
+export function printPlan(
+  plan: MiPlanReport,
+  stderr: { write(text: string): unknown; isTTY?: boolean },
+): void {
+  if (!planIsNotable(plan)) return;
+  const allPairs = plan.mode === 'capped' || plan.mode === 'sampled';
+  const clear = stderr.isTTY === true ? '\r\x1b[2K' : '';
+  stderr.write(`${clear}${planLine(plan)}${allPairs ? '; --mi-budget 0 for all pairs' : ''}\n`);
 }
 
 /** A one-line progress display on stderr (TTY only), cleared at each update. */
@@ -108,7 +131,8 @@ function progressLine(): (p: Progress) => void {
     if (now - last < 100 && p.done !== p.total) return;
     last = now;
     const pct = p.total > 0 ? ` ${Math.round((100 * p.done) / p.total)}%` : '';
-    const text = `${p.stage}${pct}${p.detail === undefined ? '' : ` ${p.detail}`}`;
+    const eta = p.stage === 'mi' ? ` ${miProgressText(p)}` : '';
+    const text = `${p.stage}${pct}${eta}${p.detail === undefined ? '' : ` ${p.detail}`}`;
     process.stderr.write(
       `\r\x1b[2K${text.slice(0, Math.max(20, (process.stderr.columns || 80) - 1))}`,
     );

@@ -10,7 +10,8 @@ import { CancelledError, UserError } from '../errors';
 import type { AnalysisReport, Signature } from '../report/schema';
 import { withSignatureFlag } from '../report/signatureText';
 import type { AnalyzeOptions } from './analyze';
-import { analyzeDetailed } from './analyze';
+import { analyzeDetailed, sharedPlanOf } from './analyze';
+import { subsetNote } from './miPlan';
 import { notComparableReason } from './comparability';
 import { modelReference, signatureAgainst } from './reference';
 import type { SignatureThresholds } from './signature';
@@ -94,6 +95,8 @@ export async function analyzeAgainstBaseline(
     theirs = await analyzeDetailed(baseline, isActivationDump(baseline) ? null : probe, {
       ...naming(baseline, 2),
       layers,
+      // Measured under the model's MI plan, so the two compare like with like.
+      sharedPlan: sharedPlanOf(mine.report),
     });
   } catch (err) {
     if (err instanceof CancelledError || !(err instanceof UserError)) throw err;
@@ -112,12 +115,14 @@ export async function analyzeAgainstBaseline(
     throw new UserError(`${baseline}: the baseline is not comparable with ${source}: ${why}`);
   }
   const thresholds = { ...DEFAULT_THRESHOLDS, ...opts.thresholds };
-  const signature = signatureAgainst(
+  const read = signatureAgainst(
     mine,
     modelReference(theirs.report, theirs.pairValues, baseline),
     thresholds,
     { replicates: opts.bootstrapReplicates ?? 1000, seed: opts.seed ?? 0 },
   );
+  const note = subsetNote(mine.report.params);
+  const signature = note === null ? read : { ...read, explanation: `${read.explanation}; ${note}` };
   return {
     report: withSignatureFlag(mine.report, signature, thresholds),
     signature,

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
 import type { ActivationMatrix } from '../activations';
 import { lookupLayer, unknownLayerMessage } from '../capture/common/layerSelection';
-import { modelContentFiles, openWithProbe } from '../capture/registry';
+import { modelContentFiles, modelName, openWithProbe } from '../capture/registry';
 import type { BackendName, CapturePoint } from '../capture/format';
 import { isActivationDump } from '../dumps/dumpFiles';
 import { loadActivationDump } from '../dumps/loadDump';
@@ -10,17 +11,20 @@ import { throwIfAborted, UserError } from '../errors';
 import type { Binning } from '../measures/entropy';
 import { checkBins } from '../measures/entropy';
 import type { KsgEstimator } from '../measures/ksgKernel';
+import type { MeasureResult } from '../measures/measure';
 import { measure, offDiagonalMi } from '../measures/measure';
 import { fitProbe } from '../probe/fit';
 import { loadProbe } from '../probe/loadProbe';
 import { chooseSamples } from '../probe/subset';
 import type { ImageScale, ProbeSet } from '../probe/types';
 import type { JobOptions } from '../progress';
-import type { AnalysisParams, AnalysisReport } from '../report/schema';
+import type { AnalysisParams, AnalysisReport, MiPlanReport, ReportWarning } from '../report/schema';
 import { loneModelFlags } from './flags';
 import { readInput } from '../io/readInput';
 import type { MeasurementCache } from './measurementCache';
 import { measurementKeys } from './measurementCache';
+import { DEFAULT_MI_BUDGET_SECONDS, medianInterval, planChoice, planSummary } from './miPlan';
+import { planFor } from './miRate';
 
 /** Options of {@link analyze} (and, shared by every model, of `compare`). */
 export interface AnalyzeOptions extends JobOptions {
@@ -45,12 +49,27 @@ export interface AnalyzeOptions extends JobOptions {
   miNeuronCap?: number | null;
   /** Estimate MI on this many sampled pairs (default: all pairs). */
   pairs?: number | null;
+  /**
+   * Seconds the MI estimate may take by the plan's estimate (./miPlan; default 60, 0: no
+   * limit). Over it, a seeded neuron cap per layer, then sampled pairs. `miNeuronCap` and
+   * `pairs` win over it.
+   */
+  miBudget?: number;
+  /**
+   * Another model's plan, taken instead of the budget's when this model's layers have the
+   * same widths (a compare's reference, a baseline's model): the two measure alike.
+   */
+  sharedPlan?: SharedPlan;
+  /** Told the plan before the MI starts (the CLI prints it). */
+  onPlan?: (plan: MiPlanReport) => void;
   /** MI worker threads (default: all cores). */
   threads?: number;
   /** TF.js backend (default: the first that starts: tfjs-node, wasm, cpu). */
   backend?: BackendName;
   /** The model input the probe feeds, for a model with several inputs (ONNX). */
   input?: string;
+  /** ONNX: values for the inputs the probe does not feed (NAME -> a scalar, per batch). */
+  inputValues?: Record<string, number>;
   /** Examples per forward pass during capture. */
   batchSize?: number;
   /** How image-folder probes' pixels are scaled (default: what the model's input implies, else 0-1). */
@@ -73,6 +92,24 @@ export async function modelContentHash(file: string): Promise<string> {
   const hash = createHash('sha256');
   for (const f of await modelContentFiles(file)) hash.update(await readInput(f, 'the model'));
   return hash.digest('hex');
+}
+
+/** A plan to measure alike: its cap and pair count, the model it is from and its layer widths. */
+export interface SharedPlan {
+  cap: number | null;
+  pairs: number | null;
+  model: string;
+  widths: number[];
+}
+
+/** The plan of an analysis, to measure other models alike (see {@link AnalyzeOptions.sharedPlan}). */
+export function sharedPlanOf(report: AnalysisReport): SharedPlan {
+  return {
+    cap: report.params.miNeuronCap,
+    pairs: report.params.miPairs,
+    model: modelName(report.model.path),
+    widths: report.layers.map((l) => l.neurons),
+  };
 }
 
 /** What one analysis produced: the report plus the raw pair values a comparison bootstraps. */
@@ -144,6 +181,7 @@ async function activationsOf(
     {
       ...(opts.backend === undefined ? {} : { backend: opts.backend }),
       ...(opts.input === undefined ? {} : { input: opts.input }),
+      ...(opts.inputValues === undefined ? {} : { inputValues: opts.inputValues }),
       ...(opts.python === undefined ? {} : { python: opts.python }),
       ...(opts.torchFactory === undefined ? {} : { torchFactory: opts.torchFactory }),
       ...(opts.searchPaths === undefined ? {} : { searchPaths: opts.searchPaths }),
@@ -273,13 +311,16 @@ async function measureSource(
   const probeNotices: string[] = [];
   const got = await activationsOf(source, probe, opts, (m) => probeNotices.push(m));
   const sha256 = await modelContentHash(got.modelPath);
+  const plan = await planOf(got.acts, opts);
+  opts.onPlan?.(plan);
+  const choice = planChoice(plan);
   const m = await measure(got.acts, {
     bins: opts.bins ?? 100,
     binning: opts.binning ?? 'global',
     k: opts.k ?? 3,
     estimator: opts.estimator ?? 'ksg',
-    miNeuronCap: opts.miNeuronCap ?? null,
-    pairs: opts.pairs ?? null,
+    miNeuronCap: choice.cap,
+    pairs: choice.pairs,
     seed: opts.seed ?? 0,
     // A dump does not say where its values were taken: the ties warning then advises either way.
     point: isActivationDump(source) ? undefined : got.point,
@@ -316,21 +357,66 @@ async function measureSource(
     },
     warnings: [
       ...probeNotices.map((message) => ({ code: 'probe-notice' as const, message })),
-      ...m.warnings,
+      ...withPlanWarning(m.warnings, plan, params.seed),
     ],
     flags: loneModelFlags(m.summary, params.bins, m.hUninformative, m.layers),
     layers: m.layers,
+    miPlan: plan,
     summary: m.summary,
   };
+  const pairValues = offDiagonalMi(m.mi);
+  if (plan.sampledPairs !== null) addMedianIntervals(plan, m, got.acts, pairValues, params.seed);
   return {
     measured: {
       report,
-      pairValues: offDiagonalMi(m.mi),
+      pairValues,
       entropyLayerBinned: m.entropyLayerBinned,
       outputShape: got.outputShape,
     },
     defaultLayers: got.defaultLayers,
   };
+}
+
+/** The MI plan of a measurement: the user's cap or pairs, else a shared plan that fits, else the budget's. */
+function planOf(acts: ActivationMatrix, opts: AnalyzeOptions): Promise<MiPlanReport> {
+  const shared = opts.sharedPlan;
+  const widths = acts.layers.map((l) => l.end - l.start);
+  const alike = shared !== undefined && shared.widths.join(',') === widths.join(',');
+  return planFor(acts, {
+    k: opts.k ?? 3,
+    estimator: opts.estimator ?? 'ksg',
+    threads: opts.threads ?? availableParallelism(),
+    budgetSeconds: opts.miBudget ?? DEFAULT_MI_BUDGET_SECONDS,
+    asked: { cap: opts.miNeuronCap ?? null, pairs: opts.pairs ?? null },
+    ...(alike ? { shared: { cap: shared.cap, pairs: shared.pairs, model: shared.model } } : {}),
+    ...(opts.signal === undefined ? {} : { signal: opts.signal }),
+  });
+}
+
+/** The subset warning of a plan that chose one states the plan (why, what, the seed). */
+function withPlanWarning(
+  warnings: ReportWarning[],
+  plan: MiPlanReport,
+  seed: number,
+): ReportWarning[] {
+  const text = plan.mode === 'asked' ? null : planSummary(plan, seed);
+  if (text === null) return warnings;
+  return warnings.map((w) => (w.code === 'mi-subsampled' ? { ...w, message: text } : w));
+}
+
+/** Sampled pairs: the 95% bootstrap interval of each layer's median I and of the whole model's. */
+function addMedianIntervals(
+  plan: MiPlanReport,
+  m: MeasureResult,
+  acts: ActivationMatrix,
+  pairValues: Float64Array,
+  seed: number,
+): void {
+  acts.layers.forEach((layer, i) => {
+    const inLayer = m.mi.columns.filter((c) => c >= layer.start && c < layer.end);
+    plan.layers[i].miMedianInterval = medianInterval(offDiagonalMi(m.mi, inLayer), seed);
+  });
+  plan.miMedianInterval = medianInterval(pairValues, seed);
 }
 
 /**

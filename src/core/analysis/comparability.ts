@@ -7,7 +7,8 @@ import { isComplete, mapLayers } from './layerMapping';
 /**
  * Like with like: signatures and rankings compare only models measured on the same layers
  * (widths, and names up to a format's decoration or else order: ./layerMapping), with the same output shape when their formats tell it (2 outputs
- * against 10 is another task), on the same number of probe examples (dumps bring their own).
+ * against 10 is another task), on the same number of probe examples (dumps bring their own),
+ * with MI on the same subset (neuron cap and sampled pairs: the same plan, ./miPlan).
  */
 export interface Measured {
   path: string;
@@ -63,7 +64,18 @@ export function comparability(
   if (sa !== sb) {
     return { why: `measured on ${sa} examples, ${refName} on ${sb}: not the same probe` };
   }
+  const pa = miSubsetText(m.result.report.params);
+  const pb = miSubsetText(ref.result.report.params);
+  if (pa !== pb) return { why: `MI measured on ${pa}, ${refName} on ${pb}: not the same plan` };
   return { pairs: mapping.pairs };
+}
+
+/** Which MI pairs a measurement covers: "every pair", "64 neurons per layer, 5,000 sampled pairs". */
+function miSubsetText(p: { miNeuronCap: number | null; miPairs: number | null }): string {
+  const parts: string[] = [];
+  if (p.miNeuronCap !== null) parts.push(`${p.miNeuronCap} neurons per layer`);
+  if (p.miPairs !== null) parts.push(`${p.miPairs.toLocaleString('en-US')} sampled pairs`);
+  return parts.length === 0 ? 'every pair' : parts.join(', ');
 }
 
 /** Why `m` is not comparable with `ref`, in words, or null when it is (see comparability). */

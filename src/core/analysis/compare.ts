@@ -14,9 +14,10 @@ import type {
   Signature,
 } from '../report/schema';
 import { COHORT_REFERENCE } from '../report/schema';
-import type { AnalyzeOptions, DetailedAnalysis } from './analyze';
+import type { AnalyzeOptions, DetailedAnalysis, SharedPlan } from './analyze';
 import { isActivationDump } from '../dumps/dumpFiles';
-import { analyzeDetailed } from './analyze';
+import { analyzeDetailed, sharedPlanOf } from './analyze';
+import { subsetNote } from './miPlan';
 import type { MetricTable } from './metricCsv';
 import { readMetricCsv } from './metricCsv';
 import { perAxisOrderings, rankingFlag, rankingRuleText, rankModels } from './ranking';
@@ -301,12 +302,15 @@ export async function compare(
   }
   const outcomes: Outcome[] = sources.map((p, i) => ({ path: p, step: steps[i] }));
   let forcedLayers: string[] | undefined = opts.layers;
+  // The first model measured sets the MI plan of the others (like with like, not each its own).
+  let sharedPlan: SharedPlan | undefined;
   for (const [done, i] of order.entries()) {
     const o = outcomes[i];
     const run = (layers: string[] | undefined): Promise<DetailedAnalysis> =>
       analyzeDetailed(o.path, probe === null ? null : { loaded: probe }, {
         ...opts,
         ...(layers === undefined ? {} : { layers }),
+        ...(sharedPlan === undefined ? {} : { sharedPlan }),
         onProgress: (p) =>
           opts.onProgress?.({
             ...p,
@@ -316,6 +320,7 @@ export async function compare(
     try {
       o.result = await run(forcedLayers);
       forcedLayers ??= o.result.report.params.layers;
+      sharedPlan ??= sharedPlanOf(o.result.report);
     } catch (err) {
       if (err instanceof CancelledError) throw err;
       o.error = errorText(err);
@@ -375,8 +380,14 @@ export async function compare(
         );
   const signatureOfModel = (o: Outcome): Signature => {
     const sig = signatureRead(o);
-    const note = o.layerMapping === undefined ? null : mappingNote(o.layerMapping);
-    return note === null ? sig : { ...sig, explanation: `${sig.explanation}; ${note}` };
+    const read = o.notComparable === undefined && o.path !== plan.path && o.result !== undefined;
+    const notes = [
+      o.layerMapping === undefined ? null : mappingNote(o.layerMapping),
+      read ? subsetNote((o.result as DetailedAnalysis).report.params) : null,
+    ].filter((n) => n !== null);
+    return notes.length === 0
+      ? sig
+      : { ...sig, explanation: [sig.explanation, ...notes].join('; ') };
   };
   const signatureRead = (o: Outcome): Signature => {
     if (o.notComparable !== undefined) return noSignature(`not comparable: ${o.notComparable}`);
@@ -405,6 +416,7 @@ export async function compare(
       signature: signatureOfModel(o),
       metric: metrics[i],
       warnings: isActivationDump(o.path) ? report.warnings : [...probeNotices, ...report.warnings],
+      ...(report.miPlan === undefined ? {} : { miPlan: report.miPlan }),
       ...(o.result.outputShape === null ? {} : { outputShape: o.result.outputShape }),
       ...(o.notComparable === undefined ? {} : { notComparable: o.notComparable }),
       ...(o.layerMapping === undefined ? {} : { layerMapping: o.layerMapping }),

@@ -15,6 +15,7 @@ import { writeFileAtomic } from '../io/atomicWrite';
 import { canonicalJson, hashFiles, hashProbe } from '../io/contentHash';
 import type { AnalysisReport } from '../report/schema';
 import type { AnalyzeOptions, DetailedAnalysis } from './analyze';
+import { DEFAULT_MI_BUDGET_SECONDS } from './miPlan';
 
 /** Bumped when the measures' numbers or the entry layout change: older entries are not read. */
 const ENTRY_VERSION = 1;
@@ -42,8 +43,19 @@ function numbersOf(opts: AnalyzeOptions, layers: readonly string[] | null): unkn
     estimator: opts.estimator ?? 'ksg',
     miNeuronCap: opts.miNeuronCap ?? null,
     pairs: opts.pairs ?? null,
+    // The plan's inputs (the plan itself also follows the kernel's measured speed).
+    miBudget: opts.miBudget ?? DEFAULT_MI_BUDGET_SECONDS,
+    sharedPlan:
+      opts.sharedPlan === undefined
+        ? null
+        : {
+            cap: opts.sharedPlan.cap,
+            pairs: opts.sharedPlan.pairs,
+            widths: opts.sharedPlan.widths,
+          },
     backend: opts.backend ?? null,
     input: opts.input ?? null,
+    inputValues: opts.inputValues ?? null,
     python: opts.python ?? null,
     torchFactory: opts.torchFactory ?? null,
     imageScale: opts.imageScale ?? null,

@@ -7,6 +7,7 @@ import type { KsgKernelChoice, KsgKernelName } from './kernel';
 import { availableKernel, kernelChoiceFromEnv, slowerKernel } from './kernel';
 import type { PairList } from './pairs';
 import { allPairs, samplePairs } from './pairs';
+import { currentPairHook } from './shards';
 import { getMiPool } from './pool';
 
 export { disposeMiPool } from './pool';
@@ -133,26 +134,32 @@ export async function computeMiMatrix(
   const choice = opts.kernel ?? kernelChoiceFromEnv();
   /** What the workers ran: the slowest kernel any of them ran. */
   let reported: KsgKernelName | null = null;
-  const mi = await getMiPool().run({
-    samples: S,
-    k,
-    data,
-    a,
-    b,
-    threads,
-    chunk,
-    signal: opts.signal,
-    onPairsDone: report,
-    kernel: choice,
-    estimator,
-    onKernel: (name, fallback) => {
-      reported = reported === null ? name : slowerKernel(reported, name);
-      if (fallback !== undefined && !fallbackTold) {
-        fallbackTold = true;
-        process.stderr.write(`memlens: ${fallback}\n`);
-      }
-    },
-  });
+  const runPairs = (pa: Int32Array, pb: Int32Array): Promise<Float64Array> =>
+    getMiPool().run({
+      samples: S,
+      k,
+      data,
+      a: pa,
+      b: pb,
+      threads,
+      chunk,
+      signal: opts.signal,
+      onPairsDone: report,
+      kernel: choice,
+      estimator,
+      onKernel: (name, fallback) => {
+        reported = reported === null ? name : slowerKernel(reported, name);
+        if (fallback !== undefined && !fallbackTold) {
+          fallbackTold = true;
+          process.stderr.write(`memlens: ${fallback}\n`);
+        }
+      },
+    });
+  // A shard computes only its block, a merge supplies the values (shards.ts).
+  const hook = currentPairHook();
+  const mi = hook
+    ? await hook({ samples: S, k, estimator, data, a, b }, runPairs)
+    : await runPairs(a, b);
   const values = new Float64Array(m * m).fill(NaN);
   for (let t = 0; t < total; t++) {
     values[a[t] * m + b[t]] = mi[t];

@@ -25,14 +25,20 @@ export interface PairJob {
   /** Pairs per task sent to a worker. */
   chunk: number;
   signal?: AbortSignal;
-  /** Called with the cumulative number of pairs done after each task. */
-  onPairsDone?: (done: number) => void;
+  /** Called with the cumulative number of pairs done after each task, and the rate so far. */
+  onPairsDone?: (done: number, eta: PairsEta) => void;
   /** The kernel the workers run (default `auto`: native, else WebAssembly, else TypeScript). */
   kernel?: KsgKernelChoice;
   /** The estimator (default `ksg`: KSG-1). */
   estimator?: KsgEstimator;
   /** Called once per worker used, when it has loaded the columns: its kernel, and why it fell back. */
   onKernel?: (kernel: KsgKernelName, fallback?: string) => void;
+}
+
+/** A job's speed so far: pairs per second over all its workers, and the seconds left at it. */
+export interface PairsEta {
+  pairsPerSecond: number;
+  remainingSeconds: number;
 }
 
 /** How long a cancelled worker may take to answer before it is terminated and replaced. */
@@ -131,6 +137,14 @@ export class MiPool {
     let next = 0;
     let done = 0;
     let settled = false;
+    // The rate is timed from the first worker ready to compute (spawning and loading excluded).
+    let computeStart: number | null = null;
+    const eta = (): PairsEta => {
+      const seconds = (performance.now() - (computeStart ?? performance.now())) / 1000;
+      const pairsPerSecond = seconds > 0 ? done / seconds : 0;
+      const remainingSeconds = pairsPerSecond > 0 ? (total - done) / pairsPerSecond : Infinity;
+      return { pairsPerSecond, remainingSeconds };
+    };
 
     return new Promise<void>((finished) => {
       let graceTimer: NodeJS.Timeout | null = null;
@@ -199,6 +213,7 @@ export class MiPool {
           busy.delete(slot);
           switch (msg.type) {
             case 'loaded':
+              computeStart ??= performance.now();
               try {
                 job.onKernel?.(msg.kernel, msg.fallback);
               } catch (err) {
@@ -212,7 +227,7 @@ export class MiPool {
               results.set(msg.values, start);
               done += msg.values.length;
               try {
-                if (!settled) job.onPairsDone?.(done);
+                if (!settled) job.onPairsDone?.(done, eta());
               } catch (err) {
                 // A throwing progress callback fails the job instead of the process.
                 fail(err instanceof Error ? err : new Error(String(err)));

@@ -138,6 +138,55 @@ export interface AnalysisParams {
   imageScale?: '0-1' | '0-255' | 'neg1-1';
 }
 
+/**
+ * How the MI estimate was planned (src/core/analysis/miPlan.ts): `all` pairs within the time
+ * budget (or without one), `capped` (a seeded per-layer neuron cap chosen to fit the budget),
+ * `sampled` (64 neurons per layer and sampled pairs), `asked` (the user's neuron cap or pair
+ * count), `shared` (another model's plan, so that the models of a compare measure alike).
+ */
+export type MiPlanMode = 'all' | 'capped' | 'sampled' | 'asked' | 'shared';
+
+/** The MI plan of an analysis: what every pair would cost, and what was measured instead. */
+export interface MiPlanReport {
+  mode: MiPlanMode;
+  /** Seconds; 0: no limit. */
+  budgetSeconds: number;
+  /** KSG pairs per second on one thread at this S, k and estimator, behind the estimates. */
+  rate: number;
+  /**
+   * `measured` at start-up on synthetic columns with the kernel that runs; `environment`:
+   * MEMLENS_MI_RATE; `assumed`: a slow figure, for a job that fits its budget even at it.
+   */
+  rateSource: 'measured' | 'environment' | 'assumed';
+  threads: number;
+  /** The default plan: every pair of the MI-measurable neurons (across layers too). */
+  allNeurons: number;
+  allPairs: number;
+  allSeconds: number;
+  /** The neuron cap per layer measured with, or null. */
+  cap: number | null;
+  /** Pairs drawn at random (seeded) among those of the capped neurons, or null: all of them. */
+  sampledPairs: number | null;
+  plannedNeurons: number;
+  plannedPairs: number;
+  plannedSeconds: number;
+  /** Mode `shared`: the model whose plan was taken. */
+  sharedWith?: string;
+  /** Per layer: MI-measurable neurons, those measured, and the pairs inside the layer. */
+  layers: {
+    name: string;
+    neurons: number;
+    miNeurons: number;
+    allPairs: number;
+    /** Sampled plans: the expected number among the drawn pairs (the summary counts them). */
+    plannedPairs: number;
+    /** Sampled plans: the 95% bootstrap interval of the layer's median I (nats). */
+    miMedianInterval?: { low: number; high: number };
+  }[];
+  /** Sampled plans: the 95% bootstrap interval of the whole model's median I (nats). */
+  miMedianInterval?: { low: number; high: number };
+}
+
 export interface AnalysisReport {
   schema: 'memlens.report';
   version: 1;
@@ -150,6 +199,8 @@ export interface AnalysisReport {
   warnings: ReportWarning[];
   flags: ReportFlag[];
   layers: LayerReport[];
+  /** How the MI estimate was planned against the time budget. Absent in older reports. */
+  miPlan?: MiPlanReport;
   /**
    * Present when the model was read against a baseline (the extension's `memlens.baseline`):
    * its signature relative to that baseline. Absent for a lone model, which has no verdict.
@@ -298,6 +349,8 @@ export interface CompareModel {
    * `fc1`), or `position` and width. Its `layers` then carry the group's names (`to`).
    */
   layerMapping?: { from: string; to: string; how: 'exact' | 'name' | 'position' }[];
+  /** How this model's MI estimate was planned (the first model's plan is the others'). */
+  miPlan?: MiPlanReport;
   /** The model's output shape (batch dimension null), when its format tells it. */
   outputShape?: (number | null)[];
   error?: string;

@@ -72,6 +72,7 @@ export function analyzeOptions(
     k: params.k,
     estimator: params.estimator,
     miNeuronCap: params.miNeurons,
+    miBudget: params.miBudget,
     threads: params.threads,
     ...(params.backend === 'wasm' || params.backend === 'cpu' ? { backend: params.backend } : {}),
     ...(params.input === null ? {} : { input: params.input }),

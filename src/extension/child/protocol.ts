@@ -32,6 +32,8 @@ export interface JobParams {
   /** The MI estimator: `ksg` (KSG-1, the default) or the tie-aware `mixed`. */
   estimator: 'ksg' | 'mixed';
   miNeurons: number | null;
+  /** Seconds the MI estimate may take (`memlens.miBudget`); 0: no limit. */
+  miBudget: number;
   threads: number;
   /** The TF.js backend (`memlens.backend`); ONNX models always run on ONNX Runtime. */
   backend: SettingValue<'backend'>;
@@ -242,6 +244,7 @@ function isParams(value: unknown): value is JobParams {
     isValidSetting('k', value.k) &&
     isValidSetting('estimator', value.estimator) &&
     isValidSetting('miNeurons', value.miNeurons) &&
+    isValidSetting('miBudget', value.miBudget) &&
     // 0 (one per core) is resolved by the host: a job names its thread count.
     isValidSetting('threads', value.threads) &&
     value.threads !== 0 &&

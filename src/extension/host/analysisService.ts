@@ -136,12 +136,18 @@ export class AnalysisService implements vscode.Disposable {
 
   // ------------------------------------------------------------------ analysis
 
-  /** Analyses a model (cached), records it, and returns the report and its cache key. */
-  async analyze(uri: vscode.Uri): Promise<{ key: string; report: AnalysisReport } | undefined> {
+  /**
+   * Analyses a model (cached), records it, and returns the report and its cache key.
+   * `overrides` replace settings for this job (Analyze with All Pairs: no MI time budget).
+   */
+  async analyze(
+    uri: vscode.Uri,
+    overrides: Partial<JobParams> = {},
+  ): Promise<{ key: string; report: AnalysisReport } | undefined> {
     const started = Date.now();
     try {
       const target = path.resolve(uri.fsPath);
-      const params = await this.paramsFor(uri);
+      const params = { ...(await this.paramsFor(uri)), ...overrides };
       const baselineSetting = settingPath('baseline', uri);
       // A dump brings its activations; a model, or a dump read against a model, needs probe data.
       if (
@@ -212,12 +218,12 @@ export class AnalysisService implements vscode.Disposable {
       // A PyTorch state_dict without a factory: offer the workspace's, then analyse again.
       if (err instanceof UserError && err.message.includes(NEEDS_FACTORY)) {
         this.log.warn(err.message);
-        if (await this.pickFactory(uri)) return this.analyze(uri);
+        if (await this.pickFactory(uri)) return this.analyze(uri, overrides);
         return undefined;
       }
       // The probe does not fit the model's input: the error offers other probe data for it.
       if (err instanceof UserError && err.message.includes(PROBE_MISFIT)) {
-        this.probes.offerOnMisfit(uri, err.message, () => void this.analyze(uri));
+        this.probes.offerOnMisfit(uri, err.message, () => void this.analyze(uri, overrides));
         return undefined;
       }
       this.statusBar.failed(err);

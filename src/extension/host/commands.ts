@@ -183,6 +183,17 @@ async function currentCompare(
   return report && key !== undefined ? { id: compareReportId(key), report } : undefined;
 }
 
+/** The model of the active report panel, when it shows an analysis. */
+async function activeReportModel(ctx: CommandContext): Promise<vscode.Uri | undefined> {
+  const active = ctx.panels.activeReportId;
+  const prefix = analysisReportId('');
+  if (active === undefined || !active.startsWith(prefix)) return undefined;
+  await ctx.service.store.whenLoaded();
+  const key = active.slice(prefix.length);
+  const entry = ctx.service.store.entries().find((e) => e.key === key);
+  return entry ? vscode.Uri.file(entry.modelPath) : undefined;
+}
+
 /** Opens a report's panel; a failure is shown, and does not lose the result already computed. */
 async function showPanel(ctx: CommandContext, reportId: string): Promise<void> {
   try {
@@ -214,6 +225,21 @@ export const COMMANDS: Record<string, (ctx: CommandContext) => Handler> = {
     const uri = toUri(arg) ?? activeModel() ?? (await pickModel());
     if (!uri) return undefined;
     const result = await ctx.service.analyze(uri);
+    if (!result) return undefined;
+    await showPanel(ctx, analysisReportId(result.key));
+    return result.report;
+  },
+
+  /**
+   * (target?: model) => AnalysisReport | undefined. Analyses again with no MI time budget: every
+   * pair, however long (the target, else the active editor's or report panel's model).
+   */
+  'memlens.analyzeAllPairs': (ctx) => async (arg?: unknown) => {
+    if (!(await requireTrust())) return undefined;
+    const uri =
+      toUri(arg) ?? activeModel() ?? (await activeReportModel(ctx)) ?? (await pickModel());
+    if (!uri) return undefined;
+    const result = await ctx.service.analyze(uri, { miBudget: 0 });
     if (!result) return undefined;
     await showPanel(ctx, analysisReportId(result.key));
     return result.report;

@@ -46,6 +46,7 @@ export function jobParamsFromSettings(
     k: get('k'),
     estimator: get('estimator'),
     miNeurons: get('miNeurons'),
+    miBudget: get('miBudget'),
     threads: threads > 0 ? threads : Math.max(1, context.cores - 1),
     backend: get('backend'),
     input: text('modelInput'),

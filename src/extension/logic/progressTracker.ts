@@ -5,6 +5,7 @@
  * the message) and a monotone overall percentage, given as increments. Pure (no VS Code).
  */
 import type { Progress } from '../../core/progress';
+import { etaText } from '../../core/progressText';
 
 /**
  * Share of the overall bar per stage, in the order an analysis runs them: the stages the core
@@ -22,8 +23,17 @@ const STAGES = Object.keys(STAGE_WEIGHTS);
 /** The model a report is about, in a multi-model job: `<name> (model <i> of <n>)`, then `: <detail>`. */
 const MODEL_DETAIL = /^(.+) \(model (\d+) of (\d+)\)(?:: (.*))?$/s;
 
-/** One stage in words, with the share of it done: "MI pairs 40%", "summarising dense_1". */
-export function stageText(stage: string, done: number, total: number, detail?: string): string {
+/**
+ * One stage in words, with the share of it done: "MI pairs 40%", "summarising dense_1"; the MI
+ * stage with the time left at its rate so far: "MI pairs 40%, ~3 min left".
+ */
+export function stageText(
+  stage: string,
+  done: number,
+  total: number,
+  detail?: string,
+  eta?: Progress['eta'],
+): string {
   const pct = total > 0 ? ` ${Math.floor(100 * Math.min(1, Math.max(0, done / total)))}%` : '';
   switch (stage) {
     case 'capture':
@@ -32,7 +42,9 @@ export function stageText(stage: string, done: number, total: number, detail?: s
     case 'entropy':
       return `entropy${pct}`;
     case 'mi':
-      return `MI pairs${pct}`;
+      return eta === undefined || !(eta.pairsPerSecond > 0)
+        ? `MI pairs${pct}`
+        : `MI pairs${pct}, ${etaText(eta.remainingSeconds)}`;
     case 'summary':
       return detail ? `summarising ${detail}` : 'summarising';
     default:
@@ -91,7 +103,7 @@ export class ProgressTracker {
     const next = Math.max(this.percent, Math.min(100, overall));
     const increment = next - this.percent;
     this.percent = next;
-    const stage = stageText(p.stage, p.done, p.total, detail);
+    const stage = stageText(p.stage, p.done, p.total, detail, p.eta);
     const which =
       this.count > 1
         ? `Measuring ${this.name ?? 'model'} (${this.model + 1} of ${this.count}): `

@@ -160,6 +160,14 @@ export const SETTINGS = {
     description:
       'Cap on neurons per layer entering the MI estimate (a seeded subset). Null: every neuron.',
   },
+  miBudget: {
+    type: 'number',
+    default: 60,
+    minimum: 0,
+    scope: 'resource',
+    description:
+      'Seconds the MI estimate may take, estimated before it starts. Over it, MemLens measures a seeded subset of 64 or more neurons per layer, then sampled pairs, and says so in the report. 0: no limit, every pair. A neuron cap set above wins.',
+  },
   threads: {
     type: 'integer',
     default: 0,

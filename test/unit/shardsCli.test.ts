@@ -1,0 +1,128 @@
+// `memlens measure|analyze --shard I/N` and `memlens merge` as processes: the merge writes
+// what a single run writes (every value bit for bit; only the timings differ), and a missing,
+// duplicated, foreign or truncated part is a one-line error naming it.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { encodeNpy } from '../../src/core/io/npy';
+import { Rng } from '../../src/core/random';
+import { bundleCli } from '../fixtures/cliBundle';
+
+const cli = path.join(__dirname, 'memlensCli.js');
+
+function memlens(args: string[], cwd: string) {
+  const r = spawnSync(process.execPath, [cli, ...args], { cwd, encoding: 'utf8', timeout: 60_000 });
+  return r;
+}
+
+function ok(args: string[], cwd: string): void {
+  const r = memlens(args, cwd);
+  assert.equal(r.status, 0, `memlens ${args.join(' ')}: ${r.stderr}`);
+}
+
+function dump(dir: string, S: number, N: number, seed: number, name = 'acts.npy'): void {
+  const rng = new Rng(seed);
+  const v = Float32Array.from({ length: S * N }, () => rng.normal());
+  for (let s = 0; s < S; s++) v[s * N + 2] = v[s * N] + 0.5 * v[s * N + 2];
+  writeFileSync(path.join(dir, name), encodeNpy(v, [S, N]));
+}
+
+/** The JSON without what measures the run rather than the data (timings, the date). */
+function values(file: string): unknown {
+  return JSON.parse(readFileSync(file, 'utf8'), (key, v: unknown) =>
+    key === 'timing' || key === 'createdAt' ? undefined : v,
+  );
+}
+
+function shards(command: string[], count: number, dir: string, prefix = 'p'): string[] {
+  const parts = [];
+  for (let i = 0; i < count; i++) {
+    const part = `${prefix}${i}.part`;
+    ok([...command, '--shard', `${i}/${count}`, '--out', part], dir);
+    parts.push(part);
+  }
+  return parts;
+}
+
+void test('measure: merged shards equal the single run (9 neurons, 36 pairs, in 1, 4 and 5 shards; inline and .npy matrix)', async () => {
+  await bundleCli(cli);
+  const dir = mkdtempSync(path.join(tmpdir(), 'memlens-shards-'));
+  dump(dir, 240, 9, 3);
+  const measure = ['measure', 'acts.npy', '--layer-sizes', '4,5', '--threads', '2'];
+  ok([...measure, '--out', 'single.json'], dir);
+  ok([...measure, '--mi-matrix', 'npy', '--out', 'single-npy.json'], dir);
+  for (const count of [1, 4, 5]) {
+    const parts = shards(measure, count, dir, `m${count}-`);
+    ok(['merge', ...parts, '--out', `merged${count}.json`], dir);
+    assert.deepEqual(
+      values(path.join(dir, `merged${count}.json`)),
+      values(path.join(dir, 'single.json')),
+    );
+    // Outside the timings, the file is the single run's byte for byte.
+    const strip = (f: string) =>
+      readFileSync(path.join(dir, f), 'utf8').replace(/"timing": \{[^}]*\}/, '');
+    assert.equal(strip(`merged${count}.json`), strip('single.json'), `${count} shards`);
+  }
+  const parts = shards([...measure, '--mi-matrix', 'npy'], 3, dir, 'n');
+  ok(['merge', ...parts, '--out', 'merged-npy.json'], dir);
+  assert.ok(
+    readFileSync(path.join(dir, 'merged-npy.json.mi.npy')).equals(
+      readFileSync(path.join(dir, 'single-npy.json.mi.npy')),
+    ),
+    'the .npy matrix byte for byte',
+  );
+  // The merge runs from anywhere: the parts name the folder the shards ran in.
+  ok(
+    ['merge', ...parts.map((p) => path.join(dir, p)), '--out', path.join(dir, 'elsewhere.json')],
+    tmpdir(),
+  );
+  assert.ok(
+    readFileSync(path.join(dir, 'elsewhere.json.mi.npy')).equals(
+      readFileSync(path.join(dir, 'single-npy.json.mi.npy')),
+    ),
+  );
+});
+
+void test('analyze on a dump: merged shards equal the single report', async () => {
+  await bundleCli(cli);
+  const dir = mkdtempSync(path.join(tmpdir(), 'memlens-shards-'));
+  dump(dir, 200, 7, 8);
+  const analyze = ['analyze', 'acts.npy', '--threads', '1'];
+  ok([...analyze, '--out', 'single.json'], dir);
+  const parts = shards(analyze, 3, dir);
+  ok(['merge', ...parts, '--out', 'merged.json', '--csv', 'merged.csv'], dir);
+  assert.deepEqual(values(path.join(dir, 'merged.json')), values(path.join(dir, 'single.json')));
+});
+
+void test('merge errors name the missing, duplicated, foreign or truncated part', async () => {
+  await bundleCli(cli);
+  const dir = mkdtempSync(path.join(tmpdir(), 'memlens-shards-'));
+  dump(dir, 150, 6, 1);
+  dump(dir, 150, 6, 2, 'other.npy');
+  const parts = shards(['measure', 'acts.npy'], 3, dir);
+  const [foreign] = shards(['measure', 'other.npy'], 3, dir, 'o');
+  const [byOptions] = shards(['measure', 'acts.npy', '--k', '4'], 3, dir, 'k');
+  const fail = (args: string[], message: RegExp) => {
+    const r = memlens(['merge', ...args, '--out', 'x.json'], dir);
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, message);
+    assert.equal(r.stderr.trim().split('\n').length, 1, 'one line');
+  };
+  fail([parts[0], parts[2]], /^memlens: merge: missing shard 1\/3 /);
+  fail([...parts, parts[1]], /^memlens: p1\.part: duplicate of shard 1\/3, already in p1\.part/);
+  fail([parts[0], parts[1], foreign], /^memlens: o0\.part: a part of another job than p0\.part/);
+  fail([byOptions, parts[1], parts[2]], /^memlens: p1\.part: a part of another job than k0\.part/);
+  const whole = readFileSync(path.join(dir, parts[2]));
+  writeFileSync(path.join(dir, 'cut.part'), whole.subarray(0, whole.length - 5));
+  fail(
+    [parts[0], parts[1], 'cut.part'],
+    /^memlens: cut\.part: truncated part: expected \d+ bytes of values/,
+  );
+  writeFileSync(path.join(dir, 'acts.npy'), readFileSync(path.join(dir, 'other.npy')));
+  fail(parts, /acts\.npy: changed since the shards read it/);
+  const r = memlens(['measure', 'acts.npy', '--shard', '3/3', '--out', 'x.part'], dir);
+  assert.match(r.stderr, /^memlens: --shard: expected 0 <= I < N, found 3\/3/);
+});
