@@ -19,15 +19,46 @@ export async function readModelJson(file: string): Promise<TfjsModelJson> {
   return parseModelJson(await readInputText(file, 'the model'), file);
 }
 
+/** What a JavaScript file that wraps a model is, for the error naming it; null: not JavaScript. */
+function javascriptWrapper(text: string): string | null {
+  const head = text.slice(0, 100_000);
+  const umd = /typeof exports\s*={2,3}\s*['"]object['"]|define\.amd/.test(head);
+  const module = umd || /\bmodule\.exports\b|\bexports\.\w+\s*=|^\s*(import|export)\s/m.test(head);
+  if (!module) return null;
+  const kind = umd ? 'a UMD JavaScript module' : 'a JavaScript module';
+  // Weight shards inlined as base64 (a data: URL or a long run of base64 characters).
+  return /base64,|[A-Za-z0-9+/]{4096}/.test(text)
+    ? `${kind} with the weight shards inlined as base64 strings`
+    : kind;
+}
+
+const WEIGHTS_ONLY =
+  "a weights manifest without a model topology: the topology is in the package's JavaScript; expected a TF.js model.json with modelTopology";
+
+/** A weights manifest (what tfjs-converter writes beside a model, or a group of one). */
+function isWeightsManifest(json: unknown): boolean {
+  const isGroup = (g: unknown): boolean => isObject(g) && Array.isArray(g.paths) && 'weights' in g;
+  if (Array.isArray(json)) return json.length > 0 && json.every(isGroup);
+  return (
+    isObject(json) && (isGroup(json) || ('weightsManifest' in json && !('modelTopology' in json)))
+  );
+}
+
 export function parseModelJson(text: string, file: string): TfjsModelJson {
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (err) {
+    const wrapper = javascriptWrapper(text);
+    if (wrapper !== null)
+      throw new UserError(
+        `${file}: ${wrapper}: expected a TF.js model.json with its weight files (MemLens does not run a package's JavaScript)`,
+      );
     throw new UserError(
       `${file}: expected a TF.js model.json, found invalid JSON (${(err as Error).message})`,
     );
   }
+  if (isWeightsManifest(json)) throw new UserError(`${file}: ${WEIGHTS_ONLY}`);
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
     throw new UserError(
       `${file}: expected a TF.js model.json (a JSON object), found ${Array.isArray(json) ? 'an array' : typeof json}`,

@@ -6,6 +6,8 @@ import { manifestShards, readModelJson } from './fsHandler';
 import { openGraphModel } from './tfjsGraph';
 import { openLayersModel } from './tfjsLayers';
 
+const JS_EXTENSIONS = new Set(['.js', '.mjs', '.cjs']);
+
 function startsWithBrace(head: Uint8Array): boolean {
   for (const b of head) {
     if (b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09) continue;
@@ -25,7 +27,9 @@ export const tfjsFormat: ModelFormat = {
   description: 'TF.js model.json',
   extensions: [],
   folderMarker: 'model.json',
-  match: (file: ModelFileInfo) => file.ext === '.json' || startsWithBrace(file.head),
+  // JavaScript too: a package's model wrapped in a JS module gets an error naming the wrapper.
+  match: (file: ModelFileInfo) =>
+    file.ext === '.json' || JS_EXTENSIONS.has(file.ext) || startsWithBrace(file.head),
   contentFiles: async (file) => [file, ...(await manifestShards(file, await readModelJson(file)))],
   modelName: (file) =>
     path.basename(file).toLowerCase() === 'model.json' ? folderName(file) : fileStem(file),
