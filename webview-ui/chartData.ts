@@ -21,6 +21,7 @@ import type {
   TrajectoryOnset,
   ValueRange,
 } from '../src/shared/protocol';
+import { SMALL_MULTIPLES_FROM, shortNameMap, shownLayers } from './layerNames';
 
 /**
  * The theme colours the charts use: VS Code's six --vscode-charts-* colours, then six more
@@ -213,6 +214,8 @@ export interface NeuronPoint {
 
 export interface EntropyBoxData {
   layers: string[];
+  /** The layers' short names (./layerNames), for the axis; `layers` keeps the full ones. */
+  labels: string[];
   /** Whether some boxes show only a strided subset of their neurons (wide layers). */
   subsampled: boolean;
   models: { label: string; color: ColorKey; marker: Marker; reference: boolean }[];
@@ -239,15 +242,17 @@ export function jitter(i: number): number {
 /**
  * Lays out per-layer notched boxes: for L layers and M models, layer i spans [i - 0.5, i + 0.5],
  * its M boxes sit side by side in the central GROUP_WIDTH, each box BOX_FILL of its sub-slot.
- * `layer` restricts to one layer (null: all).
+ * `layer` restricts to one layer (null: all), else `filter` to the layers it matches.
  */
 export function entropyBoxData(
   models: readonly ModelSeries[],
   bins: number,
   layer: string | null = null,
+  filter?: string,
 ): EntropyBoxData {
   const all = layerNames(models);
-  const layers = layer !== null && all.includes(layer) ? [layer] : all;
+  const layers = shownLayers(all, layer, filter);
+  const short = shortNameMap(all);
   const slot = GROUP_WIDTH / Math.max(1, models.length);
   const halfWidth = (slot * BOX_FILL) / 2;
   const boxes: BoxGlyph[] = [];
@@ -287,6 +292,7 @@ export function entropyBoxData(
   });
   return {
     layers,
+    labels: layers.map((n) => short.get(n) ?? n),
     subsampled,
     models: models.map((m, i) => ({
       label: m.reference === true ? referenceLabel(m.label) : m.label,
@@ -409,6 +415,8 @@ export function entropyAxisRange(data: EntropyBoxData): AxisRange | null {
 
 export interface DensityCurve {
   label: string;
+  /** The full name behind a shortened label (a long graph-model layer name), for tooltips. */
+  title?: string;
   color: ColorKey;
   /** Drawn dashed (the whole-model curve beside per-layer ones). */
   dashed: boolean;
@@ -506,19 +514,28 @@ function densityCurve(
  * models: a curve per model, over all pairs, or over the pairs of `layer`; the reference
  * model's dashed.
  */
-export function miDensityCurves(snapshot: ReportSnapshot, layer: string | null): DensityCurve[] {
+export function miDensityCurves(
+  snapshot: ReportSnapshot,
+  layer: string | null,
+  filter?: string,
+): DensityCurve[] {
   if (snapshot.kind === 'analysis') {
     const report = snapshot.report;
-    const layers = report.layers.filter((l) => layer === null || l.name === layer);
-    const curves = layers.map((l, i) =>
-      densityCurve(
-        l.name,
-        seriesColor(layer === null ? i : report.layers.indexOf(l)),
+    const names = report.layers.map((l) => l.name);
+    const short = shortNameMap(names);
+    const shown = new Set(shownLayers(names, layer, filter));
+    const layers = report.layers.filter((l) => shown.has(l.name));
+    const curves = layers.map((l) => {
+      const label = short.get(l.name) ?? l.name;
+      const curve = densityCurve(
+        label,
+        seriesColor(report.layers.indexOf(l)),
         false,
         l.density,
         l.mi,
-      ),
-    );
+      );
+      return label === l.name ? curve : { ...curve, title: l.name };
+    });
     if (layer === null && report.layers.length > 1) {
       curves.push(
         densityCurve(
@@ -565,6 +582,90 @@ export function miDensityCurves(snapshot: ReportSnapshot, layer: string | null):
     );
   });
   return curves.filter((c) => c.points.length > 0);
+}
+
+/** One small chart of the MI densities of a report with many layers. */
+export interface MiPanel {
+  /** The layer, or null for the panel of all the model's pairs. */
+  layer: string | null;
+  /** The layer's short name (its full one in `title`). */
+  label: string;
+  title: string;
+  /** The layer's curve, and the reference's for the same layer when there is one. */
+  curves: DensityCurve[];
+}
+
+/** The MI densities one small chart per layer: the panels and the x range they share. */
+export interface MiSmallMultiples {
+  panels: MiPanel[];
+  /** Nats; null when no panel has a curve. */
+  x: AxisRange | null;
+}
+
+/**
+ * Whether a snapshot draws its MI densities as small multiples: an analysis of
+ * SMALL_MULTIPLES_FROM layers or more with no single layer selected (one curve per layer
+ * overlaid is a tangle there, and its legend fills the chart).
+ */
+export function usesSmallMultiples(snapshot: ReportSnapshot, layer: string | null): boolean {
+  return (
+    snapshot.kind === 'analysis' &&
+    layer === null &&
+    snapshot.report.layers.length >= SMALL_MULTIPLES_FROM
+  );
+}
+
+/**
+ * The small multiples of an analysis: first all pairs of the model, then one panel per layer
+ * passing `filter`, in report order, each with the baseline's curve of the same pairs when the
+ * snapshot has the baseline's report. Every panel shares one x axis: from the lowest start
+ * (where its pairs' values begin) to the highest grid end.
+ */
+export function miSmallMultiples(
+  snapshot: Extract<ReportSnapshot, { kind: 'analysis' }>,
+  filter?: string,
+): MiSmallMultiples {
+  const report = snapshot.report;
+  const names = report.layers.map((l) => l.name);
+  const short = shortNameMap(names);
+  const refReport = snapshot.reference;
+  const refLabel = modelSeries(snapshot).find((m) => m.reference === true)?.label;
+  const reference = (sums: { density: MiDensity; mi: MiSummary } | undefined) =>
+    sums === undefined || refLabel === undefined
+      ? []
+      : [densityCurve(referenceLabel(refLabel), 'gray', true, sums.density, sums.mi, true)];
+  const panels: MiPanel[] = [
+    {
+      layer: null,
+      label: 'all layers (all pairs)',
+      title: 'all layers (all pairs)',
+      curves: [
+        densityCurve('all pairs', 'blue', false, report.summary.density, report.summary.mi),
+        ...reference(refReport?.summary),
+      ],
+    },
+  ];
+  for (const name of shownLayers(names, null, filter)) {
+    const l = report.layers.find((x) => x.name === name) as LayerReport;
+    const label = short.get(name) ?? name;
+    panels.push({
+      layer: name,
+      label,
+      title: name,
+      curves: [
+        densityCurve(label, 'blue', false, l.density, l.mi),
+        ...reference(refReport?.layers.find((x) => x.name === name)),
+      ],
+    });
+  }
+  for (const p of panels) p.curves = p.curves.filter((c) => c.points.length > 0);
+  const curves = panels.flatMap((p) => p.curves);
+  const starts = curves.map((c) => c.start ?? c.points[0].x);
+  const ends = curves.map((c) => c.points[c.points.length - 1].x);
+  return {
+    panels,
+    x: curves.length === 0 ? null : { min: Math.min(...starts), max: Math.max(...ends) },
+  };
 }
 
 // ---------------------------------------------------------------- compare
@@ -1022,6 +1123,8 @@ export interface TableData {
     cells: string[];
     tone?: ColorKey;
     title?: string;
+    /** Per cell, a tooltip (the full name behind a shortened layer name). */
+    titles?: (string | undefined)[];
     /** Why the row reads as it does, shown when its evidence cell is expanded. */
     evidence?: string;
     path?: string;
@@ -1083,10 +1186,15 @@ export function binsText(report: AnalysisReport | CompareReport): string {
 /**
  * The per-layer summary of one model, with a whole-model row last. When the report has value
  * ranges, a "Value range" column: each layer's (its bin range under `layer` binning) and, on
- * the whole-model row, the model's (the bin range under `global` binning).
+ * the whole-model row, the model's (the bin range under `global` binning). Layers by their
+ * short names (the full one in the cell's title); only those in `shown` when it is given.
  */
-export function analysisTable(snapshot: Extract<ReportSnapshot, { kind: 'analysis' }>): TableData {
+export function analysisTable(
+  snapshot: Extract<ReportSnapshot, { kind: 'analysis' }>,
+  shown?: readonly string[],
+): TableData {
   const report = snapshot.report;
+  const short = shortNameMap(report.layers.map((l) => l.name));
   const withRange =
     report.summary.range !== undefined || report.layers.some((l) => l.range !== undefined);
   const columns = [
@@ -1101,9 +1209,12 @@ export function analysisTable(snapshot: Extract<ReportSnapshot, { kind: 'analysi
     'Dead neurons',
   ];
   if (withRange) columns.push('Value range');
-  const rows = report.layers.map((l) => ({
+  const listed =
+    shown === undefined ? report.layers : report.layers.filter((l) => shown.includes(l.name));
+  const rows: TableData['rows'] = listed.map((l) => ({
+    titles: [short.get(l.name) === l.name ? undefined : l.name],
     cells: [
-      l.name,
+      short.get(l.name) ?? l.name,
       l.miNeurons < l.neurons ? `${l.neurons} (MI: ${l.miNeurons})` : String(l.neurons),
       formatNumber(l.entropy.median),
       formatInterval(l.entropy.notchLow, l.entropy.notchHigh),
@@ -1234,12 +1345,21 @@ export function compareTable(report: CompareReport): TableData {
  * reference model (baseline or reference checkpoint), a notch of a comparable model that does
  * not overlap the reference's in that layer is marked "≠".
  */
-export function compareLayerTable(report: CompareReport, layer: string | null): TableData {
+export function compareLayerTable(
+  report: CompareReport,
+  layer: string | null,
+  filter?: string,
+): TableData {
   const r = normalizeCompare(report);
   const models = modelSeries({ kind: 'compare', report: r });
-  const layers = layerNames(models).filter((name) => layer === null || name === layer);
+  const all = layerNames(models);
+  const short = shortNameMap(all);
+  const layers = shownLayers(all, layer, filter);
   const columns = ['Model'];
-  for (const name of layers) columns.push(`${name}: median H (notch)`, `${name}: median I`);
+  for (const name of layers) {
+    const label = short.get(name) ?? name;
+    columns.push(`${label}: median H (notch)`, `${label}: median I`);
+  }
   const reference = models.find((m) => m.path === r.reference.path);
   const rows = models.map((m) => {
     const cells = [m.label];

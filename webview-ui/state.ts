@@ -13,6 +13,11 @@ export interface UiState {
   selectedLayer: string | null;
   /** Whether the per-neuron entropies are drawn over the boxes. */
   showNeurons: boolean;
+  /**
+   * Words every shown layer's name contains (reports with many layers); absent or empty: all.
+   * A passing search, not restored with the rest.
+   */
+  layerFilter?: string;
   /** The host's id of the shown report, so a serializer can reopen it. */
   reportId: string | null;
 }
@@ -29,7 +34,9 @@ export interface ViewState {
 
 /** Actions that come from the user, not the host. */
 export type UiAction =
-  { type: 'ui/selectLayer'; layer: string | null } | { type: 'ui/showNeurons'; show: boolean };
+  | { type: 'ui/selectLayer'; layer: string | null }
+  | { type: 'ui/showNeurons'; show: boolean }
+  | { type: 'ui/filterLayers'; filter: string };
 
 export type Action = HostMessage | UiAction;
 
@@ -98,6 +105,9 @@ export function reducer(state: ViewState, action: Action): ViewState {
     case 'ui/showNeurons':
       if (action.show === state.ui.showNeurons) return state;
       return { ...state, ui: { ...state.ui, showNeurons: action.show } };
+    case 'ui/filterLayers':
+      if (action.filter === (state.ui.layerFilter ?? '')) return state;
+      return { ...state, ui: { ...state.ui, layerFilter: action.filter } };
     default:
       return assertNever(action, 'webview action');
   }

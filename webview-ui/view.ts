@@ -33,6 +33,7 @@ import {
   exportStem,
   layerCsv,
   miDensityCurves,
+  miSmallMultiples,
   modelRole,
   modelSeries,
   normalizeCompare,
@@ -45,11 +46,19 @@ import {
   sparklinePoints,
   summaryData,
   trajectoryData,
+  usesSmallMultiples,
 } from './chartData';
 import { createCompareChart } from './charts/compare';
 import { createEntropyChart } from './charts/entropyBoxes';
 import { createMiDensityChart } from './charts/miDensity';
 import { createTrajectoryChart } from './charts/trajectory';
+import {
+  SMALL_MULTIPLES_FROM,
+  WARNINGS_OPEN_UP_TO,
+  shortNameMap,
+  shownLayers,
+  warningTable,
+} from './layerNames';
 import type { UiAction, ViewState } from './state';
 import { selectableLayers } from './state';
 import type { Theme } from './theme';
@@ -139,6 +148,8 @@ function renderTable(id: string, table: TableData, host: ViewHost, caption: stri
     if (row.title !== undefined) tr.title = row.title;
     row.cells.forEach((cell, i) => {
       const td = el('td', i === table.toneColumn ? `${align(i)} ml-tone` : align(i));
+      const title = row.titles?.[i];
+      if (title !== undefined) td.title = title;
       if (row.spanLast === true && i === row.cells.length - 1) {
         td.colSpan = table.columns.length - i;
         td.className = 'ml-text ml-wrap';
@@ -202,6 +213,47 @@ function chartPng(canvas: HTMLCanvasElement, title: string, theme: Theme): strin
   ctx.textBaseline = 'middle';
   ctx.fillText(title, 12 * scale, band / 2, out.width - 24 * scale);
   ctx.drawImage(canvas, 0, band);
+  return out.toDataURL('image/png');
+}
+
+/** A PNG of the small multiples as laid out in `grid`, under a title band (as chartPng). */
+function panelsPng(grid: HTMLElement, title: string, theme: Theme): string {
+  const canvases = [...grid.querySelectorAll('canvas')];
+  const scale = canvases.length > 0 ? canvases[0].width / Math.max(1, canvases[0].clientWidth) : 1;
+  const box = grid.getBoundingClientRect();
+  const band = Math.round(PNG_TITLE_BAND * scale);
+  const out = document.createElement('canvas');
+  out.width = Math.round(box.width * scale);
+  out.height = Math.round(box.height * scale) + band;
+  const ctx = out.getContext('2d');
+  if (ctx === null) return out.toDataURL('image/png');
+  ctx.fillStyle = theme.background;
+  ctx.fillRect(0, 0, out.width, out.height);
+  ctx.fillStyle = theme.foreground;
+  ctx.font = `600 ${(theme.fontSize + 2) * scale}px ${theme.fontFamily}`;
+  ctx.textBaseline = 'middle';
+  ctx.fillText(title, 12 * scale, band / 2, out.width - 24 * scale);
+  // Each panel's name (HTML above its canvas), then the canvas, where the page lays them out.
+  ctx.font = `${theme.fontSize * scale}px ${theme.fontFamily}`;
+  ctx.textBaseline = 'top';
+  for (const panel of grid.querySelectorAll<HTMLElement>('.ml-panel')) {
+    const name = panel.querySelector('.ml-panel-name');
+    const canvas = panel.querySelector('canvas');
+    const r = panel.getBoundingClientRect();
+    const at = (v: number, from: number) => Math.round((v - from) * scale);
+    if (name !== null) {
+      ctx.fillText(
+        name.textContent ?? '',
+        at(r.left, box.left),
+        band + at(r.top, box.top),
+        at(r.right, r.left),
+      );
+    }
+    if (canvas !== null) {
+      const c = canvas.getBoundingClientRect();
+      ctx.drawImage(canvas, at(c.left, box.left), band + at(c.top, box.top));
+    }
+  }
   return out.toDataURL('image/png');
 }
 
@@ -326,10 +378,15 @@ export class ReportView {
     }
     const theme = readTheme();
     const pending: (() => void)[] = [];
+    const layer = state.ui.selectedLayer;
+    const filter = state.ui.layerFilter;
+    const shown = shownLayers(selectableLayers(snapshot), layer, filter);
     parts.push(this.header(snapshot), this.toolbar(snapshot, state.ui), this.notes(snapshot));
+    if (snapshot.kind === 'analysis' && snapshot.report.warnings.length > 0) {
+      parts.push(this.warnings(snapshot.report, shown));
+    }
     const grid = el('div', 'ml-grid');
     const models = modelSeries(snapshot);
-    const layer = state.ui.selectedLayer;
     const names = { stem: exportStem(snapshot), subject: reportSubject(snapshot) };
 
     const entropy = this.card(
@@ -341,8 +398,10 @@ export class ReportView {
         'Non-overlapping notches mean the medians differ. Lower H: low-variety neurons (heuristic memorization); higher H: idiosyncratic neurons (example-level).',
     );
     grid.append(entropy.card);
+    // Many layers: the boxes take the whole width, above the small multiples.
+    if (usesSmallMultiples(snapshot, layer)) entropy.card.classList.add('ml-card-wide');
     growForLegend(entropy.canvas, models.length);
-    const boxData = entropyBoxData(models, snapshot.report.params.bins, layer);
+    const boxData = entropyBoxData(models, snapshot.report.params.bins, layer, filter);
     if (boxData.subsampled && state.ui.showNeurons) {
       entropy.card
         .querySelector('figcaption')
@@ -354,18 +413,22 @@ export class ReportView {
       this.charts.push(createEntropyChart(entropy.canvas, boxData, theme, state.ui.showNeurons)),
     );
 
-    const curves = miDensityCurves(snapshot, layer);
-    const mi = this.card(
-      'mi',
-      'Mutual information between neuron pairs',
-      names,
-      theme,
-      'Gaussian-mixture density of the off-diagonal pair values (KSG, nats); dotted lines mark the medians. ' +
-        'Mass moving to higher I: neurons become alike (heuristic memorization).',
-    );
-    grid.append(mi.card);
-    growForLegend(mi.canvas, curves.length);
-    pending.push(() => this.charts.push(createMiDensityChart(mi.canvas, curves, theme)));
+    if (snapshot.kind === 'analysis' && usesSmallMultiples(snapshot, layer)) {
+      grid.append(this.miPanels(snapshot, filter, names, theme, pending));
+    } else {
+      const curves = miDensityCurves(snapshot, layer, filter);
+      const mi = this.card(
+        'mi',
+        'Mutual information between neuron pairs',
+        names,
+        theme,
+        'Gaussian-mixture density of the off-diagonal pair values (KSG, nats); dotted lines mark the medians. ' +
+          'Mass moving to higher I: neurons become alike (heuristic memorization).',
+      );
+      grid.append(mi.card);
+      growForLegend(mi.canvas, curves.length);
+      pending.push(() => this.charts.push(createMiDensityChart(mi.canvas, curves, theme)));
+    }
 
     if (snapshot.kind === 'compare') {
       const report = normalizeCompare(snapshot.report);
@@ -405,7 +468,12 @@ export class ReportView {
 
     if (snapshot.kind === 'analysis') {
       parts.push(
-        renderTable('summary-table', analysisTable(snapshot), this.host, 'Per-layer summary'),
+        renderTable(
+          'summary-table',
+          analysisTable(snapshot, shown),
+          this.host,
+          'Per-layer summary',
+        ),
       );
     } else {
       const report = normalizeCompare(snapshot.report);
@@ -420,7 +488,7 @@ export class ReportView {
       parts.push(
         renderTable(
           'layer-table',
-          compareLayerTable(report, state.ui.selectedLayer),
+          compareLayerTable(report, state.ui.selectedLayer, filter),
           this.host,
           report.reference.path !== null
             ? 'Per-layer medians (nats); ≠: notch apart from the reference’s in that layer'
@@ -448,7 +516,14 @@ export class ReportView {
     // Charts size themselves from their attached containers, so draw after attaching.
     for (const draw of pending) draw();
     window.scrollTo(0, scroll);
-    if (focused !== '') document.getElementById(focused)?.focus();
+    if (focused !== '') {
+      const again = document.getElementById(focused);
+      again?.focus();
+      // The filter box is rebuilt on every keystroke: the caret goes back to the end.
+      if (again instanceof HTMLInputElement && again.type === 'search') {
+        again.setSelectionRange(again.value.length, again.value.length);
+      }
+    }
     requestAnimationFrame(() => this.markRendered());
   }
 
@@ -483,9 +558,12 @@ export class ReportView {
     const all = el('option', null, 'All layers');
     all.value = '';
     select.append(all);
-    for (const name of selectableLayers(snapshot)) {
-      const o = el('option', null, name);
+    const layerList = selectableLayers(snapshot);
+    const short = shortNameMap(layerList);
+    for (const name of layerList) {
+      const o = el('option', null, short.get(name) ?? name);
       o.value = name;
+      o.title = name;
       select.append(o);
     }
     select.value = ui.selectedLayer ?? '';
@@ -503,6 +581,8 @@ export class ReportView {
       this.host.dispatch({ type: 'ui/showNeurons', show: neurons.checked }),
     );
     const layerLabel = el('label', null, 'Layer ', select);
+    const filter =
+      layerList.length >= SMALL_MULTIPLES_FROM ? this.layerFilter(layerList, ui) : null;
     const neuronLabel = el('label', null, neurons, ' Show every neuron');
     const stem = exportStem(snapshot);
     const json = this.button('Export JSON', 'export-json', () =>
@@ -526,6 +606,7 @@ export class ReportView {
       'div',
       'ml-toolbar',
       layerLabel,
+      filter,
       neuronLabel,
       el('span', 'ml-spacer'),
       json,
@@ -673,10 +754,6 @@ export class ReportView {
           ),
         );
       }
-      for (const w of r.warnings) {
-        const text = w.layer !== undefined ? `${w.layer}: ${w.message}` : w.message;
-        list.append(el('li', 'ml-note-warning', el('strong', null, 'Warning: '), text));
-      }
     } else {
       const r = normalizeCompare(snapshot.report);
       const t = r.thresholds;
@@ -727,6 +804,105 @@ export class ReportView {
       });
     }
     return list;
+  }
+
+  /** The layer filter of a report with many layers: words the shown layers' names contain. */
+  private layerFilter(layers: readonly string[], ui: ViewState['ui']): HTMLElement {
+    const input = el('input', null);
+    input.type = 'search';
+    input.id = 'layer-filter';
+    input.placeholder = 'Filter layers';
+    input.value = ui.layerFilter ?? '';
+    input.setAttribute('aria-label', 'Filter layers by name');
+    input.title = 'Show only the layers whose names contain these words';
+    input.addEventListener('input', () =>
+      this.host.dispatch({ type: 'ui/filterLayers', filter: input.value }),
+    );
+    const count = shownLayers(layers, ui.selectedLayer, ui.layerFilter).length;
+    const status = el('span', 'ml-muted', `${count} of ${layers.length} layers`);
+    status.id = 'layer-filter-count';
+    status.setAttribute('aria-live', 'polite');
+    return el('span', 'ml-filter', input, status);
+  }
+
+  /**
+   * The report's warnings in one table (warning, layers, count), one row per kind, in a
+   * disclosure that starts closed beyond WARNINGS_OPEN_UP_TO warnings; only the shown layers’.
+   */
+  private warnings(report: AnalysisReport, shown: readonly string[]): HTMLElement {
+    const short = shortNameMap(report.layers.map((l) => l.name));
+    const table = warningTable(report.warnings, short, shown);
+    const total = table.rows.reduce((n, r) => n + Number(r.cells[2]), 0);
+    const details = el(
+      'details',
+      'ml-warnings',
+      el(
+        'summary',
+        null,
+        el('strong', null, 'Warnings'),
+        ` (${total}${table.rows.length > 1 ? ` of ${table.rows.length} kinds` : ''})`,
+      ),
+      renderTable('warning-table', table, this.host, 'Warnings by kind'),
+    );
+    details.id = 'warnings';
+    details.open = total <= WARNINGS_OPEN_UP_TO;
+    return details;
+  }
+
+  /**
+   * The MI densities of a report with many layers, one small chart per layer (after one of all
+   * the model's pairs) on a shared x axis: a legend of one entry per layer would fill the chart.
+   */
+  private miPanels(
+    snapshot: Extract<ReportSnapshot, { kind: 'analysis' }>,
+    filter: string | undefined,
+    names: { stem: string; subject: string },
+    theme: Theme,
+    pending: (() => void)[],
+  ): HTMLElement {
+    const title = 'Mutual information between neuron pairs, by layer';
+    const data = miSmallMultiples(snapshot, filter);
+    const panels = el('div', 'ml-panels');
+    panels.id = 'mi-panels';
+    for (const p of data.panels) {
+      const canvas = el('canvas', 'ml-canvas');
+      canvas.setAttribute('role', 'img');
+      canvas.setAttribute('aria-label', `MI density of ${p.title}`);
+      const name = el('div', 'ml-panel-name', p.label);
+      name.title = p.title;
+      const panel = el('div', 'ml-panel', name, el('div', 'ml-panel-chart', canvas));
+      panel.dataset.layer = p.layer ?? '';
+      panels.append(panel);
+      pending.push(() =>
+        this.charts.push(createMiDensityChart(canvas, p.curves, theme, { x: data.x })),
+      );
+    }
+    const png = this.button('PNG', 'export-mi-png', () =>
+      this.host.exportFile({
+        type: 'export/request',
+        format: 'png',
+        chart: 'mi',
+        fileName: `${names.stem}-mi.png`,
+        dataUrl: panelsPng(panels, `${title} · ${names.subject}`, theme),
+      }),
+    );
+    png.classList.add('ml-secondary');
+    png.title = 'Save these charts as one PNG';
+    const card = el(
+      'figure',
+      'ml-card ml-card-wide',
+      el('div', 'ml-card-head', el('h2', null, title), png),
+      panels,
+      el(
+        'figcaption',
+        'ml-muted',
+        'Gaussian-mixture density of the off-diagonal pair values (KSG, nats) of each layer, all on one I axis; the dotted line marks each median' +
+          (snapshot.reference !== undefined ? ', the dashed grey curve the baseline’s' : '') +
+          '. Mass moving to higher I: neurons become alike (heuristic memorization).',
+      ),
+    );
+    card.id = 'mi-card';
+    return card;
   }
 
   private button(text: string, id: string, onClick: () => void): HTMLButtonElement {

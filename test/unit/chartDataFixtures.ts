@@ -494,3 +494,48 @@ export function realisticCompare(): CompareReport {
     ],
   };
 }
+
+/**
+ * A graph-model-like analysis of `n` layers (MobileNetV2 style names under
+ * StatefulPartitionedCall/...; every block has an expand and a project Conv2D, so one segment
+ * does not tell them apart), cycling the realistic layers' measures, with per-layer warnings
+ * as the core writes them (the layer's name first) and one model-wide warning.
+ */
+export function manyLayerAnalysis(n = 40): AnalysisReport {
+  const base = realisticAnalysis();
+  const prefix = 'StatefulPartitionedCall/mobilenetv2_1.00_224/MobilenetV2';
+  const names = Array.from({ length: n }, (_, i) =>
+    i === 0
+      ? `${prefix}/Conv1/Conv2D`
+      : `${prefix}/block_${Math.ceil(i / 2)}_${i % 2 === 1 ? 'expand' : 'project'}/Conv2D`,
+  );
+  const layers = names.map((name, i) => ({ ...base.layers[i % base.layers.length], name }));
+  const warnings: AnalysisReport['warnings'] = [];
+  names.forEach((name, i) => {
+    if (i % 3 === 0) {
+      warnings.push({
+        code: 'heavy-ties',
+        layer: name,
+        message: `${name}: on average ${(20 + i).toFixed(1)}% of each neuron's values are tied (e.g. post-ReLU zeros); KSG MI is biased by ties, the capture is pre-activation already: prefer the tie-aware estimator (mixed)`,
+      });
+    }
+    if (i % 5 === 1) {
+      warnings.push({
+        code: 'dead-neurons',
+        layer: name,
+        message: `${name}: 1 of 64 neurons are constant over the probe set (H = 0)`,
+      });
+    }
+  });
+  warnings.push({
+    code: 'small-probe',
+    message: '500 probe examples: below 1000 the estimates are noisy (1,000 to 2,500 recommended)',
+  });
+  return {
+    ...base,
+    model: { ...base.model, path: '/models/mobilenet_v2/model.json' },
+    params: { ...base.params, layers: names },
+    warnings,
+    layers,
+  };
+}

@@ -211,7 +211,8 @@ export function createEntropyChart(
           ticks: {
             ...xAxis.ticks,
             color: theme.foreground,
-            callback: (value) => data.layers[Number(value)] ?? '',
+            // Short names (long graph-model names would take the chart); tooltips give the full ones.
+            callback: (value) => data.labels[Number(value)] ?? '',
           },
         },
         y: fittedAxis(linearAxis(theme, 'Entropy H per neuron (nats)'), entropyAxisRange(data)),

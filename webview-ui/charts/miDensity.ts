@@ -5,7 +5,7 @@
  * muted text colour.
  */
 import type { Plugin } from 'chart.js';
-import type { DensityCurve } from '../chartData';
+import type { AxisRange, DensityCurve } from '../chartData';
 import { formatNumber, miAxisMin } from '../chartData';
 import type { Theme } from '../theme';
 import { withAlpha } from '../theme';
@@ -46,14 +46,24 @@ function medianPlugin(curves: readonly DensityCurve[], theme: Theme): Plugin<'li
   };
 }
 
-/** Draws the MI density chart on `canvas` (canvas#mi-chart). */
+/**
+ * Draws the MI density chart on `canvas` (canvas#mi-chart), or one small multiple (`panel`:
+ * no legend and no axis titles, the x axis shared with the other panels).
+ */
 export function createMiDensityChart(
   canvas: HTMLCanvasElement,
   curves: readonly DensityCurve[],
   theme: Theme,
+  panel?: { x: AxisRange | null },
 ): Chart<'line', { x: number; y: number }[]> {
-  const base = baseOptions(theme, true);
+  const base = baseOptions(theme, panel === undefined);
   const single = curves.length === 1;
+  const xAxis = linearAxis(theme, 'Mutual information I between neuron pairs (nats)');
+  const yAxis = linearAxis(theme, 'Density of neuron pairs');
+  if (panel !== undefined) {
+    xAxis.title.display = false;
+    yAxis.title.display = false;
+  }
   return new Chart<'line', { x: number; y: number }[]>(canvas, {
     type: 'line',
     data: {
@@ -90,18 +100,32 @@ export function createMiDensityChart(
           callbacks: {
             title: (items) =>
               items.length > 0 ? `I = ${formatNumber(items[0].parsed.x, 3)} nats` : '',
-            label: (item) =>
-              `${curves[item.datasetIndex].label}: density ${formatNumber(item.parsed.y, 3)}`,
+            label: (item) => {
+              const c = curves[item.datasetIndex];
+              return `${c.title ?? c.label}: density ${formatNumber(item.parsed.y, 3)}`;
+            },
           },
         },
       },
       scales: {
-        x: {
-          ...linearAxis(theme, 'Mutual information I between neuron pairs (nats)'),
-          // From where the pairs' values start (chart.js would start at the grid's padded end).
-          min: miAxisMin(curves) ?? undefined,
+        x:
+          panel === undefined
+            ? {
+                ...xAxis,
+                // From where the pairs' values start (chart.js would start at the grid's padded end).
+                min: miAxisMin(curves) ?? undefined,
+              }
+            : {
+                ...xAxis,
+                min: panel.x?.min,
+                max: panel.x?.max,
+                ticks: { ...xAxis.ticks, maxTicksLimit: 5 },
+              },
+        y: {
+          ...yAxis,
+          min: 0,
+          ...(panel === undefined ? {} : { ticks: { ...yAxis.ticks, maxTicksLimit: 3 } }),
         },
-        y: { ...linearAxis(theme, 'Density of neuron pairs'), min: 0 },
       },
     },
     plugins: [medianPlugin(curves, theme)],
