@@ -10,6 +10,7 @@ import {
   analysedShortcut,
   shortcutModel,
   suiteSettings,
+  withoutResults,
   workspaceUri,
 } from './workspace';
 
@@ -24,7 +25,9 @@ describe('results per context', () => {
   let withBaseline: AnalysisReport;
 
   before(async () => {
-    // The workspace sets memlens.baseline: the shortcut model is read against it.
+    // From no stored result (earlier suites compare the shortcut model too); the workspace sets
+    // memlens.baseline, so the shortcut model is read against it.
+    await withoutResults();
     withBaseline = await analysedShortcut();
   });
   after(() => settings.restore());
