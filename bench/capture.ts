@@ -1,5 +1,7 @@
-// Capture speed: a 3 x 64 MLP (input 128) on 1,000 probe inputs (goal: under 2 s), and the
-// throughput of a convolutional layers-model and graph-model on 64 x 64 RGB inputs, per backend.
+// Capture speed: a 3 x 64 MLP (input 128) on 1,000 probe inputs (goal: under 2 s), the
+// throughput of a convolutional layers-model and graph-model on 64 x 64 RGB inputs, per backend,
+// and a real-size graph-model (224 x 224 input saved with batch 1, as exported graph-models
+// often are) with the peak RSS of its capture.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -34,9 +36,10 @@ const b64 = (s: string): string => Buffer.from(s).toString('base64');
 
 /**
  * A graph-model written as GraphDef JSON: four 3x3 stride-2 SAME convolutions (32, 64, 128,
- * 256 filters) with BiasAdd + Relu, then a mean and a MatMul head. Weights are seeded.
+ * 256 filters) with BiasAdd + Relu, then a mean and a MatMul head, on `size` x `size` RGB
+ * inputs with batch dimension `batch` (-1: any). Weights are seeded.
  */
-function writeConvGraph(dir: string): { file: string; params: number } {
+function writeConvGraph(dir: string, size = 64, batch = -1): { file: string; params: number } {
   const rng = new Rng(5);
   const nodes: object[] = [
     {
@@ -44,7 +47,7 @@ function writeConvGraph(dir: string): { file: string; params: number } {
       op: 'Placeholder',
       attr: {
         dtype: { type: 'DT_FLOAT' },
-        shape: { shape: { dim: [-1, 64, 64, 3].map((d) => ({ size: String(d) })) } },
+        shape: { shape: { dim: [batch, size, size, 3].map((d) => ({ size: String(d) })) } },
       },
     },
   ];
@@ -181,11 +184,44 @@ async function timeCapture(
   return { openMs: t1 - t0, captureMs: t2 - t1, neurons: r.acts.neurons };
 }
 
+/**
+ * Capture of the real-size graph-model on the backends that start, with the process's peak RSS
+ * sampled every 10 ms during each capture (run first: maxRSS is the process's peak so far).
+ */
+async function benchRealSize(
+  dir: string,
+  backends: BackendName[],
+  log: (line: string) => void,
+): Promise<void> {
+  const realDir = path.join(dir, 'graph224');
+  mkdirSync(realDir);
+  const real = writeConvGraph(realDir, 224, 1);
+  for (const backend of backends) {
+    const images = randomProbe(3, [backend === 'cpu' ? 8 : 64, 224, 224, 3]);
+    const before = process.memoryUsage.rss();
+    let peak = before;
+    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 10);
+    try {
+      const r = await timeCapture(real.file, backend, images);
+      peak = Math.max(peak, process.memoryUsage.rss());
+      const mb = (bytes: number): string => (bytes / 2 ** 20).toFixed(0);
+      log(
+        `capture ${backend}: real-size conv graph-model 224x224x3 (input batch fixed at 1), ${real.params} params, 4 conv blocks GAP (${r.neurons} neurons), ${images.shape[0]} images: ${((images.shape[0] / r.captureMs) * 1000).toFixed(1)} images/s, peak RSS ${mb(peak)} MB (${mb(before)} MB before; process maxRSS ${mb(process.resourceUsage().maxRSS * 1024)} MB)`,
+      );
+    } finally {
+      clearInterval(sampler);
+    }
+  }
+}
+
 /** Prints the capture figures, one line each. */
 export async function benchCapture(log: (line: string) => void = console.log): Promise<void> {
   const tf = loadTf();
   const dir = mkdtempSync(path.join(tmpdir(), 'memlens-bench-capture-'));
   try {
+    const realBackends: BackendName[] = ['wasm', 'cpu'];
+    if (tfjsNodeStarts()) realBackends.unshift('tfjs-node');
+    await benchRealSize(dir, realBackends, log);
     const mlp = tf.sequential({
       layers: [
         tf.layers.dense({ inputShape: [128], units: 64, activation: 'relu' }),
