@@ -164,3 +164,28 @@ void test('the measurement cache: measured once, read back equal, keyed by conte
     cleanup();
   }
 });
+
+void test('a compare read again against another of its models measures nothing again', async () => {
+  // The first model of a compare is planned by the budget, the others under its plan: with
+  // every pair measured either way, a checkpoint measured one way serves the other.
+  const { dir, cleanup } = tempDir('memlens-measurements-');
+  try {
+    const dumps = [1, 2, 3].map((i) => path.join(dir, `epoch-${i}.npy`));
+    dumps.forEach((d, i) => writeDump(d, 0.3 * i, 10 + i));
+    const store = path.join(dir, 'cache');
+    const first = diskMeasurementCache(store);
+    const a = await compare(dumps, { ...opts, reference: dumps[0], measurements: first });
+    assert.deepEqual([first.hits.length, first.stores.length], [0, 3]);
+    const again = diskMeasurementCache(store);
+    const b = await compare(dumps, { ...opts, reference: dumps[2], measurements: again });
+    assert.deepEqual([again.hits.length, again.stores.length], [3, 0]);
+    assert.equal(b.reference.path, dumps[2]);
+    // The same measurements: each model's medians are those of the first compare.
+    for (const m of b.models) {
+      const before = a.models.find((x) => x.path === m.path);
+      assert.deepEqual(m.summary, before?.summary);
+    }
+  } finally {
+    cleanup();
+  }
+});

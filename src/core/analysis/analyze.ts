@@ -292,10 +292,43 @@ export async function analyzeDetailed(
   const { measured, defaultLayers } = await measureSource(source, probe, opts);
   // Kept under the layers asked for, those measured, and "default" when they are the default.
   const layers = measured.report.params.layers;
-  const all = [keys.asked, keys.measuredOn(layers)];
-  if (layers.join('\n') === defaultLayers.join('\n')) all.push(keys.measuredOn(null));
+  const layerSets: (readonly string[] | null)[] = [layers];
+  if (layers.join('\n') === defaultLayers.join('\n')) layerSets.push(null);
+  const all = [keys.asked];
+  for (const plan of interchangeablePlans(measured.report, opts))
+    for (const l of layerSets) all.push(keys.measuredOn(l, plan));
   await cache.put([...new Set(all)], measured);
   return measured;
+}
+
+/**
+ * The plan options a measurement of every pair also answers: a compare measures its first
+ * model by the budget and the others under its plan, so a checkpoint measured either way
+ * serves the other way when both measure every pair (the same numbers). A subset (cap or
+ * sampled pairs) is kept only under the options that chose it.
+ */
+function interchangeablePlans(
+  report: AnalysisReport,
+  opts: AnalyzeOptions,
+): Pick<AnalyzeOptions, 'miBudget' | 'sharedPlan'>[] {
+  const asIs = [{ miBudget: opts.miBudget, sharedPlan: opts.sharedPlan }];
+  const plan = report.miPlan;
+  if (plan === undefined || plan.cap !== null || plan.sampledPairs !== null) return asIs;
+  if (opts.miNeuronCap != null || opts.pairs != null) return asIs;
+  const everyPair = {
+    miBudget: opts.miBudget,
+    sharedPlan: {
+      cap: null,
+      pairs: null,
+      model: '',
+      widths: report.layers.map((l) => l.neurons),
+    },
+  };
+  // Every pair fits this budget too: a request planned by it would measure them all.
+  const fits = plan.budgetSeconds === 0 || plan.allSeconds <= plan.budgetSeconds;
+  return fits
+    ? [...asIs, everyPair, { miBudget: opts.miBudget, sharedPlan: undefined }]
+    : [...asIs, everyPair];
 }
 
 async function measureSource(

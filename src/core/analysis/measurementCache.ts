@@ -72,19 +72,29 @@ export async function measurementKeys(
   source: string,
   probePath: string | null,
   opts: AnalyzeOptions,
-): Promise<{ asked: string; measuredOn: (layers: readonly string[] | null) => string }> {
+): Promise<{
+  asked: string;
+  /** The key under other layers, and optionally other plan options (`miBudget`, `sharedPlan`). */
+  measuredOn: (
+    layers: readonly string[] | null,
+    plan?: Pick<AnalyzeOptions, 'miBudget' | 'sharedPlan'>,
+  ) => string;
+}> {
   const files = await modelContentFiles(source);
   const model = { path: path.resolve(files[0]), sha256: await hashFiles(files, opts.signal) };
   const probe =
     isActivationDump(source) || probePath === null
       ? null
       : { path: path.resolve(probePath), sha256: await hashProbe(probePath, opts.signal) };
-  const key = (layers: readonly string[] | null): string =>
+  const key = (layers: readonly string[] | null, o: AnalyzeOptions = opts): string =>
     createHash('sha256')
-      .update(canonicalJson({ model, probe, numbers: numbersOf(opts, layers) }))
+      .update(canonicalJson({ model, probe, numbers: numbersOf(o, layers) }))
       .digest('hex');
   const layers = opts.layers !== undefined && opts.layers.length > 0 ? opts.layers : null;
-  return { asked: key(layers), measuredOn: (measured) => key(measured) };
+  return {
+    asked: key(layers),
+    measuredOn: (measured, plan) => key(measured, plan === undefined ? opts : { ...opts, ...plan }),
+  };
 }
 
 interface EntryMeta {
