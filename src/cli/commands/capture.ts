@@ -14,6 +14,7 @@ import type { Command } from '../command';
 import { showShape } from '../../core/probe/fit';
 import { checkOutputs, formatTable, intFlag, MODEL_FORMATS_HELP, oneOf } from '../flags';
 import { parseBackend } from './layers';
+import { inputValuesFlag } from './measureFlags';
 
 const HELP = `Usage: memlens capture <model> --probe <inputs> --out acts.npy [options]
 
@@ -35,7 +36,8 @@ Options:
   --samples <S>          use S probe examples, a subset drawn with --seed (default: all)
   --seed <N>             seed of the subset (default 0)
   --batch <N>            examples per forward pass (default 256, fewer when a layer's
-                         output is large: at most 64 MiB per float32 batch tensor)
+                         output is large: at most 64 MiB per float32 batch tensor; ONNX:
+                         sized from the first example's outputs, at most 256 MiB a batch)
   --backend <b>          tfjs-node, wasm or cpu (default: the first that starts, in that order)
   --sequence <r>         sequence outputs (batch x tokens x features): first (token, default)
                          or mean; conv feature maps are always global-average-pooled
@@ -45,6 +47,8 @@ Options:
   --probe-array <name>   the array of an .npz probe holding several
   --input <name>         the model input the probe feeds, for a model with several (ONNX, TF.js);
                          the others get zeros (ones for an input named like a mask)
+  --input-value <n=v>    ONNX: the number another input gets instead, broadcast to its shape
+                         per batch (repeatable: --input-value sr=16000 --input-value state=0)
   --quiet                no progress line
 ${TORCH_FLAGS_HELP}`;
 
@@ -69,6 +73,7 @@ const options = {
   'on-bad-image': { type: 'string' },
   'probe-array': { type: 'string' },
   input: { type: 'string' },
+  'input-value': { type: 'string', multiple: true },
   ...torchFlagConfig,
   quiet: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -139,7 +144,13 @@ export async function runCapture(
   const probePath = v.probe;
   const { handle, probe } = await openWithProbe(
     positionals[0],
-    { backend, input: v.input, onWarning: warn, ...torchOpenOptions(v) },
+    {
+      backend,
+      input: v.input,
+      inputValues: inputValuesFlag(v['input-value']),
+      onWarning: warn,
+      ...torchOpenOptions(v),
+    },
     (inputShape, implied) =>
       loadProbe(probePath, {
         samples,

@@ -7,6 +7,7 @@ import { backendNames } from '../../core/capture/tfjs/tfjsRuntime';
 import type { BackendName, ModelHandle } from '../../core/capture/format';
 import { UserError } from '../../core/errors';
 import { showShape } from '../../core/probe/fit';
+import { inputValuesFlag } from './measureFlags';
 import type { Command } from '../command';
 import { formatTable, MODEL_FORMATS_HELP, oneOf } from '../flags';
 
@@ -29,6 +30,8 @@ nn.Conv1d/2d/3d but the last.
 Options:
   --backend <b>   tfjs-node, wasm or cpu (default: the first that starts, in that order)
   --input <name>  the input the probe will feed, for a model with several (ONNX, TF.js)
+  --input-value <n=v>  ONNX: the number another input gets in the shape pass (repeatable,
+                  e.g. --input-value sr=16000: the If branches it selects get their shapes)
   --probe <file>  probe inputs: a PyTorch model's layers and shapes come from running it
                   on the first examples (required for .pt/.pth/.ckpt)
   --image-scale <s>  an image probe's pixels as 0-1, 0-255 or neg1-1 (default: 0-255 for
@@ -72,6 +75,7 @@ export async function runLayers(args: string[], write: (text: string) => void): 
       options: {
         backend: { type: 'string' },
         input: { type: 'string' },
+        'input-value': { type: 'string', multiple: true },
         probe: { type: 'string' },
         'image-scale': { type: 'string' },
         ...torchFlagConfig,
@@ -96,6 +100,7 @@ export async function runLayers(args: string[], write: (text: string) => void): 
   const open = {
     backend: parseBackend(values.backend),
     input: values.input,
+    inputValues: inputValuesFlag(values['input-value']),
     onWarning: (m: string) => process.stderr.write(`warning: ${m}\n`),
     ...torchOpenOptions(values),
   };

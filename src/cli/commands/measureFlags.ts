@@ -9,6 +9,7 @@ import type { Progress } from '../../core/progress';
 import { planIsNotable, planLine } from '../../core/analysis/miPlan';
 import { miProgressText } from '../../core/progressText';
 import type { MiPlanReport } from '../../core/report/schema';
+import { UserError, excerpt } from '../../core/errors';
 import { intFlag, numberFlag, oneOf } from '../flags';
 import { TORCH_FLAGS_HELP, torchFlagConfig, torchOpenOptions } from '../torchFlags';
 
@@ -29,6 +30,7 @@ export const measureFlagConfig = {
   threads: { type: 'string' },
   backend: { type: 'string' },
   input: { type: 'string' },
+  'input-value': { type: 'string', multiple: true },
   'batch-size': { type: 'string' },
   'image-scale': { type: 'string' },
   ...torchFlagConfig,
@@ -58,6 +60,9 @@ export const MEASURE_FLAGS_HELP = `Measure options:
   --threads <N>         MI worker threads (default: all cores)
   --backend <b>         TF.js backend: tfjs-node, wasm or cpu (default: first that starts)
   --input <name>        the model input the probe feeds (ONNX or TF.js models with several inputs)
+  --input-value <n=v>   ONNX: the number another input gets, broadcast to its shape per batch
+                        (repeatable: --input-value sr=16000 --input-value state=0; default 0,
+                        1 for an input named like a mask)
   --batch-size <N>      examples per forward pass
   --image-scale <s>     image probe pixels as 0-1, 0-255 or neg1-1 (default: 0-255 for a
                         model whose image input is int32/uint8, else 0-1)
@@ -69,10 +74,37 @@ Output options:
   --quiet               no progress on stderr`;
 
 type Values = {
-  [K in keyof typeof measureFlagConfig]?: (typeof measureFlagConfig)[K]['type'] extends 'boolean'
-    ? boolean
-    : string;
+  [K in keyof typeof measureFlagConfig]?: (typeof measureFlagConfig)[K] extends { multiple: true }
+    ? string[]
+    : (typeof measureFlagConfig)[K]['type'] extends 'boolean'
+      ? boolean
+      : string;
 };
+
+/**
+ * The values of repeated --input-value NAME=VALUE flags, or undefined when none is given;
+ * a malformed one, or a name given twice, is a one-line UserError.
+ */
+export function inputValuesFlag(
+  flags: readonly string[] | undefined,
+): Record<string, number> | undefined {
+  if (flags === undefined || flags.length === 0) return undefined;
+  const values: Record<string, number> = {};
+  for (const flag of flags) {
+    const at = flag.indexOf('=');
+    const name = at < 0 ? '' : flag.slice(0, at).trim();
+    const text = at < 0 ? '' : flag.slice(at + 1).trim();
+    const value = Number(text);
+    if (name === '' || text === '' || !Number.isFinite(value))
+      throw new UserError(
+        `--input-value: expected NAME=NUMBER (e.g. sr=16000), found '${excerpt(flag)}'`,
+      );
+    if (Object.prototype.hasOwnProperty.call(values, name))
+      throw new UserError(`--input-value: input '${excerpt(name)}' is given twice`);
+    values[name] = value;
+  }
+  return values;
+}
 
 /** Analysis options from the shared flags (each invalid value is a one-line UserError). */
 export function analyzeOptionsFrom(values: Values, signal: AbortSignal): AnalyzeOptions {
@@ -101,6 +133,7 @@ export function analyzeOptionsFrom(values: Values, signal: AbortSignal): Analyze
   set('threads', intFlag('threads', values.threads, 1));
   set('backend', oneOf<BackendName>('backend', values.backend, ['tfjs-node', 'wasm', 'cpu']));
   set('input', values.input);
+  set('inputValues', inputValuesFlag(values['input-value']));
   set('batchSize', intFlag('batch-size', values['batch-size'], 1));
   set('imageScale', oneOf('image-scale', values['image-scale'], IMAGE_SCALES));
   Object.assign(opts, torchOpenOptions(values));

@@ -76,10 +76,17 @@ export function analyzeOptions(
     threads: params.threads,
     ...(params.backend === 'wasm' || params.backend === 'cpu' ? { backend: params.backend } : {}),
     ...(params.input === null ? {} : { input: params.input }),
+    ...inputValuesOf(params),
     ...(params.imageScale === null ? {} : { imageScale: params.imageScale }),
     ...torchOptions(params),
     onProgress,
   };
+}
+
+/** The values the settings give a model's other inputs (ONNX), when any. */
+function inputValuesOf(params: JobParams): { inputValues?: Record<string, number> } {
+  const values = params.inputValues ?? {};
+  return Object.keys(values).length === 0 ? {} : { inputValues: values };
 }
 
 /** The PyTorch options of the settings: interpreter, factory, the workspace on sys.path. */
@@ -184,6 +191,7 @@ async function run(job: JobRequest): Promise<unknown> {
       return probeFit(job, {
         ...(backend === 'wasm' || backend === 'cpu' ? { backend } : {}),
         ...(input === null ? {} : { input }),
+        ...inputValuesOf(job.params),
         ...torchOptions(job.params),
       });
     }
@@ -192,6 +200,7 @@ async function run(job: JobRequest): Promise<unknown> {
       return inspectSource(job.source, probe, {
         ...(backend === 'wasm' || backend === 'cpu' ? { backend } : {}),
         ...(input === null ? {} : { input }),
+        ...inputValuesOf(job.params),
         ...torchOptions(job.params),
       });
     }

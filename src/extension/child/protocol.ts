@@ -39,6 +39,8 @@ export interface JobParams {
   backend: SettingValue<'backend'>;
   /** The model input the probe feeds (ONNX models with several inputs); null: the only one. */
   input: string | null;
+  /** ONNX: the numbers the other inputs get (`memlens.inputValues`); absent or {}: the defaults. */
+  inputValues?: Record<string, number>;
   /** How an image-folder probe's pixels are scaled (`memlens.imageScale`); null: auto. */
   imageScale: Exclude<SettingValue<'imageScale'>, 'auto'> | null;
   /** PyTorch: the Python interpreter (setting, else the Python extension's); null: python3. */
@@ -250,6 +252,7 @@ function isParams(value: unknown): value is JobParams {
     value.threads !== 0 &&
     isValidSetting('backend', value.backend) &&
     (value.input === null || typeof value.input === 'string') &&
+    (value.inputValues === undefined || isValidSetting('inputValues', value.inputValues)) &&
     // `auto` is sent as null.
     (value.imageScale === null ||
       (value.imageScale !== 'auto' && isValidSetting('imageScale', value.imageScale))) &&

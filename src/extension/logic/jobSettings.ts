@@ -35,6 +35,7 @@ export function jobParamsFromSettings(
   const python = text('pythonPath');
   const target = get('target');
   const imageScale = get('imageScale');
+  const inputValues = get('inputValues');
   return {
     probe: null,
     samples: get('samples'),
@@ -50,6 +51,8 @@ export function jobParamsFromSettings(
     threads: threads > 0 ? threads : Math.max(1, context.cores - 1),
     backend: get('backend'),
     input: text('modelInput'),
+    // Sent only when set: the fixture and older children see the JobParams they know.
+    ...(Object.keys(inputValues).length === 0 ? {} : { inputValues }),
     imageScale: imageScale === 'auto' ? null : imageScale,
     python: python === null ? null : context.resolvePython(python),
     torchFactory: text('torchFactory'),

@@ -14,6 +14,8 @@ export function isValidSetting(key: SettingKey, value: unknown): boolean {
       return typeof value === 'string' && (spec.enum === undefined || spec.enum.includes(value));
     case 'array':
       return Array.isArray(value) && value.every((v) => typeof v === 'string');
+    case 'object':
+      return isNumberMap(value);
     case 'integer':
     case 'number':
       return isNumberIn(spec, value);
@@ -40,12 +42,28 @@ function coerce(spec: SettingSpec, raw: unknown): unknown {
         : spec.default;
     case 'array':
       return Array.isArray(raw) ? raw.filter((v) => typeof v === 'string') : [...spec.default];
+    case 'object':
+      // An entry that is not a finite number is dropped.
+      return typeof raw === 'object' && raw !== null && !Array.isArray(raw)
+        ? Object.fromEntries(
+            Object.entries(raw).filter(([, v]) => typeof v === 'number' && Number.isFinite(v)),
+          )
+        : { ...spec.default };
     case 'integer':
     case 'number':
       return clamp(spec, raw) ?? spec.default;
     default:
       return raw === null ? null : (clamp({ ...spec, type: 'integer' }, raw) ?? spec.default);
   }
+}
+
+function isNumberMap(value: unknown): boolean {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    Object.values(value).every((v) => typeof v === 'number' && Number.isFinite(v))
+  );
 }
 
 type Range = { type: 'integer' | 'number'; minimum?: number; maximum?: number };

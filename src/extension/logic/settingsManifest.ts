@@ -10,8 +10,9 @@ import { SETTING_KEYS, settingSpec } from './settingsSchema';
 function manifestEntry(spec: SettingSpec, order: number): Record<string, unknown> {
   const entry: Record<string, unknown> = { type: spec.type };
   if (spec.type === 'array') entry.items = spec.items;
+  if (spec.type === 'object') entry.additionalProperties = spec.additionalProperties;
   entry.default = spec.default;
-  if (spec.type !== 'string' && spec.type !== 'array') {
+  if (spec.type !== 'string' && spec.type !== 'array' && spec.type !== 'object') {
     if (spec.minimum !== undefined) entry.minimum = spec.minimum;
     if (spec.maximum !== undefined) entry.maximum = spec.maximum;
   }

@@ -58,8 +58,15 @@ export interface StringListSetting extends SettingCommon {
   default: readonly string[];
 }
 
+/** Names mapped to numbers (a JSON object whose values are numbers). */
+export interface NumberMapSetting extends SettingCommon {
+  type: 'object';
+  additionalProperties: { type: 'number' };
+  default: Readonly<Record<string, number>>;
+}
+
 export type SettingSpec =
-  StringSetting | NumberSetting | OptionalIntegerSetting | StringListSetting;
+  StringSetting | NumberSetting | OptionalIntegerSetting | StringListSetting | NumberMapSetting;
 
 /** Every `memlens.*` setting, by its name after `memlens.`, in the Settings editor's order. */
 export const SETTINGS = {
@@ -213,6 +220,14 @@ export const SETTINGS = {
     markdownDescription:
       "For a model with several inputs (an ONNX or TF.js model taking `input_ids` and `attention_mask`, say): the name of the input the probe feeds. The others are filled: ones for an input named like a mask, zeros otherwise. Empty: the model's only input.",
   },
+  inputValues: {
+    type: 'object',
+    additionalProperties: { type: 'number' },
+    default: {},
+    scope: 'resource',
+    markdownDescription:
+      'ONNX models with inputs the probe does not feed (a state, a sample rate): the number each one gets, broadcast to its shape for every batch, e.g. `{ "sr": 16000 }` for Silero VAD. An input not named here gets zeros (ones when named like a mask).',
+  },
   imageScale: {
     type: 'string',
     default: 'auto',
@@ -283,7 +298,9 @@ export type SettingValue<K extends SettingKey> =
         ? number
         : Spec<K> extends { type: readonly ['integer', 'null'] }
           ? number | null
-          : string[];
+          : Spec<K> extends { type: 'object' }
+            ? Record<string, number>
+            : string[];
 
 /** A setting's row of the table, as the general spec type. */
 export function settingSpec(key: SettingKey): SettingSpec {
