@@ -1,7 +1,7 @@
 // ONNX capture speed: a 784-256-128-10 MLP (Gemm + Relu, as PyTorch exports nn.Linear) on
 // 10,000 probe inputs, run by onnxruntime-node in its child process: the time to open (fork,
 // session, shape pass) and to capture the two hidden layers (384 neurons).
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type {
@@ -96,7 +96,117 @@ export async function benchOnnx(): Promise<void> {
     } finally {
       handle.dispose();
     }
+    await benchDynamicConv(dir);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** x[N, 3, H, W] -> Conv 64 -> Relu -> Conv 128 -> Relu -> Conv 256 -> Relu -> GAP: H, W dynamic. */
+function dynamicConv(): OnnxModelProto {
+  const rng = new Rng(5);
+  const node: OnnxNodeProto[] = [];
+  const initializer: OnnxTensorProto[] = [];
+  let input = 'x';
+  [3, 64, 128, 256].forEach((cin, i, chans) => {
+    const cout = chans[i + 1];
+    if (cout === undefined) return;
+    initializer.push(
+      tensor(`w${i}`, [cout, cin, 3, 3], normal(rng, cout * cin * 9, 1 / Math.sqrt(cin * 9))),
+    );
+    initializer.push(tensor(`b${i}`, [cout], normal(rng, cout, 0.1)));
+    const pads = { name: 'pads', type: 7, ints: [1, 1, 1, 1] };
+    const strides = { name: 'strides', type: 7, ints: i === 0 ? [1, 1] : [2, 2] };
+    node.push({
+      name: `/conv${i}/Conv`,
+      opType: 'Conv',
+      input: [input, `w${i}`, `b${i}`],
+      output: [`c${i}`],
+      attribute: [pads, strides],
+    });
+    node.push({
+      name: `/relu${i}/Relu`,
+      opType: 'Relu',
+      input: [`c${i}`],
+      output: [`r${i}`],
+      attribute: [],
+    });
+    input = `r${i}`;
+  });
+  node.push({
+    name: '/pool/GlobalAveragePool',
+    opType: 'GlobalAveragePool',
+    input: [input],
+    output: ['y'],
+    attribute: [],
+  });
+  const dims = (d: (number | string)[]) =>
+    d.map((v) => (typeof v === 'number' ? { dimValue: v } : { dimParam: v }));
+  return {
+    irVersion: 8,
+    opsetImport: [{ domain: '', version: 17 }],
+    graph: {
+      name: 'dynconv',
+      node,
+      initializer,
+      input: [
+        {
+          name: 'x',
+          type: { tensorType: { elemType: 1, shape: { dim: dims(['N', 3, 'H', 'W']) } } },
+        },
+      ],
+      output: [
+        {
+          name: 'y',
+          type: { tensorType: { elemType: 1, shape: { dim: dims(['N', 256, 1, 1]) } } },
+        },
+      ],
+      valueInfo: [],
+    },
+  };
+}
+
+/** The peak resident set (VmHWM, bytes) of this process's children (Linux), else 0. */
+function childrenPeakRss(): number {
+  let peak = 0;
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+      if (Number(/PPid:\s+(\d+)/.exec(status)?.[1]) !== process.pid) continue;
+      peak = Math.max(peak, Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024);
+    } catch {
+      // A process that ended meanwhile.
+    }
+  }
+  return peak;
+}
+
+/**
+ * A real-size conv net with a dynamic input (224 x 224): capture throughput, the batch the
+ * first batch's shapes chose, and the peak RSS of the ONNX child and of this process.
+ */
+async function benchDynamicConv(dir: string): Promise<void> {
+  const file = path.join(dir, 'dynconv.onnx');
+  writeFileSync(file, encodeOnnxModel(dynamicConv()));
+  const samples = 64;
+  const rng = new Rng(11);
+  const probe = {
+    source: 'random',
+    shape: [samples, 3, 224, 224],
+    data: Float32Array.from({ length: samples * 3 * 224 * 224 }, () => Math.abs(rng.normal())),
+    sampleIndices: Array.from({ length: samples }, (_, i) => i),
+  };
+  const handle = await openModel(file);
+  try {
+    const done: number[] = [];
+    const t0 = performance.now();
+    const result = await handle.capture(probe, { onProgress: (p) => done.push(p.done) });
+    const s = (performance.now() - t0) / 1000;
+    const child = childrenPeakRss();
+    console.log(
+      `onnx: conv 64-128-256 on 3x224x224 (dynamic H/W), capture ${samples} x ${result.acts.neurons} in ${s.toFixed(2)} s (${(samples / s).toFixed(1)} examples/s), batch ${(done[1] ?? samples) - 1} after a first of 1; peak RSS: ONNX child ${(child / 2 ** 20).toFixed(0)} MiB, this process ${((process.resourceUsage().maxRSS * 1024) / 2 ** 20).toFixed(0)} MiB`,
+    );
+  } finally {
+    handle.dispose();
   }
 }
