@@ -1,10 +1,11 @@
-// MI speed and memory: single-thread kernel throughput at S = 1000/2000/4000 (and how much
-// slower the TypeScript kernel, the fallback without clang, is at S = 2000), the tie-aware
+// MI speed and memory: single-thread throughput of every available kernel (native addon,
+// WebAssembly, TypeScript) at S = 1000/2000/4000 (goal: >= 12,000 pairs/s per core at
+// S = 2000, the kernel `auto` runs), the tie-aware
 // `mixed` estimator beside KSG-1 at S = 2000 on untied and post-ReLU data (goal: within
 // 1.5x), all pairs of
-// N = 768 at S = 2000 through the worker pool (goal: <= 60 s on 2 cores), post-ReLU ties vs
+// N = 768 at S = 2000 through the worker pool (goal: about 12 s on 2 cores), post-ReLU ties vs
 // none (goal: <= 3x), peak RSS at N = 768, S = 10000 (goal: <= 1 GB), and scikit-learn's
-// per-pair time side by side when python3-sklearn is installed (goal: >= 20x per core).
+// per-pair time side by side when python3-sklearn is installed (goal: >= 70x per core).
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
@@ -13,7 +14,10 @@ import type { ActivationMatrix } from '../src/core/activations';
 import { digammaTable } from '../src/core/measures/digamma';
 import type { KsgEstimator } from '../src/core/measures/ksgKernel';
 import { KsgScratch, ksgPair, prepareColumn } from '../src/core/measures/ksgKernel';
+import { KsgNativeKernel } from '../src/core/measures/ksgNative';
 import { KsgWasmKernel } from '../src/core/measures/ksgWasm';
+import type { KsgKernelName } from '../src/core/mi/kernel';
+import { availableKernel } from '../src/core/mi/kernel';
 import { computeMiMatrix, disposeMiPool } from '../src/core/mi/miMatrix';
 import { Rng } from '../src/core/random';
 
@@ -44,14 +48,14 @@ function syntheticLayer(
   return { samples, neurons, data, layers: [{ name: 'all', start: 0, end: neurons }] };
 }
 
-/**
- * Single-thread pairs per second (CPU time) on prepared columns: the WebAssembly kernel the
- * workers run, or the TypeScript reference kernel (which they run when the build had no clang).
- */
+/** The kernel the MI workers run here (`auto`: native, else wasm, else ts). */
+const workerKernel: KsgKernelName = availableKernel();
+
+/** Single-thread pairs per second (CPU time) on prepared columns, with one kernel. */
 function kernelPairsPerSecond(
   acts: ActivationMatrix,
   seconds: number,
-  kernel: 'wasm' | 'ts' = KsgWasmKernel.available() ? 'wasm' : 'ts',
+  kernel: KsgKernelName = workerKernel,
   estimator: KsgEstimator = 'ksg',
 ): number {
   const S = acts.samples;
@@ -60,11 +64,11 @@ function kernelPairsPerSecond(
   );
   const psi = digammaTable(S);
   let pair: (a: number, b: number) => number;
-  if (kernel === 'wasm') {
-    const wasm = KsgWasmKernel.load();
-    const handles = cols.map((c) => wasm.addColumn(c));
-    const scratch = wasm.newScratch(S, 3, psi, estimator);
-    pair = (a, b) => wasm.pair(handles[a], handles[b], scratch);
+  if (kernel !== 'ts') {
+    const compiled = kernel === 'wasm' ? KsgWasmKernel.load() : KsgNativeKernel.load();
+    const handles = cols.map((c) => compiled.addColumn(c));
+    const scratch = compiled.newScratch(S, 3, psi, estimator);
+    pair = (a, b) => compiled.pair(handles[a], handles[b], scratch);
   } else {
     const scratch = new KsgScratch(S, 3, psi, estimator);
     pair = (a, b) => ksgPair(cols[a], cols[b], scratch);
@@ -93,6 +97,7 @@ interface MatrixTiming {
   /** CPU seconds of the whole process (main thread and workers). */
   cpu: number;
   computed: number;
+  kernel: KsgKernelName;
 }
 
 async function timeMatrix(acts: ActivationMatrix, pairs?: number): Promise<MatrixTiming> {
@@ -104,6 +109,7 @@ async function timeMatrix(acts: ActivationMatrix, pairs?: number): Promise<Matri
     wall: (performance.now() - t0) / 1000,
     cpu: (c.user + c.system) / 1e6,
     computed: m.pairsComputed,
+    kernel: m.kernel,
   };
 }
 
@@ -128,34 +134,40 @@ const mb = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
 
 export async function benchMi(log: (line: string) => void = console.log): Promise<void> {
   const threads = availableParallelism();
-  const hasWasm = KsgWasmKernel.available();
-  let tsAt2000: number | null = null;
+  const kernels: KsgKernelName[] = [
+    ...(KsgNativeKernel.available() ? (['native'] as const) : []),
+    ...(KsgWasmKernel.available() ? (['wasm'] as const) : []),
+    'ts',
+  ];
   log(`MI (KSG-1, k = 3), ${threads} worker threads; load average ${load()} at start`);
   log(
     '  (wall times depend on what else runs; CPU seconds / threads is the idle-machine wall time)',
   );
   log(`  reference loop: ${referenceLoopNs().toFixed(2)} CPU ns per Float64Array element summed`);
+  log(
+    `  kernels built: ${kernels.join(', ')}; the MI workers run ${workerKernel} (MEMLENS_MI_KERNEL forces one)`,
+  );
 
+  /** Pairs per second per core of the workers' kernel, by S. */
   const perCore = new Map<number, number>();
-  if (!hasWasm) {
-    log('  ksgKernel.wasm was not built (no clang): every figure below is the TypeScript kernel');
-  }
   for (const S of [1000, 2000, 4000]) {
     const layer = syntheticLayer(S, 24, S);
-    const tsRate = kernelPairsPerSecond(layer, S === 2000 ? 4 : 2, 'ts');
-    const rate = hasWasm ? kernelPairsPerSecond(layer, 4, 'wasm') : tsRate;
-    perCore.set(S, rate);
-    if (S === 2000 && hasWasm) tsAt2000 = tsRate;
+    const rates = new Map<KsgKernelName, number>();
+    for (const kernel of kernels) {
+      rates.set(kernel, kernelPairsPerSecond(layer, kernel === 'ts' ? 2 : 4, kernel));
+    }
+    perCore.set(S, rates.get(workerKernel) ?? NaN);
+    const ts = rates.get('ts') ?? NaN;
     log(
-      `  kernel (${hasWasm ? 'wasm' : 'TypeScript'}), 1 thread, S = ${S}: ${rate.toFixed(0)} pairs/s (${(1e6 / rate).toFixed(0)} us/pair; ` +
-        `TypeScript reference kernel ${tsRate.toFixed(0)} pairs/s); load average ${load()}`,
-    );
-  }
-  if (tsAt2000 !== null) {
-    const wasmAt2000 = perCore.get(2000) ?? NaN;
-    log(
-      `  without clang (the TypeScript kernel fallback), 1 thread, S = 2000: ${tsAt2000.toFixed(0)} pairs/s ` +
-        `against ${wasmAt2000.toFixed(0)} for wasm: ${(wasmAt2000 / tsAt2000).toFixed(2)}x slower`,
+      `  kernel, 1 thread, S = ${S}: ` +
+        kernels
+          .map((kernel) => {
+            const rate = rates.get(kernel) ?? NaN;
+            const vsTs = kernel === 'ts' ? '' : `, ${(rate / ts).toFixed(2)}x ts`;
+            return `${kernel} ${rate.toFixed(0)} pairs/s (${(1e6 / rate).toFixed(0)} us/pair${vsTs})`;
+          })
+          .join('; ') +
+        `${S === 2000 ? '; goal >= 12000' : ''}; load average ${load()}`,
     );
   }
 
@@ -181,7 +193,7 @@ export async function benchMi(log: (line: string) => void = console.log): Promis
     );
   }
   log(
-    `  estimator mixed vs ksg (${hasWasm ? 'wasm' : 'TypeScript'}), 1 thread, S = 2000: ` +
+    `  estimator mixed vs ksg (${workerKernel}), 1 thread, S = 2000: ` +
       `${estimatorRates.join('; ')}; goal <= 1.5x; load average ${load()}`,
   );
 
@@ -197,13 +209,13 @@ export async function benchMi(log: (line: string) => void = console.log): Promis
     for (let s = 0; s < 2000; s++) pair.data[s] = shape(pair.data[s], s);
     tieRates.push(`${name} ${(1e6 / kernelPairsPerSecond(pair, 1)).toFixed(0)} us`);
   }
-  log(`  one pair, S = 2000: ${tieRates.join(', ')}`);
+  log(`  one pair (${workerKernel}), S = 2000: ${tieRates.join(', ')}`);
 
   const full = await timeMatrix(syntheticLayer(2000, 768, 1));
   log(
-    `  all pairs N = 768, S = 2000: ${full.computed} pairs in ${full.wall.toFixed(1)} s wall, ` +
+    `  all pairs N = 768, S = 2000 (${full.kernel}): ${full.computed} pairs in ${full.wall.toFixed(1)} s wall, ` +
       `${full.cpu.toFixed(1)} CPU s (${(full.cpu / threads).toFixed(1)} s on ${threads} idle cores; ` +
-      `${(full.computed / full.wall).toFixed(0)} pairs/s wall; goal <= 60 s); load average ${load()}`,
+      `${(full.computed / full.wall).toFixed(0)} pairs/s wall; goal about 12 s); load average ${load()}`,
   );
 
   const plain = await timeMatrix(syntheticLayer(2000, 256, 2, 0));
@@ -240,7 +252,7 @@ export async function benchMi(log: (line: string) => void = console.log): Promis
   const ours = perCore.get(2000) ?? NaN;
   log(
     `  scikit-learn _compute_mi_cc, 1 core, S = 2000: ${(skPerPair * 1e3).toFixed(1)} ms/pair ` +
-      `(${(1 / skPerPair).toFixed(1)} pairs/s); MemLens kernel ${(ours * skPerPair).toFixed(0)}x per core (goal >= 20x); ` +
+      `(${(1 / skPerPair).toFixed(1)} pairs/s); MemLens ${workerKernel} kernel ${(ours * skPerPair).toFixed(0)}x per core (goal >= 70x); ` +
       `all 294,528 pairs would take sklearn ${((294528 * skPerPair) / 60).toFixed(0)} min on one core`,
   );
 }

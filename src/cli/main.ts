@@ -1,5 +1,7 @@
 import { CancelledError, oneLine, UserError } from '../core/errors';
 import { exitOnSignals } from '../core/io/exitOnSignal';
+import { availableKernel, kernelChoiceFromEnv } from '../core/mi/kernel';
+import { version } from '../../package.json';
 import { commands } from './commands';
 
 const USAGE = `memlens: diagnose memorization from neuron entropy and mutual information
@@ -11,10 +13,18 @@ ${Object.entries(commands)
   .map(([name, c]) => `  ${name.padEnd(9)} ${c.summary}`)
   .join('\n')}
 
-Run 'memlens <command> --help' for a command's options.`;
+Run 'memlens <command> --help' for a command's options; 'memlens --version' for the version
+and the MI kernel (native, wasm or ts) this installation runs.`;
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === '--version' || name === '-V') {
+    // The MI kernel this installation runs (found by loading it, as the MI workers do).
+    process.stdout.write(
+      `memlens ${version} (MI kernel: ${availableKernel(kernelChoiceFromEnv())})\n`,
+    );
+    return 0;
+  }
   if (name === undefined || name === '--help' || name === '-h') {
     process.stdout.write(USAGE + '\n');
     return name === undefined ? 2 : 0;

@@ -1,16 +1,20 @@
-// The KSG-1 pair kernel in C, compiled to WebAssembly (wasm32 + simd128) by the build
-// (scripts/bundles.mjs, buildKsgWasm; without a wasm32 clang the MI workers run the TypeScript
-// kernel instead). A port of ksgKernel.ts: the same paths (rank-space grid, sorted sweep
-// without / with x ties) and the same float64 difference predicates. Two differences change
-// how the grid path searches, not what it finds: for k = 3 the near-pair pass runs two points
-// at a time with SIMD (nearPairs3), and a pair that crowds the grid gets a finer grid of its
-// own (knnGrid). The k-th distances and counts are exact either way, and the per-sample terms
-// are summed in sample order, as in ksgKernel.ts, so the results are bit-identical to the
-// TypeScript kernel, which stays as the independent reference the tests compare against.
-// Memory: a bump allocator over the module's linear memory; the host (ksgWasm.ts) writes the
-// prepared columns (ksgKernel.ts prepareColumn; raw values are not copied) into it and calls
-// ksg_pair. The estimator (KSG-1, or the tie-aware `mixed`: psi(k_m) where eps = 0) is fixed
-// per scratch area (scratch_new), as in ksgKernel.ts KsgScratch.
+// The KSG-1 pair kernel in C, compiled two ways by the build (scripts/bundles.mjs): to
+// WebAssembly (wasm32 + simd128, buildKsgWasm; ksgWasm.ts is its host side) and natively as a
+// Node addon (buildKsgNative: native/ksgNative.c includes this file; ksgNative.ts). Without
+// either, the MI workers run the TypeScript kernel. A port of ksgKernel.ts: the same paths
+// (rank-space grid, sorted sweep without / with x ties) and the same float64 difference
+// predicates. Some differences change how a path searches, not what it finds: for k = 3 the
+// near-pair pass runs two points at a time with SIMD (nearPairs3), a pair that crowds the grid
+// gets a finer grid of its own (knnGrid), the marginal counts' windows are counted two at a
+// time (countWithin), and the tie sweep takes runs of one value without a run walk (knnTies).
+// The k-th distances and counts are exact either way, and the per-sample terms are summed in
+// sample order, as in ksgKernel.ts, so the results are bit-identical to the TypeScript kernel,
+// which stays as the independent reference the tests compare against.
+// Memory: in wasm, a bump allocator over the module's linear memory; natively, malloc'd blocks
+// the addon frees per instance. The host writes the prepared columns (ksgKernel.ts
+// prepareColumn; raw values are not copied) into it and calls ksg_pair. The estimator (KSG-1,
+// or the tie-aware `mixed`: psi(k_m) where eps = 0) is fixed per scratch area (scratch_new),
+// as in ksgKernel.ts KsgScratch.
 #include <stdint.h>
 
 #ifdef __wasm__
@@ -466,6 +470,12 @@ static void knnTies(const int32_t *gsArr, const int32_t *geArr, Scratch *sc) {
         e = geArr[r];
         dx = dr;
         r = e;
+      }
+      if (e - s == 1) {
+        /* a run of one (most runs, beside a long one): what the two walks below do for it */
+        double dy = __builtin_fabs(ys[s] - yp);
+        if (dy < kth) kth = offer(best, k, dx > dy ? dx : dy);
+        continue;
       }
       int32_t split = s;
       if (e - s > 8) {
