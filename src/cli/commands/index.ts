@@ -7,6 +7,7 @@ import { layersCommand } from './layers';
 import { measureCommand } from './measure';
 import { mergeCommand } from './merge';
 import { shardable } from './shardFlag';
+import { slurmCommand } from './slurm';
 
 /** The CLI verbs, by name. Each lives in its own module in this folder. */
 export const commands: Record<string, Command> = {
@@ -17,4 +18,5 @@ export const commands: Record<string, Command> = {
   layers: layersCommand,
   measure: shardable('measure', measureCommand),
   merge: mergeCommand,
+  slurm: slurmCommand,
 };

@@ -1,0 +1,86 @@
+// A real Slurm: a one-node cluster on localhost (scripts/slurmLocal.sh: its own munged,
+// slurmctld and slurmd), a 4-shard array job through `memlens slurm measure` on a synthetic
+// dump, the merge checked against a local `memlens measure` byte for byte (the timings aside),
+// and the daemons it started stopped, also when the test fails.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { encodeNpy } from '../../src/core/io/npy';
+import { Rng } from '../../src/core/random';
+import { bundleCli } from '../fixtures/cliBundle';
+import { skipWithout } from '../fixtures/optionalDeps';
+
+const cli = path.join(__dirname, 'memlensCli.js');
+const script = path.resolve(__dirname, '../../scripts/slurmLocal.sh');
+const hasSlurm =
+  process.getuid?.() === 0 &&
+  ['slurmctld', 'slurmd', 'munged'].every((b) => existsSync(`/usr/sbin/${b}`));
+
+const pidAlive = (pid: number): boolean => existsSync(`/proc/${pid}`);
+
+void test(
+  'memlens slurm measure on a local one-node cluster: 4 shards, merged as a local run',
+  { skip: skipWithout('slurm-wlm', hasSlurm), timeout: 120_000 },
+  async () => {
+    await bundleCli(cli);
+    const dir = mkdtempSync(path.join(tmpdir(), 'memlens-slurm-'));
+    const cluster = path.join(dir, 'cluster');
+    const rng = new Rng(17);
+    const S = 500;
+    const N = 24;
+    const v = Float32Array.from({ length: S * N }, () => rng.normal());
+    for (let s = 0; s < S; s++) v[s * N + 5] = v[s * N + 4] * 0.9 + 0.1 * v[s * N + 5];
+    writeFileSync(path.join(dir, 'acts.npy'), encodeNpy(v, [S, N]));
+    const run = (cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env) =>
+      spawnSync(cmd, args, { cwd: dir, encoding: 'utf8', timeout: 100_000, env });
+    const started = run('bash', [script, 'start', cluster]);
+    const pids: number[] = [];
+    try {
+      assert.equal(started.status, 0, started.stderr);
+      const mungeDir = readFileSync(path.join(cluster, 'munge.dir'), 'utf8').trim();
+      for (const f of [
+        `${mungeDir}/munged.pid`,
+        `${cluster}/slurmctld.pid`,
+        `${cluster}/slurmd.pid`,
+      ])
+        pids.push(Number(readFileSync(f, 'utf8')));
+      assert.ok(pids.every(pidAlive), 'the three daemons run');
+      const env = { ...process.env, SLURM_CONF: path.join(cluster, 'slurm.conf') };
+      const measure = ['measure', 'acts.npy', '--layer-sizes', '12,12'];
+      const local = run(process.execPath, [cli, ...measure, '--out', 'local.json']);
+      assert.equal(local.status, 0, local.stderr);
+      const sharded = run(
+        process.execPath,
+        [
+          cli,
+          'slurm',
+          ...measure,
+          '--shards',
+          '4',
+          '--cpus',
+          '1',
+          '--time',
+          '5:00',
+          '--out',
+          'slurm.json',
+        ],
+        env,
+      );
+      assert.equal(sharded.status, 0, sharded.stderr);
+      assert.match(sharded.stderr, /memlens: slurm submitted job \d+: 4 shards/);
+      assert.match(sharded.stderr, /memlens: slurm job \d+: 4\/4 shards done\n/);
+      const strip = (f: string) =>
+        readFileSync(path.join(dir, f), 'utf8').replace(/"timing": \{[^}]*\}/, '');
+      assert.equal(strip('slurm.json'), strip('local.json'));
+      for (let i = 0; i < 4; i++)
+        assert.ok(existsSync(path.join(dir, `slurm.json.slurm/part-${i}.mlshard`)));
+    } finally {
+      const stopped = run('bash', [script, 'stop', cluster]);
+      assert.equal(stopped.status, 0, stopped.stderr);
+    }
+    assert.deepEqual(pids.filter(pidAlive), [], 'no daemon left running');
+  },
+);
