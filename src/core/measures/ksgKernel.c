@@ -225,7 +225,7 @@ static inline double max_(double a, double b) { return a > b ? a : b; }
 static void layout(const Col *X, const Col *Y, Scratch *sc) {
   int32_t n = X->n;
   double *xs = sc->xs, *ys = sc->ys;
-  int32_t *yr = sc->yr, *sample = sc->sample;
+  int32_t *sample = sc->sample;
   const double *xSorted = X->guarded + GUARD;
   const int32_t *gs = X->groupStart;
   if (gs == 0) {
@@ -237,7 +237,6 @@ static void layout(const Col *X, const Col *Y, Scratch *sc) {
       int32_t t = yRank[s];
       xs[i] = xSorted[i];
       ys[i] = ySorted[t];
-      yr[i] = t;
       sample[i] = s;
     }
     return;
@@ -253,7 +252,6 @@ static void layout(const Col *X, const Col *Y, Scratch *sc) {
     int32_t pos = cursor[g]++;
     xs[pos] = xSorted[pos];
     ys[pos] = ySorted[t];
-    yr[pos] = t;
     sample[pos] = s;
   }
 }
@@ -514,9 +512,22 @@ static void knnTies(const int32_t *gsArr, const int32_t *geArr, Scratch *sc) {
   }
 }
 
+/**
+ * n_y of every point of the sorted sweep, visiting the points in y's sorted order: the sorted
+ * values, the guide and the windows are then read nearly in sequence instead of at random
+ * (the sweep's points are in x order), which keeps them in the nearest cache. The same
+ * countWithin calls as point by point, so the same counts.
+ */
 static void countY(const Col *Y, Scratch *sc) {
   int32_t n = sc->n;
-  for (int32_t i = 0; i < n; i++) sc->ny[i] = countWithin(Y, sc->yr[i], sc->ys[i], sc->eps[i]);
+  int32_t *posOf = sc->cursor; /* free after layout: posOf[sample] = point position */
+  for (int32_t p = 0; p < n; p++) posOf[sc->sample[p]] = p;
+  const int32_t *order = Y->order;
+  const double *sorted = Y->guarded + GUARD, *eps = sc->eps;
+  for (int32_t t = 0; t < n; t++) {
+    int32_t p = posOf[order[t]];
+    sc->ny[p] = countWithin(Y, t, sorted[t], eps[p]);
+  }
 }
 
 static inline double scanCells(const double *xs, const double *ys, double *best, int32_t k,
