@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import type { ActivationMatrix } from '../../src/core/activations';
 import { fromRowMajor } from '../../src/core/activations';
 import { analyze } from '../../src/core/analysis/analyze';
+import { compare } from '../../src/core/analysis/compare';
 import { loneModelFlags } from '../../src/core/analysis/flags';
 import { encodeNpy } from '../../src/core/io/npy';
 import { hUninformativeLayers } from '../../src/core/measures/binSpread';
@@ -158,4 +159,46 @@ void test('the heavy-ties warning advises by the capture point', async () => {
   const unknown = await advice();
   assert.match(unknown, /prefer pre-activation values if these are layer outputs/);
   await disposeMiPool();
+});
+
+void test('a signature reads H without the layers where it is uninformative', async () => {
+  // Model and reference differ only in an uninformative layer (each neuron moves by less than
+  // one global bin, 0.28 wide: 0.005 in the model, 0.27 in the reference, where most neurons
+  // then straddle a bin edge); their dense layers are alike. Over all neurons the model's
+  // median H is lower; read on the dense layer alone, it is not.
+  const { dir, cleanup } = tempDir('memlens-hflat-');
+  try {
+    const write = (name: string, wiggle: number, seed: number): string => {
+      const rng = new Rng(seed);
+      const normal = offsetNeurons(4, 28, seed + 100);
+      const rows = new Float64Array(S * 16);
+      for (let s = 0; s < S; s++) {
+        for (let j = 0; j < 12; j++) rows[s * 16 + j] = -18.9 + 2.5 * j + wiggle * rng.next();
+        rows.set(normal.subarray(s * 4, s * 4 + 4), s * 16 + 12);
+      }
+      const file = path.join(dir, `${name}.npy`);
+      writeFileSync(file, encodeNpy(rows, [S, 16]));
+      const layers = [
+        { name: 'gap_flat', start: 0, end: 12 },
+        { name: 'dense', start: 12, end: 16 },
+      ];
+      writeFileSync(file.replace(/\.npy$/, '.layers.json'), JSON.stringify({ layers }));
+      return file;
+    };
+    const model = write('model', 0.005, 5);
+    const reference = write('reference', 0.27, 6);
+    const report = await compare([reference, model], { threads: 1, reference });
+    const m = report.models.find((x) => x.path === model);
+    assert.ok(m && m.error === undefined && m.notComparable === undefined);
+    const whole = m.summary.entropy.median - report.models[0].summary.entropy.median;
+    assert.ok(whole < -0.1, `over all neurons the model's H is lower: ${whole}`);
+    assert.match(m.signature.explanation, /H read without gap_flat \(H uninformative there/);
+    assert.ok(
+      Math.abs(m.signature.deltaEntropy) < Math.abs(whole),
+      `H is read on the dense layer: delta ${m.signature.deltaEntropy} against ${whole}`,
+    );
+    assert.notEqual(m.signature.entropyDirection, 'lower');
+  } finally {
+    cleanup();
+  }
 });

@@ -16,6 +16,17 @@ export interface ReferenceMeasures {
   /** Under global binning: the bin range and the per-layer-binned entropies (scale check). */
   range?: ValueRange;
   entropyLayerBinned?: BoxSummary;
+  /** Per-neuron entropies by layer, to read H without the layers where it is uninformative. */
+  layerEntropies?: { name: string; entropies: number[] }[];
+  /** Layers whose H is uninformative under global bins (the `h-uninformative` warning). */
+  uninformative?: string[];
+}
+
+/** The layers of a report whose H is uninformative under global bins. */
+export function uninformativeLayers(report: AnalysisReport): string[] {
+  return report.warnings
+    .filter((w) => w.code === 'h-uninformative' && w.layer !== undefined)
+    .map((w) => w.layer as string);
 }
 
 /** A reference model's measures, from its report and pair values. */
@@ -33,6 +44,8 @@ export function modelReference(
     pairValues,
     ...(range === undefined ? {} : { range }),
     ...(entropyLayerBinned === undefined ? {} : { entropyLayerBinned }),
+    layerEntropies: report.layers.map((l) => ({ name: l.name, entropies: l.entropies })),
+    uninformative: uninformativeLayers(report),
   };
 }
 
@@ -58,10 +71,16 @@ export function pooledReference(
   label: string,
 ): ReferenceMeasures {
   const entropies = models.flatMap((m) => m.report.layers.flatMap((l) => l.entropies));
+  const byLayer = new Map<string, number[]>();
+  for (const m of models)
+    for (const l of m.report.layers)
+      byLayer.set(l.name, [...(byLayer.get(l.name) ?? []), ...l.entropies]);
   const ref: ReferenceMeasures = {
     label,
     entropy: entropyBoxSummary(entropies, bins),
     pairValues: concat(models.map((m) => m.pairValues)),
+    layerEntropies: [...byLayer].map(([name, e]) => ({ name, entropies: e })),
+    uninformative: [...new Set(models.flatMap((m) => uninformativeLayers(m.report)))],
   };
   const ranges = models.map((m) => m.report.summary.range);
   const layerBinned = models.map((m) => m.entropyLayerBinned);
@@ -82,8 +101,9 @@ export function signatureAgainst(
   thresholds: SignatureThresholds,
   bootstrap: { replicates: number; seed: number },
 ): Signature {
-  const { entropy, range, entropyLayerBinned } = mine.report.summary;
+  const { range, entropyLayerBinned } = mine.report.summary;
   const mi = medianRatioInterval(mine.pairValues, ref.pairValues, bootstrap);
+  const h = informativeEntropy(mine.report, ref);
   const scaleCheck =
     range !== undefined &&
     entropyLayerBinned !== undefined &&
@@ -91,12 +111,13 @@ export function signatureAgainst(
     ref.entropyLayerBinned !== undefined;
   return signatureOf(
     {
-      entropy,
-      referenceEntropy: ref.entropy,
+      entropy: h.entropy,
+      referenceEntropy: h.referenceEntropy,
+      ...(h.left.length === 0 ? {} : { uninformative: { layers: h.left, all: h.all } }),
       mi,
       reference: ref.label,
       ...(ref.note === undefined ? {} : { referenceNote: ref.note }),
-      ...(scaleCheck
+      ...(scaleCheck && !h.all
         ? {
             scale: {
               range,
@@ -109,4 +130,42 @@ export function signatureAgainst(
     },
     thresholds,
   );
+}
+
+/**
+ * Overall H of the model and the reference, without the layers where either's H is
+ * uninformative under global bins (each neuron's spread below one bin: H then measures the
+ * offsets between neurons, not their diversity). `all`: no layer is left to read H on.
+ */
+function informativeEntropy(
+  report: AnalysisReport,
+  ref: ReferenceMeasures,
+): { entropy: BoxSummary; referenceEntropy: BoxSummary; left: string[]; all: boolean } {
+  const flat = new Set([...uninformativeLayers(report), ...(ref.uninformative ?? [])]);
+  const whole = {
+    entropy: report.summary.entropy,
+    referenceEntropy: ref.entropy,
+    left: [],
+    all: false,
+  };
+  if (flat.size === 0) return whole;
+  const left = report.layers.filter((l) => flat.has(l.name)).map((l) => l.name);
+  const kept = report.layers.filter((l) => !flat.has(l.name));
+  if (kept.length === 0) return { ...whole, left, all: true };
+  const refKept = ref.layerEntropies?.filter((l) => !flat.has(l.name));
+  // A reference without per-layer entropies cannot leave the same layers out: H is not read.
+  if (refKept === undefined || refKept.length === 0) return { ...whole, left, all: true };
+  const bins = report.params.bins;
+  return {
+    entropy: entropyBoxSummary(
+      kept.flatMap((l) => l.entropies),
+      bins,
+    ),
+    referenceEntropy: entropyBoxSummary(
+      refKept.flatMap((l) => l.entropies),
+      bins,
+    ),
+    left,
+    all: false,
+  };
 }

@@ -46,6 +46,11 @@ export interface SignatureInput {
    * with its interval. A bare ratio is read as a ratio.
    */
   mi: RatioInterval | MedianComparison;
+  /**
+   * Layers left out of H because it is uninformative there under global bins (see
+   * reference.ts); `all`: none is left, and H is read as equal.
+   */
+  uninformative?: { layers: string[]; all: boolean };
   /** The reference in words. */
   reference: string;
   /** Said after the evidence, e.g. that the reference is an untrained initialisation. */
@@ -159,6 +164,15 @@ function scaleEvidence(scale: NonNullable<Signature['scale']>): string {
   );
 }
 
+/** Which layers H was read without, when its spread there is below one global bin. */
+function uninformativeEvidence(u: SignatureInput['uninformative']): string {
+  if (u === undefined) return '';
+  const names = u.layers.length > 6 ? `${u.layers.slice(0, 6).join(', ')}, …` : u.layers.join(', ');
+  return u.all
+    ? '; H not read: in every layer each neuron spreads over less than one global bin (H uninformative), so H is read as equal'
+    : `; H read without ${names} (H uninformative there: each neuron spreads over less than one global bin)`;
+}
+
 function explain(
   kind: SignatureKind,
   h: Direction,
@@ -171,6 +185,7 @@ function explain(
     `median H ${signed(delta)} nats (notches ${notchesOverlap(input.entropy, input.referenceEntropy) ? 'overlap' : 'apart'}), ` +
     `${miEvidence(input.mi)} vs ${input.reference}` +
     (scale === undefined ? '' : scaleEvidence(scale)) +
+    uninformativeEvidence(input.uninformative) +
     (input.referenceNote === undefined ? '' : `; ${input.referenceNote}`);
   if (kind === 'heuristic') {
     return `heuristic memorization (shortcut learning): H lower and I higher; ${evidence}`;
@@ -202,12 +217,17 @@ function explain(
  * `thresholds.scaleRatio` or more, median H is compared under per-layer bins too, and the H
  * direction stands only when both binnings give the same one; else H reads `equal` and the
  * explanation says the change follows the scale.
+ *
+ * Layers where H is uninformative under global bins (`input.uninformative`) are left out of H
+ * by the caller; with none left, H reads `equal` and the explanation says H was not read.
  */
 export function signatureOf(
   input: SignatureInput,
   thresholds: SignatureThresholds = DEFAULT_THRESHOLDS,
 ): Signature {
-  const globalH = entropyDirection(input.entropy, input.referenceEntropy, thresholds);
+  const globalH: Direction = input.uninformative?.all
+    ? 'equal'
+    : entropyDirection(input.entropy, input.referenceEntropy, thresholds);
   let h = globalH;
   let scale: Signature['scale'];
   if (input.scale !== undefined) {
