@@ -1,5 +1,7 @@
 import { UserError, throwIfAborted } from '../../errors';
 import { fitProbe, showShape } from '../../probe/fit';
+import { impliedImageScale, scaleForIntegerImage } from '../../probe/imageScale';
+import type { ImageScale } from '../../probe/types';
 import type { ProbeSet } from '../../probe/types';
 import type { OnnxLayer } from './onnxGraph';
 import { onnxLayers } from './onnxGraph';
@@ -214,10 +216,13 @@ async function openOnnx(file: string, opts: OpenModelOptions): Promise<ModelHand
   }
 
   async function capture(probe: ProbeSet, copts: CaptureOptions = {}): Promise<CaptureResult> {
-    fedTypeOf(file, fed);
+    const elementType = fedTypeOf(file, fed);
     const values = copts.inputValues ?? openValues;
     checkInputValues(file, fed, others, values);
-    const fitted = fitProbe(probe, shape);
+    // An integer image input takes pixels as 0-255, as the TF.js reader does (imageScale.ts).
+    const scaled = scaleForIntegerImage(file, fitProbe(probe, shape), elementType, shape);
+    if (scaled.notice !== undefined) copts.onWarning?.(scaled.notice);
+    const fitted = scaled.probe;
     const chosen = selectLayers(file, layers, copts.layers, (l) => l.aliases);
     const point = copts.point ?? 'preactivation';
     const sequence = copts.sequence ?? 'first';
@@ -369,11 +374,13 @@ async function openOnnx(file: string, opts: OpenModelOptions): Promise<ModelHand
     };
   }
 
+  const imageScale = impliedImageScaleOf(file, fed, shape);
   return {
     path: file,
     format: 'onnx',
     backend: 'cpu',
     inputShape: shape,
+    ...(imageScale === undefined ? {} : { imageScale }),
     layers: layers.map(({ name, type, outputShape, activation, measuredByDefault }) => ({
       name,
       type,
@@ -417,3 +424,17 @@ export const onnxFormat: ModelFormat = {
   },
   modelName: fileStem,
 };
+
+/** The pixel scale the fed input implies (0-255 for an integer image); none for a type capture refuses. */
+function impliedImageScaleOf(
+  file: string,
+  fed: Parameters<typeof fedTypeOf>[1],
+  shape: (number | null)[],
+): ImageScale | undefined {
+  try {
+    return impliedImageScale(fedTypeOf(file, fed), shape);
+  } catch {
+    // An element type capture refuses (float16, bool) is said, in one line, at capture.
+    return undefined;
+  }
+}
