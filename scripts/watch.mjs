@@ -1,6 +1,7 @@
 // `npm run watch`: the bundles of `npm run build` (scripts/build.mjs) into dist/, rebuilt by
-// esbuild on every change to their sources; ksgKernel.wasm is built once at the start and again
-// when src/core/measures/ksgKernel.c changes (skipped, with one warning, without clang).
+// esbuild on every change to their sources; ksgKernel.wasm and ksgNative.node are built once at
+// the start and again when src/core/measures/ksgKernel.c changes (each skipped, with one
+// warning, without its compiler).
 // Type errors are not reported here: run `npm run check` (or let the editor show them).
 // Each rebuild prints `[watch] build started` and `[watch] build finished, N errors`, the
 // lines the background problem matcher of the "watch" task in .vscode/tasks.json waits for.
