@@ -4,6 +4,7 @@ import { benchAnalyze } from './analyze';
 import { benchCapture } from './capture';
 import { benchMi } from './mi';
 import { benchOnnx } from './onnx';
+import { benchSlurm } from './slurm';
 import { benchSummaries } from './summaries';
 import { benchTorch } from './torch';
 
@@ -14,6 +15,7 @@ const sections: Record<string, () => Promise<void>> = {
   analyze: () => benchAnalyze(),
   onnx: () => benchOnnx(),
   torch: () => benchTorch(),
+  slurm: () => benchSlurm(),
 };
 
 async function main(): Promise<void> {

@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { encodeNpy } from '../../src/core/io/npy';
 import { Rng } from '../../src/core/random';
 import { bundleCli } from '../fixtures/cliBundle';
+import { SHARD_MI_RATE } from '../../src/cli/commands/shardFlag';
 import { skipWithout } from '../fixtures/optionalDeps';
 
 const cli = path.join(__dirname, 'memlensCli.js');
@@ -50,7 +51,11 @@ void test(
       assert.ok(pids.every(pidAlive), 'the three daemons run');
       const env = { ...process.env, SLURM_CONF: path.join(cluster, 'slurm.conf') };
       const measure = ['measure', 'acts.npy', '--layer-sizes', '12,12'];
-      const local = run(process.execPath, [cli, ...measure, '--out', 'local.json']);
+      // The shards plan their MI with a fixed kernel rate: the local run too.
+      const local = run(process.execPath, [cli, ...measure, '--out', 'local.json'], {
+        ...process.env,
+        MEMLENS_MI_RATE: SHARD_MI_RATE,
+      });
       assert.equal(local.status, 0, local.stderr);
       const sharded = run(
         process.execPath,

@@ -10,11 +10,19 @@ import * as path from 'node:path';
 import { encodeNpy } from '../../src/core/io/npy';
 import { Rng } from '../../src/core/random';
 import { bundleCli } from '../fixtures/cliBundle';
+import { SHARD_MI_RATE } from '../../src/cli/commands/shardFlag';
 
 const cli = path.join(__dirname, 'memlensCli.js');
 
 function memlens(args: string[], cwd: string) {
-  const r = spawnSync(process.execPath, [cli, ...args], { cwd, encoding: 'utf8', timeout: 60_000 });
+  // The single runs plan their MI with the kernel rate the shards assume.
+  const env = { ...process.env, MEMLENS_MI_RATE: SHARD_MI_RATE };
+  const r = spawnSync(process.execPath, [cli, ...args], {
+    cwd,
+    encoding: 'utf8',
+    timeout: 60_000,
+    env,
+  });
   return r;
 }
 

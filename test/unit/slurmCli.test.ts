@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { encodeNpy } from '../../src/core/io/npy';
 import { Rng } from '../../src/core/random';
 import { bundleCli } from '../fixtures/cliBundle';
+import { SHARD_MI_RATE } from '../../src/cli/commands/shardFlag';
 
 const cli = path.join(__dirname, 'memlensCli.js');
 
@@ -111,7 +112,9 @@ void test('slurm --dry-run prints the sbatch array script and submits nothing', 
 void test('slurm: a failed shard is resubmitted alone, and the merge equals a local run', async () => {
   await bundleCli(cli);
   const { dir, run } = setup();
-  const local = run(['measure', 'acts.npy', '--out', 'local.json']);
+  const local = run(['measure', 'acts.npy', '--out', 'local.json'], {
+    MEMLENS_MI_RATE: SHARD_MI_RATE,
+  });
   assert.equal(local.status, 0, local.stderr);
   const r = run(['slurm', 'measure', 'acts.npy', '--shards', '3', '--out', 'r.json'], {
     FAKE_FAIL: '1',

@@ -9,13 +9,14 @@ import { compareCommand } from './compare';
 import { measureCommand } from './measure';
 import type { PartHeader, ShardableName } from './shardFile';
 import { digestInputs, partKey, readPart } from './shardFile';
-import { OTHER_OUTPUTS } from './shardFlag';
+import { OTHER_OUTPUTS, withMiRate } from './shardFlag';
 
 const HELP = `Usage: memlens merge <part>... [--out FILE] [--html FILE --csv FILE]
 
 Assembles the part files of 'memlens measure|analyze|compare --shard I/N' (all N of them,
 from the same inputs and options) into what the command writes without --shard: the same
-values bit for bit, whatever N. Re-reads the inputs the shards named (from the folder they
+values bit for bit, whatever N (the single run with MEMLENS_MI_RATE set as the shards had
+it: 6400 unless set, so that the MI plan never depends on a timing). Re-reads the inputs the shards named (from the folder they
 ran in) and computes the entropy and summaries; only the MI pairs come from the parts.
 
 Options:
@@ -122,7 +123,9 @@ export async function runMerge(args: string[], signal: AbortSignal): Promise<num
   process.chdir(header.cwd);
   try {
     return await runMerged(parts, () =>
-      PLAIN[header.command].run([...header.args, ...outputs], signal),
+      withMiRate(header.miRate, () =>
+        PLAIN[header.command].run([...header.args, ...outputs], signal),
+      ),
     );
   } finally {
     process.chdir(here);

@@ -32,6 +32,8 @@ export interface PartHeader {
   /** Where relative paths in `args` resolve. */
   cwd: string;
   inputs: InputDigest[];
+  /** The kernel rate (pairs/s a thread) the MI plan of every shard and the merge assumes. */
+  miRate: string;
   shard: ShardSpec;
   blocks: Omit<ShardBlock, 'values'>[];
   valuesSha256: string;
@@ -39,7 +41,7 @@ export interface PartHeader {
 
 /** What must agree between the parts of one merge. */
 export function partKey(h: PartHeader): string {
-  return JSON.stringify([h.command, h.args, h.cwd, h.inputs, h.shard.count]);
+  return JSON.stringify([h.command, h.args, h.cwd, h.inputs, h.miRate, h.shard.count]);
 }
 
 export async function writePart(

@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { MI_RATE_ENV } from '../../core/analysis/miRate';
 import { UserError } from '../../core/errors';
 import type { ShardSpec } from '../../core/mi/shards';
 import { runShard } from '../../core/mi/shards';
@@ -71,6 +72,26 @@ export function takeFlag(args: string[], name: string): { value?: string; rest: 
   return { value, rest };
 }
 
+/**
+ * The kernel rate (pairs/s on one thread) a sharded run plans its MI with unless
+ * MEMLENS_MI_RATE sets one: the plan (docs/measures.md, "The plan") then depends on the inputs
+ * and options only, never on a timing, so every shard and the merge choose the same pairs.
+ * The native kernel's figure at S = 2,000.
+ */
+export const SHARD_MI_RATE = '6400';
+
+/** Runs `fn` with MEMLENS_MI_RATE set to `rate`, as it was afterwards. */
+export async function withMiRate<T>(rate: string, fn: () => Promise<T>): Promise<T> {
+  const before = process.env[MI_RATE_ENV];
+  process.env[MI_RATE_ENV] = rate;
+  try {
+    return await fn();
+  } finally {
+    if (before === undefined) delete process.env[MI_RATE_ENV];
+    else process.env[MI_RATE_ENV] = before;
+  }
+}
+
 /** The report outputs of each command besides --out, which a shard does not write. */
 export const OTHER_OUTPUTS: Record<ShardableName, string[]> = {
   measure: [],
@@ -101,12 +122,15 @@ export function shardable(name: ShardableName, command: Command): Command {
       let recorded = outFlag.rest;
       for (const other of OTHER_OUTPUTS[name]) recorded = takeFlag(recorded, other).rest;
       const cwd = process.cwd();
+      const miRate = process.env[MI_RATE_ENV]?.trim() || SHARD_MI_RATE;
       const inputs = await digestInputs(recorded, cwd);
       const scratch = await mkdtemp(path.join(tmpdir(), 'memlens-shard-'));
       try {
         const { result: code, blocks } = await runShard(shard, () =>
-          quietStdout(() =>
-            command.run([...recorded, '--out', path.join(scratch, 'discarded.json')], signal),
+          withMiRate(miRate, () =>
+            quietStdout(() =>
+              command.run([...recorded, '--out', path.join(scratch, 'discarded.json')], signal),
+            ),
           ),
         );
         if (code !== 0) return code;
@@ -119,6 +143,7 @@ export function shardable(name: ShardableName, command: Command): Command {
             args: recorded,
             cwd,
             inputs,
+            miRate,
             shard,
           },
           blocks,
