@@ -102,7 +102,9 @@ parentPort?.on('message', (msg: ToWorker) => {
       case 'unload':
         if (job?.jobId === msg.jobId) {
           job = null;
-          // Linear memory never shrinks: drop the instance so a big job's memory is freed.
+          // The native kernel frees its memory at reset; wasm linear memory never shrinks, so
+          // the instance is dropped too, and a big job's memory is freed.
+          kernel?.reset();
           kernel = null;
         }
         break;
