@@ -185,8 +185,11 @@ EXPORT("scratch_new") Scratch *scratch_new(int32_t n, int32_t k, const double *p
   sc->mixed = mixed != 0;
   sc->zero = (uint8_t *)KSG_ALLOC(mixed != 0 ? (uint32_t)n : 0u);
   sc->G = gridSize(n);
-  sc->xs = (double *)KSG_ALLOC(8u * n);
-  sc->ys = (double *)KSG_ALLOC(8u * n);
+  /* + 1: the entry rings3 may load (and ignore) after the last point */
+  sc->xs = (double *)KSG_ALLOC(8u * (n + 1));
+  sc->ys = (double *)KSG_ALLOC(8u * (n + 1));
+  if (sc->ys == 0) return 0;
+  sc->xs[n] = sc->ys[n] = __builtin_inf();
   sc->yr = (int32_t *)KSG_ALLOC(4u * n);
   sc->sample = (int32_t *)KSG_ALLOC(4u * n);
   sc->cursor = (int32_t *)KSG_ALLOC(4u * n);
@@ -657,62 +660,165 @@ static void nearPairs3(Scratch *sc, int32_t G) {
   }
 }
 
-static void farRings(const Col *X, const Col *Y, Scratch *sc, int32_t G, const double *xLo,
-                     const double *xHi, const double *yLo, const double *yHi) {
-  int32_t k = sc->k;
-  const double *xs = sc->xs, *ys = sc->ys;
+/** Band bounds of the grid: the smallest and largest value of each band, per axis. */
+typedef struct Bands {
+  int32_t G;
+  const double *xLo, *xHi, *yLo, *yHi;
+} Bands;
+
+/**
+ * The ring search from ring 2 on, any k: the k best of p so far in sc->best (ascending), kth
+ * their largest; offers the points of rings 2, 3, ... while the value gap from p to the ring
+ * is below the k-th distance. Exact: every point outside ring r is at least the gap away.
+ */
+static double ringsK(Scratch *sc, const Bands *B, int32_t bx, int32_t by, int32_t p, double kth) {
+  int32_t k = sc->k, G = B->G;
+  const double *xs = sc->xs, *ys = sc->ys, *xLo = B->xLo, *xHi = B->xHi, *yLo = B->yLo,
+               *yHi = B->yHi;
+  const int32_t *cellStart = sc->cellStart;
+  double *best = sc->best;
+  double xp = xs[p], yp = ys[p];
+  for (int32_t r = 2;; r++) {
+    double gap = __builtin_inf();
+    if (bx - r >= 0) gap = xp - xHi[bx - r];
+    if (bx + r < G) gap = smin(gap, xLo[bx + r] - xp);
+    if (by - r >= 0) gap = smin(gap, yp - yHi[by - r]);
+    if (by + r < G) gap = smin(gap, yLo[by + r] - yp);
+    if (gap >= kth) return kth;
+    int32_t c0 = bx - r > 0 ? bx - r : 0;
+    int32_t c1 = bx + r < G - 1 ? bx + r : G - 1;
+    int32_t r0 = by - r > 0 ? by - r : 0;
+    int32_t r1 = by + r < G - 1 ? by + r : G - 1;
+    for (int32_t cx = c0; cx <= c1; cx++) {
+      double gx = cx < bx ? xp - xHi[cx] : cx > bx ? xLo[cx] - xp : 0;
+      if (gx >= kth) continue;
+      int32_t base = cx * G;
+      if (cx == bx - r || cx == bx + r) {
+        kth = scanCells(xs, ys, best, k, p, xp, yp, kth, cellStart[base + r0],
+                        cellStart[base + r1 + 1]);
+      } else {
+        if (by - r >= 0 && yp - yHi[by - r] < kth) {
+          int32_t c = base + by - r;
+          kth = scanCells(xs, ys, best, k, p, xp, yp, kth, cellStart[c], cellStart[c + 1]);
+        }
+        if (by + r < G && yLo[by + r] - yp < kth) {
+          int32_t c = base + by + r;
+          kth = scanCells(xs, ys, best, k, p, xp, yp, kth, cellStart[c], cellStart[c + 1]);
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Offers the points [from, to) two at a time to the 3 best kept lane-wise in p0 <= p1 <= p2
+ * (each lane a list of its own). An odd last point is loaded with the entry after it (another
+ * point, or the +inf padding after the last), whose lane is then set to +inf.
+ */
+static inline void offer3(const double *xs, const double *ys, int32_t from, int32_t to, vd vx,
+                          vd vy, vd *p0, vd *p1, vd *p2) {
+  vd a0 = *p0, a1 = *p1, a2 = *p2;
+  for (int32_t q = from; q < to; q += 2) {
+    vd d = PMAX(V_ABSDIFF(V_LOAD(xs + q), vx), V_ABSDIFF(V_LOAD(ys + q), vy));
+    if (q + 1 == to) d = V_LANE1_TO(d, __builtin_inf());
+    a2 = PMAX(a1, PMIN(a2, d));
+    a1 = PMAX(a0, PMIN(a1, d));
+    a0 = PMIN(a0, d);
+  }
+  *p0 = a0;
+  *p1 = a1;
+  *p2 = a2;
+}
+
+/**
+ * ringsK for k = 3, two candidates at a time: lane 0 starts with p's 3 best (a0 <= a1 <= a2),
+ * lane 1 empty. The smaller of the lanes' 3rd distances bounds the 3rd distance of their union
+ * from above, so pruning and stopping with it are exact (they only look further); the lanes
+ * are merged at the end.
+ */
+static double rings3(Scratch *sc, const Bands *B, int32_t bx, int32_t by, int32_t p, double a0,
+                     double a1, double a2) {
+  int32_t G = B->G;
+  const double *xs = sc->xs, *ys = sc->ys, *xLo = B->xLo, *xHi = B->xHi, *yLo = B->yLo,
+               *yHi = B->yHi;
+  const int32_t *cellStart = sc->cellStart;
+  const double inf = __builtin_inf();
+  double xp = xs[p], yp = ys[p];
+  vd vx = V_SPLAT(xp), vy = V_SPLAT(yp);
+  vd p0 = V_LANE0_ONLY(a0, inf), p1 = V_LANE0_ONLY(a1, inf), p2 = V_LANE0_ONLY(a2, inf);
+  double kth = a2;
+  for (int32_t r = 2;; r++) {
+    double gap = inf;
+    if (bx - r >= 0) gap = xp - xHi[bx - r];
+    if (bx + r < G) gap = smin(gap, xLo[bx + r] - xp);
+    if (by - r >= 0) gap = smin(gap, yp - yHi[by - r]);
+    if (by + r < G) gap = smin(gap, yLo[by + r] - yp);
+    if (gap >= kth) break;
+    int32_t c0 = bx - r > 0 ? bx - r : 0;
+    int32_t c1 = bx + r < G - 1 ? bx + r : G - 1;
+    int32_t r0 = by - r > 0 ? by - r : 0;
+    int32_t r1 = by + r < G - 1 ? by + r : G - 1;
+    for (int32_t cx = c0; cx <= c1; cx++) {
+      double gx = cx < bx ? xp - xHi[cx] : cx > bx ? xLo[cx] - xp : 0;
+      if (gx >= kth) continue;
+      int32_t base = cx * G;
+      if (cx == bx - r || cx == bx + r) {
+        offer3(xs, ys, cellStart[base + r0], cellStart[base + r1 + 1], vx, vy, &p0, &p1, &p2);
+      } else {
+        if (by - r >= 0 && yp - yHi[by - r] < kth) {
+          int32_t c = base + by - r;
+          offer3(xs, ys, cellStart[c], cellStart[c + 1], vx, vy, &p0, &p1, &p2);
+        }
+        if (by + r < G && yLo[by + r] - yp < kth) {
+          int32_t c = base + by + r;
+          offer3(xs, ys, cellStart[c], cellStart[c + 1], vx, vy, &p0, &p1, &p2);
+        }
+      }
+    }
+    kth = smin(V_GET(p2, 0), V_GET(p2, 1));
+  }
+  /* the 3rd smallest of both lanes */
+  double b0 = V_GET(p0, 0), b1 = V_GET(p1, 0), b2 = V_GET(p2, 0);
+  double m[3] = {V_GET(p0, 1), V_GET(p1, 1), V_GET(p2, 1)};
+  for (int j = 0; j < 3; j++) {
+    double d = m[j];
+    b2 = smax(b1, smin(b2, d));
+    b1 = smax(b0, smin(b1, d));
+    b0 = smin(b0, d);
+  }
+  return b2;
+}
+
+/**
+ * Grid pass 2: points whose k-th distance reaches past the 3 x 3 block continue ring by
+ * ring; then eps, n_x and n_y of every point.
+ */
+static void farRings(const Col *X, const Col *Y, Scratch *sc, const Bands *B) {
+  int32_t k = sc->k, n = sc->n, G = B->G;
+  const double *xs = sc->xs, *ys = sc->ys, *xLo = B->xLo, *xHi = B->xHi, *yLo = B->yLo,
+               *yHi = B->yHi;
   const int32_t *xr = sc->xr, *yr = sc->yr, *cellStart = sc->cellStart;
   double *best = sc->best, *bestAll = sc->bestAll, *kthAll = sc->kthAll, *eps = sc->eps;
   int32_t *nx = sc->nx, *ny = sc->ny;
+  const double inf = __builtin_inf();
   for (int32_t bx = 0; bx < G; bx++) {
+    /* the inner edges of ring 2 around the cell (infinitely far where the grid ends) */
+    double ex0 = bx >= 2 ? xHi[bx - 2] : -inf, ex1 = bx + 2 < G ? xLo[bx + 2] : inf;
     for (int32_t by = 0; by < G; by++) {
+      double ey0 = by >= 2 ? yHi[by - 2] : -inf, ey1 = by + 2 < G ? yLo[by + 2] : inf;
       int32_t cell = bx * G + by;
       int32_t end = cellStart[cell + 1];
       for (int32_t p = cellStart[cell]; p < end; p++) {
         double xp = xs[p], yp = ys[p];
         double kth = kthAll[p];
-        for (int32_t r = 2;; r++) {
-          double gap = __builtin_inf();
-          if (bx - r >= 0) gap = xp - xHi[bx - r];
-          if (bx + r < G) {
-            double g = xLo[bx + r] - xp;
-            if (g < gap) gap = g;
-          }
-          if (by - r >= 0) {
-            double g = yp - yHi[by - r];
-            if (g < gap) gap = g;
-          }
-          if (by + r < G) {
-            double g = yLo[by + r] - yp;
-            if (g < gap) gap = g;
-          }
-          if (gap >= kth) break;
-          if (r == 2) {
-            /* nearPairs3 keeps the 3 best structure-of-arrays, nearPairs point-major */
-            for (int32_t j = 0; j < k; j++)
-              best[j] = k == 3 ? bestAll[j * sc->n + p] : bestAll[(uint32_t)p * k + j];
-          }
-          int32_t c0 = bx - r > 0 ? bx - r : 0;
-          int32_t c1 = bx + r < G - 1 ? bx + r : G - 1;
-          int32_t r0 = by - r > 0 ? by - r : 0;
-          int32_t r1 = by + r < G - 1 ? by + r : G - 1;
-          for (int32_t cx = c0; cx <= c1; cx++) {
-            double gx = cx < bx ? xp - xHi[cx] : cx > bx ? xLo[cx] - xp : 0;
-            if (gx >= kth) continue;
-            int32_t base = cx * G;
-            if (cx == bx - r || cx == bx + r) {
-              kth = scanCells(xs, ys, best, k, p, xp, yp, kth, cellStart[base + r0],
-                              cellStart[base + r1 + 1]);
-            } else {
-              if (by - r >= 0 && yp - yHi[by - r] < kth) {
-                int32_t c = base + by - r;
-                kth = scanCells(xs, ys, best, k, p, xp, yp, kth, cellStart[c], cellStart[c + 1]);
-              }
-              if (by + r < G && yLo[by + r] - yp < kth) {
-                int32_t c = base + by + r;
-                kth = scanCells(xs, ys, best, k, p, xp, yp, kth, cellStart[c], cellStart[c + 1]);
-              }
-            }
+        double gap = smin(smin(xp - ex0, ex1 - xp), smin(yp - ey0, ey1 - yp));
+        if (gap < kth) {
+          if (k == 3) {
+            /* nearPairs3 keeps the 3 best structure-of-arrays */
+            kth = rings3(sc, B, bx, by, p, bestAll[p], bestAll[n + p], bestAll[2 * n + p]);
+          } else {
+            for (int32_t j = 0; j < k; j++) best[j] = bestAll[(uint32_t)p * k + j];
+            kth = ringsK(sc, B, bx, by, p, kth);
           }
         }
         eps[p] = kth;
@@ -795,9 +901,10 @@ static void knnGrid(const Col *X, const Col *Y, Scratch *sc) {
   }
   for (int32_t c = cells; c > 0; c--) cellStart[c] = cellStart[c - 1];
   cellStart[0] = 0;
+  Bands B = {G, xLo, xHi, yLo, yHi};
   if (sc->k == 3) nearPairs3(sc, G);
   else nearPairs(sc, G);
-  farRings(X, Y, sc, G, xLo, xHi, yLo, yHi);
+  farRings(X, Y, sc, &B);
 }
 
 /** The `mixed` estimator's per-sample terms (see ksgKernel.ts mixedTerms). */
