@@ -94,15 +94,23 @@ void test('measure: merged shards equal the single run (9 neurons, 36 pairs, in 
   );
 });
 
-void test('analyze on a dump: merged shards equal the single report', async () => {
+void test('analyze and compare on dumps: merged shards equal the single report', async () => {
   await bundleCli(cli);
   const dir = mkdtempSync(path.join(tmpdir(), 'memlens-shards-'));
   dump(dir, 200, 7, 8);
+  dump(dir, 200, 7, 9, 'other.npy');
   const analyze = ['analyze', 'acts.npy', '--threads', '1'];
   ok([...analyze, '--out', 'single.json'], dir);
-  const parts = shards(analyze, 3, dir);
-  ok(['merge', ...parts, '--out', 'merged.json', '--csv', 'merged.csv'], dir);
+  ok(['merge', ...shards(analyze, 3, dir), '--out', 'merged.json', '--csv', 'merged.csv'], dir);
   assert.deepEqual(values(path.join(dir, 'merged.json')), values(path.join(dir, 'single.json')));
+  // Two MI matrices a run, each split alike.
+  const compare = ['compare', 'acts.npy', 'other.npy', '--threads', '1'];
+  ok([...compare, '--out', 'single-compare.json'], dir);
+  ok(['merge', ...shards(compare, 2, dir, 'c'), '--out', 'merged-compare.json'], dir);
+  assert.deepEqual(
+    values(path.join(dir, 'merged-compare.json')),
+    values(path.join(dir, 'single-compare.json')),
+  );
 });
 
 void test('merge errors name the missing, duplicated, foreign or truncated part', async () => {
