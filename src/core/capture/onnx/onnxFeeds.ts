@@ -107,8 +107,9 @@ export function otherValue(name: string, values: Readonly<Record<string, number>
 
 /**
  * The dims of another input for a run of `run` examples: fixed sizes as declared; the
- * dimension named like the fed input's batch dimension is the batch (when none is, a
- * symbolic axis 0); another named like a fed dimension takes its size; else 1.
+ * dimension named like the fed input's batch dimension is the batch (when none is, the first
+ * symbolic axis: Silero VAD v5's unnamed `state: [2, ?, 128]`); another named like a fed
+ * dimension takes its size; else 1.
  */
 export function otherDims(
   dims: readonly OnnxDimension[],
@@ -118,10 +119,11 @@ export function otherDims(
 ): number[] {
   const batchName = fedDims[0]?.dimParam || undefined;
   const named = batchName !== undefined && dims.some((d) => d.dimParam === batchName);
+  const firstSymbolic = dims.findIndex((d) => dimSize(d) === null);
   return dims.map((d, i) => {
     const size = dimSize(d);
     if (size !== null) return size;
-    if (named ? d.dimParam === batchName : i === 0) return run;
+    if (named ? d.dimParam === batchName : i === firstSymbolic) return run;
     const same = d.dimParam ? fedDims.findIndex((x) => x.dimParam === d.dimParam) : -1;
     return same > 0 ? exampleShape[same - 1] : 1;
   });

@@ -122,7 +122,14 @@ export function runtimeErrorLine(message: string): string {
     .map((l) => l.trim())
     .filter((l) => l !== '');
   // "[ONNXRuntimeError] : 2 : INVALID_ARGUMENT : " says nothing the caller's prefix does not.
-  let first = (lines[0] ?? '').replace(/^\[ONNXRuntimeError\]\s*:\s*\d+\s*:\s*[A-Z_]+\s*:\s*/, '');
+  let first = (lines[0] ?? '')
+    .replace(/^\[ONNXRuntimeError\]\s*:\s*\d+\s*:\s*[A-Z_]+\s*:\s*/, '')
+    // A failure inside an If or Loop is wrapped once per enclosing node: keep the innermost,
+    // which holds the cause ("Input initial_h must have shape ...").
+    .replace(
+      /^(?:Non-zero status code returned while running \S+ node\. Name:'[^']*' Status Message: )+(?=Non-zero status code)/,
+      '',
+    );
   const telling = lines
     .slice(1)
     .filter((l) => /expected|got|index|shape|dimension|type/i.test(l) && !/^please\b/i.test(l));
