@@ -31,12 +31,13 @@ async function gone(pid: number): Promise<boolean> {
   return true;
 }
 
-void test('default limits: reading a model 60 s, identifying 120 s, analyses none (they have Cancel)', () => {
+void test('default limits: reading a model or probe previews 60 s, identifying 120 s, analyses none (they have Cancel)', () => {
   assert.deepEqual(JOB_TIMEOUT_MS, {
     'job/inspect': 60_000,
     'job/identify': 120_000,
     'job/analyze': null,
     'job/compare': null,
+    'job/probeFit': 60_000,
   });
 });
 

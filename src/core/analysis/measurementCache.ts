@@ -31,6 +31,7 @@ export interface MeasurementCache {
 
 /** The options that change a measurement's numbers, with the layers asked for (null: default). */
 function numbersOf(opts: AnalyzeOptions, layers: readonly string[] | null): unknown {
+  const asked = opts.miNeuronCap != null || opts.pairs != null;
   return {
     version: ENTRY_VERSION,
     layers,
@@ -43,10 +44,11 @@ function numbersOf(opts: AnalyzeOptions, layers: readonly string[] | null): unkn
     estimator: opts.estimator ?? 'ksg',
     miNeuronCap: opts.miNeuronCap ?? null,
     pairs: opts.pairs ?? null,
-    // The plan's inputs (the plan itself also follows the kernel's measured speed).
-    miBudget: opts.miBudget ?? DEFAULT_MI_BUDGET_SECONDS,
+    // The plan's inputs (the plan itself also follows the kernel's measured speed); a cap or
+    // pair count the user asked for wins over both, so they do not change the numbers then.
+    miBudget: asked ? null : (opts.miBudget ?? DEFAULT_MI_BUDGET_SECONDS),
     sharedPlan:
-      opts.sharedPlan === undefined
+      asked || opts.sharedPlan === undefined
         ? null
         : {
             cap: opts.sharedPlan.cap,
