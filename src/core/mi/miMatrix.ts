@@ -9,6 +9,7 @@ import type { PairList } from './pairs';
 import { allPairs, samplePairs } from './pairs';
 import { currentPairHook } from './shards';
 import { getMiPool } from './pool';
+import type { PairsEta } from './pool';
 
 export { disposeMiPool } from './pool';
 
@@ -121,11 +122,11 @@ export async function computeMiMatrix(
 
   const total = a.length;
   let lastReport = 0;
-  const report = (done: number): void => {
+  const report = (done: number, eta?: PairsEta): void => {
     const now = Date.now();
     if (done === total || now - lastReport >= PROGRESS_INTERVAL_MS) {
       lastReport = now;
-      opts.onProgress?.({ stage: 'mi', done, total });
+      opts.onProgress?.({ stage: 'mi', done, total, ...(eta === undefined ? {} : { eta }) });
     }
   };
   const threads = Math.max(1, Math.floor(opts.threads ?? availableParallelism()));
