@@ -2,65 +2,21 @@
 // image inputs (int32, uint8) fed a float probe. Each capture is checked against an
 // independent tfjs `execute` of the same model.json, one example at a time.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { openModel } from '../../src/core/capture/registry';
-import type { NodeSpec } from '../fixtures/capture/helpers';
-import {
-  assertColumns,
-  graphNodes as g,
-  probeOf,
-  randn,
-  tempDir,
-  writeGraphModel,
-} from '../fixtures/capture/helpers';
+import { assertColumns, probeOf, randn, tempDir } from '../fixtures/capture/helpers';
+import { IMAGE, imageConvModel, loadGraphModelFile } from '../fixtures/capture/tfjsImageModels';
 
 const tmp = tempDir();
 after(tmp.cleanup);
 
-const [H, W, C, F] = [5, 5, 3, 4];
-const kernel = randn(71, 2 * 2 * C, F, 0.05);
-const bias = randn(72, 1, F);
-const convWeights = [
-  { name: 'K', shape: [2, 2, C, F], data: kernel },
-  { name: 'cb', shape: [F], data: bias },
-];
-
-function placeholder(name: string, dims: number[], dtype: string): NodeSpec {
-  const node = g.placeholder(name, dims);
-  return { ...node, attr: { ...node.attr, dtype: { type: dtype } } };
-}
+const { H, W, C, F } = IMAGE;
 
 /** input [batch, H, W, C] of `dtype` -> (Cast) -> Conv2D -> BiasAdd -> Relu -> Sigmoid. */
-function convGraph(dir: string, batch: number, dtype = 'DT_FLOAT'): string {
-  const cast: NodeSpec[] =
-    dtype === 'DT_FLOAT'
-      ? []
-      : [
-          {
-            name: 'cast',
-            op: 'Cast',
-            input: ['img'],
-            attr: { SrcT: { type: dtype }, DstT: { type: 'DT_FLOAT' }, Truncate: { b: false } },
-          },
-        ];
-  return writeGraphModel(
-    path.join(tmp.dir, dir),
-    [
-      placeholder('img', [batch, H, W, C], dtype),
-      ...cast,
-      g.constant('K', [2, 2, C, F]),
-      g.constant('cb', [F]),
-      g.conv2d('conv/Conv2D', cast.length > 0 ? 'cast' : 'img', 'K'),
-      g.biasAdd('conv/BiasAdd', 'conv/Conv2D', 'cb'),
-      g.unary('conv/Relu', 'Relu', 'conv/BiasAdd'),
-      g.unary('out', 'Sigmoid', 'conv/Relu'),
-    ],
-    convWeights,
-  );
-}
+const convGraph = (dir: string, batch: number, dtype = 'DT_FLOAT'): string =>
+  imageConvModel(path.join(tmp.dir, dir), batch, dtype);
 
 /**
  * The per-channel spatial mean of `node` from tfjs's own `execute` of the model.json, run on
@@ -73,18 +29,7 @@ async function executeEach(
   dtype: 'float32' | 'int32',
   batch: number,
 ): Promise<Float64Array> {
-  const json = JSON.parse(readFileSync(file, 'utf8')) as {
-    modelTopology: object;
-    weightsManifest: { weights: tf.io.WeightsManifestEntry[] }[];
-  };
-  const bytes = readFileSync(path.join(path.dirname(file), 'weights.bin'));
-  const model = await tf.loadGraphModel(
-    tf.io.fromMemory({
-      modelTopology: json.modelTopology,
-      weightSpecs: json.weightsManifest[0].weights,
-      weightData: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength),
-    }),
-  );
+  const model = await loadGraphModelFile(file);
   const size = H * W * C;
   const S = examples.length / size;
   const out = new Float64Array(S * F);

@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import { openModel } from '../../src/core/capture/registry';
 import { UserError } from '../../src/core/errors';
 import type { NodeSpec } from '../fixtures/capture/helpers';
+import { loadGraphModelFile } from '../fixtures/capture/tfjsImageModels';
 import {
   assertColumns,
   graphNodes as g,
@@ -101,18 +102,7 @@ function nchwGraph(dir: string, tail: NodeSpec[] = []): string {
 
 /** Per-channel spatial mean (axes 2, 3) of `node`, from tfjs's `execute` of the model.json. */
 async function channelMeans(file: string, node: string, x: Float32Array, S: number) {
-  const json = JSON.parse(readFileSync(file, 'utf8')) as {
-    modelTopology: object;
-    weightsManifest: { weights: tf.io.WeightsManifestEntry[] }[];
-  };
-  const bytes = readFileSync(path.join(path.dirname(file), 'weights.bin'));
-  const model = await tf.loadGraphModel(
-    tf.io.fromMemory({
-      modelTopology: json.modelTopology,
-      weightSpecs: json.weightsManifest[0].weights,
-      weightData: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength),
-    }),
-  );
+  const model = await loadGraphModelFile(file);
   const y = tf.tidy(() => {
     const t = model.execute(tf.tensor(x, [S, C, H, W]), node) as tf.Tensor;
     assert.deepEqual(t.shape, [S, F, H - 1, W - 1], 'the activation is channels-first');
