@@ -273,3 +273,24 @@ export function palettePng(screenshot: Buffer): Buffer {
     chunk('IEND', Buffer.alloc(0)),
   ]);
 }
+
+/**
+ * Installed before a webview page's script (page.addInitScript): the VS Code API stand-in,
+ * recording posted messages and state, and a log of CSP violations.
+ */
+export function vscodeStub(): void {
+  const w = globalThis as unknown as PageGlobals;
+  w.__posted = [];
+  w.__state = undefined;
+  w.__violations = [];
+  w.document.addEventListener('securitypolicyviolation', (e) =>
+    w.__violations.push(`${e.violatedDirective} ${e.blockedURI}`),
+  );
+  w.acquireVsCodeApi = () => ({
+    postMessage: (m: unknown) => w.__posted.push(m),
+    getState: () => w.__state,
+    setState: (s: unknown) => {
+      w.__state = s;
+    },
+  });
+}

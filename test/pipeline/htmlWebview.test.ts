@@ -17,25 +17,7 @@ import { webviewShellHtml } from '../../src/shared/webviewShell';
 import { layerCsv } from '../../webview-ui/chartData';
 import { realisticCompare } from '../unit/chartDataFixtures';
 import type { PageGlobals } from './htmlBrowser';
-import { launchChromium, skipWithoutChromium } from './htmlBrowser';
-
-/** Installed before the page script: the VS Code API stand-in and a CSP violation log. */
-function vscodeStub(): void {
-  const w = globalThis as unknown as PageGlobals;
-  w.__posted = [];
-  w.__state = undefined;
-  w.__violations = [];
-  w.document.addEventListener('securitypolicyviolation', (e) =>
-    w.__violations.push(`${e.violatedDirective} ${e.blockedURI}`),
-  );
-  w.acquireVsCodeApi = () => ({
-    postMessage: (m: unknown) => w.__posted.push(m),
-    getState: () => w.__state,
-    setState: (s: unknown) => {
-      w.__state = s;
-    },
-  });
-}
+import { launchChromium, skipWithoutChromium, vscodeStub } from './htmlBrowser';
 
 void test(
   'the webview panel: ready, renders a snapshot under the strict CSP, follows the theme, exports, persists UI state',

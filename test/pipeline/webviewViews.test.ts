@@ -26,6 +26,7 @@ import {
   launchChromium,
   palettePng,
   skipWithoutChromium,
+  vscodeStub,
 } from './htmlBrowser';
 
 const SCREENSHOTS = process.env.MEMLENS_SCREENSHOTS;
@@ -49,24 +50,6 @@ const DARK: VsCodeTheme = {
     '--vscode-charts-purple': '#b180d7',
   },
 };
-
-/** Installed before the page script: the VS Code API stand-in. */
-function vscodeStub(): void {
-  const w = globalThis as unknown as PageGlobals;
-  w.__posted = [];
-  w.__state = undefined;
-  w.__violations = [];
-  w.document.addEventListener('securitypolicyviolation', (e) =>
-    w.__violations.push(`${e.violatedDirective} ${e.blockedURI}`),
-  );
-  w.acquireVsCodeApi = () => ({
-    postMessage: (m: unknown) => w.__posted.push(m),
-    getState: () => w.__state,
-    setState: (s: unknown) => {
-      w.__state = s;
-    },
-  });
-}
 
 /** The shortcut model read against the generalising baseline, with the baseline's own report. */
 function againstBaseline(): ReportSnapshot & { kind: 'analysis' } {
