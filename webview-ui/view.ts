@@ -200,20 +200,36 @@ function growForLegend(canvas: HTMLCanvasElement, entries: number): void {
  */
 function chartPng(canvas: HTMLCanvasElement, title: string, theme: Theme): string {
   const scale = canvas.width / Math.max(1, canvas.clientWidth);
+  const titled = titledCanvas(canvas.width, canvas.height, scale, title, theme);
+  if (titled === null) return canvas.toDataURL('image/png');
+  titled.ctx.drawImage(canvas, 0, titled.band);
+  return titled.out.toDataURL('image/png');
+}
+
+/**
+ * A canvas of `width` x `height` (device pixels) under a title band, filled with the theme's
+ * background; null when the browser gives no 2-D context.
+ */
+function titledCanvas(
+  width: number,
+  height: number,
+  scale: number,
+  title: string,
+  theme: Theme,
+): { out: HTMLCanvasElement; ctx: CanvasRenderingContext2D; band: number } | null {
   const band = Math.round(PNG_TITLE_BAND * scale);
   const out = document.createElement('canvas');
-  out.width = canvas.width;
-  out.height = canvas.height + band;
+  out.width = width;
+  out.height = height + band;
   const ctx = out.getContext('2d');
-  if (ctx === null) return canvas.toDataURL('image/png');
+  if (ctx === null) return null;
   ctx.fillStyle = theme.background;
   ctx.fillRect(0, 0, out.width, out.height);
   ctx.fillStyle = theme.foreground;
   ctx.font = `600 ${(theme.fontSize + 2) * scale}px ${theme.fontFamily}`;
   ctx.textBaseline = 'middle';
   ctx.fillText(title, 12 * scale, band / 2, out.width - 24 * scale);
-  ctx.drawImage(canvas, 0, band);
-  return out.toDataURL('image/png');
+  return { out, ctx, band };
 }
 
 /** A PNG of the small multiples as laid out in `grid`, under a title band (as chartPng). */
@@ -221,18 +237,10 @@ function panelsPng(grid: HTMLElement, title: string, theme: Theme): string {
   const canvases = [...grid.querySelectorAll('canvas')];
   const scale = canvases.length > 0 ? canvases[0].width / Math.max(1, canvases[0].clientWidth) : 1;
   const box = grid.getBoundingClientRect();
-  const band = Math.round(PNG_TITLE_BAND * scale);
-  const out = document.createElement('canvas');
-  out.width = Math.round(box.width * scale);
-  out.height = Math.round(box.height * scale) + band;
-  const ctx = out.getContext('2d');
-  if (ctx === null) return out.toDataURL('image/png');
-  ctx.fillStyle = theme.background;
-  ctx.fillRect(0, 0, out.width, out.height);
-  ctx.fillStyle = theme.foreground;
-  ctx.font = `600 ${(theme.fontSize + 2) * scale}px ${theme.fontFamily}`;
-  ctx.textBaseline = 'middle';
-  ctx.fillText(title, 12 * scale, band / 2, out.width - 24 * scale);
+  const width = Math.round(box.width * scale);
+  const titled = titledCanvas(width, Math.round(box.height * scale), scale, title, theme);
+  if (titled === null) return document.createElement('canvas').toDataURL('image/png');
+  const { out, ctx, band } = titled;
   // Each panel's name (HTML above its canvas), then the canvas, where the page lays them out.
   ctx.font = `${theme.fontSize * scale}px ${theme.fontFamily}`;
   ctx.textBaseline = 'top';

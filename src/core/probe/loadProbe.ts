@@ -17,16 +17,8 @@ import { readInput } from '../io/readInput';
 function pickNpzArray(file: string, bytes: Uint8Array, wanted: string | undefined): NdArray {
   const arrays = parseNpz(bytes, file);
   const names = arrays.map((a) => a.name);
-  const chosen = probeArrayName(names, wanted);
-  const pick = arrays.find((a) => a.name === chosen);
-  if (pick === undefined) {
-    const what =
-      wanted !== undefined
-        ? `an array named '${wanted}'`
-        : 'one array, or one named x, input or inputs';
-    throw new UserError(`${file}: expected ${what}, found arrays ${names.join(', ')}`);
-  }
-  return pick.array;
+  const chosen = probeArrayName(file, names, wanted);
+  return arrays[names.indexOf(chosen)].array;
 }
 
 function fromArray(file: string, a: NdArray): RawProbe {

@@ -40,12 +40,21 @@ export interface ProbePeek {
 
 /**
  * The array loadProbe takes from an .npz with these members: the one named `wanted`, the only
- * one, or one called x, X, input or inputs; undefined when none qualifies.
+ * one, or one called x, X, input or inputs; none qualifying is a one-line UserError.
  */
-export function probeArrayName(names: readonly string[], wanted?: string): string | undefined {
-  if (wanted !== undefined) return names.find((n) => n === wanted);
-  if (names.length === 1) return names[0];
-  return names.find((n) => ['x', 'X', 'input', 'inputs'].includes(n));
+export function probeArrayName(file: string, names: readonly string[], wanted?: string): string {
+  const chosen =
+    wanted !== undefined
+      ? names.find((n) => n === wanted)
+      : names.length === 1
+        ? names[0]
+        : names.find((n) => ['x', 'X', 'input', 'inputs'].includes(n));
+  if (chosen !== undefined) return chosen;
+  const what =
+    wanted !== undefined
+      ? `an array named '${wanted}'`
+      : 'one array, or one named x, input or inputs';
+  throw new UserError(`${file}: expected ${what}, found arrays ${names.join(', ')}`);
 }
 
 /**
@@ -182,14 +191,7 @@ async function peekNpz(file: string, size: number, array: string | undefined): P
   const archive = 'a readable .npz zip archive';
   const entries = zipEntries(bytes, file, archive).filter((e) => e.name.endsWith('.npy'));
   const names = entries.map((e) => e.name.slice(0, -4));
-  const chosen = probeArrayName(names, array);
-  if (chosen === undefined) {
-    const what =
-      array !== undefined
-        ? `an array named '${array}'`
-        : 'one array, or one named x, input or inputs';
-    throw new UserError(`${file}: expected ${what}, found arrays ${names.join(', ')}`);
-  }
+  const chosen = probeArrayName(file, names, array);
   const entry = entries[names.indexOf(chosen)];
   const raw = bytes.subarray(entry.dataStart, entry.dataStart + entry.compressedSize);
   const want = Math.min(entry.size, NPY_HEADER_BYTES + PEEK_DATA_BYTES);
