@@ -1,6 +1,7 @@
 import type { DataType, Tensor } from '@tensorflow/tfjs';
 import type { ActivationMatrix, LayerSlice } from '../../activations';
 import { UserError, throwIfAborted } from '../../errors';
+import { showShape } from '../../probe/fit';
 import type { ProbeSet } from '../../probe/types';
 import type { Tf } from '../tfjs/tfjsRuntime';
 import type { Reduction } from './reduction';
@@ -95,6 +96,28 @@ export interface BatchRunOptions extends CaptureOptions {
    * every forward pass gets exactly that many examples, the last one padded with zeros.
    */
   fixedBatch?: number;
+}
+
+/** Values one forward pass may feed: far above real inputs (a 4K RGB image is 25 M). */
+export const MAX_FEED_VALUES = 2 ** 28;
+
+/**
+ * Refuses, in one line, an input whose declared shape cannot be fed: a dimension that is not a
+ * whole number, or one batch (`batch` examples; unknown sizes count as 1) over
+ * MAX_FEED_VALUES, as a corrupt or crafted model.json or .onnx declares.
+ */
+export function checkFeedSize(
+  file: string,
+  input: string,
+  batch: number,
+  example: readonly (number | null)[],
+): void {
+  const dims = [batch, ...example.map((d) => d ?? 1)];
+  const total = dims.reduce((a, b) => a * b, 1);
+  if (dims.every((d) => Number.isSafeInteger(d) && d >= 0) && total <= MAX_FEED_VALUES) return;
+  throw new UserError(
+    `${file}: input '${input}' declares shape ${showShape([batch, ...example])}: expected at most ${MAX_FEED_VALUES} values per batch`,
+  );
 }
 
 /**

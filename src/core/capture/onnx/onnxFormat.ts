@@ -1,5 +1,6 @@
 import { UserError, throwIfAborted } from '../../errors';
 import { fitProbe, showShape } from '../../probe/fit';
+import { checkFeedSize } from '../common/batchCapture';
 import { impliedImageScale, scaleForIntegerImage } from '../../probe/imageScale';
 import type { ImageScale } from '../../probe/types';
 import type { ProbeSet } from '../../probe/types';
@@ -170,6 +171,7 @@ async function openOnnx(file: string, opts: OpenModelOptions): Promise<ModelHand
   });
 
   const shape = inputShape(fed);
+  checkFeedSize(file, fed.name ?? '', fixedBatchOf(fed) ?? 1, shape.slice(1));
   // Output shapes the graph does not declare come from one pass on a zero example; only the
   // dims come back over IPC.
   const example = shape.slice(1);

@@ -4,7 +4,7 @@ import { fitProbe } from '../../probe/fit';
 import { impliedImageScale, scaleForIntegerImage } from '../../probe/imageScale';
 import type { ProbeSet } from '../../probe/types';
 import type { CaptureTarget } from '../common/batchCapture';
-import { batchOptions, captureBatches, fixedBatchOf } from '../common/batchCapture';
+import { batchOptions, captureBatches, checkFeedSize, fixedBatchOf } from '../common/batchCapture';
 import type { TfjsModelJson } from './fsHandler';
 import { loadArtifacts } from './fsHandler';
 import type { GraphNode } from './graphRewrite';
@@ -204,6 +204,7 @@ export async function openGraphModel(
   // A graph saved with a fixed batch (MoveNet's [1, 192, 192, 3]) runs in batches of that size.
   const fixedBatch = fixedBatchOf(inputShape);
   if (inputShape.length > 0) inputShape[0] = null;
+  checkFeedSize(file, model.inputs[fed].name, fixedBatch ?? 1, inputShape.slice(1));
   const elementType = inputElementType(original, model.inputs[fed]);
   const imageScale = impliedImageScale(elementType, inputShape);
   const heads = headNodes(original, model.outputNodes.map(inputNode));
