@@ -9,7 +9,7 @@ import { encodeOnnxModel } from '../../src/core/capture/onnx/onnxProto';
 import { openModel } from '../../src/core/capture/registry';
 import { MAX_FEED_VALUES } from '../../src/core/capture/common/batchCapture';
 import { rejectsWith, tempDir } from '../fixtures/capture/helpers';
-import { mlpModel } from '../fixtures/capture/onnxModels';
+import { mlpModel, valueInfo } from '../fixtures/capture/onnxModels';
 import { imageConvModel } from '../fixtures/capture/tfjsImageModels';
 
 const tmp = tempDir('memlens-feed-');
@@ -35,11 +35,7 @@ void test('a TF.js graph-model whose input declares a batch of 2^53 + 2 is refus
 
 void test('an ONNX input of 2^20 x 2^20 values per example is refused in one line', async () => {
   const model = mlpModel();
-  model.graph.input[0].type.tensorType.shape.dim = [
-    { dimParam: 'batch' },
-    { dimValue: 2 ** 20 },
-    { dimValue: 2 ** 20 },
-  ] as never;
+  model.graph.input[0] = valueInfo('x', ['batch', 2 ** 20, 2 ** 20]);
   const file = path.join(tmp.dir, 'huge.onnx');
   writeFileSync(file, encodeOnnxModel(model));
   await rejectsWith(
