@@ -380,10 +380,6 @@ void describe('TF.js layers-model capture', () => {
     const dir = path.join(tmp.dir, 'two-inputs');
     await model.save(fileSystemHandler(path.join(dir, 'model.json')));
     model.dispose();
-    await assert.rejects(
-      openModel(dir),
-      /has 2 inputs \(pixels, padding_mask\): expected the name of the one the probe feeds/,
-    );
     const handle = await openModel(dir, { backend: 'cpu', input: 'pixels' });
     try {
       const S = 9;
@@ -397,7 +393,7 @@ void describe('TF.js layers-model capture', () => {
       assertColumns(r.acts, 0, pre, 3);
       assertColumns(r.acts, 3, relu(pre), 3);
       assert.equal(warnings.length, 1);
-      assert.match(warnings[0], /the probe feeds input 'pixels'; 'padding_mask' get ones$/);
+      assert.match(warnings[0], /the probe feeds input 'pixels'; 'padding_mask' gets ones$/);
     } finally {
       handle.dispose();
     }

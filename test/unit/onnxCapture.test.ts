@@ -128,24 +128,23 @@ void describe('ONNX capture of a model built here (Gemm -> Relu -> Gemm -> Relu 
     }
   });
 
-  void it('with two inputs, asks which one the probe feeds, then fills the mask with ones', async () => {
+  void it('with two inputs, feeds the one that is not a mask and fills the mask with ones', async () => {
     const two = writeModel('two-inputs.onnx', mlpModel(true));
-    await rejectsWith(
-      openModel(two),
-      /has 2 inputs \(x, attention_mask\): expected the name of the one the probe feeds \(CLI --input, setting memlens\.modelInput\)/,
-    );
     await rejectsWith(
       openModel(two, { input: 'pixels' }),
       /unknown input 'pixels': expected one of x, attention_mask/,
     );
-    const handle = await openModel(two, { input: 'x' });
+    const handle = await openModel(two);
     try {
       const warnings: string[] = [];
       const result = await handle.capture(probeOf(x, [s, 3]), {
         onWarning: (m) => warnings.push(m),
       });
       assertColumns(result.acts, 0, forward(x, s).z1, 4, 1e-5);
-      assert.match(warnings.join('\n'), /'attention_mask' gets ones/);
+      assert.match(
+        warnings.join('\n'),
+        /the probe feeds input 'x' \(the only input with a batch dimension first that is not a mask; --input chooses another\); 'attention_mask' gets ones/,
+      );
     } finally {
       handle.dispose();
     }
@@ -309,8 +308,12 @@ void describe('memlens capture on an ONNX model with two inputs', () => {
     const signal = new AbortController().signal;
     const quiet = (): void => undefined;
     await rejectsWith(
-      runCapture([file, '--probe', probe, '--out', out, '--quiet'], signal, quiet),
-      /expected the name of the one the probe feeds \(CLI --input, setting memlens\.modelInput\)/,
+      runCapture(
+        [file, '--probe', probe, '--out', out, '--input', 'ids', '--quiet'],
+        signal,
+        quiet,
+      ),
+      /unknown input 'ids': expected one of x, attention_mask/,
     );
     assert.ok(!existsSync(out), 'no partial output');
     const code = await runCapture(
@@ -338,8 +341,8 @@ void describe('memlens analyze on an ONNX model with two inputs', () => {
     const probe = path.join(tmp.dir, 'analyze-probe.npy');
     writeFileSync(probe, encodeNpy(x, [s, 3]));
     await rejectsWith(
-      analyze(file, { probe }),
-      /expected the name of the one the probe feeds \(CLI --input, setting memlens\.modelInput\)/,
+      analyze(file, { probe, input: 'ids' }),
+      /unknown input 'ids': expected one of x, attention_mask/,
     );
     const report = await analyze(file, { probe, input: 'x', binning: 'neuron', bins: 4 });
     assert.deepEqual(

@@ -124,8 +124,37 @@ void describe('ONNX If subgraphs and state inputs (the structure of Silero VAD)'
     }
   });
 
-  void it('by default (sr 0) the else branch runs, with the values numpy gives', async () => {
-    const handle = await openModel(file('vadlike.onnx'), { input: 'input' });
+  void it('by default feeds the batch-first input, sr 16000: the then branch, as numpy gives', async () => {
+    const handle = await openModel(file('vadlike.onnx'));
+    const warnings: string[] = [];
+    try {
+      const result = await handle.capture(probe('vadlike.probe.npy'), {
+        onWarning: (m) => warnings.push(m),
+      });
+      assert.deepEqual(
+        result.acts.layers.map((l) => l.name),
+        ['If_2/then/Gemm_t1'],
+      );
+      const ref = npy('vadlike.then_gemm.npy');
+      assert.ok(worstDiff(result.acts, 'If_2/then/Gemm_t1', ref) <= 1e-5 * maxAbs(ref.data));
+      assert.ok(
+        warnings.some(
+          (w) =>
+            /the probe feeds input 'input' \(the only input with a batch dimension first that is not a mask; --input chooses another\)/.test(
+              w,
+            ) &&
+            /'state' gets zeros/.test(w) &&
+            /'sr' gets 16000 \(a sample rate; --input-value sr=N sets another\)/.test(w),
+        ),
+        warnings.join('\n'),
+      );
+    } finally {
+      handle.dispose();
+    }
+  });
+
+  void it('sr 8000 takes the else branch, with the values numpy gives', async () => {
+    const handle = await openModel(file('vadlike.onnx'), { inputValues: { sr: 8000 } });
     try {
       const result = await handle.capture(probe('vadlike.probe.npy'));
       assert.deepEqual(

@@ -358,17 +358,13 @@ void describe('TF.js graph-model with two inputs', () => {
       weights,
     );
 
-  void it('asks which input the probe feeds; fills the mask with ones', async () => {
+  void it('feeds the input that is not a mask by default; fills the mask with ones', async () => {
     const model = file();
-    await assert.rejects(
-      openModel(model),
-      /has 2 inputs \(x, attention_mask\): expected the name of the one the probe feeds \(CLI --input, setting memlens\.modelInput\)/,
-    );
     await assert.rejects(
       openModel(model, { input: 'pixels' }),
       /unknown input 'pixels': expected one of x, attention_mask/,
     );
-    const handle = await openModel(model, { backend: 'cpu', input: 'x' });
+    const handle = await openModel(model, { backend: 'cpu' });
     try {
       assert.deepEqual(handle.inputShape, [null, 4]);
       const S = 11;
@@ -382,8 +378,31 @@ void describe('TF.js graph-model with two inputs', () => {
       assertColumns(r.acts, 0, pre, 3);
       assertColumns(r.acts, 3, relu(pre), 3);
       assert.deepEqual(warnings, [
-        `${model}: the probe feeds input 'x'; 'attention_mask' get ones`,
+        `${model}: the probe feeds input 'x' (the only input with a batch dimension first that is not a mask; --input chooses another); 'attention_mask' gets ones`,
       ]);
+    } finally {
+      handle.dispose();
+    }
+  });
+
+  void it('fills another input with the value given (--input-value), as ONNX does', async () => {
+    const model = file();
+    await assert.rejects(
+      openModel(model, { backend: 'cpu', inputValues: { mask: 1 } }),
+      /a value is given for input 'mask': expected one of the inputs the probe does not feed \(attention_mask\)/,
+    );
+    const handle = await openModel(model, { backend: 'cpu', inputValues: { attention_mask: 0.5 } });
+    try {
+      const S = 7;
+      const x = randn(62, S, 4);
+      const warnings: string[] = [];
+      const r = await handle.capture(probeOf(x, [S, 4]), {
+        layers: ['masked'],
+        onWarning: (w) => warnings.push(w),
+      });
+      const half = relu(affine(x, w1, b1, S, 4, 3)).map((v) => v * 0.5);
+      assertColumns(r.acts, 0, half, 3);
+      assert.match(warnings.join('\n'), /'attention_mask' gets 0\.5$/);
     } finally {
       handle.dispose();
     }

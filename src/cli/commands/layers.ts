@@ -30,8 +30,8 @@ nn.Conv1d/2d/3d but the last.
 Options:
   --backend <b>   tfjs-node, wasm or cpu (default: the first that starts, in that order)
   --input <name>  the input the probe will feed, for a model with several (ONNX, TF.js)
-  --input-value <n=v>  ONNX: the number another input gets in the shape pass (repeatable,
-                  e.g. --input-value sr=16000: the If branches it selects get their shapes)
+  --input-value <n=v>  the number another input gets in the shape pass (repeatable,
+                  e.g. --input-value sr=8000: the If branches it selects get their shapes)
   --probe <file>  probe inputs: a PyTorch model's layers and shapes come from running it
                   on the first examples (required for .pt/.pth/.ckpt)
   --image-scale <s>  an image probe's pixels as 0-1, 0-255 or neg1-1 (default: 0-255 for

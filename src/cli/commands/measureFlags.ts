@@ -59,10 +59,11 @@ export const MEASURE_FLAGS_HELP = `Measure options:
                         then sampled pairs; --mi-neurons and --pairs win over it
   --threads <N>         MI worker threads (default: all cores)
   --backend <b>         TF.js backend: tfjs-node, wasm or cpu (default: first that starts)
-  --input <name>        the model input the probe feeds (ONNX or TF.js models with several inputs)
-  --input-value <n=v>   ONNX: the number another input gets, broadcast to its shape per batch
-                        (repeatable: --input-value sr=16000 --input-value state=0; default 0,
-                        1 for an input named like a mask)
+  --input <name>        the model input the probe feeds (ONNX or TF.js models with several
+                        inputs; default: the only one with a batch dimension first, not a mask)
+  --input-value <n=v>   the number another input gets, broadcast to its shape per batch
+                        (repeatable: --input-value sr=8000 --input-value state=0; default 0,
+                        1 for an input named like a mask, 16000 for sr/sample_rate)
   --batch-size <N>      examples per forward pass
   --image-scale <s>     image probe pixels as 0-1, 0-255 or neg1-1 (default: 0-255 for a
                         model whose image input is int32/uint8, else 0-1)

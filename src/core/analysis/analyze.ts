@@ -68,7 +68,7 @@ export interface AnalyzeOptions extends JobOptions {
   backend?: BackendName;
   /** The model input the probe feeds, for a model with several inputs (ONNX). */
   input?: string;
-  /** ONNX: values for the inputs the probe does not feed (NAME -> a scalar, per batch). */
+  /** Values for the inputs the probe does not feed (NAME -> a scalar, per batch). */
   inputValues?: Record<string, number>;
   /** Examples per forward pass during capture. */
   batchSize?: number;

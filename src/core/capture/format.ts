@@ -1,4 +1,4 @@
-import type { ActivationMatrix } from '../activations';
+import type { ActivationMatrix, RowSink } from '../activations';
 import type { JobOptions } from '../progress';
 import type { ImageScale, ProbeSet } from '../probe/types';
 
@@ -52,6 +52,12 @@ export interface CaptureOptions extends JobOptions {
    * scalar broadcast to the input's shape, per batch. Default: the one given at open.
    */
   inputValues?: Record<string, number>;
+  /**
+   * Takes each batch's rows as they are captured (`memlens capture` streams them to disk):
+   * the result's `acts.data` is then empty, its shape and layers set. The TF.js, Keras and
+   * SavedModel formats feed it; the others ignore it and return the whole matrix.
+   */
+  sink?: RowSink;
 }
 
 /** What one captured layer contributed, for sidecars and reports. */
@@ -110,7 +116,7 @@ export interface OpenModelOptions {
   onWarning?: (message: string) => void;
   /** For a model with several inputs (ONNX): the input the probe feeds. */
   input?: string;
-  /** ONNX: values for the inputs the probe does not feed (see CaptureOptions.inputValues). */
+  /** Values for the inputs the probe does not feed (see CaptureOptions.inputValues). */
   inputValues?: Record<string, number>;
   /**
    * The probe, for a format whose layers are found by running the model (PyTorch: its

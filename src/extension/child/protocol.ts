@@ -39,7 +39,7 @@ export interface JobParams {
   backend: SettingValue<'backend'>;
   /** The model input the probe feeds (ONNX models with several inputs); null: the only one. */
   input: string | null;
-  /** ONNX: the numbers the other inputs get (`memlens.inputValues`); absent or {}: the defaults. */
+  /** The numbers the other inputs get (`memlens.inputValues`); absent or {}: the defaults. */
   inputValues?: Record<string, number>;
   /** How an image-folder probe's pixels are scaled (`memlens.imageScale`); null: auto. */
   imageScale: Exclude<SettingValue<'imageScale'>, 'auto'> | null;

@@ -6,11 +6,31 @@ import type { DataType, Tensor } from '@tensorflow/tfjs';
 import { UserError } from '../../errors';
 import type { Tf } from '../tfjs/tfjsRuntime';
 
+/** A model input as the choice of the fed one sees it: its name and dims (null unknown). */
+export interface InputSignature {
+  name: string;
+  dims: readonly (number | null)[];
+}
+
+/** The fed input and, when several were possible and none was named, why it was chosen. */
+export interface InputChoice {
+  index: number;
+  reason?: string;
+}
+
 /**
- * The index of the input the probe feeds: the one `requested` names, else the only one. A
- * name that is not an input, or several inputs and no name, is a UserError listing them.
+ * The input the probe feeds: the one `requested` names, else the only one, else the only
+ * input shaped for examples (a batch first: its first dimension unknown) that is not a mask.
+ * That default serves stateful models (Silero VAD: `input: [?, ?]` beside `state: [2, ?, 128]`
+ * and a scalar `sr`). A name that is not an input, or no way to choose, is a UserError
+ * listing the inputs.
  */
-export function pickInput(file: string, names: string[], requested: string | undefined): number {
+export function pickInput(
+  file: string,
+  inputs: readonly InputSignature[],
+  requested: string | undefined,
+): InputChoice {
+  const names = inputs.map((i) => i.name);
   if (requested !== undefined) {
     const at = names.indexOf(requested);
     if (at < 0) {
@@ -18,24 +38,88 @@ export function pickInput(file: string, names: string[], requested: string | und
         `${file}: unknown input '${requested}': expected one of ${names.join(', ')}`,
       );
     }
-    return at;
+    return { index: at };
   }
-  if (names.length === 1) return 0;
+  if (inputs.length === 1) return { index: 0 };
+  if (inputs.length === 0)
+    throw new UserError(`${file}: expected a model input that is not a weight, found none`);
+  const batchFirst = inputs.flatMap((input, i) => {
+    const first = input.dims[0];
+    const unknown = input.dims.length > 0 && (first === null || first < 0);
+    return unknown && fillValue(input.name) !== 1 ? [i] : [];
+  });
+  if (batchFirst.length === 1)
+    return {
+      index: batchFirst[0],
+      reason: 'the only input with a batch dimension first that is not a mask',
+    };
   throw new UserError(
-    names.length === 0
-      ? `${file}: expected a model input that is not a weight, found none`
-      : `${file}: the model has ${names.length} inputs (${names.join(', ')}): expected the name of the one the probe feeds (CLI --input, setting memlens.modelInput)`,
+    `${file}: the model has ${names.length} inputs (${names.join(', ')}): expected the name of the one the probe feeds (CLI --input, setting memlens.modelInput)`,
   );
 }
 
-/** The value an input the probe does not feed is filled with: 1 for a mask, else 0. */
+/** A sample-rate input (Silero VAD's scalar `sr`), by its name. */
+const SAMPLE_RATE = /^(sr|sample_?rate|sampling_?rate)$/i;
+/** The rate a sample-rate input gets unless told: 16 kHz, the rate of speech models. */
+const DEFAULT_SAMPLE_RATE = 16000;
+
+/**
+ * The value an input the probe does not feed is filled with: 1 for a mask, 16000 for a
+ * sample rate, else 0.
+ */
 export function fillValue(inputName: string): number {
+  if (SAMPLE_RATE.test(inputName)) return DEFAULT_SAMPLE_RATE;
   return /mask/i.test(inputName) ? 1 : 0;
 }
 
-/** The one-line notice of what the other inputs get. */
-export function otherInputsNotice(file: string, fed: string, others: string[]): string {
-  return `${file}: the probe feeds input '${fed}'; ${others.map((n) => `'${n}'`).join(', ')} get ${others.map((n) => (fillValue(n) === 1 ? 'ones' : 'zeros')).join(', ')}`;
+/**
+ * Checks `values` (NAME -> number, from --input-value or memlens.inputValues) against the
+ * model's inputs: each names an input other than the fed one.
+ */
+export function checkInputValues(
+  file: string,
+  fed: string,
+  others: readonly string[],
+  values: Readonly<Record<string, number>>,
+): void {
+  for (const [name, value] of Object.entries(values)) {
+    if (name === fed)
+      throw new UserError(
+        `${file}: input '${name}' is the one the probe feeds: expected a value for another input (${others.join(', ') || 'none'})`,
+      );
+    if (!others.includes(name))
+      throw new UserError(
+        `${file}: a value is given for input '${name}': expected one of the inputs the probe does not feed (${others.join(', ') || 'none'})`,
+      );
+    if (!Number.isFinite(value))
+      throw new UserError(`${file}: input '${name}' is given ${value}: expected a finite number`);
+  }
+}
+
+/** The value another input is filled with: the one given, else its fill value. */
+export function otherValue(name: string, values: Readonly<Record<string, number>>): number {
+  return Object.prototype.hasOwnProperty.call(values, name) ? values[name] : fillValue(name);
+}
+
+/**
+ * The one-line notice of which input the probe feeds (and why, when it was chosen) and what
+ * the others get: the value given (`values`, from --input-value), else the fill value.
+ */
+export function otherInputsNotice(
+  file: string,
+  fed: string,
+  others: string[],
+  reason?: string,
+  values: Readonly<Record<string, number>> = {},
+): string {
+  const what = (n: string): string => {
+    const v = otherValue(n, values);
+    if (Object.prototype.hasOwnProperty.call(values, n)) return `${v}`;
+    if (SAMPLE_RATE.test(n)) return `${v} (a sample rate; --input-value ${n}=N sets another)`;
+    return v === 1 ? 'ones' : 'zeros';
+  };
+  const why = reason === undefined ? '' : ` (${reason}; --input chooses another)`;
+  return `${file}: the probe feeds input '${fed}'${why}; ${others.map((n) => `'${n}' gets ${what(n)}`).join(', ')}`;
 }
 
 /**
@@ -59,9 +143,15 @@ export interface TfjsInput {
 
 /**
  * The tensors a TF.js model takes for a probe batch `x`: `x` at input `fed`, the others filled
- * (ones for a mask, zeros otherwise). The caller disposes the filled ones.
+ * (the value given in `values`, else their fill value). The caller disposes the filled ones.
  */
-export function tfjsInputTensors(tf: Tf, inputs: TfjsInput[], fed: number, x: Tensor): Tensor[] {
+export function tfjsInputTensors(
+  tf: Tf,
+  inputs: TfjsInput[],
+  fed: number,
+  x: Tensor,
+  values: Readonly<Record<string, number>> = {},
+): Tensor[] {
   return inputs.map((input, i) =>
     i === fed
       ? x
@@ -70,7 +160,7 @@ export function tfjsInputTensors(tf: Tf, inputs: TfjsInput[], fed: number, x: Te
             input.shape.map((d) => (d !== null && d < 0 ? null : d)),
             x.shape,
           ),
-          fillValue(input.name),
+          otherValue(input.name, values),
           input.dtype as 'float32',
         ),
   );

@@ -4,7 +4,7 @@
  * name is the fed input's batch dimension (`state: [2, batch, 128]`), not blindly axis 0.
  */
 import { UserError } from '../../errors';
-import { fillValue } from '../common/modelInputs';
+import { otherValue } from '../common/modelInputs';
 import type { OnnxDimension, OnnxValueInfo } from './onnxProto';
 import { dimSize } from './onnxProto';
 import type { WireTensor } from './onnxProtocol';
@@ -73,36 +73,6 @@ function float16Bits(v: number): number {
   const rest = mant & 0x1fff;
   if (rest > 0x1000 || (rest === 0x1000 && h & 1)) h++;
   return h;
-}
-
-/**
- * Checks `values` (NAME -> number, from --input-value or memlens.inputValues) against the
- * model's inputs: each names an input other than the fed one.
- */
-export function checkInputValues(
-  file: string,
-  fed: OnnxValueInfo,
-  others: OnnxValueInfo[],
-  values: Readonly<Record<string, number>>,
-): void {
-  const names = others.map((v) => v.name ?? '');
-  for (const [name, value] of Object.entries(values)) {
-    if (name === fed.name)
-      throw new UserError(
-        `${file}: input '${name}' is the one the probe feeds: expected a value for another input (${names.join(', ') || 'none'})`,
-      );
-    if (!names.includes(name))
-      throw new UserError(
-        `${file}: a value is given for input '${name}': expected one of the inputs the probe does not feed (${names.join(', ') || 'none'})`,
-      );
-    if (!Number.isFinite(value))
-      throw new UserError(`${file}: input '${name}' is given ${value}: expected a finite number`);
-  }
-}
-
-/** The value another input is filled with: the one given, else 1 for a mask, else 0. */
-export function otherValue(name: string, values: Readonly<Record<string, number>>): number {
-  return Object.prototype.hasOwnProperty.call(values, name) ? values[name] : fillValue(name);
 }
 
 /**

@@ -17,11 +17,11 @@ import {
   graphTensors,
   int64,
 } from './onnxProto';
-import { fillValue, pickInput } from '../common/modelInputs';
+import { checkInputValues, otherInputsNotice, pickInput } from '../common/modelInputs';
 import { OnnxOutOfMemory, OnnxSession } from './onnxSession';
 import type { ExposedTensor, ScopedTensor } from './onnxExpose';
 import { exposeTensors, scopedKey } from './onnxExpose';
-import { checkInputValues, feedsFor, fedTypeOf } from './onnxFeeds';
+import { feedsFor, fedTypeOf } from './onnxFeeds';
 import { batchSizeFor, outOfMemory } from './onnxBatch';
 import { containedFile, fileStem } from '../common/modelFiles';
 import { readInput } from '../../io/readInput';
@@ -102,20 +102,6 @@ function fixedBatchOf(fed: OnnxValueInfo): number | undefined {
   return dimSize(fed.type?.tensorType?.shape?.dim[0]) || undefined;
 }
 
-/** The one-line notice of what the inputs the probe does not feed get. */
-function otherInputsNotice(
-  file: string,
-  fed: string,
-  others: string[],
-  values: Readonly<Record<string, number>>,
-): string {
-  const what = (n: string): string => {
-    if (Object.prototype.hasOwnProperty.call(values, n)) return `${values[n]}`;
-    return fillValue(n) === 1 ? 'ones' : 'zeros';
-  };
-  return `${file}: the probe feeds input '${fed}'; ${others.map((n) => `'${n}' gets ${what(n)}`).join(', ')}`;
-}
-
 /** Opens an ONNX model: parses and edits the graph here, runs it in a child process. */
 async function openOnnx(file: string, opts: OpenModelOptions): Promise<ModelHandle> {
   const bytes = await readInput(file, 'the ONNX model');
@@ -130,11 +116,19 @@ async function openOnnx(file: string, opts: OpenModelOptions): Promise<ModelHand
   const layers = onnxLayers(graph);
   const weightNames = new Set(graph.initializer.map((t) => t.name ?? ''));
   const inputs = graph.input.filter((v) => !weightNames.has(v.name ?? ''));
-  const inputNames = inputs.map((v) => v.name ?? '');
-  const fed: OnnxValueInfo = inputs[pickInput(file, inputNames, opts.input)];
+  const choice = pickInput(
+    file,
+    inputs.map((v) => ({
+      name: v.name ?? '',
+      dims: (v.type?.tensorType?.shape?.dim ?? []).map(dimSize),
+    })),
+    opts.input,
+  );
+  const fed: OnnxValueInfo = inputs[choice.index];
   const others = inputs.filter((v) => v !== fed);
+  const otherNames = others.map((v) => v.name ?? '');
   const openValues = opts.inputValues ?? {};
-  checkInputValues(file, fed, others, openValues);
+  checkInputValues(file, fed.name ?? '', otherNames, openValues);
   const opset = int64(model.opsetImport.find((o) => !o.domain || o.domain === 'ai.onnx')?.version);
 
   let session: OnnxSession | undefined;
@@ -220,7 +214,7 @@ async function openOnnx(file: string, opts: OpenModelOptions): Promise<ModelHand
   async function capture(probe: ProbeSet, copts: CaptureOptions = {}): Promise<CaptureResult> {
     const elementType = fedTypeOf(file, fed);
     const values = copts.inputValues ?? openValues;
-    checkInputValues(file, fed, others, values);
+    checkInputValues(file, fed.name ?? '', otherNames, values);
     // An integer image input takes pixels as 0-255, as the TF.js reader does (imageScale.ts).
     const scaled = scaleForIntegerImage(file, fitProbe(probe, shape), elementType, shape);
     if (scaled.notice !== undefined) copts.onWarning?.(scaled.notice);
@@ -248,14 +242,7 @@ async function openOnnx(file: string, opts: OpenModelOptions): Promise<ModelHand
     const exampleShape = fitted.shape.slice(1);
     const exampleSize = exampleShape.reduce((a, b) => a * b, 1);
     if (others.length > 0) {
-      copts.onWarning?.(
-        otherInputsNotice(
-          file,
-          fed.name ?? '',
-          others.map((v) => v.name ?? ''),
-          values,
-        ),
-      );
+      copts.onWarning?.(otherInputsNotice(file, fed.name ?? '', otherNames, choice.reason, values));
     }
     /** Per chosen layer: its columns, or null when it gave no values (a branch not taken). */
     let columns: ({

@@ -16,7 +16,13 @@ import {
   splitFusedActivations,
 } from './graphRewrite';
 import { selectLayers } from '../common/layerSelection';
-import { otherInputsNotice, pickInput, tfjsInputTensors } from '../common/modelInputs';
+import type { InputChoice } from '../common/modelInputs';
+import {
+  checkInputValues,
+  otherInputsNotice,
+  pickInput,
+  tfjsInputTensors,
+} from '../common/modelInputs';
 import type { Tf } from './tfjsRuntime';
 import { blameNonFinite } from './nonFiniteBlame';
 import { inferLayouts } from './graphLayout';
@@ -55,8 +61,8 @@ function toShape(dims: readonly number[] | undefined): (number | null)[] {
 
 /**
  * Runs the graph up to `names` (sync when the graph allows it, else with executeAsync), the
- * probe batch `x` fed to input `fed` and the model's other inputs filled (ones for a mask,
- * zeros otherwise).
+ * probe batch `x` fed to input `fed` and the model's other inputs filled (`values`, else their
+ * fill value).
  */
 async function run(
   tf: Tf,
@@ -65,6 +71,7 @@ async function run(
   x: Tensor,
   names: string[],
   asyncMode: { on: boolean },
+  values: Readonly<Record<string, number>>,
 ): Promise<Tensor[]> {
   const asArray = (t: Tensor | Tensor[]): Tensor[] => (Array.isArray(t) ? t : [t]);
   const fills = tfjsInputTensors(
@@ -72,6 +79,7 @@ async function run(
     model.inputs.map((t) => ({ name: t.name, shape: t.shape ?? [], dtype: t.dtype })),
     fed,
     x,
+    values,
   );
 
   const feeds: Tensor | NamedTensorMap =
@@ -189,17 +197,22 @@ export async function openGraphModel(
   } catch (err) {
     throw graphError(file, err);
   }
-  let fed: number;
+  const otherNames = (fed: number): string[] =>
+    model.inputs.filter((_, i) => i !== fed).map((i) => i.name);
+  let choice: InputChoice;
+  const openValues = opts.inputValues ?? {};
   try {
-    fed = pickInput(
+    choice = pickInput(
       file,
-      model.inputs.map((i) => i.name),
+      model.inputs.map((i) => ({ name: i.name, dims: i.shape ?? [] })),
       opts.input,
     );
+    checkInputValues(file, model.inputs[choice.index].name, otherNames(choice.index), openValues);
   } catch (err) {
     model.dispose();
     throw err;
   }
+  const fed = choice.index;
   const inputShape = toShape(model.inputs[fed].shape);
   // A graph saved with a fixed batch (MoveNet's [1, 192, 192, 3]) runs in batches of that size.
   const fixedBatch = fixedBatchOf(inputShape);
@@ -223,6 +236,7 @@ export async function openGraphModel(
         listed.map((n) => n.name),
         asyncMode,
         fixedBatch ?? 1,
+        openValues,
       ),
     opts.onWarning,
   );
@@ -269,9 +283,13 @@ export async function openGraphModel(
     const scaled = scaleForIntegerImage(file, fitProbe(probe, inputShape), elementType, inputShape);
     if (scaled.notice !== undefined) copts.onWarning?.(scaled.notice);
     const fitted = scaled.probe;
-    const others = model.inputs.filter((_, i) => i !== fed).map((i) => i.name);
+    const values = copts.inputValues ?? openValues;
+    const others = otherNames(fed);
+    checkInputValues(file, model.inputs[fed].name, others, values);
     if (others.length > 0)
-      copts.onWarning?.(otherInputsNotice(file, model.inputs[fed].name, others));
+      copts.onWarning?.(
+        otherInputsNotice(file, model.inputs[fed].name, others, choice.reason, values),
+      );
     const names = selectLayers(file, layers, copts.layers).map((l) => l.name);
     const point = copts.point ?? 'preactivation';
     const fetch: string[] = [];
@@ -304,7 +322,7 @@ export async function openGraphModel(
             tf,
             fitted,
             targets,
-            (x) => run(tf, model, fed, x, fetch, asyncMode),
+            (x) => run(tf, model, fed, x, fetch, asyncMode, values),
             batchOptions(
               copts,
               fitted,
@@ -356,13 +374,14 @@ async function probeShapes(
   names: string[],
   asyncMode: { on: boolean },
   batch: number,
+  values: Readonly<Record<string, number>>,
 ): Promise<Map<string, (number | null)[]>> {
   const shapes = new Map<string, (number | null)[]>();
   const example = inputShape.slice(1);
   if (names.length === 0 || example.some((d) => d === null)) return shapes;
   const x = tf.zeros([batch, ...(example as number[])], model.inputs[fed].dtype);
   try {
-    const outs = await run(tf, model, fed, x, names, asyncMode);
+    const outs = await run(tf, model, fed, x, names, asyncMode, values);
     outs.forEach((t, i) => shapes.set(names[i], [null, ...t.shape.slice(1)]));
     tf.dispose(outs);
   } catch (err) {

@@ -7,7 +7,13 @@ import { batchOptions, captureBatches } from '../common/batchCapture';
 import type { TfjsModelJson } from './fsHandler';
 import { loadArtifacts } from './fsHandler';
 import { selectLayers } from '../common/layerSelection';
-import { otherInputsNotice, pickInput, tfjsInputTensors } from '../common/modelInputs';
+import type { InputChoice } from '../common/modelInputs';
+import {
+  checkInputValues,
+  otherInputsNotice,
+  pickInput,
+  tfjsInputTensors,
+} from '../common/modelInputs';
 import { ACTIVATION_SUFFIX, splitFusedLayers } from './layersRewrite';
 import { flattenNestedModels } from './nestedModels';
 import { checkLayersTopology } from './topologyCheck';
@@ -141,13 +147,21 @@ export async function openLayersArtifacts(
   }));
   // The input layers' names (a Sequential's `inputNames` stays empty).
   const inputNames = model.inputs.map((t) => t.sourceLayer.name);
-  let fed: number;
+  const otherNames = (fed: number): string[] => inputNames.filter((_, i) => i !== fed);
+  const openValues = opts.inputValues ?? {};
+  let choice: InputChoice;
   try {
-    fed = pickInput(file, inputNames, opts.input);
+    choice = pickInput(
+      file,
+      model.inputs.map((t, i) => ({ name: inputNames[i], dims: t.shape })),
+      opts.input,
+    );
+    checkInputValues(file, inputNames[choice.index], otherNames(choice.index), openValues);
   } catch (err) {
     model.dispose();
     throw err;
   }
+  const fed = choice.index;
   const inputShape = model.inputs[fed].shape;
   /** The model's inputs for a probe batch: the batch where it is fed, the others filled. */
   const inputs = model.inputs.map((t, i) => ({
@@ -158,8 +172,11 @@ export async function openLayersArtifacts(
 
   async function capture(probe: ProbeSet, copts: CaptureOptions = {}): Promise<CaptureResult> {
     const fitted = fitProbe(probe, inputShape);
-    const others = inputNames.filter((_, i) => i !== fed);
-    if (others.length > 0) copts.onWarning?.(otherInputsNotice(file, inputNames[fed], others));
+    const values = copts.inputValues ?? openValues;
+    const others = otherNames(fed);
+    checkInputValues(file, inputNames[fed], others, values);
+    if (others.length > 0)
+      copts.onWarning?.(otherInputsNotice(file, inputNames[fed], others, choice.reason, values));
     const names = selectLayers(file, layers, copts.layers).map((l) => l.name);
     const point = copts.point ?? 'preactivation';
     // Every target reads one symbolic tensor of the model: a split layer's own output is its
@@ -194,7 +211,7 @@ export async function openLayersArtifacts(
           fitted,
           targets,
           (x) => {
-            const feeds = tfjsInputTensors(tf, inputs, fed, x);
+            const feeds = tfjsInputTensors(tf, inputs, fed, x, values);
             try {
               const out = sub.predict(feeds.length === 1 ? x : feeds, { batchSize: x.shape[0] });
               return Array.isArray(out) ? out : [out];
