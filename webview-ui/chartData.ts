@@ -1241,6 +1241,27 @@ export function analysisTable(
       ...(withRange ? [formatRange(s.range)] : []),
     ],
   });
+  const read = s.entropyInformative;
+  if (read !== undefined) {
+    const kept = report.layers.filter((l) => !read.left.includes(l.name));
+    rows.push({
+      titles: [
+        `H without ${read.left.length <= 5 ? read.left.join(', ') : `${read.left.length} layers`} (H uninformative there: each neuron spreads over less than one global bin)`,
+      ],
+      cells: [
+        `layers where H is read (${kept.length} of ${report.layers.length})`,
+        String(kept.reduce((a, l) => a + l.neurons, 0)),
+        formatNumber(read.entropy.median),
+        formatInterval(read.entropy.notchLow, read.entropy.notchHigh),
+        '',
+        '',
+        '',
+        '',
+        '',
+        ...(withRange ? [''] : []),
+      ],
+    });
+  }
   const signature = baselineSignature(report);
   return {
     columns,

@@ -423,6 +423,30 @@ void test('the per-layer table of one model, with a whole-model row and the bin 
   assert.equal(binsText(old.report), '100 bins (global)');
 });
 
+void test('the per-layer table adds the H read without the uninformative layers', () => {
+  const snapshot = analysis();
+  const h = snapshot.report.layers[1].entropy;
+  snapshot.report.summary.entropyInformative = { left: ['dense_1'], entropy: h };
+  const t = analysisTable(snapshot);
+  assert.equal(t.rows.length, 4);
+  // dense_2 alone: its 4 neurons and its box (median 1.25, notch 0.66 – 1.84).
+  assert.deepEqual(t.rows[3].cells, [
+    'layers where H is read (1 of 2)',
+    '4',
+    '1.25',
+    '0.66 – 1.84',
+    '',
+    '',
+    '',
+    '',
+    '',
+    '',
+  ]);
+  assert.deepEqual(t.rows[3].titles, [
+    'H without dense_1 (H uninformative there: each neuron spreads over less than one global bin)',
+  ]);
+});
+
 void test('the compare table gives each signature and its evidence', () => {
   const t = compareTable(tinyCompare());
   assert.deepEqual(t.columns.slice(-3), ['Median I (nats)', 'Value range', 'Rank']);

@@ -142,6 +142,40 @@ void test('loneModelFlags: entropy-low reads only the layers whose H is informat
   await disposeMiPool();
 });
 
+void test('the summary holds H over the layers where it is informative, recomputed by hand', async () => {
+  const acts = flatAndNormal();
+  const m = await measure(acts, { threads: 1 });
+  const read = m.summary.entropyInformative;
+  assert.ok(read !== undefined);
+  assert.deepEqual(read.left, ['gap_flat']);
+  assert.equal(read.entropy.n, 4);
+  assert.equal(m.summary.entropy.n, 16);
+  // The dense neurons' H under 100 bins over the global range, counted here: bin
+  // floor((x - min) / width), the maximum in the last bin.
+  let min = Infinity;
+  let max = -Infinity;
+  for (const x of acts.data) [min, max] = [Math.min(min, x), Math.max(max, x)];
+  const width = (max - min) / 100;
+  const hs = [12, 13, 14, 15].map((n) => {
+    const counts = new Array<number>(100).fill(0);
+    for (let s = 0; s < S; s++)
+      counts[Math.min(99, Math.floor((acts.data[n * S + s] - min) / width))]++;
+    return -counts.filter((c) => c > 0).reduce((h, c) => h + (c / S) * Math.log(c / S), 0);
+  });
+  hs.sort((x, y) => x - y);
+  assert.ok(Math.abs(read.entropy.median - (hs[1] + hs[2]) / 2) < 1e-9, `${read.entropy.median}`);
+  // The whole model's median sits among the flat layer's neurons, far below.
+  assert.ok(m.summary.entropy.median < 1 && read.entropy.median > 3.5);
+  // No layer uninformative, or every one: nothing to add.
+  const dense = fromRowMajor(offsetNeurons(4, 28, 2), S, 4, [{ name: 'dense', start: 0, end: 4 }]);
+  assert.equal((await measure(dense, { threads: 1 })).summary.entropyInformative, undefined);
+  const flat = fromRowMajor(offsetNeurons(12, 0.005, 1), S, 12, [
+    { name: 'gap_flat', start: 0, end: 12 },
+  ]);
+  assert.equal((await measure(flat, { threads: 1 })).summary.entropyInformative, undefined);
+  await disposeMiPool();
+});
+
 void test('the heavy-ties warning advises by the capture point', async () => {
   // Post-ReLU neurons: about half of each neuron's values are 0.
   const rng = new Rng(9);
@@ -201,4 +235,22 @@ void test('a signature reads H without the layers where it is uninformative', as
   } finally {
     cleanup();
   }
+});
+
+void test('the h-uninformative flag names up to 5 layers in its line, then counts the rest', async () => {
+  const m = await measure(flatAndNormal(), { threads: 1 });
+  const flat = Array.from({ length: 7 }, (_, i) => ({
+    layer: `conv_${i}`,
+    medianSpread: 0.001,
+    binWidth: 0.28,
+  }));
+  const layers = [...flat.map((f) => ({ ...m.layers[0], name: f.layer })), m.layers[1]];
+  const flag = loneModelFlags(m.summary, 100, flat, layers).find(
+    (f) => f.code === 'h-uninformative',
+  );
+  assert.match(
+    flag?.message ?? '',
+    /^H uninformative in 7 layers \(conv_0, conv_1, conv_2, conv_3, conv_4 and 2 more, named in the warnings\): /,
+  );
+  await disposeMiPool();
 });

@@ -81,6 +81,21 @@ export function analysisTable(r: AnalysisReport): string {
     '',
     '',
   ]);
+  const read = r.summary.entropyInformative;
+  if (read !== undefined) {
+    const kept = r.layers.filter((l) => !read.left.includes(l.name));
+    rows.push([
+      `layers where H is read (${kept.length} of ${r.layers.length})`,
+      String(kept.reduce((n, l) => n + l.neurons, 0)),
+      num(read.entropy.median),
+      `[${num(read.entropy.notchLow)}, ${num(read.entropy.notchHigh)}]`,
+      '',
+      '',
+      '',
+      '',
+      '',
+    ]);
+  }
   const p = r.params;
   const lines = [
     `${r.model.path} (${r.model.format}${r.backend === null ? '' : `, backend ${r.backend}`})`,

@@ -65,7 +65,7 @@ export function loneModelFlags(
     const named =
       flat.size === layers.length && layers.length > 0
         ? `every layer (${flat.size})`
-        : `${flat.size} layer${flat.size === 1 ? '' : 's'} (${[...flat].join(', ')})`;
+        : `${flat.size} layer${flat.size === 1 ? '' : 's'} (${listed([...flat])})`;
     flags.push({
       code: 'h-uninformative',
       message: `H uninformative in ${named}: per-neuron spread is below one global bin (median per-neuron spread ${medianOf(spreads).toPrecision(2)} against a global bin width of ${hUninformative[0].binWidth.toPrecision(2)}); their H is not read, and entropy-low is not raised for them. Per-layer or per-neuron binning measures their H.`,
@@ -89,4 +89,10 @@ export function loneModelFlags(
     });
   }
   return flags;
+}
+
+/** Names for a flag's one line: up to 5, then how many more (the warnings name each). */
+function listed(names: string[]): string {
+  const shown = names.slice(0, 5).join(', ');
+  return names.length <= 5 ? shown : `${shown} and ${names.length - 5} more, named in the warnings`;
 }

@@ -6,6 +6,7 @@ import { computeMiMatrix } from '../mi/miMatrix';
 import type { JobOptions } from '../progress';
 import type {
   BoxSummary,
+  InformativeEntropy,
   LayerReport,
   ValueRange,
   MiDensity,
@@ -188,6 +189,8 @@ export interface MeasureResult {
     range: ValueRange;
     /** Under global binning: the entropies binned per layer, summarised. */
     entropyLayerBinned?: BoxSummary;
+    /** H without the layers where it is uninformative, when some but not all are. */
+    entropyInformative?: InformativeEntropy;
   };
   warnings: ReportWarning[];
   /**
@@ -324,6 +327,16 @@ export async function measure(
   }
   const hUninformative =
     params.binning === 'global' ? hUninformativeLayers(acts, params.bins, summary.range) : [];
+  if (hUninformative.length > 0 && hUninformative.length < layers.length) {
+    const left = new Set(hUninformative.map((u) => u.layer));
+    summary.entropyInformative = {
+      left: [...left],
+      entropy: entropyBoxSummary(
+        layers.filter((l) => !left.has(l.name)).flatMap((l) => l.entropies),
+        params.bins,
+      ),
+    };
+  }
   onProgress?.({ stage: 'summary', done: total, total });
   const summaryMs = performance.now() - t;
 

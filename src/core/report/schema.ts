@@ -223,7 +223,20 @@ export interface AnalysisReport {
      * two models' ranges differ in scale (see Signature.scale). Absent otherwise.
      */
     entropyLayerBinned?: BoxSummary;
+    /**
+     * Under `global` binning, when H is uninformative in some layers but not all (the
+     * `h-uninformative` warnings): H over the other layers' neurons, the H a signature reads.
+     * Absent otherwise and in reports written before it was added.
+     */
+    entropyInformative?: InformativeEntropy;
   };
+}
+
+/** H over the neurons of the layers where it is informative under global bins. */
+export interface InformativeEntropy {
+  /** The layers left out (H uninformative there), in report order. */
+  left: string[];
+  entropy: BoxSummary;
 }
 
 export type SignatureKind = 'heuristic' | 'example-level' | 'none';
