@@ -2,12 +2,14 @@
 // throughput of a convolutional layers-model and graph-model on 64 x 64 RGB inputs, per backend,
 // and a real-size graph-model (224 x 224 input saved with batch 1, as exported graph-models
 // often are) with the peak RSS of its capture.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type * as TfModule from '@tensorflow/tfjs';
 import { fileSystemHandler } from '../src/core/capture/tfjs/fsHandler';
 import { openModel } from '../src/core/capture/registry';
+import { encodeNpy } from '../src/core/io/npy';
 import { loadTf, requireTfjsNode } from '../src/core/capture/tfjs/tfjsRuntime';
 import type { BackendName, CapturePoint } from '../src/core/capture/format';
 import type { ProbeSet } from '../src/core/probe/types';
@@ -214,6 +216,77 @@ async function benchRealSize(
   }
 }
 
+/**
+ * Peak RSS of `memlens capture` (the built CLI, a child process each) on a matrix far above
+ * its memory budget, streamed, against the same capture held in memory (a budget above it:
+ * the path every capture took before streaming): a 16 -> 8,192 Dense layer measured on
+ * 30,000 probe inputs, 30,000 x 8,192 (1.9 GiB as float64, 0.9 GiB on disk).
+ */
+async function benchStreamedCapture(
+  dir: string,
+  log: (line: string) => void,
+  samples = 30_000,
+  width = 8192,
+): Promise<void> {
+  const tf = loadTf();
+  const wide = tf.sequential({
+    layers: [
+      tf.layers.dense({ inputShape: [16], units: width, name: 'wide' }),
+      tf.layers.dense({ units: 2, name: 'head' }),
+    ],
+  });
+  const model = await saveLayersModel(path.join(dir, 'wide'), wide);
+  const probe = path.join(dir, 'wide-probe.npy');
+  writeFileSync(probe, encodeNpy(randomProbe(7, [samples, 16]).data, [samples, 16]));
+  // The child reports its own peak resident set as it exits.
+  const preload = path.join(dir, 'maxrss.js');
+  writeFileSync(
+    preload,
+    "process.on('exit', () => require('fs').writeSync(2, `maxRSS ${process.resourceUsage().maxRSS}\\n`));\n",
+  );
+  const cli = path.join(__dirname, 'cli.js');
+  const gib = (bytes: number): string => (bytes / 2 ** 30).toFixed(2);
+  for (const [label, budget] of [
+    ['streamed', '256'],
+    ['in memory', '100000'],
+  ] as const) {
+    const out = path.join(dir, `wide-${budget}.npy`);
+    const t0 = performance.now();
+    const run = spawnSync(
+      process.execPath,
+      [
+        '--require',
+        preload,
+        cli,
+        'capture',
+        model,
+        '--probe',
+        probe,
+        '--layers',
+        'wide',
+        '--backend',
+        'wasm',
+        '--memory-budget',
+        budget,
+        '--out',
+        out,
+        '--quiet',
+      ],
+      { encoding: 'utf8' },
+    );
+    const seconds = (performance.now() - t0) / 1000;
+    const rss = /maxRSS (\d+)/.exec(run.stderr);
+    if (run.status !== 0 || rss === null) {
+      log(`capture ${label}: failed (${run.stderr.trim().split('\n').pop() ?? run.status})`);
+      continue;
+    }
+    log(
+      `capture ${label} (--memory-budget ${budget} MiB): ${samples} x ${width} (${gib(8 * samples * width)} GiB float64, ${gib(statSync(out).size)} GiB on disk), peak RSS ${gib(Number(rss[1]) * 1024)} GiB, ${seconds.toFixed(1)} s`,
+    );
+    rmSync(out);
+  }
+}
+
 /** Prints the capture figures, one line each. */
 export async function benchCapture(log: (line: string) => void = console.log): Promise<void> {
   const tf = loadTf();
@@ -222,6 +295,7 @@ export async function benchCapture(log: (line: string) => void = console.log): P
     const realBackends: BackendName[] = ['wasm', 'cpu'];
     if (tfjsNodeStarts()) realBackends.unshift('tfjs-node');
     await benchRealSize(dir, realBackends, log);
+    await benchStreamedCapture(dir, log);
     const mlp = tf.sequential({
       layers: [
         tf.layers.dense({ inputShape: [128], units: 64, activation: 'relu' }),

@@ -54,3 +54,35 @@ export function toRowMajorFloat32(acts: ActivationMatrix): Float32Array {
   }
   return out;
 }
+
+/**
+ * Takes a capture's rows as they are captured, instead of the capture building the matrix:
+ * `begin` once with the final shape (S from the probe, N from the first batch), then every
+ * row once, in order, a batch at a time.
+ */
+export interface RowSink {
+  begin(samples: number, neurons: number): void | Promise<void>;
+  /** `count` rows of N values each, row-major, the first of them row `start`. */
+  rows(start: number, count: number, values: Float64Array): void | Promise<void>;
+}
+
+/** The sink that builds the neuron-major matrix in memory (what a capture returns). */
+export class MatrixBuilder implements RowSink {
+  samples = 0;
+  neurons = 0;
+  data = new Float64Array(0);
+
+  begin(samples: number, neurons: number): void {
+    this.samples = samples;
+    this.neurons = neurons;
+    this.data = new Float64Array(samples * neurons);
+  }
+
+  rows(start: number, count: number, values: Float64Array): void {
+    const { samples, neurons, data } = this;
+    for (let s = 0; s < count; s++) {
+      const row = s * neurons;
+      for (let n = 0; n < neurons; n++) data[n * samples + start + s] = values[row + n];
+    }
+  }
+}

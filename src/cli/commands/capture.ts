@@ -1,6 +1,7 @@
 import { rm } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { toRowMajorFloat32 } from '../../core/activations';
+import type { ActivationMatrix, RowSink } from '../../core/activations';
+import { MatrixBuilder, toRowMajorFloat32 } from '../../core/activations';
 import { openWithProbe } from '../../core/capture/registry';
 import { TORCH_FLAGS_HELP, torchFlagConfig, torchOpenOptions } from '../torchFlags';
 import type { CapturePoint, SequenceReduction } from '../../core/capture/format';
@@ -8,11 +9,19 @@ import { sidecarPath } from '../../core/dumps/loadDump';
 import { UserError } from '../../core/errors';
 import { writeFileAtomic } from '../../core/io/atomicWrite';
 import { encodeNpy } from '../../core/io/npy';
+import { NpyRowWriter } from '../../core/io/npyStream';
 import { loadProbe } from '../../core/probe/loadProbe';
 import type { ImageScale } from '../../core/probe/types';
 import type { Command } from '../command';
 import { showShape } from '../../core/probe/fit';
-import { checkOutputs, formatTable, intFlag, MODEL_FORMATS_HELP, oneOf } from '../flags';
+import {
+  checkOutputs,
+  formatTable,
+  intFlag,
+  MODEL_FORMATS_HELP,
+  numberFlag,
+  oneOf,
+} from '../flags';
 import { parseBackend } from './layers';
 import { inputValuesFlag } from './measureFlags';
 
@@ -38,6 +47,10 @@ Options:
   --batch <N>            examples per forward pass (default 256, fewer when a layer's
                          output is large: at most 64 MiB per float32 batch tensor; ONNX:
                          sized from the first example's outputs, at most 256 MiB a batch)
+  --memory-budget <MB>   MiB the S x N matrix may take in memory (16 bytes a value: float64,
+                         then the float32 file; default 1024): a larger one is written to
+                         --out batch by batch as it is captured, never held whole (TF.js,
+                         Keras and SavedModel models; ONNX and PyTorch hold it whole yet)
   --backend <b>          tfjs-node, wasm or cpu (default: the first that starts, in that order)
   --sequence <r>         sequence outputs (batch x tokens x features): first (token, default)
                          or mean; conv feature maps are always global-average-pooled
@@ -67,6 +80,7 @@ const options = {
   samples: { type: 'string' },
   seed: { type: 'string' },
   batch: { type: 'string' },
+  'memory-budget': { type: 'string' },
   backend: { type: 'string' },
   sequence: { type: 'string' },
   'image-scale': { type: 'string' },
@@ -120,6 +134,8 @@ export async function runCapture(
   const samples = intFlag('samples', v.samples, 1);
   const seed = intFlag('seed', v.seed, 0) ?? 0;
   const batchSize = intFlag('batch', v.batch, 1);
+  const budget =
+    (numberFlag('memory-budget', v['memory-budget'], 0) ?? DEFAULT_MEMORY_BUDGET_MB) * 2 ** 20;
   const backend = parseBackend(v.backend);
   const layers = v.layers
     ?.split(',')
@@ -162,22 +178,33 @@ export async function runCapture(
         onWarning: warn,
       }),
   );
+  const sink = new CaptureSink(out, budget, signal);
   try {
     const t0 = performance.now();
-    const result = await handle.capture(probe, {
-      layers,
-      point,
-      batchSize,
-      sequence,
-      signal,
-      onWarning: warn,
-      onProgress: progress
-        ? (p) => process.stderr.write(`\r\x1b[2Kcapture ${p.done}/${p.total} examples`)
-        : undefined,
-    });
+    const result = await handle
+      .capture(probe, {
+        layers,
+        point,
+        batchSize,
+        sequence,
+        signal,
+        sink,
+        onWarning: warn,
+        onProgress: progress
+          ? (p) => process.stderr.write(`\r\x1b[2Kcapture ${p.done}/${p.total} examples`)
+          : undefined,
+      })
+      .catch(async (err: unknown) => {
+        await sink.abort();
+        throw err;
+      });
     if (progress) process.stderr.write('\r\x1b[2K');
     const seconds = (performance.now() - t0) / 1000;
     const { acts } = result;
+    if (!sink.began && inMemoryBytes(acts.samples, acts.neurons) > budget)
+      warn(
+        `${handle.format} capture does not stream yet: the whole ${acts.samples} x ${acts.neurons} matrix was held, over --memory-budget`,
+      );
     const sidecar = {
       model: handle.path,
       format: handle.format,
@@ -189,11 +216,7 @@ export async function runCapture(
       probe: { path: v.probe, shape: probe.shape, seed, sampleIndices: probe.sampleIndices },
       layers: result.layers,
     };
-    const written = await writeFileAtomic(
-      out,
-      encodeNpy(toRowMajorFloat32(acts), [acts.samples, acts.neurons]),
-      { signal },
-    );
+    const written = await sink.finish(acts);
     try {
       await writeFileAtomic(side, sidecarJson(sidecar), { signal });
     } catch (err) {
@@ -216,13 +239,76 @@ export async function runCapture(
         formatTable(['layer', 'columns', 'neurons', 'point', 'reduction'], rows),
         '',
         `captured ${acts.samples} x ${acts.neurons} in ${seconds.toFixed(2)} s`,
-        `wrote ${out} (float32) and ${side}`,
+        `wrote ${out} (float32${sink.streamed ? ', streamed batch by batch' : ''}) and ${side}`,
       ].join('\n') + '\n',
     );
   } finally {
     handle.dispose();
   }
   return 0;
+}
+
+/** The default --memory-budget, MiB. */
+const DEFAULT_MEMORY_BUDGET_MB = 1024;
+
+/**
+ * Bytes an S x N matrix takes when it is written whole: the float64 matrix, its float32
+ * row-major copy and the file's bytes.
+ */
+function inMemoryBytes(samples: number, neurons: number): number {
+  return 16 * samples * neurons;
+}
+
+/**
+ * Where the capture puts its rows: a matrix in memory, written at the end as before, when it
+ * fits `budget` bytes; else the .npy `out` itself, appended to batch by batch.
+ */
+class CaptureSink implements RowSink {
+  private readonly memory = new MatrixBuilder();
+  private stream: NpyRowWriter | undefined;
+  /** Whether the format fed the sink (ONNX and PyTorch return the whole matrix instead). */
+  began = false;
+
+  constructor(
+    private readonly out: string,
+    private readonly budget: number,
+    private readonly signal: AbortSignal,
+  ) {}
+
+  get streamed(): boolean {
+    return this.stream !== undefined;
+  }
+
+  async begin(samples: number, neurons: number): Promise<void> {
+    // A capture restarted on another backend begins again.
+    await this.abort();
+    this.began = true;
+    if (inMemoryBytes(samples, neurons) > this.budget)
+      this.stream = await NpyRowWriter.open(this.out, samples, neurons, { signal: this.signal });
+    else this.memory.begin(samples, neurons);
+  }
+
+  rows(start: number, count: number, values: Float64Array): void | Promise<void> {
+    return this.stream
+      ? this.stream.rows(start, count, values)
+      : this.memory.rows(start, count, values);
+  }
+
+  /** Writes the matrix (`acts` when the format did not feed the sink); returns the path. */
+  finish(acts: ActivationMatrix): Promise<string> {
+    if (this.stream) return this.stream.commit();
+    const whole = this.began ? { ...acts, data: this.memory.data } : acts;
+    return writeFileAtomic(
+      this.out,
+      encodeNpy(toRowMajorFloat32(whole), [acts.samples, acts.neurons]),
+      { signal: this.signal },
+    );
+  }
+
+  async abort(): Promise<void> {
+    await this.stream?.abort();
+    this.stream = undefined;
+  }
 }
 
 export const captureCommand: Command = {

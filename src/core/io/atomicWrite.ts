@@ -64,6 +64,108 @@ export interface WriteOptions {
   signal?: AbortSignal;
 }
 
+/** Unwritable locations: a one-line UserError; a cancellation stays what it is. */
+function writeFailure(file: string, err: unknown): Error {
+  if (err instanceof CancelledError) return err;
+  const code = (err as NodeJS.ErrnoException).code ?? 'error';
+  return new UserError(`${file}: cannot write output (${code}): expected a writable path`);
+}
+
+/**
+ * A file written in pieces through a temporary sibling and a rename ({@link writeFileAtomic}
+ * whole): `append` the bytes in order, then `commit` renames the temporary file over the
+ * target, or `abort` removes it. Until the commit the target is untouched; a failure, a
+ * cancellation or a signal never leaves a half-written output or a temporary file.
+ */
+export class AtomicFile {
+  private fd: number | null;
+
+  private constructor(
+    private readonly file: string,
+    private readonly target: string,
+    private readonly tmp: string,
+    fd: number,
+    private readonly signal: AbortSignal | undefined,
+  ) {
+    this.fd = fd;
+  }
+
+  /**
+   * Creates the temporary file beside `file` (through a symbolic link: beside its target,
+   * whose permissions it keeps). A folder, device, FIFO or socket is refused, as an
+   * unwritable location: one-line UserErrors.
+   */
+  static async open(file: string, opts: WriteOptions = {}): Promise<AtomicFile> {
+    const { signal } = opts;
+    if (signal?.aborted) throw new CancelledError();
+    const target = await outputTarget(file);
+    const tmp = path.join(
+      path.dirname(target),
+      `.${path.basename(target)}.${process.pid}.${++serial}.tmp`,
+    );
+    const mode = (await fs.stat(target).catch(() => null))?.mode;
+    let fd: number | null = null;
+    // Registered before it exists, and created synchronously: a signal handler (which runs
+    // between callbacks, and is installed while a write is in flight) always finds the file it
+    // must remove. 'wx' never follows a link nor reuses a file.
+    track(tmp);
+    try {
+      fd = nodeFs.openSync(tmp, 'wx', 0o666);
+      if (mode !== undefined) await fs.chmod(tmp, mode & 0o7777);
+      return new AtomicFile(file, target, tmp, fd, signal);
+    } catch (err) {
+      if (fd !== null) {
+        nodeFs.closeSync(fd);
+        await fs.rm(tmp, { force: true });
+      }
+      untrack(tmp);
+      throw writeFailure(file, err);
+    }
+  }
+
+  /** Appends `bytes`, in chunks of 1 MiB (a cancellation stops within one). */
+  async append(bytes: Uint8Array): Promise<void> {
+    try {
+      for (let offset = 0; offset < bytes.length;) {
+        if (this.signal?.aborted) throw new CancelledError();
+        if (this.fd === null) throw new Error('AtomicFile: append after commit or abort');
+        offset += await writeChunk(this.fd, bytes, offset);
+      }
+    } catch (err) {
+      await this.abort();
+      throw writeFailure(this.file, err);
+    }
+  }
+
+  /** Closes the temporary file and renames it over the target; returns the path written. */
+  async commit(): Promise<string> {
+    try {
+      const closing = this.fd;
+      if (closing === null) throw new Error('AtomicFile: commit after commit or abort');
+      this.fd = null;
+      await new Promise<void>((resolve, reject) =>
+        nodeFs.close(closing, (err) => (err ? reject(err) : resolve())),
+      );
+      if (this.signal?.aborted) throw new CancelledError();
+      await fs.rename(this.tmp, this.target);
+      untrack(this.tmp);
+      return this.target;
+    } catch (err) {
+      await this.abort();
+      throw writeFailure(this.file, err);
+    }
+  }
+
+  /** Removes the temporary file (the target untouched); nothing when already committed. */
+  async abort(): Promise<void> {
+    if (!inFlight.has(this.tmp)) return;
+    if (this.fd !== null) nodeFs.close(this.fd, () => undefined);
+    this.fd = null;
+    await fs.rm(this.tmp, { force: true });
+    untrack(this.tmp);
+  }
+}
+
 /**
  * Writes a file through a temporary sibling and a rename, so a failure, a cancellation or a
  * signal never leaves a half-written output or a temporary file. A symbolic link is written
@@ -76,44 +178,7 @@ export async function writeFileAtomic(
   contents: string | Uint8Array,
   opts: WriteOptions = {},
 ): Promise<string> {
-  const { signal } = opts;
-  if (signal?.aborted) throw new CancelledError();
-  const target = await outputTarget(file);
-  const bytes = typeof contents === 'string' ? Buffer.from(contents) : contents;
-  const tmp = path.join(
-    path.dirname(target),
-    `.${path.basename(target)}.${process.pid}.${++serial}.tmp`,
-  );
-  const mode = (await fs.stat(target).catch(() => null))?.mode;
-  let fd: number | null = null;
-  let created = false;
-  // Registered before it exists, and created synchronously: a signal handler (which runs
-  // between callbacks, and is installed while a write is in flight) always finds the file it
-  // must remove. 'wx' never follows a link nor reuses a file.
-  track(tmp);
-  try {
-    fd = nodeFs.openSync(tmp, 'wx', 0o666);
-    created = true;
-    if (mode !== undefined) await fs.chmod(tmp, mode & 0o7777);
-    for (let offset = 0; offset < bytes.length;) {
-      if (signal?.aborted) throw new CancelledError();
-      offset += await writeChunk(fd, bytes, offset);
-    }
-    const closing = fd;
-    fd = null;
-    await new Promise<void>((resolve, reject) =>
-      nodeFs.close(closing, (err) => (err ? reject(err) : resolve())),
-    );
-    if (signal?.aborted) throw new CancelledError();
-    await fs.rename(tmp, target);
-    untrack(tmp);
-    return target;
-  } catch (err) {
-    if (fd !== null) nodeFs.close(fd, () => undefined);
-    if (created) await fs.rm(tmp, { force: true });
-    untrack(tmp);
-    if (err instanceof CancelledError) throw err;
-    const code = (err as NodeJS.ErrnoException).code ?? 'error';
-    throw new UserError(`${file}: cannot write output (${code}): expected a writable path`);
-  }
+  const out = await AtomicFile.open(file, opts);
+  await out.append(typeof contents === 'string' ? Buffer.from(contents) : contents);
+  return out.commit();
 }

@@ -64,11 +64,47 @@ export function isNpy(bytes: Uint8Array): boolean {
   return bytes.length >= 6 && MAGIC.every((m, i) => bytes[i] === m);
 }
 
+/** Where the values of a .npy file start, and what they are. */
+export interface NpyLayout {
+  dtype: NpyDtype;
+  shape: number[];
+  /** Byte offset of the first value. */
+  dataStart: number;
+  /** Bytes the values take: the product of the shape times the item size. */
+  dataBytes: number;
+}
+
 /**
- * Parses a .npy file. `name` is used in error messages. Big-endian data, Fortran order and
+ * The layout of a .npy file from its first bytes (at least the header: {@link npyHeaderEnd}
+ * tells how many). `name` is used in error messages. Big-endian data, Fortran order and
  * object/complex/string dtypes are refused with a one-line UserError.
  */
-export function parseNpy(bytes: Uint8Array, name: string): NdArray {
+export function parseNpyLayout(bytes: Uint8Array, name: string): NpyLayout {
+  const dataStart = npyHeaderEnd(bytes, name);
+  if (bytes.length < dataStart) {
+    throw new UserError(
+      `${name}: truncated .npy header: expected ${dataStart} bytes, found ${bytes.length}`,
+    );
+  }
+  const headerStart = bytes[6] === 1 ? 10 : 12;
+  const header = new TextDecoder('latin1').decode(bytes.subarray(headerStart, dataStart));
+  const { descr, fortranOrder, shape } = parseNpyHeader(header, name);
+  const dtype = parseDescr(descr, name);
+  if (fortranOrder) {
+    throw new UserError(
+      `${name}: expected C-order data, found fortran_order=True (save with np.ascontiguousarray)`,
+    );
+  }
+  const count = shape.reduce((x, y) => x * y, 1);
+  return { dtype, shape, dataStart, dataBytes: count * CTORS[dtype].bytes };
+}
+
+/**
+ * The offset where a .npy file's values start, from its first 12 bytes (10 for version 1):
+ * the magic, the version and the header length. Not a .npy, or an unknown version: a one-line
+ * UserError naming `name`.
+ */
+export function npyHeaderEnd(bytes: Uint8Array, name: string): number {
   if (!isNpy(bytes)) {
     throw new UserError(
       `${name}: expected a .npy file (magic \\x93NUMPY), found ${describeStart(bytes)}`,
@@ -78,36 +114,21 @@ export function parseNpy(bytes: Uint8Array, name: string): NdArray {
     throw new UserError(`${name}: truncated .npy header (${bytes.length} bytes)`);
   const major = bytes[6];
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let headerLen: number;
-  let headerStart: number;
-  if (major === 1) {
-    headerLen = view.getUint16(8, true);
-    headerStart = 10;
-  } else if (major === 2 || major === 3) {
+  if (major === 1) return 10 + view.getUint16(8, true);
+  if (major === 2 || major === 3) {
     if (bytes.length < 12)
       throw new UserError(`${name}: truncated .npy header (${bytes.length} bytes)`);
-    headerLen = view.getUint32(8, true);
-    headerStart = 12;
-  } else {
-    throw new UserError(`${name}: expected .npy format version 1, 2 or 3, found version ${major}`);
+    return 12 + view.getUint32(8, true);
   }
-  const dataStart = headerStart + headerLen;
-  if (bytes.length < dataStart) {
-    throw new UserError(
-      `${name}: truncated .npy header: expected ${dataStart} bytes, found ${bytes.length}`,
-    );
-  }
-  const header = new TextDecoder('latin1').decode(bytes.subarray(headerStart, dataStart));
-  const { descr, fortranOrder, shape } = parseNpyHeader(header, name);
-  const dtype = parseDescr(descr, name);
-  if (fortranOrder) {
-    throw new UserError(
-      `${name}: expected C-order data, found fortran_order=True (save with np.ascontiguousarray)`,
-    );
-  }
-  const count = shape.reduce((a, b) => a * b, 1);
-  const { bytes: width, make } = CTORS[dtype];
-  const needed = count * width;
+  throw new UserError(`${name}: expected .npy format version 1, 2 or 3, found version ${major}`);
+}
+
+/**
+ * Parses a .npy file. `name` is used in error messages. Big-endian data, Fortran order and
+ * object/complex/string dtypes are refused with a one-line UserError.
+ */
+export function parseNpy(bytes: Uint8Array, name: string): NdArray {
+  const { dtype, shape, dataStart, dataBytes: needed } = parseNpyLayout(bytes, name);
   if (bytes.length - dataStart < needed) {
     throw new UserError(
       `${name}: truncated .npy data: shape (${shape.join(', ')}) needs ${needed} bytes, found ${bytes.length - dataStart}`,
@@ -115,7 +136,7 @@ export function parseNpy(bytes: Uint8Array, name: string): NdArray {
   }
   // Copy so the typed array is aligned and owns its buffer. (Buffer#slice would be a view.)
   const copy = new Uint8Array(bytes.subarray(dataStart, dataStart + needed));
-  return { dtype, shape, data: make(copy.buffer, 0, count) };
+  return { dtype, shape, data: CTORS[dtype].make(copy.buffer, 0, needed / CTORS[dtype].bytes) };
 }
 
 /** The fields of a .npy header dict. */
@@ -304,18 +325,28 @@ export function toFloat64(data: NumericArray): Float64Array {
 
 /** Serialises a float32 or float64 C-order array as .npy (format version 1.0). */
 export function encodeNpy(data: Float32Array | Float64Array, shape: number[]): Uint8Array {
-  const descr = data instanceof Float32Array ? '<f4' : '<f8';
+  const head = npyHeader(data instanceof Float32Array ? 'f4' : 'f8', shape);
+  const out = new Uint8Array(head.length + data.byteLength);
+  out.set(head, 0);
+  out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), head.length);
+  return out;
+}
+
+/**
+ * The bytes of a version 1 .npy header for little-endian float data of `shape` in C order,
+ * padded so that the data starts on a 64-byte boundary: what precedes the values in a file.
+ */
+export function npyHeader(dtype: 'f4' | 'f8', shape: readonly number[]): Uint8Array {
   const shapeText = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
-  let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shapeText}, }`;
+  let header = `{'descr': '<${dtype}', 'fortran_order': False, 'shape': ${shapeText}, }`;
   // Pad so that the data starts on a 64-byte boundary, ending the header with \n.
   const total = 10 + header.length + 1;
   header += ' '.repeat((64 - (total % 64)) % 64) + '\n';
-  const out = new Uint8Array(10 + header.length + data.byteLength);
+  const out = new Uint8Array(10 + header.length);
   out.set(MAGIC, 0);
   out[6] = 1;
   out[7] = 0;
   new DataView(out.buffer).setUint16(8, header.length, true);
   for (let i = 0; i < header.length; i++) out[10 + i] = header.charCodeAt(i);
-  out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), 10 + header.length);
   return out;
 }

@@ -1,5 +1,6 @@
 import type { DataType, Tensor } from '@tensorflow/tfjs';
 import type { ActivationMatrix, LayerSlice } from '../../activations';
+import { MatrixBuilder } from '../../activations';
 import { UserError, throwIfAborted } from '../../errors';
 import { showShape } from '../../probe/fit';
 import type { ProbeSet } from '../../probe/types';
@@ -154,7 +155,8 @@ function batchValues(
  * default float32) and gathers the reduced outputs
  * into a neuron-major S x N float64 matrix, layers in the order of `targets`. Each batch's
  * tensors are disposed before the next one starts, so peak memory is the model, one batch of
- * intermediates and the result.
+ * intermediates and the result. With `opts.sink`, each batch's rows go to the sink instead
+ * and the result's `acts.data` is empty: then no S x N matrix is held.
  */
 export async function captureBatches(
   tf: Tf,
@@ -170,7 +172,8 @@ export async function captureBatches(
     );
   const exampleShape = probe.shape.slice(1);
   const exampleSize = exampleShape.reduce((a, b) => a * b, 1);
-  let data: Float64Array | undefined;
+  const builder = new MatrixBuilder();
+  const sink = opts.sink ?? builder;
   let layers: CapturedLayer[] = [];
   let neurons = 0;
   for (let start = 0; start < samples; start += opts.batchSize) {
@@ -219,8 +222,9 @@ export async function captureBatches(
         return layer;
       });
       neurons = col;
-      data = new Float64Array(samples * neurons);
+      await sink.begin(samples, neurons);
     }
+    const rows = new Float64Array(count * neurons);
     const flatten = tf.tidy(() =>
       raw.map((r, i) =>
         reduceTo2d(tf, r, layers[i].reduction, targets[i].channelsFirst).reshape([count, -1]),
@@ -245,15 +249,16 @@ export async function captureBatches(
                 `${probe.source}: layer '${name}' produced ${String(v)} on probe example ${probe.sampleIndices[start + s] ?? start + s} (neuron ${j}): expected finite activations`,
               );
             }
-            data![(c0 + j) * samples + start + s] = v;
+            rows[s * neurons + c0 + j] = v;
           }
         }
       }
     } finally {
       for (const f of flatten) f.dispose();
     }
+    await sink.rows(start, count, rows);
     opts.onProgress?.({ stage: 'capture', done: start + count, total: samples });
   }
   const slices: LayerSlice[] = layers.map(({ name, start, end }) => ({ name, start, end }));
-  return { acts: { samples, neurons, data: data ?? new Float64Array(0), layers: slices }, layers };
+  return { acts: { samples, neurons, data: builder.data, layers: slices }, layers };
 }
