@@ -408,3 +408,48 @@ void describe('TF.js graph-model with two inputs', () => {
     }
   });
 });
+
+void describe('TF.js graph-model whose other input breaks the run when filled by default', () => {
+  // x [?, 4] reshaped to the shape an int32 input gives: zeros cannot hold the values.
+  const shapeInput: NodeSpec = {
+    name: 'shape',
+    op: 'Placeholder',
+    attr: { dtype: { type: 'DT_INT32' }, shape: { shape: { dim: [{ size: '2' }] } } },
+  };
+  const model = () =>
+    writeGraphModel(
+      path.join(tmp.dir, 'reshape-input'),
+      [
+        g.placeholder('x', [-1, 4]),
+        shapeInput,
+        {
+          name: 'reshaped',
+          op: 'Reshape',
+          input: ['x', 'shape'],
+          attr: { T: { type: 'DT_FLOAT' }, Tshape: { type: 'DT_INT32' } },
+        },
+        g.unary('out', 'Relu', 'reshaped'),
+      ],
+      [],
+    );
+
+  void it('names the inputs filled by default, and how to set them, in the one line', async () => {
+    const file = model();
+    await assert.rejects(
+      openModel(file, { backend: 'cpu' }),
+      (e: unknown) =>
+        e instanceof UserError &&
+        /cannot run the TF\.js graph-model: .* \(inputs shape=0 were filled by default: --input-value NAME=VALUE, or the setting memlens\.inputValues, gives another value\)$/.test(
+          e.message,
+        ),
+    );
+    // A value given: the runtime's own message, with no hint about filling.
+    await assert.rejects(
+      openModel(file, { backend: 'cpu', inputValues: { shape: 3 } }),
+      (e: unknown) =>
+        e instanceof UserError &&
+        /cannot run the TF\.js graph-model: /.test(e.message) &&
+        !/filled by default/.test(e.message),
+    );
+  });
+});

@@ -19,6 +19,7 @@ import { selectLayers } from '../common/layerSelection';
 import type { InputChoice } from '../common/modelInputs';
 import {
   checkInputValues,
+  fillValue,
   otherInputsNotice,
   pickInput,
   tfjsInputTensors,
@@ -48,11 +49,27 @@ const NOT_LAYERS = new Set([
 ]);
 const CONV_OPS = /Conv|Pool|DepthwiseConv/;
 
-function graphError(file: string, err: unknown): UserError {
+function graphError(file: string, err: unknown, filled: readonly string[] = []): UserError {
   const msg = err instanceof Error ? err.message : String(err);
   const op = /(?:Op is not supported|Unknown op)[^\w']*'?([\w.]+)/i.exec(msg);
   if (op) return new UserError(`${file}: unsupported graph op '${op[1]}'`);
-  return new UserError(`${file}: cannot run the TF.js graph-model: ${msg.split('\n')[0]}`);
+  // A state or a ratio filled with 0 is a likely cause (RVM's downsample_ratio): say so.
+  const hint =
+    filled.length === 0
+      ? ''
+      : ` (inputs ${filled.map((n) => `${n}=${fillValue(n)}`).join(', ')} were filled by default: --input-value NAME=VALUE, or the setting memlens.inputValues, gives another value)`;
+  return new UserError(`${file}: cannot run the TF.js graph-model: ${msg.split('\n')[0]}${hint}`);
+}
+
+/** The inputs other than the fed one that got no value and so their fill value. */
+function filledInputs(
+  model: GraphModel,
+  fed: number,
+  values: Readonly<Record<string, number>>,
+): string[] {
+  return model.inputs
+    .filter((input, i) => i !== fed && !Object.prototype.hasOwnProperty.call(values, input.name))
+    .map((input) => input.name);
 }
 
 function toShape(dims: readonly number[] | undefined): (number | null)[] {
@@ -343,7 +360,7 @@ export async function openGraphModel(
             tensors.map((t) => ({ name, values: () => t.data() })),
           ),
         );
-      throw graphError(file, err);
+      throw graphError(file, err, filledInputs(model, fed, values));
     }
   }
 
@@ -355,7 +372,16 @@ export async function openGraphModel(
     ...(imageScale === undefined ? {} : { imageScale }),
     layers,
     capture,
-    dispose: () => model.dispose(),
+    dispose: () => {
+      try {
+        model.dispose();
+      } catch (err) {
+        // After a failed run the wasm backend's heap can be corrupt (RVM with a zero
+        // downsample_ratio: "memory access out of bounds" in disposeData); the failure that
+        // caused it is what the user must see, not this one.
+        if (!(err instanceof WebAssembly.RuntimeError)) throw err;
+      }
+    },
   };
   return handle;
 }
@@ -385,7 +411,7 @@ async function probeShapes(
     outs.forEach((t, i) => shapes.set(names[i], [null, ...t.shape.slice(1)]));
     tf.dispose(outs);
   } catch (err) {
-    throw graphError(file, err);
+    throw graphError(file, err, filledInputs(model, fed, values));
   } finally {
     x.dispose();
   }
