@@ -378,8 +378,9 @@ export async function openGraphModel(
       } catch (err) {
         // After a failed run the wasm backend's heap can be corrupt (RVM with a zero
         // downsample_ratio: "memory access out of bounds" in disposeData); the failure that
-        // caused it is what the user must see, not this one.
-        if (!(err instanceof WebAssembly.RuntimeError)) throw err;
+        // caused it is what the user must see, not this one. (A WebAssembly.RuntimeError,
+        // told by its name: the extension's tsconfig has no WebAssembly global.)
+        if (!(err instanceof Error && err.name === 'RuntimeError')) throw err;
       }
     },
   };
