@@ -10,6 +10,7 @@ import { UserError } from '../../src/core/errors';
 import { encodeNpy } from '../../src/core/io/npy';
 import { entropies } from '../../src/core/measures/entropy';
 import { ksgMi } from '../../src/core/measures/ksg';
+import { availableKernel, kernelChoiceFromEnv } from '../../src/core/mi/kernel';
 import { Rng } from '../../src/core/random';
 
 interface Output {
@@ -119,6 +120,8 @@ void test('writes entropy, a symmetric N x N MI with null diagonal, per-layer su
     pairs: null,
     pairsComputed: 15,
     pairsTotal: 15,
+    // The kernel this installation runs (the workers load it the same way).
+    miKernel: availableKernel(kernelChoiceFromEnv()),
     seed: 5,
     miMatrix: 'inline',
   });

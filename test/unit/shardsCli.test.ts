@@ -14,9 +14,9 @@ import { SHARD_MI_RATE } from '../../src/cli/commands/shardFlag';
 
 const cli = path.join(__dirname, 'memlensCli.js');
 
-function memlens(args: string[], cwd: string) {
+function memlens(args: string[], cwd: string, extra: NodeJS.ProcessEnv = {}) {
   // The single runs plan their MI with the kernel rate the shards assume.
-  const env = { ...process.env, MEMLENS_MI_RATE: SHARD_MI_RATE };
+  const env = { ...process.env, MEMLENS_MI_RATE: SHARD_MI_RATE, ...extra };
   const r = spawnSync(process.execPath, [cli, ...args], {
     cwd,
     encoding: 'utf8',
@@ -26,8 +26,8 @@ function memlens(args: string[], cwd: string) {
   return r;
 }
 
-function ok(args: string[], cwd: string): void {
-  const r = memlens(args, cwd);
+function ok(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): void {
+  const r = memlens(args, cwd, env);
   assert.equal(r.status, 0, `memlens ${args.join(' ')}: ${r.stderr}`);
 }
 
@@ -45,11 +45,17 @@ function values(file: string): unknown {
   );
 }
 
-function shards(command: string[], count: number, dir: string, prefix = 'p'): string[] {
+function shards(
+  command: string[],
+  count: number,
+  dir: string,
+  prefix = 'p',
+  env: NodeJS.ProcessEnv = {},
+): string[] {
   const parts = [];
   for (let i = 0; i < count; i++) {
     const part = `${prefix}${i}.part`;
-    ok([...command, '--shard', `${i}/${count}`, '--out', part], dir);
+    ok([...command, '--shard', `${i}/${count}`, '--out', part], dir, env);
     parts.push(part);
   }
   return parts;
@@ -92,6 +98,45 @@ void test('measure: merged shards equal the single run (9 neurons, 36 pairs, in 
       readFileSync(path.join(dir, 'single-npy.json.mi.npy')),
     ),
   );
+});
+
+void test("measure shards read their columns from the dump: merged equals the single run (float64, sidecar layers, NaN rows dropped, cap, sampled pairs); the kernel recorded is the shards'", async () => {
+  await bundleCli(cli);
+  const dir = mkdtempSync(path.join(tmpdir(), 'memlens-shards-'));
+  const S = 260;
+  const N = 30;
+  const rng = new Rng(21);
+  const v = Float64Array.from({ length: S * N }, () => rng.normal());
+  for (let s = 0; s < S; s++) {
+    v[s * N + 5] = v[s * N + 4] + 0.3 * v[s * N + 5];
+    v[s * N + 12] = 2; // a constant neuron: not MI-measurable
+  }
+  v[40 * N + 7] = NaN;
+  v[41 * N + 20] = Infinity;
+  writeFileSync(path.join(dir, 'acts.npy'), encodeNpy(v, [S, N]));
+  const layers = [
+    { name: 'a', start: 0, end: 13 },
+    { name: 'b', start: 13, end: 30 },
+  ];
+  writeFileSync(path.join(dir, 'acts.layers.json'), JSON.stringify({ layers }));
+  const ts = { MEMLENS_MI_KERNEL: 'ts' };
+  for (const [name, extra] of [
+    ['all', []],
+    ['capped', ['--mi-neurons', '9', '--seed', '4']],
+    ['sampled', ['--pairs', '50', '--seed', '2']],
+  ] as const) {
+    const measure = ['measure', 'acts.npy', '--drop-nonfinite', '--threads', '2', ...extra];
+    ok([...measure, '--out', `${name}-single.json`], dir, ts);
+    const single = values(path.join(dir, `${name}-single.json`)) as {
+      params: { miKernel: string; droppedRows: number };
+    };
+    assert.equal(single.params.miKernel, 'ts');
+    assert.equal(single.params.droppedRows, 2);
+    // The shards ran the TypeScript kernel; the merge, which computes no pair, says so.
+    const parts = shards(measure, 3, dir, `${name}-`, ts);
+    ok(['merge', ...parts, '--out', `${name}-merged.json`], dir);
+    assert.deepEqual(values(path.join(dir, `${name}-merged.json`)), single, name);
+  }
 });
 
 void test('analyze and compare on dumps: merged shards equal the single report', async () => {

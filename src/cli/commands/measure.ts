@@ -2,18 +2,22 @@ import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_MI_BUDGET_SECONDS } from '../../core/analysis/miPlan';
-import { planFor } from '../../core/analysis/miRate';
+import { planFor, planForNeurons } from '../../core/analysis/miRate';
 import { UserError } from '../../core/errors';
 import { writeFileAtomic } from '../../core/io/atomicWrite';
 import { readSidecarLayers } from '../../core/dumps/loadDump';
-import { readActivationsNpy } from '../../core/io/activationsNpy';
+import { scanDump, shardDumpMi } from '../../core/dumps/dumpShard';
+import { layersFromSizes, readActivationsNpy } from '../../core/io/activationsNpy';
+import { NpyColumns } from '../../core/io/npyColumns';
 import { encodeNpy } from '../../core/io/npy';
 import type { Binning } from '../../core/measures/entropy';
 import { BINNINGS, MAX_BINS } from '../../core/measures/entropy';
 import { KSG_ESTIMATORS } from '../../core/measures/ksgKernel';
 import type { MeasureResult } from '../../core/measures/measure';
 import { measure } from '../../core/measures/measure';
+import { capNeurons } from '../../core/measures/neuronCap';
 import { disposeMiPool } from '../../core/mi/miMatrix';
+import { currentShard } from '../../core/mi/shards';
 import type { Progress } from '../../core/progress';
 import { miProgressText } from '../../core/progressText';
 import type { MiPlanReport } from '../../core/report/schema';
@@ -25,7 +29,8 @@ const HELP = `Usage: memlens measure <activations.npy> [options]
 
 Per-neuron binned entropy and all-pairs KSG mutual information (nats) of an S x N
 activation matrix (float32 or float64 .npy, C order: S examples, N neurons), with
-per-layer summaries. Writes JSON: params, summary, warnings, timing, entropy (N numbers),
+per-layer summaries. Writes JSON: params (params.miKernel: the MI kernel that computed
+the values, native, wasm or ts), summary, warnings, timing, entropy (N numbers),
 ties (per neuron, the fraction of its values tied with another) and mi (N x N; null on
 the diagonal and for pairs not computed). Up to 2,048 neurons the MI matrix is inline;
 beyond, it goes to FILE.mi.npy beside the --out FILE (m x m float64 over the neurons of
@@ -136,11 +141,43 @@ export async function runMeasure(
     models: [input],
   });
 
-  const loaded = await readActivationsNpy(input, {
+  const dropNonfinite = v['drop-nonfinite'] ?? false;
+  const planOptions = {
     k,
-    dropNonfinite: v['drop-nonfinite'] ?? false,
-    layerSizes,
-  });
+    estimator,
+    threads: threads ?? availableParallelism(),
+    budgetSeconds,
+    asked: { cap: miNeuronCap, pairs },
+    signal,
+  };
+  if (currentShard() !== undefined) {
+    const dump = NpyColumns.open(input);
+    try {
+      outputMode(input, dump.neurons, matrixMode, out);
+      const scan = scanDump(dump, { k, estimator, dropNonfinite });
+      const layers = layerSizes
+        ? layersFromSizes(layerSizes, dump.neurons, input)
+        : ((await readSidecarLayers(input, dump.neurons)) ?? [
+            { name: 'all', start: 0, end: dump.neurons },
+          ]);
+      const plan = await planForNeurons(scan.samples, layers, scan.measurable, planOptions);
+      printPlan(plan, io.stderr);
+      const columns = capNeurons(layers, plan.cap, seed, (c) => scan.measurable[c]);
+      await shardDumpMi(dump, scan, columns, {
+        k,
+        estimator,
+        pairs: plan.sampledPairs,
+        seed,
+        signal,
+        ...(threads !== undefined ? { threads } : {}),
+      });
+    } finally {
+      dump.close();
+      await disposeMiPool();
+    }
+    return 0;
+  }
+  const loaded = await readActivationsNpy(input, { k, dropNonfinite, layerSizes });
   // Without --layer-sizes, the layers `memlens capture` wrote beside the matrix, if any.
   const sidecar =
     layerSizes === undefined ? await readSidecarLayers(input, loaded.acts.neurons) : undefined;
@@ -148,30 +185,12 @@ export async function runMeasure(
   const perLayer = layerSizes !== undefined || sidecar !== undefined;
   const N = loaded.acts.neurons;
   const cells = N * N;
-  const matrix: 'inline' | 'npy' | 'none' =
-    matrixMode === 'auto' ? (cells <= MI_INLINE_CELLS ? 'inline' : 'npy') : matrixMode;
-  if (matrix === 'npy' && out === undefined) {
-    throw new UserError(
-      `${input}: expected at most ${MI_INLINE_CELLS.toLocaleString('en-US')} cells for an inline MI matrix on standard output, found ${N.toLocaleString('en-US')} x ${N.toLocaleString('en-US')}; give --out FILE (the matrix goes to FILE.mi.npy), --mi-matrix none, or fewer neurons (--mi-neurons N)`,
-    );
-  }
-  if (matrix === 'inline' && cells > MI_INLINE_MAX_CELLS) {
-    throw new UserError(
-      `${input}: expected at most ${MI_INLINE_MAX_CELLS.toLocaleString('en-US')} cells for --mi-matrix inline (4,096 neurons), found ${N.toLocaleString('en-US')} x ${N.toLocaleString('en-US')}; use --mi-matrix npy with --out, none, or fewer neurons (--mi-neurons N)`,
-    );
-  }
+  const matrix = outputMode(input, N, matrixMode, out);
   const progress = io.stderr.isTTY ? ttyProgress(io.stderr) : undefined;
   let result: MeasureResult;
   let plan: MiPlanReport;
   try {
-    plan = await planFor(loaded.acts, {
-      k,
-      estimator,
-      threads: threads ?? availableParallelism(),
-      budgetSeconds,
-      asked: { cap: miNeuronCap, pairs },
-      signal,
-    });
+    plan = await planFor(loaded.acts, planOptions);
     printPlan(plan, io.stderr);
     result = await measure(loaded.acts, {
       bins,
@@ -211,6 +230,7 @@ export async function runMeasure(
       pairs: plan.sampledPairs,
       pairsComputed: result.mi.pairsComputed,
       pairsTotal: result.mi.pairsTotal,
+      miKernel: result.mi.kernel,
       seed,
       miMatrix: matrix,
     },
@@ -272,6 +292,31 @@ export const measureCommand: Command = {
   summary: 'entropy and mutual information of an activation matrix (.npy) as JSON',
   run: (args, signal) => runMeasure(args, signal, process),
 };
+
+/**
+ * How the MI matrix of N neurons is written (--mi-matrix `mode`; auto: inline up to
+ * MI_INLINE_CELLS): a matrix too large for the way asked is a one-line UserError.
+ */
+function outputMode(
+  input: string,
+  N: number,
+  mode: (typeof MI_MATRIX_MODES)[number],
+  out: string | undefined,
+): 'inline' | 'npy' | 'none' {
+  const cells = N * N;
+  const matrix = mode === 'auto' ? (cells <= MI_INLINE_CELLS ? 'inline' : 'npy') : mode;
+  if (matrix === 'npy' && out === undefined) {
+    throw new UserError(
+      `${input}: expected at most ${MI_INLINE_CELLS.toLocaleString('en-US')} cells for an inline MI matrix on standard output, found ${N.toLocaleString('en-US')} x ${N.toLocaleString('en-US')}; give --out FILE (the matrix goes to FILE.mi.npy), --mi-matrix none, or fewer neurons (--mi-neurons N)`,
+    );
+  }
+  if (matrix === 'inline' && cells > MI_INLINE_MAX_CELLS) {
+    throw new UserError(
+      `${input}: expected at most ${MI_INLINE_MAX_CELLS.toLocaleString('en-US')} cells for --mi-matrix inline (4,096 neurons), found ${N.toLocaleString('en-US')} x ${N.toLocaleString('en-US')}; use --mi-matrix npy with --out, none, or fewer neurons (--mi-neurons N)`,
+    );
+  }
+  return matrix;
+}
 
 /** The CLI's ways of writing the MI matrix (--mi-matrix). */
 const MI_MATRIX_MODES = ['auto', 'inline', 'npy', 'none'] as const;

@@ -25,7 +25,8 @@ export interface InputDigest {
 
 export interface PartHeader {
   format: 'memlens-shard';
-  version: 1;
+  /** 2: blocks name their kernel, fingerprints digest each column (1: the data whole). */
+  version: 2;
   command: ShardableName;
   /** The command's arguments without --shard and its outputs: every numbers option. */
   args: string[];
@@ -88,9 +89,12 @@ export async function readPart(file: string): Promise<{ header: PartHeader; part
   } catch {
     throw new UserError(`${file}: the part's header is not valid JSON`);
   }
-  if (header.format !== 'memlens-shard' || header.version !== 1) {
-    throw new UserError(`${file}: expected a version 1 memlens shard part, found another format`);
-  }
+  if (header.format !== 'memlens-shard')
+    throw new UserError(`${file}: expected a memlens shard part, found another format`);
+  if (header.version !== 2)
+    throw new UserError(
+      `${file}: expected a version 2 memlens shard part, found version ${String(header.version)} (another memlens made it: run the shards again)`,
+    );
   const values = bytes.subarray(12 + length);
   const expected = 8 * header.blocks.reduce((n, b) => n + (b.end - b.start), 0);
   if (values.length !== expected) {

@@ -13,7 +13,8 @@ import { digestInputs, writePart } from './shardFile';
 export const SHARD_HELP = `Sharding (see docs/scaling.md):
   --shard I/N           compute only block I (0 to N-1) of the MI pairs and write a part
                         file to --out; 'memlens merge' assembles N parts into the result.
-                        --shard auto takes I (and N) from the batch engine's environment`;
+                        --shard auto takes I (and N) from the batch engine's environment.
+                        A shard of measure reads only the columns of its pairs from the .npy`;
 
 /** Index variables of batch engines, in the order --shard auto tries them. */
 const INDEX_VARS = [
@@ -138,7 +139,7 @@ export function shardable(name: ShardableName, command: Command): Command {
           outFlag.value,
           {
             format: 'memlens-shard',
-            version: 1,
+            version: 2,
             command: name,
             args: recorded,
             cwd,

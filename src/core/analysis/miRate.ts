@@ -5,7 +5,7 @@
  * samples; or given by MEMLENS_MI_RATE, which makes plans the same on every machine. A job
  * that fits its budget even at a slow assumed speed is planned without measuring.
  */
-import type { ActivationMatrix } from '../activations';
+import type { ActivationMatrix, LayerSlice } from '../activations';
 import { UserError } from '../errors';
 import type { KsgEstimator } from '../measures/ksgKernel';
 import { neuronMiMeasurable } from '../measures/ties';
@@ -101,21 +101,34 @@ export interface PlanForOptions {
  * The MI plan of `acts` (./miPlan): its layers' MI-measurable neurons, the kernel's speed
  * (measured only when even a slow assumed speed would not settle the plan), the budget.
  */
-export async function planFor(acts: ActivationMatrix, opts: PlanForOptions): Promise<MiPlanReport> {
+export function planFor(acts: ActivationMatrix, opts: PlanForOptions): Promise<MiPlanReport> {
   const measurable = neuronMiMeasurable(acts, opts.k, opts.estimator);
-  const layers = acts.layers.map((l) => {
+  return planForNeurons(acts.samples, acts.layers, measurable, opts);
+}
+
+/**
+ * {@link planFor} from what it reads of the activations: S, the layers and which neurons are
+ * MI-measurable (a shard that reads a dump by columns has no matrix).
+ */
+export async function planForNeurons(
+  samples: number,
+  slices: readonly LayerSlice[],
+  measurable: readonly boolean[],
+  opts: PlanForOptions,
+): Promise<MiPlanReport> {
+  const layers = slices.map((l) => {
     let neurons = 0;
     for (let c = l.start; c < l.end; c++) if (measurable[c]) neurons++;
     return { name: l.name, neurons };
   });
   const m = layers.reduce((s, l) => s + l.neurons, 0);
-  const assumed = ASSUMED_POINTS_PER_SECOND / acts.samples;
+  const assumed = ASSUMED_POINTS_PER_SECOND / samples;
   const slowSeconds = (m * (m - 1)) / 2 / (assumed * Math.max(1, opts.threads));
   const settled = opts.budgetSeconds > 0 ? opts.budgetSeconds : DEFAULT_MI_BUDGET_SECONDS;
   const speed =
     slowSeconds <= settled && process.env[MI_RATE_ENV] === undefined
       ? { rate: assumed, source: 'assumed' as const }
-      : await kernelRate(acts.samples, opts.k, opts.estimator, opts.signal);
+      : await kernelRate(samples, opts.k, opts.estimator, opts.signal);
   return planMi({
     layers,
     rate: speed.rate,

@@ -35,12 +35,17 @@ export async function readActivationsNpy(
   try {
     bytes = await fs.readFile(file);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? 'error';
-    throw new UserError(
-      `${file}: cannot read the file (${code}): expected an S x N .npy activation matrix`,
-    );
+    throw unreadable(file, err);
   }
   return activationsFromNpy(bytes, file, opts);
+}
+
+/** The one-line refusal of an activation .npy that cannot be read (missing, a folder...). */
+export function unreadable(file: string, err: unknown): UserError {
+  const code = (err as NodeJS.ErrnoException).code ?? 'error';
+  return new UserError(
+    `${file}: cannot read the file (${code}): expected an S x N .npy activation matrix`,
+  );
 }
 
 /** {@link readActivationsNpy} on bytes already in memory; `name` is used in messages. */
@@ -50,6 +55,35 @@ export function activationsFromNpy(
   opts: ActivationsNpyOptions = {},
 ): LoadedActivations {
   const k = opts.k ?? 3;
+  checkActivationsDescr(bytes, name);
+  // A plain Uint8Array view: a Node Buffer's slice() shares memory instead of copying, which
+  // parseNpy's aligned copy relies on.
+  const arr = parseNpy(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), name);
+  const [rows, neurons] = checkActivationsShape(arr.shape, name);
+  const values = arr.data as Float32Array | Float64Array;
+  const bad = nonfiniteByColumn(values, rows, neurons);
+  let data: ArrayLike<number> = values;
+  let samples = rows;
+  let droppedRows = 0;
+  if (bad.total > 0) {
+    if (!opts.dropNonfinite) throw nonfiniteError(name, bad.perColumn, bad.total);
+    ({ data, samples } = dropRows(values, rows, neurons, bad.badRow));
+    droppedRows = rows - samples;
+  }
+  checkEnoughRows(name, samples, droppedRows, k);
+  const layers = opts.layerSizes ? layersFromSizes(opts.layerSizes, neurons, name) : undefined;
+  return {
+    acts: fromRowMajor(data, samples, neurons, layers),
+    dtype: arr.dtype === 'f4' ? 'float32' : 'float64',
+    droppedRows,
+  };
+}
+
+/**
+ * Refuses a .npy whose dtype is not float32 or float64, from its first bytes (the header), in
+ * one line naming the dtype; bytes that are no readable .npy header pass (parseNpy says why).
+ */
+export function checkActivationsDescr(bytes: Uint8Array, name: string): void {
   const descr = peekDescr(bytes);
   if (descr !== undefined && !/^[<>=|]f[48]$/.test(descr)) {
     const known = NPY_DTYPE_NAMES[descr.replace(/^[<>=|]/, '')];
@@ -57,48 +91,44 @@ export function activationsFromNpy(
       `${name}: unsupported dtype '${descr}'${known ? ` (${known})` : ''}: expected float32 or float64 activations`,
     );
   }
-  // A plain Uint8Array view: a Node Buffer's slice() shares memory instead of copying, which
-  // parseNpy's aligned copy relies on.
-  const arr = parseNpy(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), name);
-  if (arr.shape.length !== 2) {
-    const shape = `(${arr.shape.join(', ')}${arr.shape.length === 1 ? ',' : ''})`;
+}
+
+/** [S, N] of an S x N activation matrix's shape: 2-D with N > 0, else a one-line UserError. */
+export function checkActivationsShape(shape: readonly number[], name: string): [number, number] {
+  if (shape.length !== 2) {
+    const text = `(${shape.join(', ')}${shape.length === 1 ? ',' : ''})`;
     throw new UserError(
-      `${name}: expected a 2-D S x N array (examples x neurons), found ${arr.shape.length}-D shape ${shape}`,
+      `${name}: expected a 2-D S x N array (examples x neurons), found ${shape.length}-D shape ${text}`,
     );
   }
-  const [rows, neurons] = arr.shape;
+  const [rows, neurons] = shape;
   if (neurons === 0)
     throw new UserError(`${name}: expected at least one neuron (column), found shape (${rows}, 0)`);
-  const values = arr.data as Float32Array | Float64Array;
-  const bad = nonfiniteByColumn(values, rows, neurons);
-  let data: ArrayLike<number> = values;
-  let samples = rows;
-  let droppedRows = 0;
-  if (bad.total > 0) {
-    if (!opts.dropNonfinite) {
-      const first = bad.perColumn.findIndex((c) => c > 0);
-      const cols = bad.perColumn.filter((c) => c > 0).length;
-      const rest = cols > 1 ? ` (${bad.total} in ${cols} neurons in all)` : '';
-      throw new UserError(
-        `${name}: expected finite values, found ${bad.perColumn[first]} NaN/Inf in neuron (column) ${first}${rest}; ` +
-          `choose drop-nonfinite to drop those examples`,
-      );
-    }
-    ({ data, samples } = dropRows(values, rows, neurons, bad.badRow));
-    droppedRows = rows - samples;
-  }
-  if (samples < k + 1) {
-    const after = droppedRows > 0 ? ` after dropping ${droppedRows} with NaN/Inf` : '';
-    throw new UserError(
-      `${name}: expected at least k + 1 = ${k + 1} examples (rows), found ${samples}${after}`,
-    );
-  }
-  const layers = opts.layerSizes ? layersFromSizes(opts.layerSizes, neurons, name) : undefined;
-  return {
-    acts: fromRowMajor(data, samples, neurons, layers),
-    dtype: arr.dtype === 'f4' ? 'float32' : 'float64',
-    droppedRows,
-  };
+  return [rows, neurons];
+}
+
+/** The refusal of NaN/Inf values: `perColumn` counts them per neuron, `total` in all. */
+export function nonfiniteError(
+  name: string,
+  perColumn: readonly number[],
+  total: number,
+): UserError {
+  const first = perColumn.findIndex((c) => c > 0);
+  const cols = perColumn.filter((c) => c > 0).length;
+  const rest = cols > 1 ? ` (${total} in ${cols} neurons in all)` : '';
+  return new UserError(
+    `${name}: expected finite values, found ${perColumn[first]} NaN/Inf in neuron (column) ${first}${rest}; ` +
+      `choose drop-nonfinite to drop those examples`,
+  );
+}
+
+/** Refuses fewer than k + 1 examples (rows), `dropped` of them dropped for NaN/Inf. */
+export function checkEnoughRows(name: string, samples: number, dropped: number, k: number): void {
+  if (samples >= k + 1) return;
+  const after = dropped > 0 ? ` after dropping ${dropped} with NaN/Inf` : '';
+  throw new UserError(
+    `${name}: expected at least k + 1 = ${k + 1} examples (rows), found ${samples}${after}`,
+  );
 }
 
 /**

@@ -7,7 +7,8 @@ import type { KsgKernelChoice, KsgKernelName } from './kernel';
 import { availableKernel, kernelChoiceFromEnv, slowerKernel } from './kernel';
 import type { PairList } from './pairs';
 import { allPairs, samplePairs } from './pairs';
-import { currentPairHook } from './shards';
+import type { PairValues } from './shards';
+import { columnDigest, currentPairHook, jobFingerprint } from './shards';
 import { getMiPool } from './pool';
 import type { PairsEta } from './pool';
 
@@ -108,6 +109,44 @@ export async function computeMiMatrix(
     data.set(col, i * S);
   }
   const pairsTotal = (m * (m - 1)) / 2;
+  const { a, b, offDiagonal: nOff } = miPairList(m, opts);
+  const run = miRunner({ ...opts, samples: S, k, estimator, total: a.length });
+  // A shard computes only its block, a merge supplies the values (shards.ts).
+  const hook = currentPairHook();
+  const columnOf = (i: number): Float64Array => data.subarray(i * S, (i + 1) * S);
+  const mi = hook
+    ? await hook(
+        {
+          samples: S,
+          k,
+          estimator,
+          fingerprint: jobFingerprint(
+            { samples: S, k, estimator, a, b },
+            Array.from({ length: m }, (_, i) => columnDigest(columnOf(i))),
+          ),
+          a,
+          b,
+        },
+        (pa, pb) => run(data, pa, pb),
+      )
+    : { start: 0, ...(await run(data, a, b)) };
+  const values = new Float64Array(m * m).fill(NaN);
+  for (let i = 0; i < mi.values.length; i++) {
+    const t = mi.start + i;
+    values[a[t] * m + b[t]] = mi.values[i];
+    values[b[t] * m + a[t]] = mi.values[i];
+  }
+  return { columns, values, pairsComputed: nOff, pairsTotal, k, estimator, kernel: mi.kernel };
+}
+
+/**
+ * The pairs computeMiMatrix estimates among m columns, as two index arrays: the off-diagonal
+ * pairs in row order (all, or `pairs` of them drawn with `seed`), then the diagonal when asked.
+ */
+export function miPairList(
+  m: number,
+  opts: Pick<MiOptions, 'pairs' | 'seed' | 'diagonal'>,
+): PairList & { offDiagonal: number } {
   const offDiagonal: PairList =
     opts.pairs === undefined
       ? allPairs(m)
@@ -119,8 +158,31 @@ export async function computeMiMatrix(
   a.set(offDiagonal.a);
   b.set(offDiagonal.b);
   for (let i = 0; i < nDiag; i++) a[nOff + i] = b[nOff + i] = i;
+  return { a, b, offDiagonal: nOff };
+}
 
-  const total = a.length;
+/** What {@link miRunner} needs: the estimator, the pool's options and the job's size. */
+export interface MiRunnerOptions extends Pick<
+  MiOptions,
+  'threads' | 'kernel' | 'signal' | 'onProgress'
+> {
+  samples: number;
+  k: number;
+  estimator: KsgEstimator;
+  /** Pairs the progress reports count up to. */
+  total: number;
+}
+
+/**
+ * Runs pairs of columns in the shared worker pool: `data` holds columns of S float64 values,
+ * column-major, and pair t is (a[t], b[t]) of them. Reports progress `{stage: 'mi'}` at most
+ * ~10 times a second; resolves with the kernel the workers ran (the slowest, if they ran
+ * different ones; the one they would run when there are no pairs).
+ */
+export function miRunner(
+  opts: MiRunnerOptions,
+): (data: Float64Array, a: Int32Array, b: Int32Array) => Promise<PairValues> {
+  const { samples: S, k, estimator, total } = opts;
   let lastReport = 0;
   const report = (done: number, eta?: PairsEta): void => {
     const now = Date.now();
@@ -133,15 +195,15 @@ export async function computeMiMatrix(
   // About 100k points per task (~0.05-0.2 s): small enough for prompt cancellation and balance.
   const chunk = Math.max(1, Math.min(1024, Math.round(100_000 / S)));
   const choice = opts.kernel ?? kernelChoiceFromEnv();
-  /** What the workers ran: the slowest kernel any of them ran. */
-  let reported: KsgKernelName | null = null;
-  const runPairs = (pa: Int32Array, pb: Int32Array): Promise<Float64Array> =>
-    getMiPool().run({
+  return async (data, a, b) => {
+    /** What the workers ran: the slowest kernel any of them ran. */
+    let reported: KsgKernelName | null = null;
+    const values = await getMiPool().run({
       samples: S,
       k,
       data,
-      a: pa,
-      b: pb,
+      a,
+      b,
       threads,
       chunk,
       signal: opts.signal,
@@ -156,17 +218,7 @@ export async function computeMiMatrix(
         }
       },
     });
-  // A shard computes only its block, a merge supplies the values (shards.ts).
-  const hook = currentPairHook();
-  const mi = hook
-    ? await hook({ samples: S, k, estimator, data, a, b }, runPairs)
-    : await runPairs(a, b);
-  const values = new Float64Array(m * m).fill(NaN);
-  for (let t = 0; t < total; t++) {
-    values[a[t] * m + b[t]] = mi[t];
-    values[b[t] * m + a[t]] = mi[t];
-  }
-  // No worker starts when there are no pairs: then the kernel they would have run.
-  const kernel = reported ?? availableKernel(choice);
-  return { columns, values, pairsComputed: nOff, pairsTotal, k, estimator, kernel };
+    // No worker starts when there are no pairs: then the kernel they would have run.
+    return { values, kernel: reported ?? availableKernel(choice) };
+  };
 }

@@ -2,6 +2,8 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
 import { UserError } from '../errors';
 import type { KsgEstimator } from '../measures/ksgKernel';
+import type { KsgKernelName } from './kernel';
+import { slowerKernel } from './kernel';
 
 /**
  * Sharding of the MI pair work. A job's pairs (as computeMiMatrix lists them: the off-diagonal
@@ -9,7 +11,8 @@ import type { KsgEstimator } from '../measures/ksgKernel';
  * balanced contiguous blocks; shard `index` computes only its block of every MI matrix the
  * command computes. A merge re-runs the command with the blocks supplied instead of computed,
  * so everything else (entropy, ties, summaries, densities) is computed once, at the merge, by
- * the same code as a single run, and the result is the single run's bit for bit.
+ * the same code as a single run, and the result is the single run's bit for bit. A shard of
+ * `measure` reads only the columns of its block from the dump (src/core/dumps/dumpShard.ts).
  */
 
 /** Shard `index` (0-based) of `count`. */
@@ -23,23 +26,37 @@ export interface PairJobView {
   samples: number;
   k: number;
   estimator: KsgEstimator;
-  /** m columns of S float64 values each, column-major. */
-  data: Float64Array;
+  /** {@link jobFingerprint} of the job. */
+  fingerprint: string;
   a: Int32Array;
   b: Int32Array;
 }
 
+/** Pair values, with the kernel that computed them (the slowest, if several did). */
+export interface PairValues {
+  values: Float64Array;
+  kernel: KsgKernelName;
+}
+
 /** Computes the MI of the given pairs (indices into the job's columns) in the worker pool. */
-export type RunPairs = (a: Int32Array, b: Int32Array) => Promise<Float64Array>;
+export type RunPairs = (a: Int32Array, b: Int32Array) => Promise<PairValues>;
 
-/** Replaces the pool run of computeMiMatrix: returns the values of every pair of `job`. */
-export type PairHook = (job: PairJobView, run: RunPairs) => Promise<Float64Array>;
+/**
+ * Replaces the pool run of computeMiMatrix: returns the values of the pairs [start, start +
+ * values.length) of `job` (a shard's block; a merge's: every pair); the others read NaN.
+ */
+export type PairHook = (job: PairJobView, run: RunPairs) => Promise<PairValues & { start: number }>;
 
-const hookStore = new AsyncLocalStorage<PairHook>();
+const hookStore = new AsyncLocalStorage<{ hook: PairHook; shard?: ShardSpec }>();
 
 /** The hook of the running shard or merge, if any (read by computeMiMatrix). */
 export function currentPairHook(): PairHook | undefined {
-  return hookStore.getStore();
+  return hookStore.getStore()?.hook;
+}
+
+/** The shard running (inside {@link runShard}), if any: not during a merge. */
+export function currentShard(): ShardSpec | undefined {
+  return hookStore.getStore()?.shard;
 }
 
 /** The block [start, end) of `total` pairs shard `index` of `count` computes. */
@@ -60,11 +77,25 @@ export function shardRange(total: number, shard: ShardSpec): { start: number; en
   };
 }
 
-/** A digest of what decides a job's pair values: the data, the pairs and the estimator. */
-export function jobFingerprint(job: PairJobView): string {
+/** The SHA-256 of one column's S float64 values, as {@link jobFingerprint} takes them. */
+export function columnDigest(values: Float64Array): Uint8Array {
+  return createHash('sha256')
+    .update(new Uint8Array(values.buffer, values.byteOffset, values.byteLength))
+    .digest();
+}
+
+/**
+ * A digest of what decides a job's pair values: the data (the {@link columnDigest} of each of
+ * its m columns, in order, so that a shard holding only some columns can compute it), the
+ * pairs and the estimator.
+ */
+export function jobFingerprint(
+  job: Omit<PairJobView, 'fingerprint'>,
+  columns: readonly Uint8Array[],
+): string {
   const h = createHash('sha256');
-  h.update(`${job.samples}/${job.k}/${job.estimator}/${job.a.length}/`);
-  h.update(new Uint8Array(job.data.buffer, job.data.byteOffset, job.data.byteLength));
+  h.update(`${job.samples}/${job.k}/${job.estimator}/${job.a.length}/${columns.length}/`);
+  for (const c of columns) h.update(c);
   h.update(new Uint8Array(job.a.buffer, job.a.byteOffset, job.a.byteLength));
   h.update(new Uint8Array(job.b.buffer, job.b.byteOffset, job.b.byteLength));
   return h.digest('hex');
@@ -76,6 +107,8 @@ export interface ShardBlock {
   total: number;
   start: number;
   end: number;
+  /** The kernel that computed the values. */
+  kernel: KsgKernelName;
   values: Float64Array;
 }
 
@@ -91,13 +124,11 @@ export async function runShard<T>(
   const hook: PairHook = async (job, run) => {
     const total = job.a.length;
     const { start, end } = shardRange(total, shard);
-    const values = await run(job.a.subarray(start, end), job.b.subarray(start, end));
-    blocks.push({ fingerprint: jobFingerprint(job), total, start, end, values });
-    const all = new Float64Array(total).fill(NaN);
-    all.set(values, start);
-    return all;
+    const { values, kernel } = await run(job.a.subarray(start, end), job.b.subarray(start, end));
+    blocks.push({ fingerprint: job.fingerprint, total, start, end, kernel, values });
+    return { start, values, kernel };
   };
-  const result = await hookStore.run(hook, fn);
+  const result = await hookStore.run({ hook, shard }, fn);
   return { result, blocks };
 }
 
@@ -123,9 +154,10 @@ export async function runMerged<T>(parts: ShardPart[], fn: () => Promise<T>): Pr
         `merge: the command computes more MI matrices than the parts hold (${jobs}); were they made by another version of memlens?`,
       );
     }
-    const fingerprint = jobFingerprint(job);
+    const { fingerprint } = job;
     const total = job.a.length;
     const values = new Float64Array(total);
+    let kernel = parts[0].blocks[j].kernel;
     for (const part of parts) {
       const block = part.blocks[j];
       if (block.fingerprint !== fingerprint || block.total !== total) {
@@ -140,10 +172,11 @@ export async function runMerged<T>(parts: ShardPart[], fn: () => Promise<T>): Pr
         );
       }
       values.set(block.values, block.start);
+      kernel = slowerKernel(kernel, block.kernel);
     }
-    return values;
+    return { start: 0, values, kernel };
   };
-  const result = await hookStore.run(hook, fn);
+  const result = await hookStore.run({ hook }, fn);
   if (next !== jobs) {
     throw new UserError(
       `merge: the parts hold ${jobs} MI matrices, the command computed ${next}; were they made by another version of memlens?`,
