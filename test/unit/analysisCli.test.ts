@@ -8,6 +8,7 @@ import { analysisTable, analyzeCommand } from '../../src/cli/commands/analyze';
 import { compareCommand, compareTable } from '../../src/cli/commands/compare';
 import { UserError } from '../../src/core/errors';
 import { encodeNpy } from '../../src/core/io/npy';
+import { KERNEL_ENV, availableKernel, kernelChoiceFromEnv } from '../../src/core/mi/kernel';
 import { Rng } from '../../src/core/random';
 import type { AnalysisReport, CompareReport } from '../../src/core/report/schema';
 import { tempDir } from '../fixtures/capture/helpers';
@@ -58,21 +59,32 @@ void test('analyze writes JSON, CSV and HTML and prints the per-layer table', as
     assert.match(text, /^layer\s+neurons\s+median H/m);
     assert.match(text, /^all layers\s+3\s/m);
     assert.equal(report.params.estimator, 'ksg');
+    // The kernel that computed the MI: the one this installation runs.
+    assert.equal(report.params.miKernel, availableKernel(kernelChoiceFromEnv()));
     assert.match(text, /; I: KSG-1, k = 3, nats$/m);
     // The tie-aware estimator is named in the report and the table; older reports (no
     // estimator) read as KSG-1.
     const mixedOut = path.join(dir, 'mixed.json');
-    await run(analyzeCommand, [
-      path.join(dir, 'acts.npy'),
-      '--estimator',
-      'mixed',
-      '--out',
-      mixedOut,
-      '--threads',
-      '1',
-    ]);
+    // Run on the TypeScript kernel (MEMLENS_MI_KERNEL), which the report names.
+    const kernelBefore = process.env[KERNEL_ENV];
+    process.env[KERNEL_ENV] = 'ts';
+    try {
+      await run(analyzeCommand, [
+        path.join(dir, 'acts.npy'),
+        '--estimator',
+        'mixed',
+        '--out',
+        mixedOut,
+        '--threads',
+        '1',
+      ]);
+    } finally {
+      if (kernelBefore === undefined) delete process.env[KERNEL_ENV];
+      else process.env[KERNEL_ENV] = kernelBefore;
+    }
     const mixed = JSON.parse(readFileSync(mixedOut, 'utf8')) as AnalysisReport;
     assert.equal(mixed.params.estimator, 'mixed');
+    assert.equal(mixed.params.miKernel, 'ts');
     assert.match(analysisTable(mixed), /; I: mixed \(tie-aware KSG, Gao et al\.\), k = 3, nats$/m);
     const older = { ...report.params };
     delete older.estimator;

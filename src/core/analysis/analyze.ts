@@ -372,6 +372,7 @@ async function measureSource(
     layers: got.acts.layers.map((l) => l.name),
     miNeuronCap: m.params.miNeuronCap,
     miPairs: m.params.miPairs,
+    miKernel: m.mi.kernel,
     ...(got.imageScale === undefined ? {} : { imageScale: got.imageScale }),
   };
   const report: AnalysisReport = {

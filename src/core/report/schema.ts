@@ -131,6 +131,12 @@ export interface AnalysisParams {
   miNeuronCap: number | null;
   miPairs: number | null;
   /**
+   * The MI kernel that computed the pair values: `native` (the C addon), `wasm` or `ts` (the
+   * TypeScript fallback); all three give the same bits, at different speeds. After a merge,
+   * the shards' (the slowest, if they differed). Absent in older reports.
+   */
+  miKernel?: 'native' | 'wasm' | 'ts';
+  /**
    * For a probe folder of images: the scale its pixels were read at (`0-1`, `0-255` or
    * `neg1-1`), the user's or the one the model's input implies. Absent for other probes, for
    * dumps and in older reports.
