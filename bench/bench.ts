@@ -2,6 +2,8 @@
 // `node dist/bench.js [section ...]` runs only the named sections.
 import { benchAnalyze } from './analyze';
 import { benchCapture } from './capture';
+import { benchKeras } from './kerasCapture';
+import { benchLayers } from './layersCapture';
 import { benchMi } from './mi';
 import { benchOnnx } from './onnx';
 import { benchSlurm } from './slurm';
@@ -12,6 +14,8 @@ const sections: Record<string, () => Promise<void>> = {
   mi: () => benchMi(),
   summaries: () => benchSummaries(),
   capture: () => benchCapture(),
+  layers: () => benchLayers(),
+  keras: () => benchKeras(),
   analyze: () => benchAnalyze(),
   onnx: () => benchOnnx(),
   torch: () => benchTorch(),

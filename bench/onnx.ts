@@ -1,7 +1,7 @@
 // ONNX capture speed: a 784-256-128-10 MLP (Gemm + Relu, as PyTorch exports nn.Linear) on
 // 10,000 probe inputs, run by onnxruntime-node in its child process: the time to open (fork,
 // session, shape pass) and to capture the two hidden layers (384 neurons).
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type {
@@ -12,6 +12,7 @@ import type {
 import { encodeOnnxModel } from '../src/core/capture/onnx/onnxProto';
 import { openModel } from '../src/core/capture/registry';
 import { Rng } from '../src/core/random';
+import { childrenPeakRss } from './memory';
 
 function normal(rng: Rng, size: number, scale: number): Float32Array {
   return Float32Array.from({ length: size }, () => rng.normal() * scale);
@@ -164,21 +165,6 @@ function dynamicConv(): OnnxModelProto {
       valueInfo: [],
     },
   };
-}
-
-/** The peak resident set (VmHWM, bytes) of this process's children (Linux), else 0. */
-function childrenPeakRss(): number {
-  let peak = 0;
-  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
-    try {
-      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-      if (Number(/PPid:\s+(\d+)/.exec(status)?.[1]) !== process.pid) continue;
-      peak = Math.max(peak, Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024);
-    } catch {
-      // A process that ended meanwhile.
-    }
-  }
-  return peak;
 }
 
 /**
