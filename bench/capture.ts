@@ -1,7 +1,8 @@
 // Capture speed: a 3 x 64 MLP (input 128) on 1,000 probe inputs (goal: under 2 s), the
 // throughput of a convolutional layers-model and graph-model on 64 x 64 RGB inputs, per backend,
 // and a real-size graph-model (224 x 224 input saved with batch 1, as exported graph-models
-// often are) with the peak RSS of its capture.
+// often are) with the peak RSS of its capture, and the peak RSS of `memlens capture` on a
+// 30,000 x 8,192 matrix streamed to disk (over --memory-budget) against held in memory.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
