@@ -24,7 +24,9 @@ the output layers and the last layer with weights before them (the logits, even 
 or Activation('softmax') follow it). In a TF.js graph-model: every activation node (Relu,
 Tanh, ...; or a fused MatMul/Conv with an activation) outside the head (the outputs back to
 the nearest node with weights, e.g. Identity <- Sigmoid <- BiasAdd). In ONNX: every Gemm,
-MatMul, Conv or ConvTranspose with weights outside the head. In PyTorch: every nn.Linear and
+MatMul, Conv or ConvTranspose with weights outside the head, and their quantized forms
+(ConvInteger, MatMulInteger: the float value after their Cast and scale Mul; QLinearConv,
+QLinearMatMul: dequantized), named after the float node. In PyTorch: every nn.Linear and
 nn.Conv1d/2d/3d but the last.
 
 Options:

@@ -27,11 +27,24 @@ export function closeNames(name: string, known: readonly string[]): string[] {
     .map((x) => x.k);
 }
 
-/** Every name when there are few, else the closest to `name` (or the first) and the count. */
-function listNames(names: readonly string[], name = ''): string {
-  if (names.length <= 12) return names.join(', ');
-  const shown = name === '' ? names.slice(0, 5) : closeNames(name, names);
-  return `${shown.join(', ')}, ... (${names.length} in all)`;
+/** Characters of names a message lists before it counts the rest (a message is one line). */
+const LISTED_CHARACTERS = 120;
+
+/**
+ * Names for a one-line message: every name when there are few, else the closest to `name`
+ * (or the first); as many as fit in {@link LISTED_CHARACTERS}, then how many more.
+ */
+function listNames(names: readonly string[], name = ''): { text: string; more: number } {
+  const candidates = names.length <= 12 || name === '' ? names : closeNames(name, names);
+  const shown: string[] = [];
+  let length = 0;
+  for (const n of candidates) {
+    if (shown.length > 0 && length + n.length > LISTED_CHARACTERS) break;
+    shown.push(n);
+    length += n.length + 2;
+  }
+  const more = names.length - shown.length;
+  return { text: `${shown.join(', ')}${more === 0 ? '' : ` ... and ${more} more`}`, more };
 }
 
 /**
@@ -71,7 +84,7 @@ export function unknownLayerMessage(
 ): string {
   const hint =
     close.length === 0 ? '' : `; did you mean ${close.map((c) => `'${c}'`).join(' or ')}?`;
-  return `${file}: unknown layer '${asked}': expected one of ${listNames(names, asked)}${hint}`;
+  return `${file}: unknown layer '${asked}': expected one of ${listNames(names, asked).text}${hint}`;
 }
 
 /**
@@ -90,8 +103,9 @@ export function selectLayers<L extends LayerInfo>(
   if (requested === undefined || requested.length === 0) {
     const chosen = layers.filter((l) => l.measuredByDefault);
     if (chosen.length === 0) {
+      const { text, more } = listNames(names);
       throw new UserError(
-        `${file}: no layer is measured by default: expected --layers naming some of ${listNames(names)}`,
+        `${file}: no layer is measured by default: expected --layers naming some of ${text}${more === 0 ? '' : `; run \`memlens layers ${file}\``}`,
       );
     }
     return chosen;

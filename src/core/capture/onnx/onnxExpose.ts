@@ -1,16 +1,19 @@
 /**
  * Makes the tensors a capture reads outputs of the main graph, so that the runtime returns
  * them, including tensors inside If branches and Loop bodies. Only the tensors asked for
- * become outputs: every graph output is kept whole by the runtime until the end of a run.
+ * become outputs: every graph output is kept whole by the runtime until the end of a run
+ * (so the shape pass exposes each tensor's Shape, not the tensor).
  */
 import { UserError } from '../../errors';
-import type { OnnxScopeStep } from './onnxGraph';
+import type { OnnxDequantize, OnnxScopeStep } from './onnxGraph';
 import type { OnnxGraphProto, OnnxModelProto, OnnxNodeProto, OnnxValueInfo } from './onnxProto';
 
 /** A tensor of some graph of the model: its name there and the subgraphs leading to it. */
 export interface ScopedTensor {
   tensor: string;
   scope: OnnxScopeStep[];
+  /** A quantized tensor, read through a DequantizeLinear added where it is made. */
+  dequantize?: OnnxDequantize;
 }
 
 /** Where the runtime gives a scoped tensor: a main-graph output, with loop axes in front. */
@@ -52,15 +55,17 @@ function subgraph(parent: OnnxGraphProto, step: OnnxScopeStep, file: string): On
 }
 
 /**
- * Edits `model` (a copy the caller owns) so every tensor of `tensors` is a main-graph output:
- * a main-graph tensor is added as it is; a subgraph tensor is cast to float32 where it is made
- * and passed out through each If (the other branch gives an empty float tensor, so a branch
- * not taken reads as no values) and each Loop (as a scan output: iterations stacked first).
+ * Edits `model` (a copy the caller owns) so every tensor of `tensors` (its `shapes` instead:
+ * a Shape node's output) is a main-graph output: a main-graph tensor is added as it is (or
+ * dequantized); a subgraph tensor is cast to float32 where it is made and passed out through
+ * each If (the other branch gives an empty float tensor, so a branch not taken reads as no
+ * values) and each Loop (as a scan output: iterations stacked first).
  */
 export function exposeTensors(
   model: OnnxModelProto,
   tensors: ScopedTensor[],
   file: string,
+  read: 'values' | 'shapes' = 'values',
 ): Map<string, ExposedTensor> {
   const main = model.graph!;
   const names = new Set<string>();
@@ -77,20 +82,31 @@ export function exposeTensors(
   for (const t of tensors) {
     const key = scopedKey(t);
     if (exposed.has(key)) continue;
-    if (t.scope.length === 0) {
-      if (!outputs.has(t.tensor) && !inputs.has(t.tensor)) {
-        main.output.push({ name: t.tensor });
-        outputs.add(t.tensor);
-      }
-      exposed.set(key, { output: t.tensor, stacked: 0 });
-      continue;
-    }
     // The graphs on the way in: graphs[i] holds the node of step i.
     const graphs: OnnxGraphProto[] = [main];
     for (const step of t.scope) graphs.push(subgraph(graphs[graphs.length - 1], step, file));
     const inner = graphs[graphs.length - 1];
-    let value = fresh(t.tensor);
-    inner.node.push(castToFloat(t.tensor, value));
+    // What leaves the graph the tensor is made in.
+    let value = t.tensor;
+    const add = (opType: string, input: string[], suffix: string): void => {
+      const output = fresh(`${t.tensor}_${suffix}`);
+      inner.node.push({ name: output, opType, input, output: [output], attribute: [] });
+      value = output;
+    };
+    if (read === 'shapes') add('Shape', [value], 'shape');
+    else if (t.dequantize !== undefined)
+      add('DequantizeLinear', [value, t.dequantize.scale, t.dequantize.zeroPoint], 'dequantized');
+    if (t.scope.length === 0) {
+      if (!outputs.has(value) && !inputs.has(value)) {
+        main.output.push({ name: value });
+        outputs.add(value);
+      }
+      exposed.set(key, { output: value, stacked: 0 });
+      continue;
+    }
+    const cast = fresh(value);
+    inner.node.push(castToFloat(value, cast));
+    value = cast;
     let stacked = 0;
     for (let i = t.scope.length - 1; i >= 0; i--) {
       const step = t.scope[i];

@@ -135,17 +135,20 @@ async function openOnnx(file: string, opts: OpenModelOptions): Promise<ModelHand
   let sessionKey = '';
   let exposed = new Map<string, ExposedTensor>();
   /**
-   * A session whose graph outputs are exactly `tensors` (and the model's own): the runtime
-   * keeps every graph output whole until a run ends, so a capture reopens the model with only
-   * what it reads.
+   * A session whose graph outputs are exactly `tensors` (or their shapes) and the model's
+   * own: the runtime keeps every graph output whole until a run ends, so a capture reopens
+   * the model with only what it reads.
    */
-  async function sessionFor(tensors: ScopedTensor[]): Promise<OnnxSession> {
-    const key = [...new Set(tensors.map(scopedKey))].sort().join('\n');
+  async function sessionFor(
+    tensors: ScopedTensor[],
+    read: 'values' | 'shapes' = 'values',
+  ): Promise<OnnxSession> {
+    const key = [read, ...new Set(tensors.map(scopedKey))].sort().join('\n');
     if (session !== undefined && !session.stopped && key === sessionKey) return session;
     session?.close();
     session = undefined;
     const copy = decodeOnnxModel(base, file);
-    exposed = exposeTensors(copy, tensors, file);
+    exposed = exposeTensors(copy, tensors, file, read);
     try {
       session = await OnnxSession.open(file, encodeOnnxModel(copy));
     } catch (err) {
@@ -162,26 +165,32 @@ async function openOnnx(file: string, opts: OpenModelOptions): Promise<ModelHand
   const tensorOf = (l: OnnxLayer, point: CapturePoint): ScopedTensor => ({
     tensor: point === 'preactivation' && l.activation !== null ? l.preTensor : l.outTensor,
     scope: l.scope,
+    ...(l.dequantize === undefined ? {} : { dequantize: l.dequantize }),
   });
 
   const shape = inputShape(fed);
   checkFeedSize(file, fed.name ?? '', fixedBatchOf(fed) ?? 1, shape.slice(1));
-  // Output shapes the graph does not declare come from one pass on a zero example; only the
-  // dims come back over IPC.
+  // Output shapes the graph does not declare come from one pass on a zero example. The pass
+  // fetches the Shape of each such tensor only: the tensors themselves are freed as the run
+  // goes, as in a plain inference.
   const example = shape.slice(1);
-  if (example.every((d) => d !== null) && layers.some((l) => l.outputShape.length === 0)) {
+  const unknown = layers.filter((l) => l.outputShape.length === 0);
+  if (example.every((d) => d !== null) && unknown.length > 0) {
     const run = fixedBatchOf(fed) ?? 1;
     const size = (example as number[]).reduce((a, b) => a * b, 1);
-    const s = await sessionFor(layers.map((l) => ({ tensor: l.shapeTensor, scope: l.scope })));
-    const specOf = (l: OnnxLayer): FetchSpec => ({
-      ...exposed.get(scopedKey({ tensor: l.shapeTensor, scope: l.scope }))!,
-      name: exposed.get(scopedKey({ tensor: l.shapeTensor, scope: l.scope }))!.output,
-      mode: 'shape',
-      convLike: l.convLike,
-      sequence: 'first',
-    });
+    const shapeTensors = unknown.map((l): ScopedTensor => ({
+      tensor: l.shapeTensor,
+      scope: l.scope,
+    }));
+    const s = await sessionFor(shapeTensors, 'shapes');
     try {
-      const specs = [...new Map(layers.map((l) => [specOf(l).name, specOf(l)])).values()];
+      const specs = shapeTensors.map((t): FetchSpec => ({
+        name: exposed.get(scopedKey(t))!.output,
+        mode: 'shape',
+        convLike: false,
+        sequence: 'first',
+        stacked: 0,
+      }));
       const feeds = feedsFor(
         file,
         fed,
@@ -191,13 +200,11 @@ async function openOnnx(file: string, opts: OpenModelOptions): Promise<ModelHand
         new Float32Array(run * size),
         openValues,
       );
-      const out = await s.run(feeds, specs);
-      for (const l of layers) {
-        const spec = specOf(l);
-        const dims = out[spec.name]?.dims;
-        if (l.outputShape.length === 0 && dims !== undefined && dims[spec.stacked] === run)
-          l.outputShape = [null, ...dims.slice(spec.stacked + 1)];
-      }
+      const out = await s.run(feeds, uniqueSpecs(specs));
+      unknown.forEach((l, i) => {
+        const dims = out[specs[i].name]?.dims;
+        if (dims !== undefined && dims[0] === run) l.outputShape = [null, ...dims.slice(1)];
+      });
     } catch (err) {
       if (s.stopped) throw err;
       opts.onWarning?.(

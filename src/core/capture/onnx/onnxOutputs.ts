@@ -64,7 +64,8 @@ export function elementReader(
 
 /**
  * One fetched output reduced as `spec` says: leading `stacked` axes (loop iterations)
- * averaged, then the common reduction (GAP of conv maps, first token or mean of sequences).
+ * averaged, then the common reduction (GAP of conv maps, first token or mean of sequences);
+ * or, for a shape fetch, the values of a Shape node's output as the dims of its tensor.
  */
 export function reduceFetched(
   spec: FetchSpec,
@@ -82,7 +83,12 @@ export function reduceFetched(
     width: 0,
     data: new Float64Array(0),
   };
-  if (spec.mode === 'shape' || size === 0 || dims.length <= spec.stacked) return none;
+  if (spec.mode === 'shape') {
+    // One row of dims per Loop iteration when stacked: the first row; none when empty.
+    const rank = size === 0 ? 0 : dims[dims.length - 1];
+    return { ...none, dims: Array.from({ length: rank }, (_, i) => read(i)) };
+  }
+  if (size === 0 || dims.length <= spec.stacked) return none;
   let get = read;
   let inner = dims.slice(spec.stacked);
   if (spec.stacked > 0) {

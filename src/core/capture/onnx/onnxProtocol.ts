@@ -10,8 +10,9 @@ export interface WireTensor {
 }
 
 /**
- * One output to fetch and what of it comes back: its dims only (`shape`), or its values
- * reduced in the child to one row per example, so a whole feature map never crosses IPC.
+ * One output to fetch and what of it comes back: the dims of a tensor whose Shape the output
+ * is (`shape`), or its values reduced in the child to one row per example, so a whole
+ * feature map never crosses IPC.
  */
 export interface FetchSpec {
   name: string;
@@ -26,7 +27,7 @@ export interface FetchSpec {
 /** A fetched output as it comes back: the runtime's dims and type, the reduced rows. */
 export interface ReducedTensor {
   type: string;
-  /** Dims as the runtime gave them (before any reduction). */
+  /** Dims as the runtime gave them (before any reduction); a shape fetch's values. */
   dims: number[];
   /** Null for a shape fetch, or an empty tensor (a branch not taken, a loop run 0 times). */
   reduction: Reduction | null;
