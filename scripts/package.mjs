@@ -46,10 +46,10 @@ const stage = mkdtempSync(path.join(root, 'out', 'vsix-'));
 const vsix = path.join(root, `${manifest.name}-${manifest.version}.vsix`);
 
 /**
- * Files of dist/ that ship: the bundles, not their source maps, not the benchmark, not the CLI
- * (bin/memlens.js runs dist/cli.js from a checkout; the extension never loads it).
+ * Files of dist/ that ship: the bundles (the CLI too: MemLens: Analyze on Slurm runs
+ * `memlens slurm` from it), not their source maps, not the benchmark.
  */
-const notShipped = new Set(['bench.js', 'cli.js']);
+const notShipped = new Set(['bench.js']);
 // The native MI kernel (dist/ksgNative.node) is built for this machine: it ships only in a
 // package for this platform; elsewhere the extension runs the WebAssembly kernel.
 const hostTarget = `${process.platform}-${process.arch}`;

@@ -163,7 +163,8 @@ set_run_env() {
   local dir=$runs/$1
   runEnv=("XDG_CONFIG_HOME=$dir/config" "XDG_DATA_HOME=$dir/data" "XDG_CACHE_HOME=$dir/cache"
     "TMPDIR=$dir/tmp" "MEMLENS_E2E_RESULTS=$dir/results.txt" "MEMLENS_E2E_WORKSPACE=$dir/workspace"
-    "MEMLENS_E2E_SUITES=$suiteList" "MEMLENS_E2E_GREP=${MEMLENS_E2E_GREP:-}")
+    "MEMLENS_E2E_SUITES=$suiteList" "MEMLENS_E2E_GREP=${MEMLENS_E2E_GREP:-}"
+    "MEMLENS_E2E_SLURM_SCRIPT=$root/scripts/slurmLocal.sh")
 }
 
 # Installs the .vsix as a user would (`code-server --install-extension`) into extensions dir $2.

@@ -1,7 +1,9 @@
 // A real Slurm: a one-node cluster on localhost (scripts/slurmLocal.sh: its own munged,
 // slurmctld and slurmd), a 4-shard array job through `memlens slurm measure` on a synthetic
 // dump, the merge checked against a local `memlens measure` byte for byte (the timings aside),
-// and the daemons it started stopped, also when the test fails.
+// and the daemons it started stopped, also when the test fails. Then the extension's route
+// (src/extension/child/slurmClient.ts): the same CLI run with a job's flags, its progress,
+// and cancel.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -13,6 +15,11 @@ import { Rng } from '../../src/core/random';
 import { bundleCli } from '../fixtures/cliBundle';
 import { SHARD_MI_RATE } from '../../src/cli/commands/shardFlag';
 import { skipWithout } from '../fixtures/optionalDeps';
+import { CancelledError } from '../../src/core/errors';
+import { runSlurmCli } from '../../src/extension/child/slurmClient';
+import { jobParamsFromSettings } from '../../src/extension/logic/jobSettings';
+import type { SlurmProgress } from '../../src/extension/logic/slurmJob';
+import { analyzeFlags, slurmArgs } from '../../src/extension/logic/slurmJob';
 
 const cli = path.join(__dirname, 'memlensCli.js');
 const script = path.resolve(__dirname, '../../scripts/slurmLocal.sh');
@@ -87,5 +94,95 @@ void test(
       assert.equal(stopped.status, 0, stopped.stderr);
     }
     assert.deepEqual(pids.filter(pidAlive), [], 'no daemon left running');
+  },
+);
+
+void test(
+  "the extension's Slurm run: progress from the CLI's lines, the merged report as a local run, cancel scancels",
+  { skip: skipWithout('slurm-wlm', hasSlurm), timeout: 180_000 },
+  async () => {
+    await bundleCli(cli);
+    const dir = mkdtempSync(path.join(tmpdir(), 'memlens-slurm-ext-'));
+    const cluster = path.join(dir, 'cluster');
+    const rng = new Rng(23);
+    const S = 400;
+    const N = 16;
+    const v = Float32Array.from({ length: S * N }, () => rng.normal());
+    writeFileSync(path.join(dir, 'acts.npy'), encodeNpy(v, [S, N]));
+    const run = (cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env) =>
+      spawnSync(cmd, args, { cwd: dir, encoding: 'utf8', timeout: 100_000, env });
+    const started = run('bash', [script, 'start', cluster]);
+    const conf = process.env.SLURM_CONF;
+    try {
+      assert.equal(started.status, 0, started.stderr);
+      // runSlurmCli passes its environment on, as the extension host's.
+      process.env.SLURM_CONF = path.join(cluster, 'slurm.conf');
+      const params = jobParamsFromSettings(() => undefined, {
+        cores: 2,
+        workspace: dir,
+        resolvePython: (p) => p,
+      });
+      const slurm = { shards: 3, partition: '', time: '5:00', cpus: 1 };
+      const out = path.join(dir, 'report.json');
+      const seen: SlurmProgress[] = [];
+      await runSlurmCli(cli, slurmArgs('acts.npy', params, slurm, out), {
+        cwd: dir,
+        shards: 3,
+        onProgress: (p) => seen.push(p),
+      });
+      assert.match(seen[0].text, /^submitted job \d+: 3 shards$/);
+      assert.equal(seen.at(-1)?.done, 3);
+      assert.ok(seen.every((p) => p.total === 3 && p.jobId === seen[0].jobId));
+      const local = run(
+        process.execPath,
+        [cli, 'analyze', 'acts.npy', ...analyzeFlags(params), '--out', 'local.json'],
+        { ...process.env, MEMLENS_MI_RATE: SHARD_MI_RATE },
+      );
+      assert.equal(local.status, 0, local.stderr);
+      const strip = (f: string) =>
+        readFileSync(f, 'utf8')
+          .replace(/"timing": \{[^}]*\}/, '')
+          .replace(/"createdAt": "[^"]*"/, '');
+      assert.equal(strip(out), strip(path.join(dir, 'local.json')));
+
+      // Cancel once the array is submitted: the CLI scancels it and the run rejects.
+      const controller = new AbortController();
+      const t0 = Date.now();
+      let cancelledAt = 0;
+      await assert.rejects(
+        runSlurmCli(cli, slurmArgs('acts.npy', params, slurm, path.join(dir, 'again.json')), {
+          cwd: dir,
+          shards: 3,
+          signal: controller.signal,
+          onProgress: (p) => {
+            if (p.done === undefined && cancelledAt === 0) {
+              cancelledAt = Date.now();
+              controller.abort();
+            }
+          },
+        }),
+        CancelledError,
+      );
+      // scancel leaves the tasks COMPLETING for a moment: none may still run or wait.
+      let queue = run('squeue', ['-h', '-o', '%i %T']);
+      assert.equal(queue.status, 0, queue.stderr);
+      assert.doesNotMatch(queue.stdout, /RUNNING|PENDING/);
+      for (let i = 0; i < 100 && queue.stdout.trim() !== ''; i++) {
+        await new Promise((r) => setTimeout(r, 200));
+        queue = run('squeue', ['-h', '-o', '%i %T']);
+      }
+      assert.equal(queue.stdout.trim(), '', 'no job left in the queue');
+      const after = Date.now() - cancelledAt;
+      console.log(
+        `slurm cancel: run ended ${after} ms after the abort (${cancelledAt - t0} ms after the start)`,
+      );
+      // Not a poll interval (1 s) later: an abort during squeue used to wait out the next sleep.
+      assert.ok(after < 1000, `${after} ms`);
+    } finally {
+      if (conf === undefined) delete process.env.SLURM_CONF;
+      else process.env.SLURM_CONF = conf;
+      const stopped = run('bash', [script, 'stop', cluster]);
+      assert.equal(stopped.status, 0, stopped.stderr);
+    }
   },
 );

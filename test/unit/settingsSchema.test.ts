@@ -8,6 +8,7 @@ import { isJobRequest } from '../../src/extension/child/protocol';
 import type { JobParams } from '../../src/extension/child/protocol';
 import { jobParamsFromSettings, PATH_SETTING_KEYS } from '../../src/extension/logic/jobSettings';
 import type { JobSettingsContext } from '../../src/extension/logic/jobSettings';
+import { slurmSettingsFrom } from '../../src/extension/logic/slurmJob';
 import { restrictedSettings, withConfiguration } from '../../src/extension/logic/settingsManifest';
 import type { SettingKey } from '../../src/extension/logic/settingsSchema';
 import { SETTING_KEYS, settingSpec } from '../../src/extension/logic/settingsSchema';
@@ -64,6 +65,7 @@ void test("untrusted workspaces' restricted settings are the table's restricted 
       'memlens.threads',
       'memlens.pythonPath',
       'memlens.torchFactory',
+      'memlens.slurm.workDir',
     ]),
   );
   assert.deepEqual(
@@ -143,12 +145,14 @@ void test('isValidSetting accepts exactly the values of the type, range and choi
   assert.equal(isValidSetting('modelInput', null), false);
 });
 
-void test('every setting of the table is read: into the job parameters or as a path', () => {
+void test('every setting of the table is read: into the job parameters, the Slurm run or as a path', () => {
   const read = new Set<SettingKey>();
-  jobParamsFromSettings((key) => {
+  const note = (key: SettingKey): undefined => {
     read.add(key);
     return undefined;
-  }, context);
+  };
+  jobParamsFromSettings(note, context);
+  slurmSettingsFrom(note);
   const pathKeys: readonly SettingKey[] = PATH_SETTING_KEYS;
   assert.deepEqual(
     pathKeys.filter((k) => read.has(k)),

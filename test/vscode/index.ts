@@ -25,6 +25,7 @@ export const SUITES = [
   'torch',
   'probes',
   'walkthrough',
+  'slurm',
 ];
 
 /**

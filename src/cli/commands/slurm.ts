@@ -131,6 +131,11 @@ async function accounting(jobId: string): Promise<Map<number, string> | null> {
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
+    // An abort during the squeue call before would never fire 'abort' again.
+    if (signal.aborted) {
+      resolve();
+      return;
+    }
     const timer = setTimeout(done, ms);
     signal.addEventListener('abort', done, { once: true });
     function done(): void {

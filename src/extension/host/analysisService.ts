@@ -74,6 +74,16 @@ export class AnalysisService implements vscode.Disposable {
     return path.join(this.context.extensionPath, 'dist', 'analysisHost.js');
   }
 
+  /** The bundled CLI, which `memlens slurm` runs from. */
+  get cliScript(): string {
+    return path.join(this.context.extensionPath, 'dist', 'cli.js');
+  }
+
+  /** Where runs that are not kept in the result store write their files (workspace storage). */
+  get storageDir(): string {
+    return (this.context.storageUri ?? this.context.globalStorageUri).fsPath;
+  }
+
   // ------------------------------------------------------------------ probe data
 
   private probeChoice: ProbeChoice | undefined;
@@ -354,6 +364,20 @@ export class AnalysisService implements vscode.Disposable {
     this.log.info(
       `${title}: ${result.measured} model(s) measured, ${result.reused} read back from the measurement cache, ${this.lastJob.ms} ms`,
     );
+  }
+
+  /**
+   * The job parameters for a model with its probe data (asked for when none is chosen), or
+   * undefined when the user dismisses the question.
+   */
+  async paramsWithProbe(uri: vscode.Uri): Promise<JobParams | undefined> {
+    const params = await this.paramsFor(uri);
+    if (!isActivationDump(path.resolve(uri.fsPath))) {
+      const probe = await this.ensureProbe(uri);
+      if (!probe) return undefined;
+      params.probe = probe;
+    }
+    return params;
   }
 
   /** The job parameters from the settings, with the Python the Python extension selected. */

@@ -11,6 +11,7 @@ import type { AnalysisReport, CompareReport } from '../../core/report/schema';
 import type { AnalysisService } from './analysisService';
 import { clearCachedResults } from './clearResults';
 import { exportReport } from './exportReport';
+import { analyzeOnSlurm } from './slurmAnalysis';
 import type { ReportPanels } from './reportPanel';
 import { analysisReportId, compareReportId } from './webviewContent';
 import { isAnalysableFile, markerFiles, modelDialogFilters } from '../logic/modelFileNames';
@@ -243,6 +244,25 @@ export const COMMANDS: Record<string, (ctx: CommandContext) => Handler> = {
     if (!result) return undefined;
     await showPanel(ctx, analysisReportId(result.key));
     return result.report;
+  },
+
+  /**
+   * (target?: model) => AnalysisReport | undefined. Analyses as a Slurm array job (VS Code on
+   * a cluster's login node): memlens.slurm.* settings, cancel scancels; opens the report.
+   */
+  'memlens.analyzeOnSlurm': (ctx) => async (arg?: unknown) => {
+    if (!(await requireTrust())) return undefined;
+    const uri = toUri(arg) ?? activeModel() ?? (await pickModel());
+    if (!uri) return undefined;
+    try {
+      const report = await analyzeOnSlurm(ctx.service, uri);
+      if (!report) return undefined;
+      await showPanel(ctx, await ctx.service.importReport(report));
+      return report;
+    } catch (err) {
+      ctx.service.report(err);
+      return undefined;
+    }
   },
 
   /** (clicked?: Uri, selection?: Uri[]) => CompareReport | undefined. A folder means its checkpoints. */

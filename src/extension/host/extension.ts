@@ -18,6 +18,7 @@ import {
   watchAnalysedModels,
 } from './checkpointLenses';
 import { registerCommands } from './commands';
+import { SLURM_CONTEXT, onPath } from './slurmAnalysis';
 import { LATEST_VIEW_ID, LatestAnalysisView } from './latestView';
 import { MODEL_EDITOR_TYPES, ModelEditorProvider } from './modelEditor';
 import { MODELS_VIEW_ID, ModelsTree } from './modelsTree';
@@ -86,6 +87,10 @@ export function activate(context: vscode.ExtensionContext): MemLensApi {
         supportsMultipleEditorsPerDocument: true,
       }),
     ),
+  );
+  // The Slurm command shows where sbatch is (VS Code on a cluster's login node).
+  void onPath('sbatch').then((found) =>
+    vscode.commands.executeCommand('setContext', SLURM_CONTEXT, found),
   );
   const activationMs = performance.now() - started;
   log.info(

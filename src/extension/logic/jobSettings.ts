@@ -8,7 +8,11 @@ import type { SettingKey } from './settingsSchema';
 import { coerceSetting } from './settingValues';
 
 /** The settings the host reads as paths (host/settings.ts `settingPath`), not into JobParams. */
-export const PATH_SETTING_KEYS = ['probeData', 'baseline'] as const satisfies SettingKey[];
+export const PATH_SETTING_KEYS = [
+  'probeData',
+  'baseline',
+  'slurm.workDir',
+] as const satisfies SettingKey[];
 export type PathSettingKey = (typeof PATH_SETTING_KEYS)[number];
 
 /** What the parameters need besides the settings. */

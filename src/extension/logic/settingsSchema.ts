@@ -279,6 +279,45 @@ export const SETTINGS = {
     markdownDescription:
       "The failure mode a comparison's ranking guards against. H moves in opposite directions for the two modes, so without a target there is no single best model.",
   },
+  'slurm.shards': {
+    type: 'integer',
+    default: 4,
+    minimum: 1,
+    maximum: 100000,
+    scope: 'resource',
+    description:
+      'MemLens: Analyze on Slurm: the array tasks the MI pairs are split into (memlens slurm --shards).',
+  },
+  'slurm.partition': {
+    type: 'string',
+    default: '',
+    scope: 'resource',
+    description: "The Slurm partition (sbatch --partition). Empty: the cluster's default.",
+  },
+  'slurm.time': {
+    type: 'string',
+    default: '',
+    scope: 'resource',
+    description:
+      "The time limit of each shard (sbatch --time, e.g. 2:00:00). Empty: the partition's default.",
+  },
+  'slurm.cpus': {
+    type: 'integer',
+    default: 0,
+    minimum: 0,
+    maximum: 1024,
+    scope: 'resource',
+    description:
+      "CPUs per shard (sbatch --cpus-per-task); the shard's MI threads follow them. 0: Slurm's default.",
+  },
+  'slurm.workDir': {
+    type: 'string',
+    default: '',
+    scope: 'resource',
+    restricted: true,
+    markdownDescription:
+      "The folder where a Slurm run's script, parts, logs and merged report go; the compute nodes must see it (a shared filesystem). Empty: the extension's workspace storage, under your home folder.",
+  },
 } as const satisfies Record<string, SettingSpec>;
 
 export type SettingKey = keyof typeof SETTINGS;
