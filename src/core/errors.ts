@@ -27,6 +27,11 @@ export function oneLine(text: string, max = MAX_MESSAGE): string {
   return cut + '...';
 }
 
+/** `message` cut to leave room for `suffix`, then the suffix whole (the part that says what to do). */
+export function withSuffix(message: string, suffix: string): string {
+  return oneLine(message, Math.max(40, MAX_MESSAGE - suffix.length)) + suffix;
+}
+
 /**
  * A short printable quote of file content (a cell, a header, a line) for an error message:
  * {@link oneLine} with at most `max` characters. Use it whenever a message embeds text read

@@ -145,13 +145,31 @@ void describe('ONNX dynamically quantized models (ConvInteger, MatMulInteger)', 
         [['/fc1/MatMul', 'MatMulInteger', [null, 4]]],
       );
       const xs = randn(85, SAMPLES, 3);
-      const result = await handle.capture(probeOf(xs, [SAMPLES, 3]), { batchSize: 1 });
+      // No batch size given: one example a run (DynamicQuantizeLinear scales per run), so
+      // each example's values are those of the example quantized alone.
+      const warnings: string[] = [];
+      const result = await handle.capture(probeOf(xs, [SAMPLES, 3]), {
+        onWarning: (m) => warnings.push(m),
+      });
       const want = Float64Array.from(
         Array.from({ length: SAMPLES }, (_, s) => [
           ...dynamicBlockRef(xs.subarray(s * 3, s * 3 + 3), 1, w, b),
         ]).flat(),
       );
       assertColumns(result.acts, 0, want, 4);
+      assert.ok(
+        warnings.some((m) =>
+          /quantizes its activations per run \(DynamicQuantizeLinear\): one example a run/.test(m),
+        ),
+        warnings.join('\n'),
+      );
+      // A batch given: the values move with the batch-mates, and a notice says so.
+      const batched: string[] = [];
+      await handle.capture(probeOf(xs, [SAMPLES, 3]), {
+        batchSize: 4,
+        onWarning: (m) => batched.push(m),
+      });
+      assert.ok(batched.some((m) => /with --batch-size 4, an example's values move/.test(m)));
     } finally {
       handle.dispose();
     }

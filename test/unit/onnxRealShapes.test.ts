@@ -111,3 +111,65 @@ void describe('ONNX structures of real npm models', () => {
     );
   });
 });
+
+void describe('an ONNX run that fails on an input filled by default', () => {
+  void it('names the inputs filled by default, and how to set them, in the one line', async () => {
+    // x [?, 3] reshaped to [-1, cols] before the Gemm: cols 0 (the default fill) cannot hold
+    // the values; cols 3 gives x back.
+    const cols = unnamed('cols', [1]);
+    cols.type.tensorType.elemType = 7;
+    const minusOne = new Uint8Array(new BigInt64Array([-1n]).buffer);
+    const model = {
+      irVersion: 8,
+      producerName: 'memlens-test',
+      opsetImport: [{ domain: '', version: 17 }],
+      graph: {
+        name: 'reshape-input',
+        node: [
+          {
+            name: 'Concat_0',
+            opType: 'Concat',
+            input: ['minus_one', 'cols'],
+            output: ['target'],
+            attribute: [{ name: 'axis', type: 2, i: 0 }],
+          },
+          {
+            name: 'Reshape_1',
+            opType: 'Reshape',
+            input: ['x', 'target'],
+            output: ['xr'],
+            // allowzero: a 0 is a size of 0, not "as the input".
+            attribute: [{ name: 'allowzero', type: 2, i: 1 }],
+          },
+          { name: 'Gemm_2', opType: 'Gemm', input: ['xr', 'w', 'b'], output: ['y'], attribute: [] },
+        ],
+        initializer: [
+          floatTensor('w', [3, 4], w),
+          floatTensor('b', [4], b),
+          { name: 'minus_one', dims: [1], dataType: 7, rawData: minusOne, externalData: [] },
+        ],
+        input: [unnamed('x', [null, 3]), cols],
+        output: [unnamed('y', [null, 4])],
+        valueInfo: [],
+      },
+    } as unknown as OnnxModelProto;
+    const file = path.join(tmp.dir, 'reshape-input.onnx');
+    writeFileSync(file, encodeOnnxModel(model));
+    const x = randn(44, 4, 3);
+    const handle = await openModel(file);
+    try {
+      await assert.rejects(
+        handle.capture(probeOf(x, [4, 3]), { layers: ['Gemm_2'], batchSize: 4 }),
+        /the ONNX runtime failed on a batch: .* \(inputs cols=0 were filled by default: --input-value NAME=VALUE, or the setting memlens\.inputValues, gives another value\)$/,
+      );
+      const result = await handle.capture(probeOf(x, [4, 3]), {
+        layers: ['Gemm_2'],
+        batchSize: 4,
+        inputValues: { cols: 3 },
+      });
+      assertColumns(result.acts, 0, affine(x, w, b, 4, 3, 4), 4);
+    } finally {
+      handle.dispose();
+    }
+  });
+});

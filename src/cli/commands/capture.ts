@@ -58,10 +58,11 @@ Options:
                          model whose image input is int32/uint8, else 0-1)
   --on-bad-image <a>     an image that fails to decode: fail (default) or skip
   --probe-array <name>   the array of an .npz probe holding several
-  --input <name>         the model input the probe feeds, for a model with several (ONNX, TF.js);
-                         the others get zeros (ones for an input named like a mask)
-  --input-value <n=v>    ONNX: the number another input gets instead, broadcast to its shape
-                         per batch (repeatable: --input-value sr=16000 --input-value state=0)
+  --input <name>         the model input the probe feeds, for a model with several (ONNX, TF.js;
+                         default: the only one with a batch dimension first, not a mask); the
+                         others get zeros (ones for a mask, 16000 for sr/sample_rate)
+  --input-value <n=v>    the number another input gets instead, broadcast to its shape per
+                         batch (repeatable: --input-value sr=8000 --input-value state=0)
   --quiet                no progress line
 ${TORCH_FLAGS_HELP}`;
 

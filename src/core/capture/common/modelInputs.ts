@@ -102,6 +102,20 @@ export function otherValue(name: string, values: Readonly<Record<string, number>
 }
 
 /**
+ * What a failed run says of the inputs filled by default (none given in `values`): a state or
+ * a ratio filled with 0 is a likely cause (RVM's downsample_ratio). Empty when none was.
+ */
+export function filledInputsHint(
+  others: readonly string[],
+  values: Readonly<Record<string, number>>,
+): string {
+  const filled = others.filter((n) => !Object.prototype.hasOwnProperty.call(values, n));
+  return filled.length === 0
+    ? ''
+    : ` (inputs ${filled.map((n) => `${n}=${fillValue(n)}`).join(', ')} were filled by default: --input-value NAME=VALUE, or the setting memlens.inputValues, gives another value)`;
+}
+
+/**
  * The one-line notice of which input the probe feeds (and why, when it was chosen) and what
  * the others get: the value given (`values`, from --input-value), else the fill value.
  */

@@ -1,4 +1,4 @@
-import { UserError, throwIfAborted } from '../../errors';
+import { UserError, throwIfAborted, withSuffix } from '../../errors';
 import { fitProbe, showShape } from '../../probe/fit';
 import { checkFeedSize } from '../common/batchCapture';
 import { impliedImageScale, scaleForIntegerImage } from '../../probe/imageScale';
@@ -14,10 +14,16 @@ import {
   dimSize,
   encodeOnnxModel,
   externalDataLocations,
+  graphNodes,
   graphTensors,
   int64,
 } from './onnxProto';
-import { checkInputValues, otherInputsNotice, pickInput } from '../common/modelInputs';
+import {
+  checkInputValues,
+  filledInputsHint,
+  otherInputsNotice,
+  pickInput,
+} from '../common/modelInputs';
 import { OnnxOutOfMemory, OnnxSession } from './onnxSession';
 import type { ExposedTensor, ScopedTensor } from './onnxExpose';
 import { exposeTensors, scopedKey } from './onnxExpose';
@@ -129,6 +135,7 @@ async function openOnnx(file: string, opts: OpenModelOptions): Promise<ModelHand
   const otherNames = others.map((v) => v.name ?? '');
   const openValues = opts.inputValues ?? {};
   checkInputValues(file, fed.name ?? '', otherNames, openValues);
+  const batchDependent = graphNodes(graph).some((n) => n.opType === 'DynamicQuantizeLinear');
   const opset = int64(model.opsetImport.find((o) => !o.domain || o.domain === 'ai.onnx')?.version);
 
   let session: OnnxSession | undefined;
@@ -246,6 +253,16 @@ async function openOnnx(file: string, opts: OpenModelOptions): Promise<ModelHand
     const fixedBatch = fixedBatchOf(fed);
     let batchSize = fixedBatch ?? copts.batchSize ?? 1;
     let sized = fixedBatch !== undefined || copts.batchSize !== undefined;
+    // DynamicQuantizeLinear scales each run by that run's range: in a batch, an example's
+    // values would move with its batch-mates'. One example a run, unless told otherwise.
+    if (batchDependent && fixedBatch === undefined) {
+      if (copts.batchSize === undefined) sized = true;
+      copts.onWarning?.(
+        copts.batchSize === undefined || copts.batchSize === 1
+          ? `${file}: the model quantizes its activations per run (DynamicQuantizeLinear): one example a run, so that no example's values depend on the others in its batch`
+          : `${file}: the model quantizes its activations per run (DynamicQuantizeLinear): with --batch-size ${copts.batchSize}, an example's values move with the others in its batch (by up to one quantization step); --batch-size 1 avoids it`,
+      );
+    }
     const exampleShape = fitted.shape.slice(1);
     const exampleSize = exampleShape.reduce((a, b) => a * b, 1);
     if (others.length > 0) {
@@ -271,6 +288,9 @@ async function openOnnx(file: string, opts: OpenModelOptions): Promise<ModelHand
         out = await s.run(feeds, uniqueSpecs(specs), copts.signal);
       } catch (err) {
         if (err instanceof OnnxOutOfMemory) throw outOfMemory(file, run, err);
+        const hint = filledInputsHint(otherNames, values);
+        if (err instanceof UserError && hint !== '')
+          throw new UserError(withSuffix(err.message, hint));
         throw err;
       }
       if (!sized) {

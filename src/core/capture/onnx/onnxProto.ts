@@ -314,14 +314,33 @@ export function decodeOnnxFloatTensor(
   return { name: t.name ?? '', dims, values };
 }
 
+/** A graph and every subgraph inside it (If branches, Loop bodies), at any depth. */
+function withSubgraphs(graph: OnnxGraphProto | undefined): OnnxGraphProto[] {
+  const all: OnnxGraphProto[] = [];
+  const stack = graph === undefined ? [] : [graph];
+  for (let g = stack.pop(); g !== undefined; g = stack.pop()) {
+    all.push(g);
+    for (const node of g.node ?? [])
+      for (const a of node.attribute ?? []) {
+        if (a.g) stack.push(a.g);
+        stack.push(...(a.graphs ?? []));
+      }
+  }
+  return all;
+}
+
+/** The nodes of a graph and of its subgraphs. */
+export function graphNodes(graph: OnnxGraphProto | undefined): OnnxNodeProto[] {
+  return withSubgraphs(graph).flatMap((g) => g.node ?? []);
+}
+
 /**
  * Every tensor a graph holds, wherever external data can hide: initializers, and the tensor
  * attributes of its nodes (a Constant's value, sparse tensors), subgraphs (If, Loop) included.
  */
 export function graphTensors(graph: OnnxGraphProto | undefined): OnnxTensorProto[] {
   const out: OnnxTensorProto[] = [];
-  const stack = graph === undefined ? [] : [graph];
-  for (let g = stack.pop(); g !== undefined; g = stack.pop()) {
+  for (const g of withSubgraphs(graph)) {
     out.push(...(g.initializer ?? []));
     for (const sparse of g.sparseInitializer ?? []) {
       if (sparse.values) out.push(sparse.values);
@@ -335,8 +354,6 @@ export function graphTensors(graph: OnnxGraphProto | undefined): OnnxTensorProto
           if (sparse?.values) out.push(sparse.values);
           if (sparse?.indices) out.push(sparse.indices);
         }
-        if (a.g) stack.push(a.g);
-        stack.push(...(a.graphs ?? []));
       }
     }
   }

@@ -1,5 +1,5 @@
 import type { GraphModel, NamedTensorMap, Tensor } from '@tensorflow/tfjs';
-import { UserError } from '../../errors';
+import { UserError, withSuffix } from '../../errors';
 import { fitProbe } from '../../probe/fit';
 import { impliedImageScale, scaleForIntegerImage } from '../../probe/imageScale';
 import type { ProbeSet } from '../../probe/types';
@@ -19,7 +19,7 @@ import { selectLayers } from '../common/layerSelection';
 import type { InputChoice } from '../common/modelInputs';
 import {
   checkInputValues,
-  fillValue,
+  filledInputsHint,
   otherInputsNotice,
   pickInput,
   tfjsInputTensors,
@@ -49,27 +49,14 @@ const NOT_LAYERS = new Set([
 ]);
 const CONV_OPS = /Conv|Pool|DepthwiseConv/;
 
-function graphError(file: string, err: unknown, filled: readonly string[] = []): UserError {
+/** A failed run in one line; `hint` (filledInputsHint) follows the runtime's message. */
+function graphError(file: string, err: unknown, hint = ''): UserError {
   const msg = err instanceof Error ? err.message : String(err);
   const op = /(?:Op is not supported|Unknown op)[^\w']*'?([\w.]+)/i.exec(msg);
   if (op) return new UserError(`${file}: unsupported graph op '${op[1]}'`);
-  // A state or a ratio filled with 0 is a likely cause (RVM's downsample_ratio): say so.
-  const hint =
-    filled.length === 0
-      ? ''
-      : ` (inputs ${filled.map((n) => `${n}=${fillValue(n)}`).join(', ')} were filled by default: --input-value NAME=VALUE, or the setting memlens.inputValues, gives another value)`;
-  return new UserError(`${file}: cannot run the TF.js graph-model: ${msg.split('\n')[0]}${hint}`);
-}
-
-/** The inputs other than the fed one that got no value and so their fill value. */
-function filledInputs(
-  model: GraphModel,
-  fed: number,
-  values: Readonly<Record<string, number>>,
-): string[] {
-  return model.inputs
-    .filter((input, i) => i !== fed && !Object.prototype.hasOwnProperty.call(values, input.name))
-    .map((input) => input.name);
+  return new UserError(
+    withSuffix(`${file}: cannot run the TF.js graph-model: ${msg.split('\n')[0]}`, hint),
+  );
 }
 
 function toShape(dims: readonly number[] | undefined): (number | null)[] {
@@ -360,7 +347,7 @@ export async function openGraphModel(
             tensors.map((t) => ({ name, values: () => t.data() })),
           ),
         );
-      throw graphError(file, err, filledInputs(model, fed, values));
+      throw graphError(file, err, filledInputsHint(otherNames(fed), values));
     }
   }
 
@@ -412,7 +399,8 @@ async function probeShapes(
     outs.forEach((t, i) => shapes.set(names[i], [null, ...t.shape.slice(1)]));
     tf.dispose(outs);
   } catch (err) {
-    throw graphError(file, err, filledInputs(model, fed, values));
+    const others = model.inputs.filter((_, i) => i !== fed).map((i) => i.name);
+    throw graphError(file, err, filledInputsHint(others, values));
   } finally {
     x.dispose();
   }
