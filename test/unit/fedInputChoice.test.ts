@@ -71,12 +71,21 @@ void describe('the input a probe feeds, when none is named', () => {
 });
 
 void describe('what the other inputs get', () => {
-  void it('ones for a mask, 16000 for a sample rate, else zeros; a given value wins', () => {
+  void it('ones for a mask, 16000 for a sample rate, 1 for a ratio, else zeros; a given value wins', () => {
     assert.equal(fillValue('attention_mask'), 1);
     assert.equal(fillValue('sr'), 16000);
     assert.equal(fillValue('Sample_Rate'), 16000);
     assert.equal(fillValue('sampling_rate'), 16000);
     assert.equal(fillValue('src'), 0);
+    // Multipliers get their neutral 1 (RVM's downsample_ratio: 0 breaks the run).
+    assert.equal(fillValue('downsample_ratio'), 1);
+    assert.equal(fillValue('scale'), 1);
+    assert.equal(fillValue('scale_factor'), 1);
+    assert.equal(fillValue('upscale'), 0);
+    assert.equal(
+      otherInputsNotice('rvm.json', 'src', ['r1i', 'downsample_ratio'], undefined, {}),
+      "rvm.json: the probe feeds input 'src'; 'r1i' gets zeros, 'downsample_ratio' gets 1 (a ratio or scale; --input-value downsample_ratio=N sets another)",
+    );
     assert.equal(fillValue('state'), 0);
     assert.equal(
       otherInputsNotice('vad.onnx', 'input', ['state', 'sr'], 'why', {}),

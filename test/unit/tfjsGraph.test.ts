@@ -172,6 +172,54 @@ void describe('TF.js graph-model capture', () => {
     handle.dispose();
   });
 
+  void it('sizes the batches of a graph with dynamic H and W from one pass at the probe size', async () => {
+    // img [?, ?, ?, 1] -> 1x1 Conv2D (16 filters) + bias: on 512 x 512 inputs each example's
+    // conv output is 16 MiB, so 4 fit the 64 MiB budget (the input alone, 1 MiB, would let all
+    // 10 run at once). Pooled, each value is k[f] * mean(x) + b[f].
+    const F = 16;
+    const k = randn(54, 1, F);
+    const bias = randn(55, 1, F);
+    const file = writeGraphModel(
+      path.join(tmp.dir, 'conv-dynamic'),
+      [
+        g.placeholder('img', [-1, -1, -1, 1]),
+        g.constant('K', [1, 1, 1, F]),
+        g.constant('cb', [F]),
+        g.conv2d('conv/Conv2D', 'img', 'K'),
+        g.biasAdd('conv/BiasAdd', 'conv/Conv2D', 'cb'),
+        g.unary('out', 'Relu', 'conv/BiasAdd'),
+      ],
+      [
+        { name: 'K', shape: [1, 1, 1, F], data: k },
+        { name: 'cb', shape: [F], data: bias },
+      ],
+    );
+    const handle = await openModel(file, { backend: 'cpu' });
+    try {
+      const S = 10;
+      const side = 512;
+      const xs = randn(56, S, side * side);
+      const done: number[] = [];
+      const r = await handle.capture(probeOf(xs, [S, side, side, 1]), {
+        layers: ['out'],
+        onProgress: (p) => {
+          if (p.stage === 'capture') done.push(p.done);
+        },
+      });
+      assert.deepEqual(done, [4, 8, 10]);
+      const want = new Float64Array(S * F);
+      for (let s = 0; s < S; s++) {
+        let mean = 0;
+        for (let i = 0; i < side * side; i++) mean += xs[s * side * side + i];
+        mean /= side * side;
+        for (let f = 0; f < F; f++) want[s * F + f] = k[f] * mean + bias[f];
+      }
+      assertColumns(r.acts, 0, want, F, 1e-4);
+    } finally {
+      handle.dispose();
+    }
+  });
+
   void it('moves to cpu when the wasm backend lacks a kernel (Einsum), and says so', async () => {
     const einsum = {
       name: 'dense/Einsum',

@@ -63,7 +63,7 @@ export const MEASURE_FLAGS_HELP = `Measure options:
                         inputs; default: the only one with a batch dimension first, not a mask)
   --input-value <n=v>   the number another input gets, broadcast to its shape per batch
                         (repeatable: --input-value sr=8000 --input-value state=0; default 0,
-                        1 for an input named like a mask, 16000 for sr/sample_rate)
+                        1 for a mask or a *_ratio/*_scale, 16000 for sr/sample_rate)
   --batch-size <N>      examples per forward pass
   --image-scale <s>     image probe pixels as 0-1, 0-255 or neg1-1 (default: 0-255 for a
                         model whose image input is int32/uint8, else 0-1)

@@ -218,7 +218,7 @@ export const SETTINGS = {
     default: '',
     scope: 'resource',
     markdownDescription:
-      "For a model with several inputs (an ONNX or TF.js model taking `input_ids` and `attention_mask`, say): the name of the input the probe feeds. The others are filled: ones for an input named like a mask, 16000 for a sample rate (`sr`, `sample_rate`), zeros otherwise (see `memlens.inputValues`). Empty: the model's only input, else the only one with a batch dimension first that is not a mask.",
+      "For a model with several inputs (an ONNX or TF.js model taking `input_ids` and `attention_mask`, say): the name of the input the probe feeds. The others are filled: ones for an input named like a mask, 16000 for a sample rate (`sr`, `sample_rate`), 1 for a ratio or scale (`downsample_ratio`), zeros otherwise (see `memlens.inputValues`). Empty: the model's only input, else the only one with a batch dimension first that is not a mask.",
   },
   inputValues: {
     type: 'object',
@@ -226,7 +226,7 @@ export const SETTINGS = {
     default: {},
     scope: 'resource',
     markdownDescription:
-      'ONNX and TF.js models with inputs the probe does not feed (a state, a sample rate): the number each one gets, broadcast to its shape for every batch, e.g. `{ "sr": 8000 }` for Silero VAD on 8 kHz audio. An input not named here gets zeros (ones when named like a mask, 16000 when named like a sample rate).',
+      'ONNX and TF.js models with inputs the probe does not feed (a state, a sample rate): the number each one gets, broadcast to its shape for every batch, e.g. `{ "sr": 8000 }` for Silero VAD on 8 kHz audio. An input not named here gets zeros (ones when named like a mask or a ratio, 16000 when named like a sample rate).',
   },
   imageScale: {
     type: 'string',

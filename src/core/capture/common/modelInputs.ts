@@ -46,7 +46,7 @@ export function pickInput(
   const batchFirst = inputs.flatMap((input, i) => {
     const first = input.dims[0];
     const unknown = input.dims.length > 0 && (first === null || first < 0);
-    return unknown && fillValue(input.name) !== 1 ? [i] : [];
+    return unknown && !MASK.test(input.name) ? [i] : [];
   });
   if (batchFirst.length === 1)
     return {
@@ -58,18 +58,25 @@ export function pickInput(
   );
 }
 
+/** An attention or padding mask, by its name: filled with ones (nothing masked). */
+const MASK = /mask/i;
 /** A sample-rate input (Silero VAD's scalar `sr`), by its name. */
 const SAMPLE_RATE = /^(sr|sample_?rate|sampling_?rate)$/i;
 /** The rate a sample-rate input gets unless told: 16 kHz, the rate of speech models. */
 const DEFAULT_SAMPLE_RATE = 16000;
+/**
+ * A multiplier, by its name (RVM's `downsample_ratio`, a `scale_factor`): filled with 1, its
+ * neutral value, where 0 would make the model divide by zero or collapse its input.
+ */
+const MULTIPLIER = /(^|_)(ratio|scale|factor)$/i;
 
 /**
- * The value an input the probe does not feed is filled with: 1 for a mask, 16000 for a
- * sample rate, else 0.
+ * The value an input the probe does not feed is filled with: 16000 for a sample rate, 1 for
+ * a mask or a multiplier, else 0.
  */
 export function fillValue(inputName: string): number {
   if (SAMPLE_RATE.test(inputName)) return DEFAULT_SAMPLE_RATE;
-  return /mask/i.test(inputName) ? 1 : 0;
+  return MASK.test(inputName) || MULTIPLIER.test(inputName) ? 1 : 0;
 }
 
 /**
@@ -130,6 +137,7 @@ export function otherInputsNotice(
     const v = otherValue(n, values);
     if (Object.prototype.hasOwnProperty.call(values, n)) return `${v}`;
     if (SAMPLE_RATE.test(n)) return `${v} (a sample rate; --input-value ${n}=N sets another)`;
+    if (MULTIPLIER.test(n)) return `1 (a ratio or scale; --input-value ${n}=N sets another)`;
     return v === 1 ? 'ones' : 'zeros';
   };
   const why = reason === undefined ? '' : ` (${reason}; --input chooses another)`;

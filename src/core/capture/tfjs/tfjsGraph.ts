@@ -319,6 +319,30 @@ export async function openGraphModel(
       };
     });
     try {
+      // A graph whose sizes follow its input's (RVM: src [?, ?, ?, 3]) has unknown layer shapes
+      // until it runs: one pass on one example of the probe's shape gives the captured
+      // tensors' sizes, which set the batch as known shapes do.
+      const dynamic = layers.some(
+        (l) => l.outputShape.length === 0 || l.outputShape.slice(1).some((d) => d === null),
+      );
+      const nodeShapes =
+        dynamic && copts.batchSize === undefined && fixedBatch === undefined
+          ? [
+              ...(
+                await probeShapes(
+                  file,
+                  tf,
+                  model,
+                  fed,
+                  [null, ...fitted.shape.slice(1)],
+                  fetch,
+                  asyncMode,
+                  1,
+                  values,
+                )
+              ).values(),
+            ]
+          : layers.map((l) => l.outputShape);
       const result = await withCpuFallback(
         handle,
         () =>
@@ -327,13 +351,7 @@ export async function openGraphModel(
             fitted,
             targets,
             (x) => run(tf, model, fed, x, fetch, asyncMode, values),
-            batchOptions(
-              copts,
-              fitted,
-              layers.map((l) => l.outputShape),
-              model.inputs[fed].dtype,
-              fixedBatch,
-            ),
+            batchOptions(copts, fitted, nodeShapes, model.inputs[fed].dtype, fixedBatch),
           ),
         copts.onWarning,
       );
