@@ -65,4 +65,25 @@ describe('probe data per model or folder', () => {
       `${digits.fsPath}: probe does not fit the model: expected examples of shape [8, 8, 1], found [128] (probe shape [600, 128])`,
     );
   });
+
+  it('a compare where the probe does not fit a model offers other probe data too', async () => {
+    // gru.keras's own probe (its choice above was forgotten: the folder's) and conv.keras,
+    // which that probe does not fit: the compare reads what it can, and names the misfit.
+    const gruProbe = workspaceUri('formats', 'gru-probe.npy');
+    await select(gruProbe, { scope: gru() });
+    await select(undefined, { scope: conv(), forget: true });
+    const before = api.lastProbeMisfit();
+    const report = await vscode.commands.executeCommand<{ models: { error?: string }[] }>(
+      'memlens.compare',
+      gru(),
+      [gru(), conv()],
+    );
+    const message = api.lastProbeMisfit() ?? '';
+    assert.notEqual(message, before);
+    assert.match(
+      message,
+      /gru-probe\.npy: probe does not fit the model: expected examples of shape \[8, 8, 1\]/,
+    );
+    if (report) assert.ok(report.models.some((m) => m.error === message));
+  });
 });

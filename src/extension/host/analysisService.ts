@@ -341,8 +341,16 @@ export class AnalysisService implements vscode.Disposable {
       this.statusBar.succeeded({ compare: key });
       await this.store.putCompare(key, report);
       this.log.info(`compared ${report.models.length} models (${key.slice(0, 12)})`);
+      // Models the probe does not fit are in the report as errors: offer other probe data.
+      const misfit = report.models.find((m) => m.error?.includes(PROBE_MISFIT))?.error;
+      if (misfit !== undefined)
+        this.probes.offerOnMisfit(scope, misfit, () => void this.compare(uris, reference));
       return { key, report };
     } catch (err) {
+      if (err instanceof UserError && err.message.includes(PROBE_MISFIT)) {
+        this.probes.offerOnMisfit(uris[0], err.message, () => void this.compare(uris, reference));
+        return undefined;
+      }
       this.statusBar.failed(err);
       this.report(err);
       return undefined;
