@@ -2,7 +2,7 @@
 // matrix's own columns (float32 and float64, a narrow band or columns spread over the row,
 // over several read blocks, rows dropped by a mask), and a broken file is a one-line error
 // naming it. shardDumpMi, the column-reading shard of measure, reads only the columns its
-// block of pairs touches and computes the values a single run computes.
+// tile of pairs touches and computes the values a single run computes.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,8 +14,9 @@ import { UserError } from '../../src/core/errors';
 import { encodeNpy } from '../../src/core/io/npy';
 import { NpyColumns } from '../../src/core/io/npyColumns';
 import { neuronMiMeasurable } from '../../src/core/measures/ties';
-import { computeMiMatrix, disposeMiPool, miPairList } from '../../src/core/mi/miMatrix';
-import { runShard, shardRange } from '../../src/core/mi/shards';
+import { computeMiMatrix, disposeMiPool } from '../../src/core/mi/miMatrix';
+import { runShard } from '../../src/core/mi/shards';
+import { TiledPairs } from '../../src/core/mi/tiles';
 import { Rng } from '../../src/core/random';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'memlens-columns-'));
@@ -153,7 +154,7 @@ void test('a shard of the dump reads only the columns of its pairs and computes 
       return read(cols, keep);
     };
     const m = columns.length;
-    const { a, b } = miPairList(m, {});
+    const tiles = new TiledPairs({ m, diagonal: false, sample: null }, 4);
     for (const index of [0, 3]) {
       reads.length = 0;
       const shard = { index, count: 4 };
@@ -166,22 +167,22 @@ void test('a shard of the dump reads only the columns of its pairs and computes 
           threads: 1,
         }),
       );
-      const { start, end } = shardRange(a.length, shard);
-      const touched = touchedColumns(a.subarray(start, end), b.subarray(start, end), m);
+      const { a, b } = tiles.block(index);
+      const touched = touchedColumns(a, b, m);
       assert.deepEqual(
         reads,
         [touched.map((t) => columns[t])],
         'one read, of the touched columns only',
       );
-      assert.ok(touched.length < N);
+      // A tile of 4: about 2 m / sqrt(8) of the m columns.
+      assert.ok(touched.length <= Math.ceil(0.8 * m), `${touched.length} of ${m} columns`);
       assert.equal(blocks.length, 1);
-      for (let t = start; t < end; t++)
-        assert.equal(blocks[0].values[t - start], single.values[a[t] * m + b[t]], `pair ${t}`);
+      for (let t = 0; t < a.length; t++)
+        assert.equal(blocks[0].values[t], single.values[a[t] * m + b[t]], `pair ${t}`);
       // The block a shard of the run in memory writes: the merge takes either.
       const inMemory = await runShard(shard, () => computeMiMatrix(acts, { columns, threads: 1 }));
       assert.deepEqual(blocks, inMemory.blocks);
     }
-    assert.ok(reads[0].length < m, 'the last shard reads fewer than all MI columns');
   } finally {
     dump.close();
   }

@@ -182,6 +182,13 @@ void test('merge errors name the missing, duplicated, foreign or truncated part'
     [parts[0], parts[1], 'cut.part'],
     /^memlens: cut\.part: truncated part: expected \d+ bytes of values/,
   );
+  // A part of the contiguous blocks before tiles (version 2).
+  const old = Buffer.from(whole.toString('latin1').replace('"version":3', '"version":2'), 'latin1');
+  writeFileSync(path.join(dir, 'old.part'), old);
+  fail(
+    [parts[0], parts[1], 'old.part'],
+    /^memlens: old\.part: expected a version 3 memlens shard part \(blocks tiled\), found version 2 \(another memlens made it: run the shards again\)$/m,
+  );
   writeFileSync(path.join(dir, 'acts.npy'), readFileSync(path.join(dir, 'other.npy')));
   fail(parts, /acts\.npy: changed since the shards read it/);
   const r = memlens(['measure', 'acts.npy', '--shard', '3/3', '--out', 'x.part'], dir);

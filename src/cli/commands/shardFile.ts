@@ -12,6 +12,9 @@ import type { ShardBlock, ShardPart, ShardSpec } from '../../core/mi/shards';
  */
 const MAGIC = 'MLSHARD1';
 
+/** The part layout this memlens writes and reads. */
+export const PART_VERSION = 3;
+
 /** The commands a shard can run. */
 export const SHARDABLE = ['measure', 'analyze', 'compare'] as const;
 export type ShardableName = (typeof SHARDABLE)[number];
@@ -25,8 +28,11 @@ export interface InputDigest {
 
 export interface PartHeader {
   format: 'memlens-shard';
-  /** 2: blocks name their kernel, fingerprints digest each column (1: the data whole). */
-  version: 2;
+  /**
+   * 3: blocks are tiles of the pair matrix (2: contiguous runs of the row-ordered pair list;
+   * 1: fingerprints digested the data whole, blocks named no kernel).
+   */
+  version: typeof PART_VERSION;
   command: ShardableName;
   /** The command's arguments without --shard and its outputs: every numbers option. */
   args: string[];
@@ -91,12 +97,12 @@ export async function readPart(file: string): Promise<{ header: PartHeader; part
   }
   if (header.format !== 'memlens-shard')
     throw new UserError(`${file}: expected a memlens shard part, found another format`);
-  if (header.version !== 2)
+  if (header.version !== PART_VERSION)
     throw new UserError(
-      `${file}: expected a version 2 memlens shard part, found version ${String(header.version)} (another memlens made it: run the shards again)`,
+      `${file}: expected a version ${PART_VERSION} memlens shard part (blocks tiled), found version ${String(header.version)} (another memlens made it: run the shards again)`,
     );
   const values = bytes.subarray(12 + length);
-  const expected = 8 * header.blocks.reduce((n, b) => n + (b.end - b.start), 0);
+  const expected = 8 * header.blocks.reduce((n, b) => n + b.pairs, 0);
   if (values.length !== expected) {
     throw new UserError(
       `${file}: truncated part: expected ${expected} bytes of values, found ${values.length}`,
@@ -106,7 +112,7 @@ export async function readPart(file: string): Promise<{ header: PartHeader; part
     throw new UserError(`${file}: corrupt part: its values do not match their checksum`);
   let at = 0;
   const blocks = header.blocks.map((b) => {
-    const v = new Float64Array(b.end - b.start);
+    const v = new Float64Array(b.pairs);
     for (let i = 0; i < v.length; i++, at += 8) v[i] = values.readDoubleLE(at);
     return { ...b, values: v };
   });

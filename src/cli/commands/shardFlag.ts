@@ -7,11 +7,11 @@ import type { ShardSpec } from '../../core/mi/shards';
 import { runShard } from '../../core/mi/shards';
 import type { Command } from '../command';
 import type { ShardableName } from './shardFile';
-import { digestInputs, writePart } from './shardFile';
+import { PART_VERSION, digestInputs, writePart } from './shardFile';
 
 /** The help lines of --shard, for measure, analyze and compare. */
 export const SHARD_HELP = `Sharding (see docs/scaling.md):
-  --shard I/N           compute only block I (0 to N-1) of the MI pairs and write a part
+  --shard I/N           compute only tile I (0 to N-1) of the MI pairs and write a part
                         file to --out; 'memlens merge' assembles N parts into the result.
                         --shard auto takes I (and N) from the batch engine's environment.
                         A shard of measure reads only the columns of its pairs from the .npy`;
@@ -139,7 +139,7 @@ export function shardable(name: ShardableName, command: Command): Command {
           outFlag.value,
           {
             format: 'memlens-shard',
-            version: 2,
+            version: PART_VERSION,
             command: name,
             args: recorded,
             cwd,

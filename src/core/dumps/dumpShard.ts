@@ -1,7 +1,7 @@
 // A shard of `memlens measure` on an .npy dump that never holds the whole matrix: one pass
 // over the dump, a band of columns at a time, finds what the plan and the neuron cap need of
 // every neuron (finite values, MI-measurable or not) and the digest of each column; then the
-// shard reads only the columns its block of pairs touches and computes that block. The merge
+// shard reads only the columns its tile of pairs touches and computes that tile. The merge
 // re-runs the whole command (src/core/mi/shards.ts), so the shard's part must hold the values
 // and fingerprint a single run computes: the same rows (NaN/Inf rows dropped alike), the same
 // columns, the same pairs.
@@ -10,7 +10,7 @@ import { miMeasurable } from '../measures/ties';
 import { checkEnoughRows, nonfiniteError } from '../io/activationsNpy';
 import type { NpyColumns } from '../io/npyColumns';
 import type { MiRunnerOptions } from '../mi/miMatrix';
-import { miPairList, miRunner } from '../mi/miMatrix';
+import { miPairSet, miRunner } from '../mi/miMatrix';
 import { columnDigest, currentPairHook, jobFingerprint } from '../mi/shards';
 
 /** Bytes of one band of columns in the scan (float64, every row). */
@@ -89,7 +89,7 @@ export function scanDump(
   };
 }
 
-/** The MI columns a block of pairs touches (indices into the job's columns), ascending. */
+/** The MI columns a tile of pairs touches (indices into the job's columns), ascending. */
 export function touchedColumns(a: Int32Array, b: Int32Array, m: number): number[] {
   const seen = new Uint8Array(m);
   for (let t = 0; t < a.length; t++) seen[a[t]] = seen[b[t]] = 1;
@@ -102,7 +102,7 @@ export function touchedColumns(a: Int32Array, b: Int32Array, m: number): number[
  * The MI job of a single run on the dump's `columns` (ascending neuron indices, the cap's
  * choice among the measurable ones), handed to the running shard's hook: the same pairs
  * (all, or `pairs` drawn with `seed`) and fingerprint as computeMiMatrix's, but the shard's
- * block is computed on only the columns it touches, read from the dump then.
+ * tile is computed on only the columns it touches, read from the dump then.
  */
 export async function shardDumpMi(
   dump: NpyColumns,
@@ -115,15 +115,15 @@ export async function shardDumpMi(
   const { k, estimator } = opts;
   const S = scan.samples;
   const m = columns.length;
-  const { a, b } = miPairList(m, {
+  const pairs = miPairSet(m, {
     seed: opts.seed,
     ...(opts.pairs === null ? {} : { pairs: opts.pairs }),
   });
   const fingerprint = jobFingerprint(
-    { samples: S, k, estimator, a, b },
+    { samples: S, k, estimator, pairs },
     columns.map((c) => scan.digests[c]),
   );
-  await hook({ samples: S, k, estimator, fingerprint, a, b }, (pa, pb) => {
+  await hook({ samples: S, k, estimator, fingerprint, pairs }, (pa, pb) => {
     const touched = touchedColumns(pa, pb, m);
     const local = new Int32Array(m).fill(-1);
     touched.forEach((t, i) => (local[t] = i));

@@ -6,9 +6,11 @@ import type { KsgEstimator } from '../measures/ksgKernel';
 import type { KsgKernelChoice, KsgKernelName } from './kernel';
 import { availableKernel, kernelChoiceFromEnv, slowerKernel } from './kernel';
 import type { PairList } from './pairs';
-import { allPairs, samplePairs } from './pairs';
+import { samplePairs } from './pairs';
 import type { PairValues } from './shards';
 import { columnDigest, currentPairHook, jobFingerprint } from './shards';
+import type { PairSet } from './tiles';
+import { listPairs } from './tiles';
 import { getMiPool } from './pool';
 import type { PairsEta } from './pool';
 
@@ -109,56 +111,49 @@ export async function computeMiMatrix(
     data.set(col, i * S);
   }
   const pairsTotal = (m * (m - 1)) / 2;
-  const { a, b, offDiagonal: nOff } = miPairList(m, opts);
-  const run = miRunner({ ...opts, samples: S, k, estimator, total: a.length });
-  // A shard computes only its block, a merge supplies the values (shards.ts).
+  const set = miPairSet(m, opts);
+  const runner = (total: number) => miRunner({ ...opts, samples: S, k, estimator, total });
+  // A shard computes only its tile, a merge supplies the values (shards.ts).
   const hook = currentPairHook();
   const columnOf = (i: number): Float64Array => data.subarray(i * S, (i + 1) * S);
-  const mi = hook
-    ? await hook(
-        {
-          samples: S,
-          k,
-          estimator,
-          fingerprint: jobFingerprint(
-            { samples: S, k, estimator, a, b },
-            Array.from({ length: m }, (_, i) => columnDigest(columnOf(i))),
-          ),
-          a,
-          b,
-        },
-        (pa, pb) => run(data, pa, pb),
-      )
-    : { start: 0, ...(await run(data, a, b)) };
-  const values = new Float64Array(m * m).fill(NaN);
-  for (let i = 0; i < mi.values.length; i++) {
-    const t = mi.start + i;
-    values[a[t] * m + b[t]] = mi.values[i];
-    values[b[t] * m + a[t]] = mi.values[i];
+  let mi: PairValues & PairList;
+  if (hook === undefined) {
+    const { a, b } = listPairs(set);
+    mi = { a, b, ...(await runner(a.length)(data, a, b)) };
+  } else {
+    const digests = Array.from({ length: m }, (_, i) => columnDigest(columnOf(i)));
+    mi = await hook(
+      {
+        samples: S,
+        k,
+        estimator,
+        fingerprint: jobFingerprint({ samples: S, k, estimator, pairs: set }, digests),
+        pairs: set,
+      },
+      (pa, pb) => runner(pa.length)(data, pa, pb),
+    );
   }
+  const values = new Float64Array(m * m).fill(NaN);
+  const { a, b } = mi;
+  for (let t = 0; t < a.length; t++) {
+    values[a[t] * m + b[t]] = mi.values[t];
+    values[b[t] * m + a[t]] = mi.values[t];
+  }
+  const nOff = set.sample === null ? pairsTotal : set.sample.a.length;
   return { columns, values, pairsComputed: nOff, pairsTotal, k, estimator, kernel: mi.kernel };
 }
 
 /**
- * The pairs computeMiMatrix estimates among m columns, as two index arrays: the off-diagonal
- * pairs in row order (all, or `pairs` of them drawn with `seed`), then the diagonal when asked.
+ * The pairs computeMiMatrix estimates among m columns: all off-diagonal pairs, or `pairs` of
+ * them drawn with `seed` (all of them when that is as many), and the diagonal when asked.
  */
-export function miPairList(
+export function miPairSet(
   m: number,
   opts: Pick<MiOptions, 'pairs' | 'seed' | 'diagonal'>,
-): PairList & { offDiagonal: number } {
-  const offDiagonal: PairList =
-    opts.pairs === undefined
-      ? allPairs(m)
-      : samplePairs(m, Math.max(0, Math.floor(opts.pairs)), opts.seed ?? 0);
-  const nOff = offDiagonal.a.length;
-  const nDiag = opts.diagonal ? m : 0;
-  const a = new Int32Array(nOff + nDiag);
-  const b = new Int32Array(nOff + nDiag);
-  a.set(offDiagonal.a);
-  b.set(offDiagonal.b);
-  for (let i = 0; i < nDiag; i++) a[nOff + i] = b[nOff + i] = i;
-  return { a, b, offDiagonal: nOff };
+): PairSet {
+  const count = opts.pairs === undefined ? Infinity : Math.max(0, Math.floor(opts.pairs));
+  const sample = count >= (m * (m - 1)) / 2 ? null : samplePairs(m, count, opts.seed ?? 0);
+  return { m, diagonal: opts.diagonal ?? false, sample };
 }
 
 /** What {@link miRunner} needs: the estimator, the pool's options and the job's size. */

@@ -4,15 +4,18 @@ import { UserError } from '../errors';
 import type { KsgEstimator } from '../measures/ksgKernel';
 import type { KsgKernelName } from './kernel';
 import { slowerKernel } from './kernel';
+import type { PairList } from './pairs';
+import type { PairSet } from './tiles';
+import { TiledPairs, pairCount } from './tiles';
 
 /**
- * Sharding of the MI pair work. A job's pairs (as computeMiMatrix lists them: the off-diagonal
- * pairs in row order, all or sampled, then the diagonal when asked) are split into `count`
- * balanced contiguous blocks; shard `index` computes only its block of every MI matrix the
- * command computes. A merge re-runs the command with the blocks supplied instead of computed,
- * so everything else (entropy, ties, summaries, densities) is computed once, at the merge, by
- * the same code as a single run, and the result is the single run's bit for bit. A shard of
- * `measure` reads only the columns of its block from the dump (src/core/dumps/dumpShard.ts).
+ * Sharding of the MI pair work. A job's pairs (all pairs of its m columns or a seeded sample,
+ * and the diagonal when asked) are tiled among `count` shards (./tiles.ts): shard `index`
+ * computes only the pairs of its tile of every MI matrix the command computes, and enumerates
+ * only those. A merge re-runs the command with the tiles supplied instead of computed, so
+ * everything else (entropy, ties, summaries, densities) is computed once, at the merge, by the
+ * same code as a single run, and the result is the single run's bit for bit. A shard of
+ * `measure` reads only the columns of its tile from the dump (src/core/dumps/dumpShard.ts).
  */
 
 /** Shard `index` (0-based) of `count`. */
@@ -28,8 +31,8 @@ export interface PairJobView {
   estimator: KsgEstimator;
   /** {@link jobFingerprint} of the job. */
   fingerprint: string;
-  a: Int32Array;
-  b: Int32Array;
+  /** Its pairs, described rather than listed (a shard enumerates only its own). */
+  pairs: PairSet;
 }
 
 /** Pair values, with the kernel that computed them (the slowest, if several did). */
@@ -42,10 +45,10 @@ export interface PairValues {
 export type RunPairs = (a: Int32Array, b: Int32Array) => Promise<PairValues>;
 
 /**
- * Replaces the pool run of computeMiMatrix: returns the values of the pairs [start, start +
- * values.length) of `job` (a shard's block; a merge's: every pair); the others read NaN.
+ * Replaces the pool run of computeMiMatrix: returns the values of the pairs (a[t], b[t]) of
+ * `job` (a shard's tile; a merge's: every pair); the others read NaN.
  */
-export type PairHook = (job: PairJobView, run: RunPairs) => Promise<PairValues & { start: number }>;
+export type PairHook = (job: PairJobView, run: RunPairs) => Promise<PairValues & PairList>;
 
 const hookStore = new AsyncLocalStorage<{ hook: PairHook; shard?: ShardSpec }>();
 
@@ -59,24 +62,6 @@ export function currentShard(): ShardSpec | undefined {
   return hookStore.getStore()?.shard;
 }
 
-/** The block [start, end) of `total` pairs shard `index` of `count` computes. */
-export function shardRange(total: number, shard: ShardSpec): { start: number; end: number } {
-  const { index, count } = shard;
-  if (
-    !Number.isInteger(count) ||
-    count < 1 ||
-    !Number.isInteger(index) ||
-    index < 0 ||
-    index >= count
-  )
-    throw new RangeError(`shard: expected 0 <= index < count, found ${index}/${count}`);
-  // total * index stays below 2^53 for any realistic job (10^10 pairs x 10^5 shards).
-  return {
-    start: Math.floor((total * index) / count),
-    end: Math.floor((total * (index + 1)) / count),
-  };
-}
-
 /** The SHA-256 of one column's S float64 values, as {@link jobFingerprint} takes them. */
 export function columnDigest(values: Float64Array): Uint8Array {
   return createHash('sha256')
@@ -87,33 +72,43 @@ export function columnDigest(values: Float64Array): Uint8Array {
 /**
  * A digest of what decides a job's pair values: the data (the {@link columnDigest} of each of
  * its m columns, in order, so that a shard holding only some columns can compute it), the
- * pairs and the estimator.
+ * pairs (all of them, or the sample's list) and the estimator.
  */
 export function jobFingerprint(
   job: Omit<PairJobView, 'fingerprint'>,
   columns: readonly Uint8Array[],
 ): string {
+  const { m, diagonal, sample } = job.pairs;
   const h = createHash('sha256');
-  h.update(`${job.samples}/${job.k}/${job.estimator}/${job.a.length}/${columns.length}/`);
+  h.update(`${job.samples}/${job.k}/${job.estimator}/${m}/${diagonal}/${columns.length}/`);
   for (const c of columns) h.update(c);
-  h.update(new Uint8Array(job.a.buffer, job.a.byteOffset, job.a.byteLength));
-  h.update(new Uint8Array(job.b.buffer, job.b.byteOffset, job.b.byteLength));
+  if (sample === null) h.update('all');
+  else {
+    h.update(`sample/${sample.a.length}/`);
+    h.update(new Uint8Array(sample.a.buffer, sample.a.byteOffset, sample.a.byteLength));
+    h.update(new Uint8Array(sample.b.buffer, sample.b.byteOffset, sample.b.byteLength));
+  }
   return h.digest('hex');
 }
 
-/** One MI job's block in a part: which job, its size, and the values of [start, end). */
+/**
+ * One MI job's block in a part: which job, its size (pairs), the shard's tile (positions
+ * [start, end) of the tiling, ./tiles.ts) and the values of the job's pairs in it, in
+ * position order: `pairs` of them (end - start, or a sample's pairs in the tile).
+ */
 export interface ShardBlock {
   fingerprint: string;
   total: number;
   start: number;
   end: number;
+  pairs: number;
   /** The kernel that computed the values. */
   kernel: KsgKernelName;
   values: Float64Array;
 }
 
 /**
- * Runs `fn` (a whole command) computing only shard `shard`'s block of each MI job it starts,
+ * Runs `fn` (a whole command) computing only shard `shard`'s tile of each MI job it starts,
  * in order; the other pairs read NaN. Returns fn's result and the blocks.
  */
 export async function runShard<T>(
@@ -122,11 +117,19 @@ export async function runShard<T>(
 ): Promise<{ result: T; blocks: ShardBlock[] }> {
   const blocks: ShardBlock[] = [];
   const hook: PairHook = async (job, run) => {
-    const total = job.a.length;
-    const { start, end } = shardRange(total, shard);
-    const { values, kernel } = await run(job.a.subarray(start, end), job.b.subarray(start, end));
-    blocks.push({ fingerprint: job.fingerprint, total, start, end, kernel, values });
-    return { start, values, kernel };
+    const { start, end, a, b } = new TiledPairs(job.pairs, shard.count).block(shard.index);
+    const { values, kernel } = await run(a, b);
+    const total = pairCount(job.pairs);
+    blocks.push({
+      fingerprint: job.fingerprint,
+      total,
+      start,
+      end,
+      pairs: a.length,
+      kernel,
+      values,
+    });
+    return { a, b, values, kernel };
   };
   const result = await hookStore.run({ hook, shard }, fn);
   return { result, blocks };
@@ -155,9 +158,13 @@ export async function runMerged<T>(parts: ShardPart[], fn: () => Promise<T>): Pr
       );
     }
     const { fingerprint } = job;
-    const total = job.a.length;
+    const total = pairCount(job.pairs);
+    const a = new Int32Array(total);
+    const b = new Int32Array(total);
     const values = new Float64Array(total);
+    const tiles = new TiledPairs(job.pairs, parts[0].shard.count);
     let kernel = parts[0].blocks[j].kernel;
+    let at = 0;
     for (const part of parts) {
       const block = part.blocks[j];
       if (block.fingerprint !== fingerprint || block.total !== total) {
@@ -165,16 +172,19 @@ export async function runMerged<T>(parts: ShardPart[], fn: () => Promise<T>): Pr
           `${part.file}: expected a part of MI job ${j + 1} as computed now (${total} pairs), found another job's (${block.total} pairs): the inputs or options changed since the shards ran`,
         );
       }
-      const want = shardRange(total, part.shard);
-      if (block.start !== want.start || block.end !== want.end) {
+      const want = tiles.block(part.shard.index);
+      if (block.start !== want.start || block.end !== want.end || block.pairs !== want.a.length) {
         throw new UserError(
-          `${part.file}: expected pairs [${want.start}, ${want.end}) of shard ${part.shard.index}/${part.shard.count}, found [${block.start}, ${block.end})`,
+          `${part.file}: expected the ${want.a.length} pairs of tile [${want.start}, ${want.end}) of shard ${part.shard.index}/${part.shard.count}, found ${block.pairs} of [${block.start}, ${block.end})`,
         );
       }
-      values.set(block.values, block.start);
+      a.set(want.a, at);
+      b.set(want.b, at);
+      values.set(block.values, at);
+      at += want.a.length;
       kernel = slowerKernel(kernel, block.kernel);
     }
-    return { start: 0, values, kernel };
+    return { a, b, values, kernel };
   };
   const result = await hookStore.run({ hook }, fn);
   if (next !== jobs) {
