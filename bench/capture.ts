@@ -1,8 +1,8 @@
 // Capture speed: a 3 x 64 MLP (input 128) on 1,000 probe inputs (goal: under 2 s), the
 // throughput of a convolutional layers-model and graph-model on 64 x 64 RGB inputs, per backend,
 // and a real-size graph-model (224 x 224 input saved with batch 1, as exported graph-models
-// often are) with the peak RSS of its capture, and the peak RSS of `memlens capture` on a
-// 30,000 x 8,192 matrix streamed to disk (over --memory-budget) against held in memory.
+// often are) with the peak RSS of its capture, and the peak RSS of `memlens capture` (TF.js and
+// ONNX) on a 30,000 x 8,192 matrix streamed to disk (over --memory-budget) against held in memory.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +11,8 @@ import type * as TfModule from '@tensorflow/tfjs';
 import { fileSystemHandler } from '../src/core/capture/tfjs/fsHandler';
 import { openModel } from '../src/core/capture/registry';
 import { encodeNpy } from '../src/core/io/npy';
+import { encodeOnnxModel } from '../src/core/capture/onnx/onnxProto';
+import { mlp } from './onnx';
 import { loadTf, requireTfjsNode } from '../src/core/capture/tfjs/tfjsRuntime';
 import type { BackendName, CapturePoint } from '../src/core/capture/format';
 import type { ProbeSet } from '../src/core/probe/types';
@@ -220,8 +222,9 @@ async function benchRealSize(
 /**
  * Peak RSS of `memlens capture` (the built CLI, a child process each) on a matrix far above
  * its memory budget, streamed, against the same capture held in memory (a budget above it:
- * the path every capture took before streaming): a 16 -> 8,192 Dense layer measured on
- * 30,000 probe inputs, 30,000 x 8,192 (1.9 GiB as float64, 0.9 GiB on disk).
+ * the path every capture took before streaming): a 16 -> 8,192 Dense layer (TF.js, wasm) and
+ * Gemm (ONNX; the CLI process's peak, the ONNX child holds a batch) measured on 30,000 probe
+ * inputs, 30,000 x 8,192 (1.9 GiB as float64, 0.9 GiB on disk).
  */
 async function benchStreamedCapture(
   dir: string,
@@ -236,7 +239,9 @@ async function benchStreamedCapture(
       tf.layers.dense({ units: 2, name: 'head' }),
     ],
   });
-  const model = await saveLayersModel(path.join(dir, 'wide'), wide);
+  const tfjsModel = await saveLayersModel(path.join(dir, 'wide'), wide);
+  const onnxModel = path.join(dir, 'wide.onnx');
+  writeFileSync(onnxModel, encodeOnnxModel(mlp([16, width, 2])));
   const probe = path.join(dir, 'wide-probe.npy');
   writeFileSync(probe, encodeNpy(randomProbe(7, [samples, 16]).data, [samples, 16]));
   // The child reports its own peak resident set as it exits.
@@ -247,44 +252,48 @@ async function benchStreamedCapture(
   );
   const cli = path.join(__dirname, 'cli.js');
   const gib = (bytes: number): string => (bytes / 2 ** 30).toFixed(2);
-  for (const [label, budget] of [
-    ['streamed', '256'],
-    ['in memory', '100000'],
+  for (const [format, model, flags] of [
+    ['tfjs', tfjsModel, ['--layers', 'wide', '--backend', 'wasm']],
+    ['onnx', onnxModel, ['--layers', '/0/Gemm']],
   ] as const) {
-    const out = path.join(dir, `wide-${budget}.npy`);
-    const t0 = performance.now();
-    const run = spawnSync(
-      process.execPath,
-      [
-        '--require',
-        preload,
-        cli,
-        'capture',
-        model,
-        '--probe',
-        probe,
-        '--layers',
-        'wide',
-        '--backend',
-        'wasm',
-        '--memory-budget',
-        budget,
-        '--out',
-        out,
-        '--quiet',
-      ],
-      { encoding: 'utf8' },
-    );
-    const seconds = (performance.now() - t0) / 1000;
-    const rss = /maxRSS (\d+)/.exec(run.stderr);
-    if (run.status !== 0 || rss === null) {
-      log(`capture ${label}: failed (${run.stderr.trim().split('\n').pop() ?? run.status})`);
-      continue;
+    for (const [label, budget] of [
+      ['streamed', '256'],
+      ['in memory', '100000'],
+    ] as const) {
+      const out = path.join(dir, `wide-${budget}.npy`);
+      const t0 = performance.now();
+      const run = spawnSync(
+        process.execPath,
+        [
+          '--require',
+          preload,
+          cli,
+          'capture',
+          model,
+          '--probe',
+          probe,
+          ...flags,
+          '--memory-budget',
+          budget,
+          '--out',
+          out,
+          '--quiet',
+        ],
+        { encoding: 'utf8' },
+      );
+      const seconds = (performance.now() - t0) / 1000;
+      const rss = /maxRSS (\d+)/.exec(run.stderr);
+      if (run.status !== 0 || rss === null) {
+        log(
+          `capture ${format} ${label}: failed (${run.stderr.trim().split('\n').pop() ?? run.status})`,
+        );
+        continue;
+      }
+      log(
+        `capture ${format} ${label} (--memory-budget ${budget} MiB): ${samples} x ${width} (${gib(8 * samples * width)} GiB float64, ${gib(statSync(out).size)} GiB on disk), peak RSS ${gib(Number(rss[1]) * 1024)} GiB, ${seconds.toFixed(1)} s`,
+      );
+      rmSync(out);
     }
-    log(
-      `capture ${label} (--memory-budget ${budget} MiB): ${samples} x ${width} (${gib(8 * samples * width)} GiB float64, ${gib(statSync(out).size)} GiB on disk), peak RSS ${gib(Number(rss[1]) * 1024)} GiB, ${seconds.toFixed(1)} s`,
-    );
-    rmSync(out);
   }
 }
 

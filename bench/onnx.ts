@@ -22,7 +22,7 @@ function tensor(name: string, dims: number[], values: Float32Array): OnnxTensorP
   return { name, dims, dataType: 1, rawData: new Uint8Array(values.buffer), externalData: [] };
 }
 
-function mlp(sizes: number[]): OnnxModelProto {
+export function mlp(sizes: number[]): OnnxModelProto {
   const rng = new Rng(3);
   const node: OnnxNodeProto[] = [];
   const initializer: OnnxTensorProto[] = [];

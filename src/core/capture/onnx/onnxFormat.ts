@@ -1,3 +1,4 @@
+import { MatrixBuilder } from '../../activations';
 import { UserError, throwIfAborted, withSuffix } from '../../errors';
 import { fitProbe, showShape } from '../../probe/fit';
 import { checkFeedSize } from '../common/batchCapture';
@@ -274,7 +275,10 @@ async function openOnnx(file: string, opts: OpenModelOptions): Promise<ModelHand
       width: number;
       reduction: CapturedLayer['reduction'];
     } | null)[] = [];
-    let data = new Float64Array(0);
+    // Each batch's rows go to the caller's sink (then no S x N matrix is held here), else to
+    // the matrix the capture returns: row by row, as captureBatches feeds them.
+    const builder = new MatrixBuilder();
+    const sink = copts.sink ?? builder;
     let neurons = 0;
     for (let start = 0; start < samples;) {
       throwIfAborted(copts.signal);
@@ -328,8 +332,9 @@ async function openOnnx(file: string, opts: OpenModelOptions): Promise<ModelHand
           throw new UserError(
             `${file}: the chosen layers have no activations on this probe (If branches not taken): expected at least one layer that runs; pick others (CLI --layers) or give the inputs that select the branch (CLI --input-value)`,
           );
-        data = new Float64Array(samples * neurons);
+        await sink.begin(samples, neurons);
       }
+      const rows = new Float64Array(count * neurons);
       for (let i = 0; i < chosen.length; i++) {
         const c = columns[i];
         const r = results[i];
@@ -359,10 +364,11 @@ async function openOnnx(file: string, opts: OpenModelOptions): Promise<ModelHand
                 `${probe.source}: layer '${name}' produced ${String(v)} on probe example ${example} (neuron ${j}): expected finite activations`,
               );
             }
-            data[(c.start + j) * samples + start + e] = v;
+            rows[e * neurons + c.start + j] = v;
           }
         }
       }
+      await sink.rows(start, count, rows);
       start += count;
       copts.onProgress?.({ stage: 'capture', done: start, total: samples });
     }
@@ -382,7 +388,7 @@ async function openOnnx(file: string, opts: OpenModelOptions): Promise<ModelHand
       acts: {
         samples,
         neurons,
-        data,
+        data: builder.data,
         layers: captured.map(({ name, start, end }) => ({ name, start, end })),
       },
       layers: captured,
