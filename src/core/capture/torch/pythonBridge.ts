@@ -20,7 +20,11 @@ const CHOOSE_PYTHON = 'choose another with --python PATH (VS Code: the memlens.p
  */
 export class PythonBridge {
   private readonly child: ChildProcess;
-  private buffer = Buffer.alloc(0);
+  /** Output not parsed yet, in the pipe's chunks: joined once `needed` bytes are in. */
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  /** Bytes the next frame needs buffered: its length word, its header, then all of it. */
+  private needed = 4;
   private readonly frames: Frame[] = [];
   private waiting: ((f: Frame | Error) => void) | null = null;
   private ended: Error | null = null;
@@ -63,23 +67,35 @@ export class PythonBridge {
   }
 
   private take(chunk: Buffer): void {
-    this.buffer = Buffer.concat([this.buffer, chunk]);
-    for (;;) {
-      if (this.buffer.length < 4) return;
-      const headerLength = this.buffer.readUInt32LE(0);
-      if (this.buffer.length < 4 + headerLength) return;
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
+    // A batch comes in many pipe chunks: joining them as they come would copy it over and over.
+    while (this.buffered >= this.needed) {
+      const buffer = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks);
+      this.chunks = [buffer];
+      const headerLength = buffer.readUInt32LE(0);
+      this.needed = 4 + headerLength;
+      if (buffer.length < this.needed) continue;
       const header = JSON.parse(
-        this.buffer.subarray(4, 4 + headerLength).toString('utf8'),
+        buffer.subarray(4, 4 + headerLength).toString('utf8'),
       ) as Frame['header'];
-      const end = 4 + headerLength + header.bytes;
-      if (this.buffer.length < end) return;
-      const frame = { header, payload: this.buffer.subarray(4 + headerLength, end) };
-      this.buffer = this.buffer.subarray(end);
+      this.needed += header.bytes;
+      if (buffer.length < this.needed) continue;
+      const frame = { header, payload: buffer.subarray(4 + headerLength, this.needed) };
+      const rest = buffer.subarray(this.needed);
+      this.chunks = rest.length > 0 ? [rest] : [];
+      this.buffered = rest.length;
+      this.needed = 4;
       if (this.waiting) {
         const w = this.waiting;
         this.waiting = null;
         w(frame);
-      } else this.frames.push(frame);
+      } else {
+        // Nobody is reading yet (a capture writing its last batch): the script waits on the
+        // pipe until this frame is taken, so no more than one batch queues here.
+        this.frames.push(frame);
+        this.child.stdout?.pause();
+      }
     }
   }
 
@@ -104,7 +120,9 @@ export class PythonBridge {
 
   /** The next frame; a script error becomes a UserError, an abort a CancelledError. */
   async next(signal?: AbortSignal): Promise<Frame> {
-    const frame = this.frames.shift() ?? (this.ended ? this.ended : await this.wait(signal));
+    const queued = this.frames.shift();
+    if (queued !== undefined && this.frames.length === 0) this.child.stdout?.resume();
+    const frame = queued ?? (this.ended ? this.ended : await this.wait(signal));
     if (frame instanceof Error) throw frame;
     if (frame.header.type === 'error') throw this.refusal(frame.header);
     return frame;
@@ -152,6 +170,8 @@ export class PythonBridge {
 
   /** Ends the process (stdin closed, then killed). */
   close(): void {
+    // Output still unread (a capture that stopped half way) is dropped, so the pipe ends.
+    this.child.stdout?.removeAllListeners('data').resume();
     this.child.stdin?.end();
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
   }

@@ -2,6 +2,7 @@ import { mkdtempSync, promises as fs, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { LayerSlice } from '../../activations';
+import { MatrixBuilder } from '../../activations';
 import { UserError, throwIfAborted } from '../../errors';
 import type { ProbeSet } from '../../probe/types';
 import { defaultBatchSize } from '../common/batchCapture';
@@ -19,6 +20,7 @@ import type {
   OpenModelOptions,
 } from '../format';
 import { onnxFormat } from '../onnx/onnxFormat';
+import { allFinite, modelNonFinite } from '../tfjs/nonFiniteBlame';
 import { sysPathFor } from './factoryCandidates';
 import { PythonBridge } from './pythonBridge';
 
@@ -77,6 +79,55 @@ async function openTorch(file: string, opts: OpenModelOptions): Promise<ModelHan
   }
 }
 
+/**
+ * One batch frame of the script (each layer's `count` x width float32 values in turn) as
+ * `count` rows of every layer's columns, float64; refused in one line when a layer gives
+ * another width than in the first batch (`widths`) or a value that is not finite.
+ */
+async function batchRows(
+  file: string,
+  probe: ProbeSet,
+  chosen: readonly TorchLayer[],
+  widths: readonly number[],
+  given: readonly number[],
+  done: number,
+  count: number,
+  payload: Buffer,
+): Promise<Float64Array> {
+  const neurons = widths.reduce((a, b) => a + b, 0);
+  const values = new Float32Array(
+    payload.buffer.slice(payload.byteOffset, payload.byteOffset + payload.byteLength),
+  );
+  const rows = new Float64Array(count * neurons);
+  let at = 0;
+  let col = 0;
+  for (const [i, width] of widths.entries()) {
+    const name = chosen[i].name;
+    if (given[i] !== width)
+      throw new UserError(
+        `${probe.source}: layer '${name}' gave ${given[i]} values per example in a later batch: expected ${width} like the first`,
+      );
+    for (let r = 0; r < count; r++) {
+      for (let j = 0; j < width; j++) {
+        const v = values[at + r * width + j];
+        if (!Number.isFinite(v)) {
+          const example = probe.sampleIndices[done + r] ?? done + r;
+          // From a finite probe, the model made it (corrupt weights, an overflow).
+          if (allFinite(probe.data))
+            throw await modelNonFinite(file, { layer: name, value: v, example, neuron: j }, null);
+          throw new UserError(
+            `${probe.source}: layer '${name}' produced ${String(v)} on probe example ${example} (neuron ${j}): expected finite activations`,
+          );
+        }
+        rows[r * neurons + col + j] = v;
+      }
+    }
+    at += count * width;
+    col += width;
+  }
+  return rows;
+}
+
 function handleOf(
   file: string,
   bridge: PythonBridge,
@@ -109,31 +160,33 @@ function handleOf(
     const batch =
       copts.batchSize ?? defaultBatchSize([probe.shape, ...chosen.map((l) => l.outputShape)]);
     bridge.send({ cmd: 'capture', layers: specs, batch }, probe);
+    // Each batch's rows go to the caller's sink (then no S x N matrix is held here), else to
+    // the matrix the capture returns: row by row, as captureBatches feeds them.
+    const builder = new MatrixBuilder();
+    const sink = copts.sink ?? builder;
     let widths: number[] | null = null;
-    let data: Float64Array | null = null;
-    let done = 0;
-    for (;;) {
-      const { header, payload } = await bridge.next(copts.signal);
-      if (header.type === 'done') break;
-      const rows = header.rows as number;
-      const w = header.widths as number[];
-      widths ??= w;
-      const neurons = widths.reduce((a, b) => a + b, 0);
-      data ??= new Float64Array(samples * neurons);
-      const values = new Float32Array(
-        payload.buffer.slice(payload.byteOffset, payload.byteOffset + payload.byteLength),
-      );
-      let at = 0;
-      let col = 0;
-      for (const width of widths) {
-        for (let r = 0; r < rows; r++)
-          for (let j = 0; j < width; j++)
-            data[(col + j) * samples + done + r] = values[at + r * width + j];
-        at += rows * width;
-        col += width;
+    try {
+      for (let done = 0; ;) {
+        const { header, payload } = await bridge.next(copts.signal);
+        if (header.type === 'done') break;
+        const count = header.rows as number;
+        const given = header.widths as number[];
+        if (widths === null) {
+          widths = given;
+          await sink.begin(
+            samples,
+            widths.reduce((a, b) => a + b, 0),
+          );
+        }
+        const rows = await batchRows(file, probe, chosen, widths, given, done, count, payload);
+        await sink.rows(done, count, rows);
+        done += count;
+        copts.onProgress?.({ stage: 'capture', done, total: samples, detail: file });
       }
-      done += rows;
-      copts.onProgress?.({ stage: 'capture', done, total: samples, detail: file });
+    } catch (err) {
+      // The script is still sending this capture's batches: a later capture must not read them.
+      bridge.close();
+      throw err;
     }
     const slices: LayerSlice[] = [];
     const captured: CapturedLayer[] = [];
@@ -151,7 +204,7 @@ function handleOf(
       start = end;
     });
     return {
-      acts: { samples, neurons: start, data: data ?? new Float64Array(0), layers: slices },
+      acts: { samples, neurons: start, data: builder.data, layers: slices },
       layers: captured,
       backend: runtime,
     };
