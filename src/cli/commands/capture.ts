@@ -49,8 +49,7 @@ Options:
                          sized from the first example's outputs, at most 256 MiB a batch)
   --memory-budget <MB>   MiB the S x N matrix may take in memory (16 bytes a value: float64,
                          then the float32 file; default 1024): a larger one is written to
-                         --out batch by batch as it is captured, never held whole (TF.js,
-                         Keras and SavedModel models; ONNX and PyTorch hold it whole yet)
+                         --out batch by batch as it is captured, never held whole
   --backend <b>          tfjs-node, wasm or cpu (default: the first that starts, in that order)
   --sequence <r>         sequence outputs (batch x tokens x features): first (token, default)
                          or mean; conv feature maps are always global-average-pooled
@@ -202,10 +201,6 @@ export async function runCapture(
     if (progress) process.stderr.write('\r\x1b[2K');
     const seconds = (performance.now() - t0) / 1000;
     const { acts } = result;
-    if (!sink.began && inMemoryBytes(acts.samples, acts.neurons) > budget)
-      warn(
-        `${handle.format} capture does not stream yet: the whole ${acts.samples} x ${acts.neurons} matrix was held, over --memory-budget`,
-      );
     const sidecar = {
       model: handle.path,
       format: handle.format,
@@ -267,8 +262,6 @@ function inMemoryBytes(samples: number, neurons: number): number {
 class CaptureSink implements RowSink {
   private readonly memory = new MatrixBuilder();
   private stream: NpyRowWriter | undefined;
-  /** Whether the format fed the sink (ONNX and PyTorch return the whole matrix instead). */
-  began = false;
 
   constructor(
     private readonly out: string,
@@ -283,7 +276,6 @@ class CaptureSink implements RowSink {
   async begin(samples: number, neurons: number): Promise<void> {
     // A capture restarted on another backend begins again.
     await this.abort();
-    this.began = true;
     if (inMemoryBytes(samples, neurons) > this.budget)
       this.stream = await NpyRowWriter.open(this.out, samples, neurons, { signal: this.signal });
     else this.memory.begin(samples, neurons);
@@ -295,13 +287,15 @@ class CaptureSink implements RowSink {
       : this.memory.rows(start, count, values);
   }
 
-  /** Writes the matrix (`acts` when the format did not feed the sink); returns the path. */
+  /** Writes the matrix of the capture `acts` (every format feeds the sink); returns the path. */
   finish(acts: ActivationMatrix): Promise<string> {
     if (this.stream) return this.stream.commit();
-    const whole = this.began ? { ...acts, data: this.memory.data } : acts;
     return writeFileAtomic(
       this.out,
-      encodeNpy(toRowMajorFloat32(whole), [acts.samples, acts.neurons]),
+      encodeNpy(toRowMajorFloat32({ ...acts, data: this.memory.data }), [
+        acts.samples,
+        acts.neurons,
+      ]),
       { signal: this.signal },
     );
   }

@@ -54,8 +54,7 @@ export interface CaptureOptions extends JobOptions {
   inputValues?: Record<string, number>;
   /**
    * Takes each batch's rows as they are captured (`memlens capture` streams them to disk):
-   * the result's `acts.data` is then empty, its shape and layers set. The TF.js, Keras and
-   * SavedModel formats feed it; the others ignore it and return the whole matrix.
+   * the result's `acts.data` is then empty, its shape and layers set. Every format feeds it.
    */
   sink?: RowSink;
 }
