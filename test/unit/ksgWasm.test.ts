@@ -16,8 +16,10 @@ import { Rng } from '../../src/core/random';
 import { skipWithout } from '../fixtures/optionalDeps';
 
 // Every compiled kernel (ksgKernel.c as WebAssembly and as a Node addon) against the TypeScript
-// reference kernel, bit for bit. Under MEMLENS_REQUIRE_ALL=1 (CI) a kernel the build did not
-// make fails the run instead of skipping.
+// reference kernel, bit for bit. The compiled kernels search grids of their own (coarser, refined
+// for crowded pairs) and grow a rectangle past the 3 x 3 block, so they are held to the same bits
+// on fixed column shapes and on seeded random ones. Under MEMLENS_REQUIRE_ALL=1 (CI) a kernel the
+// build did not make fails the run instead of skipping.
 
 /** A column of S values of one of the shapes that drive the kernel down its different paths. */
 function column(kind: string, S: number, rng: Rng, base: Float64Array): Float64Array {
@@ -76,6 +78,26 @@ const KINDS = [
   'duplicated',
 ];
 
+/**
+ * A column of a random shape: one of KINDS, then on a random share of the samples rounded to
+ * a random number of levels (more ties, duplicate points), and scaled by a random factor.
+ */
+function randomColumn(S: number, rng: Rng, base: Float64Array): { kind: string; v: Float64Array } {
+  const kind = KINDS[rng.int(KINDS.length)];
+  const v = column(kind, S, rng, base);
+  const share = rng.next() < 0.5 ? 0 : rng.next();
+  const levels = 1 + rng.int(8);
+  const scale = rng.next() < 0.5 ? 1 : Math.exp(3 * rng.normal());
+  for (let s = 0; s < S; s++) {
+    if (rng.next() < share) v[s] = Math.round(v[s] * levels) / levels;
+    v[s] *= scale;
+  }
+  return {
+    kind: share > 0 ? `${kind}, ${(100 * share).toFixed(0)}% on ${levels} levels` : kind,
+    v,
+  };
+}
+
 /** The compiled kernels: a build without clang has no .wasm, one without a C compiler no addon. */
 const COMPILED = [
   {
@@ -89,6 +111,44 @@ const COMPILED = [
     load: () => KsgNativeKernel.load(),
   },
 ] as const;
+
+/**
+ * Every ordered pair of `values` (S samples each) through `kernel` and the TypeScript kernel,
+ * with k neighbours and both estimators: asserts the same bits. Returns the pairs compared and
+ * how many had a zero eps somewhere.
+ */
+function assertEveryPair(
+  kernel: ReturnType<(typeof COMPILED)[number]['load']>,
+  name: string,
+  S: number,
+  k: number,
+  values: Float64Array[],
+  names: string[],
+): { compared: number; zeroEps: number } {
+  kernel.reset();
+  const prepared = values.map((v) => prepareColumn(v));
+  const handles = prepared.map((c) => kernel.addColumn(c));
+  const psi = digammaTable(S);
+  let compared = 0;
+  let zeroEps = 0;
+  for (const estimator of KSG_ESTIMATORS) {
+    const scratch = kernel.newScratch(S, k, psi, estimator);
+    const ts = new KsgScratch(S, k, psi, estimator);
+    for (let a = 0; a < values.length; a++) {
+      for (let b = 0; b < values.length; b++) {
+        const want = ksgPair(prepared[a], prepared[b], ts);
+        const got = kernel.pair(handles[a], handles[b], scratch);
+        assert.ok(
+          Object.is(got, want),
+          `${estimator}, S = ${S}, k = ${k}, ${names[a]} x ${names[b]}: ${name} ${got}, TS ${want}`,
+        );
+        compared++;
+        if (ts.eps.some((e) => e === 0)) zeroEps++;
+      }
+    }
+  }
+  return { compared, zeroEps };
+}
 
 for (const { name, missing, load } of COMPILED) {
   void test(`${name} kernel: bit-identical to the TypeScript kernel on every path, both estimators`, (t) => {
@@ -106,31 +166,51 @@ for (const { name, missing, load } of COMPILED) {
       [700, 5],
       [257, 1],
     ]) {
-      kernel.reset();
       const base = Float64Array.from({ length: S }, () => rng.normal());
       const values = KINDS.map((kind) => column(kind, S, rng, base));
-      const prepared = values.map((v) => prepareColumn(v));
-      const handles = prepared.map((c) => kernel.addColumn(c));
-      const psi = digammaTable(S);
-      for (const estimator of KSG_ESTIMATORS) {
-        const scratch = kernel.newScratch(S, k, psi, estimator);
-        const ts = new KsgScratch(S, k, psi, estimator);
-        for (let a = 0; a < KINDS.length; a++) {
-          for (let b = 0; b < KINDS.length; b++) {
-            const want = ksgPair(prepared[a], prepared[b], ts);
-            const got = kernel.pair(handles[a], handles[b], scratch);
-            assert.ok(
-              Object.is(got, want),
-              `${estimator}, S = ${S}, k = ${k}, ${KINDS[a]} x ${KINDS[b]}: ${name} ${got}, TS ${want}`,
-            );
-            compared++;
-            if (ts.eps.some((e) => e === 0)) zeroEps++;
-          }
-        }
-      }
+      const r = assertEveryPair(kernel, name, S, k, values, KINDS);
+      compared += r.compared;
+      zeroEps += r.zeroEps;
     }
     assert.equal(compared, 2 * 7 * KINDS.length * KINDS.length);
     assert.ok(zeroEps > 100, `${zeroEps} pairs with eps = 0`);
+  });
+
+  void test(`${name} kernel: bit-identical to the TypeScript kernel on seeded random columns`, (t) => {
+    if (missing) return t.skip(missing);
+    const kernel = load();
+    const rng = new Rng(20260917);
+    const kinds = new Set<string>();
+    let compared = 0;
+    // S a multiple of nothing in particular (and 2, 3: grids of one band), k from 1 to 7
+    for (const [S, k] of [
+      [2, 1],
+      [3, 2],
+      [11, 1],
+      [37, 3],
+      [131, 4],
+      [613, 3],
+      [997, 2],
+      [1231, 3],
+      [2003, 3],
+      [2503, 7],
+      [4001, 3],
+    ]) {
+      const base = Float64Array.from({ length: S }, () => rng.normal());
+      const cols = Array.from({ length: 7 }, () => randomColumn(S, rng, base));
+      for (const c of cols) kinds.add(c.kind.split(',')[0]);
+      const names = cols.map((c) => c.kind);
+      compared += assertEveryPair(
+        kernel,
+        name,
+        S,
+        k,
+        cols.map((c) => c.v),
+        names,
+      ).compared;
+    }
+    assert.equal(compared, 11 * 2 * 49);
+    assert.ok(kinds.size >= 8, `kinds drawn: ${[...kinds].join(', ')}`);
   });
 
   void test(`${name} kernel: scikit-learn fixtures, tie-heavy ones included, bit-identical to TS`, (t) => {

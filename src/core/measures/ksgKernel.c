@@ -3,18 +3,21 @@
 // Node addon (buildKsgNative: native/ksgNative.c includes this file; ksgNative.ts). Without
 // either, the MI workers run the TypeScript kernel. A port of ksgKernel.ts: the same paths
 // (rank-space grid, sorted sweep without / with x ties) and the same float64 difference
-// predicates. Some differences change how a path searches, not what it finds: for k = 3 the
-// near-pair pass runs two points at a time with SIMD (nearPairs3), a pair that crowds the grid
-// gets a finer grid of its own (knnGrid), the marginal counts' windows are counted two at a
-// time (countWithin), and the tie sweep takes runs of one value without a run walk (knnTies).
-// The k-th distances and counts are exact either way, and the per-sample terms are summed in
-// sample order, as in ksgKernel.ts, so the results are bit-identical to the TypeScript kernel,
-// which stays as the independent reference the tests compare against.
+// predicates. Some differences change how a path searches, not what it finds: the grid is
+// this kernel's own (coarser, cut by a multiplication, laid out in one pass over y's order;
+// a pair that crowds it gets a finer one, knnGrid), for k = 3 the near-pair pass runs two
+// points at a time with SIMD (nearPairs3), a point whose k-th distance reaches past its 3 x 3
+// block grows a rectangle of bands toward its nearest edge (searchFar) instead of square rings,
+// the marginal counts' windows are counted two at a time after their guide positions are
+// found for every point (farRings), and the tie sweep takes runs of one value without a run
+// walk (knnTies). The k-th distances and counts are exact either way, and the per-sample terms
+// are summed in sample order, as in ksgKernel.ts, so the results are bit-identical to the
+// TypeScript kernel, which stays as the independent reference the tests compare against.
 // Memory: in wasm, a bump allocator over the module's linear memory; natively, malloc'd blocks
 // the addon frees per instance. The host writes the prepared columns (ksgKernel.ts
-// prepareColumn; raw values are not copied) into it and calls ksg_pair. The estimator (KSG-1,
-// or the tie-aware `mixed`: psi(k_m) where eps = 0) is fixed per scratch area (scratch_new),
-// as in ksgKernel.ts KsgScratch.
+// prepareColumn; raw values and grid bands are not copied) into it and calls ksg_pair. The
+// estimator (KSG-1, or the tie-aware `mixed`: psi(k_m) where eps = 0) is fixed per scratch
+// area (scratch_new), as in ksgKernel.ts KsgScratch.
 #include <stdint.h>
 
 #ifdef __wasm__
@@ -41,25 +44,38 @@ typedef v128_t vd;
 #define V_LANE1_TO(v, x) wasm_f64x2_replace_lane(v, 1, x)
 #define V_LANE0_ONLY(x, rest) wasm_f64x2_replace_lane(wasm_f64x2_splat(rest), 0, x)
 #define V_GET(v, i) wasm_f64x2_extract_lane(v, i)
+#define V_SWAP(v) wasm_i64x2_shuffle(v, v, 1, 0)
+#define V_ADD(a, b) wasm_f64x2_add(a, b)
+#define V_MUL(a, b) wasm_f64x2_mul(a, b)
+#define V_SET(x0, x1) wasm_f64x2_make(x0, x1)
+/* lane i truncated to int32 (in range: the bucket indices, clamped first) */
+#define V_TRUNC(v, i) wasm_i32x4_extract_lane(wasm_i32x4_trunc_sat_f64x2_zero(v), i)
 typedef v128_t vc;
 #define C_ZERO() wasm_i64x2_splat(0)
 #define C_ADD_LT(acc, a, b) wasm_i64x2_sub(acc, wasm_f64x2_lt(a, b))
 #define C_SUM(acc) ((int32_t)(wasm_i64x2_extract_lane(acc, 0) + wasm_i64x2_extract_lane(acc, 1)))
 #elif defined(__SSE2__)
-/* x86-64 baseline. pmin(a, b) is b < a ? b : a; SSE2's minpd(b, a) is exactly that. */
+/* x86-64 baseline. minpd(a, b) is a < b ? a : b, not pmin's b < a ? b : a, but the two differ
+   only on NaN and on zeros of either sign, which never meet here; minpd writes over its first
+   operand, so the lists' updates below put the value they replace first (no register copy). */
 #include <emmintrin.h>
 typedef __m128d vd;
-#define PMIN(a, b) _mm_min_pd(b, a)
-#define PMAX(a, b) _mm_max_pd(b, a)
+#define PMIN(a, b) _mm_min_pd(a, b)
+#define PMAX(a, b) _mm_max_pd(a, b)
 #define V_SPLAT(x) _mm_set1_pd(x)
 #define V_LOAD(p) _mm_loadu_pd(p)
 #define V_STORE(p, v) _mm_storeu_pd(p, v)
 #define V_SUB(a, b) _mm_sub_pd(a, b)
-#define V_ABSDIFF(a, b) _mm_andnot_pd(_mm_set1_pd(-0.0), _mm_sub_pd(a, b))
+#define V_ABSDIFF(a, b) _mm_and_pd(_mm_sub_pd(a, b), _mm_castsi128_pd(_mm_set1_epi64x(INT64_MAX)))
 #define V_LANE1_TO(v, x) _mm_move_sd(_mm_set1_pd(x), v)
 #define V_LANE0_ONLY(x, rest) _mm_move_sd(_mm_set1_pd(rest), _mm_set_sd(x))
 static inline double v_get(__m128d v, int i) { return i == 0 ? _mm_cvtsd_f64(v) : _mm_cvtsd_f64(_mm_unpackhi_pd(v, v)); }
 #define V_GET(v, i) v_get(v, i)
+#define V_SWAP(v) _mm_shuffle_pd(v, v, 1)
+#define V_ADD(a, b) _mm_add_pd(a, b)
+#define V_MUL(a, b) _mm_mul_pd(a, b)
+#define V_SET(x0, x1) _mm_set_pd(x1, x0)
+#define V_TRUNC(v, i) _mm_cvtsi128_si32(_mm_srli_si128(_mm_cvttpd_epi32(v), 4 * (i)))
 typedef __m128i vc;
 #define C_ZERO() _mm_setzero_si128()
 #define C_ADD_LT(acc, a, b) _mm_sub_epi64(acc, _mm_castpd_si128(_mm_cmplt_pd(a, b)))
@@ -82,6 +98,11 @@ static inline vd v_absdiff(vd a, vd b) { vd d = a - b; return (vd)((vi)d & (vi){
 #define V_LANE1_TO(v, x) ((vd){(v)[0], x})
 #define V_LANE0_ONLY(x, rest) ((vd){x, rest})
 #define V_GET(v, i) ((v)[i])
+#define V_SWAP(v) ((vd){(v)[1], (v)[0]})
+#define V_ADD(a, b) ((a) + (b))
+#define V_MUL(a, b) ((a) * (b))
+#define V_SET(x0, x1) ((vd){x0, x1})
+#define V_TRUNC(v, i) ((int32_t)(v)[i])
 typedef vi vc;
 #define C_ZERO() ((vi){0, 0})
 #define C_ADD_LT(acc, a, b) ((acc) - (vi)((a) < (b)))
@@ -103,28 +124,32 @@ typedef struct Col {
   const int32_t *groupStart; /* 0 when all values are distinct */
   const int32_t *groupEnd;
   const int32_t *bucketStart;
-  const uint16_t *band;
-  const double *bandLo;
-  const double *bandHi;
 } Col;
 
 #ifdef __wasm__
 /* ksgWasm.ts writes the header at these offsets (wasm32 pointers are 4 bytes). */
-_Static_assert(sizeof(Col) == 64, "Col layout");
+_Static_assert(sizeof(Col) == 48, "Col layout");
 _Static_assert(__builtin_offsetof(Col, guarded) == 24, "Col layout");
 #endif
 
 typedef struct Scratch {
   int32_t n, k, G;
   double *xs, *ys;
-  int32_t *yr, *sample, *cursor;
+  int32_t *sample, *cursor;
   double *best, *eps;
   int32_t *nx, *ny;
   const double *psi;
-  int32_t *cellStart, *xr;
-  double *bestAll, *kthAll;
-  /* Per-pair finer grid: cell of each sample, band bounds of x and y, term of each sample. */
-  int32_t *cellOf;
+  int32_t *cellStart;
+  /* the points whose search goes past the 3 x 3 block, and their cells (markFar, farRings) */
+  int32_t *far, *farCell, nFar;
+  double *bestAll;
+  /* farRings: each point's guide position for the lower end of its x and y windows */
+  int32_t *lowX, *lowY;
+  /* Bands per axis of the default grid (a crowded pair's is up to MAX_REFINE times finer);
+     gridLayout: the next free position of each column, the first rank of each band; the band
+     bounds of x and y; the term of each sample. */
+  int32_t grid;
+  int32_t *colCursor, *bandStart;
   double *xLo, *xHi, *yLo, *yHi;
   double *term;
   /* 1: the `mixed` estimator (ksgKernel.ts mixedTerms); zero[s] = 1 where eps of sample s is 0. */
@@ -134,8 +159,13 @@ typedef struct Scratch {
 
 /** Finest grid refinement of a crowded pair: up to MAX_REFINE x G bands per axis. */
 #define MAX_REFINE 4
-/** Refine when a point shares its cell with more than this many points on average. */
-#define REFINE_AT 5
+/** Refine when a point shares its cell with more than REFINE_AT times the points it would
+    if x and y were independent. */
+#define REFINE_AT 2
+/** The default grid: GRID_FACTOR x ksgKernel.ts's bands per axis, about 3.5 points a cell. */
+#define GRID_FACTOR 0.75
+/** nearPairs3's lists per point: n and one after the last (which its branch-free tails update). */
+#define NEAR_STRIDE(n) ((n) + 1)
 
 #ifdef __wasm__
 extern unsigned char __heap_base;
@@ -164,6 +194,13 @@ static void *ksg_alloc(uint32_t bytes);
 #define KSG_ALLOC ksg_alloc
 #endif
 
+/** Bands per axis of this kernel's default grid: at most n, and MAX_REFINE x it fits 16 bits. */
+static int32_t cGridSize(int32_t n) {
+  int32_t g = (int32_t)__builtin_floor(GRID_FACTOR * __builtin_sqrt((double)n / 2) + 0.5);
+  if (g > 65535 / MAX_REFINE) g = 65535 / MAX_REFINE;
+  return g < 1 ? 1 : g > n ? n : g;
+}
+
 static int32_t gridSize(int32_t n) {
   double g = __builtin_sqrt((double)n / 2);
   /* Math.round: floor(x + 0.5) for positive x */
@@ -185,12 +222,11 @@ EXPORT("scratch_new") Scratch *scratch_new(int32_t n, int32_t k, const double *p
   sc->mixed = mixed != 0;
   sc->zero = (uint8_t *)KSG_ALLOC(mixed != 0 ? (uint32_t)n : 0u);
   sc->G = gridSize(n);
-  /* + 1: the entry rings3 may load (and ignore) after the last point */
+  /* + 1: the entry offer3 and nearPairs3 may load (and ignore) after the last point */
   sc->xs = (double *)KSG_ALLOC(8u * (n + 1));
   sc->ys = (double *)KSG_ALLOC(8u * (n + 1));
   if (sc->ys == 0) return 0;
   sc->xs[n] = sc->ys[n] = __builtin_inf();
-  sc->yr = (int32_t *)KSG_ALLOC(4u * n);
   sc->sample = (int32_t *)KSG_ALLOC(4u * n);
   sc->cursor = (int32_t *)KSG_ALLOC(4u * n);
   sc->best = (double *)KSG_ALLOC(8u * k);
@@ -198,18 +234,22 @@ EXPORT("scratch_new") Scratch *scratch_new(int32_t n, int32_t k, const double *p
   sc->nx = (int32_t *)KSG_ALLOC(4u * n);
   sc->ny = (int32_t *)KSG_ALLOC(4u * n);
   sc->psi = psi;
-  uint32_t G2 = (uint32_t)sc->G * MAX_REFINE;
+  sc->grid = cGridSize(n);
+  uint32_t G2 = (uint32_t)sc->grid * MAX_REFINE;
   sc->cellStart = (int32_t *)KSG_ALLOC(4u * (G2 * G2 + 1));
-  sc->cellOf = (int32_t *)KSG_ALLOC(4u * n);
-  sc->xLo = (double *)KSG_ALLOC(8u * G2);
-  sc->xHi = (double *)KSG_ALLOC(8u * G2);
-  sc->yLo = (double *)KSG_ALLOC(8u * G2);
-  sc->yHi = (double *)KSG_ALLOC(8u * G2);
+  sc->lowX = (int32_t *)KSG_ALLOC(4u * n);
+  sc->lowY = (int32_t *)KSG_ALLOC(4u * n);
+  sc->colCursor = (int32_t *)KSG_ALLOC(4u * G2);
+  sc->bandStart = (int32_t *)KSG_ALLOC(4u * (G2 + 1));
+  sc->xLo = (double *)KSG_ALLOC(8u * (G2 + 2)) + 1;
+  sc->xHi = (double *)KSG_ALLOC(8u * (G2 + 2)) + 1;
+  sc->yLo = (double *)KSG_ALLOC(8u * (G2 + 2)) + 1;
+  sc->yHi = (double *)KSG_ALLOC(8u * (G2 + 2)) + 1;
   sc->term = (double *)KSG_ALLOC(8u * n);
-  sc->xr = (int32_t *)KSG_ALLOC(4u * n);
-  sc->bestAll = (double *)KSG_ALLOC(8u * n * k);
-  sc->kthAll = (double *)KSG_ALLOC(8u * n);
-  if (sc->kthAll == 0) return 0;
+  sc->far = (int32_t *)KSG_ALLOC(4u * n);
+  sc->farCell = (int32_t *)KSG_ALLOC(4u * n);
+  sc->bestAll = (double *)KSG_ALLOC(8u * (k == 3 ? 3 * NEAR_STRIDE(n) : n * k));
+  if (sc->bestAll == 0) return 0;
   return sc;
 }
 
@@ -219,10 +259,13 @@ static inline int32_t bucketOf(double u, double min, double scale, int32_t n) {
   double t = (u - min) * scale;
   double top = (double)(n - 1);
   t = t < top ? t : top;
-  return (int32_t)(t > 0 ? t : 0);
+  t = t > 0 ? t : 0;
+  return (int32_t)t;
 }
 
 static inline double fabs_(double v) { return __builtin_fabs(v); }
+static inline double smin(double a, double b) { return b < a ? b : a; }
+static inline double smax(double a, double b) { return a < b ? b : a; }
 static inline double max_(double a, double b) { return a > b ? a : b; }
 
 static void layout(const Col *X, const Col *Y, Scratch *sc) {
@@ -330,27 +373,33 @@ static int32_t countWithinSearch(const Col *C, int32_t self, double v, double ep
   return upper - hi;
 }
 
+/**
+ * countWithin from the guide's positions gu = bucketStart[bucketOf(v + eps)] and
+ * gl = bucketStart[bucketOf(v - eps) + 1] - 1, eps > 0; -1 when a window misses its run's end
+ * (countWithinSearch counts then).
+ */
+static inline int32_t countGuided(const Col *C, double v, double eps, int32_t gu, int32_t gl) {
+  /* cu = #{i <= WINDOW: sorted[gu - 1 + i] - v < eps}, a prefix of the window's entries, and
+     cl = #{i <= WINDOW: v - sorted[gl - WINDOW + i] < eps}, a suffix: each window holds its
+     run's end (and the count is exact) when it starts inside the run and ends outside it. */
+  const double *wu = C->guarded + GUARD + gu - 1, *wl = C->guarded + GUARD + gl - WINDOW;
+  vd vv = V_SPLAT(v), ve = V_SPLAT(eps);
+  vc up = C_ZERO(), low = C_ZERO();
+  for (int32_t i = 0; i < WINDOW + 2; i += 2) {
+    up = C_ADD_LT(up, V_SUB(V_LOAD(wu + i), vv), ve);
+    low = C_ADD_LT(low, V_SUB(vv, V_LOAD(wl + i)), ve);
+  }
+  int32_t cu = C_SUM(up), cl = C_SUM(low);
+  if ((uint32_t)(cu - 1) <= WINDOW && (uint32_t)(cl - 1) <= WINDOW) return gu - gl + cu + cl - 4;
+  return -1;
+}
+
 static inline int32_t countWithin(const Col *C, int32_t self, double v, double eps) {
   if (!(eps > 0)) return exactTies(C, self);
-  int32_t n = C->n;
   const int32_t *guide = C->bucketStart;
-  const double *g = C->guarded;
-  int32_t gu = guide[bucketOf(v + eps, C->min, C->scale, n)];
-  int32_t iu = gu + GUARD;
-  int32_t gl = guide[bucketOf(v - eps, C->min, C->scale, n) + 1] - 1;
-  int32_t il = gl + GUARD;
-  if (g[iu - 1] - v < eps && !(g[iu + WINDOW] - v < eps) && v - g[il + 1] < eps &&
-      !(v - g[il - WINDOW] < eps)) {
-    /* up = #{i < WINDOW: g[iu + i] - v < eps}, low = #{i < WINDOW: v - g[il - i] < eps} */
-    vd vv = V_SPLAT(v), ve = V_SPLAT(eps);
-    vc up = C_ZERO(), low = C_ZERO();
-    for (int32_t i = 0; i < WINDOW; i += 2) {
-      up = C_ADD_LT(up, V_SUB(V_LOAD(g + iu + i), vv), ve);
-      low = C_ADD_LT(low, V_SUB(vv, V_LOAD(g + il - WINDOW + 1 + i)), ve);
-    }
-    return gu - 1 + C_SUM(up) - (gl + 1 - C_SUM(low));
-  }
-  return countWithinSearch(C, self, v, eps);
+  int32_t c = countGuided(C, v, eps, guide[bucketOf(v + eps, C->min, C->scale, C->n)],
+                          guide[bucketOf(v - eps, C->min, C->scale, C->n) + 1] - 1);
+  return c >= 0 ? c : countWithinSearch(C, self, v, eps);
 }
 
 static inline double offer(double *best, int32_t k, double d) {
@@ -543,14 +592,47 @@ static inline double scanCells(const double *xs, const double *ys, double *best,
   return kth;
 }
 
-static void nearPairs(Scratch *sc, int32_t G) {
-  int32_t n = sc->n, k = sc->k;
+/** Band bounds of the grid: the smallest and largest value of each band, per axis. */
+typedef struct Bands {
+  int32_t G;
+  const double *xLo, *xHi, *yLo, *yHi;
+} Bands;
+
+/** The inner edges of ring 2 around cell (bx, by), infinitely far where the grid ends. */
+typedef struct Ring2 {
+  double x0, x1, y0, y1;
+  int32_t cell; /* bx << 16 | by */
+} Ring2;
+
+static inline Ring2 ring2(const Bands *B, int32_t bx, int32_t by) {
+  const double inf = __builtin_inf();
+  int32_t G = B->G;
+  Ring2 r = {bx >= 2 ? B->xHi[bx - 2] : -inf, bx + 2 < G ? B->xLo[bx + 2] : inf,
+             by >= 2 ? B->yHi[by - 2] : -inf, by + 2 < G ? B->yLo[by + 2] : inf, bx << 16 | by};
+  return r;
+}
+
+/**
+ * Lists p (without a branch) among the points whose k-th distance within the 3 x 3 block, kth,
+ * is not certified: a point outside the block may be nearer (farRings searches further).
+ */
+static inline void markFar(Scratch *sc, const Ring2 *r, int32_t p, double kth) {
+  double xp = sc->xs[p], yp = sc->ys[p];
+  double gap = smin(smin(xp - r->x0, r->x1 - xp), smin(yp - r->y0, r->y1 - yp));
+  sc->far[sc->nFar] = p;
+  sc->farCell[sc->nFar] = r->cell;
+  sc->nFar += gap < kth;
+}
+
+static void nearPairs(Scratch *sc, const Bands *B) {
+  int32_t n = sc->n, k = sc->k, G = B->G;
   const double *xs = sc->xs, *ys = sc->ys;
   const int32_t *cellStart = sc->cellStart;
-  double *bestAll = sc->bestAll, *kthAll = sc->kthAll;
+  double *bestAll = sc->bestAll, *kthAll = sc->eps;
   const double inf = __builtin_inf();
   for (int32_t i = 0; i < n * k; i++) bestAll[i] = inf;
   for (int32_t i = 0; i < n; i++) kthAll[i] = inf;
+  sc->nFar = 0;
   for (int32_t bx = 0; bx < G; bx++) {
     int32_t nextCol = bx + 1 < G ? (bx + 1) * G : -1;
     for (int32_t by = 0; by < G; by++) {
@@ -559,6 +641,7 @@ static void nearPairs(Scratch *sc, int32_t G) {
       int32_t upEnd = cellStart[by + 1 < G ? cell + 2 : cell + 1];
       int32_t rFrom = nextCol < 0 ? 0 : cellStart[nextCol + (by > 0 ? by - 1 : 0)];
       int32_t rTo = nextCol < 0 ? 0 : cellStart[nextCol + (by + 2 <= G ? by + 2 : G)];
+      Ring2 r = ring2(B, bx, by);
       for (int32_t p = cellStart[cell]; p < end; p++) {
         double xp = xs[p], yp = ys[p];
         double kp = kthAll[p];
@@ -574,6 +657,7 @@ static void nearPairs(Scratch *sc, int32_t G) {
           if (d < kthAll[q]) kthAll[q] = offerAt(bestAll + (uint32_t)q * k, k, d);
         }
         kthAll[p] = kp;
+        markFar(sc, &r, p, kp);
       }
     }
   }
@@ -587,17 +671,29 @@ static void nearPairs(Scratch *sc, int32_t G) {
  * list ends with exactly the 3 smallest distances offered, as in nearPairs. Distances are
  * max-norms of float64 differences (never NaN, never -0), so pmin/pmax are exact min/max.
  */
-static inline double smin(double a, double b) { return b < a ? b : a; }
-static inline double smax(double a, double b) { return a < b ? b : a; }
 
-static void nearPairs3(Scratch *sc, int32_t G) {
-  int32_t n = sc->n;
+/**
+ * The 3 smallest of two lane-wise lists p0 <= p1 <= p2 (a list per lane) into m[0..2]: the i-th
+ * smallest of two ascending lists A, C is the least max(A[a - 1], C[c - 1]) over a + c = i.
+ */
+static inline void merge3(vd p0, vd p1, vd p2, double *m) {
+  vd s0 = V_SWAP(p0), s1 = V_SWAP(p1), s2 = V_SWAP(p2);
+  m[0] = V_GET(PMIN(p0, s0), 0);
+  m[1] = V_GET(PMIN(PMIN(p1, s1), PMAX(p0, s0)), 0);
+  m[2] = V_GET(PMIN(PMIN(p2, s2), PMIN(PMAX(p1, s0), PMAX(p0, s1))), 0);
+}
+
+static void nearPairs3(Scratch *sc, const Bands *B) {
+  int32_t n = sc->n, G = B->G;
   const double *xs = sc->xs, *ys = sc->ys;
   const int32_t *cellStart = sc->cellStart;
-  double *b0 = sc->bestAll, *b1 = b0 + n, *b2 = b1 + n;
-  double *kthAll = sc->kthAll;
+  double *b0 = sc->bestAll, *b1 = b0 + NEAR_STRIDE(n), *b2 = b1 + NEAR_STRIDE(n);
+  double *kthAll = sc->eps;
   const double inf = __builtin_inf();
-  for (int32_t i = 0; i < n * 3; i++) b0[i] = inf;
+  /* 0 or +inf: added to a tail distance, masks the tail past the end of its range */
+  static const double mask[2] = {0, __builtin_inf()};
+  for (int32_t i = 0; i < NEAR_STRIDE(n) * 3; i++) b0[i] = inf;
+  sc->nFar = 0;
   for (int32_t bx = 0; bx < G; bx++) {
     int32_t nextCol = bx + 1 < G ? (bx + 1) * G : -1;
     for (int32_t by = 0; by < G; by++) {
@@ -606,6 +702,7 @@ static void nearPairs3(Scratch *sc, int32_t G) {
       int32_t upEnd = cellStart[by + 1 < G ? cell + 2 : cell + 1];
       int32_t rFrom = nextCol < 0 ? 0 : cellStart[nextCol + (by > 0 ? by - 1 : 0)];
       int32_t rTo = nextCol < 0 ? 0 : cellStart[nextCol + (by + 2 <= G ? by + 2 : G)];
+      Ring2 r = ring2(B, bx, by);
       for (int32_t p = cellStart[cell]; p < end; p++) {
         double xp = xs[p], yp = ys[p];
         vd vx = V_SPLAT(xp), vy = V_SPLAT(yp);
@@ -621,20 +718,21 @@ static void nearPairs3(Scratch *sc, int32_t G) {
             vd dx = V_ABSDIFF(V_LOAD(xs + q), vx);
             vd dy = V_ABSDIFF(V_LOAD(ys + q), vy);
             vd d = PMAX(dx, dy);
-            p2 = PMAX(p1, PMIN(p2, d));
-            p1 = PMAX(p0, PMIN(p1, d));
+            p2 = PMAX(PMIN(p2, d), p1);
+            p1 = PMAX(PMIN(p1, d), p0);
             p0 = PMIN(p0, d);
             vd q0 = V_LOAD(b0 + q), q1 = V_LOAD(b1 + q), q2 = V_LOAD(b2 + q);
-            V_STORE(b2 + q, PMAX(q1, PMIN(q2, d)));
-            V_STORE(b1 + q, PMAX(q0, PMIN(q1, d)));
+            V_STORE(b2 + q, PMAX(PMIN(q2, d), q1));
+            V_STORE(b1 + q, PMAX(PMIN(q1, d), q0));
             V_STORE(b0 + q, PMIN(q0, d));
           }
-          if (q < qEnd) {
+          {
+            /* the odd last point, or (q = qEnd, +inf) nothing: branch-free, the count is random */
             double dx = __builtin_fabs(xs[q] - xp), dy = __builtin_fabs(ys[q] - yp);
-            double d = dx > dy ? dx : dy;
+            double d = smax(dx > dy ? dx : dy, mask[q >= qEnd]);
             vd dv = V_LANE0_ONLY(d, inf);
-            p2 = PMAX(p1, PMIN(p2, dv));
-            p1 = PMAX(p0, PMIN(p1, dv));
+            p2 = PMAX(PMIN(p2, dv), p1);
+            p1 = PMAX(PMIN(p1, dv), p0);
             p0 = PMIN(p0, dv);
             double q0 = b0[q], q1 = b1[q], q2 = b2[q];
             b2[q] = smax(q1, smin(q2, d));
@@ -642,74 +740,17 @@ static void nearPairs3(Scratch *sc, int32_t G) {
             b0[q] = smin(q0, d);
           }
         }
-        /* merge lane 1 into lane 0 */
-        double a0 = V_GET(p0, 0), a1 = V_GET(p1, 0), a2 = V_GET(p2, 0);
-        double m[3] = {V_GET(p0, 1), V_GET(p1, 1), V_GET(p2, 1)};
-        for (int j = 0; j < 3; j++) {
-          double d = m[j];
-          a2 = smax(a1, smin(a2, d));
-          a1 = smax(a0, smin(a1, d));
-          a0 = smin(a0, d);
-        }
-        b0[p] = a0;
-        b1[p] = a1;
-        b2[p] = a2;
-        kthAll[p] = a2;
+        double m[3];
+        merge3(p0, p1, p2, m);
+        b0[p] = m[0];
+        b1[p] = m[1];
+        b2[p] = m[2];
+        kthAll[p] = m[2];
+        markFar(sc, &r, p, m[2]);
       }
     }
   }
 }
-
-/** Band bounds of the grid: the smallest and largest value of each band, per axis. */
-typedef struct Bands {
-  int32_t G;
-  const double *xLo, *xHi, *yLo, *yHi;
-} Bands;
-
-/**
- * The ring search from ring 2 on, any k: the k best of p so far in sc->best (ascending), kth
- * their largest; offers the points of rings 2, 3, ... while the value gap from p to the ring
- * is below the k-th distance. Exact: every point outside ring r is at least the gap away.
- */
-static double ringsK(Scratch *sc, const Bands *B, int32_t bx, int32_t by, int32_t p, double kth) {
-  int32_t k = sc->k, G = B->G;
-  const double *xs = sc->xs, *ys = sc->ys, *xLo = B->xLo, *xHi = B->xHi, *yLo = B->yLo,
-               *yHi = B->yHi;
-  const int32_t *cellStart = sc->cellStart;
-  double *best = sc->best;
-  double xp = xs[p], yp = ys[p];
-  for (int32_t r = 2;; r++) {
-    double gap = __builtin_inf();
-    if (bx - r >= 0) gap = xp - xHi[bx - r];
-    if (bx + r < G) gap = smin(gap, xLo[bx + r] - xp);
-    if (by - r >= 0) gap = smin(gap, yp - yHi[by - r]);
-    if (by + r < G) gap = smin(gap, yLo[by + r] - yp);
-    if (gap >= kth) return kth;
-    int32_t c0 = bx - r > 0 ? bx - r : 0;
-    int32_t c1 = bx + r < G - 1 ? bx + r : G - 1;
-    int32_t r0 = by - r > 0 ? by - r : 0;
-    int32_t r1 = by + r < G - 1 ? by + r : G - 1;
-    for (int32_t cx = c0; cx <= c1; cx++) {
-      double gx = cx < bx ? xp - xHi[cx] : cx > bx ? xLo[cx] - xp : 0;
-      if (gx >= kth) continue;
-      int32_t base = cx * G;
-      if (cx == bx - r || cx == bx + r) {
-        kth = scanCells(xs, ys, best, k, p, xp, yp, kth, cellStart[base + r0],
-                        cellStart[base + r1 + 1]);
-      } else {
-        if (by - r >= 0 && yp - yHi[by - r] < kth) {
-          int32_t c = base + by - r;
-          kth = scanCells(xs, ys, best, k, p, xp, yp, kth, cellStart[c], cellStart[c + 1]);
-        }
-        if (by + r < G && yLo[by + r] - yp < kth) {
-          int32_t c = base + by + r;
-          kth = scanCells(xs, ys, best, k, p, xp, yp, kth, cellStart[c], cellStart[c + 1]);
-        }
-      }
-    }
-  }
-}
-
 /**
  * Offers the points [from, to) two at a time to the 3 best kept lane-wise in p0 <= p1 <= p2
  * (each lane a list of its own). An odd last point is loaded with the entry after it (another
@@ -721,8 +762,8 @@ static inline void offer3(const double *xs, const double *ys, int32_t from, int3
   for (int32_t q = from; q < to; q += 2) {
     vd d = PMAX(V_ABSDIFF(V_LOAD(xs + q), vx), V_ABSDIFF(V_LOAD(ys + q), vy));
     if (q + 1 == to) d = V_LANE1_TO(d, __builtin_inf());
-    a2 = PMAX(a1, PMIN(a2, d));
-    a1 = PMAX(a0, PMIN(a1, d));
+    a2 = PMAX(PMIN(a2, d), a1);
+    a1 = PMAX(PMIN(a1, d), a0);
     a0 = PMIN(a0, d);
   }
   *p0 = a0;
@@ -731,179 +772,215 @@ static inline void offer3(const double *xs, const double *ys, int32_t from, int3
 }
 
 /**
- * ringsK for k = 3, two candidates at a time: lane 0 starts with p's 3 best (a0 <= a1 <= a2),
- * lane 1 empty. The smaller of the lanes' 3rd distances bounds the 3rd distance of their union
- * from above, so pruning and stopping with it are exact (they only look further); the lanes
- * are merged at the end.
+ * The search of one point past the 3 x 3 block: for k = 3 the 3 best in two lane-wise lists
+ * (p0 <= p1 <= p2, lane 0 starting with the near pass's 3 best, lane 1 empty; the smaller of
+ * the lanes' 3rd distances bounds the 3rd distance of their union from above, so pruning with
+ * it is exact), for other k the k best in sc->best (ascending). kth: the k-th distance so far.
  */
-static double rings3(Scratch *sc, const Bands *B, int32_t bx, int32_t by, int32_t p, double a0,
-                     double a1, double a2) {
-  int32_t G = B->G;
-  const double *xs = sc->xs, *ys = sc->ys, *xLo = B->xLo, *xHi = B->xHi, *yLo = B->yLo,
-               *yHi = B->yHi;
-  const int32_t *cellStart = sc->cellStart;
-  const double inf = __builtin_inf();
-  double xp = xs[p], yp = ys[p];
-  vd vx = V_SPLAT(xp), vy = V_SPLAT(yp);
-  vd p0 = V_LANE0_ONLY(a0, inf), p1 = V_LANE0_ONLY(a1, inf), p2 = V_LANE0_ONLY(a2, inf);
-  double kth = a2;
-  for (int32_t r = 2;; r++) {
-    double gap = inf;
-    if (bx - r >= 0) gap = xp - xHi[bx - r];
-    if (bx + r < G) gap = smin(gap, xLo[bx + r] - xp);
-    if (by - r >= 0) gap = smin(gap, yp - yHi[by - r]);
-    if (by + r < G) gap = smin(gap, yLo[by + r] - yp);
-    if (gap >= kth) break;
-    int32_t c0 = bx - r > 0 ? bx - r : 0;
-    int32_t c1 = bx + r < G - 1 ? bx + r : G - 1;
-    int32_t r0 = by - r > 0 ? by - r : 0;
-    int32_t r1 = by + r < G - 1 ? by + r : G - 1;
-    for (int32_t cx = c0; cx <= c1; cx++) {
-      double gx = cx < bx ? xp - xHi[cx] : cx > bx ? xLo[cx] - xp : 0;
-      if (gx >= kth) continue;
-      int32_t base = cx * G;
-      if (cx == bx - r || cx == bx + r) {
-        offer3(xs, ys, cellStart[base + r0], cellStart[base + r1 + 1], vx, vy, &p0, &p1, &p2);
-      } else {
-        if (by - r >= 0 && yp - yHi[by - r] < kth) {
-          int32_t c = base + by - r;
-          offer3(xs, ys, cellStart[c], cellStart[c + 1], vx, vy, &p0, &p1, &p2);
-        }
-        if (by + r < G && yLo[by + r] - yp < kth) {
-          int32_t c = base + by + r;
-          offer3(xs, ys, cellStart[c], cellStart[c + 1], vx, vy, &p0, &p1, &p2);
-        }
-      }
-    }
-    kth = smin(V_GET(p2, 0), V_GET(p2, 1));
+typedef struct Search {
+  const double *xs, *ys;
+  double xp, yp, kth;
+  vd vx, vy, p0, p1, p2;
+  double *best;
+  int32_t k, p;
+} Search;
+
+/** Offers the points [from, to) of the grid order to the search. */
+static inline void searchRange(Search *s, int32_t from, int32_t to) {
+  if (from >= to) return;
+  if (s->k == 3) {
+    offer3(s->xs, s->ys, from, to, s->vx, s->vy, &s->p0, &s->p1, &s->p2);
+    s->kth = smin(V_GET(s->p2, 0), V_GET(s->p2, 1));
+  } else {
+    s->kth = scanCells(s->xs, s->ys, s->best, s->k, s->p, s->xp, s->yp, s->kth, from, to);
   }
-  /* the 3rd smallest of both lanes */
-  double b0 = V_GET(p0, 0), b1 = V_GET(p1, 0), b2 = V_GET(p2, 0);
-  double m[3] = {V_GET(p0, 1), V_GET(p1, 1), V_GET(p2, 1)};
-  for (int j = 0; j < 3; j++) {
-    double d = m[j];
-    b2 = smax(b1, smin(b2, d));
-    b1 = smax(b0, smin(b1, d));
-    b0 = smin(b0, d);
-  }
-  return b2;
 }
 
 /**
- * Grid pass 2: points whose k-th distance reaches past the 3 x 3 block continue ring by
- * ring; then eps, n_x and n_y of every point.
+ * Grows the searched rectangle of bands [x0, x1] x [y0, y1] (at first the 3 x 3 block around
+ * the point's cell) by one band on the side nearest the point in value, while that nearest
+ * gap is below the k-th distance. Exact: every point outside the rectangle is at least the
+ * smallest gap away. A best-first rectangle rather than square rings: where one axis's bands
+ * are much narrower in value than the other's, it grows along that axis only.
+ */
+static void searchFar(Search *s, const Bands *B, const int32_t *cellStart, int32_t bx,
+                      int32_t by) {
+  int32_t G = B->G;
+  const double *xLo = B->xLo, *xHi = B->xHi, *yLo = B->yLo, *yHi = B->yHi;
+  double xp = s->xp, yp = s->yp;
+  int32_t x0 = bx > 0 ? bx - 1 : 0, x1 = bx + 1 < G ? bx + 1 : G - 1;
+  int32_t y0 = by > 0 ? by - 1 : 0, y1 = by + 1 < G ? by + 1 : G - 1;
+  for (;;) {
+    /* the gaps to the next band on each side (padded bounds: +inf past the grid's edge) */
+    double gl = xp - xHi[x0 - 1], gr = xLo[x1 + 1] - xp;
+    double gd = yp - yHi[y0 - 1], gu = yLo[y1 + 1] - yp;
+    double gx = smin(gl, gr), gy = smin(gd, gu);
+    if (!(smin(gx, gy) < s->kth)) return;
+    /* The strip of cells [cx0, cx1] x [cy0, cy1] on that side, chosen without a branch (the
+       side is random): a column of y0..y1 or a row of x0..x1. */
+    int32_t left = gx <= gy && gl <= gr, right = gx <= gy && !(gl <= gr);
+    int32_t down = !(gx <= gy) && gd <= gu, up = !(gx <= gy) && !(gd <= gu);
+    x0 -= left;
+    x1 += right;
+    y0 -= down;
+    y1 += up;
+    int32_t cx0 = right ? x1 : x0, cx1 = left ? x0 : x1;
+    int32_t cy0 = up ? y1 : y0, cy1 = down ? y0 : y1;
+    for (int32_t cx = cx0; cx <= cx1; cx++)
+      searchRange(s, cellStart[cx * G + cy0], cellStart[cx * G + cy1 + 1]);
+  }
+}
+
+/**
+ * Grid pass 2: points whose k-th distance reaches past the 3 x 3 block continue (searchFar);
+ * then eps, n_x and n_y of every point.
  */
 static void farRings(const Col *X, const Col *Y, Scratch *sc, const Bands *B) {
-  int32_t k = sc->k, n = sc->n, G = B->G;
-  const double *xs = sc->xs, *ys = sc->ys, *xLo = B->xLo, *xHi = B->xHi, *yLo = B->yLo,
-               *yHi = B->yHi;
-  const int32_t *xr = sc->xr, *yr = sc->yr, *cellStart = sc->cellStart;
-  double *best = sc->best, *bestAll = sc->bestAll, *kthAll = sc->kthAll, *eps = sc->eps;
+  int32_t k = sc->k, n = sc->n, nFar = sc->nFar;
+  const double *xs = sc->xs, *ys = sc->ys;
+  const int32_t *sample = sc->sample, *cellStart = sc->cellStart;
+  const int32_t *far = sc->far, *farCell = sc->farCell;
+  double *bestAll = sc->bestAll, *eps = sc->eps;
   int32_t *nx = sc->nx, *ny = sc->ny;
   const double inf = __builtin_inf();
-  for (int32_t bx = 0; bx < G; bx++) {
-    /* the inner edges of ring 2 around the cell (infinitely far where the grid ends) */
-    double ex0 = bx >= 2 ? xHi[bx - 2] : -inf, ex1 = bx + 2 < G ? xLo[bx + 2] : inf;
-    for (int32_t by = 0; by < G; by++) {
-      double ey0 = by >= 2 ? yHi[by - 2] : -inf, ey1 = by + 2 < G ? yLo[by + 2] : inf;
-      int32_t cell = bx * G + by;
-      int32_t end = cellStart[cell + 1];
-      for (int32_t p = cellStart[cell]; p < end; p++) {
-        double xp = xs[p], yp = ys[p];
-        double kth = kthAll[p];
-        double gap = smin(smin(xp - ex0, ex1 - xp), smin(yp - ey0, ey1 - yp));
-        if (gap < kth) {
-          if (k == 3) {
-            /* nearPairs3 keeps the 3 best structure-of-arrays */
-            kth = rings3(sc, B, bx, by, p, bestAll[p], bestAll[n + p], bestAll[2 * n + p]);
-          } else {
-            for (int32_t j = 0; j < k; j++) best[j] = bestAll[(uint32_t)p * k + j];
-            kth = ringsK(sc, B, bx, by, p, kth);
-          }
-        }
-        eps[p] = kth;
-        nx[p] = countWithin(X, xr[p], xp, kth);
-        ny[p] = countWithin(Y, yr[p], yp, kth);
-      }
-    }
-  }
-}
-
-/** Band bounds of column C cut into G rank bands (as prepareColumn does for its own G). */
-static void bandBounds(const Col *C, int32_t G, double *lo, double *hi) {
-  int64_t n = C->n;
-  const double *sorted = C->guarded + GUARD;
-  for (int32_t b = 0; b < G; b++) {
-    int64_t first = ((int64_t)b * n + G - 1) / G;
-    int64_t last = ((int64_t)(b + 1) * n + G - 1) / G - 1;
-    if (first <= last) {
-      lo[b] = sorted[first];
-      hi[b] = sorted[last];
+  for (int32_t i = 0; i < nFar; i++) {
+    int32_t p = far[i];
+    double xp = xs[p], yp = ys[p];
+    Search s = {xs, ys, xp, yp, eps[p], V_SPLAT(xp), V_SPLAT(yp), V_SPLAT(inf), V_SPLAT(inf),
+                V_SPLAT(inf), sc->best, k, p};
+    if (k == 3) {
+      /* nearPairs3 keeps the 3 best structure-of-arrays */
+      s.p0 = V_LANE0_ONLY(bestAll[p], inf);
+      s.p1 = V_LANE0_ONLY(bestAll[NEAR_STRIDE(n) + p], inf);
+      s.p2 = V_LANE0_ONLY(bestAll[2 * NEAR_STRIDE(n) + p], inf);
     } else {
-      lo[b] = __builtin_inf();
-      hi[b] = -__builtin_inf();
+      for (int32_t j = 0; j < k; j++) s.best[j] = bestAll[(uint32_t)p * k + j];
     }
+    searchFar(&s, B, cellStart, farCell[i] >> 16, farCell[i] & 0xffff);
+    double kth = s.kth;
+    if (k == 3) {
+      double m[3];
+      merge3(s.p0, s.p1, s.p2, m);
+      kth = m[2];
+    }
+    eps[p] = kth;
+  }
+  vd mins = V_SET(X->min, Y->min), scales = V_SET(X->scale, Y->scale);
+  vd top = V_SPLAT((double)(n - 1));
+  int32_t *gx = sc->lowX, *gy = sc->lowY;
+  const int32_t *xg = X->bucketStart, *yg = Y->bucketStart;
+  vd zero = V_SPLAT(0);
+  for (int32_t p = 0; p < n; p++) {
+    double kth = eps[p];
+    vd v = V_SET(xs[p], ys[p]), ve = V_SPLAT(kth);
+    vd tu = PMAX(PMIN(V_MUL(V_SUB(V_ADD(v, ve), mins), scales), top), zero);
+    vd tl = PMAX(PMIN(V_MUL(V_SUB(V_SUB(v, ve), mins), scales), top), zero);
+    nx[p] = xg[V_TRUNC(tu, 0)];
+    gx[p] = xg[V_TRUNC(tl, 0) + 1] - 1;
+    ny[p] = yg[V_TRUNC(tu, 1)];
+    gy[p] = yg[V_TRUNC(tl, 1) + 1] - 1;
+  }
+  for (int32_t p = 0; p < n; p++) {
+    double kth = eps[p];
+    int32_t cx = -1, cy = -1;
+    if (kth > 0) {
+      cx = countGuided(X, xs[p], kth, nx[p], gx[p]);
+      cy = countGuided(Y, ys[p], kth, ny[p], gy[p]);
+    }
+    /* rarely: eps = 0 (duplicate points), or a window that missed its run's end */
+    if (cx < 0) cx = countWithin(X, X->rank[sample[p]], xs[p], kth);
+    if (cy < 0) cy = countWithin(Y, Y->rank[sample[p]], ys[p], kth);
+    nx[p] = cx;
+    ny[p] = cy;
   }
 }
 
 /**
- * The rank-space grid search (see ksgKernel.ts knnGrid). One difference, which changes the
- * search but not its result: when the pair crowds the default grid (strongly dependent
- * columns put their points in the diagonal cells), the grid is refined to f x G bands per
- * axis for this pair, so the near-pair pass stays near O(S). The k-th distances and counts
- * are exact for any grid; the final sum runs in sample order, independent of the grid.
+ * Cuts the ranks 0..n-1 into G bands: rank q in band (q * m) >> 32, m = floor(G 2^32 / n), so
+ * a multiplication (no division) per point; bandStart[b] = the first rank of band b, and
+ * bandStart[G] = n. Returns m.
+ */
+static uint64_t cutBands(int32_t n, int32_t G, int32_t *bandStart) {
+  uint64_t m = ((uint64_t)G << 32) / (uint64_t)n;
+  for (int32_t b = 0; b < G; b++)
+    bandStart[b] = (int32_t)((((uint64_t)b << 32) + m - 1) / m);
+  bandStart[G] = n;
+  return m;
+}
+
+/**
+ * Band bounds of column C: the smallest and largest value of each band, and a band of -inf
+ * before the first and of +inf after the last (no gap to them is below any distance).
+ */
+static void bandBounds(const Col *C, int32_t G, const int32_t *bandStart, double *lo,
+                       double *hi) {
+  const double *sorted = C->guarded + GUARD;
+  for (int32_t b = 0; b < G; b++) {
+    lo[b] = sorted[bandStart[b]];
+    hi[b] = sorted[bandStart[b + 1] - 1];
+  }
+  lo[-1] = hi[-1] = -__builtin_inf();
+  lo[G] = hi[G] = __builtin_inf();
+}
+
+/**
+ * Lays the points out on a G x G grid of rank bands (cutBands): column by column (x bands),
+ * and within a column in y's order, so each cell's points are contiguous and
+ * cellStart[bx * G + by] is the first position of cell (bx, by) (cellStart[G * G] = n). One
+ * pass over y's sorted order puts every point at the next free position of its column.
+ */
+static void gridLayout(const Col *X, const Col *Y, Scratch *sc, int32_t G) {
+  int32_t n = sc->n;
+  int32_t *cellStart = sc->cellStart, *cursor = sc->colCursor, *bandStart = sc->bandStart;
+  const double *xSorted = X->guarded + GUARD, *ySorted = Y->guarded + GUARD;
+  const int32_t *xRank = X->rank, *yOrder = Y->order;
+  double *xs = sc->xs, *ys = sc->ys;
+  int32_t *sample = sc->sample;
+  uint64_t m = cutBands(n, G, bandStart);
+  for (int32_t b = 0; b < G; b++) cursor[b] = bandStart[b];
+  for (int32_t by = 0; by < G; by++) {
+    for (int32_t bx = 0; bx < G; bx++) cellStart[bx * G + by] = cursor[bx];
+    for (int32_t t = bandStart[by]; t < bandStart[by + 1]; t++) {
+      int32_t s = yOrder[t], rx = xRank[s];
+      int32_t bx = (int32_t)(((uint64_t)rx * m) >> 32);
+      int32_t pos = cursor[bx]++;
+      xs[pos] = xSorted[rx];
+      ys[pos] = ySorted[t];
+      sample[pos] = s;
+    }
+  }
+  cellStart[G * G] = n;
+}
+
+/**
+ * The rank-space grid search (see ksgKernel.ts knnGrid), on grids of this kernel's own
+ * (cGridSize; coarser than ksgKernel.ts's, fewer points search past their 3 x 3 block). When
+ * the pair crowds the grid (strongly dependent columns put their points in the diagonal
+ * cells), the grid is refined to f x G bands per axis for this pair, so the near-pair pass
+ * stays near O(S). The k-th distances and counts are exact for any grid; the final sum runs
+ * in sample order, independent of the grid.
  */
 static void knnGrid(const Col *X, const Col *Y, Scratch *sc) {
-  int32_t n = sc->n, G = sc->G;
-  int32_t *cellStart = sc->cellStart, *cellOf = sc->cellOf;
-  const uint16_t *xBand = X->band, *yBand = Y->band;
-  for (int32_t c = 0; c <= G * G; c++) cellStart[c] = 0;
-  for (int32_t s = 0; s < n; s++) {
-    int32_t c = xBand[s] * G + yBand[s];
-    cellOf[s] = c;
-    cellStart[c + 1]++;
-  }
-  /* Crowding: the mean number of points sharing a point's cell (about 3 when independent). */
+  int32_t n = sc->n, G = sc->grid;
+  const int32_t *cellStart = sc->cellStart;
+  gridLayout(X, Y, sc, G);
+  /* Crowding: the mean number of other points sharing a point's cell, against n / G^2. */
   uint64_t sq = 0;
-  for (int32_t c = 1; c <= G * G; c++) sq += (uint64_t)cellStart[c] * (uint64_t)cellStart[c];
-  int32_t f = sq > (uint64_t)n * REFINE_AT ? (sq > (uint64_t)n * REFINE_AT * 2 ? MAX_REFINE : 2) : 1;
-  const double *xLo = X->bandLo, *xHi = X->bandHi, *yLo = Y->bandLo, *yHi = Y->bandHi;
+  for (int32_t c = 0; c < G * G; c++) {
+    uint64_t m = (uint64_t)(cellStart[c + 1] - cellStart[c]);
+    sq += m * m;
+  }
+  double crowd = ((double)sq / n - 1) * G * G / n;
+  int32_t f = crowd > REFINE_AT ? (crowd > 2 * REFINE_AT ? MAX_REFINE : 2) : 1;
   if (f > 1) {
-    G *= f;
-    const int32_t *xRank = X->rank, *yRank = Y->rank;
-    for (int32_t c = 0; c <= G * G; c++) cellStart[c] = 0;
-    for (int32_t s = 0; s < n; s++) {
-      int32_t bx = (int32_t)(((int64_t)xRank[s] * G) / n);
-      int32_t by = (int32_t)(((int64_t)yRank[s] * G) / n);
-      int32_t c = bx * G + by;
-      cellOf[s] = c;
-      cellStart[c + 1]++;
-    }
-    bandBounds(X, G, sc->xLo, sc->xHi);
-    bandBounds(Y, G, sc->yLo, sc->yHi);
-    xLo = sc->xLo;
-    xHi = sc->xHi;
-    yLo = sc->yLo;
-    yHi = sc->yHi;
+    G = G * f < n ? G * f : n;
+    gridLayout(X, Y, sc, G);
   }
-  int32_t cells = G * G;
-  for (int32_t c = 0; c < cells; c++) cellStart[c + 1] += cellStart[c];
-  const double *xSorted = X->guarded + GUARD, *ySorted = Y->guarded + GUARD;
-  const int32_t *xRank = X->rank, *yRank = Y->rank;
-  for (int32_t s = 0; s < n; s++) {
-    int32_t pos = cellStart[cellOf[s]]++;
-    int32_t rx = xRank[s], ry = yRank[s];
-    sc->xs[pos] = xSorted[rx];
-    sc->ys[pos] = ySorted[ry];
-    sc->xr[pos] = rx;
-    sc->yr[pos] = ry;
-    sc->sample[pos] = s;
-  }
-  for (int32_t c = cells; c > 0; c--) cellStart[c] = cellStart[c - 1];
-  cellStart[0] = 0;
-  Bands B = {G, xLo, xHi, yLo, yHi};
-  if (sc->k == 3) nearPairs3(sc, G);
-  else nearPairs(sc, G);
+  bandBounds(X, G, sc->bandStart, sc->xLo, sc->xHi);
+  bandBounds(Y, G, sc->bandStart, sc->yLo, sc->yHi);
+  Bands B = {G, sc->xLo, sc->xHi, sc->yLo, sc->yHi};
+  if (sc->k == 3) nearPairs3(sc, &B);
+  else nearPairs(sc, &B);
   farRings(X, Y, sc, &B);
 }
 

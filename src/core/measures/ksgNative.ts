@@ -26,9 +26,6 @@ interface NativeExports {
     groupStart: Int32Array | null,
     groupEnd: Int32Array | null,
     bucketStart: Int32Array,
-    band: Uint16Array,
-    bandLo: Float64Array,
-    bandHi: Float64Array,
   ): number;
   newScratch(instance: object, n: number, k: number, psi: Float64Array, mixed: number): number;
   pair(instance: object, x: number, y: number, scratch: number): number;
@@ -95,7 +92,10 @@ export class KsgNativeKernel {
     this.ex.reset(this.instance);
   }
 
-  /** Copies a prepared column into the addon; returns its handle for {@link pair}. */
+  /**
+   * Copies a prepared column into the addon (not its grid bands: ksgKernel.c cuts its own);
+   * returns its handle for {@link pair}.
+   */
   addColumn(c: PreparedColumn): number {
     return this.ex.addColumn(
       this.instance,
@@ -109,9 +109,6 @@ export class KsgNativeKernel {
       c.groupStart,
       c.groupEnd,
       c.bucketStart,
-      c.band,
-      c.bandLo,
-      c.bandHi,
     );
   }
 

@@ -26,7 +26,7 @@ interface KsgExports {
 }
 
 /** Byte size of the C `Col` header and the offsets of its fields (see ksgKernel.c). */
-const COL_BYTES = 64;
+const COL_BYTES = 48;
 /** Guard entries on each side of `sorted` in `guarded` (ksgKernel.ts GUARD, ksgKernel.c GUARD). */
 const GUARD = 9;
 
@@ -93,18 +93,13 @@ export class KsgWasmKernel {
     return p;
   }
 
-  private copyU16(src: Uint16Array): number {
-    const p = this.alloc(src.byteLength);
-    new Uint16Array(this.ex.memory.buffer, p, src.length).set(src);
-    return p;
-  }
-
   /** Copies a prepared column into the module; returns its handle for {@link pair}. */
   addColumn(c: PreparedColumn): number {
     if (c.guarded.length !== c.n + 2 * GUARD) {
       throw new RangeError('MI kernel: prepared column guard width differs from the wasm kernel');
     }
     const header = this.alloc(COL_BYTES);
+    // The grid bands (band, bandLo, bandHi) are not copied: ksgKernel.c cuts its own.
     const ptrs = [
       this.copyF64(c.guarded),
       this.copyI32(c.order),
@@ -112,9 +107,6 @@ export class KsgWasmKernel {
       c.groupStart === null ? 0 : this.copyI32(c.groupStart),
       c.groupEnd === null ? 0 : this.copyI32(c.groupEnd),
       this.copyI32(c.bucketStart),
-      this.copyU16(c.band),
-      this.copyF64(c.bandLo),
-      this.copyF64(c.bandHi),
     ];
     const view = new DataView(this.ex.memory.buffer, header, COL_BYTES);
     view.setInt32(0, c.n, true);

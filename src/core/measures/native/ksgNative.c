@@ -140,15 +140,15 @@ static napi_value jsReset(napi_env env, napi_callback_info info) {
 
 /**
  * addColumn(instance, n, maxRun, min, scale, guarded, order, rank, groupStart | null,
- * groupEnd | null, bucketStart, band, bandLo, bandHi) -> column handle. The arrays are those of
- * ksgKernel.ts PreparedColumn, copied.
+ * groupEnd | null, bucketStart) -> column handle. The arrays are those of ksgKernel.ts
+ * PreparedColumn, copied.
  */
 static napi_value jsAddColumn(napi_env env, napi_callback_info info) {
-  size_t argc = 14;
-  napi_value argv[14];
+  size_t argc = 11;
+  napi_value argv[11];
   CHECK(napi_get_cb_info(env, info, &argc, argv, 0, 0));
-  Instance *in = argc == 14 ? instanceArg(env, argv[0]) : 0;
-  if (in == 0) return fail(env, "MI kernel (native): addColumn: expected 14 arguments");
+  Instance *in = argc == 11 ? instanceArg(env, argv[0]) : 0;
+  if (in == 0) return fail(env, "MI kernel (native): addColumn: expected 11 arguments");
   int32_t n = 0, maxRun = 0;
   double min = 0, scale = 0;
   CHECK(napi_get_value_int32(env, argv[1], &n));
@@ -156,7 +156,6 @@ static napi_value jsAddColumn(napi_env env, napi_callback_info info) {
   CHECK(napi_get_value_double(env, argv[3], &min));
   CHECK(napi_get_value_double(env, argv[4], &scale));
   if (n < 1) return fail(env, "MI kernel (native): addColumn: expected n >= 1");
-  int32_t G = gridSize(n);
   filling = in;
   Col *c = (Col *)ksg_alloc(sizeof(Col));
   napi_valuetype t;
@@ -175,10 +174,7 @@ static napi_value jsAddColumn(napi_env env, napi_callback_info info) {
     ok = (c->groupStart = copyArg(env, argv[8], napi_int32_array, 4, n, "groupStart")) &&
          (c->groupEnd = copyArg(env, argv[9], napi_int32_array, 4, n, "groupEnd"));
   }
-  ok = ok && (c->bucketStart = copyArg(env, argv[10], napi_int32_array, 4, n + 1, "bucketStart")) &&
-       (c->band = copyArg(env, argv[11], napi_uint16_array, 2, n, "band")) &&
-       (c->bandLo = copyArg(env, argv[12], napi_float64_array, 8, G, "bandLo")) &&
-       (c->bandHi = copyArg(env, argv[13], napi_float64_array, 8, G, "bandHi"));
+  ok = ok && (c->bucketStart = copyArg(env, argv[10], napi_int32_array, 4, n + 1, "bucketStart"));
   filling = 0;
   if (!ok) {
     bool pending = false;
