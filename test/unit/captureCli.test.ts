@@ -97,6 +97,42 @@ void describe('memlens capture / layers', () => {
     );
   });
 
+  void it('takes --batch-size as analyze does: 0 refused, 5 captures the same values', async () => {
+    const out = path.join(tmp.dir, 'acts-batch-size.npy');
+    const { code } = await run('capture', [
+      path.dirname(modelFile),
+      '--probe',
+      probeFile,
+      '--out',
+      out,
+      '--backend',
+      'cpu',
+      '--batch-size',
+      '0',
+      '--quiet',
+    ]).catch((err: Error) => ({ code: -1, out: err.message }));
+    // 0 is refused by the same check as --batch 0: the flag is read, not ignored.
+    assert.notEqual(code, 0);
+    const ok = await run('capture', [
+      path.dirname(modelFile),
+      '--probe',
+      probeFile,
+      '--out',
+      out,
+      '--backend',
+      'cpu',
+      '--batch-size',
+      '5',
+      '--quiet',
+    ]);
+    assert.equal(ok.code, 0);
+    const npy = parseNpy(new Uint8Array(readFileSync(out)), out);
+    const pre1 = affine(x, w1, b1, S, 3, 4);
+    for (let s = 0; s < S; s++)
+      for (let j = 0; j < 4; j++)
+        assert.ok(Math.abs((npy.data[s * 6 + j] as number) - pre1[s * 4 + j]) < 1e-5);
+  });
+
   void it('records the seeded subset; the same seed gives the same rows', async () => {
     const args = (o: string) => [
       modelFile,

@@ -44,9 +44,10 @@ Options:
                          Dense(relu); a layer without one gives its output) or output
   --samples <S>          use S probe examples, a subset drawn with --seed (default: all)
   --seed <N>             seed of the subset (default 0)
-  --batch <N>            examples per forward pass (default 256, fewer when a layer's
+  --batch-size <N>       examples per forward pass (default 256, fewer when a layer's
                          output is large: at most 64 MiB per float32 batch tensor; ONNX:
-                         sized from the first example's outputs, at most 256 MiB a batch)
+                         sized from the first example's outputs, at most 256 MiB a batch;
+                         --batch is the same)
   --memory-budget <MB>   MiB the S x N matrix may take in memory (16 bytes a value: float64,
                          then the float32 file; default 1024): a larger one is written to
                          --out batch by batch as it is captured, never held whole
@@ -59,7 +60,8 @@ Options:
   --probe-array <name>   the array of an .npz probe holding several
   --input <name>         the model input the probe feeds, for a model with several (ONNX, TF.js;
                          default: the only one with a batch dimension first, not a mask); the
-                         others get zeros (ones for a mask, 16000 for sr/sample_rate)
+                         others get zeros (ones for a mask or a *_ratio/*_scale, 16000 for
+                         sr/sample_rate)
   --input-value <n=v>    the number another input gets instead, broadcast to its shape per
                          batch (repeatable: --input-value sr=8000 --input-value state=0)
   --quiet                no progress line
@@ -79,6 +81,7 @@ const options = {
   point: { type: 'string' },
   samples: { type: 'string' },
   seed: { type: 'string' },
+  'batch-size': { type: 'string' },
   batch: { type: 'string' },
   'memory-budget': { type: 'string' },
   backend: { type: 'string' },
@@ -133,7 +136,8 @@ export async function runCapture(
   const onBadImage = oneOf('on-bad-image', v['on-bad-image'], ['skip', 'fail'] as const);
   const samples = intFlag('samples', v.samples, 1);
   const seed = intFlag('seed', v.seed, 0) ?? 0;
-  const batchSize = intFlag('batch', v.batch, 1);
+  // --batch-size as in analyze and compare; --batch, the older name, still works.
+  const batchSize = intFlag('batch-size', v['batch-size'] ?? v.batch, 1);
   const budget =
     (numberFlag('memory-budget', v['memory-budget'], 0) ?? DEFAULT_MEMORY_BUDGET_MB) * 2 ** 20;
   const backend = parseBackend(v.backend);
