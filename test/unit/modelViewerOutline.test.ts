@@ -1,13 +1,16 @@
 // The model viewer's outline (the analysis child's inspect job) against values read
 // independently: ONNX facts from the `onnx` Python package on the same file, a TF.js model's
-// parameter count summed here from its weights manifest, and dump files written here.
+// parameter count summed here from its weights manifest, a .keras's from its weights file, a
+// PyTorch module's as torch counts it, and dump files written here.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
+import { unzipSync } from 'fflate';
 import { encodeNpy } from '../../src/core/io/npy';
+import { skipWithout } from '../fixtures/optionalDeps';
 import { inspectSource } from '../../src/extension/child/inspect';
 import type {
   ArrayFileOutline,
@@ -18,6 +21,7 @@ import type {
 const root = path.resolve(__dirname, '..', '..');
 const at = (p: string): string => path.join(root, p);
 const python = process.env.MEMLENS_TEST_PYTHON ?? '/usr/bin/python3';
+const hasTorch = spawnSync(python, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
 
 function asModel(o: ModelOutline): ModelFileOutline {
   assert.equal(o.kind, 'model');
@@ -124,6 +128,66 @@ void describe('model viewer outline', () => {
     assert.deepEqual(o.outputs?.[0]?.shape, [null, 10]);
     assert.equal(o.probeFit?.fits, true);
   });
+
+  void it('a .keras model: its parameters are the values of every dataset in its weights file', async () => {
+    const file = at('test/fixtures/real-keras/conv.keras');
+    // Counted here from the archive's model.weights.h5 (h5wasm), not from the rebuilt model.
+    const zip = unzipSync(new Uint8Array(readFileSync(file)));
+    const h5 = await import('h5wasm');
+    const { FS } = await h5.ready;
+    const name = `/viewer-${process.pid}.h5`;
+    FS.writeFile(name, zip['model.weights.h5']);
+    const weights = new h5.File(name, 'r');
+    let sum = 0;
+    const walk = (group: InstanceType<typeof h5.Group>): void => {
+      for (const key of group.keys()) {
+        const item = group.get(key);
+        if (item instanceof h5.Dataset) sum += (item.shape ?? []).reduce((a, b) => a * b, 1);
+        else if (item instanceof h5.Group) walk(item);
+      }
+    };
+    walk(weights);
+    weights.close();
+    FS.unlink(name);
+    assert.ok(sum > 0);
+    const o = asModel(await inspectSource(file, at('test/fixtures/real-keras/conv-probe.npy'), {}));
+    assert.equal(o.parameters, sum);
+  });
+
+  void it(
+    'a PyTorch module: its parameters as torch counts them (buffers aside)',
+    { skip: skipWithout('python3-torch', hasTorch) },
+    async () => {
+      const dir = mkdtempSync(path.join(tmpdir(), 'memlens-viewer-torch-'));
+      try {
+        // BatchNorm's running mean and variance are buffers, not parameters: left out, as
+        // sum(p.numel() for p in model.parameters()) leaves them.
+        const made = spawnSync(
+          python,
+          [
+            '-c',
+            `import sys, torch
+from torch import nn
+torch.manual_seed(0)
+m = nn.Sequential(nn.Linear(6, 5), nn.BatchNorm1d(5), nn.ReLU(), nn.Linear(5, 2))
+torch.save(m, sys.argv[1] + '/m.pt')
+print(sum(p.numel() for p in m.parameters()))`,
+            dir,
+          ],
+          { encoding: 'utf8' },
+        );
+        assert.equal(made.status, 0, made.stderr);
+        writeFileSync(path.join(dir, 'probe.npy'), encodeNpy(new Float32Array(8 * 6), [8, 6]));
+        const o = asModel(
+          await inspectSource(path.join(dir, 'm.pt'), path.join(dir, 'probe.npy'), { python }),
+        );
+        assert.equal(o.parameters, Number(made.stdout.trim()));
+        assert.equal(o.parameters, 6 * 5 + 5 + 2 * 5 + 5 * 2 + 2);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
 
   void it('a file of arrays: its arrays, and whether it is a dump or probe data', async () => {
     const acts = path.join(tmp, 'acts.npz');

@@ -252,15 +252,15 @@ async function kerasDetails(handle: ModelHandle): Promise<ModelDetails> {
   }
   return {
     ...ends,
-    parameters: null,
+    parameters: handle.parameters ?? null,
     ...(typeof version === 'string' && version ? { kerasVersion: version } : {}),
   };
 }
 
 /**
  * The details of an opened model, read from its file by its format's reader. Formats that keep
- * no such record (PyTorch, SavedModel) give only an unknown parameter count: the viewer shows
- * the handle's input shape.
+ * no such record (PyTorch, SavedModel) give only the parameter count their reader took (none
+ * for SavedModel): the viewer shows the handle's input shape.
  */
 export async function describeModel(handle: ModelHandle): Promise<ModelDetails> {
   switch (handle.format) {
@@ -274,6 +274,6 @@ export async function describeModel(handle: ModelHandle): Promise<ModelDetails> 
     case 'keras':
       return kerasDetails(handle);
     default:
-      return { parameters: null };
+      return { parameters: handle.parameters ?? null };
   }
 }

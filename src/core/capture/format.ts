@@ -98,6 +98,12 @@ export interface ModelHandle {
   imageScale?: ImageScale;
   layers: LayerInfo[];
   /**
+   * The trained values the model holds, when its reader counts them as it opens it (TF.js
+   * layers and Keras models: every weight, as Keras's count_params; PyTorch: the module's
+   * parameters, as sum(p.numel() for p in model.parameters())); absent otherwise.
+   */
+  parameters?: number;
+  /**
    * Runs the model on the probe set in batches and returns an S x N matrix: the named layers
    * (or the default ones) concatenated in the order given, LayerSlice names = layer names.
    * Outputs wider than 2-D are reduced: conv feature maps by global average pooling per

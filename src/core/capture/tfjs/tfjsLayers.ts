@@ -248,6 +248,7 @@ export async function openLayersArtifacts(
     backend,
     inputShape,
     layers,
+    parameters: model.countParams(),
     capture,
     dispose: () => model.dispose(),
   };

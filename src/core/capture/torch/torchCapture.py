@@ -387,7 +387,8 @@ def main():
         probe = read_probe(req['probe']['shape'], req['probe']['dtype']) if 'probe' in req else None
         if req['cmd'] == 'open':
             kind, model = open_model(req)
-            send({'type': 'opened', 'kind': kind, 'torch': torch.__version__, 'python': sys.executable})
+            send({'type': 'opened', 'kind': kind, 'torch': torch.__version__, 'python': sys.executable,
+                  'parameters': sum(p.numel() for p in model.parameters())})
         elif req['cmd'] == 'describe':
             send({'type': 'layers', 'layers': describe(model, kind, probe)})
         elif req['cmd'] == 'capture':

@@ -69,10 +69,12 @@ async function openTorch(file: string, opts: OpenModelOptions): Promise<ModelHan
     bridge.send({ cmd: 'open', model: target, factory: opts.torchFactory ?? null, paths });
     const opened = (await bridge.next()).header;
     const runtime = `torch ${String(opened.torch)}`;
-    if (opened.kind === 'torchscript') return await viaOnnx(file, bridge, probe, runtime, opts);
-    bridge.send({ cmd: 'describe' }, firstExamples(probe, 3));
-    const layers = (await bridge.next()).header.layers as TorchLayer[];
-    return handleOf(file, bridge, layers, probe, runtime);
+    const parameters = typeof opened.parameters === 'number' ? opened.parameters : undefined;
+    const handle =
+      opened.kind === 'torchscript'
+        ? await viaOnnx(file, bridge, probe, runtime, opts)
+        : await describedHandle(file, bridge, probe, runtime);
+    return parameters === undefined ? handle : { ...handle, parameters };
   } catch (err) {
     bridge.close();
     throw err;
@@ -126,6 +128,18 @@ async function batchRows(
     col += width;
   }
   return rows;
+}
+
+/** The handle of a module with forward hooks: its layers from one pass on the first examples. */
+async function describedHandle(
+  file: string,
+  bridge: PythonBridge,
+  probe: ProbeSet,
+  runtime: string,
+): Promise<ModelHandle> {
+  bridge.send({ cmd: 'describe' }, firstExamples(probe, 3));
+  const layers = (await bridge.next()).header.layers as TorchLayer[];
+  return handleOf(file, bridge, layers, probe, runtime);
 }
 
 function handleOf(
