@@ -55,6 +55,9 @@ before(async () => {
       tf.layers.dense({ units: 2, name: 'logits' }),
     ],
   });
+  // h1's weights all 1: five inputs of 3e38 sum past float32's largest value.
+  const h1 = model.getLayer('h1');
+  h1.setWeights([tf.ones([5, 7]), tf.zeros([7])]);
   await model.save(fileSystemHandler(modelFile));
   model.dispose();
   writeFileSync(probeFile, encodeNpy(randn(5, S, 5), [S, 5]));
@@ -77,9 +80,10 @@ void describe('memlens capture --memory-budget', () => {
   });
 
   void it('a capture failing half way leaves the old output and no temporary file', async () => {
-    // A NaN in example 40 (the sixth batch of 8): the first five batches are on disk by then.
+    // Example 40 (the sixth batch of 8) overflows h1 to Infinity: a finite probe, so the
+    // capture starts, and the first five batches are on disk when it fails.
     const x = randn(5, S, 5);
-    x[40 * 5 + 2] = NaN;
+    x.fill(3e38, 40 * 5, 41 * 5);
     const badProbe = path.join(tmp.dir, 'bad.npy');
     writeFileSync(badProbe, encodeNpy(x, [S, 5]));
     const out = path.join(tmp.dir, 'kept.npy');
