@@ -100,7 +100,7 @@ void test('measure: merged shards equal the single run (9 neurons, 36 pairs, in 
   );
 });
 
-void test("measure shards read their columns from the dump: merged equals the single run (float64, sidecar layers, NaN rows dropped, cap, sampled pairs); the kernel recorded is the shards'", async () => {
+void test("measure shards read their columns from the dump: merged equals the single run (float64, sidecar layers, NaN rows dropped, cap, sampled pairs, layer and neuron bins); the kernel recorded is the shards'", async () => {
   await bundleCli(cli);
   const dir = mkdtempSync(path.join(tmpdir(), 'memlens-shards-'));
   const S = 260;
@@ -124,6 +124,9 @@ void test("measure shards read their columns from the dump: merged equals the si
     ['all', []],
     ['capped', ['--mi-neurons', '9', '--seed', '4']],
     ['sampled', ['--pairs', '50', '--seed', '2']],
+    // The merge bins band by band over the ranges the scan found.
+    ['layer-binned', ['--binning', 'layer', '--bins', '13']],
+    ['neuron-binned', ['--binning', 'neuron', '--mi-neurons', '5']],
   ] as const) {
     const measure = ['measure', 'acts.npy', '--drop-nonfinite', '--threads', '2', ...extra];
     ok([...measure, '--out', `${name}-single.json`], dir, ts);

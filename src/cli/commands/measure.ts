@@ -6,6 +6,7 @@ import { planFor, planForNeurons } from '../../core/analysis/miRate';
 import { UserError } from '../../core/errors';
 import { writeFileAtomic } from '../../core/io/atomicWrite';
 import { readSidecarLayers } from '../../core/dumps/loadDump';
+import { dumpMeasureInput } from '../../core/dumps/dumpMerge';
 import { scanDump, shardDumpMi } from '../../core/dumps/dumpShard';
 import { layersFromSizes, readActivationsNpy } from '../../core/io/activationsNpy';
 import { NpyColumns } from '../../core/io/npyColumns';
@@ -13,11 +14,14 @@ import { encodeNpy } from '../../core/io/npy';
 import type { Binning } from '../../core/measures/entropy';
 import { BINNINGS, MAX_BINS } from '../../core/measures/entropy';
 import { KSG_ESTIMATORS } from '../../core/measures/ksgKernel';
-import type { MeasureResult } from '../../core/measures/measure';
-import { measure } from '../../core/measures/measure';
+import type { LayerSlice } from '../../core/activations';
+import type { PlanForOptions } from '../../core/analysis/miRate';
+import type { KsgEstimator } from '../../core/measures/ksgKernel';
+import type { MeasureInput, MeasureResult } from '../../core/measures/measure';
+import { matrixInput, measureInput } from '../../core/measures/measure';
 import { capNeurons } from '../../core/measures/neuronCap';
 import { disposeMiPool } from '../../core/mi/miMatrix';
-import { currentShard } from '../../core/mi/shards';
+import { currentShard, inMerge } from '../../core/mi/shards';
 import type { Progress } from '../../core/progress';
 import { miProgressText } from '../../core/progressText';
 import type { MiPlanReport } from '../../core/report/schema';
@@ -150,16 +154,12 @@ export async function runMeasure(
     asked: { cap: miNeuronCap, pairs },
     signal,
   };
+  const dumpOptions = { k, estimator, dropNonfinite, layerSizes };
   if (currentShard() !== undefined) {
     const dump = NpyColumns.open(input);
     try {
       outputMode(input, dump.neurons, matrixMode, out);
-      const scan = scanDump(dump, { k, estimator, dropNonfinite });
-      const layers = layerSizes
-        ? layersFromSizes(layerSizes, dump.neurons, input)
-        : ((await readSidecarLayers(input, dump.neurons)) ?? [
-            { name: 'all', start: 0, end: dump.neurons },
-          ]);
+      const { scan, layers } = await scanned(dump, input, dumpOptions);
       const plan = await planForNeurons(scan.samples, layers, scan.measurable, planOptions);
       printPlan(plan, io.stderr);
       const columns = capNeurons(layers, plan.cap, seed, (c) => scan.measurable[c]);
@@ -177,22 +177,23 @@ export async function runMeasure(
     }
     return 0;
   }
-  const loaded = await readActivationsNpy(input, { k, dropNonfinite, layerSizes });
-  // Without --layer-sizes, the layers `memlens capture` wrote beside the matrix, if any.
-  const sidecar =
-    layerSizes === undefined ? await readSidecarLayers(input, loaded.acts.neurons) : undefined;
-  if (sidecar) loaded.acts.layers = sidecar;
+  // A merge reads the dump a band of columns at a time, never whole (dumpMerge.ts).
+  const source = inMerge()
+    ? await bandSource(input, dumpOptions)
+    : await matrixSource(input, dumpOptions);
+  const { acts, sidecar } = source;
   const perLayer = layerSizes !== undefined || sidecar !== undefined;
-  const N = loaded.acts.neurons;
+  const N = acts.neurons;
   const cells = N * N;
-  const matrix = outputMode(input, N, matrixMode, out);
-  const progress = io.stderr.isTTY ? ttyProgress(io.stderr) : undefined;
+  let matrix: ReturnType<typeof outputMode>;
   let result: MeasureResult;
   let plan: MiPlanReport;
+  const progress = io.stderr.isTTY ? ttyProgress(io.stderr) : undefined;
   try {
-    plan = await planFor(loaded.acts, planOptions);
+    matrix = outputMode(input, N, matrixMode, out);
+    plan = await source.plan(planOptions);
     printPlan(plan, io.stderr);
-    result = await measure(loaded.acts, {
+    result = await measureInput(acts, {
       bins,
       binning,
       k,
@@ -209,16 +210,17 @@ export async function runMeasure(
     });
   } finally {
     progress?.end();
+    source.dump?.close();
     // The worker pool would otherwise keep the process alive.
     await disposeMiPool();
   }
   const report = {
     params: {
       input,
-      dtype: loaded.dtype,
-      samples: loaded.acts.samples,
-      neurons: loaded.acts.neurons,
-      droppedRows: loaded.droppedRows,
+      dtype: source.dtype,
+      samples: acts.samples,
+      neurons: N,
+      droppedRows: source.droppedRows,
       bins,
       binning,
       k,
@@ -226,7 +228,7 @@ export async function runMeasure(
       threads: result.params.threads,
       layerSizes: layerSizes ?? sidecar?.map((l) => l.end - l.start) ?? null,
       miNeuronCap: plan.cap,
-      miColumns: result.mi.columns.length < loaded.acts.neurons ? result.mi.columns : null,
+      miColumns: result.mi.columns.length < N ? result.mi.columns : null,
       pairs: plan.sampledPairs,
       pairsComputed: result.mi.pairsComputed,
       pairsTotal: result.mi.pairsTotal,
@@ -242,11 +244,11 @@ export async function runMeasure(
       ...(perLayer ? { layers: result.layers.map(({ entropies: _, ...rest }) => rest) } : {}),
     },
     warnings: [
-      ...(loaded.droppedRows > 0
+      ...(source.droppedRows > 0
         ? [
             {
               code: 'nonfinite-dropped',
-              message: `${loaded.droppedRows} examples with NaN/Inf values dropped; ${loaded.acts.samples} remain`,
+              message: `${source.droppedRows} examples with NaN/Inf values dropped; ${acts.samples} remain`,
             },
           ]
         : []),
@@ -286,6 +288,71 @@ export async function runMeasure(
     io.stdout.write(json);
   }
   return 0;
+}
+
+/** What measure reads of the .npy: how, its dtype, the rows dropped and the sidecar layers. */
+interface ValuesSource {
+  acts: MeasureInput;
+  dtype: 'float32' | 'float64';
+  droppedRows: number;
+  /** The layers of the `.layers.json` beside the file, when read (no --layer-sizes). */
+  sidecar: LayerSlice[] | undefined;
+  plan(opts: PlanForOptions): Promise<MiPlanReport>;
+  /** The file read by columns, to close. */
+  dump?: NpyColumns;
+}
+
+interface DumpOptions {
+  k: number;
+  estimator: KsgEstimator;
+  dropNonfinite: boolean;
+  layerSizes: number[] | undefined;
+}
+
+/** The .npy read whole into memory. */
+async function matrixSource(input: string, opts: DumpOptions): Promise<ValuesSource> {
+  const loaded = await readActivationsNpy(input, opts);
+  // Without --layer-sizes, the layers `memlens capture` wrote beside the matrix, if any.
+  const sidecar =
+    opts.layerSizes === undefined ? await readSidecarLayers(input, loaded.acts.neurons) : undefined;
+  if (sidecar) loaded.acts.layers = sidecar;
+  return {
+    acts: matrixInput(loaded.acts),
+    dtype: loaded.dtype,
+    droppedRows: loaded.droppedRows,
+    sidecar,
+    plan: (o) => planFor(loaded.acts, o),
+  };
+}
+
+/** The .npy read a band of columns at a time (a merge: the MI values come from the parts). */
+async function bandSource(input: string, opts: DumpOptions): Promise<ValuesSource> {
+  const dump = NpyColumns.open(input);
+  try {
+    const { scan, layers, sidecar } = await scanned(dump, input, opts);
+    return {
+      acts: dumpMeasureInput(dump, scan, layers),
+      dtype: dump.dtype,
+      droppedRows: scan.droppedRows,
+      sidecar,
+      plan: (o) => planForNeurons(scan.samples, layers, scan.measurable, o),
+      dump,
+    };
+  } catch (err) {
+    dump.close();
+    throw err;
+  }
+}
+
+/** The scan of a dump read by columns, and its layers: --layer-sizes, the sidecar's or one. */
+async function scanned(dump: NpyColumns, input: string, opts: DumpOptions) {
+  const scan = scanDump(dump, opts);
+  const sidecar =
+    opts.layerSizes === undefined ? await readSidecarLayers(input, dump.neurons) : undefined;
+  const layers = opts.layerSizes
+    ? layersFromSizes(opts.layerSizes, dump.neurons, input)
+    : (sidecar ?? [{ name: 'all', start: 0, end: dump.neurons }]);
+  return { scan, layers, sidecar };
 }
 
 export const measureCommand: Command = {

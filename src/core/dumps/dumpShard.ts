@@ -5,16 +5,18 @@
 // re-runs the whole command (src/core/mi/shards.ts), so the shard's part must hold the values
 // and fingerprint a single run computes: the same rows (NaN/Inf rows dropped alike), the same
 // columns, the same pairs.
+import { valueRange } from '../measures/entropy';
 import type { KsgEstimator } from '../measures/ksgKernel';
 import { miMeasurable } from '../measures/ties';
 import { checkEnoughRows, nonfiniteError } from '../io/activationsNpy';
 import type { NpyColumns } from '../io/npyColumns';
 import type { MiRunnerOptions } from '../mi/miMatrix';
 import { miPairSet, miRunner } from '../mi/miMatrix';
+import type { PairJobView } from '../mi/shards';
 import { columnDigest, currentPairHook, jobFingerprint } from '../mi/shards';
 
 /** Bytes of one band of columns in the scan (float64, every row). */
-const SCAN_BYTES = 64 * 2 ** 20;
+export const SCAN_BYTES = 64 * 2 ** 20;
 
 /** What the scan of a dump found: the rows kept, and per neuron what the MI plan needs. */
 export interface DumpScan {
@@ -27,6 +29,31 @@ export interface DumpScan {
   measurable: boolean[];
   /** The {@link columnDigest} of each measurable neuron's kept values (empty for the others). */
   digests: Uint8Array[];
+  /** Each neuron's smallest and largest kept value, at 2 n and 2 n + 1. */
+  ranges: Float64Array;
+}
+
+/**
+ * Calls `fn` on each band of about 64 MiB of columns of the dump, in column order: the
+ * columns from `first`, neuron-major, R values each (R the rows `keep` marks, or all).
+ */
+export function forEachBand(
+  dump: NpyColumns,
+  keep: Uint8Array | undefined,
+  fn: (first: number, width: number, data: Float64Array) => void,
+): void {
+  const band = Math.max(1, Math.floor(SCAN_BYTES / (8 * dump.samples)));
+  for (let c0 = 0; c0 < dump.neurons; c0 += band) {
+    const width = Math.min(band, dump.neurons - c0);
+    fn(
+      c0,
+      width,
+      dump.read(
+        Array.from({ length: width }, (_, i) => c0 + i),
+        keep,
+      ),
+    );
+  }
 }
 
 /**
@@ -39,20 +66,15 @@ export function scanDump(
   opts: { k: number; estimator: KsgEstimator; dropNonfinite: boolean },
 ): DumpScan {
   const { samples: rows, neurons } = dump;
-  const band = Math.max(1, Math.floor(SCAN_BYTES / (8 * rows)));
   const pass = (keep?: Uint8Array) => {
     const kept = keep === undefined ? rows : keep.reduce((n, x) => n + x, 0);
     const measurable: boolean[] = [];
     const digests: Uint8Array[] = [];
+    const ranges = new Float64Array(2 * neurons);
     const perColumn = new Array<number>(neurons).fill(0);
     const badRow = new Uint8Array(rows);
     let bad = 0;
-    for (let c0 = 0; c0 < neurons; c0 += band) {
-      const width = Math.min(band, neurons - c0);
-      const data = dump.read(
-        Array.from({ length: width }, (_, i) => c0 + i),
-        keep,
-      );
+    forEachBand(dump, keep, (c0, width, data) => {
       for (let i = 0; i < width; i++) {
         const values = data.subarray(i * kept, (i + 1) * kept);
         if (keep === undefined) {
@@ -64,12 +86,14 @@ export function scanDump(
             }
           }
         }
+        // A column with NaN/Inf has no range: refused, or scanned again without its rows.
+        if (perColumn[c0 + i] === 0) ranges.set(valueRange(values, 0, kept), 2 * (c0 + i));
         const ok = miMeasurable(values, opts.k, opts.estimator);
         measurable.push(ok);
         digests.push(ok ? columnDigest(values) : new Uint8Array(0));
       }
-    }
-    return { kept, measurable, digests, perColumn, badRow, bad };
+    });
+    return { kept, measurable, digests, ranges, perColumn, badRow, bad };
   };
   let scan = pass();
   let keep: Uint8Array | undefined;
@@ -86,6 +110,7 @@ export function scanDump(
     ...(keep === undefined ? {} : { keep }),
     measurable: scan.measurable,
     digests: scan.digests,
+    ranges: scan.ranges,
   };
 }
 
@@ -100,9 +125,28 @@ export function touchedColumns(a: Int32Array, b: Int32Array, m: number): number[
 
 /**
  * The MI job of a single run on the dump's `columns` (ascending neuron indices, the cap's
- * choice among the measurable ones), handed to the running shard's hook: the same pairs
- * (all, or `pairs` drawn with `seed`) and fingerprint as computeMiMatrix's, but the shard's
- * tile is computed on only the columns it touches, read from the dump then.
+ * choice among the measurable ones): the same pairs (all, or `pairs` drawn with `seed`) and
+ * fingerprint as computeMiMatrix's.
+ */
+export function dumpMiJob(
+  scan: DumpScan,
+  columns: readonly number[],
+  opts: { k: number; estimator: KsgEstimator; pairs: number | null; seed: number },
+): PairJobView {
+  const { k, estimator } = opts;
+  const samples = scan.samples;
+  const pairs = miPairSet(columns.length, {
+    seed: opts.seed,
+    ...(opts.pairs === null ? {} : { pairs: opts.pairs }),
+  });
+  const digests = columns.map((c) => scan.digests[c]);
+  const fingerprint = jobFingerprint({ samples, k, estimator, pairs }, digests);
+  return { samples, k, estimator, fingerprint, pairs };
+}
+
+/**
+ * The {@link dumpMiJob} handed to the running shard's hook: the shard's tile is computed on
+ * only the columns it touches, read from the dump then.
  */
 export async function shardDumpMi(
   dump: NpyColumns,
@@ -112,18 +156,9 @@ export async function shardDumpMi(
 ): Promise<void> {
   const hook = currentPairHook();
   if (hook === undefined) throw new Error('shardDumpMi: no shard is running');
-  const { k, estimator } = opts;
   const S = scan.samples;
   const m = columns.length;
-  const pairs = miPairSet(m, {
-    seed: opts.seed,
-    ...(opts.pairs === null ? {} : { pairs: opts.pairs }),
-  });
-  const fingerprint = jobFingerprint(
-    { samples: S, k, estimator, pairs },
-    columns.map((c) => scan.digests[c]),
-  );
-  await hook({ samples: S, k, estimator, fingerprint, pairs }, (pa, pb) => {
+  await hook(dumpMiJob(scan, columns, opts), (pa, pb) => {
     const touched = touchedColumns(pa, pb, m);
     const local = new Int32Array(m).fill(-1);
     touched.forEach((t, i) => (local[t] = i));

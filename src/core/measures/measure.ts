@@ -1,7 +1,7 @@
 import { availableParallelism, totalmem } from 'node:os';
-import type { ActivationMatrix } from '../activations';
+import type { ActivationMatrix, LayerSlice } from '../activations';
 import { UserError, throwIfAborted } from '../errors';
-import type { MiMatrix } from '../mi/miMatrix';
+import type { MiMatrix, MiOptions } from '../mi/miMatrix';
 import { computeMiMatrix } from '../mi/miMatrix';
 import type { JobOptions } from '../progress';
 import type {
@@ -99,7 +99,7 @@ export function defaultMemoryLimit(): number {
  * matrix; then the summaries' copies of the pair values (the pair lists freed by then).
  */
 export function planMeasure(
-  acts: ActivationMatrix,
+  acts: Pick<ActivationMatrix, 'samples' | 'neurons'> & { data: { byteLength: number } },
   miNeurons: number,
   pairs: number,
   opts: { threads: number; sampled: boolean; output?: number },
@@ -206,6 +206,58 @@ export const HEAVY_TIES = 0.1;
 /** Probe sets smaller than this get a warning (the paper used 2,500 to 10,000). */
 export const SMALL_PROBE = 1000;
 
+/** What {@link measure} computes of each neuron before it summarises. */
+export interface NeuronStats {
+  /** Binned entropy (nats) under the job's binning. */
+  entropy: Float64Array;
+  /** Under global binning, the entropies binned over each neuron's layer; else null. */
+  entropyLayerBinned: Float64Array | null;
+  tieFractions: Float64Array;
+  measurable: boolean[];
+  /**
+   * Each neuron's smallest and largest value, as a 2 x N matrix (column n holds them) with the
+   * values' layers: it stands for the values in the ranges, dead neurons and spreads.
+   */
+  ranges: ActivationMatrix;
+}
+
+/**
+ * The values {@link measureInput} measures: their shape, the per-neuron statistics and the MI
+ * of chosen columns, computed from a matrix in memory ({@link measure}) or otherwise (e.g.
+ * band by band from a file, with the MI values of shards).
+ */
+export interface MeasureInput {
+  samples: number;
+  neurons: number;
+  layers: LayerSlice[];
+  /** Bytes the values take in memory, for the plan. */
+  bytes: number;
+  stats(opts: { bins: number; binning: Binning; k: number; estimator: KsgEstimator }): NeuronStats;
+  mi(opts: MiOptions & { columns: number[] }): Promise<MiMatrix>;
+}
+
+/** {@link NeuronStats} of a matrix in memory. */
+export function neuronStats(
+  acts: ActivationMatrix,
+  opts: { bins: number; binning: Binning; k: number; estimator: KsgEstimator },
+): NeuronStats {
+  const S = acts.samples;
+  const ranges = new Float64Array(2 * acts.neurons);
+  for (let n = 0; n < acts.neurons; n++) {
+    const [min, max] = valueRange(acts.data, n * S, (n + 1) * S);
+    ranges[2 * n] = min;
+    ranges[2 * n + 1] = max;
+  }
+  return {
+    entropy: entropies(acts, { bins: opts.bins, binning: opts.binning }),
+    entropyLayerBinned:
+      opts.binning === 'global' ? entropies(acts, { bins: opts.bins, binning: 'layer' }) : null,
+    tieFractions: neuronTieFractions(acts),
+    measurable: neuronMiMeasurable(acts, opts.k, opts.estimator),
+    ranges: { samples: 2, neurons: acts.neurons, data: ranges, layers: acts.layers },
+  };
+}
+
 /**
  * Entropy, MI and their summaries for one activation matrix: per-neuron binned entropy
  * ({@link entropies}, nats), KSG-1 MI (or the tie-aware `mixed` estimator's) between the
@@ -221,8 +273,25 @@ export const SMALL_PROBE = 1000;
  * notches are clipped to [0, ln B]. Cancellable through `signal`; reports stages 'entropy',
  * the MI kernel's progress, and 'summary' (layers done).
  */
-export async function measure(
-  acts: ActivationMatrix,
+export function measure(acts: ActivationMatrix, opts: MeasureOptions = {}): Promise<MeasureResult> {
+  return measureInput(matrixInput(acts), opts);
+}
+
+/** A matrix in memory as {@link MeasureInput}. */
+export function matrixInput(acts: ActivationMatrix): MeasureInput {
+  return {
+    samples: acts.samples,
+    neurons: acts.neurons,
+    layers: acts.layers,
+    bytes: acts.data.byteLength,
+    stats: (o) => neuronStats(acts, o),
+    mi: (o) => computeMiMatrix(acts, o),
+  };
+}
+
+/** {@link measure} of values given by their {@link MeasureInput}: the same results. */
+export async function measureInput(
+  acts: MeasureInput,
   opts: MeasureOptions = {},
 ): Promise<MeasureResult> {
   const { signal, onProgress } = opts;
@@ -244,25 +313,25 @@ export async function measure(
 
   let t = performance.now();
   onProgress?.({ stage: 'entropy', done: 0, total: acts.neurons });
-  const entropy = entropies(acts, { bins: params.bins, binning: params.binning });
+  const stats = acts.stats(params);
+  const { entropy, entropyLayerBinned, tieFractions, measurable, ranges } = stats;
   onProgress?.({ stage: 'entropy', done: acts.neurons, total: acts.neurons });
   const entropyMs = performance.now() - t;
   throwIfAborted(signal);
 
   t = performance.now();
   // Neurons without a continuous part (constant, binary, ...) have no KSG-1 estimate: left out.
-  const measurable = neuronMiMeasurable(acts, params.k, params.estimator);
   const columns = capNeurons(acts.layers, params.miNeuronCap, params.seed, (c) => measurable[c]);
   // The memory the MI and its output will take, checked before any of it is allocated.
   const m = columns.length;
   const pairs = Math.min(params.miPairs ?? Infinity, (m * (m - 1)) / 2);
-  const plan = planMeasure(acts, m, pairs, {
+  const plan = planMeasure({ ...acts, data: { byteLength: acts.bytes } }, m, pairs, {
     threads: params.threads,
     sampled: params.miPairs !== null && pairs < (m * (m - 1)) / 2,
     output: opts.outputBytes?.({ neurons: m, pairs }) ?? 0,
   });
   checkPlan(plan, opts.memoryLimit ?? defaultMemoryLimit(), opts.source);
-  const mi = await computeMiMatrix(acts, {
+  const mi = await acts.mi({
     k: params.k,
     estimator: params.estimator,
     columns,
@@ -275,7 +344,6 @@ export async function measure(
   const miMs = performance.now() - t;
 
   t = performance.now();
-  const tieFractions = neuronTieFractions(acts);
   const layers: LayerReport[] = [];
   const total = acts.layers.length + 1;
   for (const layer of acts.layers) {
@@ -283,9 +351,9 @@ export async function measure(
     onProgress?.({ stage: 'summary', done: layers.length, total, detail: layer.name });
     const inLayer = columns.filter((c) => c >= layer.start && c < layer.end);
     const pairValues = offDiagonalMi(mi, inLayer);
-    const ties = layerTieStats(acts, layer, tieFractions);
+    const ties = layerTieStats(ranges, layer, tieFractions);
     const layerEntropy = entropy.subarray(layer.start, layer.end);
-    const [min, max] = valueRange(acts.data, layer.start * acts.samples, layer.end * acts.samples);
+    const [min, max] = valueRange(ranges.data, 2 * layer.start, 2 * layer.end);
     let unmeasurable = 0;
     for (let c = layer.start; c < layer.end; c++) if (!measurable[c]) unmeasurable++;
     layers.push({
@@ -320,13 +388,11 @@ export async function measure(
     range: overallRange(layers),
   };
   // What a comparison checks an H change against when two models' scales differ.
-  const entropyLayerBinned =
-    params.binning === 'global' ? entropies(acts, { bins: params.bins, binning: 'layer' }) : null;
   if (entropyLayerBinned !== null) {
     summary.entropyLayerBinned = entropyBoxSummary(entropyLayerBinned, params.bins);
   }
   const hUninformative =
-    params.binning === 'global' ? hUninformativeLayers(acts, params.bins, summary.range) : [];
+    params.binning === 'global' ? hUninformativeLayers(ranges, params.bins, summary.range) : [];
   if (hUninformative.length > 0 && hUninformative.length < layers.length) {
     const left = new Set(hUninformative.map((u) => u.layer));
     summary.entropyInformative = {

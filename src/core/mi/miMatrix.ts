@@ -110,7 +110,6 @@ export async function computeMiMatrix(
     }
     data.set(col, i * S);
   }
-  const pairsTotal = (m * (m - 1)) / 2;
   const set = miPairSet(m, opts);
   const runner = (total: number) => miRunner({ ...opts, samples: S, k, estimator, total });
   // A shard computes only its tile, a merge supplies the values (shards.ts).
@@ -133,14 +132,30 @@ export async function computeMiMatrix(
       (pa, pb) => runner(pa.length)(data, pa, pb),
     );
   }
+  return miMatrixOf(columns, set, mi, k, estimator);
+}
+
+/**
+ * The MiMatrix over `columns` of a job's pairs `set` from the values of pairs (a[t], b[t]):
+ * the pairs not given read NaN.
+ */
+export function miMatrixOf(
+  columns: number[],
+  set: PairSet,
+  mi: PairValues & PairList,
+  k: number,
+  estimator: KsgEstimator,
+): MiMatrix {
+  const m = columns.length;
   const values = new Float64Array(m * m).fill(NaN);
   const { a, b } = mi;
   for (let t = 0; t < a.length; t++) {
     values[a[t] * m + b[t]] = mi.values[t];
     values[b[t] * m + a[t]] = mi.values[t];
   }
-  const nOff = set.sample === null ? pairsTotal : set.sample.a.length;
-  return { columns, values, pairsComputed: nOff, pairsTotal, k, estimator, kernel: mi.kernel };
+  const pairsTotal = (m * (m - 1)) / 2;
+  const pairsComputed = set.sample === null ? pairsTotal : set.sample.a.length;
+  return { columns, values, pairsComputed, pairsTotal, k, estimator, kernel: mi.kernel };
 }
 
 /**

@@ -50,11 +50,16 @@ export type RunPairs = (a: Int32Array, b: Int32Array) => Promise<PairValues>;
  */
 export type PairHook = (job: PairJobView, run: RunPairs) => Promise<PairValues & PairList>;
 
-const hookStore = new AsyncLocalStorage<{ hook: PairHook; shard?: ShardSpec }>();
+const hookStore = new AsyncLocalStorage<{ hook: PairHook; shard?: ShardSpec; merge?: true }>();
 
 /** The hook of the running shard or merge, if any (read by computeMiMatrix). */
 export function currentPairHook(): PairHook | undefined {
   return hookStore.getStore()?.hook;
+}
+
+/** Whether a merge is running (inside {@link runMerged}): MI values come from the parts. */
+export function inMerge(): boolean {
+  return hookStore.getStore()?.merge === true;
 }
 
 /** The shard running (inside {@link runShard}), if any: not during a merge. */
@@ -186,7 +191,7 @@ export async function runMerged<T>(parts: ShardPart[], fn: () => Promise<T>): Pr
     }
     return { a, b, values, kernel };
   };
-  const result = await hookStore.run({ hook }, fn);
+  const result = await hookStore.run({ hook, merge: true }, fn);
   if (next !== jobs) {
     throw new UserError(
       `merge: the parts hold ${jobs} MI matrices, the command computed ${next}; were they made by another version of memlens?`,
