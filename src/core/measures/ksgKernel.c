@@ -222,10 +222,12 @@ EXPORT("scratch_new") Scratch *scratch_new(int32_t n, int32_t k, const double *p
   sc->mixed = mixed != 0;
   sc->zero = (uint8_t *)KSG_ALLOC(mixed != 0 ? (uint32_t)n : 0u);
   sc->G = gridSize(n);
-  /* + 1: the entry offer3 and nearPairs3 may load (and ignore) after the last point */
-  sc->xs = (double *)KSG_ALLOC(8u * (n + 1));
-  sc->ys = (double *)KSG_ALLOC(8u * (n + 1));
+  /* + 2: the entries before the first and after the last point, which the SIMD passes may
+     load (and ignore): -inf and +inf, infinitely far from every point */
+  sc->xs = (double *)KSG_ALLOC(8u * (n + 2)) + 1;
+  sc->ys = (double *)KSG_ALLOC(8u * (n + 2)) + 1;
   if (sc->ys == 0) return 0;
+  sc->xs[-1] = sc->ys[-1] = -__builtin_inf();
   sc->xs[n] = sc->ys[n] = __builtin_inf();
   sc->sample = (int32_t *)KSG_ALLOC(4u * n);
   sc->cursor = (int32_t *)KSG_ALLOC(4u * n);
@@ -432,6 +434,17 @@ static inline double offerAt(double *best, int32_t k, double d) {
   return offer(best, k, d);
 }
 
+/**
+ * The 3 smallest of two lane-wise lists p0 <= p1 <= p2 (a list per lane) into m[0..2]: the i-th
+ * smallest of two ascending lists A, C is the least max(A[a - 1], C[c - 1]) over a + c = i.
+ */
+static inline void merge3(vd p0, vd p1, vd p2, double *m) {
+  vd s0 = V_SWAP(p0), s1 = V_SWAP(p1), s2 = V_SWAP(p2);
+  m[0] = V_GET(PMIN(p0, s0), 0);
+  m[1] = V_GET(PMIN(PMIN(p1, s1), PMAX(p0, s0)), 0);
+  m[2] = V_GET(PMIN(PMIN(p2, s2), PMIN(PMAX(p1, s0), PMAX(p0, s1))), 0);
+}
+
 static void knnDistinct(Scratch *sc) {
   int32_t n = sc->n, k = sc->k;
   const double *xs = sc->xs, *ys = sc->ys;
@@ -452,21 +465,50 @@ static void knnDistinct(Scratch *sc) {
       double d = dx > dy ? dx : dy;
       if (d < kth) kth = offer(best, k, d);
     }
-    int32_t r = r0 + 1;
-    for (; r < n; r++) {
-      double dx = xs[r] - xp;
-      if (dx >= kth) break;
-      double dy = ys[r] - yp;
-      if (dy < 0) dy = -dy;
-      if (dy < kth) kth = offer(best, k, dx > dy ? dx : dy);
-    }
-    int32_t l = l0 - 1;
-    for (; l >= 0; l--) {
-      double dx = xp - xs[l];
-      if (dx >= kth) break;
-      double dy = ys[l] - yp;
-      if (dy < 0) dy = -dy;
-      if (dy < kth) kth = offer(best, k, dx > dy ? dx : dy);
+    int32_t r = r0 + 1, l = l0 - 1;
+    if (k == 3) {
+      /* Outward two points at a time, branch-free but for the end (as offer3): lane 0 starts
+         with the window's 3 best, lane 1 empty, and the smaller 3rd distance of the two lanes
+         bounds their union's from above, so stopping on it is exact. A pair may reach one
+         point past the end (+inf padding on either side, or a point the counts skip). */
+      const double inf = __builtin_inf();
+      vd vx = V_SPLAT(xp), vy = V_SPLAT(yp);
+      vd p0 = V_LANE0_ONLY(best[0], inf), p1 = V_LANE0_ONLY(best[1], inf),
+         p2 = V_LANE0_ONLY(best[2], inf);
+      for (; r < n && xs[r] - xp < kth; r += 2) {
+        vd d = PMAX(V_SUB(V_LOAD(xs + r), vx), V_ABSDIFF(V_LOAD(ys + r), vy));
+        p2 = PMAX(PMIN(p2, d), p1);
+        p1 = PMAX(PMIN(p1, d), p0);
+        p0 = PMIN(p0, d);
+        kth = smin(V_GET(p2, 0), V_GET(p2, 1));
+      }
+      for (; l >= 0 && xp - xs[l] < kth; l -= 2) {
+        vd d = PMAX(V_SUB(vx, V_LOAD(xs + l - 1)), V_ABSDIFF(V_LOAD(ys + l - 1), vy));
+        p2 = PMAX(PMIN(p2, d), p1);
+        p1 = PMAX(PMIN(p1, d), p0);
+        p0 = PMIN(p0, d);
+        kth = smin(V_GET(p2, 0), V_GET(p2, 1));
+      }
+      double m[3];
+      merge3(p0, p1, p2, m);
+      kth = m[2];
+      r = r < n ? r : n;
+      l = l > -1 ? l : -1;
+    } else {
+      for (; r < n; r++) {
+        double dx = xs[r] - xp;
+        if (dx >= kth) break;
+        double dy = ys[r] - yp;
+        if (dy < 0) dy = -dy;
+        if (dy < kth) kth = offer(best, k, dx > dy ? dx : dy);
+      }
+      for (; l >= 0; l--) {
+        double dx = xp - xs[l];
+        if (dx >= kth) break;
+        double dy = ys[l] - yp;
+        if (dy < 0) dy = -dy;
+        if (dy < kth) kth = offer(best, k, dx > dy ? dx : dy);
+      }
     }
     int32_t lo = l + 1;
     while (lo < i && xp - xs[lo] >= kth) lo++;
@@ -664,25 +706,14 @@ static void nearPairs(Scratch *sc, const Bands *B) {
 }
 
 /**
- * nearPairs for k = 3, branch-free and two points at a time with wasm SIMD. The 3 best of every
- * point are kept structure-of-arrays (b0 = bestAll[0..n), b1, b2), so the updates of q and q + 1
- * are one vector min/max network; p's own 3 best are kept as two lane-wise lists (even and odd
- * q) merged at the end. Inserting a d that is not below the 3rd best changes nothing, so every
- * list ends with exactly the 3 smallest distances offered, as in nearPairs. Distances are
- * max-norms of float64 differences (never NaN, never -0), so pmin/pmax are exact min/max.
+ * nearPairs for k = 3, branch-free and two points at a time with SIMD. The 3 best of every
+ * point are kept structure-of-arrays (b0 = bestAll[0..n], b1, b2, NEAR_STRIDE apart), so the
+ * updates of q and q + 1 are one vector min/max network; p's own 3 best are kept as two
+ * lane-wise lists (even and odd q) merged at the end (merge3). Inserting a d that is not below
+ * the 3rd best changes nothing, so every list ends with exactly the 3 smallest distances
+ * offered, as in nearPairs. Distances are max-norms of float64 differences (never NaN, never
+ * -0), so pmin/pmax are exact min/max. Also lists the points to search further (markFar).
  */
-
-/**
- * The 3 smallest of two lane-wise lists p0 <= p1 <= p2 (a list per lane) into m[0..2]: the i-th
- * smallest of two ascending lists A, C is the least max(A[a - 1], C[c - 1]) over a + c = i.
- */
-static inline void merge3(vd p0, vd p1, vd p2, double *m) {
-  vd s0 = V_SWAP(p0), s1 = V_SWAP(p1), s2 = V_SWAP(p2);
-  m[0] = V_GET(PMIN(p0, s0), 0);
-  m[1] = V_GET(PMIN(PMIN(p1, s1), PMAX(p0, s0)), 0);
-  m[2] = V_GET(PMIN(PMIN(p2, s2), PMIN(PMAX(p1, s0), PMAX(p0, s1))), 0);
-}
-
 static void nearPairs3(Scratch *sc, const Bands *B) {
   int32_t n = sc->n, G = B->G;
   const double *xs = sc->xs, *ys = sc->ys;
