@@ -1,7 +1,7 @@
 // Host side of the WebAssembly KSG-1 kernel (ksgKernel.c, built by the project's build into
 // ksgKernel.wasm beside the bundles). Columns are prepared (sorted) by ksgKernel.ts
 // prepareColumn, copied once into the module's linear memory, and referred to by handle; the
-// module computes the same bit-identical values as ksgPair, about 2.5 times as fast. A build
+// module computes the same bit-identical values as ksgPair, about 3 times as fast. A build
 // without clang has no .wasm: the MI workers then run the TypeScript kernel (src/core/mi/kernel.ts).
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
