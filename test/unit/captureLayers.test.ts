@@ -623,3 +623,28 @@ void describe('TF.js layers-model capture', () => {
     handle.dispose();
   });
 });
+
+void describe('TF.js layers-model with a broken input dtype', () => {
+  void it('refuses an input layer whose dtype is not one name, in one line (fuzz seed 20261203)', async () => {
+    for (const [dtype, shown] of [
+      [['float32'], '["float32"]'],
+      ['int32int32', '"int32int32"'],
+    ] as const) {
+      const { file } = await saveMlp(path.join(tmp.dir, `dtype-${shown.length}`));
+      const json = JSON.parse(readFileSync(file, 'utf8')) as {
+        modelTopology: { config: { layers: { config: Record<string, unknown> }[] } };
+      };
+      // A Sequential's first layer carries its input's dtype.
+      json.modelTopology.config.layers[0].config.dtype = dtype;
+      writeFileSync(file, JSON.stringify(json));
+      await assert.rejects(
+        openModel(file, { backend: 'cpu' }),
+        (err: unknown) =>
+          err instanceof Error &&
+          err.name === 'UserError' &&
+          err.message ===
+            `${file}: input 'dense_a_input' has dtype ${shown}: expected one of float32, int32, bool`,
+      );
+    }
+  });
+});

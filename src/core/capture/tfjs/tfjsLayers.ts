@@ -1,5 +1,5 @@
 import type { LayersModel, SymbolicTensor, io, layers as tfLayers } from '@tensorflow/tfjs';
-import { UserError } from '../../errors';
+import { UserError, excerpt } from '../../errors';
 import { fitProbe } from '../../probe/fit';
 import type { ProbeSet } from '../../probe/types';
 import type { CaptureTarget } from '../common/batchCapture';
@@ -27,6 +27,9 @@ import type {
   ModelHandle,
   OpenModelOptions,
 } from '../format';
+
+/** The dtypes a layers-model input can take a probe batch in. */
+const INPUT_DTYPES: readonly string[] = ['float32', 'int32', 'bool'];
 
 type Layer = tfLayers.Layer;
 
@@ -157,6 +160,14 @@ export async function openLayersArtifacts(
       opts.input,
     );
     checkInputValues(file, inputNames[choice.index], otherNames(choice.index), openValues);
+    // tfjs-layers keeps an input layer's dtype as its config gives it (["float32"], say):
+    // the probe batch could not be made of it.
+    model.inputs.forEach((t, i) => {
+      if (!INPUT_DTYPES.includes(t.dtype))
+        throw new UserError(
+          `${file}: input '${inputNames[i]}' has dtype ${excerpt(JSON.stringify(t.dtype) ?? String(t.dtype))}: expected one of ${INPUT_DTYPES.join(', ')}`,
+        );
+    });
   } catch (err) {
     model.dispose();
     throw err;
