@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { digammaTable } from '../../src/core/measures/digamma';
@@ -98,7 +98,11 @@ function randomColumn(S: number, rng: Rng, base: Float64Array): { kind: string; 
   };
 }
 
-/** The compiled kernels: a build without clang has no .wasm, one without a C compiler no addon. */
+/**
+ * The compiled kernels: a build without clang has no .wasm, one without a C compiler no addon.
+ * The addon twice: on its best vector path here (AVX2 on an x86-64 that has it) and on its
+ * baseline one.
+ */
 const COMPILED = [
   {
     name: 'wasm',
@@ -109,6 +113,15 @@ const COMPILED = [
     name: 'native',
     missing: skipWithout('node-addon', KsgNativeKernel.available()),
     load: () => KsgNativeKernel.load(),
+  },
+  {
+    name: 'native (baseline SIMD)',
+    missing: skipWithout('node-addon', KsgNativeKernel.available()),
+    load: () => {
+      const kernel = KsgNativeKernel.load();
+      assert.equal(kernel.simd('baseline'), 'baseline');
+      return kernel;
+    },
   },
 ] as const;
 
@@ -285,6 +298,21 @@ for (const { name, missing, load } of COMPILED) {
     }
   });
 }
+
+void test('native kernel: takes the AVX2 path where the processor has AVX2', (t) => {
+  const missing = skipWithout('node-addon', KsgNativeKernel.available());
+  if (missing) return t.skip(missing);
+  const kernel = KsgNativeKernel.load();
+  const cpu = existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8') : '';
+  const flags = /^flags\s*:(.*)$/m.exec(cpu)?.[1].split(/\s+/) ?? [];
+  if (process.arch === 'x64' && flags.includes('avx2') && flags.includes('popcnt')) {
+    assert.equal(kernel.simd('auto'), 'avx2');
+  } else if (process.arch !== 'x64') {
+    assert.equal(kernel.simd('auto'), 'baseline');
+  }
+  assert.equal(kernel.simd('baseline'), 'baseline');
+  assert.throws(() => kernel.simd('avx512' as never), /simd\(instance, "auto" \| "baseline"\)/);
+});
 
 void test('compiled kernels: loading a missing file is a clear error (callers check available())', () => {
   assert.equal(KsgWasmKernel.available('/nonexistent/ksgKernel.wasm'), false);

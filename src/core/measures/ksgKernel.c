@@ -10,9 +10,11 @@
 // block grows a rectangle of bands toward its nearest edge (searchFar) instead of square rings,
 // the marginal counts' windows are counted two at a time after their guide positions are
 // found for every point (farRings), and the tie sweep takes runs of one value without a run
-// walk (knnTies). The k-th distances and counts are exact either way, and the per-sample terms
-// are summed in sample order, as in ksgKernel.ts, so the results are bit-identical to the
-// TypeScript kernel, which stays as the independent reference the tests compare against.
+// walk (knnTies); natively on x86-64 with AVX2, the near-pair pass and the windows run four
+// lanes wide (nearPairs3Avx2, farRingsAvx2). The k-th distances and counts are exact either
+// way, and the per-sample terms are summed in sample order, as in ksgKernel.ts, so the results
+// are bit-identical to the TypeScript kernel, which stays as the independent reference the
+// tests compare against.
 // Memory: in wasm, a bump allocator over the module's linear memory; natively, malloc'd blocks
 // the addon frees per instance. The host writes the prepared columns (ksgKernel.ts
 // prepareColumn; raw values and grid bands are not copied) into it and calls ksg_pair. The
@@ -108,6 +110,17 @@ typedef vi vc;
 #define C_ADD_LT(acc, a, b) ((acc) - (vi)((a) < (b)))
 #define C_SUM(acc) ((int32_t)((acc)[0] + (acc)[1]))
 #endif
+/* Natively on x86-64, the k = 3 near-pair pass and the marginal counts' windows also in 4 lanes
+   (AVX2: nearPairs3Avx2, farRingsAvx2), taken where the processor has it (Scratch.avx2); the
+   rest of the file stays baseline x86-64. Min/max, compares and counts only: the same bits. */
+#if defined(__x86_64__) || defined(_M_X64)
+#define KSG_AVX2 1
+#include <immintrin.h>
+#define AVX2 __attribute__((target("avx2,popcnt")))
+typedef __m256d wd;
+#else
+#define KSG_AVX2 0
+#endif
 #define WINDOW 8
 #define GUARD (WINDOW + 1)
 
@@ -155,6 +168,11 @@ typedef struct Scratch {
   /* 1: the `mixed` estimator (ksgKernel.ts mixedTerms); zero[s] = 1 where eps of sample s is 0. */
   int32_t mixed;
   uint8_t *zero;
+#if KSG_AVX2
+  /* 1: nearPairs3Avx2 and farRingsAvx2 (native/ksgNative.c sets it per pair where the
+     processor has AVX2) */
+  int32_t avx2;
+#endif
 } Scratch;
 
 /** Finest grid refinement of a crowded pair: up to MAX_REFINE x G bands per axis. */
@@ -164,8 +182,8 @@ typedef struct Scratch {
 #define REFINE_AT 2
 /** The default grid: GRID_FACTOR x ksgKernel.ts's bands per axis, about 3.5 points a cell. */
 #define GRID_FACTOR 0.75
-/** nearPairs3's lists per point: n and one after the last (which its branch-free tails update). */
-#define NEAR_STRIDE(n) ((n) + 1)
+/** nearPairs3's lists per point: n and 4 after the last (which its branch-free tails update). */
+#define NEAR_STRIDE(n) ((n) + 4)
 
 #ifdef __wasm__
 extern unsigned char __heap_base;
@@ -220,15 +238,18 @@ EXPORT("scratch_new") Scratch *scratch_new(int32_t n, int32_t k, const double *p
   sc->n = n;
   sc->k = k;
   sc->mixed = mixed != 0;
+#if KSG_AVX2
+  sc->avx2 = 0;
+#endif
   sc->zero = (uint8_t *)KSG_ALLOC(mixed != 0 ? (uint32_t)n : 0u);
   sc->G = gridSize(n);
-  /* + 2: the entries before the first and after the last point, which the SIMD passes may
+  /* + 5: the entry before the first and the 4 after the last point, which the SIMD passes may
      load (and ignore): -inf and +inf, infinitely far from every point */
-  sc->xs = (double *)KSG_ALLOC(8u * (n + 2)) + 1;
-  sc->ys = (double *)KSG_ALLOC(8u * (n + 2)) + 1;
+  sc->xs = (double *)KSG_ALLOC(8u * (n + 5)) + 1;
+  sc->ys = (double *)KSG_ALLOC(8u * (n + 5)) + 1;
   if (sc->ys == 0) return 0;
   sc->xs[-1] = sc->ys[-1] = -__builtin_inf();
-  sc->xs[n] = sc->ys[n] = __builtin_inf();
+  for (int32_t i = n; i < n + 4; i++) sc->xs[i] = sc->ys[i] = __builtin_inf();
   sc->sample = (int32_t *)KSG_ALLOC(4u * n);
   sc->cursor = (int32_t *)KSG_ALLOC(4u * n);
   sc->best = (double *)KSG_ALLOC(8u * k);
@@ -395,6 +416,33 @@ static inline int32_t countGuided(const Col *C, double v, double eps, int32_t gu
   if ((uint32_t)(cu - 1) <= WINDOW && (uint32_t)(cl - 1) <= WINDOW) return gu - gl + cu + cl - 4;
   return -1;
 }
+
+#if KSG_AVX2
+/** countGuided with AVX2: each window's 10 entries in 4 + 4 + 2 lanes, counted by popcount. */
+static inline __attribute__((always_inline)) AVX2 int32_t countGuidedAvx2(const Col *C, double v,
+                                                                          double eps, int32_t gu,
+                                                                          int32_t gl) {
+  const double *wu = C->guarded + GUARD + gu - 1, *wl = C->guarded + GUARD + gl - WINDOW;
+  wd vv = _mm256_set1_pd(v), ve = _mm256_set1_pd(eps);
+#define LT4(a) _mm256_movemask_pd(_mm256_cmp_pd(a, ve, _CMP_LT_OQ))
+#define LT2(a) _mm_movemask_pd(_mm_cmplt_pd(a, _mm256_castpd256_pd128(ve)))
+  __m128d v2 = _mm256_castpd256_pd128(vv);
+  int32_t cu = __builtin_popcount(
+      (uint32_t)(LT4(_mm256_sub_pd(_mm256_loadu_pd(wu), vv)) |
+                 LT4(_mm256_sub_pd(_mm256_loadu_pd(wu + 4), vv)) << 4 |
+                 LT2(_mm_sub_pd(_mm_loadu_pd(wu + 8), v2)) << 8));
+  int32_t cl = __builtin_popcount(
+      (uint32_t)(LT4(_mm256_sub_pd(vv, _mm256_loadu_pd(wl))) |
+                 LT4(_mm256_sub_pd(vv, _mm256_loadu_pd(wl + 4))) << 4 |
+                 LT2(_mm_sub_pd(v2, _mm_loadu_pd(wl + 8))) << 8));
+#undef LT4
+#undef LT2
+  if ((uint32_t)(cu - 1) <= WINDOW && (uint32_t)(cl - 1) <= WINDOW) return gu - gl + cu + cl - 4;
+  return -1;
+}
+#endif
+
+typedef int32_t CountGuided(const Col *C, double v, double eps, int32_t gu, int32_t gl);
 
 static inline int32_t countWithin(const Col *C, int32_t self, double v, double eps) {
   if (!(eps > 0)) return exactTies(C, self);
@@ -706,11 +754,11 @@ static void nearPairs(Scratch *sc, const Bands *B) {
 }
 
 /**
- * nearPairs for k = 3, branch-free and two points at a time with SIMD. The 3 best of every
- * point are kept structure-of-arrays (b0 = bestAll[0..n], b1, b2, NEAR_STRIDE apart), so the
- * updates of q and q + 1 are one vector min/max network; p's own 3 best are kept as two
- * lane-wise lists (even and odd q) merged at the end (merge3). Inserting a d that is not below
- * the 3rd best changes nothing, so every list ends with exactly the 3 smallest distances
+ * nearPairs for k = 3, branch-free and two (SSE2, simd128) or four (AVX2) points at a time. The
+ * 3 best of every point are kept structure-of-arrays (b0 = bestAll[0..n], b1, b2, NEAR_STRIDE
+ * apart), so the updates of q, q + 1, ... are one vector min/max network; p's own 3 best are
+ * kept as lane-wise lists (one per lane) merged at the end (merge3). Inserting a d that is not
+ * below the 3rd best changes nothing, so every list ends with exactly the 3 smallest distances
  * offered, as in nearPairs. Distances are max-norms of float64 differences (never NaN, never
  * -0), so pmin/pmax are exact min/max. Also lists the points to search further (markFar).
  */
@@ -782,6 +830,100 @@ static void nearPairs3(Scratch *sc, const Bands *B) {
     }
   }
 }
+
+#if KSG_AVX2
+/** The arrays nearPairs3Avx2 reads and updates. */
+typedef struct Near3 {
+  const double *xs, *ys;
+  double *b0, *b1, *b2;
+} Near3;
+
+/** Offers d (4 lanes) to p's lane-wise lists p0 <= p1 <= p2 and to the lists of q..q + 3. */
+static inline __attribute__((always_inline)) AVX2 void offer4(const Near3 *N, int32_t q, wd d,
+                                                              wd *p0, wd *p1, wd *p2) {
+  *p2 = _mm256_max_pd(_mm256_min_pd(*p2, d), *p1);
+  *p1 = _mm256_max_pd(_mm256_min_pd(*p1, d), *p0);
+  *p0 = _mm256_min_pd(*p0, d);
+  wd q0 = _mm256_loadu_pd(N->b0 + q), q1 = _mm256_loadu_pd(N->b1 + q);
+  wd q2 = _mm256_loadu_pd(N->b2 + q);
+  _mm256_storeu_pd(N->b2 + q, _mm256_max_pd(_mm256_min_pd(q2, d), q1));
+  _mm256_storeu_pd(N->b1 + q, _mm256_max_pd(_mm256_min_pd(q1, d), q0));
+  _mm256_storeu_pd(N->b0 + q, _mm256_min_pd(q0, d));
+}
+
+/**
+ * The 3 best of point p into m[0..2], from its list so far and the points [from[i], to[i]) of
+ * both ranges (the rest of its cell's column, the next column's 3 cells), whose lists it
+ * updates in turn, four lanes a step (AVX2).
+ */
+static inline __attribute__((always_inline)) AVX2 void nearPoint3Avx2(const Near3 *N, int32_t p,
+                                                                      const int32_t *from,
+                                                                      const int32_t *to,
+                                                                      double *m) {
+  const double *xs = N->xs, *ys = N->ys;
+  const double inf = __builtin_inf();
+  const wd infs = _mm256_set1_pd(inf), lane = _mm256_set_pd(3, 2, 1, 0);
+  const wd abs = _mm256_castsi256_pd(_mm256_set1_epi64x(INT64_MAX));
+  wd vx = _mm256_set1_pd(xs[p]), vy = _mm256_set1_pd(ys[p]);
+  /* lanes 1 to 3 start empty */
+  wd p0 = _mm256_set_pd(inf, inf, inf, N->b0[p]), p1 = _mm256_set_pd(inf, inf, inf, N->b1[p]);
+  wd p2 = _mm256_set_pd(inf, inf, inf, N->b2[p]);
+  for (int pass = 0; pass < 2; pass++) {
+    int32_t q = from[pass], qEnd = to[pass];
+    for (;; q += 4) {
+      wd dx = _mm256_and_pd(_mm256_sub_pd(_mm256_loadu_pd(xs + q), vx), abs);
+      wd dy = _mm256_and_pd(_mm256_sub_pd(_mm256_loadu_pd(ys + q), vy), abs);
+      wd d = _mm256_max_pd(dx, dy);
+      if (q + 3 < qEnd) {
+        offer4(N, q, d, &p0, &p1, &p2);
+        continue;
+      }
+      /* the last 0 to 3 points: the lanes past the range's end are offered +inf, which changes
+         no list (branch-free, the count is random; the padding after the last point and after
+         each list takes the lanes past n) */
+      wd past = _mm256_cmp_pd(lane, _mm256_set1_pd((double)(qEnd - q)), _CMP_GE_OQ);
+      offer4(N, q, _mm256_max_pd(d, _mm256_and_pd(past, infs)), &p0, &p1, &p2);
+      break;
+    }
+  }
+  /* the lanes' lists pairwise merged (as merge3) into two, then those */
+  __m128d a0 = _mm256_castpd256_pd128(p0), c0 = _mm256_extractf128_pd(p0, 1);
+  __m128d a1 = _mm256_castpd256_pd128(p1), c1 = _mm256_extractf128_pd(p1, 1);
+  __m128d a2 = _mm256_castpd256_pd128(p2), c2 = _mm256_extractf128_pd(p2, 1);
+  merge3(_mm_min_pd(a0, c0), _mm_min_pd(_mm_min_pd(a1, c1), _mm_max_pd(a0, c0)),
+         _mm_min_pd(_mm_min_pd(a2, c2), _mm_min_pd(_mm_max_pd(a1, c0), _mm_max_pd(a0, c1))), m);
+}
+
+/** nearPairs3 four points at a time (AVX2): the same walk, nearPoint3Avx2 for each point. */
+static AVX2 void nearPairs3Avx2(Scratch *sc, const Bands *B) {
+  int32_t n = sc->n, G = B->G;
+  const int32_t *cellStart = sc->cellStart;
+  double *b0 = sc->bestAll;
+  Near3 N = {sc->xs, sc->ys, b0, b0 + NEAR_STRIDE(n), b0 + 2 * NEAR_STRIDE(n)};
+  for (int32_t i = 0; i < NEAR_STRIDE(n) * 3; i++) b0[i] = __builtin_inf();
+  sc->nFar = 0;
+  for (int32_t bx = 0; bx < G; bx++) {
+    int32_t nextCol = bx + 1 < G ? (bx + 1) * G : -1;
+    for (int32_t by = 0; by < G; by++) {
+      int32_t cell = bx * G + by, from[2], to[2];
+      to[0] = cellStart[by + 1 < G ? cell + 2 : cell + 1];
+      from[1] = nextCol < 0 ? 0 : cellStart[nextCol + (by > 0 ? by - 1 : 0)];
+      to[1] = nextCol < 0 ? 0 : cellStart[nextCol + (by + 2 <= G ? by + 2 : G)];
+      Ring2 r = ring2(B, bx, by);
+      for (int32_t p = cellStart[cell]; p < cellStart[cell + 1]; p++) {
+        double m[3];
+        from[0] = p + 1;
+        nearPoint3Avx2(&N, p, from, to, m);
+        N.b0[p] = m[0];
+        N.b1[p] = m[1];
+        N.b2[p] = m[2];
+        sc->eps[p] = m[2];
+        markFar(sc, &r, p, m[2]);
+      }
+    }
+  }
+}
+#endif
 /**
  * Offers the points [from, to) two at a time to the 3 best kept lane-wise in p0 <= p1 <= p2
  * (each lane a list of its own). An odd last point is loaded with the entry after it (another
@@ -866,7 +1008,9 @@ static void searchFar(Search *s, const Bands *B, const int32_t *cellStart, int32
  * Grid pass 2: points whose k-th distance reaches past the 3 x 3 block continue (searchFar);
  * then eps, n_x and n_y of every point.
  */
-static void farRings(const Col *X, const Col *Y, Scratch *sc, const Bands *B) {
+static inline __attribute__((always_inline)) void farRingsWith(const Col *X, const Col *Y,
+                                                                Scratch *sc, const Bands *B,
+                                                                CountGuided *count) {
   int32_t k = sc->k, n = sc->n, nFar = sc->nFar;
   const double *xs = sc->xs, *ys = sc->ys;
   const int32_t *sample = sc->sample, *cellStart = sc->cellStart;
@@ -915,8 +1059,8 @@ static void farRings(const Col *X, const Col *Y, Scratch *sc, const Bands *B) {
     double kth = eps[p];
     int32_t cx = -1, cy = -1;
     if (kth > 0) {
-      cx = countGuided(X, xs[p], kth, nx[p], gx[p]);
-      cy = countGuided(Y, ys[p], kth, ny[p], gy[p]);
+      cx = count(X, xs[p], kth, nx[p], gx[p]);
+      cy = count(Y, ys[p], kth, ny[p], gy[p]);
     }
     /* rarely: eps = 0 (duplicate points), or a window that missed its run's end */
     if (cx < 0) cx = countWithin(X, X->rank[sample[p]], xs[p], kth);
@@ -925,6 +1069,17 @@ static void farRings(const Col *X, const Col *Y, Scratch *sc, const Bands *B) {
     ny[p] = cy;
   }
 }
+
+static void farRings(const Col *X, const Col *Y, Scratch *sc, const Bands *B) {
+  farRingsWith(X, Y, sc, B, countGuided);
+}
+
+#if KSG_AVX2
+/** farRings with AVX2's marginal counts (countGuidedAvx2), its far searches VEX-encoded. */
+static AVX2 void farRingsAvx2(const Col *X, const Col *Y, Scratch *sc, const Bands *B) {
+  farRingsWith(X, Y, sc, B, countGuidedAvx2);
+}
+#endif
 
 /**
  * Cuts the ranks 0..n-1 into G bands: rank q in band (q * m) >> 32, m = floor(G 2^32 / n), so
@@ -1010,9 +1165,17 @@ static void knnGrid(const Col *X, const Col *Y, Scratch *sc) {
   bandBounds(X, G, sc->bandStart, sc->xLo, sc->xHi);
   bandBounds(Y, G, sc->bandStart, sc->yLo, sc->yHi);
   Bands B = {G, sc->xLo, sc->xHi, sc->yLo, sc->yHi};
+#if KSG_AVX2
+  if (sc->k == 3 && sc->avx2) nearPairs3Avx2(sc, &B);
+  else
+#endif
   if (sc->k == 3) nearPairs3(sc, &B);
   else nearPairs(sc, &B);
-  farRings(X, Y, sc, &B);
+#if KSG_AVX2
+  if (sc->avx2) farRingsAvx2(X, Y, sc, &B);
+  else
+#endif
+    farRings(X, Y, sc, &B);
 }
 
 /** The `mixed` estimator's per-sample terms (see ksgKernel.ts mixedTerms). */

@@ -29,7 +29,14 @@ interface NativeExports {
   ): number;
   newScratch(instance: object, n: number, k: number, psi: Float64Array, mixed: number): number;
   pair(instance: object, x: number, y: number, scratch: number): number;
+  simd(instance: object, mode: KsgNativeSimd): 'avx2' | 'baseline';
 }
+
+/**
+ * The vector paths of the native kernel: `auto` takes AVX2 where the processor has it (x86-64),
+ * `baseline` the SSE2 one; both give the same bits.
+ */
+export type KsgNativeSimd = 'auto' | 'baseline';
 
 /** Loaded addons by file: a process loads a shared library once (worker threads share it). */
 const loaded = new Map<string, NativeExports>();
@@ -85,6 +92,14 @@ export class KsgNativeKernel {
       });
     }
     return new KsgNativeKernel(ex, ex.create());
+  }
+
+  /**
+   * Chooses the vector path of this instance's pairs (a new instance starts at `auto`); returns
+   * the one taken: `avx2`, or `baseline` where the processor or the build has no AVX2.
+   */
+  simd(mode: KsgNativeSimd): 'avx2' | 'baseline' {
+    return this.ex.simd(this.instance, mode);
   }
 
   /** Drops every column and scratch area. */

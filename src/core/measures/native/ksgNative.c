@@ -21,6 +21,7 @@ typedef struct Instance {
   size_t nCols, capCols;
   Scratch **scratches;
   size_t nScratches, capScratches;
+  int avx2; /* the pairs take the AVX2 pass (Scratch.avx2); see jsSimd */
 } Instance;
 
 static _Thread_local Instance *filling = 0;
@@ -119,10 +120,21 @@ static void *copyArg(napi_env env, napi_value v, napi_typedarray_type want, size
   return dst;
 }
 
+/** Whether this processor runs the kernel's AVX2 pass (never on a build without it). */
+static int avx2Supported(void) {
+#if KSG_AVX2
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt");
+#else
+  return 0;
+#endif
+}
+
 static napi_value jsCreate(napi_env env, napi_callback_info info) {
   (void)info;
   Instance *in = (Instance *)calloc(1, sizeof(Instance));
   if (in == 0) return fail(env, "MI kernel (native): out of memory");
+  in->avx2 = avx2Supported();
   napi_value out;
   CHECK(napi_create_external(env, in, instanceFinalize, 0, &out));
   return out;
@@ -136,6 +148,26 @@ static napi_value jsReset(napi_env env, napi_callback_info info) {
   if (in == 0) return fail(env, "MI kernel (native): reset(instance)");
   instanceReset(in);
   return 0;
+}
+
+/**
+ * simd(instance, "auto" | "baseline") -> the vector path the instance's pairs now take: "avx2"
+ * (auto, on a processor with AVX2) or "baseline" (SSE2, simd128's twin; the same bits).
+ */
+static napi_value jsSimd(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, 0, 0));
+  Instance *in = argc == 2 ? instanceArg(env, argv[0]) : 0;
+  char mode[16] = "";
+  size_t len = 0;
+  if (in == 0 || napi_get_value_string_utf8(env, argv[1], mode, sizeof mode, &len) != napi_ok ||
+      (strcmp(mode, "auto") != 0 && strcmp(mode, "baseline") != 0))
+    return fail(env, "MI kernel (native): simd(instance, \"auto\" | \"baseline\")");
+  in->avx2 = strcmp(mode, "auto") == 0 && avx2Supported();
+  napi_value out;
+  CHECK(napi_create_string_utf8(env, in->avx2 ? "avx2" : "baseline", NAPI_AUTO_LENGTH, &out));
+  return out;
 }
 
 /**
@@ -231,6 +263,9 @@ static napi_value jsPair(napi_env env, napi_callback_info info) {
   Scratch *sc = in->scratches[s];
   if (X->n != sc->n || Y->n != sc->n)
     return fail(env, "MI kernel (native): pair: columns and scratch differ in sample count");
+#if KSG_AVX2
+  sc->avx2 = in->avx2;
+#endif
   napi_value out;
   CHECK(napi_create_double(env, ksg_pair(X, Y, sc), &out));
   return out;
@@ -244,7 +279,8 @@ NAPI_MODULE_INIT() {
              {"reset", jsReset},
              {"addColumn", jsAddColumn},
              {"newScratch", jsNewScratch},
-             {"pair", jsPair}};
+             {"pair", jsPair},
+             {"simd", jsSimd}};
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;
     if (napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].fn, 0, &f) != napi_ok ||
