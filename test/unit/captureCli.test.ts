@@ -99,32 +99,26 @@ void describe('memlens capture / layers', () => {
 
   void it('takes --batch-size as analyze does: 0 refused, 5 captures the same values', async () => {
     const out = path.join(tmp.dir, 'acts-batch-size.npy');
-    const { code } = await run('capture', [
-      path.dirname(modelFile),
-      '--probe',
-      probeFile,
-      '--out',
-      out,
-      '--backend',
-      'cpu',
-      '--batch-size',
-      '0',
-      '--quiet',
-    ]).catch((err: Error) => ({ code: -1, out: err.message }));
+    const withBatchSize = (n: string) =>
+      run('capture', [
+        path.dirname(modelFile),
+        '--probe',
+        probeFile,
+        '--out',
+        out,
+        '--backend',
+        'cpu',
+        '--batch-size',
+        n,
+        '--quiet',
+      ]);
+    const { code } = await withBatchSize('0').catch((err: Error) => ({
+      code: -1,
+      out: err.message,
+    }));
     // 0 is refused by the same check as --batch 0: the flag is read, not ignored.
     assert.notEqual(code, 0);
-    const ok = await run('capture', [
-      path.dirname(modelFile),
-      '--probe',
-      probeFile,
-      '--out',
-      out,
-      '--backend',
-      'cpu',
-      '--batch-size',
-      '5',
-      '--quiet',
-    ]);
+    const ok = await withBatchSize('5');
     assert.equal(ok.code, 0);
     const npy = parseNpy(new Uint8Array(readFileSync(out)), out);
     const pre1 = affine(x, w1, b1, S, 3, 4);
