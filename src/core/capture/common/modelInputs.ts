@@ -103,9 +103,14 @@ export function checkInputValues(
   }
 }
 
+/** Whether `values` (--input-value) gives input `name` a number. */
+function given(values: Readonly<Record<string, number>>, name: string): boolean {
+  return Object.prototype.hasOwnProperty.call(values, name);
+}
+
 /** The value another input is filled with: the one given, else its fill value. */
 export function otherValue(name: string, values: Readonly<Record<string, number>>): number {
-  return Object.prototype.hasOwnProperty.call(values, name) ? values[name] : fillValue(name);
+  return given(values, name) ? values[name] : fillValue(name);
 }
 
 /**
@@ -116,7 +121,7 @@ export function filledInputsHint(
   others: readonly string[],
   values: Readonly<Record<string, number>>,
 ): string {
-  const filled = others.filter((n) => !Object.prototype.hasOwnProperty.call(values, n));
+  const filled = others.filter((n) => !given(values, n));
   return filled.length === 0
     ? ''
     : ` (inputs ${filled.map((n) => `${n}=${fillValue(n)}`).join(', ')} were filled by default: --input-value NAME=VALUE, or the setting memlens.inputValues, gives another value)`;
@@ -134,8 +139,8 @@ export function otherInputsNotice(
   values: Readonly<Record<string, number>> = {},
 ): string {
   const what = (n: string): string => {
-    const v = otherValue(n, values);
-    if (Object.prototype.hasOwnProperty.call(values, n)) return `${v}`;
+    if (given(values, n)) return `${values[n]}`;
+    const v = fillValue(n);
     if (SAMPLE_RATE.test(n)) return `${v} (a sample rate; --input-value ${n}=N sets another)`;
     if (MULTIPLIER.test(n)) return `1 (a ratio or scale; --input-value ${n}=N sets another)`;
     return v === 1 ? 'ones' : 'zeros';
