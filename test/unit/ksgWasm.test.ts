@@ -36,6 +36,10 @@ function column(kind: string, S: number, rng: Rng, base: Float64Array): Float64A
       case 'relu': // post-ReLU: about half exact zeros
         v[s] = Math.max(0, base[s] + g);
         break;
+      case 'relu-runs': // post-ReLU whose positive values are held up to 3 samples: short tie
+        // runs (duplicate points, with another such column) beside the long run of zeros
+        v[s] = s % 3 !== 0 && v[s - 1] > 0 ? v[s - 1] : Math.max(0, base[s] + g);
+        break;
       case 'integers': // many short tie runs and duplicate points
         v[s] = Math.round(2 * g);
         break;
@@ -69,6 +73,7 @@ const KINDS = [
   'gaussian',
   'dependent',
   'relu',
+  'relu-runs',
   'integers',
   'coarse',
   'constant',

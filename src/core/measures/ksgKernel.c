@@ -10,7 +10,8 @@
 // block grows a rectangle of bands toward its nearest edge (searchFar) instead of square rings,
 // the marginal counts' windows are counted two at a time after their guide positions are
 // found for every point (farRings), and the tie sweep takes runs of one value without a run
-// walk (knnTies); natively on x86-64 with AVX2, the near-pair pass and the windows run four
+// walk (knnTies) and, for k = 3, scans the points outside x's long runs two at a time as the
+// sweep without ties does, walking a long run by y where it meets one (tiesPoint3); natively on x86-64 with AVX2, the near-pair pass and the windows run four
 // lanes wide (nearPairs3Avx2, farRingsAvx2). The k-th distances and counts are exact either
 // way, and the per-sample terms are summed in sample order, as in ksgKernel.ts, so the results
 // are bit-identical to the TypeScript kernel, which stays as the independent reference the
@@ -567,17 +568,155 @@ static void knnDistinct(Scratch *sc) {
   }
 }
 
+/** Runs of more than LONG_RUN equal x values are walked by y (knnTies); shorter ones are scanned. */
+#define LONG_RUN 8
+
+/** Offers d to the lane-wise lists p0 <= p1 <= p2 in lane 0 (lane 1 offered +inf). */
+static inline void offer1(vd *p0, vd *p1, vd *p2, double d) {
+  vd dv = V_LANE0_ONLY(d, __builtin_inf());
+  *p2 = PMAX(PMIN(*p2, dv), *p1);
+  *p1 = PMAX(PMIN(*p1, dv), *p0);
+  *p0 = PMIN(*p0, dv);
+}
+
+/** The k-th distance bound of lane-wise lists: the smaller 3rd distance of the two lanes. */
+static inline double kth3(vd p2) { return smin(V_GET(p2, 0), V_GET(p2, 1)); }
+
+/**
+ * Offers the points of the long run [s, e) of x (sorted by y within it, dx from the point)
+ * that can be nearer than kth: outward in y from the point's y (as knnTies).
+ */
+static inline void walkRun3(const double *ys, int32_t s, int32_t e, double dx, double yp,
+                            vd *p0, vd *p1, vd *p2) {
+  int32_t split = s, hi2 = e;
+  while (split < hi2) {
+    int32_t mid = (int32_t)(((uint32_t)split + (uint32_t)hi2) >> 1);
+    if (ys[mid] < yp) split = mid + 1;
+    else hi2 = mid;
+  }
+  double kth = kth3(*p2);
+  for (int32_t q = split; q < e; q++) {
+    double dy = ys[q] - yp;
+    if (dy >= kth) break;
+    offer1(p0, p1, p2, dx > dy ? dx : dy);
+    kth = kth3(*p2);
+  }
+  for (int32_t q = split - 1; q >= s; q--) {
+    double dy = yp - ys[q];
+    if (dy >= kth) break;
+    offer1(p0, p1, p2, dx > dy ? dx : dy);
+    kth = kth3(*p2);
+  }
+}
+
+/**
+ * knnTies for k = 3 and a point i outside the long runs of x (its own run has at most
+ * LONG_RUN points): as knnDistinct, the window of i +- 3 then outward two points at a time
+ * while the x gap is below the 3rd distance, the points of short runs scanned as any others;
+ * a long run met on the way is walked by y (walkRun3) and the scan goes on past it.
+ * longStart/longEnd: the long runs, ascending; j: the first that starts after i. Sets eps[i]
+ * and nx[i].
+ */
+static void tiesPoint3(Scratch *sc, const int32_t *gsArr, const int32_t *geArr,
+                       const int32_t *longStart,
+                       const int32_t *longEnd, int32_t nLong, int32_t j, int32_t i) {
+  int32_t n = sc->n;
+  const double *xs = sc->xs, *ys = sc->ys;
+  const double inf = __builtin_inf();
+  double xp = xs[i], yp = ys[i];
+  vd vx = V_SPLAT(xp), vy = V_SPLAT(yp);
+  vd p0 = V_SPLAT(inf), p1 = p0, p2 = p0;
+  /* the short runs around i: [limL, limR) */
+  int32_t limL = j > 0 ? longEnd[j - 1] : 0, limR = j < nLong ? longStart[j] : n;
+  int32_t l0 = i - 3 > limL ? i - 3 : limL, r0 = i + 3 < limR - 1 ? i + 3 : limR - 1;
+  for (int32_t q = l0; q <= r0; q++) {
+    if (q == i) continue;
+    double d = max_(fabs_(xs[q] - xp), fabs_(ys[q] - yp));
+    offer1(&p0, &p1, &p2, d);
+  }
+  double kth = kth3(p2);
+  /* right: pairs while both are before the next long run, then the odd one, then the run */
+  int32_t r = r0 + 1, jr = j;
+  for (;;) {
+    for (; r + 1 < limR && xs[r] - xp < kth; r += 2) {
+      vd d = PMAX(V_SUB(V_LOAD(xs + r), vx), V_ABSDIFF(V_LOAD(ys + r), vy));
+      p2 = PMAX(PMIN(p2, d), p1);
+      p1 = PMAX(PMIN(p1, d), p0);
+      p0 = PMIN(p0, d);
+      kth = kth3(p2);
+    }
+    if (r + 1 == limR && xs[r] - xp < kth) {
+      offer1(&p0, &p1, &p2, max_(xs[r] - xp, fabs_(ys[r] - yp)));
+      kth = kth3(p2);
+      r++;
+    }
+    if (r < limR || r >= n || !(xs[r] - xp < kth)) break;
+    walkRun3(ys, r, longEnd[jr], xs[r] - xp, yp, &p0, &p1, &p2);
+    kth = kth3(p2);
+    r = longEnd[jr++];
+    limR = jr < nLong ? longStart[jr] : n;
+  }
+  /* left, alike: limL is the end of the previous long run */
+  int32_t l = l0 - 1, jl = j - 1;
+  for (;;) {
+    for (; l - 1 >= limL && xp - xs[l] < kth; l -= 2) {
+      vd d = PMAX(V_SUB(vx, V_LOAD(xs + l - 1)), V_ABSDIFF(V_LOAD(ys + l - 1), vy));
+      p2 = PMAX(PMIN(p2, d), p1);
+      p1 = PMAX(PMIN(p1, d), p0);
+      p0 = PMIN(p0, d);
+      kth = kth3(p2);
+    }
+    if (l == limL && l >= 0 && xp - xs[l] < kth) {
+      offer1(&p0, &p1, &p2, max_(xp - xs[l], fabs_(ys[l] - yp)));
+      kth = kth3(p2);
+      l--;
+    }
+    if (l >= limL || l < 0 || !(xp - xs[l] < kth)) break;
+    walkRun3(ys, longStart[jl], l + 1, xp - xs[l], yp, &p0, &p1, &p2);
+    kth = kth3(p2);
+    l = longStart[jl--] - 1;
+    limL = jl >= 0 ? longEnd[jl] : 0;
+  }
+  double m[3];
+  merge3(p0, p1, p2, m);
+  kth = m[2];
+  sc->eps[i] = kth;
+  if (kth > 0) {
+    int32_t lo = l + 1 > 0 ? l + 1 : 0;
+    while (lo < i && xp - xs[lo] >= kth) lo = geArr[lo];
+    int32_t hi = r < n ? r : n;
+    hi--;
+    while (hi > i && xs[hi] - xp >= kth) hi = gsArr[hi] - 1;
+    sc->nx[i] = hi - lo;
+  } else {
+    sc->nx[i] = geArr[i] - gsArr[i] - 1; /* eps = 0: the exact ties of x */
+  }
+}
+
 static void knnTies(const int32_t *gsArr, const int32_t *geArr, Scratch *sc) {
   int32_t n = sc->n, k = sc->k;
   const double *xs = sc->xs, *ys = sc->ys;
   double *best = sc->best, *eps = sc->eps;
   int32_t *nx = sc->nx;
   const double inf = __builtin_inf();
+  /* k = 3: the long runs of x, for tiesPoint3 (lowX, lowY are free outside the grid path) */
+  int32_t *longStart = sc->lowX, *longEnd = sc->lowY, nLong = 0, next = 0;
+  if (k == 3)
+    for (int32_t s = 0; s < n; s = geArr[s])
+      if (geArr[s] - s > LONG_RUN) {
+        longStart[nLong] = s;
+        longEnd[nLong++] = geArr[s];
+      }
   for (int32_t i = 0; i < n; i++) {
     double xp = xs[i], yp = ys[i];
+    int32_t g0 = gsArr[i], g1 = geArr[i];
+    if (k == 3 && g1 - g0 <= LONG_RUN) {
+      while (next < nLong && longStart[next] <= i) next++;
+      tiesPoint3(sc, gsArr, geArr, longStart, longEnd, nLong, next, i);
+      continue;
+    }
     for (int32_t j = 0; j < k; j++) best[j] = inf;
     double kth = inf;
-    int32_t g0 = gsArr[i], g1 = geArr[i];
     int32_t a = i - 1, b = i + 1;
     for (;;) {
       double da = a >= g0 ? yp - ys[a] : inf;
