@@ -617,8 +617,7 @@ static inline void walkRun3(const double *ys, int32_t s, int32_t e, double dx, d
  * longStart/longEnd: the long runs, ascending; j: the first that starts after i. Sets eps[i]
  * and nx[i].
  */
-static void tiesPoint3(Scratch *sc, const int32_t *gsArr, const int32_t *geArr,
-                       const int32_t *longStart,
+static void tiesPoint3(const Col *A, Scratch *sc, const int32_t *longStart,
                        const int32_t *longEnd, int32_t nLong, int32_t j, int32_t i) {
   int32_t n = sc->n;
   const double *xs = sc->xs, *ys = sc->ys;
@@ -679,21 +678,13 @@ static void tiesPoint3(Scratch *sc, const int32_t *gsArr, const int32_t *geArr,
   }
   double m[3];
   merge3(p0, p1, p2, m);
-  kth = m[2];
-  sc->eps[i] = kth;
-  if (kth > 0) {
-    int32_t lo = l + 1 > 0 ? l + 1 : 0;
-    while (lo < i && xp - xs[lo] >= kth) lo = geArr[lo];
-    int32_t hi = r < n ? r : n;
-    hi--;
-    while (hi > i && xs[hi] - xp >= kth) hi = gsArr[hi] - 1;
-    sc->nx[i] = hi - lo;
-  } else {
-    sc->nx[i] = geArr[i] - gsArr[i] - 1; /* eps = 0: the exact ties of x */
-  }
+  sc->eps[i] = m[2];
+  /* the scans ran on with a looser bound than eps: n_x from the guide (position = x's rank) */
+  sc->nx[i] = countWithin(A, i, xp, m[2]);
 }
 
-static void knnTies(const int32_t *gsArr, const int32_t *geArr, Scratch *sc) {
+static void knnTies(const Col *A, Scratch *sc) {
+  const int32_t *gsArr = A->groupStart, *geArr = A->groupEnd;
   int32_t n = sc->n, k = sc->k;
   const double *xs = sc->xs, *ys = sc->ys;
   double *best = sc->best, *eps = sc->eps;
@@ -712,7 +703,7 @@ static void knnTies(const int32_t *gsArr, const int32_t *geArr, Scratch *sc) {
     int32_t g0 = gsArr[i], g1 = geArr[i];
     if (k == 3 && g1 - g0 <= LONG_RUN) {
       while (next < nLong && longStart[next] <= i) next++;
-      tiesPoint3(sc, gsArr, geArr, longStart, longEnd, nLong, next, i);
+      tiesPoint3(A, sc, longStart, longEnd, nLong, next, i);
       continue;
     }
     for (int32_t j = 0; j < k; j++) best[j] = inf;
@@ -1365,7 +1356,7 @@ EXPORT("ksg_pair") double ksg_pair(const Col *X, const Col *Y, Scratch *sc) {
     const Col *B = swapped ? X : Y;
     layout(A, B, sc);
     if (A->groupStart == 0 || A->groupEnd == 0) knnDistinct(sc);
-    else knnTies(A->groupStart, A->groupEnd, sc);
+    else knnTies(A, sc);
     countY(B, sc);
   }
   const double *psi = sc->psi;
