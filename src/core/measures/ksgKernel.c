@@ -494,7 +494,7 @@ static inline void merge3(vd p0, vd p1, vd p2, double *m) {
   m[2] = V_GET(PMIN(PMIN(p2, s2), PMIN(PMAX(p1, s0), PMAX(p0, s1))), 0);
 }
 
-static void knnDistinct(Scratch *sc) {
+static void knnDistinct(const Col *A, Scratch *sc) {
   int32_t n = sc->n, k = sc->k;
   const double *xs = sc->xs, *ys = sc->ys;
   double *best = sc->best, *eps = sc->eps;
@@ -559,12 +559,8 @@ static void knnDistinct(Scratch *sc) {
         if (dy < kth) kth = offer(best, k, dx > dy ? dx : dy);
       }
     }
-    int32_t lo = l + 1;
-    while (lo < i && xp - xs[lo] >= kth) lo++;
-    int32_t hi = r - 1;
-    while (hi > i && xs[hi] - xp >= kth) hi--;
     eps[i] = kth;
-    nx[i] = hi - lo;
+    nx[i] = countWithin(A, i, xp, kth);
   }
 }
 
@@ -1355,7 +1351,7 @@ EXPORT("ksg_pair") double ksg_pair(const Col *X, const Col *Y, Scratch *sc) {
     const Col *A = swapped ? Y : X;
     const Col *B = swapped ? X : Y;
     layout(A, B, sc);
-    if (A->groupStart == 0 || A->groupEnd == 0) knnDistinct(sc);
+    if (A->groupStart == 0 || A->groupEnd == 0) knnDistinct(A, sc);
     else knnTies(A, sc);
     countY(B, sc);
   }
