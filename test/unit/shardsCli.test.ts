@@ -1,15 +1,16 @@
-// `memlens measure|analyze --shard I/N` and `memlens merge` as processes: the merge writes
+// `memlens measure|analyze|compare --shard I/N` and `memlens merge` as processes: the merge writes
 // what a single run writes (every value bit for bit; only the timings differ), and a missing,
 // duplicated, foreign or truncated part is a one-line error naming it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { encodeNpy } from '../../src/core/io/npy';
 import { Rng } from '../../src/core/random';
 import { bundleCli } from '../fixtures/cliBundle';
+import { encodeSafetensors } from '../fuzz/formats';
 import { SHARD_MI_RATE } from '../../src/cli/commands/shardFlag';
 
 const cli = path.join(__dirname, 'memlensCli.js');
@@ -142,23 +143,91 @@ void test("measure shards read their columns from the dump: merged equals the si
   }
 });
 
-void test('analyze and compare on dumps: merged shards equal the single report', async () => {
+/** Layers a (columns 0-2) and b (3-6) beside each 7-column dump of `names`. */
+function sidecars(dir: string, ...names: string[]): void {
+  const layers = [
+    { name: 'a', start: 0, end: 3 },
+    { name: 'b', start: 3, end: 7 },
+  ];
+  for (const name of names)
+    writeFileSync(
+      path.join(dir, name.replace(/\.npy$/, '.layers.json')),
+      JSON.stringify({ layers }),
+    );
+}
+
+/** Asserts that the parts of `command` in each of `counts` shards merge into `single`. */
+function mergesTo(command: string[], counts: number[], dir: string, single: string): void {
+  ok([...command, '--out', single], dir);
+  for (const count of counts) {
+    const prefix = `${path.basename(single, '.json')}-${count}-`;
+    const merged = `${prefix}merged.json`;
+    ok(
+      ['merge', ...shards(command, count, dir, prefix), '--out', merged, '--csv', `${prefix}.csv`],
+      dir,
+    );
+    assert.deepEqual(
+      values(path.join(dir, merged)),
+      values(path.join(dir, single)),
+      `${command.join(' ')}: ${count} shards`,
+    );
+  }
+}
+
+void test('analyze and compare on .npy dumps (read by columns), on .safetensors (read whole): merged shards equal the single report', async () => {
   await bundleCli(cli);
   const dir = mkdtempSync(path.join(tmpdir(), 'memlens-shards-'));
   dump(dir, 200, 7, 8);
   dump(dir, 200, 7, 9, 'other.npy');
+  dump(dir, 200, 7, 10, 'third.npy');
+  sidecars(dir, 'acts.npy', 'other.npy', 'third.npy');
   const analyze = ['analyze', 'acts.npy', '--threads', '1'];
-  ok([...analyze, '--out', 'single.json'], dir);
-  ok(['merge', ...shards(analyze, 3, dir), '--out', 'merged.json', '--csv', 'merged.csv'], dir);
-  assert.deepEqual(values(path.join(dir, 'merged.json')), values(path.join(dir, 'single.json')));
-  // Two MI matrices a run, each split alike.
-  const compare = ['compare', 'acts.npy', 'other.npy', '--threads', '1'];
-  ok([...compare, '--out', 'single-compare.json'], dir);
-  ok(['merge', ...shards(compare, 2, dir, 'c'), '--out', 'merged-compare.json'], dir);
-  assert.deepEqual(
-    values(path.join(dir, 'merged-compare.json')),
-    values(path.join(dir, 'single-compare.json')),
+  mergesTo(analyze, [1, 3, 4], dir, 'single.json');
+  for (const [name, extra] of [
+    ['selected', ['--layers', 'b,a', '--samples', '150', '--seed', '2']],
+    ['capped', ['--mi-neurons', '3', '--seed', '5']],
+    ['sampled', ['--pairs', '9', '--seed', '1']],
+    ['baseline', ['--baseline', 'other.npy', '--layers', 'b']],
+  ] as const)
+    mergesTo([...analyze, ...extra], [3], dir, `${name}.json`);
+  // Two or three MI matrices a run, each split alike.
+  const compare = ['compare', 'acts.npy', 'other.npy', 'third.npy', '--threads', '1'];
+  mergesTo([...compare, '--baseline', 'other.npy'], [1, 3, 4], dir, 'compare.json');
+  mergesTo([...compare, '--reference', 'cohort', '--mi-neurons', '2'], [3], dir, 'cohort.json');
+  // A .safetensors dump is read whole, as before.
+  const rng = new Rng(4);
+  const h = Float32Array.from({ length: 200 * 6 }, () => rng.normal());
+  const header = { h: { dtype: 'F32', shape: [200, 6], data_offsets: [0, h.byteLength] } };
+  writeFileSync(
+    path.join(dir, 'acts.safetensors'),
+    encodeSafetensors(header, new Uint8Array(h.buffer)),
   );
+  mergesTo(['analyze', 'acts.safetensors', '--threads', '1'], [2], dir, 'safetensors.json');
+});
+
+void test('analyze and compare on models (captured to a temporary .npy, read by columns): merged shards equal the single report, no temporary file left', async () => {
+  await bundleCli(cli);
+  const dir = mkdtempSync(path.join(tmpdir(), 'memlens-shards-'));
+  const temp = path.join(dir, 'tmp');
+  mkdirSync(temp);
+  const examples = path.join(__dirname, '..', '..', 'examples');
+  const probe = ['--probe', path.join(examples, 'probe.npy'), '--samples', '150', '--threads', '2'];
+  const shortcut = path.join(examples, 'shortcut', 'model.json');
+  const baseline = path.join(examples, 'shortcut-baseline', 'model.json');
+  const env = { TMPDIR: temp };
+  const single = (command: string[], out: string) => ok([...command, '--out', out], dir, env);
+  const merged = (command: string[], count: number, out: string) => {
+    const parts = shards(command, count, dir, path.basename(out, '.json'), env);
+    ok(['merge', ...parts, '--out', out], dir, env);
+    assert.deepEqual(values(path.join(dir, out)), values(path.join(dir, `single-${out}`)), out);
+  };
+  const analyze = ['analyze', shortcut, ...probe];
+  single(analyze, 'single-analyze.json');
+  merged(analyze, 3, 'analyze.json');
+  const compare = ['compare', shortcut, baseline, '--baseline', baseline, ...probe];
+  single(compare, 'single-compare.json');
+  merged(compare, 2, 'compare.json');
+  assert.deepEqual(readdirSync(temp), [], 'the shards removed their captures');
 });
 
 void test('merge errors name the missing, duplicated, foreign or truncated part', async () => {
@@ -179,6 +248,19 @@ void test('merge errors name the missing, duplicated, foreign or truncated part'
   fail([...parts, parts[1]], /^memlens: p1\.part: duplicate of shard 1\/3, already in p1\.part/);
   fail([parts[0], parts[1], foreign], /^memlens: o0\.part: a part of another job than p0\.part/);
   fail([byOptions, parts[1], parts[2]], /^memlens: p1\.part: a part of another job than k0\.part/);
+  // Parts of analyze and compare shards, which read the dumps by columns, alike.
+  const analyzed = shards(['analyze', 'acts.npy'], 3, dir, 'a');
+  fail([analyzed[0], analyzed[2]], /^memlens: merge: missing shard 1\/3 \(2 of 3 parts given\)$/m);
+  fail(
+    [...analyzed, analyzed[0]],
+    /^memlens: a0\.part: duplicate of shard 0\/3, already in a0\.part$/m,
+  );
+  const compared = shards(['compare', 'acts.npy', 'other.npy'], 4, dir, 'c');
+  fail([compared[0], compared[1]], /^memlens: merge: missing shards 2\/4, 3\/4 /);
+  fail(
+    [parts[0], analyzed[1], analyzed[2]],
+    /^memlens: a1\.part: a part of another job than p0\.part/,
+  );
   const whole = readFileSync(path.join(dir, parts[2]));
   writeFileSync(path.join(dir, 'cut.part'), whole.subarray(0, whole.length - 5));
   fail(

@@ -1,9 +1,11 @@
 import { parseArgs } from 'node:util';
 import { analyzeAgainstBaseline } from '../../core/analysis/againstBaseline';
 import { analyze } from '../../core/analysis/analyze';
+import { shardAnalyze } from '../../core/analysis/shardAnalysis';
 import { isActivationDump } from '../../core/dumps/dumpFiles';
 import { UserError } from '../../core/errors';
 import { writeFileAtomic } from '../../core/io/atomicWrite';
+import { currentShard } from '../../core/mi/shards';
 import { layerTableCsv } from '../../core/report/csv';
 import { renderHtmlReport } from '../../core/report/html';
 import type { AnalysisReport, CompareReport } from '../../core/report/schema';
@@ -202,6 +204,15 @@ export const analyzeCommand: Command = {
         ['Python interpreter', values.python],
       ],
     });
+    // A shard computes its tile of the MI and nothing else: the part is all it writes.
+    if (currentShard() !== undefined) {
+      try {
+        await shardAnalyze(positionals[0], baseline, opts);
+      } finally {
+        clearProgress();
+      }
+      return 0;
+    }
     let report: AnalysisReport;
     try {
       report =

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { CompareOptions } from '../../core/analysis/compare';
-import { compare } from '../../core/analysis/compare';
+import { compare, compareShard } from '../../core/analysis/compare';
 import { COHORT_REFERENCE } from '../../core/report/schema';
 import { RANKING_TARGETS } from '../../core/analysis/ranking';
 import {
@@ -12,6 +12,7 @@ import { mappingNote } from '../../core/analysis/layerMapping';
 import { expandModelSources } from '../../core/analysis/sources';
 import { modelName } from '../../core/capture/registry';
 import { UserError } from '../../core/errors';
+import { currentShard } from '../../core/mi/shards';
 import type { CompareReport } from '../../core/report/schema';
 import type { Command } from '../command';
 import { estimatorLabel, reportOutputs, writeOutputs } from './analyze';
@@ -272,6 +273,14 @@ export const compareCommand: Command = {
         ['Python interpreter', values.python],
       ],
     });
+    // A shard computes its tiles of the MI and nothing else: the part is all it writes.
+    if (currentShard() !== undefined) {
+      try {
+        return (await compareShard(positionals, opts)) ? 0 : 1;
+      } finally {
+        clearProgress();
+      }
+    }
     let report: CompareReport;
     try {
       report = await compare(positionals, opts);

@@ -14,7 +14,8 @@ export const SHARD_HELP = `Sharding (see docs/scaling.md):
   --shard I/N           compute only tile I (0 to N-1) of the MI pairs and write a part
                         file to --out; 'memlens merge' assembles N parts into the result.
                         --shard auto takes I (and N) from the batch engine's environment.
-                        A shard of measure reads only the columns of its pairs from the .npy`;
+                        A shard reads only the columns of its pairs from an .npy dump (a
+                        model: from its capture, streamed to a temporary .npy)`;
 
 /** Index variables of batch engines, in the order --shard auto tries them. */
 const INDEX_VARS = [
@@ -101,9 +102,9 @@ export const OTHER_OUTPUTS: Record<ShardableName, string[]> = {
 };
 
 /**
- * `command` with --shard: the command runs whole (inputs read, entropy and summaries computed
- * and thrown away: they are cheap beside the MI) computing only the shard's pairs, and the
- * part file goes to --out instead of its outputs.
+ * `command` with --shard: the command runs computing only the shard's pairs (measure, analyze
+ * and compare see currentShard() and compute nothing else), and the part file goes to --out
+ * instead of its outputs.
  */
 export function shardable(name: ShardableName, command: Command): Command {
   return {

@@ -53,16 +53,9 @@ function readAlone(report: AnalysisReport, baseline: string, why: string): Basel
 }
 
 /**
- * Analyses `source` and `baseline` (a dump against a dump of the same layers, or anything
- * against a model run on the same probe) and reads the signature. Refused before any work
- * when the baseline is the model itself or a model without a probe; refused after measuring
- * when the two are not comparable (other layers, widths, outputs or sample counts).
+ * Refuses, before any work, a baseline that is the model itself or a model without a probe.
  */
-export async function analyzeAgainstBaseline(
-  source: string,
-  baseline: string,
-  opts: BaselineOptions = {},
-): Promise<BaselineAnalysis> {
+export function checkBaseline(source: string, baseline: string, opts: AnalyzeOptions): void {
   if (sameModel(source, baseline)) {
     throw new UserError(
       `${baseline}: the baseline is the analysed model itself: expected another model of its architecture`,
@@ -73,6 +66,32 @@ export async function analyzeAgainstBaseline(
       `${baseline}: the baseline is a model, which runs on probe inputs: expected probe data, found none`,
     );
   }
+}
+
+/** The refusal of a baseline that could not be measured on the model's layers. */
+export function baselineLayersError(
+  source: string,
+  baseline: string,
+  layers: readonly string[],
+  err: UserError,
+): UserError {
+  return new UserError(
+    `${baseline}: the baseline must have the layers of ${source} (${layers.join(', ')}): ${err.message}`,
+  );
+}
+
+/**
+ * Analyses `source` and `baseline` (a dump against a dump of the same layers, or anything
+ * against a model run on the same probe) and reads the signature. Refused before any work
+ * when the baseline is the model itself or a model without a probe; refused after measuring
+ * when the two are not comparable (other layers, widths, outputs or sample counts).
+ */
+export async function analyzeAgainstBaseline(
+  source: string,
+  baseline: string,
+  opts: BaselineOptions = {},
+): Promise<BaselineAnalysis> {
+  checkBaseline(source, baseline, opts);
   const probe = opts.probe === undefined ? null : { path: opts.probe };
   // Progress names the model it is about, as a compare's does (the model may come from the
   // measurement cache, and then reports nothing).
@@ -102,9 +121,7 @@ export async function analyzeAgainstBaseline(
     if (err instanceof CancelledError || !(err instanceof UserError)) throw err;
     if (opts.notComparable === 'alone')
       return readAlone(mine.report, baseline, `it lacks the layers ${layers.join(', ')}`);
-    throw new UserError(
-      `${baseline}: the baseline must have the layers of ${source} (${layers.join(', ')}): ${err.message}`,
-    );
+    throw baselineLayersError(source, baseline, layers, err);
   }
   const why = notComparableReason(
     { path: baseline, result: theirs },

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
-import type { ActivationMatrix } from '../activations';
+import type { ActivationMatrix, LayerSlice } from '../activations';
 import { lookupLayer, unknownLayerMessage } from '../capture/common/layerSelection';
 import { modelContentFiles, modelName, openWithProbe } from '../capture/registry';
-import type { BackendName, CapturePoint } from '../capture/format';
+import type { BackendName, CaptureOptions, CapturePoint, ModelHandle } from '../capture/format';
 import { isActivationDump } from '../dumps/dumpFiles';
 import { loadActivationDump } from '../dumps/loadDump';
 import { throwIfAborted, UserError } from '../errors';
@@ -13,6 +13,7 @@ import { checkBins } from '../measures/entropy';
 import type { KsgEstimator } from '../measures/ksgKernel';
 import type { MeasureResult } from '../measures/measure';
 import { measure, offDiagonalMi } from '../measures/measure';
+import { neuronMiMeasurable } from '../measures/ties';
 import { fitProbe } from '../probe/fit';
 import { loadProbe } from '../probe/loadProbe';
 import { chooseSamples } from '../probe/subset';
@@ -24,7 +25,7 @@ import { readInput } from '../io/readInput';
 import type { MeasurementCache } from './measurementCache';
 import { measurementKeys } from './measurementCache';
 import { DEFAULT_MI_BUDGET_SECONDS, medianInterval, planChoice, planSummary } from './miPlan';
-import { planFor } from './miRate';
+import { planForNeurons } from './miRate';
 
 /** Options of {@link analyze} (and, shared by every model, of `compare`). */
 export interface AnalyzeOptions extends JobOptions {
@@ -126,6 +127,59 @@ export interface DetailedAnalysis {
 /** A probe already loaded (for a cohort sharing one subset), or the path to load it from. */
 export type ProbeInput = { loaded: ProbeSet } | { path: string } | null;
 
+/** A model opened with its probe (loaded to fit its input, or the probe given loaded). */
+export async function openModel(
+  source: string,
+  probe: ProbeInput,
+  opts: AnalyzeOptions,
+  onProbeNotice: (message: string) => void,
+): Promise<{ handle: ModelHandle; probe: ProbeSet }> {
+  if (probe === null) {
+    throw new UserError(
+      `${source}: a model needs probe inputs: expected --probe <file|folder>, found none`,
+    );
+  }
+  return openWithProbe(
+    source,
+    {
+      ...(opts.backend === undefined ? {} : { backend: opts.backend }),
+      ...(opts.input === undefined ? {} : { input: opts.input }),
+      ...(opts.inputValues === undefined ? {} : { inputValues: opts.inputValues }),
+      ...(opts.python === undefined ? {} : { python: opts.python }),
+      ...(opts.torchFactory === undefined ? {} : { torchFactory: opts.torchFactory }),
+      ...(opts.searchPaths === undefined ? {} : { searchPaths: opts.searchPaths }),
+    },
+    async (inputShape, implied) =>
+      'loaded' in probe
+        ? inputShape === undefined
+          ? probe.loaded
+          : fitProbe(probe.loaded, inputShape)
+        : loadProbe(probe.path, {
+            ...(opts.samples === undefined ? {} : { samples: opts.samples }),
+            seed: opts.seed ?? 0,
+            ...(inputShape === undefined ? {} : { inputShape }),
+            imageScale: opts.imageScale ?? implied ?? '0-1',
+            onWarning: onProbeNotice,
+          }),
+  );
+}
+
+/** The capture of an analysis: its point, layers, batches, cancellation and progress. */
+export function captureOptions(
+  opts: AnalyzeOptions,
+  onProbeNotice: (message: string) => void,
+): CaptureOptions {
+  return {
+    point: opts.point ?? 'preactivation',
+    ...(opts.layers === undefined || opts.layers.length === 0 ? {} : { layers: opts.layers }),
+    ...(opts.batchSize === undefined ? {} : { batchSize: opts.batchSize }),
+    ...(opts.signal === undefined ? {} : { signal: opts.signal }),
+    ...(opts.onProgress === undefined ? {} : { onProgress: opts.onProgress }),
+    // The capture's notices (a probe scaled for an integer input) go with the probe's.
+    onWarning: onProbeNotice,
+  };
+}
+
 async function activationsOf(
   source: string,
   probe: ProbeInput,
@@ -171,45 +225,10 @@ async function activationsOf(
       defaultLayers: acts.layers.map((l) => l.name),
     };
   }
-  if (probe === null) {
-    throw new UserError(
-      `${source}: a model needs probe inputs: expected --probe <file|folder>, found none`,
-    );
-  }
-  const { handle, probe: set } = await openWithProbe(
-    source,
-    {
-      ...(opts.backend === undefined ? {} : { backend: opts.backend }),
-      ...(opts.input === undefined ? {} : { input: opts.input }),
-      ...(opts.inputValues === undefined ? {} : { inputValues: opts.inputValues }),
-      ...(opts.python === undefined ? {} : { python: opts.python }),
-      ...(opts.torchFactory === undefined ? {} : { torchFactory: opts.torchFactory }),
-      ...(opts.searchPaths === undefined ? {} : { searchPaths: opts.searchPaths }),
-    },
-    async (inputShape, implied) =>
-      'loaded' in probe
-        ? inputShape === undefined
-          ? probe.loaded
-          : fitProbe(probe.loaded, inputShape)
-        : loadProbe(probe.path, {
-            ...(opts.samples === undefined ? {} : { samples: opts.samples }),
-            seed: opts.seed ?? 0,
-            ...(inputShape === undefined ? {} : { inputShape }),
-            imageScale: opts.imageScale ?? implied ?? '0-1',
-            onWarning: onProbeNotice,
-          }),
-  );
+  const { handle, probe: set } = await openModel(source, probe, opts, onProbeNotice);
   try {
     throwIfAborted(opts.signal);
-    const captured = await handle.capture(set, {
-      point: opts.point ?? 'preactivation',
-      ...(opts.layers === undefined || opts.layers.length === 0 ? {} : { layers: opts.layers }),
-      ...(opts.batchSize === undefined ? {} : { batchSize: opts.batchSize }),
-      ...(opts.signal === undefined ? {} : { signal: opts.signal }),
-      ...(opts.onProgress === undefined ? {} : { onProgress: opts.onProgress }),
-      // The capture's notices (a probe scaled for an integer input) go with the probe's.
-      onWarning: onProbeNotice,
-    });
+    const captured = await handle.capture(set, captureOptions(opts, onProbeNotice));
     return {
       acts: captured.acts,
       modelPath: handle.path,
@@ -239,9 +258,17 @@ function selectRows(acts: ActivationMatrix, rows: number[]): ActivationMatrix {
   return { samples, neurons: acts.neurons, data, layers: acts.layers };
 }
 
-/** The named layers of a dump, in the order asked (looked up as a capture does); an unknown name is a UserError. */
-function selectLayers(file: string, acts: ActivationMatrix, names: string[]): ActivationMatrix {
-  const known = acts.layers.map((l) => [l.name]);
+/**
+ * The named layers of a dump, in the order asked (looked up as a capture does; an unknown
+ * name is a UserError): their slices of the dump's columns, and their layers once put side by
+ * side in that order.
+ */
+export function namedLayers(
+  file: string,
+  layers: readonly LayerSlice[],
+  names: string[],
+): { slices: LayerSlice[]; layers: LayerSlice[] } {
+  const known = layers.map((l) => [l.name]);
   const slices = names.map((name) => {
     const found = lookupLayer(name, known);
     if ('close' in found) {
@@ -249,26 +276,32 @@ function selectLayers(file: string, acts: ActivationMatrix, names: string[]): Ac
         unknownLayerMessage(
           file,
           name,
-          acts.layers.map((l) => l.name),
+          layers.map((l) => l.name),
           found.close,
         ),
       );
     }
-    return acts.layers[found.index];
+    return layers[found.index];
   });
-  const neurons = slices.reduce((n, s) => n + s.end - s.start, 0);
-  const data = new Float64Array(neurons * acts.samples);
-  const layers = [];
   let start = 0;
-  for (const s of slices) {
-    data.set(
-      acts.data.subarray(s.start * acts.samples, s.end * acts.samples),
-      start * acts.samples,
-    );
-    layers.push({ name: s.name, start, end: start + s.end - s.start });
-    start += s.end - s.start;
-  }
-  return { samples: acts.samples, neurons, data, layers };
+  const placed = slices.map((s) => {
+    const layer = { name: s.name, start, end: start + s.end - s.start };
+    start = layer.end;
+    return layer;
+  });
+  return { slices, layers: placed };
+}
+
+/** The named layers of a dump, in the order asked ({@link namedLayers}). */
+function selectLayers(file: string, acts: ActivationMatrix, names: string[]): ActivationMatrix {
+  const { slices, layers } = namedLayers(file, acts.layers, names);
+  const S = acts.samples;
+  const neurons = layers.at(-1)?.end ?? 0;
+  const data = new Float64Array(neurons * S);
+  slices.forEach((s, i) =>
+    data.set(acts.data.subarray(s.start * S, s.end * S), layers[i].start * S),
+  );
+  return { samples: S, neurons, data, layers };
 }
 
 /**
@@ -344,7 +377,9 @@ async function measureSource(
   const probeNotices: string[] = [];
   const got = await activationsOf(source, probe, opts, (m) => probeNotices.push(m));
   const sha256 = await modelContentHash(got.modelPath);
-  const plan = await planOf(got.acts, opts);
+  const { acts } = got;
+  const measurable = neuronMiMeasurable(acts, opts.k ?? 3, opts.estimator ?? 'ksg');
+  const plan = await planOf(acts.samples, acts.layers, measurable, opts);
   opts.onPlan?.(plan);
   const choice = planChoice(plan);
   const m = await measure(got.acts, {
@@ -411,12 +446,21 @@ async function measureSource(
   };
 }
 
-/** The MI plan of a measurement: the user's cap or pairs, else a shared plan that fits, else the budget's. */
-function planOf(acts: ActivationMatrix, opts: AnalyzeOptions): Promise<MiPlanReport> {
+/**
+ * The MI plan of a measurement of S samples of `layers`, `measurable` marking the
+ * MI-measurable neurons: the user's cap or pairs, else a shared plan that fits, else the
+ * budget's.
+ */
+export function planOf(
+  samples: number,
+  layers: readonly LayerSlice[],
+  measurable: readonly boolean[],
+  opts: AnalyzeOptions,
+): Promise<MiPlanReport> {
   const shared = opts.sharedPlan;
-  const widths = acts.layers.map((l) => l.end - l.start);
+  const widths = layers.map((l) => l.end - l.start);
   const alike = shared !== undefined && shared.widths.join(',') === widths.join(',');
-  return planFor(acts, {
+  return planForNeurons(samples, layers, measurable, {
     k: opts.k ?? 3,
     estimator: opts.estimator ?? 'ksg',
     threads: opts.threads ?? availableParallelism(),

@@ -14,9 +14,10 @@ import type {
   Signature,
 } from '../report/schema';
 import { COHORT_REFERENCE } from '../report/schema';
-import type { AnalyzeOptions, DetailedAnalysis, SharedPlan } from './analyze';
+import type { AnalyzeOptions, DetailedAnalysis, ProbeInput, SharedPlan } from './analyze';
 import { isActivationDump } from '../dumps/dumpFiles';
 import { analyzeDetailed, sharedPlanOf } from './analyze';
+import { shardMeasure } from './shardAnalysis';
 import { subsetNote } from './miPlan';
 import type { MetricTable } from './metricCsv';
 import { readMetricCsv } from './metricCsv';
@@ -60,10 +61,10 @@ export interface CompareOptions extends AnalyzeOptions {
 /** Models that have a metric need at least this many for a rank correlation. */
 export const MIN_CORRELATION_MODELS = 3;
 
-interface Outcome {
+interface Outcome<R = DetailedAnalysis> {
   path: string;
   step: number | null;
-  result?: DetailedAnalysis;
+  result?: R;
   /** Analysed, but not comparable with the reference's group: why. */
   notComparable?: string;
   /** Comparable once its layers were mapped onto the group's (some pair not by exact name). */
@@ -237,6 +238,140 @@ function planReference(
 const NO_REFERENCE =
   'no signature: no reference to read it against (a baseline, a reference checkpoint, or the cohort median)';
 
+/** What a comparison reads before measuring: the models, the reference, metrics and probe. */
+interface CompareSetup {
+  sources: string[];
+  steps: (number | null)[];
+  plan: ReferencePlan;
+  table: MetricTable | null;
+  metrics: (number | null)[];
+  probe: ProbeSet | null;
+  /** Notices of the probe loader (a CSV header skipped ...), added to every model's warnings. */
+  probeNotices: ReportWarning[];
+}
+
+async function compareSetup(
+  inputs: readonly string[],
+  opts: CompareOptions,
+): Promise<CompareSetup> {
+  if (opts.baseline !== undefined && opts.reference !== undefined) {
+    throw new UserError(
+      `${opts.reference}: a reference was named beside the baseline ${opts.baseline}: expected one of them (the baseline is the reference)`,
+    );
+  }
+  const sources = await expandModelSources(inputs);
+  if (sources.length < 2) {
+    throw new UserError(
+      `${inputs.join(' ')}: expected at least two models to compare, found ${sources.length}${sources.length === 1 ? ` (${sources[0]})` : ''}`,
+    );
+  }
+  const steps = sources.map(parseStep);
+  const plan = planReference(sources, steps, opts);
+  const table = opts.metricCsv === undefined ? null : await readMetricCsv(opts.metricCsv);
+  const metrics = table === null ? sources.map(() => null) : matchMetrics(table, sources);
+
+  let probe: ProbeSet | null = null;
+  const probeNotices: ReportWarning[] = [];
+  if (sources.some((s) => !isActivationDump(s))) {
+    if (opts.probe === undefined) {
+      throw new UserError(
+        `${sources.find((s) => !isActivationDump(s))}: models need probe inputs: expected --probe <file|folder>, found none`,
+      );
+    }
+    probe = await loadProbe(opts.probe, {
+      ...(opts.samples === undefined ? {} : { samples: opts.samples }),
+      seed: opts.seed ?? 0,
+      ...(opts.imageScale === undefined ? {} : { imageScale: opts.imageScale }),
+      onWarning: (message) => probeNotices.push({ code: 'probe-notice', message }),
+    });
+  }
+
+  return { sources, steps, plan, table, metrics, probe, probeNotices };
+}
+
+/** What the first model measured decides for the others: their layers and MI plan. */
+type Decided = { layers: string[]; sharedPlan: SharedPlan };
+
+/**
+ * Measures the models with `measureOne`, the reference first: the others on its layers and
+ * under the plan of the first measured (`decided`). A model that fails is recorded with its
+ * error (measured again on its own layers when the layers were another model's); a reference
+ * that fails is a UserError.
+ */
+async function measureModels<R>(
+  setup: CompareSetup,
+  opts: CompareOptions,
+  measureOne: (source: string, probe: ProbeInput, opts: AnalyzeOptions) => Promise<R>,
+  decided: (result: R) => Decided,
+): Promise<Outcome<R>[]> {
+  const { sources, steps, plan, probe } = setup;
+  // The reference model first: the other models are measured on its layers.
+  const order = sources.map((_, i) => i);
+  if (plan.path !== null) {
+    const b = sources.indexOf(plan.path);
+    order.splice(order.indexOf(b), 1);
+    order.unshift(b);
+  }
+  const outcomes: Outcome<R>[] = sources.map((p, i) => ({ path: p, step: steps[i] }));
+  let forcedLayers: string[] | undefined = opts.layers;
+  // The first model measured sets the MI plan of the others (like with like, not each its own).
+  let sharedPlan: SharedPlan | undefined;
+  for (const [done, i] of order.entries()) {
+    const o = outcomes[i];
+    const run = (layers: string[] | undefined): Promise<R> =>
+      measureOne(o.path, probe === null ? null : { loaded: probe }, {
+        ...opts,
+        ...(layers === undefined ? {} : { layers }),
+        ...(sharedPlan === undefined ? {} : { sharedPlan }),
+        onProgress: (p) =>
+          opts.onProgress?.({
+            ...p,
+            detail: `${modelName(o.path)} (model ${done + 1} of ${sources.length})${p.detail === undefined ? '' : `: ${p.detail}`}`,
+          }),
+      });
+    try {
+      o.result = await run(forcedLayers);
+      const first = decided(o.result);
+      forcedLayers ??= first.layers;
+      sharedPlan ??= first.sharedPlan;
+    } catch (err) {
+      if (err instanceof CancelledError) throw err;
+      o.error = errorText(err);
+      // Layers taken from another model may not exist in this one: measured on its own
+      // layers, it is checked like with like below (its layers may still map onto the
+      // group's by position and width) rather than failed.
+      if (forcedLayers !== undefined && opts.layers === undefined) {
+        try {
+          o.result = await run(undefined);
+          delete o.error;
+        } catch (again) {
+          if (again instanceof CancelledError) throw again;
+        }
+      }
+    }
+    if (o.path === plan.path && o.error !== undefined) {
+      throw new UserError(
+        `${o.path}: the ${plan.mode === 'baseline' ? 'baseline' : 'reference checkpoint'} could not be analysed: ${o.error}`,
+      );
+    }
+  }
+
+  return outcomes;
+}
+
+/**
+ * A shard of {@link compare}: the running shard's tile of each model's MI job, the models
+ * measured as compare measures them (shardMeasure). Returns whether any model was measured.
+ */
+export async function compareShard(
+  inputs: readonly string[],
+  opts: CompareOptions = {},
+): Promise<boolean> {
+  const setup = await compareSetup(inputs, opts);
+  const outcomes = await measureModels(setup, opts, shardMeasure, (r) => r);
+  return outcomes.some((o) => o.result !== undefined);
+}
+
 /**
  * Compares models on one shared probe subset with one bin rule (B bins, each model binned
  * over its own global range: see docs/report-schema.md). Signatures are read only where the
@@ -260,88 +395,12 @@ export async function compare(
   inputs: readonly string[],
   opts: CompareOptions = {},
 ): Promise<CompareReport> {
-  if (opts.baseline !== undefined && opts.reference !== undefined) {
-    throw new UserError(
-      `${opts.reference}: a reference was named beside the baseline ${opts.baseline}: expected one of them (the baseline is the reference)`,
-    );
-  }
-  const sources = await expandModelSources(inputs);
-  if (sources.length < 2) {
-    throw new UserError(
-      `${inputs.join(' ')}: expected at least two models to compare, found ${sources.length}${sources.length === 1 ? ` (${sources[0]})` : ''}`,
-    );
-  }
-  const steps = sources.map(parseStep);
-  const plan = planReference(sources, steps, opts);
-  const table = opts.metricCsv === undefined ? null : await readMetricCsv(opts.metricCsv);
-  const metrics = table === null ? sources.map(() => null) : matchMetrics(table, sources);
-
-  let probe: ProbeSet | null = null;
-  // Notices of the probe loader (a CSV header skipped ...), added to every model's warnings.
-  const probeNotices: ReportWarning[] = [];
-  if (sources.some((s) => !isActivationDump(s))) {
-    if (opts.probe === undefined) {
-      throw new UserError(
-        `${sources.find((s) => !isActivationDump(s))}: models need probe inputs: expected --probe <file|folder>, found none`,
-      );
-    }
-    probe = await loadProbe(opts.probe, {
-      ...(opts.samples === undefined ? {} : { samples: opts.samples }),
-      seed: opts.seed ?? 0,
-      ...(opts.imageScale === undefined ? {} : { imageScale: opts.imageScale }),
-      onWarning: (message) => probeNotices.push({ code: 'probe-notice', message }),
-    });
-  }
-
-  // The reference model first: the other models are measured on its layers.
-  const order = sources.map((_, i) => i);
-  if (plan.path !== null) {
-    const b = sources.indexOf(plan.path);
-    order.splice(order.indexOf(b), 1);
-    order.unshift(b);
-  }
-  const outcomes: Outcome[] = sources.map((p, i) => ({ path: p, step: steps[i] }));
-  let forcedLayers: string[] | undefined = opts.layers;
-  // The first model measured sets the MI plan of the others (like with like, not each its own).
-  let sharedPlan: SharedPlan | undefined;
-  for (const [done, i] of order.entries()) {
-    const o = outcomes[i];
-    const run = (layers: string[] | undefined): Promise<DetailedAnalysis> =>
-      analyzeDetailed(o.path, probe === null ? null : { loaded: probe }, {
-        ...opts,
-        ...(layers === undefined ? {} : { layers }),
-        ...(sharedPlan === undefined ? {} : { sharedPlan }),
-        onProgress: (p) =>
-          opts.onProgress?.({
-            ...p,
-            detail: `${modelName(o.path)} (model ${done + 1} of ${sources.length})${p.detail === undefined ? '' : `: ${p.detail}`}`,
-          }),
-      });
-    try {
-      o.result = await run(forcedLayers);
-      forcedLayers ??= o.result.report.params.layers;
-      sharedPlan ??= sharedPlanOf(o.result.report);
-    } catch (err) {
-      if (err instanceof CancelledError) throw err;
-      o.error = errorText(err);
-      // Layers taken from another model may not exist in this one: measured on its own
-      // layers, it is checked like with like below (its layers may still map onto the
-      // group's by position and width) rather than failed.
-      if (forcedLayers !== undefined && opts.layers === undefined) {
-        try {
-          o.result = await run(undefined);
-          delete o.error;
-        } catch (again) {
-          if (again instanceof CancelledError) throw again;
-        }
-      }
-    }
-    if (o.path === plan.path && o.error !== undefined) {
-      throw new UserError(
-        `${o.path}: the ${plan.mode === 'baseline' ? 'baseline' : 'reference checkpoint'} could not be analysed: ${o.error}`,
-      );
-    }
-  }
+  const setup = await compareSetup(inputs, opts);
+  const { sources, steps, plan, table, metrics, probe, probeNotices } = setup;
+  const outcomes = await measureModels(setup, opts, analyzeDetailed, (r) => ({
+    layers: r.report.params.layers,
+    sharedPlan: sharedPlanOf(r.report),
+  }));
 
   // Like with like: the group comparable with the reference (or the largest group).
   const measured = outcomes.filter((o) => o.result !== undefined && o.notComparable === undefined);

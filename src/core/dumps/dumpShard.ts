@@ -15,6 +15,9 @@ import { miPairSet, miRunner } from '../mi/miMatrix';
 import type { PairJobView } from '../mi/shards';
 import { columnDigest, currentPairHook, jobFingerprint } from '../mi/shards';
 
+/** Columns of an S x N matrix read from a file (an .npy: NpyColumns, or a view of one). */
+export type ColumnSource = Pick<NpyColumns, 'file' | 'samples' | 'neurons' | 'read'>;
+
 /** Bytes of one band of columns in the scan (float64, every row). */
 export const SCAN_BYTES = 64 * 2 ** 20;
 
@@ -38,7 +41,7 @@ export interface DumpScan {
  * columns from `first`, neuron-major, R values each (R the rows `keep` marks, or all).
  */
 export function forEachBand(
-  dump: NpyColumns,
+  dump: ColumnSource,
   keep: Uint8Array | undefined,
   fn: (first: number, width: number, data: Float64Array) => void,
 ): void {
@@ -62,7 +65,7 @@ export function forEachBand(
  * second pass then scans the kept rows); fewer than k + 1 rows are refused.
  */
 export function scanDump(
-  dump: NpyColumns,
+  dump: ColumnSource,
   opts: { k: number; estimator: KsgEstimator; dropNonfinite: boolean },
 ): DumpScan {
   const { samples: rows, neurons } = dump;
@@ -149,7 +152,7 @@ export function dumpMiJob(
  * only the columns it touches, read from the dump then.
  */
 export async function shardDumpMi(
-  dump: NpyColumns,
+  dump: ColumnSource,
   scan: DumpScan,
   columns: readonly number[],
   opts: Omit<MiRunnerOptions, 'samples' | 'total'> & { pairs: number | null; seed: number },

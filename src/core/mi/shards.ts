@@ -15,7 +15,8 @@ import { TiledPairs, pairCount } from './tiles';
  * only those. A merge re-runs the command with the tiles supplied instead of computed, so
  * everything else (entropy, ties, summaries, densities) is computed once, at the merge, by the
  * same code as a single run, and the result is the single run's bit for bit. A shard of
- * `measure` reads only the columns of its tile from the dump (src/core/dumps/dumpShard.ts).
+ * `measure`, `analyze` or `compare` reads only the columns of its tile from an .npy dump (or a
+ * model's capture to one: src/core/dumps/dumpShard.ts, src/core/analysis/shardAnalysis.ts).
  */
 
 /** Shard `index` (0-based) of `count`. */
