@@ -2,9 +2,44 @@ import * as fs from 'node:fs';
 import { UserError } from '../errors';
 import { checkActivationsDescr, checkActivationsShape, unreadable } from './activationsNpy';
 import { npyHeaderEnd, parseNpyLayout } from './npy';
+import { bfloat16ToNumber, halfToNumber } from './safetensors';
 
 /** Bytes one read takes at the most (a block of rows, or one row's span). */
 const READ_BYTES = 8 * 2 ** 20;
+
+/** A file open to be read by columns: its descriptor, until closed. */
+export abstract class FileColumns {
+  protected constructor(
+    readonly file: string,
+    private fd: number | null,
+  ) {}
+
+  close(): void {
+    if (this.fd !== null) fs.closeSync(this.fd);
+    this.fd = null;
+  }
+
+  protected handle(): number {
+    if (this.fd === null) throw new Error(`${this.constructor.name}: ${this.file} is closed`);
+    return this.fd;
+  }
+}
+
+/** `make(fd, size)` on `file` opened for reading (unreadable: a UserError), closed if it throws. */
+export function openForColumns<T>(file: string, make: (fd: number, size: number) => T): T {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (err) {
+    throw unreadable(file, err);
+  }
+  try {
+    return make(fd, fs.fstatSync(fd).size);
+  } catch (err) {
+    fs.closeSync(fd);
+    throw err;
+  }
+}
 
 /**
  * An S x N float32 or float64 .npy activation matrix read by columns straight from the file:
@@ -13,25 +48,20 @@ const READ_BYTES = 8 * 2 ** 20;
  * those columns. The whole matrix is never held. Refusals are the one-line UserErrors of
  * readActivationsNpy: unreadable, not a .npy or truncated, not float32/float64, not 2-D, N = 0.
  */
-export class NpyColumns {
+export class NpyColumns extends FileColumns {
   private constructor(
-    readonly file: string,
-    private fd: number | null,
+    file: string,
+    fd: number,
     readonly samples: number,
     readonly neurons: number,
     readonly dtype: 'float32' | 'float64',
     private readonly dataStart: number,
-  ) {}
+  ) {
+    super(file, fd);
+  }
 
   static open(file: string): NpyColumns {
-    let fd: number;
-    try {
-      fd = fs.openSync(file, 'r');
-    } catch (err) {
-      throw unreadable(file, err);
-    }
-    try {
-      const size = fs.fstatSync(fd).size;
+    return openForColumns(file, (fd, size) => {
       const head = readAt(fd, file, Math.min(size, 12), 0);
       const header = readAt(fd, file, Math.min(size, npyHeaderEnd(head, file)), 0);
       checkActivationsDescr(header, file);
@@ -43,10 +73,7 @@ export class NpyColumns {
         );
       const dtype = layout.dtype === 'f4' ? 'float32' : 'float64';
       return new NpyColumns(file, fd, samples, neurons, dtype, layout.dataStart);
-    } catch (err) {
-      fs.closeSync(fd);
-      throw err;
-    }
+    });
   }
 
   /**
@@ -54,58 +81,92 @@ export class NpyColumns {
    * values at [i * R, (i + 1) * R), R the rows `keep` marks (1: kept) or all S rows.
    */
   read(columns: readonly number[], keep?: Uint8Array): Float64Array {
-    const { samples, neurons } = this;
-    const item = this.dtype === 'float32' ? 4 : 8;
-    let kept = samples;
-    if (keep !== undefined) kept = keep.reduce((n, x) => n + (x ? 1 : 0), 0);
+    const kept = keptRows(this.samples, keep);
     const out = new Float64Array(columns.length * kept);
-    if (columns.length === 0 || kept === 0) return out;
-    const lo = columns[0];
-    const span = columns[columns.length - 1] + 1 - lo;
-    // Columns spread over most of a row: whole rows, a block at a time; else each row's span.
-    const whole = 2 * span >= neurons;
-    const rowValues = whole ? neurons : span;
-    const first = whole ? 0 : lo;
-    const blockRows = Math.max(1, Math.min(samples, Math.floor(READ_BYTES / (rowValues * item))));
-    const buffer = new ArrayBuffer(blockRows * rowValues * item);
-    const bytes = new Uint8Array(buffer);
-    const values = item === 4 ? new Float32Array(buffer) : new Float64Array(buffer);
-    const fd = this.handle();
-    let r = 0;
-    for (let r0 = 0; r0 < samples; r0 += blockRows) {
-      const rows = Math.min(blockRows, samples - r0);
-      if (whole) {
-        readInto(fd, this.file, bytes, rows * neurons * item, this.dataStart + r0 * neurons * item);
-      } else {
-        for (let i = 0; i < rows; i++) {
-          if (keep !== undefined && !keep[r0 + i]) continue;
-          const at = this.dataStart + ((r0 + i) * neurons + lo) * item;
-          readInto(fd, this.file, bytes.subarray(i * span * item), span * item, at);
-        }
-      }
-      for (let i = 0; i < rows; i++) {
-        if (keep !== undefined && !keep[r0 + i]) continue;
-        const base = i * rowValues - first;
-        for (let c = 0; c < columns.length; c++) out[c * kept + r] = values[base + columns[c]];
-        r++;
-      }
-    }
+    const dtype = this.dtype === 'float32' ? 'F32' : 'F64';
+    const array = { dataStart: this.dataStart, width: this.neurons, dtype } as const;
+    readArrayColumns(this.handle(), this.file, this.samples, array, columns, keep, out, 0);
     return out;
   }
+}
 
-  close(): void {
-    if (this.fd !== null) fs.closeSync(this.fd);
-    this.fd = null;
-  }
+/** The rows `keep` marks (1: kept), or all `samples`. */
+export function keptRows(samples: number, keep: Uint8Array | undefined): number {
+  return keep === undefined ? samples : keep.reduce((n, x) => n + (x ? 1 : 0), 0);
+}
 
-  private handle(): number {
-    if (this.fd === null) throw new Error(`NpyColumns: ${this.file} is closed`);
-    return this.fd;
+/** An element type read by columns: IEEE float32/float64/float16, or bfloat16. */
+export type ColumnDtype = 'F32' | 'F64' | 'F16' | 'BF16';
+
+const ITEM: Record<ColumnDtype, number> = { F32: 4, F64: 8, F16: 2, BF16: 2 };
+
+/** A row-major S x `width` little-endian array stored from byte `dataStart` of a file. */
+export interface ArrayAt {
+  dataStart: number;
+  width: number;
+  dtype: ColumnDtype;
+}
+
+/**
+ * Reads `columns` (ascending, of the array) of the rows `keep` marks (or all `samples`) into
+ * `out`, neuron-major from column `at` of it (R values a column, R the rows kept): a block of
+ * whole rows at a time when the columns spread over most of a row, else each row's span.
+ */
+export function readArrayColumns(
+  fd: number,
+  file: string,
+  samples: number,
+  array: ArrayAt,
+  columns: readonly number[],
+  keep: Uint8Array | undefined,
+  out: Float64Array,
+  at: number,
+): void {
+  const kept = keptRows(samples, keep);
+  if (columns.length === 0 || kept === 0) return;
+  const { width, dtype } = array;
+  const item = ITEM[dtype];
+  const lo = columns[0];
+  const span = columns[columns.length - 1] + 1 - lo;
+  const whole = 2 * span >= width;
+  const rowValues = whole ? width : span;
+  const first = whole ? 0 : lo;
+  const blockRows = Math.max(1, Math.min(samples, Math.floor(READ_BYTES / (rowValues * item))));
+  const buffer = new ArrayBuffer(blockRows * rowValues * item);
+  const bytes = new Uint8Array(buffer);
+  const halves = new Uint16Array(dtype === 'F16' || dtype === 'BF16' ? buffer : new ArrayBuffer(0));
+  const values =
+    dtype === 'F32'
+      ? new Float32Array(buffer)
+      : dtype === 'F64'
+        ? new Float64Array(buffer)
+        : new Float64Array(halves.length);
+  const half = dtype === 'F16' ? halfToNumber : bfloat16ToNumber;
+  let r = 0;
+  for (let r0 = 0; r0 < samples; r0 += blockRows) {
+    const rows = Math.min(blockRows, samples - r0);
+    if (whole) {
+      readInto(fd, file, bytes, rows * width * item, array.dataStart + r0 * width * item);
+    } else {
+      for (let i = 0; i < rows; i++) {
+        if (keep !== undefined && !keep[r0 + i]) continue;
+        const from = array.dataStart + ((r0 + i) * width + lo) * item;
+        readInto(fd, file, bytes.subarray(i * span * item), span * item, from);
+      }
+    }
+    // Half precision decoded as loadDump decodes it (safetensors.ts).
+    if (halves.length > 0) for (let v = 0; v < rows * rowValues; v++) values[v] = half(halves[v]);
+    for (let i = 0; i < rows; i++) {
+      if (keep !== undefined && !keep[r0 + i]) continue;
+      const base = i * rowValues - first;
+      for (let c = 0; c < columns.length; c++) out[(at + c) * kept + r] = values[base + columns[c]];
+      r++;
+    }
   }
 }
 
 /** `length` bytes at `position`, or a one-line UserError when the file ends before them. */
-function readAt(fd: number, file: string, length: number, position: number): Uint8Array {
+export function readAt(fd: number, file: string, length: number, position: number): Uint8Array {
   const out = new Uint8Array(length);
   readInto(fd, file, out, length, position);
   return out;

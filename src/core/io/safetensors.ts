@@ -54,6 +54,9 @@ interface HeaderEntry {
   end: number;
 }
 
+/** A tensor of a .safetensors header that is read: its data at [begin, end) of the data. */
+export type TensorLayout = HeaderEntry & { dtype: 'F32' | 'F64' | 'F16' | 'BF16' };
+
 /** What a JSON value is, in a few words, for "found ..." (never the value itself). */
 function kindOf(v: unknown): string {
   if (v === null) return 'null';
@@ -159,17 +162,59 @@ function checkMetadata(file: string, raw: unknown): Record<string, string> | und
  * UserError.
  */
 export function parseSafetensors(bytes: Uint8Array, name: string): SafeTensor[] {
-  if (bytes.length < 8)
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const { dataStart, tensors } = safetensorsLayout(bytes, bytes.length, name);
+  return tensors.map((entry) => {
+    const { count, dtype } = entry;
+    const width = WIDTH[dtype];
+    const data = new Float64Array(count);
+    const at = dataStart + entry.begin;
+    for (let i = 0; i < count; i++) {
+      const o = at + i * width;
+      data[i] =
+        dtype === 'F64'
+          ? view.getFloat64(o, true)
+          : dtype === 'F32'
+            ? view.getFloat32(o, true)
+            : dtype === 'F16'
+              ? halfToNumber(view.getUint16(o, true))
+              : bfloat16ToNumber(view.getUint16(o, true));
+    }
+    return { name: entry.name, dtype, shape: entry.shape, data };
+  });
+}
+
+/**
+ * Where the header of a .safetensors file of `size` bytes ends (8 + its declared length), from
+ * its first 8 bytes at least: a length that does not fit the file is a one-line UserError.
+ */
+export function safetensorsHeaderEnd(bytes: Uint8Array, size: number, name: string): number {
+  if (size < 8 || bytes.length < 8)
     throw new UserError(
-      `${name}: expected a .safetensors file (8-byte header length), found ${bytes.length} bytes`,
+      `${name}: expected a .safetensors file (8-byte header length), found ${size} bytes`,
     );
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLen = Number(view.getBigUint64(0, true));
-  if (headerLen < 2 || 8 + headerLen > bytes.length) {
+  if (headerLen < 2 || 8 + headerLen > size) {
     throw new UserError(
-      `${name}: expected a .safetensors header of at most ${bytes.length - 8} bytes, found a length of ${headerLen}`,
+      `${name}: expected a .safetensors header of at most ${size - 8} bytes, found a length of ${headerLen}`,
     );
   }
+  return 8 + headerLen;
+}
+
+/**
+ * The header of a .safetensors file of `size` bytes, checked as {@link parseSafetensors}
+ * checks it, from its first bytes (at least {@link safetensorsHeaderEnd}): where the data
+ * starts and the tensors to read, in order, each F32, F64, F16 or BF16 with its byte range.
+ */
+export function safetensorsLayout(
+  bytes: Uint8Array,
+  size: number,
+  name: string,
+): { dataStart: number; tensors: TensorLayout[] } {
+  const dataStart = safetensorsHeaderEnd(bytes, size, name);
+  const headerLen = dataStart - 8;
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLen));
@@ -190,8 +235,7 @@ export function parseSafetensors(bytes: Uint8Array, name: string): SafeTensor[] 
     );
   }
   const fields = header as Record<string, unknown>;
-  const dataStart = 8 + headerLen;
-  const dataLen = bytes.length - dataStart;
+  const dataLen = size - dataStart;
   const meta = checkMetadata(name, fields.__metadata__);
   const entries = new Map<string, HeaderEntry>();
   for (const key of Object.keys(fields)) {
@@ -227,28 +271,14 @@ export function parseSafetensors(bytes: Uint8Array, name: string): SafeTensor[] 
       seen.add(o);
     }
   }
-  return (order ?? [...entries.keys()]).map((key) => {
+  const tensors = (order ?? [...entries.keys()]).map((key) => {
     const entry = entries.get(key) as HeaderEntry;
-    const width = WIDTH[entry.dtype];
-    if (width === undefined) {
+    if (WIDTH[entry.dtype] === undefined) {
       throw new UserError(
         `${name}: tensor '${excerpt(key)}' has dtype ${entry.dtype}: expected F32, F64, F16 or BF16`,
       );
     }
-    const { count, dtype } = entry;
-    const data = new Float64Array(count);
-    const at = dataStart + entry.begin;
-    for (let i = 0; i < count; i++) {
-      const o = at + i * width;
-      data[i] =
-        dtype === 'F64'
-          ? view.getFloat64(o, true)
-          : dtype === 'F32'
-            ? view.getFloat32(o, true)
-            : dtype === 'F16'
-              ? halfToNumber(view.getUint16(o, true))
-              : bfloat16ToNumber(view.getUint16(o, true));
-    }
-    return { name: key, dtype, shape: entry.shape, data };
+    return entry as TensorLayout;
   });
+  return { dataStart, tensors };
 }
