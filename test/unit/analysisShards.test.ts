@@ -1,5 +1,5 @@
-// A shard of analyze or compare never holds the whole activation matrix of an .npy dump or a
-// model: it reads the dump a band of columns at a time (the scan), then only the columns its
+// A shard of analyze or compare never holds the whole activation matrix of an .npy or
+// .safetensors dump or a model: it reads the dump a band of columns at a time (the scan), then only the columns its
 // tile touches, never the file whole; a model is captured to a temporary float64 .npy, read
 // alike and removed, also on a failure or a cancellation. Its blocks are those a shard of the
 // run in memory writes (same fingerprints, same values), so the merge takes either.
@@ -17,6 +17,7 @@ import { shardAnalyze } from '../../src/core/analysis/shardAnalysis';
 import { touchedColumns } from '../../src/core/dumps/dumpShard';
 import { CancelledError } from '../../src/core/errors';
 import { encodeNpy } from '../../src/core/io/npy';
+import { ArrayColumns } from '../../src/core/io/arrayColumns';
 import { NpyColumns } from '../../src/core/io/npyColumns';
 import { capNeurons } from '../../src/core/measures/neuronCap';
 import { disposeMiPool } from '../../src/core/mi/miMatrix';
@@ -24,6 +25,7 @@ import type { ShardSpec } from '../../src/core/mi/shards';
 import { runShard } from '../../src/core/mi/shards';
 import { TiledPairs } from '../../src/core/mi/tiles';
 import { Rng } from '../../src/core/random';
+import { encodeSafetensors } from '../fuzz/formats';
 
 const root = path.resolve(__dirname, '..', '..');
 const model = path.join(root, 'examples', 'shortcut', 'model.json');
@@ -47,23 +49,26 @@ after(async () => {
   await disposeMiPool();
 });
 
-/** What the shard read: each NpyColumns.read's columns and file, and the .npy files read whole. */
+/**
+ * What the shard read: each NpyColumns.read's and ArrayColumns.read's columns and file, and
+ * the .npy and .safetensors files read whole.
+ */
 function spyReads(): { reads: { file: string; columns: number[] }[]; whole: string[] } {
   const seen = { reads: [] as { file: string; columns: number[] }[], whole: [] as string[] };
-  const read = NpyColumns.prototype.read;
-  NpyColumns.prototype.read = function (this: NpyColumns, columns, keep) {
-    seen.reads.push({ file: this.file, columns: [...columns] });
-    return read.call(this, columns, keep);
-  };
+  for (const source of [NpyColumns, ArrayColumns]) {
+    const read = source.prototype.read;
+    source.prototype.read = function (this: { file: string }, columns, keep) {
+      seen.reads.push({ file: this.file, columns: [...columns] });
+      return read.call(this, columns, keep);
+    };
+    after(() => (source.prototype.read = read));
+  }
   const readFile = fs.promises.readFile;
   fs.promises.readFile = ((file: fs.PathLike, ...rest: never[]) => {
-    if (/\.npy$/.test(String(file))) seen.whole.push(String(file));
+    if (/\.(npy|safetensors)$/.test(String(file))) seen.whole.push(String(file));
     return (readFile as (...a: unknown[]) => Promise<unknown>)(file, ...rest);
   }) as typeof readFile;
-  after(() => {
-    NpyColumns.prototype.read = read;
-    fs.promises.readFile = readFile;
-  });
+  after(() => (fs.promises.readFile = readFile));
   return seen;
 }
 const seen = spyReads();
@@ -74,6 +79,41 @@ async function shardOf(shard: ShardSpec, fn: () => Promise<unknown>) {
   seen.whole.length = 0;
   const { blocks } = await runShard(shard, fn);
   return { blocks, reads: [...seen.reads], whole: [...seen.whole] };
+}
+
+/**
+ * Asserts that shards 0 and 3 of 4 of analyze on `file` (N neurons, every one measurable, in
+ * layers a = 0..16 and b; 12 MI neurons) read the scan (one band of every column), then only the columns of
+ * their tile, never the file whole, and write the blocks of the run in memory, whose whole
+ * read the spy sees.
+ */
+async function readsScanThenTiles(file: string, N: number) {
+  const layers = [
+    { name: 'a', start: 0, end: 16 },
+    { name: 'b', start: 16, end: N },
+  ];
+  const opts: AnalyzeOptions = { threads: 1, miNeuronCap: 12, seed: 3 };
+  // The single run's MI columns and its pairs, in tiles of 4.
+  const columns = capNeurons(layers, 12, 3);
+  const m = columns.length;
+  const tiles = new TiledPairs({ m, diagonal: false, sample: null }, 4);
+  for (const index of [0, 3]) {
+    const shard = { index, count: 4 };
+    const got = await shardOf(shard, () => shardAnalyze(file, undefined, opts));
+    const { a, b } = tiles.block(index);
+    const touched = touchedColumns(a, b, m).map((t) => columns[t]);
+    assert.deepEqual(
+      got.reads.map((r) => r.columns),
+      [Array.from({ length: N }, (_, c) => c), touched],
+      'the scan (one band of every column), then the columns of the tile',
+    );
+    assert.ok(touched.length < m, `${touched.length} of ${m} columns`);
+    assert.deepEqual(got.whole, [], 'the dump is never read whole');
+    const inMemory = await shardOf(shard, () => analyzeDetailed(file, null, opts));
+    assert.ok(inMemory.whole.includes(file), 'the spy sees a whole read');
+    assert.equal(got.blocks.length, 1);
+    assert.deepEqual(got.blocks, inMemory.blocks);
+  }
 }
 
 /** S x N float32 normals, neurons 4 and 5 dependent, with a two-layer sidecar. */
@@ -95,32 +135,7 @@ void test('an analyze shard of an .npy reads the scan, then only its tile of the
   const S = 300;
   const N = 40;
   const file = dump('acts.npy', S, N, 5);
-  const opts: AnalyzeOptions = { threads: 1, miNeuronCap: 12, seed: 3 };
-  const layers = [
-    { name: 'a', start: 0, end: 16 },
-    { name: 'b', start: 16, end: N },
-  ];
-  // The single run's MI columns (every neuron is measurable) and its pairs, in tiles of 4.
-  const columns = capNeurons(layers, 12, 3);
-  const m = columns.length;
-  const tiles = new TiledPairs({ m, diagonal: false, sample: null }, 4);
-  for (const index of [0, 3]) {
-    const shard = { index, count: 4 };
-    const got = await shardOf(shard, () => shardAnalyze(file, undefined, opts));
-    const { a, b } = tiles.block(index);
-    const touched = touchedColumns(a, b, m).map((t) => columns[t]);
-    assert.deepEqual(
-      got.reads.map((r) => r.columns),
-      [Array.from({ length: N }, (_, c) => c), touched],
-      'the scan (one band of every column), then the columns of the tile',
-    );
-    assert.ok(touched.length < m, `${touched.length} of ${m} columns`);
-    assert.deepEqual(got.whole, [], 'the dump is never read whole');
-    const inMemory = await shardOf(shard, () => analyzeDetailed(file, null, opts));
-    assert.ok(inMemory.whole.includes(file), 'the spy sees a whole read');
-    assert.equal(got.blocks.length, 1);
-    assert.deepEqual(got.blocks, inMemory.blocks);
-  }
+  await readsScanThenTiles(file, N);
 });
 
 void test('layers named out of order, a subset of rows, sampled pairs and a baseline: the blocks of the run in memory, no whole read', async () => {
@@ -155,6 +170,97 @@ void test('a compare shard of dumps: the blocks of a shard of compare in memory,
   assert.deepEqual(got.whole, []);
   assert.equal(got.blocks.length, 3);
   assert.deepEqual(got.blocks, inMemory.blocks);
+});
+
+/**
+ * A .safetensors dump of S rows: layer 'a' F32 (S x 16), layer 'b' BF16 (S x 14, its neuron 0
+ * dependent on a's 4), listed a then b by __metadata__.order but b's bytes stored first.
+ */
+function safetensorsDump(name: string, S: number, seed: number): string {
+  const rng = new Rng(seed);
+  const a = Float32Array.from({ length: S * 16 }, () => rng.normal());
+  const bf = Float32Array.from({ length: S * 14 }, () => rng.normal());
+  for (let s = 0; s < S; s++) bf[s * 14] = a[s * 16 + 4] + 0.3 * bf[s * 14];
+  // bfloat16: the top 16 bits of each float32.
+  const b = Uint16Array.from(new Uint32Array(bf.buffer), (u) => u >>> 16);
+  const data = new Uint8Array(b.byteLength + a.byteLength);
+  data.set(new Uint8Array(b.buffer), 0);
+  data.set(new Uint8Array(a.buffer), b.byteLength);
+  const header = {
+    __metadata__: { order: 'a,b' },
+    b: { dtype: 'BF16', shape: [S, 14], data_offsets: [0, b.byteLength] },
+    a: { dtype: 'F32', shape: [S, 16], data_offsets: [b.byteLength, data.length] },
+  };
+  const file = path.join(dir, name);
+  writeFileSync(file, encodeSafetensors(header, data));
+  return file;
+}
+
+void test('an analyze shard of a .safetensors dump (F32 and BF16 tensors) reads it by columns: the blocks of the run in memory, no whole read', async () => {
+  const file = safetensorsDump('acts.safetensors', 300, 6);
+  const other = safetensorsDump('base.safetensors', 300, 7);
+  const N = 30;
+  await readsScanThenTiles(file, N);
+  // Layers named out of order, a subset of rows, a baseline.
+  const selected = { threads: 1, layers: ['b', 'a'], samples: 150, seed: 2 };
+  const shard = { index: 1, count: 3 };
+  const got = await shardOf(shard, () => shardAnalyze(file, other, selected));
+  const inMemory = await shardOf(shard, () => analyzeAgainstBaseline(file, other, selected));
+  assert.deepEqual(got.whole, []);
+  assert.equal(got.blocks.length, 2, 'the model, then the baseline');
+  assert.deepEqual(got.blocks, inMemory.blocks);
+});
+
+void test('a shard of a hostile .safetensors dump: the one-line error of the reader, before any data is read', async () => {
+  const data = new Uint8Array(64);
+  const tensor = (shape: number[], offsets: number[]) => ({
+    h: { dtype: 'F32', shape, data_offsets: offsets },
+  });
+  const huge = encodeSafetensors({}, data);
+  new DataView(huge.buffer).setBigUint64(0, 2n ** 60n, true);
+  for (const [name, bytes, message] of [
+    [
+      'past.safetensors',
+      encodeSafetensors(tensor([4, 4], [0, 640]), data),
+      /within the 64 data bytes.*\[0, 640\]/,
+    ],
+    [
+      'shape.safetensors',
+      encodeSafetensors(tensor([1e15, 1e15], [0, 64]), data),
+      /needs more than 64 bytes/,
+    ],
+    [
+      'header.safetensors',
+      huge,
+      /expected a \.safetensors header of at most \d+ bytes, found a length of/,
+    ],
+    [
+      'cube.safetensors',
+      encodeSafetensors(tensor([2, 2, 4], [0, 64]), data),
+      /array 'h' has shape \[2, 2, 4\]: expected samples x neurons/,
+    ],
+    [
+      'overlap.safetensors',
+      encodeSafetensors(
+        { ...tensor([2, 4], [0, 32]), g: { dtype: 'F32', shape: [2, 4], data_offsets: [16, 48] } },
+        data,
+      ),
+      /overlapping/,
+    ],
+  ] as const) {
+    const file = path.join(dir, name);
+    writeFileSync(file, bytes);
+    const got = shardOf({ index: 0, count: 2 }, () =>
+      shardAnalyze(file, undefined, { threads: 1 }),
+    );
+    await assert.rejects(got, (err: Error) => {
+      assert.match(err.message, message);
+      assert.ok(err.message.startsWith(`${file}: `) && !err.message.includes('\n'), err.message);
+      return true;
+    });
+    assert.deepEqual(seen.reads, [], name);
+    assert.deepEqual(seen.whole, [], name);
+  }
 });
 
 void test('an analyze shard of a model captures to a temporary .npy, reads it by columns, and leaves nothing, also when cancelled', async () => {

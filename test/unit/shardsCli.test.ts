@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { encodeNpy } from '../../src/core/io/npy';
 import { Rng } from '../../src/core/random';
 import { bundleCli } from '../fixtures/cliBundle';
-import { encodeSafetensors } from '../fuzz/formats';
+import { encodeSafetensors, zip } from '../fuzz/formats';
 import { SHARD_MI_RATE } from '../../src/cli/commands/shardFlag';
 
 const cli = path.join(__dirname, 'memlensCli.js');
@@ -174,7 +174,7 @@ function mergesTo(command: string[], counts: number[], dir: string, single: stri
   }
 }
 
-void test('analyze and compare on .npy dumps (read by columns), on .safetensors (read whole): merged shards equal the single report', async () => {
+void test('analyze and compare on .npy dumps (read by columns), on .safetensors (read by columns), on .npz (read whole): merged shards equal the single report', async () => {
   await bundleCli(cli);
   const dir = mkdtempSync(path.join(tmpdir(), 'memlens-shards-'));
   dump(dir, 200, 7, 8);
@@ -194,16 +194,46 @@ void test('analyze and compare on .npy dumps (read by columns), on .safetensors 
   const compare = ['compare', 'acts.npy', 'other.npy', 'third.npy', '--threads', '1'];
   mergesTo([...compare, '--baseline', 'other.npy'], [1, 3, 4], dir, 'compare.json');
   mergesTo([...compare, '--reference', 'cohort', '--mi-neurons', '2'], [3], dir, 'cohort.json');
-  // A .safetensors dump is read whole, as before.
+  // A .safetensors dump, read by columns: an F32 and an F16 tensor, the F16's bytes first.
   const rng = new Rng(4);
   const h = Float32Array.from({ length: 200 * 6 }, () => rng.normal());
-  const header = { h: { dtype: 'F32', shape: [200, 6], data_offsets: [0, h.byteLength] } };
-  writeFileSync(
-    path.join(dir, 'acts.safetensors'),
-    encodeSafetensors(header, new Uint8Array(h.buffer)),
-  );
-  mergesTo(['analyze', 'acts.safetensors', '--threads', '1'], [2], dir, 'safetensors.json');
+  // Multiples of 1/64 below 32 in magnitude: exact in float16.
+  const g = Float32Array.from({ length: 200 * 5 }, () => Math.round(64 * rng.normal()) / 64);
+  const f16 = Uint16Array.from(g, half);
+  const header = {
+    __metadata__: { order: 'h,g' },
+    g: { dtype: 'F16', shape: [200, 5], data_offsets: [0, f16.byteLength] },
+    h: {
+      dtype: 'F32',
+      shape: [200, 6],
+      data_offsets: [f16.byteLength, f16.byteLength + h.byteLength],
+    },
+  };
+  const data = new Uint8Array(f16.byteLength + h.byteLength);
+  data.set(new Uint8Array(f16.buffer), 0);
+  data.set(new Uint8Array(h.buffer), f16.byteLength);
+  writeFileSync(path.join(dir, 'acts.safetensors'), encodeSafetensors(header, data));
+  const tensors = ['analyze', 'acts.safetensors', '--threads', '1'];
+  mergesTo(tensors, [1, 3, 4], dir, 'safetensors.json');
+  mergesTo([...tensors, '--layers', 'g', '--samples', '150'], [3], dir, 'safetensors-g.json');
+  // An .npz dump, stored or deflated, is read whole, as before.
+  const members = { 'h.npy': encodeNpy(h, [200, 6]), 'g.npy': encodeNpy(g, [200, 5]) };
+  for (const [name, level] of [
+    ['stored.npz', 0],
+    ['deflated.npz', 6],
+  ] as const) {
+    writeFileSync(path.join(dir, name), zip(members, level));
+    mergesTo(['analyze', name, '--threads', '1'], [1, 3], dir, `${name}.json`);
+  }
 });
+
+/** A float16 of a number exact in it (0, or a normal half), as its bits. */
+function half(v: number): number {
+  if (v === 0) return 0;
+  const e = Math.floor(Math.log2(Math.abs(v)));
+  const bits = ((e + 15) << 10) | Math.round((Math.abs(v) / 2 ** e - 1) * 1024);
+  return v < 0 ? 0x8000 | bits : bits;
+}
 
 void test('analyze and compare on models (captured to a temporary .npy, read by columns): merged shards equal the single report, no temporary file left', async () => {
   await bundleCli(cli);

@@ -1,20 +1,19 @@
 // A shard of `memlens analyze` or `compare`: it computes only its tile of each model's MI job,
 // as the single run plans it (the same rows, columns, cap and pairs, so the same fingerprints),
 // and nothing else: no entropy, ties or summaries (the merge computes them, src/core/mi/shards.ts).
-// An .npy dump, and a model's activations (captured to a temporary float64 .npy), are read by
-// columns: only a band of columns at a time in the scan, then the columns of the tile. An .npz
-// or .safetensors dump is read whole and measured as a single run does.
-import * as path from 'node:path';
+// An .npy or .safetensors dump, and a model's activations (captured to a temporary float64
+// .npy), are read by columns: only a band of columns at a time in the scan, then the columns
+// of the tile. An .npz dump is read whole and measured as a single run does.
 import type { LayerSlice } from '../activations';
 import { modelName } from '../capture/registry';
 import { withCapturedDump } from '../dumps/captureDump';
 import { isActivationDump } from '../dumps/dumpFiles';
+import type { DumpColumns } from '../dumps/dumpColumns';
+import { openDumpColumns } from '../dumps/dumpColumns';
 import type { ColumnSource } from '../dumps/dumpShard';
 import { scanDump, shardDumpMi } from '../dumps/dumpShard';
 import { DumpView } from '../dumps/dumpView';
-import { readSidecarLayers } from '../dumps/loadDump';
 import { CancelledError, throwIfAborted, UserError } from '../errors';
-import { NpyColumns } from '../io/npyColumns';
 import { checkBins } from '../measures/entropy';
 import { capNeurons } from '../measures/neuronCap';
 import { chooseSamples } from '../probe/subset';
@@ -48,13 +47,13 @@ export async function shardMeasure(
 ): Promise<ShardMeasured> {
   checkBins(opts.bins ?? 100);
   throwIfAborted(opts.signal);
-  if (path.extname(source).toLowerCase() === '.npy') {
-    const dump = NpyColumns.open(source);
+  const opened = isActivationDump(source) ? await openDumpColumns(source) : undefined;
+  if (opened !== undefined) {
     try {
-      const { view, layers } = await dumpSelection(dump, opts);
+      const { view, layers } = dumpSelection(opened, opts);
       return await shardTile(view, layers, source, opts);
     } finally {
-      dump.close();
+      opened.dump.close();
     }
   }
   if (isActivationDump(source)) {
@@ -74,17 +73,14 @@ export async function shardMeasure(
 }
 
 /**
- * What an analysis selects of an .npy dump (activationsOf in ./analyze): its layers (the
- * sidecar's, else one), those named in the order named, and a seeded subset of its rows.
+ * What an analysis selects of a dump (activationsOf in ./analyze): its layers, those named in
+ * the order named, and a seeded subset of its rows.
  */
-async function dumpSelection(
-  dump: NpyColumns,
+function dumpSelection(
+  { dump, layers: all }: DumpColumns,
   opts: AnalyzeOptions,
-): Promise<{ view: ColumnSource; layers: LayerSlice[] }> {
+): { view: ColumnSource; layers: LayerSlice[] } {
   const file = dump.file;
-  const all = (await readSidecarLayers(file, dump.neurons)) ?? [
-    { name: 'all', start: 0, end: dump.neurons },
-  ];
   const names = opts.layers ?? [];
   const named = names.length > 0;
   const { slices, layers } = named ? namedLayers(file, all, names) : { slices: all, layers: all };

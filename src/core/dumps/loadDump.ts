@@ -20,8 +20,14 @@ interface DumpLayer {
   data: ArrayLike<number>;
 }
 
-/** Joins per-layer S x n arrays into one neuron-major matrix, checking shapes and finiteness. */
-function assemble(file: string, parts: DumpLayer[]): ActivationMatrix {
+/**
+ * The rows and layers of per-layer S x n arrays side by side (a 1-D array: one neuron), or a
+ * one-line UserError: an array not 1-D or 2-D, rows unlike the first's, no sample or neuron.
+ */
+export function dumpLayout(
+  file: string,
+  parts: readonly { name: string; shape: readonly number[] }[],
+): { samples: number; neurons: number; layers: LayerSlice[] } {
   const samples = parts[0].shape[0];
   const layers: LayerSlice[] = [];
   let neurons = 0;
@@ -45,6 +51,12 @@ function assemble(file: string, parts: DumpLayer[]): ActivationMatrix {
       `${file}: expected at least one sample and one neuron, found ${samples} x ${neurons}`,
     );
   }
+  return { samples, neurons, layers };
+}
+
+/** Joins per-layer S x n arrays into one neuron-major matrix, checking shapes and finiteness. */
+function assemble(file: string, parts: DumpLayer[]): ActivationMatrix {
+  const { samples, neurons, layers } = dumpLayout(file, parts);
   const data = new Float64Array(samples * neurons);
   parts.forEach((p, li) => {
     const { start, end } = layers[li];
@@ -132,11 +144,15 @@ export async function loadActivationDump(file: string): Promise<ActivationMatrix
   }
   if (ext === '.safetensors') {
     const tensors = parseSafetensors(bytes, file);
-    if (tensors.length === 0)
-      throw new UserError(`${file}: expected at least one tensor, found none`);
+    checkSomeTensor(file, tensors.length);
     return assemble(file, tensors);
   }
   throw new UserError(
     `${file}: expected activations in .npy, .npz or .safetensors, found a '${ext || 'no extension'}' file`,
   );
+}
+
+/** A .safetensors dump holds at least one tensor read (a layer). */
+export function checkSomeTensor(file: string, count: number): void {
+  if (count === 0) throw new UserError(`${file}: expected at least one tensor, found none`);
 }
