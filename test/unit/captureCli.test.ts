@@ -52,21 +52,24 @@ before(async () => {
   writeFileSync(probeFile, encodeNpy(x, [S, 3]));
 });
 
+/** `memlens capture` of the model's folder on the cpu backend to `out`, quietly. */
+const captureOnCpu = (out: string, extra: string[]) =>
+  run('capture', [
+    path.dirname(modelFile),
+    '--probe',
+    probeFile,
+    '--out',
+    out,
+    '--backend',
+    'cpu',
+    ...extra,
+    '--quiet',
+  ]);
+
 void describe('memlens capture / layers', () => {
   void it('writes an S x N float32 .npy and a sidecar that the dump loader reads back', async () => {
     const out = path.join(tmp.dir, 'acts.npy');
-    const { code, out: text } = await run('capture', [
-      path.dirname(modelFile),
-      '--probe',
-      probeFile,
-      '--out',
-      out,
-      '--backend',
-      'cpu',
-      '--batch',
-      '16',
-      '--quiet',
-    ]);
+    const { code, out: text } = await captureOnCpu(out, ['--batch', '16']);
     assert.equal(code, 0);
     assert.match(text, /backend cpu/);
     const npy = parseNpy(new Uint8Array(readFileSync(out)), out);
@@ -99,19 +102,7 @@ void describe('memlens capture / layers', () => {
 
   void it('takes --batch-size as analyze does: 0 refused, 5 captures the same values', async () => {
     const out = path.join(tmp.dir, 'acts-batch-size.npy');
-    const withBatchSize = (n: string) =>
-      run('capture', [
-        path.dirname(modelFile),
-        '--probe',
-        probeFile,
-        '--out',
-        out,
-        '--backend',
-        'cpu',
-        '--batch-size',
-        n,
-        '--quiet',
-      ]);
+    const withBatchSize = (n: string) => captureOnCpu(out, ['--batch-size', n]);
     const { code } = await withBatchSize('0').catch((err: Error) => ({
       code: -1,
       out: err.message,
