@@ -1,5 +1,5 @@
-// A shard of analyze or compare never holds the whole activation matrix of an .npy or
-// .safetensors dump or a model: it reads the dump a band of columns at a time (the scan), then only the columns its
+// A shard of analyze or compare never holds the whole activation matrix of an .npy,
+// .safetensors or stored .npz dump or a model: it reads the dump a band of columns at a time (the scan), then only the columns its
 // tile touches, never the file whole; a model is captured to a temporary float64 .npy, read
 // alike and removed, also on a failure or a cancellation. Its blocks are those a shard of the
 // run in memory writes (same fingerprints, same values), so the merge takes either.
@@ -26,6 +26,7 @@ import { runShard } from '../../src/core/mi/shards';
 import { TiledPairs } from '../../src/core/mi/tiles';
 import { Rng } from '../../src/core/random';
 import { encodeSafetensors } from '../fuzz/formats';
+import { savez } from '../fixtures/savez';
 
 const root = path.resolve(__dirname, '..', '..');
 const model = path.join(root, 'examples', 'shortcut', 'model.json');
@@ -51,7 +52,7 @@ after(async () => {
 
 /**
  * What the shard read: each NpyColumns.read's and ArrayColumns.read's columns and file, and
- * the .npy and .safetensors files read whole.
+ * the .npy, .npz and .safetensors files read whole.
  */
 function spyReads(): { reads: { file: string; columns: number[] }[]; whole: string[] } {
   const seen = { reads: [] as { file: string; columns: number[] }[], whole: [] as string[] };
@@ -65,7 +66,7 @@ function spyReads(): { reads: { file: string; columns: number[] }[]; whole: stri
   }
   const readFile = fs.promises.readFile;
   fs.promises.readFile = ((file: fs.PathLike, ...rest: never[]) => {
-    if (/\.(npy|safetensors)$/.test(String(file))) seen.whole.push(String(file));
+    if (/\.(npy|npz|safetensors)$/.test(String(file))) seen.whole.push(String(file));
     return (readFile as (...a: unknown[]) => Promise<unknown>)(file, ...rest);
   }) as typeof readFile;
   after(() => (fs.promises.readFile = readFile));
@@ -198,10 +199,15 @@ function safetensorsDump(name: string, S: number, seed: number): string {
 
 void test('an analyze shard of a .safetensors dump (F32 and BF16 tensors) reads it by columns: the blocks of the run in memory, no whole read', async () => {
   const file = safetensorsDump('acts.safetensors', 300, 6);
-  const other = safetensorsDump('base.safetensors', 300, 7);
-  const N = 30;
-  await readsScanThenTiles(file, N);
-  // Layers named out of order, a subset of rows, a baseline.
+  await readsScanThenTiles(file, 30);
+  await selectsLikeInMemory(file, safetensorsDump('base.safetensors', 300, 7));
+});
+
+/**
+ * Asserts that shard 1 of 3 of analyze on `file` against the baseline `other`, layers b and a
+ * (in that order) of 150 rows, writes the blocks of the run in memory and reads neither whole.
+ */
+async function selectsLikeInMemory(file: string, other: string) {
   const selected = { threads: 1, layers: ['b', 'a'], samples: 150, seed: 2 };
   const shard = { index: 1, count: 3 };
   const got = await shardOf(shard, () => shardAnalyze(file, other, selected));
@@ -209,6 +215,37 @@ void test('an analyze shard of a .safetensors dump (F32 and BF16 tensors) reads 
   assert.deepEqual(got.whole, []);
   assert.equal(got.blocks.length, 2, 'the model, then the baseline');
   assert.deepEqual(got.blocks, inMemory.blocks);
+}
+
+/**
+ * An .npz dump of S rows by numpy: layer 'a' float32 (S x 16), layer 'b' float64 (S x 14, its
+ * neuron 0 dependent on a's 4), stored (np.savez) or deflated (np.savez_compressed).
+ */
+function npzDump(name: string, S: number, seed: number, how?: 'savez_compressed'): string {
+  const rng = new Rng(seed);
+  const a = Float32Array.from({ length: S * 16 }, () => rng.normal());
+  const b = Float64Array.from({ length: S * 14 }, () => rng.normal());
+  for (let s = 0; s < S; s++) b[s * 14] = a[s * 16 + 4] + 0.3 * b[s * 14];
+  const file = path.join(dir, name);
+  savez(file, { a: { data: a, shape: [S, 16] }, b: { data: b, shape: [S, 14] } }, how);
+  return file;
+}
+
+void test('an analyze shard of an np.savez dump (float32 and float64 arrays) reads it by columns: the blocks of the run in memory, no whole read; np.savez_compressed is read whole, alike', async () => {
+  const file = npzDump('acts.npz', 300, 6);
+  await readsScanThenTiles(file, 30);
+  await selectsLikeInMemory(file, npzDump('base.npz', 300, 7));
+  // The same arrays deflated: read whole, as before, into the same blocks.
+  const deflated = npzDump('deflated.npz', 300, 6, 'savez_compressed');
+  const opts: AnalyzeOptions = { threads: 1, miNeuronCap: 12, seed: 3 };
+  const shard = { index: 2, count: 4 };
+  const whole = await shardOf(shard, () => shardAnalyze(deflated, undefined, opts));
+  assert.deepEqual(whole.reads, []);
+  assert.deepEqual(whole.whole, [deflated]);
+  const stored = await shardOf(shard, () => shardAnalyze(file, undefined, opts));
+  assert.deepEqual(stored.whole, []);
+  assert.equal(stored.blocks.length, 1);
+  assert.deepEqual(whole.blocks, stored.blocks);
 });
 
 void test('a shard of a hostile .safetensors dump: the one-line error of the reader, before any data is read', async () => {

@@ -8,6 +8,7 @@ import { UserError } from '../../src/core/errors';
 import { encodeNpy } from '../../src/core/io/npy';
 import { parseNpz } from '../../src/core/io/npz';
 import { crc32, readZip } from '../../src/core/io/zip';
+import { NUMPY2_SAVEZ } from '../fixtures/savez';
 
 const MIB = 1 << 20;
 const GIB = 1 << 30;
@@ -323,14 +324,11 @@ void describe('bounded zip reader: damage and unsupported archives', () => {
 });
 
 void describe('bounded zip reader: real numpy archives', () => {
-  // np.savez and np.savez_compressed (numpy 2.4) of a = arange(12, float32).reshape(3, 4) and
-  // b = ones((3, 2)): numpy forces zip64 local headers (sizes 0xffffffff plus a zip64 extra).
-  const SAVEZ =
-    'UEsDBC0AAAAAAAAAIQAtbyIm//////////8FABQAYS5ucHkBABAAsAAAAAAAAACwAAAAAAAAAJNOVU1QWQEAdgB7J2Rlc2NyJzogJzxmNCcsICdmb3J0cmFuX29yZGVyJzogRmFsc2UsICdzaGFwZSc6ICgzLCA0KSwgfSAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAKAAAAAAAAgD8AAABAAABAQAAAgEAAAKBAAADAQAAA4EAAAABBAAAQQQAAIEEAADBBUEsDBC0AAAAAAAAAIQCeyJnR//////////8FABQAYi5ucHkBABAAsAAAAAAAAACwAAAAAAAAAJNOVU1QWQEAdgB7J2Rlc2NyJzogJzxmOCcsICdmb3J0cmFuX29yZGVyJzogRmFsc2UsICdzaGFwZSc6ICgzLCAyKSwgfSAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAKAAAAAAAA8D8AAAAAAADwPwAAAAAAAPA/AAAAAAAA8D8AAAAAAADwPwAAAAAAAPA/UEsBAi0DLQAAAAAAAAAhAC1vIiawAAAAsAAAAAUAAAAAAAAAAAAAAIABAAAAAGEubnB5UEsBAi0DLQAAAAAAAAAhAJ7ImdGwAAAAsAAAAAUAAAAAAAAAAAAAAIAB5wAAAGIubnB5UEsFBgAAAAACAAIAZgAAAM4BAAAAAA==';
+  // np.savez (NUMPY2_SAVEZ) and np.savez_compressed of numpy 2.4, with zip64 local headers.
   const SAVEZ_COMPRESSED =
     'UEsDBC0AAAAIAAAAIQAtbyIm//////////8FABQAYS5ucHkBABAAsAAAAAAAAABmAAAAAAAAAJvsF+obEMnIUMZQrZ6SWpxcpG6loG6TZqKuo6Cell9UUpSYF59flJIKEndLzClOBYoXZyQWpAL5GsY6CiaaOgq1CmQDLgYwaLAHEg5ABMQNQLwAiA8A8QMgZnBkYBAAYgUgNnAEAFBLAwQtAAAACAAAACEAnsiZ0f//////////BQAUAGIubnB5AQAQALAAAAAAAAAATQAAAAAAAACb7BfqGxDJyFDGUK2eklqcXKRupaBuk2ahrqOgnpZfVFKUmBefX5SSChJ3S8wpTgWKF2ckFqQC+RrGOgpGmjoKtQpkAy4GMPhgTywNAFBLAQItAy0AAAAIAAAAIQAtbyImZgAAALAAAAAFAAAAAAAAAAAAAACAAQAAAABhLm5weVBLAQItAy0AAAAIAAAAIQCeyJnRTQAAALAAAAAFAAAAAAAAAAAAAACAAZ0AAABiLm5weVBLBQYAAAAAAgACAGYAAAAhAQAAAAA=';
   for (const [label, text] of [
-    ['stored (np.savez)', SAVEZ],
+    ['stored (np.savez)', NUMPY2_SAVEZ],
     ['deflated (np.savez_compressed)', SAVEZ_COMPRESSED],
   ]) {
     void it(`${label}, with zip64 local headers`, () => {

@@ -11,6 +11,7 @@ import { encodeNpy } from '../../src/core/io/npy';
 import { Rng } from '../../src/core/random';
 import { bundleCli } from '../fixtures/cliBundle';
 import { encodeSafetensors, zip } from '../fuzz/formats';
+import { savez } from '../fixtures/savez';
 import { SHARD_MI_RATE } from '../../src/cli/commands/shardFlag';
 
 const cli = path.join(__dirname, 'memlensCli.js');
@@ -174,7 +175,7 @@ function mergesTo(command: string[], counts: number[], dir: string, single: stri
   }
 }
 
-void test('analyze and compare on .npy dumps (read by columns), on .safetensors (read by columns), on .npz (read whole): merged shards equal the single report', async () => {
+void test('analyze and compare on .npy dumps, .safetensors and stored .npz (read by columns), deflated .npz (read whole): merged shards equal the single report', async () => {
   await bundleCli(cli);
   const dir = mkdtempSync(path.join(tmpdir(), 'memlens-shards-'));
   dump(dir, 200, 7, 8);
@@ -216,15 +217,27 @@ void test('analyze and compare on .npy dumps (read by columns), on .safetensors 
   const tensors = ['analyze', 'acts.safetensors', '--threads', '1'];
   mergesTo(tensors, [1, 3, 4], dir, 'safetensors.json');
   mergesTo([...tensors, '--layers', 'g', '--samples', '150'], [3], dir, 'safetensors-g.json');
-  // An .npz dump, stored or deflated, is read whole, as before.
+  // .npz dumps: stored (np.savez; fflate's) read by columns, deflated (np.savez_compressed) whole.
+  const arrays = { h: { data: h, shape: [200, 6] }, g: { data: g, shape: [200, 5] } };
+  savez(path.join(dir, 'savez.npz'), arrays);
+  mergesTo(['analyze', 'savez.npz', '--threads', '1'], [1, 3, 4], dir, 'savez.json');
+  const npzLayer = ['analyze', 'savez.npz', '--layers', 'g', '--samples', '150', '--threads', '1'];
+  mergesTo(npzLayer, [3], dir, 'savez-g.json');
+  savez(path.join(dir, 'compressed.npz'), arrays, 'savez_compressed');
   const members = { 'h.npy': encodeNpy(h, [200, 6]), 'g.npy': encodeNpy(g, [200, 5]) };
-  for (const [name, level] of [
-    ['stored.npz', 0],
-    ['deflated.npz', 6],
-  ] as const) {
-    writeFileSync(path.join(dir, name), zip(members, level));
-    mergesTo(['analyze', name, '--threads', '1'], [1, 3], dir, `${name}.json`);
-  }
+  writeFileSync(path.join(dir, 'stored.npz'), zip(members, 0));
+  writeFileSync(path.join(dir, 'deflated.npz'), zip(members, 6));
+  for (const [name, counts] of [
+    ['compressed.npz', [3]],
+    ['stored.npz', [1, 3]],
+    ['deflated.npz', [3]],
+  ] as const)
+    mergesTo(['analyze', name, '--threads', '1'], [...counts], dir, `${name}.json`);
+  // Another model's arrays: compare reads the stored one by columns, the deflated one whole.
+  const other = { h: { data: h.map((v, i) => v + g[i % g.length]), shape: [200, 6] }, g: arrays.g };
+  savez(path.join(dir, 'other.npz'), other, 'savez_compressed');
+  const npzCompare = ['compare', 'savez.npz', 'other.npz', '--baseline', 'other.npz'];
+  mergesTo([...npzCompare, '--threads', '1'], [3], dir, 'compare-npz.json');
 });
 
 /** A float16 of a number exact in it (0, or a normal half), as its bits. */

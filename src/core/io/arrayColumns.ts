@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import type { ArrayAt } from './npyColumns';
 import { FileColumns, keptRows, openForColumns, readArrayColumns, readAt } from './npyColumns';
 
@@ -29,13 +30,23 @@ export class ArrayColumns extends FileColumns {
     this.neurons = n;
   }
 
-  /** Opens `file` and reads its layout with `parse` (given a reader of bytes and the size). */
+  /**
+   * Opens `file` and reads its layout with `parse` (given a reader of bytes and the size); a
+   * file `parse` finds no layout in (undefined: one to read otherwise) is closed again.
+   */
   static open(
     file: string,
-    parse: (read: (length: number, position: number) => Uint8Array, size: number) => ArraysLayout,
-  ): ArrayColumns {
+    parse: (
+      read: (length: number, position: number) => Uint8Array,
+      size: number,
+    ) => ArraysLayout | undefined,
+  ): ArrayColumns | undefined {
     return openForColumns(file, (fd, size) => {
       const layout = parse((n, at) => readAt(fd, file, n, at), size);
+      if (layout === undefined) {
+        fs.closeSync(fd);
+        return undefined;
+      }
       return new ArrayColumns(file, fd, layout.samples, layout.arrays);
     });
   }

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import { UserError } from '../errors';
 import { checkActivationsDescr, checkActivationsShape, unreadable } from './activationsNpy';
+import type { NpyLayout } from './npy';
 import { npyHeaderEnd, parseNpyLayout } from './npy';
 import { bfloat16ToNumber, halfToNumber } from './safetensors';
 
@@ -62,15 +63,11 @@ export class NpyColumns extends FileColumns {
 
   static open(file: string): NpyColumns {
     return openForColumns(file, (fd, size) => {
-      const head = readAt(fd, file, Math.min(size, 12), 0);
-      const header = readAt(fd, file, Math.min(size, npyHeaderEnd(head, file)), 0);
+      const header = readNpyHeader((n, at) => readAt(fd, file, n, at), size, file);
       checkActivationsDescr(header, file);
       const layout = parseNpyLayout(header, file);
       const [samples, neurons] = checkActivationsShape(layout.shape, file);
-      if (size - layout.dataStart < layout.dataBytes)
-        throw new UserError(
-          `${file}: truncated .npy data: shape (${layout.shape.join(', ')}) needs ${layout.dataBytes} bytes, found ${size - layout.dataStart}`,
-        );
+      checkNpyData(layout, size, file);
       const dtype = layout.dtype === 'f4' ? 'float32' : 'float64';
       return new NpyColumns(file, fd, samples, neurons, dtype, layout.dataStart);
     });
@@ -88,6 +85,27 @@ export class NpyColumns extends FileColumns {
     readArrayColumns(this.handle(), this.file, this.samples, array, columns, keep, out, 0);
     return out;
   }
+}
+
+/**
+ * The header of a .npy of `size` bytes that `read` reads by position (from 0): its first 12
+ * bytes tell its length. Not a .npy: npyHeaderEnd's one-line UserError naming `name`.
+ */
+export function readNpyHeader(
+  read: (length: number, position: number) => Uint8Array,
+  size: number,
+  name: string,
+): Uint8Array {
+  const head = read(Math.min(size, 12), 0);
+  return read(Math.min(size, npyHeaderEnd(head, name)), 0);
+}
+
+/** Refuses, as parseNpy does, a .npy of `size` bytes too short for the values of its header. */
+export function checkNpyData(layout: NpyLayout, size: number, name: string): void {
+  if (size - layout.dataStart < layout.dataBytes)
+    throw new UserError(
+      `${name}: truncated .npy data: shape (${layout.shape.join(', ')}) needs ${layout.dataBytes} bytes, found ${size - layout.dataStart}`,
+    );
 }
 
 /** The rows `keep` marks (1: kept), or all `samples`. */

@@ -3,7 +3,9 @@
 // the member declares, so a 1 MB file can ask for gigabytes. This reader parses the central
 // directory first, inflates only the members asked for, checks each declared size against
 // deflate's maximum ratio, a 100:1 ratio and a budget before inflating, stops a stream that
-// produces more than it declared, and verifies every member's CRC-32.
+// produces more than it declared, and verifies every member's CRC-32. The directory is parsed
+// from a ZipSource, a reader of bytes by position: a buffer held whole (readZip), or a file read
+// by bounded reads (an .npz dump read by columns, src/core/io/npz.ts), with the same refusals.
 import { Inflate } from 'fflate';
 import { UserError, excerpt } from '../errors';
 
@@ -39,6 +41,9 @@ export const ZIP_RATIO_GRACE = 64 * 1024 ** 2;
 
 /** Compressed bytes handed to the inflater at a time: it then yields at most ~16.5 MB. */
 const INFLATE_STEP = 16 * 1024;
+
+/** Bytes of a stored member read at a time to verify its CRC-32 from a file. */
+const CRC_STEP = 16 * 2 ** 20;
 
 const SIG_LOCAL = 0x04034b50;
 const SIG_CENTRAL = 0x02014b50;
@@ -85,6 +90,20 @@ export interface ZipReadOptions {
   limit?: number;
 }
 
+/**
+ * An archive's bytes by position: `read` returns `length` bytes from `position`, both within
+ * [0, size) (the parser checks every offset against the end record before reading).
+ */
+export interface ZipSource {
+  readonly size: number;
+  read(length: number, position: number): Uint8Array;
+}
+
+/** A buffer held whole as a ZipSource (its reads are views, not copies). */
+export function bufferSource(bytes: Uint8Array): ZipSource {
+  return { size: bytes.length, read: (length, at) => bytes.subarray(at, at + length) };
+}
+
 /** The four bytes a zip archive starts with (a local file header, 'PK\3\4'). */
 export function isZip(bytes: Uint8Array): boolean {
   return (
@@ -113,37 +132,60 @@ function quote(name: string): string {
   return `'${excerpt(name, 40)}'`;
 }
 
-/**
- * The members of a zip archive, read from its central directory (without inflating anything).
- * Refuses, in one line each: no end record (truncated), a zip64 or multi-disk archive,
- * encrypted members, methods other than stored and deflate, duplicate names, members whose
- * data lies outside the archive or overlaps another's (the overlapping-member bomb), and
- * declared sizes a stored or deflated member cannot have.
- */
+/** {@link zipDirectory} of an archive held whole. */
 export function zipEntries(bytes: Uint8Array, file: string, archive: string): ZipEntry[] {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return zipDirectory(bufferSource(bytes), file, archive);
+}
+
+/** What a member's local header declares, to check against its central directory entry. */
+interface LocalHeader {
+  rawName: Uint8Array;
+  /** The extra field, where zip64 sizes would be. */
+  extra: Uint8Array;
+  flags: number;
+  method: number;
+  crc32: number;
+  compressedSize: number;
+  size: number;
+}
+
+/**
+ * The members of a zip archive, read from its central directory (without inflating anything):
+ * the end record from the last 64 KiB, then each directory entry and each member's local
+ * header, so only those bytes are read. Refuses, in one line each: no end record (truncated),
+ * a zip64 or multi-disk archive, encrypted members, methods other than stored and deflate,
+ * duplicate names, members whose data lies outside the archive or overlaps another's (the
+ * overlapping-member bomb), declared sizes a stored or deflated member cannot have, and a
+ * local header that disagrees with the central directory (name, method, CRC-32 or sizes).
+ */
+export function zipDirectory(source: ZipSource, file: string, archive: string): ZipEntry[] {
   const damaged = (found: string): UserError =>
     new UserError(`${file}: expected ${archive}, found ${found}`);
-  // The end record: 22 bytes plus a comment of at most 65,535, at the end of the file.
-  let end = -1;
-  for (let at = bytes.length - END_SIZE; at >= 0 && at >= bytes.length - END_SIZE - 0xffff; at--) {
+  // The end record: 22 bytes plus a comment of at most 65,535, at the end of the file; and the
+  // 20 bytes before, where a zip64 locator would be.
+  const tailStart = Math.max(0, source.size - END_SIZE - 0xffff - 20);
+  const tail = source.read(source.size - tailStart, tailStart);
+  const tv = new DataView(tail.buffer, tail.byteOffset, tail.byteLength);
+  let e = -1;
+  for (let at = tail.length - END_SIZE; at >= 0 && at >= tail.length - END_SIZE - 0xffff; at--) {
     if (
-      view.getUint32(at, true) === SIG_END &&
-      at + END_SIZE + view.getUint16(at + 20, true) <= bytes.length
+      tv.getUint32(at, true) === SIG_END &&
+      at + END_SIZE + tv.getUint16(at + 20, true) <= tail.length
     ) {
-      end = at;
+      e = at;
       break;
     }
   }
-  if (end < 0) throw damaged('no end-of-central-directory record (truncated or not a zip?)');
-  if (end >= 20 && view.getUint32(end - 20, true) === SIG_ZIP64_LOCATOR)
+  if (e < 0) throw damaged('no end-of-central-directory record (truncated or not a zip?)');
+  const end = tailStart + e;
+  if (end >= 20 && tv.getUint32(e - 20, true) === SIG_ZIP64_LOCATOR)
     throw damaged('a zip64 archive (over 65,535 members or 4 GiB), which is not supported');
-  const disk = view.getUint16(end + 4, true);
-  const cdDisk = view.getUint16(end + 6, true);
-  const count = view.getUint16(end + 10, true);
-  const cdSize = view.getUint32(end + 12, true);
-  const cdOffset = view.getUint32(end + 16, true);
-  if (disk !== 0 || cdDisk !== 0 || view.getUint16(end + 8, true) !== count)
+  const disk = tv.getUint16(e + 4, true);
+  const cdDisk = tv.getUint16(e + 6, true);
+  const count = tv.getUint16(e + 10, true);
+  const cdSize = tv.getUint32(e + 12, true);
+  const cdOffset = tv.getUint32(e + 16, true);
+  if (disk !== 0 || cdDisk !== 0 || tv.getUint16(e + 8, true) !== count)
     throw damaged('a multi-disk (split) archive, which is not supported');
   if (cdOffset + cdSize > end)
     throw damaged(
@@ -151,43 +193,35 @@ export function zipEntries(bytes: Uint8Array, file: string, archive: string): Zi
     );
 
   const entries: ZipEntry[] = [];
+  const locals: LocalHeader[] = [];
+  const rawNames: Uint8Array[] = [];
   const seen = new Set<string>();
   const spans: { start: number; end: number; name: string }[] = [];
   let at = cdOffset;
   for (let i = 0; i < count; i++) {
-    if (at + CENTRAL_SIZE > cdOffset + cdSize || view.getUint32(at, true) !== SIG_CENTRAL)
+    if (at + CENTRAL_SIZE > cdOffset + cdSize)
       throw damaged(`a central directory holding fewer than the ${count} members it declares`);
-    const flags = view.getUint16(at + 8, true);
-    const method = view.getUint16(at + 10, true);
-    const crc32 = view.getUint32(at + 16, true);
-    let compressedSize = view.getUint32(at + 20, true);
-    let size = view.getUint32(at + 24, true);
-    const nameLen = view.getUint16(at + 28, true);
-    const extraLen = view.getUint16(at + 30, true);
-    const commentLen = view.getUint16(at + 32, true);
-    let localOffset = view.getUint32(at + 42, true);
+    const head = source.read(CENTRAL_SIZE, at);
+    const view = new DataView(head.buffer, head.byteOffset, CENTRAL_SIZE);
+    if (view.getUint32(0, true) !== SIG_CENTRAL)
+      throw damaged(`a central directory holding fewer than the ${count} members it declares`);
+    const flags = view.getUint16(8, true);
+    const method = view.getUint16(10, true);
+    const crc32 = view.getUint32(16, true);
+    const nameLen = view.getUint16(28, true);
+    const extraLen = view.getUint16(30, true);
+    const commentLen = view.getUint16(32, true);
     const next = at + CENTRAL_SIZE + nameLen + extraLen + commentLen;
     if (next > cdOffset + cdSize) throw damaged('a central directory entry cut short');
-    const rawName = bytes.subarray(at + CENTRAL_SIZE, at + CENTRAL_SIZE + nameLen);
-    // Bit 11: the name is UTF-8; otherwise code page 437, read as Latin-1 (ASCII either way).
-    const name = new TextDecoder(flags & 0x800 ? 'utf-8' : 'latin1').decode(rawName);
+    const rest = source.read(nameLen + extraLen, at + CENTRAL_SIZE);
+    const rawName = rest.subarray(0, nameLen);
+    const name = memberName(rawName, flags);
     // A zip64 extra field carries the sizes and offset that do not fit in 32 bits.
-    if (size === U32_MAX || compressedSize === U32_MAX || localOffset === U32_MAX) {
-      const zip64 = findExtra(view, at + CENTRAL_SIZE + nameLen, extraLen, 0x0001);
-      let p = zip64?.start ?? -1;
-      const take = (): number => {
-        if (zip64 === undefined || p + 8 > zip64.end)
-          throw damaged(
-            `member ${quote(name)} with 32-bit sizes at their maximum and no zip64 sizes`,
-          );
-        const v = Number(view.getBigUint64(p, true));
-        p += 8;
-        return v;
-      };
-      if (size === U32_MAX) size = take();
-      if (compressedSize === U32_MAX) compressedSize = take();
-      if (localOffset === U32_MAX) localOffset = take();
-    }
+    const [size, compressedSize, localOffset] = zip64Values(
+      rest.subarray(nameLen),
+      [view.getUint32(24, true), view.getUint32(20, true), view.getUint32(42, true)],
+      () => damaged(`member ${quote(name)} with 32-bit sizes at their maximum and no zip64 sizes`),
+    );
     if (flags & 0x41 || method === 99)
       throw new UserError(
         `${file}: member ${quote(name)}: expected an unencrypted zip member, found an encrypted one`,
@@ -201,13 +235,11 @@ export function zipEntries(bytes: Uint8Array, file: string, archive: string): Zi
         `${file}: expected unique member names in the zip archive, found ${quote(name)} twice`,
       );
     seen.add(name);
-    if (localOffset + LOCAL_SIZE > cdOffset || view.getUint32(localOffset, true) !== SIG_LOCAL)
-      throw damaged(`member ${quote(name)} without its local header at offset ${localOffset}`);
-    const dataStart =
-      localOffset +
-      LOCAL_SIZE +
-      view.getUint16(localOffset + 26, true) +
-      view.getUint16(localOffset + 28, true);
+    const missing = () =>
+      damaged(`member ${quote(name)} without its local header at offset ${localOffset}`);
+    if (localOffset + LOCAL_SIZE > cdOffset) throw missing();
+    const local = readLocalHeader(source, localOffset, cdOffset, missing);
+    const dataStart = local.dataStart;
     if (dataStart + compressedSize > cdOffset)
       throw damaged(
         `member ${quote(name)} whose ${compressedSize} compressed bytes run past the archive's data (truncated?)`,
@@ -222,6 +254,8 @@ export function zipEntries(bytes: Uint8Array, file: string, archive: string): Zi
       );
     spans.push({ start: localOffset, end: dataStart + compressedSize, name });
     entries.push({ name, method, crc32, compressedSize, size, dataStart });
+    locals.push(local);
+    rawNames.push(rawName);
     at = next;
   }
   // Members sharing compressed data inflate it many times over (the overlapping-file bomb).
@@ -232,7 +266,94 @@ export function zipEntries(bytes: Uint8Array, file: string, archive: string): Zi
         `${file}: expected zip members stored one after another, found ${quote(spans[i].name)} overlapping ${quote(spans[i - 1].name)} (a zip bomb?)`,
       );
   }
+  entries.forEach((entry, i) => checkLocalHeader(entry, rawNames[i], locals[i], damaged));
   return entries;
+}
+
+/** A member name: UTF-8 under flag bit 11, else code page 437, read as Latin-1 (ASCII alike). */
+function memberName(raw: Uint8Array, flags: number): string {
+  return new TextDecoder(flags & 0x800 ? 'utf-8' : 'latin1').decode(raw);
+}
+
+/**
+ * `values` (32-bit header fields, in zip64 order) with each one at 0xffffffff replaced by the
+ * next 64-bit value of the zip64 extra field in `extra`; none there: `missing()` is thrown.
+ */
+function zip64Values(extra: Uint8Array, values: number[], missing: () => Error): number[] {
+  if (!values.includes(U32_MAX)) return values;
+  const view = new DataView(extra.buffer, extra.byteOffset, extra.byteLength);
+  const zip64 = findExtra(view, 0, extra.length, 0x0001);
+  let p = zip64?.start ?? -1;
+  return values.map((v) => {
+    if (v !== U32_MAX) return v;
+    if (zip64 === undefined || p + 8 > zip64.end) throw missing();
+    p += 8;
+    return Number(view.getBigUint64(p - 8, true));
+  });
+}
+
+/**
+ * The local header at `offset` (its fixed 30 bytes lie before `limit`, the central directory),
+ * and where the member's data starts after it; no local header signature there: `missing()`.
+ */
+function readLocalHeader(
+  source: ZipSource,
+  offset: number,
+  limit: number,
+  missing: () => Error,
+): LocalHeader & { dataStart: number } {
+  const head = source.read(LOCAL_SIZE, offset);
+  const view = new DataView(head.buffer, head.byteOffset, LOCAL_SIZE);
+  if (view.getUint32(0, true) !== SIG_LOCAL) throw missing();
+  const nameLen = view.getUint16(26, true);
+  const extraLen = view.getUint16(28, true);
+  const dataStart = offset + LOCAL_SIZE + nameLen + extraLen;
+  // Past the directory, the member's data would too: refused by the caller, unread.
+  const rest =
+    dataStart <= limit ? source.read(nameLen + extraLen, offset + LOCAL_SIZE) : new Uint8Array(0);
+  return {
+    rawName: rest.subarray(0, nameLen),
+    extra: rest.subarray(nameLen),
+    flags: view.getUint16(6, true),
+    method: view.getUint16(8, true),
+    crc32: view.getUint32(14, true),
+    compressedSize: view.getUint32(18, true),
+    size: view.getUint32(22, true),
+    dataStart,
+  };
+}
+
+/**
+ * Refuses a local header that disagrees with the member's central directory entry: another
+ * name or method (another reader would see another archive), or another CRC-32 or sizes
+ * unless they follow the data (flag bit 3: the local header then holds zeros).
+ */
+function checkLocalHeader(
+  entry: ZipEntry,
+  rawName: Uint8Array,
+  local: LocalHeader,
+  damaged: (found: string) => UserError,
+): void {
+  const differs = (what: string, found: string, expected: string): UserError =>
+    damaged(
+      `member ${quote(entry.name)} whose local header declares ${what} ${found}, not the ${expected} of the central directory`,
+    );
+  if (local.rawName.length !== rawName.length || local.rawName.some((b, i) => b !== rawName[i]))
+    throw differs('the name', quote(memberName(local.rawName, local.flags)), 'name');
+  if (local.method !== entry.method)
+    throw differs('compression method', String(local.method), `method ${entry.method}`);
+  if (local.flags & 0x8) return;
+  if (local.crc32 !== entry.crc32)
+    throw differs('CRC-32', hex(local.crc32), `CRC-32 ${hex(entry.crc32)}`);
+  const [size, compressedSize] = zip64Values(local.extra, [local.size, local.compressedSize], () =>
+    differs('32-bit sizes at their maximum', 'without zip64 sizes', 'sizes'),
+  );
+  if (size !== entry.size || compressedSize !== entry.compressedSize)
+    throw differs(
+      'sizes',
+      `${size} (${compressedSize} compressed)`,
+      `sizes ${entry.size} (${entry.compressedSize} compressed)`,
+    );
 }
 
 /** The extra field `id` within [start, start + length), as a byte range of its data. */
@@ -254,8 +375,8 @@ function findExtra(
 
 let crcTable: Int32Array | undefined;
 
-/** CRC-32 (ISO-HDLC, the zip and gzip one) of `data`. */
-export function crc32(data: Uint8Array): number {
+/** CRC-32 (ISO-HDLC, the zip and gzip one) of `data`, continuing `crc` (of the bytes before). */
+export function crc32(data: Uint8Array, crc = 0): number {
   if (crcTable === undefined) {
     crcTable = new Int32Array(256);
     for (let n = 0; n < 256; n++) {
@@ -265,7 +386,7 @@ export function crc32(data: Uint8Array): number {
     }
   }
   const table = crcTable;
-  let c = -1;
+  let c = ~crc;
   for (let i = 0; i < data.length; i++) c = table[(c ^ data[i]) & 0xff] ^ (c >>> 8);
   return (c ^ -1) >>> 0;
 }
@@ -310,12 +431,30 @@ export function readZipEntry(bytes: Uint8Array, entry: ZipEntry, file: string): 
         `${where}: expected ${entry.size} bytes as declared, found ${filled} after inflating`,
       );
   }
-  const crc = crc32(data);
+  checkCrc(crc32(data), entry, file);
+  return data;
+}
+
+/** Refuses a member whose data's CRC-32, `crc`, is not the one its directory entry declares. */
+function checkCrc(crc: number, entry: ZipEntry, file: string): void {
   if (crc !== entry.crc32)
     throw new UserError(
-      `${where}: expected CRC-32 ${hex(entry.crc32)} as declared, found ${hex(crc)} (damaged data)`,
+      `${file}: member ${quote(entry.name)}: expected CRC-32 ${hex(entry.crc32)} as declared, found ${hex(crc)} (damaged data)`,
     );
-  return data;
+}
+
+/**
+ * Verifies a stored member's CRC-32 from `source`, reading its data 16 MiB at a time: what
+ * readZipEntry checks of a member held whole, for one read by position.
+ */
+export function checkStoredCrc(source: ZipSource, entry: ZipEntry, file: string): void {
+  let crc = 0;
+  for (let p = 0; p < entry.compressedSize; p += CRC_STEP)
+    crc = crc32(
+      source.read(Math.min(CRC_STEP, entry.compressedSize - p), entry.dataStart + p),
+      crc,
+    );
+  checkCrc(crc, entry, file);
 }
 
 function hex(n: number): string {
@@ -327,7 +466,7 @@ function hex(n: number): string {
  * budget checked before anything is inflated: their declared sizes together must not exceed
  * `limit` (default 4 GiB), and each deflated member may declare at most 100 times its
  * compressed size, but for 64 MiB shared by the archive ({@link ZIP_MAX_RATIO}). Members not selected are listed but never inflated.
- * Every problem is a one-line UserError naming the file (see {@link zipEntries} and
+ * Every problem is a one-line UserError naming the file (see {@link zipDirectory} and
  * {@link readZipEntry}).
  */
 export function readZip(
@@ -336,7 +475,23 @@ export function readZip(
   wanted: (name: string) => boolean,
   opts: ZipReadOptions,
 ): { entries: ZipEntry[]; members: Map<string, Uint8Array> } {
-  const entries = zipEntries(bytes, file, opts.archive);
+  const { entries, chosen } = selectZip(bufferSource(bytes), file, wanted, opts);
+  const members = new Map<string, Uint8Array>();
+  for (const e of chosen) members.set(e.name, readZipEntry(bytes, e, file));
+  return { entries, members };
+}
+
+/**
+ * The directory of the archive in `source` and the members `wanted` selects, refused as
+ * {@link readZip} refuses them before reading any: over the budget, or a bomb by ratio.
+ */
+export function selectZip(
+  source: ZipSource,
+  file: string,
+  wanted: (name: string) => boolean,
+  opts: ZipReadOptions,
+): { entries: ZipEntry[]; chosen: ZipEntry[] } {
+  const entries = zipDirectory(source, file, opts.archive);
   const chosen = entries.filter((e) => wanted(e.name));
   const limit = opts.limit ?? ZIP_INFLATE_LIMIT;
   const total = chosen.reduce((sum, e) => sum + e.size, 0);
@@ -355,7 +510,5 @@ export function readZip(
         `${file}: member ${quote(e.name)}: expected at most ${ZIP_MAX_RATIO}x its ${e.compressedSize} deflated bytes (beyond ${bytesText(ZIP_RATIO_GRACE)} per archive), found a declared size of ${bytesText(e.size)} (a zip bomb? data this repetitive can be stored uncompressed)`,
       );
   }
-  const members = new Map<string, Uint8Array>();
-  for (const e of chosen) members.set(e.name, readZipEntry(bytes, e, file));
-  return { entries, members };
+  return { entries, chosen };
 }
