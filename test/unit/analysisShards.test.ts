@@ -3,11 +3,9 @@
 // tile touches, never the file whole; a model is captured to a temporary float64 .npy, read
 // alike and removed, also on a failure or a cancellation. Its blocks are those a shard of the
 // run in memory writes (same fingerprints, same values), so the merge takes either.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as fs from 'node:fs';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { AnalyzeOptions, ProbeInput } from '../../src/core/analysis/analyze';
 import { analyzeAgainstBaseline } from '../../src/core/analysis/againstBaseline';
@@ -17,61 +15,22 @@ import { shardAnalyze } from '../../src/core/analysis/shardAnalysis';
 import { touchedColumns } from '../../src/core/dumps/dumpShard';
 import { CancelledError } from '../../src/core/errors';
 import { encodeNpy } from '../../src/core/io/npy';
-import { ArrayColumns } from '../../src/core/io/arrayColumns';
 import { NpyColumns } from '../../src/core/io/npyColumns';
 import { capNeurons } from '../../src/core/measures/neuronCap';
-import { disposeMiPool } from '../../src/core/mi/miMatrix';
 import type { ShardSpec } from '../../src/core/mi/shards';
 import { runShard } from '../../src/core/mi/shards';
 import { TiledPairs } from '../../src/core/mi/tiles';
 import { Rng } from '../../src/core/random';
 import { encodeSafetensors } from '../fuzz/formats';
+import { spyReads } from '../fixtures/readSpy';
 import { savez } from '../fixtures/savez';
+import { shardTestEnv } from '../fixtures/shardTestEnv';
 
 const root = path.resolve(__dirname, '..', '..');
 const model = path.join(root, 'examples', 'shortcut', 'model.json');
 const probe = path.join(root, 'examples', 'probe.npy');
-const dir = mkdtempSync(path.join(tmpdir(), 'memlens-analysis-shards-'));
-// The shards' temporary captures go here: none may be left.
-const temp = path.join(dir, 'tmp');
-const saved = { TMPDIR: process.env.TMPDIR, MEMLENS_MI_RATE: process.env.MEMLENS_MI_RATE };
+const { dir, temp } = shardTestEnv('memlens-analysis-shards-');
 
-before(() => {
-  fs.mkdirSync(temp);
-  process.env.TMPDIR = temp;
-  process.env.MEMLENS_MI_RATE = '6400';
-});
-after(async () => {
-  for (const [key, value] of Object.entries(saved)) {
-    if (value === undefined) delete process.env[key];
-    else process.env[key] = value;
-  }
-  rmSync(dir, { recursive: true, force: true });
-  await disposeMiPool();
-});
-
-/**
- * What the shard read: each NpyColumns.read's and ArrayColumns.read's columns and file, and
- * the .npy, .npz and .safetensors files read whole.
- */
-function spyReads(): { reads: { file: string; columns: number[] }[]; whole: string[] } {
-  const seen = { reads: [] as { file: string; columns: number[] }[], whole: [] as string[] };
-  for (const source of [NpyColumns, ArrayColumns]) {
-    const read = source.prototype.read;
-    source.prototype.read = function (this: { file: string }, columns, keep) {
-      seen.reads.push({ file: this.file, columns: [...columns] });
-      return read.call(this, columns, keep);
-    };
-    after(() => (source.prototype.read = read));
-  }
-  const readFile = fs.promises.readFile;
-  fs.promises.readFile = ((file: fs.PathLike, ...rest: never[]) => {
-    if (/\.(npy|npz|safetensors)$/.test(String(file))) seen.whole.push(String(file));
-    return (readFile as (...a: unknown[]) => Promise<unknown>)(file, ...rest);
-  }) as typeof readFile;
-  after(() => (fs.promises.readFile = readFile));
-  return seen;
-}
 const seen = spyReads();
 
 /** The blocks of the shard of `fn`, and what it read meanwhile. */

@@ -2,17 +2,21 @@ import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
 import type { ActivationMatrix, LayerSlice } from '../activations';
-import { lookupLayer, unknownLayerMessage } from '../capture/common/layerSelection';
 import { modelContentFiles, modelName, openWithProbe } from '../capture/registry';
 import type { BackendName, CaptureOptions, CapturePoint, ModelHandle } from '../capture/format';
+import { withCapturedDump } from '../dumps/captureDump';
+import { openDumpColumns } from '../dumps/dumpColumns';
 import { isActivationDump } from '../dumps/dumpFiles';
+import { dumpMeasureInput } from '../dumps/dumpMerge';
+import type { ColumnSource } from '../dumps/dumpShard';
+import { scanDump } from '../dumps/dumpShard';
 import { loadActivationDump } from '../dumps/loadDump';
 import { throwIfAborted, UserError } from '../errors';
 import type { Binning } from '../measures/entropy';
 import { checkBins } from '../measures/entropy';
 import type { KsgEstimator } from '../measures/ksgKernel';
-import type { MeasureResult } from '../measures/measure';
-import { measure, offDiagonalMi } from '../measures/measure';
+import type { MeasureInput, MeasureResult } from '../measures/measure';
+import { matrixInput, measureInput, offDiagonalMi } from '../measures/measure';
 import { neuronMiMeasurable } from '../measures/ties';
 import { fitProbe } from '../probe/fit';
 import { loadProbe } from '../probe/loadProbe';
@@ -20,8 +24,10 @@ import { chooseSamples } from '../probe/subset';
 import type { ImageScale, ProbeSet } from '../probe/types';
 import type { JobOptions } from '../progress';
 import type { AnalysisParams, AnalysisReport, MiPlanReport, ReportWarning } from '../report/schema';
+import { dumpSelection, namedLayers } from './dumpSelection';
 import { loneModelFlags } from './flags';
-import { readInput } from '../io/readInput';
+import { streamInput } from '../io/readInput';
+import { inMerge } from '../mi/shards';
 import type { MeasurementCache } from './measurementCache';
 import { measurementKeys } from './measurementCache';
 import { DEFAULT_MI_BUDGET_SECONDS, medianInterval, planChoice, planSummary } from './miPlan';
@@ -91,7 +97,8 @@ export interface AnalyzeOptions extends JobOptions {
  */
 export async function modelContentHash(file: string): Promise<string> {
   const hash = createHash('sha256');
-  for (const f of await modelContentFiles(file)) hash.update(await readInput(f, 'the model'));
+  for (const f of await modelContentFiles(file))
+    await streamInput(f, 'the model', (chunk) => hash.update(chunk));
   return hash.digest('hex');
 }
 
@@ -180,13 +187,8 @@ export function captureOptions(
   };
 }
 
-async function activationsOf(
-  source: string,
-  probe: ProbeInput,
-  opts: AnalyzeOptions,
-  onProbeNotice: (message: string) => void,
-): Promise<{
-  acts: ActivationMatrix;
+/** What an analysis reports of its source besides the measures. */
+interface SourceInfo {
   modelPath: string;
   format: string;
   backend: string | null;
@@ -198,7 +200,48 @@ async function activationsOf(
   outputShape: (number | null)[] | null;
   /** The layers measured when none are named (a dump's: all of them). */
   defaultLayers: string[];
-}> {
+}
+
+function dumpInfo(source: string, layers: readonly LayerSlice[], t0: number): SourceInfo {
+  return {
+    modelPath: source,
+    format: `activations${path.extname(source).toLowerCase()}`,
+    backend: null,
+    captureMs: performance.now() - t0,
+    probeInfo: null,
+    imageScale: undefined,
+    point: 'output',
+    outputShape: null,
+    defaultLayers: layers.map((l) => l.name),
+  };
+}
+
+function modelInfo(
+  handle: ModelHandle,
+  set: ProbeSet,
+  backend: string | null,
+  opts: AnalyzeOptions,
+  t0: number,
+): SourceInfo {
+  return {
+    modelPath: handle.path,
+    format: handle.format,
+    backend,
+    captureMs: performance.now() - t0,
+    probeInfo: { path: set.source, samples: set.shape[0] },
+    imageScale: set.imageScale,
+    point: opts.point ?? 'preactivation',
+    outputShape: handle.layers.at(-1)?.outputShape ?? null,
+    defaultLayers: handle.layers.filter((l) => l.measuredByDefault).map((l) => l.name),
+  };
+}
+
+async function activationsOf(
+  source: string,
+  probe: ProbeInput,
+  opts: AnalyzeOptions,
+  onProbeNotice: (message: string) => void,
+): Promise<{ acts: ActivationMatrix; info: SourceInfo }> {
   const t0 = performance.now();
   if (isActivationDump(source)) {
     const acts = await loadActivationDump(source);
@@ -212,35 +255,51 @@ async function activationsOf(
       });
       selected = selectRows(selected, rows);
     }
-    return {
-      acts: selected,
-      modelPath: source,
-      format: `activations${path.extname(source).toLowerCase()}`,
-      backend: null,
-      captureMs: performance.now() - t0,
-      probeInfo: null,
-      imageScale: undefined,
-      point: 'output',
-      outputShape: null,
-      defaultLayers: acts.layers.map((l) => l.name),
-    };
+    return { acts: selected, info: dumpInfo(source, acts.layers, t0) };
   }
   const { handle, probe: set } = await openModel(source, probe, opts, onProbeNotice);
   try {
     throwIfAborted(opts.signal);
     const captured = await handle.capture(set, captureOptions(opts, onProbeNotice));
-    return {
-      acts: captured.acts,
-      modelPath: handle.path,
-      format: handle.format,
-      backend: captured.backend,
-      captureMs: performance.now() - t0,
-      probeInfo: { path: set.source, samples: set.shape[0] },
-      imageScale: set.imageScale,
-      point: opts.point ?? 'preactivation',
-      outputShape: handle.layers.at(-1)?.outputShape ?? null,
-      defaultLayers: handle.layers.filter((l) => l.measuredByDefault).map((l) => l.name),
-    };
+    return { acts: captured.acts, info: modelInfo(handle, set, captured.backend, opts, t0) };
+  } finally {
+    handle.dispose();
+  }
+}
+
+/**
+ * Runs `use` on the source's values read by columns, never whole: a dump's (the layers and
+ * rows the analysis selects), or a model's capture streamed to a temporary float64 .npy
+ * (src/core/dumps/captureDump.ts). Undefined, without calling `use`, for a dump that is read
+ * whole (an .npz).
+ */
+export async function withSourceColumns<T>(
+  source: string,
+  probe: ProbeInput,
+  opts: AnalyzeOptions,
+  onProbeNotice: (message: string) => void,
+  use: (values: ColumnSource, layers: LayerSlice[], info: SourceInfo) => Promise<T>,
+): Promise<T | undefined> {
+  const t0 = performance.now();
+  if (isActivationDump(source)) {
+    const opened = await openDumpColumns(source);
+    if (opened === undefined) return undefined;
+    try {
+      const { view, layers } = dumpSelection(opened, opts);
+      return await use(view, layers, dumpInfo(source, opened.layers, t0));
+    } finally {
+      opened.dump.close();
+    }
+  }
+  const { handle, probe: set } = await openModel(source, probe, opts, onProbeNotice);
+  try {
+    throwIfAborted(opts.signal);
+    return await withCapturedDump(
+      (sink) => handle.capture(set, { ...captureOptions(opts, onProbeNotice), sink }),
+      (dump, captured) =>
+        use(dump, captured.acts.layers, modelInfo(handle, set, captured.backend, opts, t0)),
+      opts.signal,
+    );
   } finally {
     handle.dispose();
   }
@@ -256,40 +315,6 @@ function selectRows(acts: ActivationMatrix, rows: number[]): ActivationMatrix {
     rows.forEach((r, i) => (data[to + i] = acts.data[from + r]));
   }
   return { samples, neurons: acts.neurons, data, layers: acts.layers };
-}
-
-/**
- * The named layers of a dump, in the order asked (looked up as a capture does; an unknown
- * name is a UserError): their slices of the dump's columns, and their layers once put side by
- * side in that order.
- */
-export function namedLayers(
-  file: string,
-  layers: readonly LayerSlice[],
-  names: string[],
-): { slices: LayerSlice[]; layers: LayerSlice[] } {
-  const known = layers.map((l) => [l.name]);
-  const slices = names.map((name) => {
-    const found = lookupLayer(name, known);
-    if ('close' in found) {
-      throw new UserError(
-        unknownLayerMessage(
-          file,
-          name,
-          layers.map((l) => l.name),
-          found.close,
-        ),
-      );
-    }
-    return layers[found.index];
-  });
-  let start = 0;
-  const placed = slices.map((s) => {
-    const layer = { name: s.name, start, end: start + s.end - s.start };
-    start = layer.end;
-    return layer;
-  });
-  return { slices, layers: placed };
 }
 
 /** The named layers of a dump, in the order asked ({@link namedLayers}). */
@@ -375,14 +400,38 @@ async function measureSource(
   throwIfAborted(opts.signal);
   // Notices of the probe loader (a CSV header skipped, a subset larger than the set).
   const probeNotices: string[] = [];
-  const got = await activationsOf(source, probe, opts, (m) => probeNotices.push(m));
+  const notice = (m: string): void => void probeNotices.push(m);
+  const k = opts.k ?? 3;
+  const estimator = opts.estimator ?? 'ksg';
+  // A merge takes the MI from the parts and the rest band by band: never the whole matrix.
+  if (inMerge()) {
+    const merged = await withSourceColumns(source, probe, opts, notice, (values, layers, info) => {
+      const scan = scanDump(values, { k, estimator, dropNonfinite: false });
+      const input = dumpMeasureInput(values, scan, layers);
+      return measureValues(source, input, scan.measurable, info, probeNotices, opts, t0);
+    });
+    if (merged !== undefined) return merged;
+  }
+  const { acts, info } = await activationsOf(source, probe, opts, notice);
+  const measurable = neuronMiMeasurable(acts, k, estimator);
+  return measureValues(source, matrixInput(acts), measurable, info, probeNotices, opts, t0);
+}
+
+/** The analysis of `input` (the values of `source`, `measurable` marking the MI-measurable neurons). */
+async function measureValues(
+  source: string,
+  input: MeasureInput,
+  measurable: readonly boolean[],
+  got: SourceInfo,
+  probeNotices: readonly string[],
+  opts: AnalyzeOptions,
+  t0: number,
+): Promise<{ measured: DetailedAnalysis; defaultLayers: string[] }> {
   const sha256 = await modelContentHash(got.modelPath);
-  const { acts } = got;
-  const measurable = neuronMiMeasurable(acts, opts.k ?? 3, opts.estimator ?? 'ksg');
-  const plan = await planOf(acts.samples, acts.layers, measurable, opts);
+  const plan = await planOf(input.samples, input.layers, measurable, opts);
   opts.onPlan?.(plan);
   const choice = planChoice(plan);
-  const m = await measure(got.acts, {
+  const m = await measureInput(input, {
     bins: opts.bins ?? 100,
     binning: opts.binning ?? 'global',
     k: opts.k ?? 3,
@@ -401,10 +450,10 @@ async function measureSource(
     binning: m.params.binning,
     k: m.params.k,
     estimator: m.params.estimator,
-    samples: got.acts.samples,
+    samples: input.samples,
     seed: m.params.seed,
     point: got.point,
-    layers: got.acts.layers.map((l) => l.name),
+    layers: input.layers.map((l) => l.name),
     miNeuronCap: m.params.miNeuronCap,
     miPairs: m.params.miPairs,
     miKernel: m.mi.kernel,
@@ -434,7 +483,8 @@ async function measureSource(
     summary: m.summary,
   };
   const pairValues = offDiagonalMi(m.mi);
-  if (plan.sampledPairs !== null) addMedianIntervals(plan, m, got.acts, pairValues, params.seed);
+  if (plan.sampledPairs !== null)
+    addMedianIntervals(plan, m, input.layers, pairValues, params.seed);
   return {
     measured: {
       report,
@@ -486,11 +536,11 @@ function withPlanWarning(
 function addMedianIntervals(
   plan: MiPlanReport,
   m: MeasureResult,
-  acts: ActivationMatrix,
+  layers: readonly LayerSlice[],
   pairValues: Float64Array,
   seed: number,
 ): void {
-  acts.layers.forEach((layer, i) => {
+  layers.forEach((layer, i) => {
     const inLayer = m.mi.columns.filter((c) => c >= layer.start && c < layer.end);
     plan.layers[i].miMedianInterval = medianInterval(offDiagonalMi(m.mi, inLayer), seed);
   });

@@ -1,31 +1,20 @@
 // A shard of `memlens analyze` or `compare`: it computes only its tile of each model's MI job,
 // as the single run plans it (the same rows, columns, cap and pairs, so the same fingerprints),
 // and nothing else: no entropy, ties or summaries (the merge computes them, src/core/mi/shards.ts).
-// An .npy or .safetensors dump, and a model's activations (captured to a temporary float64
-// .npy), are read by columns: only a band of columns at a time in the scan, then the columns
-// of the tile. An .npz dump is read whole and measured as a single run does.
+// A dump read by columns (.npy, .safetensors, a stored .npz) and a model's activations
+// (captured to a temporary float64 .npy) are read a band of columns at a time in the scan,
+// then only the columns of the tile. A compressed .npz is read whole and measured as a single
+// run does.
 import type { LayerSlice } from '../activations';
 import { modelName } from '../capture/registry';
-import { withCapturedDump } from '../dumps/captureDump';
 import { isActivationDump } from '../dumps/dumpFiles';
-import type { DumpColumns } from '../dumps/dumpColumns';
-import { openDumpColumns } from '../dumps/dumpColumns';
 import type { ColumnSource } from '../dumps/dumpShard';
 import { scanDump, shardDumpMi } from '../dumps/dumpShard';
-import { DumpView } from '../dumps/dumpView';
 import { CancelledError, throwIfAborted, UserError } from '../errors';
 import { checkBins } from '../measures/entropy';
 import { capNeurons } from '../measures/neuronCap';
-import { chooseSamples } from '../probe/subset';
 import type { AnalyzeOptions, ProbeInput, SharedPlan } from './analyze';
-import {
-  analyzeDetailed,
-  captureOptions,
-  namedLayers,
-  openModel,
-  planOf,
-  sharedPlanOf,
-} from './analyze';
+import { analyzeDetailed, planOf, sharedPlanOf, withSourceColumns } from './analyze';
 import type { BaselineOptions } from './againstBaseline';
 import { baselineLayersError, checkBaseline } from './againstBaseline';
 import { planChoice } from './miPlan';
@@ -47,58 +36,16 @@ export async function shardMeasure(
 ): Promise<ShardMeasured> {
   checkBins(opts.bins ?? 100);
   throwIfAborted(opts.signal);
-  const opened = isActivationDump(source) ? await openDumpColumns(source) : undefined;
-  if (opened !== undefined) {
-    try {
-      const { view, layers } = dumpSelection(opened, opts);
-      return await shardTile(view, layers, source, opts);
-    } finally {
-      opened.dump.close();
-    }
-  }
-  if (isActivationDump(source)) {
-    const { report } = await analyzeDetailed(source, probe, opts);
-    return { layers: report.params.layers, sharedPlan: sharedPlanOf(report) };
-  }
-  const { handle, probe: set } = await openModel(source, probe, opts, () => undefined);
-  try {
-    return await withCapturedDump(
-      (sink) => handle.capture(set, { ...captureOptions(opts, () => undefined), sink }),
-      (dump, captured) => shardTile(dump, captured.acts.layers, handle.path, opts),
-      opts.signal,
-    );
-  } finally {
-    handle.dispose();
-  }
-}
-
-/**
- * What an analysis selects of a dump (activationsOf in ./analyze): its layers, those named in
- * the order named, and a seeded subset of its rows.
- */
-function dumpSelection(
-  { dump, layers: all }: DumpColumns,
-  opts: AnalyzeOptions,
-): { view: ColumnSource; layers: LayerSlice[] } {
-  const file = dump.file;
-  const names = opts.layers ?? [];
-  const named = names.length > 0;
-  const { slices, layers } = named ? namedLayers(file, all, names) : { slices: all, layers: all };
-  const columns = slices.flatMap((s) =>
-    Array.from({ length: s.end - s.start }, (_, i) => s.start + i),
+  const tile = await withSourceColumns(
+    source,
+    probe,
+    opts,
+    () => undefined,
+    (values, layers, info) => shardTile(values, layers, info.modelPath, opts),
   );
-  let rows: Uint8Array | undefined;
-  if (opts.samples !== undefined && opts.samples < dump.samples) {
-    rows = new Uint8Array(dump.samples);
-    for (const r of chooseSamples(file, dump.samples, {
-      samples: opts.samples,
-      seed: opts.seed ?? 0,
-    }))
-      rows[r] = 1;
-  }
-  // A single run reads the file whole and refuses any NaN/Inf in it, selected or not.
-  if (named || rows !== undefined) scanDump(dump, { k: 3, estimator: 'ksg', dropNonfinite: false });
-  return { view: new DumpView(dump, columns, rows), layers };
+  if (tile !== undefined) return tile;
+  const { report } = await analyzeDetailed(source, probe, opts);
+  return { layers: report.params.layers, sharedPlan: sharedPlanOf(report) };
 }
 
 /** The shard's tile of the MI job of `layers` of `source`, planned as measureSource plans it. */

@@ -1,5 +1,6 @@
-// The merge of `memlens measure --shard` parts on an .npy dump without the whole matrix: the
-// per-neuron statistics come band by band from the file (after the scan, which found each
+// The merge of sharded parts on values read by columns (an .npy or .safetensors dump, a view of
+// one, a model's capture to a temporary .npy) without the whole matrix: the per-neuron
+// statistics come band by band from the file (after the scan, which found each
 // neuron's range: global and layer bins need theirs first), the MI values from the parts, and
 // measureInput summarises them as a single run does, so the result is the single run's bit
 // for bit.
@@ -7,15 +8,14 @@ import type { ActivationMatrix, LayerSlice } from '../activations';
 import { binnedEntropy, valueRange } from '../measures/entropy';
 import type { MeasureInput, NeuronStats } from '../measures/measure';
 import { tieFraction } from '../measures/ties';
-import type { NpyColumns } from '../io/npyColumns';
 import { miMatrixOf } from '../mi/miMatrix';
 import { currentPairHook } from '../mi/shards';
-import type { DumpScan } from './dumpShard';
+import type { ColumnSource, DumpScan } from './dumpShard';
 import { dumpMiJob, forEachBand, SCAN_BYTES } from './dumpShard';
 
-/** The dump as {@link MeasureInput} for a merge (the MI values come from its hook). */
+/** The values as {@link MeasureInput} for a merge (the MI values come from its hook). */
 export function dumpMeasureInput(
-  dump: NpyColumns,
+  dump: ColumnSource,
   scan: DumpScan,
   layers: LayerSlice[],
 ): MeasureInput {
@@ -46,7 +46,7 @@ export function dumpMeasureInput(
 
 /** {@link NeuronStats} of the dump, one pass over its bands, as neuronStats computes them. */
 function bandStats(
-  dump: NpyColumns,
+  dump: ColumnSource,
   scan: DumpScan,
   layers: LayerSlice[],
   opts: Parameters<MeasureInput['stats']>[0],

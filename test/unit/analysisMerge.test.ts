@@ -1,0 +1,94 @@
+// The merge of analyze or compare parts never holds the whole activation matrix: it reads a
+// dump a band of columns at a time (never whole, not even to hash it), and captures a model to
+// a temporary float64 .npy that it reads alike and removes. Its report is the single run's.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { analyzeAgainstBaseline } from '../../src/core/analysis/againstBaseline';
+import type { AnalyzeOptions } from '../../src/core/analysis/analyze';
+import { analyzeDetailed } from '../../src/core/analysis/analyze';
+import { shardAnalyze } from '../../src/core/analysis/shardAnalysis';
+import { SCAN_BYTES } from '../../src/core/dumps/dumpShard';
+import { encodeNpy } from '../../src/core/io/npy';
+import type { ShardPart } from '../../src/core/mi/shards';
+import { runMerged, runShard } from '../../src/core/mi/shards';
+import type { AnalysisReport } from '../../src/core/report/schema';
+import { Rng } from '../../src/core/random';
+import { spyReads } from '../fixtures/readSpy';
+import { shardTestEnv } from '../fixtures/shardTestEnv';
+
+const root = path.resolve(__dirname, '..', '..');
+const { dir, temp } = shardTestEnv('memlens-analysis-merge-');
+
+const seen = spyReads();
+
+/** A report without what measures the run rather than the data. */
+function values(report: AnalysisReport | object): unknown {
+  return JSON.parse(JSON.stringify(report), (key, v: unknown) =>
+    key === 'timing' || key === 'createdAt' ? undefined : v,
+  );
+}
+
+/** The parts of `count` shards of analyze on `source` (with `baseline`), in memory. */
+async function parts(
+  source: string,
+  baseline: string | undefined,
+  opts: AnalyzeOptions,
+  count: number,
+): Promise<ShardPart[]> {
+  const out: ShardPart[] = [];
+  for (let index = 0; index < count; index++) {
+    const shard = { index, count };
+    const { blocks } = await runShard(shard, () => shardAnalyze(source, baseline, opts));
+    out.push({ file: `part${index}`, shard, blocks });
+  }
+  return out;
+}
+
+void test('an analyze merge of an .npy dump wider than a scan band reads it band by band, never whole; its report is the single run', async () => {
+  // 4,200 columns of S = 2,000 float64: two bands (4,194 columns fill 64 MiB), 50 sampled pairs.
+  const S = 2000;
+  const N = 4200;
+  const rng = new Rng(11);
+  const v = Float32Array.from({ length: S * N }, () => rng.normal());
+  for (let s = 0; s < S; s++) v[s * N + 7] = v[s * N + 3] + 0.2 * v[s * N + 7];
+  const file = path.join(dir, 'wide.npy');
+  writeFileSync(file, encodeNpy(v, [S, N]));
+  const opts: AnalyzeOptions = { threads: 1, pairs: 50, seed: 4 };
+  const single = await analyzeDetailed(file, null, opts);
+  const split = await parts(file, undefined, opts, 3);
+  seen.reads.length = 0;
+  seen.whole.length = 0;
+  const merged = await runMerged(split, () => analyzeDetailed(file, null, opts));
+  assert.deepEqual(values(merged.report), values(single.report));
+  assert.deepEqual(merged.pairValues, single.pairValues);
+  assert.deepEqual(seen.whole, [], 'the dump is never read whole');
+  const band = Math.floor(SCAN_BYTES / (8 * S));
+  const widths = seen.reads.map((r) => r.columns.length);
+  assert.ok(
+    widths.every((w) => w <= band),
+    `reads of at most one band (${band} columns): ${widths.join(', ')}`,
+  );
+  // The scan, then the entropies: each a pass over every column, a band at a time.
+  assert.deepEqual(widths, [band, N - band, band, N - band]);
+  assert.ok(seen.reads.every((r) => r.file === file));
+});
+
+void test('an analyze merge of a model against a baseline captures both to temporary .npy files read by columns and removed; its report is the single run', async () => {
+  const model = path.join(root, 'examples', 'shortcut', 'model.json');
+  const baseline = path.join(root, 'examples', 'shortcut-baseline', 'model.json');
+  const probe = path.join(root, 'examples', 'probe.npy');
+  const opts = { threads: 1, probe, samples: 150, seed: 1 };
+  const single = await analyzeAgainstBaseline(model, baseline, opts);
+  const split = await parts(model, baseline, opts, 2);
+  seen.reads.length = 0;
+  seen.whole.length = 0;
+  const merged = await runMerged(split, () => analyzeAgainstBaseline(model, baseline, opts));
+  assert.deepEqual(values(merged), values(single));
+  const files = [...new Set(seen.reads.map((r) => r.file))];
+  assert.equal(files.length, 2, `one capture per model: ${files.join(', ')}`);
+  for (const f of files) assert.match(f, /memlens-capture-[^/]*\/activations\.npy$/);
+  assert.deepEqual(seen.whole, [probe, probe], 'only the probe is read whole (once a model)');
+  assert.deepEqual(readdirSync(temp), [], 'the merge removed its captures');
+});
