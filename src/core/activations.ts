@@ -86,3 +86,14 @@ export class MatrixBuilder implements RowSink {
     }
   }
 }
+
+/** The default budget of an S x N matrix in memory (`--memory-budget`), MiB. */
+export const DEFAULT_MEMORY_BUDGET_MB = 1024;
+
+/**
+ * Bytes an S x N matrix takes when it is held whole: 16 a value, the float64 matrix and the
+ * file's bytes (or its float32 copy, when it is written).
+ */
+export function inMemoryBytes(samples: number, neurons: number): number {
+  return 16 * samples * neurons;
+}

@@ -1,7 +1,12 @@
 import { rm } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import type { ActivationMatrix, RowSink } from '../../core/activations';
-import { MatrixBuilder, toRowMajorFloat32 } from '../../core/activations';
+import {
+  DEFAULT_MEMORY_BUDGET_MB,
+  inMemoryBytes,
+  MatrixBuilder,
+  toRowMajorFloat32,
+} from '../../core/activations';
 import { openWithProbe } from '../../core/capture/registry';
 import { TORCH_FLAGS_HELP, torchFlagConfig, torchOpenOptions } from '../torchFlags';
 import type { CapturePoint, SequenceReduction } from '../../core/capture/format';
@@ -246,17 +251,6 @@ export async function runCapture(
     handle.dispose();
   }
   return 0;
-}
-
-/** The default --memory-budget, MiB. */
-const DEFAULT_MEMORY_BUDGET_MB = 1024;
-
-/**
- * Bytes an S x N matrix takes when it is written whole: the float64 matrix, its float32
- * row-major copy and the file's bytes.
- */
-function inMemoryBytes(samples: number, neurons: number): number {
-  return 16 * samples * neurons;
 }
 
 /**

@@ -6,7 +6,7 @@ import { planFor, planForNeurons } from '../../core/analysis/miRate';
 import { UserError } from '../../core/errors';
 import { writeFileAtomic } from '../../core/io/atomicWrite';
 import { readSidecarLayers } from '../../core/dumps/loadDump';
-import { dumpMeasureInput } from '../../core/dumps/dumpMerge';
+import { dumpMeasureInput } from '../../core/dumps/dumpMeasure';
 import { scanDump, shardDumpMi } from '../../core/dumps/dumpShard';
 import { layersFromSizes, readActivationsNpy } from '../../core/io/activationsNpy';
 import { NpyColumns } from '../../core/io/npyColumns';

@@ -27,6 +27,7 @@ export const measureFlagConfig = {
   'mi-neurons': { type: 'string' },
   pairs: { type: 'string' },
   'mi-budget': { type: 'string' },
+  'memory-budget': { type: 'string' },
   threads: { type: 'string' },
   backend: { type: 'string' },
   input: { type: 'string' },
@@ -57,6 +58,9 @@ export const MEASURE_FLAGS_HELP = `Measure options:
   --mi-budget <s>       seconds the MI may take by the estimate made before it (default 60;
                         0: no limit): over it, a seeded cap of 64 or more neurons per layer,
                         then sampled pairs; --mi-neurons and --pairs win over it
+  --memory-budget <MB>  MiB a dump may take in memory (16 bytes a value: the file's bytes and
+                        float64; default 1024): a larger .npy, .safetensors or np.savez .npz
+                        is read a band of columns at a time, and only its MI neurons are held
   --threads <N>         MI worker threads (default: all cores)
   --backend <b>         TF.js backend: tfjs-node, wasm or cpu (default: first that starts)
   --input <name>        the model input the probe feeds (ONNX or TF.js models with several
@@ -131,6 +135,8 @@ export function analyzeOptionsFrom(values: Values, signal: AbortSignal): Analyze
   set('miNeuronCap', intFlag('mi-neurons', values['mi-neurons'], 2));
   set('pairs', intFlag('pairs', values.pairs, 1));
   set('miBudget', numberFlag('mi-budget', values['mi-budget'], 0));
+  const budget = numberFlag('memory-budget', values['memory-budget'], 0);
+  set('memoryBudget', budget === undefined ? undefined : budget * 2 ** 20);
   set('threads', intFlag('threads', values.threads, 1));
   set('backend', oneOf<BackendName>('backend', values.backend, ['tfjs-node', 'wasm', 'cpu']));
   set('input', values.input);

@@ -2,12 +2,14 @@ import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
 import type { ActivationMatrix, LayerSlice } from '../activations';
+import { DEFAULT_MEMORY_BUDGET_MB, inMemoryBytes } from '../activations';
 import { modelContentFiles, modelName, openWithProbe } from '../capture/registry';
 import type { BackendName, CaptureOptions, CapturePoint, ModelHandle } from '../capture/format';
 import { withCapturedDump } from '../dumps/captureDump';
+import type { DumpColumns } from '../dumps/dumpColumns';
 import { openDumpColumns } from '../dumps/dumpColumns';
 import { isActivationDump } from '../dumps/dumpFiles';
-import { dumpMeasureInput } from '../dumps/dumpMerge';
+import { dumpMeasureInput } from '../dumps/dumpMeasure';
 import type { ColumnSource } from '../dumps/dumpShard';
 import { scanDump } from '../dumps/dumpShard';
 import { loadActivationDump } from '../dumps/loadDump';
@@ -27,7 +29,7 @@ import type { AnalysisParams, AnalysisReport, MiPlanReport, ReportWarning } from
 import { dumpSelection, namedLayers } from './dumpSelection';
 import { loneModelFlags } from './flags';
 import { streamInput } from '../io/readInput';
-import { inMerge } from '../mi/shards';
+import { currentPairHook, inMerge } from '../mi/shards';
 import type { MeasurementCache } from './measurementCache';
 import { measurementKeys } from './measurementCache';
 import { DEFAULT_MI_BUDGET_SECONDS, medianInterval, planChoice, planSummary } from './miPlan';
@@ -62,6 +64,13 @@ export interface AnalyzeOptions extends JobOptions {
    * `pairs` win over it.
    */
   miBudget?: number;
+  /**
+   * Bytes a dump may take in memory, counted at 16 a value (the file's bytes and the float64
+   * matrix; default 1 GiB, `DEFAULT_MEMORY_BUDGET_MB`): a larger dump read by columns
+   * (.npy, .safetensors, a stored .npz) is measured a band of columns at a time, holding only
+   * its MI columns. The values are the same bits either way.
+   */
+  memoryBudget?: number;
   /**
    * Another model's plan, taken instead of the budget's when this model's layers have the
    * same widths (a compare's reference, a baseline's model): the two measure alike.
@@ -268,10 +277,26 @@ async function activationsOf(
 }
 
 /**
+ * A dump open by columns when its matrix would not fit `opts.memoryBudget`; else undefined, and
+ * the dump is read whole (which also says, in its words, what is wrong with a broken file).
+ */
+async function openLargeDump(file: string, opts: AnalyzeOptions): Promise<DumpColumns | undefined> {
+  const opened = await openDumpColumns(file).catch((err: unknown) => {
+    if (err instanceof UserError) return undefined;
+    throw err;
+  });
+  if (opened === undefined) return undefined;
+  const budget = opts.memoryBudget ?? DEFAULT_MEMORY_BUDGET_MB * 2 ** 20;
+  if (inMemoryBytes(opened.dump.samples, opened.dump.neurons) > budget) return opened;
+  opened.dump.close();
+  return undefined;
+}
+
+/**
  * Runs `use` on the source's values read by columns, never whole: a dump's (the layers and
  * rows the analysis selects), or a model's capture streamed to a temporary float64 .npy
- * (src/core/dumps/captureDump.ts). Undefined, without calling `use`, for a dump that is read
- * whole (an .npz).
+ * (src/core/dumps/captureDump.ts). Undefined, without calling `use`, for a dump that `openDump`
+ * leaves to be read whole (a compressed .npz).
  */
 export async function withSourceColumns<T>(
   source: string,
@@ -279,10 +304,11 @@ export async function withSourceColumns<T>(
   opts: AnalyzeOptions,
   onProbeNotice: (message: string) => void,
   use: (values: ColumnSource, layers: LayerSlice[], info: SourceInfo) => Promise<T>,
+  openDump: (file: string) => Promise<DumpColumns | undefined> = openDumpColumns,
 ): Promise<T | undefined> {
   const t0 = performance.now();
   if (isActivationDump(source)) {
-    const opened = await openDumpColumns(source);
+    const opened = await openDump(source);
     if (opened === undefined) return undefined;
     try {
       const { view, layers } = dumpSelection(opened, opts);
@@ -403,14 +429,23 @@ async function measureSource(
   const notice = (m: string): void => void probeNotices.push(m);
   const k = opts.k ?? 3;
   const estimator = opts.estimator ?? 'ksg';
-  // A merge takes the MI from the parts and the rest band by band: never the whole matrix.
-  if (inMerge()) {
-    const merged = await withSourceColumns(source, probe, opts, notice, (values, layers, info) => {
-      const scan = scanDump(values, { k, estimator, dropNonfinite: false });
-      const input = dumpMeasureInput(values, scan, layers);
-      return measureValues(source, input, scan.measurable, info, probeNotices, opts, t0);
-    });
-    if (merged !== undefined) return merged;
+  // A merge takes the MI from the parts and the rest band by band, and so does a single run (its
+  // MI from the MI columns alone) with a dump over the memory budget: never the whole matrix.
+  const byColumns = inMerge() || (currentPairHook() === undefined && isActivationDump(source));
+  if (byColumns) {
+    const measured = await withSourceColumns(
+      source,
+      probe,
+      opts,
+      notice,
+      (values, layers, info) => {
+        const scan = scanDump(values, { k, estimator, dropNonfinite: false });
+        const input = dumpMeasureInput(values, scan, layers);
+        return measureValues(source, input, scan.measurable, info, probeNotices, opts, t0);
+      },
+      inMerge() ? openDumpColumns : (file) => openLargeDump(file, opts),
+    );
+    if (measured !== undefined) return measured;
   }
   const { acts, info } = await activationsOf(source, probe, opts, notice);
   const measurable = neuronMiMeasurable(acts, k, estimator);

@@ -1,19 +1,19 @@
-// The merge of sharded parts on values read by columns (an .npy or .safetensors dump, a view of
-// one, a model's capture to a temporary .npy) without the whole matrix: the per-neuron
-// statistics come band by band from the file (after the scan, which found each
-// neuron's range: global and layer bins need theirs first), the MI values from the parts, and
-// measureInput summarises them as a single run does, so the result is the single run's bit
-// for bit.
+// Values read by columns (an .npy, .safetensors or stored .npz dump, a view of one, a model's
+// capture to a temporary .npy) measured without the whole matrix: the per-neuron statistics
+// come band by band from the file (after the scan, which found each neuron's range: global and
+// layer bins need theirs first); the MI values from the parts in a merge, else from the MI
+// columns alone, read and computed; and measureInput summarises them as a single run does, so
+// the result is the in-memory run's bit for bit.
 import type { ActivationMatrix, LayerSlice } from '../activations';
 import { binnedEntropy, valueRange } from '../measures/entropy';
 import type { MeasureInput, NeuronStats } from '../measures/measure';
 import { tieFraction } from '../measures/ties';
-import { miMatrixOf } from '../mi/miMatrix';
+import { computeMiMatrix, miMatrixOf } from '../mi/miMatrix';
 import { currentPairHook } from '../mi/shards';
 import type { ColumnSource, DumpScan } from './dumpShard';
 import { dumpMiJob, forEachBand, SCAN_BYTES } from './dumpShard';
 
-/** The values as {@link MeasureInput} for a merge (the MI values come from its hook). */
+/** The values as {@link MeasureInput}: the MI from a merge's parts, or computed on its columns. */
 export function dumpMeasureInput(
   dump: ColumnSource,
   scan: DumpScan,
@@ -29,7 +29,20 @@ export function dumpMeasureInput(
     stats: (opts) => bandStats(dump, scan, layers, opts),
     mi: async (opts) => {
       const hook = currentPairHook();
-      if (hook === undefined) throw new Error('dumpMeasureInput: no merge is running');
+      if (hook === undefined) {
+        // Only the MI columns are held: as computeMiMatrix on the whole matrix, the same bits.
+        const m = opts.columns.length;
+        const columns: ActivationMatrix = {
+          samples: scan.samples,
+          neurons: m,
+          data: dump.read(opts.columns, scan.keep),
+          layers: [{ name: 'mi', start: 0, end: m }],
+        };
+        return {
+          ...(await computeMiMatrix(columns, { ...opts, columns: undefined })),
+          columns: opts.columns,
+        };
+      }
       const job = dumpMiJob(scan, opts.columns, {
         k: opts.k ?? 3,
         estimator: opts.estimator ?? 'ksg',

@@ -1,6 +1,8 @@
-// The merge of analyze or compare parts never holds the whole activation matrix: it reads a
-// dump a band of columns at a time (never whole, not even to hash it), and captures a model to
-// a temporary float64 .npy that it reads alike and removes. Its report is the single run's.
+// Reads by columns, never the whole activation matrix: the merge of analyze or compare parts
+// reads a dump a band of columns at a time (never whole, not even to hash it) and captures a
+// model to a temporary float64 .npy that it reads alike and removes; a single run does the
+// same with a dump over its memory budget, holding only the MI columns. Either report is the
+// in-memory run's.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, writeFileSync } from 'node:fs';
@@ -9,6 +11,8 @@ import { analyzeAgainstBaseline } from '../../src/core/analysis/againstBaseline'
 import type { AnalyzeOptions } from '../../src/core/analysis/analyze';
 import { analyzeDetailed } from '../../src/core/analysis/analyze';
 import { shardAnalyze } from '../../src/core/analysis/shardAnalysis';
+import { analyzeOptionsFrom, MEASURE_FLAGS_HELP } from '../../src/cli/commands/measureFlags';
+import { UserError } from '../../src/core/errors';
 import { SCAN_BYTES } from '../../src/core/dumps/dumpShard';
 import { encodeNpy } from '../../src/core/io/npy';
 import type { ShardPart } from '../../src/core/mi/shards';
@@ -46,15 +50,24 @@ async function parts(
   return out;
 }
 
-void test('an analyze merge of an .npy dump wider than a scan band reads it band by band, never whole; its report is the single run', async () => {
-  // 4,200 columns of S = 2,000 float64: two bands (4,194 columns fill 64 MiB), 50 sampled pairs.
-  const S = 2000;
-  const N = 4200;
+// 4,200 columns of S = 2,000 float64: two bands (4,194 columns fill 64 MiB).
+const S = 2000;
+const N = 4200;
+const band = Math.floor(SCAN_BYTES / (8 * S));
+
+/** The S x N float32 dump, neurons 3 and 7 dependent. */
+function wideDump(): string {
   const rng = new Rng(11);
   const v = Float32Array.from({ length: S * N }, () => rng.normal());
   for (let s = 0; s < S; s++) v[s * N + 7] = v[s * N + 3] + 0.2 * v[s * N + 7];
   const file = path.join(dir, 'wide.npy');
   writeFileSync(file, encodeNpy(v, [S, N]));
+  return file;
+}
+const wide = wideDump();
+
+void test('an analyze merge of an .npy dump wider than a scan band reads it band by band, never whole; its report is the single run', async () => {
+  const file = wide;
   const opts: AnalyzeOptions = { threads: 1, pairs: 50, seed: 4 };
   const single = await analyzeDetailed(file, null, opts);
   const split = await parts(file, undefined, opts, 3);
@@ -64,7 +77,6 @@ void test('an analyze merge of an .npy dump wider than a scan band reads it band
   assert.deepEqual(values(merged.report), values(single.report));
   assert.deepEqual(merged.pairValues, single.pairValues);
   assert.deepEqual(seen.whole, [], 'the dump is never read whole');
-  const band = Math.floor(SCAN_BYTES / (8 * S));
   const widths = seen.reads.map((r) => r.columns.length);
   assert.ok(
     widths.every((w) => w <= band),
@@ -91,4 +103,37 @@ void test('an analyze merge of a model against a baseline captures both to tempo
   for (const f of files) assert.match(f, /memlens-capture-[^/]*\/activations\.npy$/);
   assert.deepEqual(seen.whole, [probe, probe], 'only the probe is read whole (once a model)');
   assert.deepEqual(readdirSync(temp), [], 'the merge removed its captures');
+});
+
+void test('a single analyze of a dump over --memory-budget reads it band by band and only its MI columns, never whole; its report is the in-memory run', async () => {
+  const opts: AnalyzeOptions = { threads: 1, miNeuronCap: 40, pairs: 50, seed: 4 };
+  seen.whole.length = 0;
+  // 16 x 2,000 x 4,200 bytes = 128 MiB, within the default budget of 1 GiB: read whole.
+  const inMemory = await analyzeDetailed(wide, null, opts);
+  assert.deepEqual(seen.whole, [wide]);
+  seen.reads.length = 0;
+  seen.whole.length = 0;
+  const byColumns = await analyzeDetailed(wide, null, { ...opts, memoryBudget: 128 * 2 ** 20 - 1 });
+  assert.deepEqual(values(byColumns.report), values(inMemory.report));
+  assert.deepEqual(byColumns.pairValues, inMemory.pairValues);
+  assert.deepEqual(seen.whole, [], 'the dump is never read whole');
+  // The scan and the entropies a band at a time, then the cap's 40 MI neurons of its one layer.
+  assert.deepEqual(
+    seen.reads.map((r) => r.columns.length),
+    [band, N - band, band, N - band, 40],
+  );
+  assert.equal(byColumns.report.params.miNeuronCap, 40);
+});
+
+void test('--memory-budget <MB> of analyze and compare: MiB to bytes, 0 allowed, a bad value refused in one line', () => {
+  const signal = new AbortController().signal;
+  assert.equal(analyzeOptionsFrom({ 'memory-budget': '96' }, signal).memoryBudget, 96 * 2 ** 20);
+  assert.equal(analyzeOptionsFrom({ 'memory-budget': '0' }, signal).memoryBudget, 0);
+  assert.equal(analyzeOptionsFrom({}, signal).memoryBudget, undefined);
+  assert.throws(
+    () => analyzeOptionsFrom({ 'memory-budget': '-1' }, signal),
+    (e: unknown) =>
+      e instanceof UserError && e.message === "--memory-budget: expected a number >= 0, found '-1'",
+  );
+  assert.match(MEASURE_FLAGS_HELP, /--memory-budget <MB> {2}MiB a dump may take in memory/);
 });
