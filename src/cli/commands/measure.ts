@@ -177,7 +177,7 @@ export async function runMeasure(
     }
     return 0;
   }
-  // A merge reads the dump a band of columns at a time, never whole (dumpMerge.ts).
+  // A merge reads the dump a band of columns at a time, never whole (dumpMeasure.ts).
   const source = inMerge()
     ? await bandSource(input, dumpOptions)
     : await matrixSource(input, dumpOptions);
