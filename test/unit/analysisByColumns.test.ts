@@ -1,8 +1,8 @@
 // Reads by columns, never the whole activation matrix: the merge of analyze or compare parts
 // reads a dump a band of columns at a time (never whole, not even to hash it) and captures a
 // model to a temporary float64 .npy that it reads alike and removes; a single run does the
-// same with a dump over its memory budget, holding only the MI columns. Either report is the
-// in-memory run's.
+// same with a dump or a model's capture over its memory budget, holding only the MI columns.
+// Either report is the in-memory run's.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, writeFileSync } from 'node:fs';
@@ -96,7 +96,10 @@ void test('an analyze merge of a model against a baseline captures both to tempo
   const split = await parts(model, baseline, opts, 2);
   seen.reads.length = 0;
   seen.whole.length = 0;
-  const merged = await runMerged(split, () => analyzeAgainstBaseline(model, baseline, opts));
+  // Over the budget (0 bytes), as a large model's: captured to files, not held.
+  const merged = await runMerged(split, () =>
+    analyzeAgainstBaseline(model, baseline, { ...opts, memoryBudget: 0 }),
+  );
   assert.deepEqual(values(merged), values(single));
   const files = [...new Set(seen.reads.map((r) => r.file))];
   assert.equal(files.length, 2, `one capture per model: ${files.join(', ')}`);
@@ -125,6 +128,21 @@ void test('a single analyze of a dump over --memory-budget reads it band by band
   assert.equal(byColumns.report.params.miNeuronCap, 40);
 });
 
+void test('a single analyze of a model whose capture is over --memory-budget streams it to a temporary .npy, read by columns and removed; its report is the in-memory run', async () => {
+  const model = path.join(root, 'examples', 'shortcut', 'model.json');
+  const probe = path.join(root, 'examples', 'probe.npy');
+  const opts = { threads: 1, probe, samples: 150, seed: 1 };
+  seen.reads.length = 0;
+  const inMemory = await analyzeDetailed(model, { path: probe }, opts);
+  assert.equal(seen.reads.length, 0, 'held in memory within the default budget');
+  const streamed = await analyzeDetailed(model, { path: probe }, { ...opts, memoryBudget: 0 });
+  assert.deepEqual(values(streamed.report), values(inMemory.report));
+  assert.deepEqual(streamed.pairValues, inMemory.pairValues);
+  assert.ok(seen.reads.length >= 2, 'the scan, the entropies and the MI columns');
+  for (const r of seen.reads) assert.match(r.file, /memlens-capture-[^/]*\/activations\.npy$/);
+  assert.deepEqual(readdirSync(temp), [], 'the capture is removed');
+});
+
 void test('--memory-budget <MB> of analyze and compare: MiB to bytes, 0 allowed, a bad value refused in one line', () => {
   const signal = new AbortController().signal;
   assert.equal(analyzeOptionsFrom({ 'memory-budget': '96' }, signal).memoryBudget, 96 * 2 ** 20);
@@ -135,5 +153,8 @@ void test('--memory-budget <MB> of analyze and compare: MiB to bytes, 0 allowed,
     (e: unknown) =>
       e instanceof UserError && e.message === "--memory-budget: expected a number >= 0, found '-1'",
   );
-  assert.match(MEASURE_FLAGS_HELP, /--memory-budget <MB> {2}MiB a dump may take in memory/);
+  assert.match(
+    MEASURE_FLAGS_HELP,
+    /--memory-budget <MB> {2}MiB the S x N matrix may take in memory/,
+  );
 });

@@ -58,9 +58,10 @@ export const MEASURE_FLAGS_HELP = `Measure options:
   --mi-budget <s>       seconds the MI may take by the estimate made before it (default 60;
                         0: no limit): over it, a seeded cap of 64 or more neurons per layer,
                         then sampled pairs; --mi-neurons and --pairs win over it
-  --memory-budget <MB>  MiB a dump may take in memory (16 bytes a value: the file's bytes and
-                        float64; default 1024): a larger .npy, .safetensors or np.savez .npz
-                        is read a band of columns at a time, and only its MI neurons are held
+  --memory-budget <MB>  MiB the S x N matrix may take in memory (16 bytes a value; default
+                        1024): a larger capture goes to a temporary .npy, and it or a larger
+                        .npy, .safetensors or np.savez .npz dump is read a band of columns at
+                        a time, holding only the MI neurons
   --threads <N>         MI worker threads (default: all cores)
   --backend <b>         TF.js backend: tfjs-node, wasm or cpu (default: first that starts)
   --input <name>        the model input the probe feeds (ONNX or TF.js models with several

@@ -65,10 +65,10 @@ export interface AnalyzeOptions extends JobOptions {
    */
   miBudget?: number;
   /**
-   * Bytes a dump may take in memory, counted at 16 a value (the file's bytes and the float64
-   * matrix; default 1 GiB, `DEFAULT_MEMORY_BUDGET_MB`): a larger dump read by columns
-   * (.npy, .safetensors, a stored .npz) is measured a band of columns at a time, holding only
-   * its MI columns. The values are the same bits either way.
+   * Bytes the S x N matrix may take in memory, counted at 16 a value (default 1 GiB,
+   * `DEFAULT_MEMORY_BUDGET_MB`): a larger model's capture goes to a temporary .npy, and it or a
+   * larger dump read by columns (.npy, .safetensors, a stored .npz) is measured a band of
+   * columns at a time, holding only its MI columns. The values are the same bits either way.
    */
   memoryBudget?: number;
   /**
@@ -245,48 +245,36 @@ function modelInfo(
   };
 }
 
-async function activationsOf(
+/** A dump loaded whole, as an analysis selects it (its layers named, its rows subset). */
+async function dumpActivations(
   source: string,
-  probe: ProbeInput,
   opts: AnalyzeOptions,
-  onProbeNotice: (message: string) => void,
-): Promise<{ acts: ActivationMatrix; info: SourceInfo }> {
-  const t0 = performance.now();
-  if (isActivationDump(source)) {
-    const acts = await loadActivationDump(source);
-    let selected = acts;
-    if (opts.layers !== undefined && opts.layers.length > 0)
-      selected = selectLayers(source, acts, opts.layers);
-    if (opts.samples !== undefined && opts.samples < selected.samples) {
-      const rows = chooseSamples(source, selected.samples, {
-        samples: opts.samples,
-        seed: opts.seed ?? 0,
-      });
-      selected = selectRows(selected, rows);
-    }
-    return { acts: selected, info: dumpInfo(source, acts.layers, t0) };
+): Promise<{ acts: ActivationMatrix; all: LayerSlice[] }> {
+  const acts = await loadActivationDump(source);
+  let selected = acts;
+  if (opts.layers !== undefined && opts.layers.length > 0)
+    selected = selectLayers(source, acts, opts.layers);
+  if (opts.samples !== undefined && opts.samples < selected.samples) {
+    const rows = chooseSamples(source, selected.samples, {
+      samples: opts.samples,
+      seed: opts.seed ?? 0,
+    });
+    selected = selectRows(selected, rows);
   }
-  const { handle, probe: set } = await openModel(source, probe, opts, onProbeNotice);
-  try {
-    throwIfAborted(opts.signal);
-    const captured = await handle.capture(set, captureOptions(opts, onProbeNotice));
-    return { acts: captured.acts, info: modelInfo(handle, set, captured.backend, opts, t0) };
-  } finally {
-    handle.dispose();
-  }
+  return { acts: selected, all: acts.layers };
 }
 
 /**
- * A dump open by columns when its matrix would not fit `opts.memoryBudget`; else undefined, and
- * the dump is read whole (which also says, in its words, what is wrong with a broken file).
+ * A dump open by columns when its matrix would take more than `budget` bytes in memory; else
+ * undefined, and the dump is read whole (which also says, in its words, what is wrong with a
+ * broken file).
  */
-async function openLargeDump(file: string, opts: AnalyzeOptions): Promise<DumpColumns | undefined> {
+async function openLargeDump(file: string, budget: number): Promise<DumpColumns | undefined> {
   const opened = await openDumpColumns(file).catch((err: unknown) => {
     if (err instanceof UserError) return undefined;
     throw err;
   });
   if (opened === undefined) return undefined;
-  const budget = opts.memoryBudget ?? DEFAULT_MEMORY_BUDGET_MB * 2 ** 20;
   if (inMemoryBytes(opened.dump.samples, opened.dump.neurons) > budget) return opened;
   opened.dump.close();
   return undefined;
@@ -429,27 +417,47 @@ async function measureSource(
   const notice = (m: string): void => void probeNotices.push(m);
   const k = opts.k ?? 3;
   const estimator = opts.estimator ?? 'ksg';
-  // A merge takes the MI from the parts and the rest band by band, and so does a single run (its
-  // MI from the MI columns alone) with a dump over the memory budget: never the whole matrix.
-  const byColumns = inMerge() || (currentPairHook() === undefined && isActivationDump(source));
-  if (byColumns) {
-    const measured = await withSourceColumns(
-      source,
-      probe,
-      opts,
-      notice,
-      (values, layers, info) => {
-        const scan = scanDump(values, { k, estimator, dropNonfinite: false });
-        const input = dumpMeasureInput(values, scan, layers);
-        return measureValues(source, input, scan.measurable, info, probeNotices, opts, t0);
-      },
-      inMerge() ? openDumpColumns : (file) => openLargeDump(file, opts),
-    );
+  // A merge has the MI from the parts, a single run over the memory budget computes it on the
+  // MI columns alone; the rest comes band by band from a file: never the whole matrix. (A
+  // shard measures here only a dump it reads whole, in memory: ./shardAnalysis.ts.)
+  const shard = currentPairHook() !== undefined && !inMerge();
+  const budget = shard ? Infinity : (opts.memoryBudget ?? DEFAULT_MEMORY_BUDGET_MB * 2 ** 20);
+  const byColumns = (values: ColumnSource, layers: LayerSlice[], info: SourceInfo) => {
+    const scan = scanDump(values, { k, estimator, dropNonfinite: false });
+    const input = dumpMeasureInput(values, scan, layers);
+    return measureValues(source, input, scan.measurable, info, probeNotices, opts, t0);
+  };
+  const inMemory = (acts: ActivationMatrix, info: SourceInfo) => {
+    const measurable = neuronMiMeasurable(acts, k, estimator);
+    return measureValues(source, matrixInput(acts), measurable, info, probeNotices, opts, t0);
+  };
+  if (!isActivationDump(source)) {
+    // The capture is held in memory within the budget, else streamed to a temporary .npy.
+    const { handle, probe: set } = await openModel(source, probe, opts, notice);
+    try {
+      throwIfAborted(opts.signal);
+      const info = (backend: string | null) => modelInfo(handle, set, backend, opts, t0);
+      return await withCapturedDump(
+        (sink) => handle.capture(set, { ...captureOptions(opts, notice), sink }),
+        (dump, captured) => byColumns(dump, captured.acts.layers, info(captured.backend)),
+        opts.signal,
+        {
+          budget,
+          use: (data, captured) => inMemory({ ...captured.acts, data }, info(captured.backend)),
+        },
+      );
+    } finally {
+      handle.dispose();
+    }
+  }
+  if (!shard) {
+    const open = inMerge() ? openDumpColumns : (file: string) => openLargeDump(file, budget);
+    const measured = await withSourceColumns(source, probe, opts, notice, byColumns, open);
     if (measured !== undefined) return measured;
   }
-  const { acts, info } = await activationsOf(source, probe, opts, notice);
-  const measurable = neuronMiMeasurable(acts, k, estimator);
-  return measureValues(source, matrixInput(acts), measurable, info, probeNotices, opts, t0);
+  const t1 = performance.now();
+  const { acts, all } = await dumpActivations(source, opts);
+  return inMemory(acts, dumpInfo(source, all, t1));
 }
 
 /** The analysis of `input` (the values of `source`, `measurable` marking the MI-measurable neurons). */

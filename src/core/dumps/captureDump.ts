@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { RowSink } from '../activations';
+import { inMemoryBytes, MatrixBuilder } from '../activations';
 import { NpyColumns } from '../io/npyColumns';
 import { NpyRowWriter } from '../io/npyStream';
 
@@ -41,21 +42,70 @@ class NpyFileSink implements RowSink {
 }
 
 /**
+ * A capture's rows held in memory (MatrixBuilder) while the matrix takes at most `budget`
+ * bytes ({@link inMemoryBytes}), else streamed to a file as NpyFileSink streams them.
+ */
+class BudgetSink implements RowSink {
+  readonly memory = new MatrixBuilder();
+  private file: NpyFileSink | undefined;
+
+  constructor(
+    private readonly path: string,
+    private readonly budget: number,
+    private readonly signal: AbortSignal | undefined,
+  ) {}
+
+  get streamed(): boolean {
+    return this.file !== undefined;
+  }
+
+  async begin(samples: number, neurons: number): Promise<void> {
+    await this.abort();
+    this.file = undefined;
+    if (inMemoryBytes(samples, neurons) <= this.budget) return this.memory.begin(samples, neurons);
+    this.file = new NpyFileSink(this.path, this.signal);
+    await this.file.begin(samples, neurons);
+  }
+
+  rows(start: number, count: number, values: Float64Array): void | Promise<void> {
+    return this.file
+      ? this.file.rows(start, count, values)
+      : this.memory.rows(start, count, values);
+  }
+
+  async commit(): Promise<void> {
+    await this.file?.commit();
+  }
+
+  abort(): Promise<void> | undefined {
+    return this.file?.abort();
+  }
+}
+
+/** A capture held in memory when it fits `budget` bytes, and what to do with it then. */
+export interface HeldCapture<C, T> {
+  budget: number;
+  use: (data: Float64Array, captured: C) => Promise<T>;
+}
+
+/**
  * Runs `capture` with a sink writing its rows to a float64 .npy in a private temporary folder
- * (under os.tmpdir(): TMPDIR), then `use` on that file read by columns. The file is unlinked
- * as soon as it is open (its reader keeps it readable and the disk space is freed when it
- * closes, even if the process is killed), and the folder is removed on success, failure or
- * cancellation alike.
+ * (under os.tmpdir(): TMPDIR), then `use` on that file read by columns; or, with `held`, keeps
+ * a matrix that fits its budget in memory and runs `held.use` on it instead. The file is
+ * unlinked as soon as it is open (its reader keeps it readable and the disk space is freed
+ * when it closes, even if the process is killed), and the folder is removed on success,
+ * failure or cancellation alike.
  */
 export async function withCapturedDump<C, T>(
   capture: (sink: RowSink) => Promise<C>,
   use: (dump: NpyColumns, captured: C) => Promise<T>,
   signal?: AbortSignal,
+  held?: HeldCapture<C, T>,
 ): Promise<T> {
   const dir = await mkdtemp(path.join(tmpdir(), 'memlens-capture-'));
   try {
     const file = path.join(dir, 'activations.npy');
-    const sink = new NpyFileSink(file, signal);
+    const sink = new BudgetSink(file, held?.budget ?? -Infinity, signal);
     let captured: C;
     try {
       captured = await capture(sink);
@@ -64,6 +114,7 @@ export async function withCapturedDump<C, T>(
       await sink.abort();
       throw err;
     }
+    if (held !== undefined && !sink.streamed) return await held.use(sink.memory.data, captured);
     const dump = NpyColumns.open(file);
     try {
       // Where an open file cannot be unlinked (Windows without share-delete), the finally does.
