@@ -47,6 +47,7 @@ void describe('MemLens: Analyze on Slurm: the CLI flags of a job', () => {
       estimator: 'mixed',
       miNeurons: 64,
       miBudget: 0,
+      memoryBudget: 256,
       backend: 'wasm',
       modelInput: 'input',
       inputValues: { sr: 8000, state: -0.5 },

@@ -73,6 +73,7 @@ export function analyzeOptions(
     estimator: params.estimator,
     miNeuronCap: params.miNeurons,
     miBudget: params.miBudget,
+    memoryBudget: params.memoryBudget * 2 ** 20,
     threads: params.threads,
     ...(params.backend === 'wasm' || params.backend === 'cpu' ? { backend: params.backend } : {}),
     ...(params.input === null ? {} : { input: params.input }),

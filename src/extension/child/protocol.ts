@@ -34,6 +34,8 @@ export interface JobParams {
   miNeurons: number | null;
   /** Seconds the MI estimate may take (`memlens.miBudget`); 0: no limit. */
   miBudget: number;
+  /** MiB the S x N matrix may take in memory (`memlens.memoryBudget`). */
+  memoryBudget: number;
   threads: number;
   /** The TF.js backend (`memlens.backend`); ONNX models always run on ONNX Runtime. */
   backend: SettingValue<'backend'>;
@@ -247,6 +249,7 @@ function isParams(value: unknown): value is JobParams {
     isValidSetting('estimator', value.estimator) &&
     isValidSetting('miNeurons', value.miNeurons) &&
     isValidSetting('miBudget', value.miBudget) &&
+    isValidSetting('memoryBudget', value.memoryBudget) &&
     // 0 (one per core) is resolved by the host: a job names its thread count.
     isValidSetting('threads', value.threads) &&
     value.threads !== 0 &&

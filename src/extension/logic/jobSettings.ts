@@ -52,6 +52,7 @@ export function jobParamsFromSettings(
     estimator: get('estimator'),
     miNeurons: get('miNeurons'),
     miBudget: get('miBudget'),
+    memoryBudget: get('memoryBudget'),
     threads: threads > 0 ? threads : Math.max(1, context.cores - 1),
     backend: get('backend'),
     input: text('modelInput'),

@@ -175,6 +175,14 @@ export const SETTINGS = {
     description:
       'Seconds the MI estimate may take, estimated before it starts. Over it, MemLens measures a seeded subset of 64 or more neurons per layer, then sampled pairs, and says so in the report. 0: no limit, every pair. A neuron cap set above wins.',
   },
+  memoryBudget: {
+    type: 'number',
+    default: 1024,
+    minimum: 0,
+    scope: 'resource',
+    description:
+      "MiB a model's captured activations or an activation dump may take in memory (16 bytes a value). Over it, a capture goes to a temporary file and the values are measured a band of neurons at a time, holding only the MI neurons: the same results, far less memory.",
+  },
   threads: {
     type: 'integer',
     default: 0,

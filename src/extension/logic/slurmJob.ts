@@ -47,6 +47,7 @@ export function analyzeFlags(params: JobParams): string[] {
   add('estimator', params.estimator);
   add('mi-neurons', params.miNeurons);
   add('mi-budget', params.miBudget);
+  add('memory-budget', params.memoryBudget);
   if (params.backend === 'wasm' || params.backend === 'cpu') add('backend', params.backend);
   add('input', params.input);
   for (const [name, value] of Object.entries(params.inputValues ?? {}))
