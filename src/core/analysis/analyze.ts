@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
 import type { ActivationMatrix, LayerSlice } from '../activations';
@@ -270,6 +271,13 @@ async function dumpActivations(
  * broken file).
  */
 async function openLargeDump(file: string, budget: number): Promise<DumpColumns | undefined> {
+  // At 2 bytes a value or more in the file, 8 file bytes bound its 16 in memory: a file that
+  // fits that way is not opened twice (an .npz's CRC pass would read it all).
+  const size = await stat(file).then(
+    (st) => st.size,
+    () => 0,
+  );
+  if (8 * size <= budget) return undefined;
   const opened = await openDumpColumns(file).catch((err: unknown) => {
     if (err instanceof UserError) return undefined;
     throw err;
