@@ -1,18 +1,14 @@
 import { rm } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import type { ActivationMatrix, RowSink } from '../../core/activations';
-import {
-  DEFAULT_MEMORY_BUDGET_MB,
-  inMemoryBytes,
-  MatrixBuilder,
-  toRowMajorFloat32,
-} from '../../core/activations';
+import type { ActivationMatrix } from '../../core/activations';
+import { DEFAULT_MEMORY_BUDGET_MB, toRowMajorFloat32 } from '../../core/activations';
 import { openWithProbe } from '../../core/capture/registry';
 import { TORCH_FLAGS_HELP, torchFlagConfig, torchOpenOptions } from '../torchFlags';
 import type { CapturePoint, SequenceReduction } from '../../core/capture/format';
 import { sidecarPath } from '../../core/dumps/loadDump';
 import { UserError } from '../../core/errors';
 import { writeFileAtomic } from '../../core/io/atomicWrite';
+import { BudgetSink } from '../../core/io/budgetSink';
 import { encodeNpy } from '../../core/io/npy';
 import { NpyRowWriter } from '../../core/io/npyStream';
 import { loadProbe } from '../../core/probe/loadProbe';
@@ -187,7 +183,10 @@ export async function runCapture(
         onWarning: warn,
       }),
   );
-  const sink = new CaptureSink(out, budget, signal);
+  // Within the budget the matrix is written at the end; over it, to `out` as it is captured.
+  const sink = new BudgetSink(budget, (samples, neurons) =>
+    NpyRowWriter.open(out, samples, neurons, { signal }),
+  );
   try {
     const t0 = performance.now();
     const result = await handle
@@ -221,7 +220,7 @@ export async function runCapture(
       probe: { path: v.probe, shape: probe.shape, seed, sampleIndices: probe.sampleIndices },
       layers: result.layers,
     };
-    const written = await sink.finish(acts);
+    const written = await finishCapture(sink, out, acts, signal);
     try {
       await writeFileAtomic(side, sidecarJson(sidecar), { signal });
     } catch (err) {
@@ -254,54 +253,19 @@ export async function runCapture(
 }
 
 /**
- * Where the capture puts its rows: a matrix in memory, written at the end as before, when it
- * fits `budget` bytes; else the .npy `out` itself, appended to batch by batch.
+ * Writes the capture `acts` to `out` from `sink`: the file it streamed, completed, or the
+ * matrix it held, at once; returns the path.
  */
-class CaptureSink implements RowSink {
-  private readonly memory = new MatrixBuilder();
-  private stream: NpyRowWriter | undefined;
-
-  constructor(
-    private readonly out: string,
-    private readonly budget: number,
-    private readonly signal: AbortSignal,
-  ) {}
-
-  get streamed(): boolean {
-    return this.stream !== undefined;
-  }
-
-  async begin(samples: number, neurons: number): Promise<void> {
-    // A capture restarted on another backend begins again.
-    await this.abort();
-    if (inMemoryBytes(samples, neurons) > this.budget)
-      this.stream = await NpyRowWriter.open(this.out, samples, neurons, { signal: this.signal });
-    else this.memory.begin(samples, neurons);
-  }
-
-  rows(start: number, count: number, values: Float64Array): void | Promise<void> {
-    return this.stream
-      ? this.stream.rows(start, count, values)
-      : this.memory.rows(start, count, values);
-  }
-
-  /** Writes the matrix of the capture `acts` (every format feeds the sink); returns the path. */
-  finish(acts: ActivationMatrix): Promise<string> {
-    if (this.stream) return this.stream.commit();
-    return writeFileAtomic(
-      this.out,
-      encodeNpy(toRowMajorFloat32({ ...acts, data: this.memory.data }), [
-        acts.samples,
-        acts.neurons,
-      ]),
-      { signal: this.signal },
-    );
-  }
-
-  async abort(): Promise<void> {
-    await this.stream?.abort();
-    this.stream = undefined;
-  }
+async function finishCapture(
+  sink: BudgetSink,
+  out: string,
+  acts: ActivationMatrix,
+  signal: AbortSignal,
+): Promise<string> {
+  const streamed = await sink.commit();
+  if (streamed !== undefined) return streamed;
+  const matrix = toRowMajorFloat32({ ...acts, data: sink.memory.data });
+  return writeFileAtomic(out, encodeNpy(matrix, [acts.samples, acts.neurons]), { signal });
 }
 
 export const captureCommand: Command = {
