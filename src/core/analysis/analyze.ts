@@ -291,8 +291,9 @@ async function openLargeDump(file: string, budget: number): Promise<DumpColumns 
 /**
  * Runs `use` on the source's values read by columns, never whole: a dump's (the layers and
  * rows the analysis selects), or a model's capture streamed to a temporary float64 .npy
- * (src/core/dumps/captureDump.ts). Undefined, without calling `use`, for a dump that `openDump`
- * leaves to be read whole (a compressed .npz).
+ * (src/core/dumps/captureDump.ts). Undefined, without calling `use`, for a dump that
+ * `how.openDump` (default openDumpColumns) leaves to be read whole (a compressed .npz). With
+ * `how.held`, a capture that fits its budget is held and given to `how.held.use` instead.
  */
 export async function withSourceColumns<T>(
   source: string,
@@ -300,11 +301,14 @@ export async function withSourceColumns<T>(
   opts: AnalyzeOptions,
   onProbeNotice: (message: string) => void,
   use: (values: ColumnSource, layers: LayerSlice[], info: SourceInfo) => Promise<T>,
-  openDump: (file: string) => Promise<DumpColumns | undefined> = openDumpColumns,
+  how: {
+    openDump?: (file: string) => Promise<DumpColumns | undefined>;
+    held?: { budget: number; use: (acts: ActivationMatrix, info: SourceInfo) => Promise<T> };
+  } = {},
 ): Promise<T | undefined> {
   const t0 = performance.now();
   if (isActivationDump(source)) {
-    const opened = await openDump(source);
+    const opened = await (how.openDump ?? openDumpColumns)(source);
     if (opened === undefined) return undefined;
     try {
       const { view, layers } = dumpSelection(opened, opts);
@@ -316,11 +320,16 @@ export async function withSourceColumns<T>(
   const { handle, probe: set } = await openModel(source, probe, opts, onProbeNotice);
   try {
     throwIfAborted(opts.signal);
+    const info = (backend: string | null) => modelInfo(handle, set, backend, opts, t0);
+    const { held } = how;
     return await withCapturedDump(
       (sink) => handle.capture(set, { ...captureOptions(opts, onProbeNotice), sink }),
-      (dump, captured) =>
-        use(dump, captured.acts.layers, modelInfo(handle, set, captured.backend, opts, t0)),
+      (dump, captured) => use(dump, captured.acts.layers, info(captured.backend)),
       opts.signal,
+      held && {
+        budget: held.budget,
+        use: (data, captured) => held.use({ ...captured.acts, data }, info(captured.backend)),
+      },
     );
   } finally {
     handle.dispose();
@@ -439,28 +448,12 @@ async function measureSource(
     const measurable = neuronMiMeasurable(acts, k, estimator);
     return measureValues(source, matrixInput(acts), measurable, info, probeNotices, opts, t0);
   };
-  if (!isActivationDump(source)) {
-    // The capture is held in memory within the budget, else streamed to a temporary .npy.
-    const { handle, probe: set } = await openModel(source, probe, opts, notice);
-    try {
-      throwIfAborted(opts.signal);
-      const info = (backend: string | null) => modelInfo(handle, set, backend, opts, t0);
-      return await withCapturedDump(
-        (sink) => handle.capture(set, { ...captureOptions(opts, notice), sink }),
-        (dump, captured) => byColumns(dump, captured.acts.layers, info(captured.backend)),
-        opts.signal,
-        {
-          budget,
-          use: (data, captured) => inMemory({ ...captured.acts, data }, info(captured.backend)),
-        },
-      );
-    } finally {
-      handle.dispose();
-    }
-  }
-  if (!shard) {
-    const open = inMerge() ? openDumpColumns : (file: string) => openLargeDump(file, budget);
-    const measured = await withSourceColumns(source, probe, opts, notice, byColumns, open);
+  if (!shard || !isActivationDump(source)) {
+    const measured = await withSourceColumns(source, probe, opts, notice, byColumns, {
+      openDump: inMerge() ? openDumpColumns : (file) => openLargeDump(file, budget),
+      // A model's capture is held in memory within the budget, else streamed to a file.
+      held: { budget, use: inMemory },
+    });
     if (measured !== undefined) return measured;
   }
   const t1 = performance.now();
